@@ -1,0 +1,58 @@
+/* Keys and BIP340 Schnorr signatures (libsecp256k1), key files, and transaction signing.
+ *
+ * One randomised secp256k1 context per process, created by ledger_keys_global_init() (the
+ * entry points call it; the other functions call it too). Verification with a context is
+ * thread-safe. Secret keys are wiped when a `struct ledger_key` is released and never logged.
+ */
+#ifndef SBX_LEDGER_KEYS_H
+#define SBX_LEDGER_KEYS_H
+
+#include <stdint.h>
+
+#include "ledger/tx.h"
+#include "util/err.h"
+
+struct ledger_key {
+    uint8_t secret[32];
+    uint8_t pubkey[32]; /* x-only */
+    uint8_t keypair[96]; /* secp256k1_keypair, opaque */
+};
+
+/* Create the process-wide context, seeded from OpenSSL's RNG. SBX_EINTERNAL on failure. */
+int ledger_keys_global_init(void) SBX_WARN_UNUSED;
+
+/* A fresh key from OpenSSL's RNG. */
+int ledger_keys_generate(struct ledger_key *k) SBX_WARN_UNUSED;
+/* The key with this secret; SBX_EINVAL if it is not a valid secret key. */
+int ledger_keys_from_secret(struct ledger_key *k, const uint8_t secret[static 32]) SBX_WARN_UNUSED;
+/* Overwrite the secret material. */
+void ledger_keys_wipe(struct ledger_key *k);
+
+/* 1 if `pub` is a valid x-only public key, else 0. */
+int ledger_keys_pubkey_valid(const uint8_t pub[static 32]);
+
+/* Sign a 32-byte message (a txid or block hash) with fresh auxiliary randomness. */
+int ledger_keys_sign(const struct ledger_key *k, const uint8_t msg[static 32],
+                     uint8_t sig[static 64]) SBX_WARN_UNUSED;
+/* SBX_OK if `sig` is `pub`'s signature of `msg`; SBX_EPUBKEY for an invalid key; SBX_EBADSIG. */
+int ledger_keys_verify(const uint8_t pub[static 32], const uint8_t msg[static 32],
+                       const uint8_t sig[static 64]) SBX_WARN_UNUSED;
+
+/* Set tx->signer to k's public key, compute the txid (into `txid`, may be NULL) and sign. */
+int ledger_keys_sign_tx(struct ledger_tx *tx, const struct ledger_key *k, uint8_t *txid,
+                        struct sbx_err *err) SBX_WARN_UNUSED;
+/* Add k's cosignature to a directive (k must differ from the signer and earlier cosigners). */
+int ledger_keys_cosign_tx(struct ledger_tx *tx, const struct ledger_key *k,
+                          struct sbx_err *err) SBX_WARN_UNUSED;
+/* Check the signer's signature and every cosignature over `txid`. Cosigners must be distinct
+ * from each other and from the signer (SBX_ENONCANON otherwise). */
+int ledger_keys_verify_tx(const struct ledger_tx *tx, const uint8_t txid[static 32],
+                          struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* Write the secret as 64 hex characters and a newline to `path`, created with mode 0600
+ * (refuses to overwrite). Read it back; a file readable by group or others is refused. */
+int ledger_keys_save(const struct ledger_key *k, const char *path,
+                     struct sbx_err *err) SBX_WARN_UNUSED;
+int ledger_keys_load(struct ledger_key *k, const char *path, struct sbx_err *err) SBX_WARN_UNUSED;
+
+#endif

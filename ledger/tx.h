@@ -1,0 +1,260 @@
+/* Ledger transactions: types, canonical binary encoding, ids and signatures.
+ *
+ * Encoding (all integers big-endian, no padding, no optional bytes):
+ *
+ *   u8  version (LEDGER_TX_VERSION)
+ *   u8  type (enum ledger_tx_type)
+ *   32  signer: x-only secp256k1 public key
+ *   i64 timestamp, ms since the Unix epoch (UTC)
+ *   ... body, by type (see tx.c for each field's order)
+ *   --- end of the "unsigned encoding": txid = tagged_hash("sbx/tx", unsigned encoding)
+ *   64  BIP340 signature of txid by `signer`
+ *   directive only: u8 n, then n x (32 cosigner key, 64 signature of txid)
+ *
+ * Strings are a u8 (u16 for free text) length then the bytes, with a named maximum. Identifier
+ * strings hold printable ASCII without spaces (0x21..0x7e); free text holds no control bytes.
+ * Decoding refuses anything over-long, truncated, with trailing bytes, with an unknown version,
+ * type or enumeration value, with fields set that the type does not use, or with amounts out
+ * of range. Each refusal has its own return code (util/err.h) and a message naming the field.
+ */
+#ifndef SBX_LEDGER_TX_H
+#define SBX_LEDGER_TX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+#define LEDGER_TX_VERSION 1
+
+/* Named maximum lengths (bytes, excluding the NUL the structs keep). */
+#define SBX_ID_MAX 64          /* account, trade, transfer and order ids */
+#define SBX_ASSET_MAX 12       /* asset symbol, e.g. "BTC", "VND" */
+#define SBX_REF_MAX 128        /* external reference: bank ref, chain txid, address */
+#define SBX_ADDRESS_MAX 128    /* crypto address in sanctions directives */
+#define SBX_PROVIDER_MAX 32    /* screening provider name */
+#define SBX_CATEGORIES_MAX 128 /* screening categories, comma-separated */
+#define SBX_VASP_MAX 64        /* counterparty VASP id */
+#define SBX_PARAM_NAME_MAX 64  /* licence parameter name */
+#define SBX_TEXT_MAX 512       /* reason and legal basis of a directive */
+#define SBX_NETWORK_MAX 32     /* network name in genesis */
+#define SBX_MAX_COSIGS 15      /* extra regulator signatures on a directive */
+#define SBX_MAX_REGULATORS 16  /* regulator keys in genesis */
+#define SBX_MAX_ASSETS 16      /* assets in genesis, VND included */
+#define SBX_LICENCE_DOC_MAX 65536 /* licence JSON document in genesis */
+#define SBX_TX_MAX_SIZE (SBX_LICENCE_DOC_MAX + 4096) /* largest encoded transaction */
+#define SBX_ASSET_DECIMALS_MAX 8
+#define SBX_AMOUNT_MAX INT64_MAX
+
+enum ledger_tx_type {
+    LEDGER_TX_GENESIS = 0, /* network definition; only in block 0 */
+    LEDGER_TX_ACCOUNT_OPEN = 1,
+    LEDGER_TX_ACCOUNT_UPDATE = 2,
+    LEDGER_TX_DEPOSIT = 3,
+    LEDGER_TX_WITHDRAWAL = 4,
+    LEDGER_TX_TRADE = 5,
+    LEDGER_TX_DIRECTIVE = 6,
+    LEDGER_TX_ATTESTATION = 7,
+};
+#define LEDGER_TX_TYPE_MAX LEDGER_TX_ATTESTATION
+
+enum ledger_investor_class {
+    LEDGER_CLASS_DOMESTIC_INDIVIDUAL = 1,
+    LEDGER_CLASS_DOMESTIC_ORG = 2,
+    LEDGER_CLASS_FOREIGN_INDIVIDUAL = 3,
+    LEDGER_CLASS_FOREIGN_ORG = 4,
+};
+
+enum ledger_account_status {
+    LEDGER_ACCOUNT_ACTIVE = 1,
+    LEDGER_ACCOUNT_CLOSED = 2,
+};
+
+enum ledger_travel_protocol {
+    LEDGER_TRAVEL_TRISA = 1,
+    LEDGER_TRAVEL_TRP = 2,
+    LEDGER_TRAVEL_OTHER = 3,
+};
+
+enum ledger_travel_status {
+    LEDGER_TRAVEL_ACCEPTED = 1,
+    LEDGER_TRAVEL_PENDING = 2,
+    LEDGER_TRAVEL_REJECTED = 3,
+};
+
+enum ledger_directive_kind {
+    LEDGER_DIR_HALT = 1,          /* asset: one asset, or empty for the whole market */
+    LEDGER_DIR_RESUME = 2,        /* asset as for halt */
+    LEDGER_DIR_FREEZE = 3,        /* account */
+    LEDGER_DIR_UNFREEZE = 4,      /* account */
+    LEDGER_DIR_SET_PARAM = 5,     /* name, value */
+    LEDGER_DIR_LICENCE_EXTEND = 6,    /* value = new valid_to (ms) */
+    LEDGER_DIR_LICENCE_SUSPEND = 7,
+    LEDGER_DIR_LICENCE_WIND_DOWN = 8,
+    LEDGER_DIR_LICENCE_REVOKE = 9,
+    LEDGER_DIR_LICENCE_REINSTATE = 10, /* suspended -> active */
+    LEDGER_DIR_SANCTION_ADD = 11,     /* account or address */
+    LEDGER_DIR_SANCTION_REMOVE = 12,  /* account or address */
+};
+#define LEDGER_DIR_KIND_MAX LEDGER_DIR_SANCTION_REMOVE
+
+struct ledger_account_open {
+    char account[SBX_ID_MAX + 1];
+    uint8_t kyc_tier;       /* 1..3 */
+    uint8_t investor_class; /* enum ledger_investor_class */
+    char country[3];        /* ISO 3166 alpha-2, uppercase */
+    uint8_t kyc_ref[32];    /* hash of the KYC record kept off the ledger */
+    uint8_t bank_ref[32];   /* hash of the bank account reference */
+};
+
+struct ledger_account_update {
+    char account[SBX_ID_MAX + 1];
+    uint8_t kyc_tier; /* 0 = unchanged, else 1..3 */
+    uint8_t status;   /* 0 = unchanged, else enum ledger_account_status */
+};
+
+struct ledger_travel_rule {
+    uint8_t protocol; /* enum ledger_travel_protocol */
+    char vasp[SBX_VASP_MAX + 1];
+    uint8_t originator_hash[32];
+    uint8_t beneficiary_hash[32];
+    uint8_t status; /* enum ledger_travel_status */
+};
+
+struct ledger_screening {
+    char provider[SBX_PROVIDER_MAX + 1];
+    uint8_t score; /* 0..100 */
+    char categories[SBX_CATEGORIES_MAX + 1];
+};
+
+/* deposit and withdrawal */
+struct ledger_transfer {
+    char transfer_id[SBX_ID_MAX + 1];
+    char account[SBX_ID_MAX + 1];
+    char asset[SBX_ASSET_MAX + 1]; /* "VND" for fiat */
+    int64_t amount;                /* > 0, asset base units */
+    char reference[SBX_REF_MAX + 1];
+    uint8_t has_travel_rule;
+    struct ledger_travel_rule travel_rule;
+    uint8_t has_screening;
+    struct ledger_screening screening;
+};
+
+struct ledger_trade {
+    char trade_id[SBX_ID_MAX + 1];
+    char buyer[SBX_ID_MAX + 1];
+    char seller[SBX_ID_MAX + 1];
+    char asset[SBX_ASSET_MAX + 1];
+    int64_t quantity;    /* > 0, asset base units */
+    int64_t price;       /* > 0, VND per whole unit */
+    int64_t fee_buyer;   /* >= 0, VND */
+    int64_t fee_seller;  /* >= 0, VND */
+    int64_t executed_at; /* ms */
+    char buyer_order[SBX_ID_MAX + 1];  /* may be empty */
+    char seller_order[SBX_ID_MAX + 1]; /* may be empty */
+};
+
+struct ledger_cosig {
+    uint8_t pubkey[32];
+    uint8_t sig[64];
+};
+
+struct ledger_directive {
+    uint8_t kind; /* enum ledger_directive_kind */
+    char asset[SBX_ASSET_MAX + 1];
+    char account[SBX_ID_MAX + 1];
+    char address[SBX_ADDRESS_MAX + 1];
+    char name[SBX_PARAM_NAME_MAX + 1];
+    int64_t value; /* set_param value, or licence_extend's new valid_to */
+    char reason[SBX_TEXT_MAX + 1];
+    char legal_basis[SBX_TEXT_MAX + 1];
+    uint8_t ncosig;
+    struct ledger_cosig cosig[SBX_MAX_COSIGS];
+};
+
+struct ledger_attestation {
+    uint64_t height;
+    uint8_t block_hash[32];
+};
+
+struct ledger_asset_def {
+    char symbol[SBX_ASSET_MAX + 1];
+    uint8_t decimals; /* 0..8; VND has 0 */
+};
+
+struct ledger_genesis {
+    char network[SBX_NETWORK_MAX + 1];
+    uint8_t operator_key[32];
+    uint8_t nregulators;
+    uint8_t regulator_keys[SBX_MAX_REGULATORS][32];
+    uint8_t directive_quorum;   /* 1..nregulators */
+    uint8_t attestation_quorum; /* 1..nregulators */
+    uint8_t nassets;            /* assets[0] is VND with 0 decimals */
+    struct ledger_asset_def assets[SBX_MAX_ASSETS];
+    uint32_t licence_len;
+    char *licence_json; /* canonical JSON licence document; owned by the tx (see release) */
+};
+
+struct ledger_tx {
+    uint8_t version;
+    uint8_t type;
+    uint8_t signer[32];
+    int64_t timestamp;
+    union {
+        struct ledger_genesis genesis;
+        struct ledger_account_open account_open;
+        struct ledger_account_update account_update;
+        struct ledger_transfer transfer; /* deposit, withdrawal */
+        struct ledger_trade trade;
+        struct ledger_directive directive;
+        struct ledger_attestation attestation;
+    } u;
+    uint8_t sig[64];
+};
+
+/* Zero `tx` and set version and type. */
+void ledger_tx_init(struct ledger_tx *tx, enum ledger_tx_type type);
+/* Free what a decoded genesis owns; a no-op for the other types. */
+void ledger_tx_release(struct ledger_tx *tx);
+
+/* The stateless checks that decoding applies (ranges, string charsets, fields the type does
+ * not use left empty). Encoding calls it too, so nothing invalid is ever encoded. */
+int ledger_tx_check(const struct ledger_tx *tx, struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* Append the unsigned encoding (what the txid covers) to `out`. */
+int ledger_tx_encode_unsigned(const struct ledger_tx *tx, struct buf *out,
+                              struct sbx_err *err) SBX_WARN_UNUSED;
+/* Append the full encoding (unsigned part, signature, cosignatures). */
+int ledger_tx_encode(const struct ledger_tx *tx, struct buf *out,
+                     struct sbx_err *err) SBX_WARN_UNUSED;
+/* Decode exactly `len` bytes. On success `*unsigned_len` (may be NULL) gets the length of the
+ * unsigned part, so txid = tagged hash of in[0..unsigned_len). Signatures are NOT verified
+ * here (see ledger_tx_verify). The caller releases `tx`. */
+int ledger_tx_decode(struct ledger_tx *tx, const uint8_t *in, size_t len, size_t *unsigned_len,
+                     struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* txid of a transaction (encodes it). */
+int ledger_tx_id(const struct ledger_tx *tx, uint8_t txid[static 32],
+                 struct sbx_err *err) SBX_WARN_UNUSED;
+/* txid from an encoded transaction's unsigned part. */
+void ledger_tx_id_raw(uint8_t txid[static 32], const uint8_t *unsigned_enc, size_t len);
+
+/* Names for JSON and logs: "trade", "deposit", ...; NULL if unknown. And the reverse
+ * (returns -1 if unknown). */
+const char *ledger_tx_type_name(int type);
+const char *ledger_investor_class_name(int cls);
+int ledger_investor_class_parse(const char *s);
+const char *ledger_directive_kind_name(int kind);
+int ledger_directive_kind_parse(const char *s);
+const char *ledger_travel_protocol_name(int p);
+int ledger_travel_protocol_parse(const char *s);
+const char *ledger_travel_status_name(int s);
+int ledger_travel_status_parse(const char *s);
+const char *ledger_account_status_name(int s);
+int ledger_account_status_parse(const char *s);
+
+/* Identifier check: 1..max bytes of printable ASCII without spaces. */
+int ledger_id_valid(const char *s, size_t max);
+
+#endif

@@ -1,0 +1,14 @@
+/* The ledger/ unit test binary: runs each group of ledger tests. */
+#include "tests/unit/test_common.h"
+#include "tests/unit/test_ledger.h"
+
+int
+main(void)
+{
+    int failed = 0;
+
+    failed += test_ledger_tx_run();
+    failed += test_ledger_state_run();
+    failed += test_ledger_store_run();
+    return failed ? 1 : 0;
+}
