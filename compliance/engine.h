@@ -1,0 +1,155 @@
+/* The compliance engine: the pilot licence as deterministic rules over the chain's state.
+ *
+ * A `struct cmp_engine` holds the state the rules read: accounts and balances (ledger/state.h),
+ * usage counters per account and exchange-wide, licence parameters and status, halts, freezes,
+ * sanctions, last trade prices and regulator attestations. For each transaction:
+ *
+ *   cmp_evaluate()  reads the state and gives a verdict (accept, or reject with the first broken
+ *                   rule and its figures) and the alerts; it changes nothing, so it also serves
+ *                   the `checktrade` dry run;
+ *   cmp_apply()     records what the verdict says (balances, counters, ids, alerts, directive
+ *                   effects); a rejected transaction changes only its id record;
+ *   cmp_collect()   at the end of a block, appends every changed record to a change set, whose
+ *                   hash feeds the block's state digest.
+ *
+ * Determinism: nothing here reads a clock, a random source or floating point, or iterates a
+ * hash table where the order matters. Time is the transaction's timestamp. The order in which
+ * rules are checked is documented in doc/compliance.md and is part of consensus.
+ *
+ * Threads: one engine belongs to one thread (the sequencer) at a time.
+ */
+#ifndef SBX_COMPLIANCE_ENGINE_H
+#define SBX_COMPLIANCE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compliance/params.h"
+#include "compliance/rules.h"
+#include "ledger/block.h"
+#include "ledger/changes.h"
+#include "ledger/state.h"
+#include "ledger/tx.h"
+#include "util/err.h"
+
+struct ledger_store;
+struct cmp_engine;
+
+enum cmp_licence_status {
+    CMP_LICENCE_ACTIVE = 1,
+    CMP_LICENCE_SUSPENDED = 2,
+    CMP_LICENCE_WIND_DOWN = 3,
+    CMP_LICENCE_REVOKED = 4,
+};
+
+/* Idempotency id kinds ('I' records). */
+enum cmp_id_kind {
+    CMP_ID_ACCOUNT = 'a',
+    CMP_ID_TRADE = 't',
+    CMP_ID_TRANSFER = 'x',
+};
+
+struct cmp_alert {
+    uint8_t kind; /* enum cmp_alert_kind */
+    char account[SBX_ID_MAX + 1];
+    int64_t time_ms;
+    int64_t amount_vnd; /* the value that triggered it */
+    uint8_t txid[32];
+    uint8_t id[32]; /* tagged hash of txid, kind and account: the same on every node */
+};
+
+#define CMP_MAX_ALERTS 8
+
+struct cmp_result {
+    struct ledger_verdict verdict;
+    char message[160]; /* why, for people; not part of consensus */
+    size_t nalerts;
+    struct cmp_alert alerts[CMP_MAX_ALERTS];
+    /* what apply needs, computed once by evaluate */
+    int asset;          /* asset index, -1 if none */
+    int64_t value_vnd;  /* notional of a trade, VND value of a transfer */
+};
+
+/* The block a transaction is evaluated in. */
+struct cmp_block_ctx {
+    uint64_t height;
+    int64_t time_ms;
+};
+
+/* A new engine for the network that `genesis` (a LEDGER_TX_GENESIS transaction) defines. Its
+ * licence document must be canonical and valid. The genesis records are pending for the first
+ * cmp_collect(). */
+int cmp_engine_new(struct cmp_engine **out, const struct ledger_tx *genesis,
+                   struct sbx_err *err) SBX_WARN_UNUSED;
+void cmp_engine_free(struct cmp_engine *e);
+
+/* Read the state back from a store written through cmp_collect() (at start-up). The engine must
+ * be new (made from the same genesis) and nothing may be pending. */
+int cmp_engine_load(struct cmp_engine *e, struct ledger_store *store,
+                    struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* Ids recorded in earlier blocks are looked up through this hook (the node points it at the
+ * store's 'I' records): return 1 if the key exists, 0 if not, < 0 on error. Without a hook the
+ * engine keeps every id in memory (fine for tests and small chains). */
+void cmp_engine_set_id_lookup(struct cmp_engine *e,
+                              int (*fn)(void *ctx, const uint8_t *key, size_t klen), void *ctx);
+
+/* Read access for queries. */
+const struct cmp_params *cmp_engine_params(const struct cmp_engine *e);
+const struct ledger_state *cmp_engine_state(const struct cmp_engine *e);
+int cmp_engine_licence_status(const struct cmp_engine *e);
+int cmp_engine_market_halted(const struct cmp_engine *e);
+int cmp_engine_asset_halted(const struct cmp_engine *e, int asset);
+int cmp_engine_is_sanctioned(const struct cmp_engine *e, const char *account, const char *address);
+int cmp_engine_is_regulator(const struct cmp_engine *e, const uint8_t key[static 32]);
+const struct ledger_genesis *cmp_engine_genesis(const struct cmp_engine *e);
+/* Valuation of one whole unit of asset `asset` in VND: last trade price, else reference price. */
+int64_t cmp_engine_price(const struct cmp_engine *e, int asset);
+
+/* Usage of one account against its limits at time `now_ms` (the current day and month), for
+ * getaccount/getusage. Figures in VND. */
+struct cmp_usage_view {
+    int64_t daily_used, daily_limit;
+    int64_t monthly_used, monthly_limit;
+    int64_t per_trade_limit;
+    int64_t holding_limit;
+};
+int cmp_engine_usage(const struct cmp_engine *e, const char *account, int64_t now_ms,
+                     struct cmp_usage_view *out) SBX_WARN_UNUSED;
+/* Exchange-wide usage at `now_ms`. */
+void cmp_engine_exchange_usage(const struct cmp_engine *e, int64_t now_ms, int64_t *daily_used,
+                               int64_t *total_used);
+/* Attestations recorded so far: regulator i's latest attested height and the timestamp of the
+ * attestation; 0/0 if none. */
+void cmp_engine_attested(const struct cmp_engine *e, size_t i, uint64_t *height, int64_t *time_ms);
+
+/* The verdict on `tx` (already decoded and signature-checked; `txid` its id) in block `ctx`.
+ * Returns SBX_OK with res->verdict filled (accepted or rejected), or an error code for an
+ * internal failure (then nothing was decided). Never changes the engine. */
+int cmp_evaluate(const struct cmp_engine *e, const struct ledger_tx *tx,
+                 const uint8_t txid[static 32], const struct cmp_block_ctx *ctx,
+                 struct cmp_result *res) SBX_WARN_UNUSED;
+
+/* Record `tx` with the verdict `res` that cmp_evaluate gave in the same state. */
+int cmp_apply(struct cmp_engine *e, const struct ledger_tx *tx, const uint8_t txid[static 32],
+              const struct cmp_block_ctx *ctx, const struct cmp_result *res) SBX_WARN_UNUSED;
+
+/* Evaluate then apply. */
+int cmp_process(struct cmp_engine *e, const struct ledger_tx *tx, const uint8_t txid[static 32],
+                const struct cmp_block_ctx *ctx, struct cmp_result *res) SBX_WARN_UNUSED;
+
+/* Append every record changed since the last collect (accounts, usage, licence state, ids,
+ * alerts and their indexes) to `out`. */
+int cmp_collect(struct cmp_engine *e, struct ledger_changes *out) SBX_WARN_UNUSED;
+
+/* The supervision gate (rule supervision.lag): SBX_OK if attestations are recent enough at
+ * `now_ms` (or supervision.max_lag_s is 0), else SBX_EUNAVAIL. The node applies it before
+ * accepting business transactions; it is not a block verdict, since attestations arrive on
+ * their own schedule. */
+int cmp_engine_supervision_ok(const struct cmp_engine *e, int64_t now_ms, int64_t *lag_ms);
+
+/* Alert record encoding ('L' value). */
+int cmp_alert_decode(struct cmp_alert *a, const uint8_t *in, size_t len,
+                     struct sbx_err *err) SBX_WARN_UNUSED;
+
+#endif

@@ -1,1 +1,153 @@
-/* placeholder */
+/* Usage counters and rolling windows per account; see internal.h.
+ *
+ * Calendar counters (day, month in the licence's local time) hold one period each: the rules
+ * only ever ask about the current one. Rolling windows keep the last CMP_RING_MAX events, enough
+ * for any count parameter (their maximum is CMP_RING_MAX); a sum over a window (the Travel Rule
+ * aggregation) carries what a full ring dropped as a conservative overflow total. Reading costs
+ * a few dozen comparisons, never a scan of history.
+ */
+#include "compliance/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define USAGE_VERSION 1
+
+struct cmp_usage *
+cmp_usage_new(void)
+{
+    return calloc(1, sizeof(struct cmp_usage));
+}
+
+void
+cmp_usage_free(void *u)
+{
+    free(u);
+}
+
+void
+cmp_ring_push(struct cmp_ring *r, int64_t t, int64_t v, int asset, struct cmp_event *dropped,
+              int *did_drop)
+{
+    *did_drop = 0;
+    if (r->n == CMP_RING_MAX) {
+        *dropped = r->ev[0];
+        *did_drop = 1;
+        memmove(&r->ev[0], &r->ev[1], (CMP_RING_MAX - 1) * sizeof(r->ev[0]));
+        r->n--;
+    }
+    r->ev[r->n].t = t;
+    r->ev[r->n].v = v;
+    r->ev[r->n].asset = asset;
+    r->n++;
+}
+
+int
+cmp_ring_count(const struct cmp_ring *r, int64_t now, int64_t window_ms)
+{
+    int n = 0;
+
+    for (int i = 0; i < r->n; i++)
+        n += now - r->ev[i].t < window_ms;
+    return n;
+}
+
+int64_t
+cmp_ring_sum(const struct cmp_ring *r, int64_t now, int64_t window_ms)
+{
+    int64_t s = 0;
+
+    for (int i = 0; i < r->n; i++) {
+        if (now - r->ev[i].t < window_ms) {
+            if (__builtin_add_overflow(s, r->ev[i].v, &s))
+                return INT64_MAX;
+        }
+    }
+    return s;
+}
+
+int64_t
+cmp_period_used(int64_t last, int64_t sum, int64_t period)
+{
+    return period > last ? 0 : sum;
+}
+
+static int
+put_ring(struct buf *b, const struct cmp_ring *r)
+{
+    int rc = buf_put_u8(b, r->n);
+
+    for (int i = 0; rc == SBX_OK && i < r->n; i++) {
+        rc = buf_put_i64(b, r->ev[i].t);
+        rc = rc ? rc : buf_put_i64(b, r->ev[i].v);
+        rc = rc ? rc : buf_put_u8(b, (uint8_t)r->ev[i].asset);
+    }
+    return rc;
+}
+
+static int
+get_ring(struct buf_reader *rd, struct cmp_ring *r)
+{
+    int rc = buf_read_u8(rd, &r->n);
+
+    if (rc == SBX_OK && r->n > CMP_RING_MAX)
+        return SBX_ECORRUPT;
+    for (int i = 0; rc == SBX_OK && i < r->n; i++) {
+        uint8_t a;
+
+        rc = buf_read_i64(rd, &r->ev[i].t);
+        rc = rc ? rc : buf_read_i64(rd, &r->ev[i].v);
+        rc = rc ? rc : buf_read_u8(rd, &a);
+        r->ev[i].asset = a;
+    }
+    return rc;
+}
+
+int
+cmp_usage_encode(const struct cmp_usage *u, struct buf *out)
+{
+    int rc = buf_put_u8(out, USAGE_VERSION);
+
+    rc = rc ? rc : buf_put_i64(out, u->day);
+    rc = rc ? rc : buf_put_i64(out, u->day_vnd);
+    rc = rc ? rc : buf_put_i64(out, u->month);
+    rc = rc ? rc : buf_put_i64(out, u->month_vnd);
+    rc = rc ? rc : buf_put_i64(out, u->react_ms);
+    rc = rc ? rc : buf_put_i64(out, u->react_vnd);
+    rc = rc ? rc : buf_put_i64(out, u->xfer_over_vnd);
+    rc = rc ? rc : buf_put_i64(out, u->xfer_over_until);
+    rc = rc ? rc : put_ring(out, &u->xfer);
+    rc = rc ? rc : put_ring(out, &u->near);
+    rc = rc ? rc : put_ring(out, &u->vel);
+    rc = rc ? rc : put_ring(out, &u->dep);
+    return rc;
+}
+
+int
+cmp_usage_decode(struct cmp_usage *u, const uint8_t *in, size_t len)
+{
+    struct buf_reader rd;
+    uint8_t ver;
+    int rc;
+
+    memset(u, 0, sizeof(*u));
+    buf_reader_init(&rd, in, len);
+    rc = buf_read_u8(&rd, &ver);
+    if (rc == SBX_OK && ver != USAGE_VERSION)
+        return SBX_ECORRUPT;
+    rc = rc ? rc : buf_read_i64(&rd, &u->day);
+    rc = rc ? rc : buf_read_i64(&rd, &u->day_vnd);
+    rc = rc ? rc : buf_read_i64(&rd, &u->month);
+    rc = rc ? rc : buf_read_i64(&rd, &u->month_vnd);
+    rc = rc ? rc : buf_read_i64(&rd, &u->react_ms);
+    rc = rc ? rc : buf_read_i64(&rd, &u->react_vnd);
+    rc = rc ? rc : buf_read_i64(&rd, &u->xfer_over_vnd);
+    rc = rc ? rc : buf_read_i64(&rd, &u->xfer_over_until);
+    rc = rc ? rc : get_ring(&rd, &u->xfer);
+    rc = rc ? rc : get_ring(&rd, &u->near);
+    rc = rc ? rc : get_ring(&rd, &u->vel);
+    rc = rc ? rc : get_ring(&rd, &u->dep);
+    if (rc == SBX_OK && buf_reader_left(&rd))
+        rc = SBX_ECORRUPT;
+    return rc ? SBX_ECORRUPT : SBX_OK;
+}

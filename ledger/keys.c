@@ -1,1 +1,377 @@
-/* placeholder */
+/* Keys and BIP340 Schnorr signatures over libsecp256k1; see keys.h.
+ *
+ * One context serves the whole process: it is created and randomised (blinding against side
+ * channels) once under pthread_once and is only read afterwards, which libsecp256k1 allows
+ * from many threads at once. Secret material lives in `struct ledger_key` and in short-lived
+ * stack copies, each wiped with OPENSSL_cleanse before it goes out of scope. Key files hold the
+ * secret as 64 lowercase hex digits and a newline, readable by the owner only.
+ */
+#include "ledger/keys.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <secp256k1.h>
+#include <secp256k1_extrakeys.h>
+#include <secp256k1_schnorrsig.h>
+
+#include "util/hex.h"
+
+static_assert(sizeof(secp256k1_keypair) == sizeof(((struct ledger_key *)0)->keypair),
+              "struct ledger_key.keypair must hold a secp256k1_keypair");
+
+#define KEYFILE_LEN 65 /* 64 hex digits and a newline */
+
+static secp256k1_context *g_ctx;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void
+global_init_once(void)
+{
+    uint8_t seed[32];
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+
+    if (ctx == NULL)
+        return;
+    if (RAND_bytes(seed, sizeof(seed)) != 1 || !secp256k1_context_randomize(ctx, seed)) {
+        secp256k1_context_destroy(ctx);
+        goto out;
+    }
+    g_ctx = ctx;
+out:
+    OPENSSL_cleanse(seed, sizeof(seed));
+}
+
+int
+ledger_keys_global_init(void)
+{
+    pthread_once(&g_once, global_init_once);
+    return g_ctx != NULL ? SBX_OK : SBX_EINTERNAL;
+}
+
+/* The context, or NULL if it could not be created. */
+static const secp256k1_context *
+ctx(void)
+{
+    if (ledger_keys_global_init() != SBX_OK)
+        return NULL;
+    return g_ctx;
+}
+
+void
+ledger_keys_wipe(struct ledger_key *k)
+{
+    if (k != NULL)
+        OPENSSL_cleanse(k, sizeof(*k));
+}
+
+int
+ledger_keys_from_secret(struct ledger_key *k, const uint8_t secret[static 32])
+{
+    const secp256k1_context *c = ctx();
+    secp256k1_keypair kp;
+    secp256k1_xonly_pubkey xpub;
+    int rc = SBX_EINVAL;
+
+    memset(k, 0, sizeof(*k));
+    if (c == NULL)
+        return SBX_EINTERNAL;
+    if (!secp256k1_keypair_create(c, &kp, secret))
+        goto out;
+    if (!secp256k1_keypair_xonly_pub(c, &xpub, NULL, &kp) ||
+        !secp256k1_xonly_pubkey_serialize(c, k->pubkey, &xpub)) {
+        rc = SBX_EINTERNAL;
+        goto out;
+    }
+    memcpy(k->secret, secret, 32);
+    memcpy(k->keypair, &kp, sizeof(kp));
+    rc = SBX_OK;
+out:
+    OPENSSL_cleanse(&kp, sizeof(kp));
+    if (rc)
+        ledger_keys_wipe(k);
+    return rc;
+}
+
+int
+ledger_keys_generate(struct ledger_key *k)
+{
+    uint8_t secret[32];
+    int rc = SBX_EINTERNAL;
+
+    memset(k, 0, sizeof(*k));
+    /* A random 32-byte string is not a valid secret with probability ~2^-128; retry a few
+     * times anyway rather than treat it as impossible. */
+    for (int tries = 0; tries < 8; tries++) {
+        if (RAND_bytes(secret, sizeof(secret)) != 1) {
+            rc = SBX_EINTERNAL;
+            break;
+        }
+        rc = ledger_keys_from_secret(k, secret);
+        if (rc != SBX_EINVAL)
+            break;
+    }
+    OPENSSL_cleanse(secret, sizeof(secret));
+    return rc;
+}
+
+int
+ledger_keys_pubkey_valid(const uint8_t pub[static 32])
+{
+    const secp256k1_context *c = ctx();
+    secp256k1_xonly_pubkey xpub;
+
+    if (c == NULL)
+        return 0;
+    return secp256k1_xonly_pubkey_parse(c, &xpub, pub) == 1;
+}
+
+int
+ledger_keys_sign(const struct ledger_key *k, const uint8_t msg[static 32], uint8_t sig[static 64])
+{
+    const secp256k1_context *c = ctx();
+    secp256k1_keypair kp;
+    uint8_t aux[32];
+    int rc = SBX_EINTERNAL;
+
+    memset(sig, 0, 64);
+    if (c == NULL)
+        return SBX_EINTERNAL;
+    memcpy(&kp, k->keypair, sizeof(kp));
+    if (RAND_bytes(aux, sizeof(aux)) != 1)
+        goto out;
+    if (!secp256k1_schnorrsig_sign32(c, sig, msg, &kp, aux)) {
+        memset(sig, 0, 64);
+        goto out;
+    }
+    rc = SBX_OK;
+out:
+    OPENSSL_cleanse(&kp, sizeof(kp));
+    OPENSSL_cleanse(aux, sizeof(aux));
+    return rc;
+}
+
+int
+ledger_keys_verify(const uint8_t pub[static 32], const uint8_t msg[static 32],
+                   const uint8_t sig[static 64])
+{
+    const secp256k1_context *c = ctx();
+    secp256k1_xonly_pubkey xpub;
+
+    if (c == NULL)
+        return SBX_EINTERNAL;
+    if (!secp256k1_xonly_pubkey_parse(c, &xpub, pub))
+        return SBX_EPUBKEY;
+    if (!secp256k1_schnorrsig_verify(c, sig, msg, 32, &xpub))
+        return SBX_EBADSIG;
+    return SBX_OK;
+}
+
+int
+ledger_keys_sign_tx(struct ledger_tx *tx, const struct ledger_key *k, uint8_t *txid,
+                    struct sbx_err *err)
+{
+    uint8_t id[32];
+    int rc;
+
+    memcpy(tx->signer, k->pubkey, 32);
+    rc = ledger_tx_id(tx, id, err);
+    if (rc)
+        goto out;
+    rc = ledger_keys_sign(k, id, tx->sig);
+    if (rc) {
+        sbx_err_set(err, rc, "sig: signing failed");
+        goto out;
+    }
+    if (txid != NULL)
+        memcpy(txid, id, 32);
+out:
+    return rc;
+}
+
+int
+ledger_keys_cosign_tx(struct ledger_tx *tx, const struct ledger_key *k, struct sbx_err *err)
+{
+    struct ledger_directive *d = &tx->u.directive;
+    struct ledger_cosig *cs;
+    uint8_t id[32];
+    int rc;
+
+    if (tx->type != LEDGER_TX_DIRECTIVE)
+        return sbx_err_set(err, SBX_EINVAL, "cosig: only directives take cosignatures");
+    if (d->ncosig >= SBX_MAX_COSIGS)
+        return sbx_err_set(err, SBX_ETOOLONG, "directive.cosig: already %d cosignatures",
+                           SBX_MAX_COSIGS);
+    if (memcmp(k->pubkey, tx->signer, 32) == 0)
+        return sbx_err_set(err, SBX_ENONCANON, "directive.cosig: key is the signer's");
+    for (unsigned i = 0; i < d->ncosig; i++) {
+        if (memcmp(k->pubkey, d->cosig[i].pubkey, 32) == 0)
+            return sbx_err_set(err, SBX_ENONCANON,
+                               "directive.cosig: key already cosigned (cosig[%u])", i);
+    }
+    rc = ledger_tx_id(tx, id, err);
+    if (rc)
+        return rc;
+    cs = &d->cosig[d->ncosig];
+    rc = ledger_keys_sign(k, id, cs->sig);
+    if (rc)
+        return sbx_err_set(err, rc, "directive.cosig: signing failed");
+    memcpy(cs->pubkey, k->pubkey, 32);
+    d->ncosig++;
+    return SBX_OK;
+}
+
+int
+ledger_keys_verify_tx(const struct ledger_tx *tx, const uint8_t txid[static 32],
+                      struct sbx_err *err)
+{
+    const struct ledger_directive *d = &tx->u.directive;
+    int rc;
+
+    rc = ledger_keys_verify(tx->signer, txid, tx->sig);
+    if (rc == SBX_EPUBKEY)
+        return sbx_err_set(err, rc, "tx.signer: not a valid x-only public key");
+    if (rc == SBX_EBADSIG)
+        return sbx_err_set(err, rc, "tx.sig: the signer's signature does not verify");
+    if (rc)
+        return sbx_err_set(err, rc, "tx.sig: verification failed");
+    if (tx->type != LEDGER_TX_DIRECTIVE)
+        return SBX_OK;
+    if (d->ncosig > SBX_MAX_COSIGS)
+        return sbx_err_set(err, SBX_ETOOLONG, "directive.cosig: more than %d cosignatures",
+                           SBX_MAX_COSIGS);
+    for (unsigned i = 0; i < d->ncosig; i++) {
+        if (memcmp(d->cosig[i].pubkey, tx->signer, 32) == 0)
+            return sbx_err_set(err, SBX_ENONCANON, "directive.cosig[%u]: key is the signer's", i);
+        for (unsigned j = 0; j < i; j++) {
+            if (memcmp(d->cosig[i].pubkey, d->cosig[j].pubkey, 32) == 0)
+                return sbx_err_set(err, SBX_ENONCANON, "directive.cosig[%u]: same key as cosig[%u]",
+                                   i, j);
+        }
+        rc = ledger_keys_verify(d->cosig[i].pubkey, txid, d->cosig[i].sig);
+        if (rc == SBX_EPUBKEY)
+            return sbx_err_set(err, rc, "directive.cosig[%u].pubkey: not a valid x-only key", i);
+        if (rc == SBX_EBADSIG)
+            return sbx_err_set(err, rc, "directive.cosig[%u].sig: does not verify", i);
+        if (rc)
+            return sbx_err_set(err, rc, "directive.cosig[%u]: verification failed", i);
+    }
+    return SBX_OK;
+}
+
+/* ---- key files ------------------------------------------------------------------------ */
+
+static int
+write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int
+ledger_keys_save(const struct ledger_key *k, const char *path, struct sbx_err *err)
+{
+    char text[KEYFILE_LEN + 1];
+    int fd, rc = SBX_EIO;
+
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return sbx_err_set(err, SBX_ECONFLICT, "%s: key file exists; not overwriting it", path);
+        return sbx_err_set(err, SBX_EIO, "%s: cannot create key file: %s", path, strerror(errno));
+    }
+    hex_encode(text, k->secret, 32);
+    text[64] = '\n';
+    text[65] = '\0';
+    if (write_all(fd, (const uint8_t *)text, KEYFILE_LEN) != 0 || fsync(fd) != 0) {
+        sbx_err_set(err, SBX_EIO, "%s: cannot write key file: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = SBX_OK;
+out:
+    OPENSSL_cleanse(text, sizeof(text));
+    if (close(fd) != 0 && rc == SBX_OK)
+        rc = sbx_err_set(err, SBX_EIO, "%s: cannot write key file: %s", path, strerror(errno));
+    if (rc)
+        unlink(path); /* never leave a partial key behind */
+    return rc;
+}
+
+int
+ledger_keys_load(struct ledger_key *k, const char *path, struct sbx_err *err)
+{
+    char text[KEYFILE_LEN + 1];
+    uint8_t secret[32];
+    struct stat st;
+    size_t n = 0;
+    int fd, rc;
+
+    memset(k, 0, sizeof(*k));
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return sbx_err_set(err, SBX_ENOTFOUND, "%s: no such key file", path);
+        return sbx_err_set(err, SBX_EIO, "%s: cannot open key file: %s", path, strerror(errno));
+    }
+    if (fstat(fd, &st) != 0) {
+        rc = sbx_err_set(err, SBX_EIO, "%s: cannot stat key file: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = sbx_err_set(err, SBX_EINVAL, "%s: key file is not a regular file", path);
+        goto out;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        rc = sbx_err_set(err, SBX_EDENIED,
+                         "%s: key file is accessible by group or others (mode %03o); run "
+                         "chmod 600 %s",
+                         path, (unsigned)(st.st_mode & 0777), path);
+        goto out;
+    }
+    /* Read one byte more than a key file holds, to notice anything after it. */
+    while (n < sizeof(text)) {
+        ssize_t r = read(fd, text + n, sizeof(text) - n);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = sbx_err_set(err, SBX_EIO, "%s: cannot read key file: %s", path, strerror(errno));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n != KEYFILE_LEN || text[64] != '\n' || hex_decode(secret, 32, text, 64) != SBX_OK) {
+        rc = sbx_err_set(err, SBX_EINVAL,
+                         "%s: malformed key file (want 64 lowercase hex digits and a newline)",
+                         path);
+        goto out;
+    }
+    rc = ledger_keys_from_secret(k, secret);
+    if (rc == SBX_EINVAL)
+        sbx_err_set(err, rc, "%s: not a valid secp256k1 secret key", path);
+    else if (rc)
+        sbx_err_set(err, rc, "%s: cannot derive the key", path);
+out:
+    OPENSSL_cleanse(text, sizeof(text));
+    OPENSSL_cleanse(secret, sizeof(secret));
+    close(fd);
+    return rc;
+}

@@ -152,8 +152,9 @@ sha256_tag_init(struct sha256_tag *t, const char *tag)
     e = EVP_MD_CTX_new();
     if (e == NULL)
         return SBX_ENOMEM;
-    sha256(th, tag, strlen(tag));
-    if (EVP_DigestInit_ex2(e, g_md, NULL) != 1 || EVP_DigestUpdate(e, th, 32) != 1 ||
+    /* EVP_Digest, not sha256(): this runs inside the once-initialiser that sha256() waits on */
+    if (EVP_Digest(tag, strlen(tag), th, NULL, g_md, NULL) != 1 ||
+        EVP_DigestInit_ex2(e, g_md, NULL) != 1 || EVP_DigestUpdate(e, th, 32) != 1 ||
         EVP_DigestUpdate(e, th, 32) != 1) {
         EVP_MD_CTX_free(e);
         return SBX_EINTERNAL;

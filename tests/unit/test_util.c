@@ -1,1 +1,308 @@
-/* placeholder */
+/* util/ unit tests: buffers, hex, time and the UTC+7 calendar, SHA-256, the map, errors. */
+#include "tests/unit/test_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/map.h"
+#include "util/sha256.h"
+#include "util/time.h"
+
+#define ICT 420 /* UTC+7 in minutes */
+
+static void
+test_buf_cap(void **state)
+{
+    struct buf b;
+    uint8_t big[100] = {0};
+
+    (void)state;
+    buf_init(&b, 10);
+    assert_int_equal(buf_put(&b, big, 10), SBX_OK);
+    assert_int_equal(b.len, 10);
+    assert_int_equal(buf_put_u8(&b, 1), SBX_ETOOLONG);
+    assert_int_equal(b.len, 10);
+    buf_reset(&b);
+    assert_int_equal(buf_put(&b, big, 11), SBX_ETOOLONG);
+    assert_int_equal(buf_put_u64(&b, 0x0102030405060708ull), SBX_OK);
+    assert_int_equal(b.data[0], 1);
+    assert_int_equal(b.data[7], 8);
+    buf_release(&b);
+}
+
+static void
+test_buf_reader(void **state)
+{
+    const uint8_t in[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09};
+    struct buf_reader r;
+    uint64_t v64;
+    uint32_t v32;
+    uint16_t v16;
+    uint8_t v8;
+
+    (void)state;
+    buf_reader_init(&r, in, sizeof(in));
+    assert_int_equal(buf_read_u8(&r, &v8), SBX_OK);
+    assert_int_equal(v8, 1);
+    assert_int_equal(buf_read_u16(&r, &v16), SBX_OK);
+    assert_int_equal(v16, 0x0203);
+    assert_int_equal(buf_read_u32(&r, &v32), SBX_OK);
+    assert_int_equal(v32, 0x04050607);
+    assert_int_equal(buf_reader_left(&r), 2);
+    /* not enough left: refused, position unchanged, output zeroed */
+    assert_int_equal(buf_read_u64(&r, &v64), SBX_ETRUNCATED);
+    assert_int_equal(v64, 0);
+    assert_int_equal(buf_reader_left(&r), 2);
+    assert_int_equal(buf_read_u16(&r, &v16), SBX_OK);
+    assert_int_equal(v16, 0x0809);
+    assert_int_equal(buf_read_u8(&r, &v8), SBX_ETRUNCATED);
+}
+
+static void
+test_hex(void **state)
+{
+    uint8_t out[4], var[8];
+    char s[9];
+    size_t n;
+
+    (void)state;
+    assert_int_equal(hex_decode(out, 4, "00ff10ab", 8), SBX_OK);
+    assert_int_equal(out[1], 0xff);
+    hex_encode(s, out, 4);
+    assert_string_equal(s, "00ff10ab");
+    assert_int_equal(hex_decode(out, 4, "00FF10AB", 8), SBX_EINVAL); /* one spelling only */
+    assert_int_equal(hex_decode(out, 4, "00ff10a", 7), SBX_EINVAL);
+    assert_int_equal(hex_decode(out, 4, "00ff10ag", 8), SBX_EINVAL);
+    assert_int_equal(hex_decode_var(var, sizeof(var), &n, "abcd", 4), SBX_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(hex_decode_var(var, 1, &n, "abcd", 4), SBX_ETOOLONG);
+    assert_int_equal(hex_decode_var(var, 8, &n, "abc", 3), SBX_EINVAL);
+}
+
+static void
+test_time_floor_div(void **state)
+{
+    (void)state;
+    assert_int_equal(time_floor_div(7, 2), 3);
+    assert_int_equal(time_floor_div(-7, 2), -4);
+    assert_int_equal(time_floor_div(-8, 2), -4);
+    assert_int_equal(time_floor_div(0, 5), 0);
+}
+
+static void
+test_time_civil(void **state)
+{
+    int64_t y;
+    unsigned m, d;
+
+    (void)state;
+    assert_int_equal(time_days_from_civil(1970, 1, 1), 0);
+    assert_int_equal(time_days_from_civil(2000, 3, 1), 11017);
+    assert_int_equal(time_days_from_civil(1969, 12, 31), -1);
+    for (int64_t day = -800000; day < 800000; day += 997) {
+        time_civil_from_days(day, &y, &m, &d);
+        assert_int_equal(time_days_from_civil(y, m, d), day);
+    }
+    time_civil_from_days(time_days_from_civil(2028, 2, 29), &y, &m, &d);
+    assert_int_equal(y, 2028);
+    assert_int_equal(m, 2);
+    assert_int_equal(d, 29);
+}
+
+/* 23:59:59.999 and 00:00:00.000 local time (UTC+7) fall on different local days and, at the end
+ * of a month, in different months. */
+static void
+test_time_utc7_boundaries(void **state)
+{
+    int64_t d = time_days_from_civil(2026, 11, 30); /* local date of interest */
+    int64_t midnight = time_local_day_start_ms(d + 1, ICT); /* 2026-12-01 00:00 local */
+    int64_t last = midnight - 1;                            /* 2026-11-30 23:59:59.999 local */
+    char s[11];
+
+    (void)state;
+    /* local midnight is 17:00 UTC of the day before */
+    assert_int_equal(midnight, (d + 1) * SBX_MS_PER_DAY - 7 * SBX_MS_PER_HOUR);
+    assert_int_equal(time_local_day(last, ICT), d);
+    assert_int_equal(time_local_day(midnight, ICT), d + 1);
+    assert_int_equal(time_local_month(last, ICT), 2026 * 12 + 10);
+    assert_int_equal(time_local_month(midnight, ICT), 2026 * 12 + 11);
+    assert_int_equal(time_local_minute_of_day(last, ICT), 1439);
+    assert_int_equal(time_local_minute_of_day(midnight, ICT), 0);
+    /* the same instants in UTC are the same day */
+    assert_int_equal(time_local_day(last, 0), time_local_day(midnight, 0));
+    /* month starts */
+    assert_int_equal(time_local_month_start_ms(2026 * 12 + 11, ICT), midnight);
+    /* new year */
+    assert_int_equal(time_local_month(time_local_day_start_ms(time_days_from_civil(2027, 1, 1),
+                                                              ICT) - 1, ICT),
+                     2026 * 12 + 11);
+    time_format_day(s, d);
+    assert_string_equal(s, "2026-11-30");
+}
+
+static void
+test_time_parse_day(void **state)
+{
+    int64_t day;
+
+    (void)state;
+    assert_int_equal(time_parse_day("2026-11-28", &day), 0);
+    assert_int_equal(day, time_days_from_civil(2026, 11, 28));
+    assert_int_equal(time_parse_day("2026-02-30", &day), -1);
+    assert_int_equal(time_parse_day("2026-13-01", &day), -1);
+    assert_int_equal(time_parse_day("2026-1-01", &day), -1);
+    assert_int_equal(time_parse_day("2026-01-01x", &day), -1);
+    assert_int_equal(time_parse_day("", &day), -1);
+}
+
+static void
+test_sha256_vectors(void **state)
+{
+    /* FIPS 180-2 test vector: SHA-256("abc") */
+    static const char abc[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    uint8_t out[32], out2[32];
+    char hex[65];
+    struct sha256_ctx c;
+
+    (void)state;
+    assert_int_equal(sha256_global_init(), SBX_OK);
+    sha256(out, "abc", 3);
+    hex_encode(hex, out, 32);
+    assert_string_equal(hex, abc);
+    sha256_2(out2, "a", 1, "bc", 2);
+    assert_memory_equal(out, out2, 32);
+    assert_int_equal(sha256_ctx_init(&c), SBX_OK);
+    sha256_ctx_update(&c, "ab", 2);
+    sha256_ctx_update(&c, "c", 1);
+    sha256_ctx_final(&c, out2);
+    assert_memory_equal(out, out2, 32);
+    sha256_ctx_update(&c, "abc", 3); /* final resets for the next message */
+    sha256_ctx_final(&c, out2);
+    assert_memory_equal(out, out2, 32);
+    sha256_ctx_release(&c);
+}
+
+static void
+test_sha256_tagged(void **state)
+{
+    uint8_t a[32], b[32], msg[300];
+    struct sha256_ctx c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = (uint8_t)i;
+    for (size_t len = 0; len <= sizeof(msg); len += 37) {
+        sha256_tagged(&SHA256_TAG_TX, a, msg, len);
+        sha256_tagged_slow(b, "sbx/tx", msg, len);
+        assert_memory_equal(a, b, 32);
+    }
+    sha256_tagged(&SHA256_TAG_BLOCK, b, msg, 100);
+    sha256_tagged(&SHA256_TAG_TX, a, msg, 100);
+    assert_memory_not_equal(a, b, 32);
+    assert_int_equal(sha256_ctx_init(&c), SBX_OK);
+    sha256_tagged_begin(&SHA256_TAG_TX, &c);
+    sha256_ctx_update(&c, msg, 50);
+    sha256_ctx_update(&c, msg + 50, 50);
+    sha256_ctx_final(&c, b);
+    assert_memory_equal(a, b, 32);
+    sha256_ctx_release(&c);
+}
+
+static void
+test_map(void **state)
+{
+    struct map m;
+    char key[32];
+    int vals[2000];
+
+    (void)state;
+    map_init(&m);
+    assert_null(map_get(&m, "x", 1));
+    for (int i = 0; i < 2000; i++) {
+        vals[i] = i;
+        snprintf(key, sizeof(key), "acct-%d", i);
+        assert_int_equal(map_put(&m, key, strlen(key), &vals[i]), SBX_OK);
+    }
+    assert_int_equal(m.n, 2000);
+    for (int i = 0; i < 2000; i++) {
+        int *v;
+
+        snprintf(key, sizeof(key), "acct-%d", i);
+        v = map_get(&m, key, strlen(key));
+        assert_non_null(v);
+        assert_int_equal(*v, i);
+    }
+    assert_null(map_get(&m, "acct-2000", 9));
+    assert_int_equal(map_put(&m, "acct-1", 6, &vals[5]), SBX_OK); /* replace */
+    assert_int_equal(m.n, 2000);
+    assert_int_equal(*(int *)map_get(&m, "acct-1", 6), 5);
+    map_release(&m);
+}
+
+static void
+test_err(void **state)
+{
+    static const int codes[] = {
+        SBX_OK,       SBX_EINVAL,     SBX_ENOTFOUND, SBX_ECONFLICT, SBX_EDENIED,  SBX_EUNAVAIL,
+        SBX_EIO,      SBX_ENOMEM,     SBX_EBADSIG,   SBX_EREJECTED, SBX_EOVERLOAD, SBX_EINTERNAL,
+        SBX_ETRUNCATED, SBX_ETRAILING, SBX_ETOOLONG, SBX_EVERSION,  SBX_ETYPE,    SBX_EPUBKEY,
+        SBX_EOVERFLOW, SBX_ENONCANON, SBX_ECORRUPT};
+    struct sbx_err e;
+
+    (void)state;
+    for (size_t i = 0; i < SBX_ARRAY_LEN(codes); i++) {
+        assert_string_not_equal(sbx_rc_name(codes[i]), "EUNKNOWN");
+        for (size_t j = 0; j < i; j++) {
+            assert_int_not_equal(codes[i], codes[j]);
+            assert_string_not_equal(sbx_rc_name(codes[i]), sbx_rc_name(codes[j]));
+        }
+    }
+    assert_int_equal(sbx_err_set(&e, SBX_EINVAL, "amount: %s", "negative"), SBX_EINVAL);
+    assert_int_equal(e.code, SBX_EINVAL);
+    assert_string_equal(e.msg, "amount: negative");
+    assert_int_equal(sbx_err_set(NULL, SBX_EIO, "ignored"), SBX_EIO);
+    sbx_err_clear(&e);
+    assert_int_equal(e.code, SBX_OK);
+}
+
+static void
+test_log_enable(void **state)
+{
+    struct sbx_err e;
+
+    (void)state;
+    assert_int_equal(log_enable("rpc,store", &e), SBX_OK);
+    assert_true(log_enabled(LOG_RPC));
+    assert_true(log_enabled(LOG_STORE));
+    assert_false(log_enabled(LOG_P2P));
+    assert_int_equal(log_enable("rpc,bogus", &e), SBX_EINVAL);
+    assert_non_null(strstr(e.msg, "bogus"));
+    assert_int_equal(log_enable("0", &e), SBX_OK);
+    assert_false(log_enabled(LOG_RPC));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_buf_reader),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_time_floor_div),
+        cmocka_unit_test(test_time_civil),
+        cmocka_unit_test(test_time_utc7_boundaries),
+        cmocka_unit_test(test_time_parse_day),
+        cmocka_unit_test(test_sha256_vectors),
+        cmocka_unit_test(test_sha256_tagged),
+        cmocka_unit_test(test_map),
+        cmocka_unit_test(test_err),
+        cmocka_unit_test(test_log_enable),
+    };
+
+    return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
