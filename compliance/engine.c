@@ -1090,6 +1090,30 @@ record_id(struct cmp_engine *e, uint8_t kind, const char *id, const uint8_t txid
     return rc ? rc : ledger_changes_put(&e->pending, k, n, txid, 32);
 }
 
+const char *
+cmp_records_id(const struct ledger_tx *tx, const struct cmp_result *res, uint8_t *kind)
+{
+    int taken = res->verdict.rule != CMP_RULE_ID_DUPLICATE &&
+                res->verdict.rule != CMP_RULE_AUTH_SIGNER &&
+                res->verdict.rule != CMP_RULE_ACCOUNT_DUPLICATE;
+
+    switch (tx->type) {
+    case LEDGER_TX_ACCOUNT_OPEN:
+        *kind = CMP_ID_ACCOUNT;
+        return res->verdict.status == LEDGER_VERDICT_ACCEPTED ? tx->u.account_open.account : NULL;
+    case LEDGER_TX_DEPOSIT:
+    case LEDGER_TX_WITHDRAWAL:
+        *kind = CMP_ID_TRANSFER;
+        return taken ? tx->u.transfer.transfer_id : NULL;
+    case LEDGER_TX_TRADE:
+        *kind = CMP_ID_TRADE;
+        return taken ? tx->u.trade.trade_id : NULL;
+    default:
+        *kind = 0;
+        return NULL;
+    }
+}
+
 int
 cmp_apply(struct cmp_engine *e, const struct ledger_tx *tx, const uint8_t txid[static 32],
           const struct cmp_block_ctx *ctx, const struct cmp_result *res)
@@ -1099,22 +1123,12 @@ cmp_apply(struct cmp_engine *e, const struct ledger_tx *tx, const uint8_t txid[s
 
     (void)ctx;
     /* ids are taken by the first attempt, accepted or not: resubmitting returns that result */
-    switch (tx->type) {
-    case LEDGER_TX_ACCOUNT_OPEN:
-        if (accepted)
-            rc = record_id(e, CMP_ID_ACCOUNT, tx->u.account_open.account, txid);
-        break;
-    case LEDGER_TX_DEPOSIT:
-    case LEDGER_TX_WITHDRAWAL:
-        if (res->verdict.rule != CMP_RULE_ID_DUPLICATE && res->verdict.rule != CMP_RULE_AUTH_SIGNER)
-            rc = record_id(e, CMP_ID_TRANSFER, tx->u.transfer.transfer_id, txid);
-        break;
-    case LEDGER_TX_TRADE:
-        if (res->verdict.rule != CMP_RULE_ID_DUPLICATE && res->verdict.rule != CMP_RULE_AUTH_SIGNER)
-            rc = record_id(e, CMP_ID_TRADE, tx->u.trade.trade_id, txid);
-        break;
-    default:
-        break;
+    {
+        uint8_t kind;
+        const char *id = cmp_records_id(tx, res, &kind);
+
+        if (id != NULL)
+            rc = record_id(e, kind, id, txid);
     }
     if (rc || !accepted)
         return rc;

@@ -8,7 +8,6 @@
  */
 #include "ledger/store.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,13 +191,15 @@ ledger_store_open(struct ledger_store **out, const char *dir, int create, struct
 
     s->db = leveldb_open(s->opts, dir, &errp);
     if (errp != NULL) {
-        LOG_ERROR(LOG_STORE, "opening %s: %s", dir, errp);
-        leveldb_free(errp);
         s->db = NULL;
-        if (!create && !db_exists(dir))
+        if (!create && !db_exists(dir)) {
+            LOG_DEBUG(LOG_STORE, "opening %s: %s", dir, errp);
             rc = sbx_err_set(err, SBX_ENOTFOUND, "no ledger store in %s", dir);
-        else
+        } else {
+            LOG_ERROR(LOG_STORE, "opening %s: %s", dir, errp);
             rc = sbx_err_set(err, SBX_EIO, "cannot open the ledger store in %s (see the log)", dir);
+        }
+        leveldb_free(errp);
         goto out;
     }
     rc = schema_check(s, dir, create, err);
@@ -445,6 +446,18 @@ out:
 
 /* ---- scans ---- */
 
+/* Bytewise order of two keys (LevelDB's default comparator). */
+static int
+bytes_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int r = n ? memcmp(a, b, n) : 0;
+
+    if (r)
+        return r;
+    return (alen > blen) - (alen < blen);
+}
+
 /* Where `key` lies relative to the keys that start with `prefix`: -1 before them, 0 among them,
  * 1 after them. */
 static int
@@ -482,28 +495,31 @@ ledger_store_scan(struct ledger_store *s, const void *prefix, size_t plen, const
 {
     leveldb_iterator_t *it;
     uint8_t *succ = NULL;
-    const uint8_t *bound = start;
-    size_t blen = slen;
+    const uint8_t *bound;
+    size_t blen;
     char *errp = NULL;
     int rc;
 
+    /* Begin inside the prefix's range even when `start` lies outside it. */
     it = leveldb_create_iterator(s->db, s->ropts);
     if (!reverse) {
-        if (start != NULL)
+        if (start != NULL && bytes_cmp(start, slen, prefix, plen) > 0)
             leveldb_iter_seek(it, start, slen);
         else if (plen > 0)
             leveldb_iter_seek(it, prefix, plen);
         else
             leveldb_iter_seek_to_first(it);
     } else {
-        if (start == NULL) {
-            succ = malloc(plen ? plen : 1);
-            if (succ == NULL) {
-                rc = sbx_err_set(err, SBX_ENOMEM, "ledger store: out of memory");
-                goto out;
-            }
-            blen = prefix_successor(prefix, plen, succ);
-            bound = blen ? succ : NULL;
+        succ = malloc(plen ? plen : 1);
+        if (succ == NULL) {
+            rc = sbx_err_set(err, SBX_ENOMEM, "ledger store: out of memory");
+            goto out;
+        }
+        blen = prefix_successor(prefix, plen, succ);
+        bound = blen ? succ : NULL;
+        if (start != NULL && (bound == NULL || bytes_cmp(start, slen, bound, blen) < 0)) {
+            bound = start;
+            blen = slen;
         }
         if (bound != NULL) {
             /* the last key < bound */
@@ -673,9 +689,12 @@ ledger_store_verify(struct ledger_store *s, uint64_t from, uint64_t to, uint64_t
         if (rc)
             goto out;
         if (memcmp(b.hdr.prev_hash, prev, 32) != 0) {
-            rc = sbx_err_set(err, SBX_ECORRUPT,
-                             "block %llu: previous hash does not match block %llu",
-                             (unsigned long long)h, (unsigned long long)(h - 1));
+            if (h == 0)
+                rc = sbx_err_set(err, SBX_ECORRUPT, "block 0: previous hash is not zero");
+            else
+                rc = sbx_err_set(err, SBX_ECORRUPT,
+                                 "block %llu: previous hash does not match block %llu",
+                                 (unsigned long long)h, (unsigned long long)(h - 1));
             goto out;
         }
         ledger_block_hash(&b.hdr, hash);

@@ -18,6 +18,9 @@
  *   'X' account 0x00 u64 time 32 txid -> ""           (transactions by account and time)
  *   'Y' asset 0x00 u64 time 32 txid   -> ""           (trades by asset and time)
  *   'R' u16 rule, u64 time, 32 txid   -> ""           (rejections by rule and time)
+ *   'Q' u64 time, 32 txid             -> ""           (all rejections by time)
+ *   'Z' u64 time, 32 txid             -> ""           (all trades by time)
+ * Times in index keys are the transaction's timestamp, big-endian, so keys sort by time.
  */
 #ifndef SBX_LEDGER_STORE_H
 #define SBX_LEDGER_STORE_H
@@ -45,6 +48,8 @@
 #define LEDGER_K_BY_ACCOUNT 'X'
 #define LEDGER_K_BY_ASSET 'Y'
 #define LEDGER_K_REJECTION 'R'
+#define LEDGER_K_REJECTION_ALL 'Q'
+#define LEDGER_K_TRADES 'Z'
 
 struct ledger_store;
 

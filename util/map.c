@@ -1,5 +1,4 @@
-/* Open-addressing hash map; see map.h. Deletion is not needed by its users (accounts are never
- * removed from the ledger, only closed), which keeps probing simple. */
+/* Open-addressing hash map with linear probing; see map.h. */
 #include "util/map.h"
 
 #include <stdlib.h>
@@ -108,6 +107,36 @@ map_put(struct map *m, const void *key, size_t klen, void *val)
     }
     s->val = val;
     return SBX_OK;
+}
+
+int
+map_del(struct map *m, const void *key, size_t klen)
+{
+    struct map_slot *s;
+    size_t mask, i, j;
+
+    if (m->cap == 0)
+        return 0;
+    s = find(m, hash_bytes(key, klen), key, klen);
+    if (s->hash == 0)
+        return 0;
+    free(s->key);
+    mask = m->cap - 1;
+    i = (size_t)(s - m->slots);
+    /* backward-shift: move each following entry of the run into the hole if its home slot
+     * does not lie cyclically in (hole, its position] */
+    for (j = (i + 1) & mask; m->slots[j].hash != 0; j = (j + 1) & mask) {
+        size_t home = m->slots[j].hash & mask;
+        int stays = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+
+        if (!stays) {
+            m->slots[i] = m->slots[j];
+            i = j;
+        }
+    }
+    memset(&m->slots[i], 0, sizeof(m->slots[i]));
+    m->n--;
+    return 1;
 }
 
 void

@@ -241,6 +241,26 @@ test_map(void **state)
     assert_int_equal(map_put(&m, "acct-1", 6, &vals[5]), SBX_OK); /* replace */
     assert_int_equal(m.n, 2000);
     assert_int_equal(*(int *)map_get(&m, "acct-1", 6), 5);
+    /* delete every other key; the rest stay reachable (backward-shift keeps probe runs whole) */
+    for (int i = 0; i < 2000; i += 2) {
+        snprintf(key, sizeof(key), "acct-%d", i);
+        assert_int_equal(map_del(&m, key, strlen(key)), 1);
+        assert_int_equal(map_del(&m, key, strlen(key)), 0);
+    }
+    assert_int_equal(m.n, 1000);
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof(key), "acct-%d", i);
+        if (i % 2)
+            assert_non_null(map_get(&m, key, strlen(key)));
+        else
+            assert_null(map_get(&m, key, strlen(key)));
+    }
+    for (int i = 0; i < 2000; i += 2) { /* reinsert */
+        snprintf(key, sizeof(key), "acct-%d", i);
+        assert_int_equal(map_put(&m, key, strlen(key), &vals[i]), SBX_OK);
+    }
+    assert_int_equal(m.n, 2000);
+    assert_int_equal(*(int *)map_get(&m, "acct-1998", 9), 1998);
     map_release(&m);
 }
 

@@ -1,0 +1,102 @@
+/* The chain: the ledger store plus the compliance engine, and the one implementation of "a
+ * block" that the operator (building blocks) and every follower (re-validating them) share.
+ *
+ * Building (operator): node_chain_begin() a block, node_chain_add() each transaction (the
+ * verdict comes from the rules, which also apply it to the state), node_chain_seal() computes
+ * the change set, the state digest, the merkle roots, signs the header and prepares one store
+ * batch (block, state changes, indexes, tip); node_chain_write() makes it durable.
+ *
+ * Following: node_chain_apply() takes a block from the operator, re-checks everything (links,
+ * roots, signatures, every verdict, the state digest) and writes it; a block that fails leaves
+ * the store untouched (the in-memory state is then rebuilt from the store).
+ *
+ * Threads: begin/add/seal/apply run on one thread (the sequencer); write may run on another
+ * (the committer) for a sealed block while the next one is being built.
+ */
+#ifndef SBX_NODE_CHAIN_H
+#define SBX_NODE_CHAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compliance/engine.h"
+#include "ledger/block.h"
+#include "ledger/keys.h"
+#include "ledger/store.h"
+#include "ledger/tx.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+struct node_chain;
+
+/* A block ready to be written. */
+struct node_sealed {
+    struct ledger_tip tip; /* the block's height, hash and state digest */
+    struct ledger_block_header hdr;
+    struct buf block;      /* encoded block */
+    struct ledger_store_batch *batch;
+    size_t ntx;
+    uint8_t (*ids)[2 + SBX_ID_MAX + 1]; /* idempotency keys the block records (NUL-padded) */
+    size_t nids;
+};
+
+/* Create a chain in `dir` (which must not hold one) from an encoded genesis block: block 0 with
+ * one LEDGER_TX_GENESIS transaction signed by the operator key, produced by that key. */
+int node_chain_create(const char *dir, const uint8_t *genesis_block, size_t len,
+                      struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* Build the genesis block for a new network; `licence_json` is canonicalised. */
+int node_chain_make_genesis(const char *network, const struct ledger_key *operator_key,
+                            const uint8_t (*regulators)[32], size_t nregulators,
+                            int directive_quorum, int attestation_quorum,
+                            const struct ledger_asset_def *assets, size_t nassets,
+                            const char *licence_json, int64_t time_ms, struct buf *out,
+                            struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* Open the chain in `dir` (rebuilding all state from the blocks first with `reindex`), load the
+ * engine's state, and re-verify the last `checkblocks` blocks. */
+int node_chain_open(struct node_chain **out, const char *dir, int reindex, int checkblocks,
+                    struct sbx_err *err) SBX_WARN_UNUSED;
+void node_chain_close(struct node_chain *c);
+
+struct cmp_engine *node_chain_engine(struct node_chain *c);
+struct ledger_store *node_chain_store(struct node_chain *c);
+/* The tip as applied in memory (may be ahead of the store while a block is being written). */
+const struct ledger_tip *node_chain_tip(const struct node_chain *c);
+const struct ledger_genesis *node_chain_genesis(const struct node_chain *c);
+const uint8_t *node_chain_genesis_hash(const struct node_chain *c);
+
+/* Building. `time_ms` is the block's timestamp (>= the previous block's). */
+int node_chain_begin(struct node_chain *c, int64_t time_ms) SBX_WARN_UNUSED;
+/* Add one decoded, signature-checked transaction (`raw` its encoding, `txid` its id): evaluate,
+ * apply, record. `res` gets the verdict. */
+int node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len,
+                   const struct ledger_tx *tx, const uint8_t txid[static 32],
+                   struct cmp_result *res) SBX_WARN_UNUSED;
+size_t node_chain_pending(const struct node_chain *c);
+/* Drop a block that was begun but received no transaction (no empty blocks are written). */
+void node_chain_abort_empty(struct node_chain *c);
+/* Close the block: state changes, digest, roots, signature by `producer`, the store batch. */
+int node_chain_seal(struct node_chain *c, const struct ledger_key *producer,
+                    struct node_sealed *out, struct sbx_err *err) SBX_WARN_UNUSED;
+/* Write a sealed block (synced). Then release it with node_sealed_release. */
+int node_chain_write(struct node_chain *c, struct node_sealed *s,
+                     struct sbx_err *err) SBX_WARN_UNUSED;
+void node_sealed_release(struct node_sealed *s);
+
+/* The txid that used idempotency key `key` ('I' kind id): in a block not yet written, or in
+ * the store. SBX_ENOTFOUND if the id is unused. */
+int node_chain_find_id(struct node_chain *c, const uint8_t *key, size_t klen,
+                       uint8_t txid[static 32]) SBX_WARN_UNUSED;
+
+/* Following: validate and apply an encoded block at the next height. SBX_ECORRUPT (with the
+ * reason: which check, which transaction) if it is invalid. */
+int node_chain_apply(struct node_chain *c, const uint8_t *block, size_t len,
+                     struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* Replay blocks 0..to from the store into a scratch engine and compare every verdict and state
+ * digest with what is stored (verifychain). */
+int node_chain_replay_check(struct node_chain *c, uint64_t from, uint64_t to, uint64_t *checked,
+                            uint64_t *failed_at, struct sbx_err *err) SBX_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,644 @@
+/* sbxd configuration: defaults, the INI config file (inih) and the command line.
+ *
+ * Every option is one row of `options` below: its name, the kind of value it takes and where
+ * that value goes in struct sbxd_config. The same row serves the command line (-name=value,
+ * --name=value, or -name for a boolean) and the file (name = value), so the two cannot drift
+ * apart. Values are checked as they are applied, and every error names the option and, for
+ * the file, the file and line.
+ *
+ * Order of precedence, lowest first: built-in defaults (some depend on -devnet), the file's
+ * top-level entries, its [devnet] entries (only with -devnet), the command line. -devnet,
+ * -datadir and -conf are looked at first because they decide which file is read; -conf is
+ * command-line only, and datadir may be set in the file only when the file was named with
+ * -conf (a file inside the datadir cannot move the datadir).
+ */
+#include "node/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+#define RPCPORT_MAIN 8645
+#define RPCPORT_DEVNET 18645
+#define P2PPORT_MAIN 8646
+#define P2PPORT_DEVNET 18646
+
+/* A config file holds at most this many entries (a cap on memory, not a practical limit). */
+#define CONF_MAX_ENTRIES 4096
+/* Values are quoted in error messages up to this many characters. */
+#define QUOTE_MAX 64
+
+enum opt_kind {
+    K_HELP,    /* -help */
+    K_BOOL,    /* int: 0 or 1; "-name" alone means 1 */
+    K_INT,     /* int in [min, max] */
+    K_PORT,    /* int in [0, 65535] */
+    K_SIZE,    /* size_t in [min, max] */
+    K_STR,     /* char[size], not empty */
+    K_DEBUG,   /* char[size], categories checked with log_enable(); "-debug" alone means all */
+    K_RPCAUTH, /* appended to rpcauth[] */
+    K_CONNECT, /* appended to connect[] */
+};
+
+enum {
+    F_CMDLINE = 1 << 0, /* only on the command line */
+    F_NOSECT = 1 << 1,  /* not in the [devnet] section */
+};
+
+struct opt {
+    const char *name;
+    enum opt_kind kind;
+    int flags;
+    size_t off;  /* offset in struct sbxd_config */
+    size_t size; /* K_STR, K_DEBUG: size of the char array */
+    long long min, max;
+};
+
+#define AT(field) offsetof(struct sbxd_config, field)
+#define STR(field) AT(field), sizeof(((struct sbxd_config *)0)->field)
+
+static const struct opt options[] = {
+    {"help", K_HELP, F_CMDLINE, 0, 0, 0, 0},
+    {"conf", K_STR, F_CMDLINE, STR(conf), 0, 0},
+    {"datadir", K_STR, F_NOSECT, STR(datadir), 0, 0},
+    {"devnet", K_BOOL, F_NOSECT, AT(devnet), 0, 0, 1},
+    {"debug", K_DEBUG, 0, STR(debug), 0, 0},
+    {"printtoconsole", K_BOOL, 0, AT(printtoconsole), 0, 0, 1},
+    {"rpcbind", K_STR, 0, STR(rpcbind), 0, 0},
+    {"rpcport", K_PORT, 0, AT(rpcport), 0, 0, 65535},
+    {"rpcauth", K_RPCAUTH, 0, 0, 0, 0, 0},
+    {"rpcmaxbody", K_SIZE, 0, AT(rpcmaxbody), 0, 1024, 1073741824},
+    {"rpcmaxbatch", K_INT, 0, AT(rpcmaxbatch), 0, 1, 100000},
+    {"rpcmaxconns", K_INT, 0, AT(rpcmaxconns), 0, 1, 65536},
+    {"blockmaxtxs", K_INT, 0, AT(node.blockmaxtxs), 0, 1, 100000},
+    {"blockmaxms", K_INT, 0, AT(node.blockmaxms), 0, 1, 10000},
+    {"queuemax", K_INT, 0, AT(node.queue_max), 0, 1, 10000000},
+    {"workers", K_INT, 0, AT(node.workers), 0, 0, 256},
+    {"checkblocks", K_INT, 0, AT(node.checkblocks), 0, 0, 1000000000},
+    {"reindex", K_BOOL, 0, AT(node.reindex), 0, 0, 1},
+    {"port", K_PORT, 0, AT(port), 0, 0, 65535},
+    {"bind", K_STR, 0, STR(bind), 0, 0},
+    {"connect", K_CONNECT, 0, 0, 0, 0, 0},
+    {"listen", K_BOOL, 0, AT(listen), 0, 0, 1},
+};
+
+/* Where a value comes from, for error messages. */
+struct where {
+    const char *file; /* NULL: the command line */
+    int line;
+};
+
+/* One `name = value` line of the config file, kept until the command line has been read. */
+struct entry {
+    const struct opt *opt;
+    char *value;
+    int line;
+    int devnet_section;
+};
+
+/* State of one config file read (the inih reader and handler share it). */
+struct conf_read {
+    FILE *f;
+    const char *path;
+    int explicit_conf; /* the file was named with -conf */
+    int line;          /* lines read so far */
+    struct entry *v;
+    size_t n;
+    int rc;       /* first error found by the reader or the handler */
+    int err_line; /* ... and its line */
+    struct sbx_err *err;
+};
+
+static const char help_text[] =
+    "Usage: sbxd [options]\n"
+    "\n"
+    "Options are -name=value (or --name=value; a boolean alone, -name, means 1). The config\n"
+    "file takes the same names without the dash, one `name = value` a line; the command line\n"
+    "wins over it. See doc/operations.md.\n"
+    "\n"
+    "General:\n"
+    "  -help                 print this text and exit\n"
+    "  -datadir=DIR          data directory (default ~/.sbx, or ~/.sbx/devnet with -devnet);\n"
+    "                        created with mode 0700 if missing\n"
+    "  -conf=FILE            config file (default <datadir>/sbx.conf if it exists); command\n"
+    "                        line only\n"
+    "  -devnet               run a local development network with embedded defaults; the\n"
+    "                        file's [devnet] section applies only then\n"
+    "  -debug=LIST           debug log categories: node,rpc,p2p,compliance,store,bench, all\n"
+    "                        (or -debug alone), none (default none)\n"
+    "  -printtoconsole=0|1   log to stderr as well as <datadir>/debug.log (default 1)\n"
+    "\n"
+    "JSON-RPC:\n"
+    "  -rpcbind=ADDR         address to listen on (default 127.0.0.1)\n"
+    "  -rpcport=PORT         port (default 8645, devnet 18645; 0 = any free port)\n"
+    "  -rpcauth=NAME:SALT$HASH:ROLE\n"
+    "                        a user (repeatable, up to 64; see contrib/rpcauth); ROLE is\n"
+    "                        operator, supervisor or admin\n"
+    "  -rpcmaxbody=BYTES     largest request body (default 1048576)\n"
+    "  -rpcmaxbatch=N        most requests in one batch (default 1000)\n"
+    "  -rpcmaxconns=N        most open connections (default 512)\n"
+    "\n"
+    "Blocks and the pipeline:\n"
+    "  -blockmaxtxs=N        close a block at N transactions (default 10000, 1..100000)\n"
+    "  -blockmaxms=MS        ... or MS milliseconds after its first one (default 50, 1..10000)\n"
+    "  -queuemax=N           submissions waiting at most before `overloaded` (default 100000)\n"
+    "  -workers=N            signature threads (default 0 = one per core)\n"
+    "  -checkblocks=N        blocks re-verified at start-up (default 6)\n"
+    "  -reindex              rebuild all state from the stored blocks\n"
+    "\n"
+    "Peer links (peer links: not yet; accepted and stored):\n"
+    "  -port=PORT            peer port (default 8646, devnet 18646)\n"
+    "  -bind=ADDR            peer address to listen on (default all)\n"
+    "  -connect=HOST:PORT    a peer to connect to (repeatable)\n"
+    "  -listen=0|1           accept peer connections (default 1)\n";
+
+const char *
+sbxd_config_help(void)
+{
+    return help_text;
+}
+
+static int
+is_opt(const struct opt *o, const char *name)
+{
+    return strcmp(o->name, name) == 0;
+}
+
+static const struct opt *
+opt_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < SBX_ARRAY_LEN(options); i++)
+        if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+/* Set `err` to SBX_EINVAL with the option named as its source spells it: "-rpcport: ..." on
+ * the command line, "FILE:LINE: rpcport: ..." in the file. */
+static int SBX_PRINTF(4, 5)
+    opt_fail(struct sbx_err *err, const struct where *w, const char *name, const char *fmt, ...)
+{
+    char msg[SBX_ERR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (w->file == NULL)
+        return sbx_err_set(err, SBX_EINVAL, "-%s: %s", name, msg);
+    return sbx_err_set(err, SBX_EINVAL, "%s:%d: %s: %s", w->file, w->line, name, msg);
+}
+
+/* Parse a whole decimal integer: optional '-', digits, nothing else (strtoll alone would
+ * accept leading blanks, '+' and trailing junk). 1 on success, 0 if not an integer in range. */
+static int
+parse_int(const char *s, long long min, long long max, long long *out)
+{
+    const char *p = s[0] == '-' ? s + 1 : s;
+    char *end = NULL;
+    long long v;
+
+    if (*p < '0' || *p > '9')
+        return 0;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* 1 if `line` has the shape NAME:SALT$HASH:ROLE (HASH 64 lowercase hex characters, ROLE
+ * operator, supervisor or admin, NAME not the cookie's), else 0. rpc/auth checks it again. */
+static int
+rpcauth_valid(const char *line)
+{
+    const char *c1 = strchr(line, ':');
+    const char *c2 = strrchr(line, ':');
+    const char *dollar;
+    const char *role;
+    size_t hash_len;
+
+    if (c1 == NULL || c1 == line || c2 == c1)
+        return 0;
+    if ((size_t)(c1 - line) == strlen("__cookie__") && strncmp(line, "__cookie__", 10) == 0)
+        return 0;
+    dollar = memchr(c1 + 1, '$', (size_t)(c2 - c1 - 1));
+    if (dollar == NULL || dollar == c1 + 1)
+        return 0;
+    hash_len = (size_t)(c2 - dollar - 1);
+    if (hash_len != 64 || strspn(dollar + 1, "0123456789abcdef") < 64)
+        return 0;
+    role = c2 + 1;
+    return strcmp(role, "operator") == 0 || strcmp(role, "supervisor") == 0 ||
+           strcmp(role, "admin") == 0;
+}
+
+/* Append a copy of `value` to a list of at most `max` strings. */
+static int
+list_add(char **list, size_t *n, size_t max, const char *value, const struct where *w,
+         const char *name, struct sbx_err *err)
+{
+    char *copy;
+
+    if (*n >= max)
+        return opt_fail(err, w, name, "more than %zu values", max);
+    copy = strdup(value);
+    if (copy == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "-%s: out of memory", name);
+    list[(*n)++] = copy;
+    return SBX_OK;
+}
+
+/* Check `value` (NULL: the option was given without '=') and store it in `c`. */
+static int
+opt_apply(struct sbxd_config *c, const struct opt *o, const char *value, const struct where *w,
+          struct sbx_err *err)
+{
+    char *base = (char *)c;
+    long long v = 0;
+    struct sbx_err e;
+
+    if (value == NULL) {
+        if (o->kind == K_BOOL)
+            value = "1";
+        else if (o->kind == K_DEBUG)
+            value = "all";
+        else if (o->kind == K_HELP)
+            value = "";
+        else
+            return opt_fail(err, w, o->name, "needs a value (-%s=...)", o->name);
+    }
+    switch (o->kind) {
+    case K_HELP:
+        c->daemon_help = 1;
+        return SBX_OK;
+    case K_BOOL:
+        if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
+            return opt_fail(err, w, o->name, "not 0 or 1: '%.*s'", QUOTE_MAX, value);
+        *(int *)(void *)(base + o->off) = value[0] == '1';
+        return SBX_OK;
+    case K_PORT:
+        if (!parse_int(value, o->min, o->max, &v))
+            return opt_fail(err, w, o->name, "not a port number: '%.*s'", QUOTE_MAX, value);
+        *(int *)(void *)(base + o->off) = (int)v;
+        return SBX_OK;
+    case K_INT:
+    case K_SIZE:
+        if (!parse_int(value, LLONG_MIN, LLONG_MAX, &v))
+            return opt_fail(err, w, o->name, "not an integer: '%.*s'", QUOTE_MAX, value);
+        if (v < o->min || v > o->max)
+            return opt_fail(err, w, o->name, "out of range %lld..%lld: %lld", o->min, o->max, v);
+        if (o->kind == K_INT)
+            *(int *)(void *)(base + o->off) = (int)v;
+        else
+            *(size_t *)(void *)(base + o->off) = (size_t)v;
+        return SBX_OK;
+    case K_STR:
+    case K_DEBUG:
+        if (o->kind == K_STR && value[0] == '\0')
+            return opt_fail(err, w, o->name, "empty value");
+        if (strlen(value) >= o->size)
+            return opt_fail(err, w, o->name, "longer than %zu characters", o->size - 1);
+        if (o->kind == K_DEBUG && log_enable(value, &e) != SBX_OK)
+            return opt_fail(err, w, o->name,
+                            "unknown category in '%.*s' (known: node, rpc, p2p, compliance, "
+                            "store, bench, all, none)",
+                            QUOTE_MAX, value);
+        memcpy(base + o->off, value, strlen(value) + 1);
+        return SBX_OK;
+    case K_RPCAUTH:
+        /* The line is not quoted back: it is a credential, if a hashed one. */
+        if (!rpcauth_valid(value))
+            return opt_fail(err, w, o->name,
+                            "not NAME:SALT$HASH:ROLE (HASH 64 hex, ROLE operator, "
+                            "supervisor or admin; see contrib/rpcauth)");
+        return list_add(c->rpcauth, &c->nrpcauth, SBXD_MAX_RPCAUTH, value, w, o->name, err);
+    case K_CONNECT:
+        if (value[0] == '\0' || strlen(value) > 255)
+            return opt_fail(err, w, o->name, "not HOST[:PORT]: '%.*s'", QUOTE_MAX, value);
+        return list_add(c->connect, &c->nconnect, SBXD_MAX_CONNECT, value, w, o->name, err);
+    }
+    SBX_BUG("config: unknown option kind");
+}
+
+/* Split one argument into its option and value (NULL if it has no '='). */
+static int
+arg_split(const char *arg, const struct opt **out, const char **value, struct sbx_err *err)
+{
+    const char *name = arg;
+    const char *eq;
+    size_t len;
+
+    *out = NULL;
+    *value = NULL;
+    if (name[0] != '-')
+        return sbx_err_set(err, SBX_EINVAL, "unexpected argument '%.*s' (options are -name=value)",
+                           QUOTE_MAX, arg);
+    name += name[1] == '-' ? 2 : 1;
+    eq = strchr(name, '=');
+    len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+    if (len == 0)
+        return sbx_err_set(err, SBX_EINVAL, "unexpected argument '%.*s'", QUOTE_MAX, arg);
+    /* The usual spellings of help, so that `sbxd -h` does what its user means. */
+    if ((len == 1 && (name[0] == 'h' || name[0] == '?')) && eq == NULL)
+        len = 0;
+    *out = len == 0 ? opt_find("help", 4) : opt_find(name, len);
+    if (*out == NULL)
+        return sbx_err_set(err, SBX_EINVAL, "-%.*s: unknown option", (int)len, name);
+    if (eq != NULL)
+        *value = eq + 1;
+    return SBX_OK;
+}
+
+/* The default datadir: ~/.sbx or ~/.sbx/devnet. */
+static int
+default_datadir(char *out, size_t size, int devnet, struct sbx_err *err)
+{
+    const char *home = getenv("HOME");
+    struct passwd *pw;
+    int n;
+
+    if (home == NULL || home[0] == '\0') {
+        pw = getpwuid(getuid());
+        home = pw != NULL ? pw->pw_dir : NULL;
+    }
+    if (home == NULL || home[0] == '\0')
+        return sbx_err_set(err, SBX_EINVAL, "-datadir: no home directory; give -datadir=DIR");
+    n = snprintf(out, size, "%s/.sbx%s", home, devnet ? "/devnet" : "");
+    if (n < 0 || (size_t)n >= size)
+        return sbx_err_set(err, SBX_EINVAL, "-datadir: home directory path too long");
+    return SBX_OK;
+}
+
+/* Record the first error of a file read. */
+static int SBX_PRINTF(3, 4) conf_fail(struct conf_read *r, int code, const char *fmt, ...)
+{
+    char msg[SBX_ERR_MSG_MAX];
+    va_list ap;
+
+    if (r->rc != SBX_OK)
+        return 0;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    r->rc = sbx_err_set(r->err, code, "%s:%d: %s", r->path, r->line, msg);
+    r->err_line = r->line;
+    return 0;
+}
+
+/* inih reader: fgets that counts lines (so the handler knows its line) and refuses a line
+ * longer than inih's buffer instead of letting inih split it in two. */
+static char *
+conf_reader(char *str, int num, void *stream)
+{
+    struct conf_read *r = stream;
+    size_t len;
+
+    if (fgets(str, num, r->f) == NULL)
+        return NULL;
+    r->line++;
+    len = strlen(str);
+    if (len > 0 && str[len - 1] != '\n' && !feof(r->f)) {
+        conf_fail(r, SBX_EINVAL, "line longer than %d characters", num - 3);
+        return NULL;
+    }
+    return str;
+}
+
+/* inih handler: check the name and section, keep the entry. Values are checked when applied. */
+static int
+conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct conf_read *r = user;
+    const struct opt *o = opt_find(name, strlen(name));
+    int devnet_section = strcmp(section, "devnet") == 0;
+    struct entry *v;
+    char *copy;
+
+    if (r->rc != SBX_OK)
+        return 0;
+    if (section[0] != '\0' && !devnet_section)
+        return conf_fail(r, SBX_EINVAL, "unknown section [%.*s]", QUOTE_MAX, section);
+    if (o == NULL)
+        return conf_fail(r, SBX_EINVAL, "%.*s: unknown option", QUOTE_MAX, name);
+    if (o->flags & F_CMDLINE)
+        return conf_fail(r, SBX_EINVAL, "%s: only on the command line", name);
+    if (devnet_section && (o->flags & F_NOSECT))
+        return conf_fail(r, SBX_EINVAL, "%s: not in the [devnet] section", name);
+    if (is_opt(o, "datadir") && !r->explicit_conf)
+        return conf_fail(r, SBX_EINVAL, "datadir: only in a file given with -conf");
+    if (r->n >= CONF_MAX_ENTRIES)
+        return conf_fail(r, SBX_EINVAL, "more than %d entries", CONF_MAX_ENTRIES);
+    if (r->n % 64 == 0) {
+        v = realloc(r->v, (r->n + 64) * sizeof(*v));
+        if (v == NULL)
+            return conf_fail(r, SBX_ENOMEM, "out of memory");
+        r->v = v;
+    }
+    copy = strdup(value);
+    if (copy == NULL)
+        return conf_fail(r, SBX_ENOMEM, "out of memory");
+    r->v[r->n].opt = o;
+    r->v[r->n].value = copy;
+    r->v[r->n].line = r->line;
+    r->v[r->n].devnet_section = devnet_section;
+    r->n++;
+    return 1;
+}
+
+static void
+conf_read_release(struct conf_read *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->v[i].value);
+    free(r->v);
+    r->v = NULL;
+    r->n = 0;
+    if (r->f != NULL)
+        fclose(r->f);
+    r->f = NULL;
+}
+
+/* Read the config file `c->conf` into `r` (entries not yet applied). A missing default file
+ * is no error: c->conf becomes "". */
+static int
+conf_read(struct sbxd_config *c, int explicit_conf, struct conf_read *r, struct sbx_err *err)
+{
+    int line;
+
+    r->path = c->conf;
+    r->explicit_conf = explicit_conf;
+    r->err = err;
+    r->f = fopen(c->conf, "r");
+    if (r->f == NULL) {
+        if (explicit_conf)
+            return sbx_err_set(err, SBX_EINVAL, "-conf: cannot open '%s': %s", c->conf,
+                               strerror(errno));
+        if (errno == ENOENT) {
+            c->conf[0] = '\0';
+            return SBX_OK;
+        }
+        return sbx_err_set(err, SBX_EIO, "%s: cannot open: %s", c->conf, strerror(errno));
+    }
+    line = ini_parse_stream(conf_reader, r, conf_handler, r);
+    if (line > 0 && (r->rc == SBX_OK || line < r->err_line))
+        return sbx_err_set(err, SBX_EINVAL, "%s:%d: syntax error (expected name = value)",
+                           c->conf, line);
+    if (r->rc != SBX_OK)
+        return r->rc;
+    if (line < 0)
+        return sbx_err_set(err, SBX_ENOMEM, "%s: out of memory", c->conf);
+    if (ferror(r->f))
+        return sbx_err_set(err, SBX_EIO, "%s: read error", c->conf);
+    return SBX_OK;
+}
+
+static void
+config_defaults(struct sbxd_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->printtoconsole = 1;
+    memcpy(c->rpcbind, "127.0.0.1", sizeof("127.0.0.1"));
+    c->rpcport = RPCPORT_MAIN;
+    c->rpcmaxbody = 1048576;
+    c->rpcmaxbatch = 1000;
+    c->rpcmaxconns = 512;
+    c->port = P2PPORT_MAIN;
+    c->listen = 1;
+    node_config_defaults(&c->node);
+}
+
+int
+sbxd_config_load(struct sbxd_config *c, int argc, char **argv, struct sbx_err *err)
+{
+    struct conf_read r = {0};
+    struct where w = {NULL, 0};
+    const struct opt *o;
+    const char *value;
+    int devnet_set = 0, datadir_set = 0, conf_set = 0, n;
+    int rc;
+
+    config_defaults(c);
+    sbx_err_clear(err);
+
+    /* -help wins over everything else, even over a bad option beside it. */
+    for (int i = 1; i < argc; i++) {
+        if (arg_split(argv[i], &o, &value, NULL) == SBX_OK && o->kind == K_HELP) {
+            c->daemon_help = 1;
+            return SBX_OK;
+        }
+    }
+    /* First pass: check every argument's name; apply what decides which file is read. */
+    for (int i = 1; i < argc; i++) {
+        rc = arg_split(argv[i], &o, &value, err);
+        if (rc != SBX_OK)
+            goto out;
+        if (!is_opt(o, "devnet") && !is_opt(o, "datadir") && !is_opt(o, "conf"))
+            continue;
+        rc = opt_apply(c, o, value, &w, err);
+        if (rc != SBX_OK)
+            goto out;
+        devnet_set |= is_opt(o, "devnet");
+        datadir_set |= is_opt(o, "datadir");
+        conf_set |= is_opt(o, "conf");
+    }
+    if (!datadir_set) {
+        rc = default_datadir(c->datadir, sizeof(c->datadir), c->devnet, err);
+        if (rc != SBX_OK)
+            goto out;
+    }
+    if (!conf_set) {
+        n = snprintf(c->conf, sizeof(c->conf), "%s/sbx.conf", c->datadir);
+        if (n < 0 || (size_t)n >= sizeof(c->conf)) {
+            rc = sbx_err_set(err, SBX_EINVAL, "-datadir: path too long");
+            goto out;
+        }
+    }
+    rc = conf_read(c, conf_set, &r, err);
+    if (rc != SBX_OK)
+        goto out;
+
+    /* -devnet on the command line wins; else the file's top level may set it. */
+    w.file = c->conf;
+    if (!devnet_set) {
+        for (size_t i = 0; i < r.n; i++) {
+            if (!is_opt(r.v[i].opt, "devnet"))
+                continue;
+            w.line = r.v[i].line;
+            rc = opt_apply(c, r.v[i].opt, r.v[i].value, &w, err);
+            if (rc != SBX_OK)
+                goto out;
+        }
+    }
+    if (c->devnet) {
+        c->rpcport = RPCPORT_DEVNET;
+        c->port = P2PPORT_DEVNET;
+        if (!datadir_set) {
+            rc = default_datadir(c->datadir, sizeof(c->datadir), 1, err);
+            if (rc != SBX_OK)
+                goto out;
+        }
+    }
+    /* The file: top level, then [devnet] if it applies (devnet itself is settled above). */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < r.n; i++) {
+            if (r.v[i].devnet_section != pass || (pass == 1 && !c->devnet) ||
+                is_opt(r.v[i].opt, "devnet"))
+                continue;
+            w.line = r.v[i].line;
+            rc = opt_apply(c, r.v[i].opt, r.v[i].value, &w, err);
+            if (rc != SBX_OK)
+                goto out;
+        }
+    }
+    /* The command line, last so that it wins. */
+    w.file = NULL;
+    w.line = 0;
+    for (int i = 1; i < argc; i++) {
+        rc = arg_split(argv[i], &o, &value, err);
+        if (rc != SBX_OK)
+            goto out;
+        rc = opt_apply(c, o, value, &w, err);
+        if (rc != SBX_OK)
+            goto out;
+    }
+    if (c->datadir[0] == '\0') {
+        rc = sbx_err_set(err, SBX_EINVAL, "-datadir: empty value");
+        goto out;
+    }
+    /* The last -debug given is the one in force (each was checked as it was applied). */
+    rc = log_enable(c->debug, err);
+    if (rc != SBX_OK)
+        goto out;
+    c->node.datadir = c->datadir;
+    c->node.devnet = c->devnet;
+    rc = SBX_OK;
+out:
+    conf_read_release(&r);
+    if (rc != SBX_OK)
+        sbxd_config_release(c);
+    return rc;
+}
+
+void
+sbxd_config_release(struct sbxd_config *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->nrpcauth; i++)
+        free(c->rpcauth[i]);
+    c->nrpcauth = 0;
+    for (size_t i = 0; i < c->nconnect; i++)
+        free(c->connect[i]);
+    c->nconnect = 0;
+}

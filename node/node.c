@@ -1,0 +1,1005 @@
+/* The running node: chain, keys, and the pipeline of the main job; see node.h.
+ *
+ *   event loop --node_submit--> workq --workers: sign or verify--> seqq
+ *   seqq --sequencer: idempotency, verdict, pending block--> sealed blocks --committer: one
+ *   synced LevelDB batch per block--> doneq --event loop: callbacks (the RPC replies)
+ *
+ * Optimised for throughput with durable acknowledgements: signatures (the largest CPU cost) on
+ * one worker per core; a single sequencer so verdicts stay simple and deterministic; group
+ * commit, so one fsync covers every transaction that arrived while the previous block was being
+ * written. A block is sealed when the committer is idle, when it reaches -blockmaxtxs, or
+ * -blockmaxms after it was opened. Nothing is acknowledged before its block is synced.
+ */
+#include "node/node.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "node/chain.h"
+#include "node/devnet.h"
+#include "util/log.h"
+#include "util/sha256.h"
+#include "util/time.h"
+
+#define MAX_SEALED_QUEUE 4 /* sealed blocks waiting for the committer before the sequencer waits */
+
+struct job {
+    struct job *next;
+    int raw; /* submitrawtx: decode and verify instead of sign */
+    struct ledger_tx tx;
+    struct buf enc;
+    size_t ulen;
+    uint8_t txid[32];
+    node_done_fn fn;
+    void *arg;
+    struct node_result res;
+    int decided; /* the result is final (refused, or a duplicate answered from the store) */
+};
+
+struct jobq {
+    struct job *head, *tail;
+    size_t n;
+};
+
+struct sealed_item {
+    struct sealed_item *next;
+    struct node_sealed s;
+    struct jobq jobs;
+};
+
+struct node {
+    struct node_config cfg;
+    char *datadir;
+    struct event_base *base;
+    struct event *done_ev;
+    struct node_chain *chain;
+    struct ledger_key op_key;
+    struct ledger_key reg_key;
+    int has_reg_key;
+    pthread_mutex_t state_mu; /* the engine's state (node_lock) */
+
+    pthread_mutex_t mu; /* everything below */
+    pthread_cond_t work_cv, seq_cv, commit_cv;
+    struct jobq workq, seqq, doneq;
+    struct sealed_item *commit_head, *commit_tail;
+    int ncommit, committing;
+    int stop_workers, stop_seq, stop_commit;
+    int stopping, failed;
+    size_t inflight;
+    uint64_t durable_gen;
+    struct ledger_tip durable;
+
+    pthread_t *workers;
+    int nworkers;
+    pthread_t seq_thr, commit_thr;
+    int threads_started;
+};
+
+static void
+q_push(struct jobq *q, struct job *j)
+{
+    j->next = NULL;
+    if (q->tail)
+        q->tail->next = j;
+    else
+        q->head = j;
+    q->tail = j;
+    q->n++;
+}
+
+static struct job *
+q_pop(struct jobq *q)
+{
+    struct job *j = q->head;
+
+    if (j) {
+        q->head = j->next;
+        if (q->head == NULL)
+            q->tail = NULL;
+        q->n--;
+        j->next = NULL;
+    }
+    return j;
+}
+
+static void
+q_append(struct jobq *dst, struct jobq *src)
+{
+    if (src->head == NULL)
+        return;
+    if (dst->tail)
+        dst->tail->next = src->head;
+    else
+        dst->head = src->head;
+    dst->tail = src->tail;
+    dst->n += src->n;
+    memset(src, 0, sizeof(*src));
+}
+
+static void
+job_free(struct job *j)
+{
+    buf_release(&j->enc);
+    free(j);
+}
+
+void
+node_config_defaults(struct node_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->blockmaxtxs = 10000;
+    c->blockmaxms = 50;
+    c->queue_max = 100000;
+    c->workers = 0;
+    c->checkblocks = 6;
+}
+
+/* ------------------------------------------------------------------ completion */
+
+/* Hand finished jobs to the event loop (with n->mu held). */
+static void
+complete_locked(struct node *n, struct jobq *jobs)
+{
+    if (jobs->head == NULL)
+        return;
+    n->inflight -= jobs->n;
+    q_append(&n->doneq, jobs);
+    event_active(n->done_ev, EV_READ, 0);
+}
+
+static void
+complete_one(struct node *n, struct job *j)
+{
+    struct jobq q = {0};
+
+    j->decided = 1;
+    q_push(&q, j);
+    pthread_mutex_lock(&n->mu);
+    complete_locked(n, &q);
+    pthread_mutex_unlock(&n->mu);
+}
+
+static void
+deliver(struct node *n)
+{
+    struct jobq q;
+    struct job *j;
+
+    pthread_mutex_lock(&n->mu);
+    q = n->doneq;
+    memset(&n->doneq, 0, sizeof(n->doneq));
+    pthread_mutex_unlock(&n->mu);
+    while ((j = q_pop(&q)) != NULL) {
+        j->fn(j->arg, &j->res);
+        job_free(j);
+    }
+}
+
+static void
+done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    deliver(arg);
+}
+
+static void
+refuse(struct node_result *r, int rc, const char *msg)
+{
+    r->rc = rc;
+    snprintf(r->message, sizeof(r->message), "%s", msg);
+}
+
+/* ------------------------------------------------------------------ workers */
+
+static void
+work(struct node *n, struct job *j)
+{
+    struct sbx_err err;
+    int rc;
+
+    sbx_err_clear(&err);
+    if (j->raw) {
+        rc = ledger_tx_decode(&j->tx, j->enc.data, j->enc.len, &j->ulen, &err);
+        if (rc == SBX_OK && j->tx.type == LEDGER_TX_GENESIS)
+            rc = sbx_err_set(&err, SBX_EINVAL, "hex: a genesis transaction cannot be submitted");
+        if (rc == SBX_OK) {
+            ledger_tx_id_raw(j->txid, j->enc.data, j->ulen);
+            rc = ledger_keys_verify_tx(&j->tx, j->txid, &err);
+        }
+    } else {
+        const struct ledger_key *k = &n->op_key;
+
+        if (j->tx.type == LEDGER_TX_DIRECTIVE || j->tx.type == LEDGER_TX_ATTESTATION) {
+            if (!n->has_reg_key) {
+                j->res.rc = SBX_EDENIED;
+                snprintf(j->res.message, sizeof(j->res.message),
+                         "this node holds no regulator key: submit a directive signed by "
+                         "regulators with submitrawtx");
+                complete_one(n, j);
+                return;
+            }
+            k = &n->reg_key;
+        }
+        rc = ledger_keys_sign_tx(&j->tx, k, j->txid, &err);
+        rc = rc ? rc : ledger_tx_encode(&j->tx, &j->enc, &err);
+    }
+    if (rc) {
+        j->res.rc = rc;
+        snprintf(j->res.message, sizeof(j->res.message), "%.190s", err.msg);
+        complete_one(n, j);
+        return;
+    }
+    memcpy(j->res.txid, j->txid, 32);
+    pthread_mutex_lock(&n->mu);
+    q_push(&n->seqq, j);
+    pthread_cond_signal(&n->seq_cv);
+    pthread_mutex_unlock(&n->mu);
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct node *n = arg;
+    struct job *j;
+
+    for (;;) {
+        pthread_mutex_lock(&n->mu);
+        while (n->workq.head == NULL && !n->stop_workers)
+            pthread_cond_wait(&n->work_cv, &n->mu);
+        j = q_pop(&n->workq);
+        pthread_mutex_unlock(&n->mu);
+        if (j == NULL)
+            return NULL; /* stopping and nothing left */
+        work(n, j);
+    }
+}
+
+/* ------------------------------------------------------------------ sequencer */
+
+static const char *
+job_id(const struct ledger_tx *tx, uint8_t *kind)
+{
+    switch (tx->type) {
+    case LEDGER_TX_ACCOUNT_OPEN:
+        *kind = CMP_ID_ACCOUNT;
+        return tx->u.account_open.account;
+    case LEDGER_TX_DEPOSIT:
+    case LEDGER_TX_WITHDRAWAL:
+        *kind = CMP_ID_TRANSFER;
+        return tx->u.transfer.transfer_id;
+    case LEDGER_TX_TRADE:
+        *kind = CMP_ID_TRADE;
+        return tx->u.trade.trade_id;
+    default:
+        return NULL;
+    }
+}
+
+enum dup { DUP_NONE, DUP_ANSWERED, DUP_WAIT };
+
+/* Idempotency: an id used before answers with the first result (same content) or a conflict.
+ * DUP_WAIT when the first use is in a block not yet written: retry after the next commit. */
+static enum dup
+check_duplicate(struct node *n, struct job *j)
+{
+    struct ledger_store *store = node_chain_store(n->chain);
+    uint8_t key[2 + SBX_ID_MAX], orig[32], again[32];
+    struct ledger_tx otx, cand;
+    struct ledger_block b;
+    struct buf raw;
+    uint64_t height;
+    uint32_t index;
+    const char *id;
+    uint8_t kind;
+    size_t len;
+    enum dup out = DUP_ANSWERED;
+
+    id = job_id(&j->tx, &kind);
+    if (id == NULL)
+        return DUP_NONE;
+    len = strnlen(id, SBX_ID_MAX);
+    key[0] = LEDGER_K_IDEM;
+    key[1] = kind;
+    memcpy(key + 2, id, len);
+    if (node_chain_find_id(n->chain, key, 2 + len, orig) != SBX_OK)
+        return DUP_NONE;
+    if (ledger_store_tx_location(store, orig, &height, &index, NULL) != SBX_OK)
+        return DUP_WAIT;
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    if (ledger_store_get_block(store, height, &raw, NULL) != SBX_OK ||
+        ledger_block_decode(&b, raw.data, raw.len, NULL) != SBX_OK) {
+        buf_release(&raw);
+        refuse(&j->res, SBX_EINTERNAL, "reading the first submission failed");
+        return DUP_ANSWERED;
+    }
+    if (index >= b.ntx ||
+        ledger_tx_decode(&otx, b.entries[index].tx, b.entries[index].tx_len, NULL, NULL)) {
+        refuse(&j->res, SBX_EINTERNAL, "reading the first submission failed");
+        goto out;
+    }
+    /* same content = the same txid once signer and time are the first submission's */
+    cand = j->tx;
+    cand.timestamp = otx.timestamp;
+    memcpy(cand.signer, otx.signer, 32);
+    if (ledger_tx_id(&cand, again, NULL) != SBX_OK || memcmp(again, orig, 32) != 0) {
+        j->res.rc = SBX_ECONFLICT;
+        snprintf(j->res.message, sizeof(j->res.message),
+                 "%.64s: already used with different content", id);
+        memcpy(j->res.txid, orig, 32);
+        j->res.height = height;
+    } else {
+        j->res.verdict = b.entries[index].verdict;
+        j->res.rc = j->res.verdict.status == LEDGER_VERDICT_ACCEPTED ? SBX_OK : SBX_EREJECTED;
+        snprintf(j->res.message, sizeof(j->res.message), "%s",
+                 j->res.rc ? "rejected when first submitted" : "");
+        memcpy(j->res.txid, orig, 32);
+        j->res.height = height;
+        ledger_block_hash(&b.hdr, j->res.block_hash);
+    }
+    ledger_tx_release(&otx);
+out:
+    ledger_block_release(&b);
+    buf_release(&raw);
+    return out;
+}
+
+/* Give `j` its verdict in the open block, or decide it at once. Returns 1 if it joined the
+ * block, 0 if it was decided (or deferred onto `deferred`). With n->state_mu held. */
+static int
+sequence(struct node *n, struct job *j, int64_t now, struct jobq *deferred, struct jobq *decided)
+{
+    struct cmp_engine *eng = node_chain_engine(n->chain);
+    const struct cmp_params *p = cmp_engine_params(eng);
+    int business = j->tx.type >= LEDGER_TX_ACCOUNT_OPEN && j->tx.type <= LEDGER_TX_TRADE;
+    struct cmp_result cres;
+    int64_t lag, skew = p->v[CMP_P_MAX_SKEW_MS];
+    int rc;
+
+    if (j->raw && (j->tx.timestamp > now + skew || j->tx.timestamp < now - skew)) {
+        refuse(&j->res, SBX_EINVAL, "timestamp: more than time.max_skew_ms away from the node's clock");
+        q_push(decided, j);
+        return 0;
+    }
+    if (business && cmp_engine_supervision_ok(eng, now, &lag) != SBX_OK) {
+        j->res.rc = SBX_EUNAVAIL;
+        snprintf(j->res.message, sizeof(j->res.message),
+                 "supervision.lag: regulators have not attested for %lld ms", (long long)lag);
+        q_push(decided, j);
+        return 0;
+    }
+    switch (check_duplicate(n, j)) {
+    case DUP_ANSWERED:
+        q_push(decided, j);
+        return 0;
+    case DUP_WAIT:
+        q_push(deferred, j);
+        return 0;
+    case DUP_NONE:
+        break;
+    }
+    rc = node_chain_add(n->chain, j->enc.data, j->enc.len, &j->tx, j->txid, &cres);
+    if (rc == SBX_ETOOLONG) {
+        q_push(deferred, j); /* the block is full: next block */
+        return 0;
+    }
+    if (rc) {
+        LOG_ERROR(LOG_NODE, "sequencer: %s; the node stops taking submissions", sbx_rc_name(rc));
+        n->failed = 1;
+        refuse(&j->res, SBX_EINTERNAL, "internal error");
+        q_push(decided, j);
+        return 0;
+    }
+    j->res.verdict = cres.verdict;
+    j->res.height = node_chain_tip(n->chain)->height + 1;
+    j->res.rc = cres.verdict.status == LEDGER_VERDICT_ACCEPTED ? SBX_OK : SBX_EREJECTED;
+    snprintf(j->res.message, sizeof(j->res.message), "%s", cres.message);
+    return 1;
+}
+
+static int
+committer_idle(const struct node *n)
+{
+    return n->commit_head == NULL && !n->committing;
+}
+
+static void *
+sequencer_main(void *arg)
+{
+    struct node *n = arg;
+    struct jobq block = {0}, deferred = {0};
+    int open = 0;
+    int64_t opened_us = 0;
+    uint64_t gen_seen = 0;
+
+    for (;;) {
+        struct jobq take = {0}, decided = {0};
+        int seal = 0, room;
+
+        pthread_mutex_lock(&n->mu);
+        if (n->durable_gen != gen_seen && deferred.head) {
+            /* a block was written: retry what waited for it, in front of newer arrivals */
+            q_append(&deferred, &n->seqq);
+            n->seqq = deferred;
+            memset(&deferred, 0, sizeof(deferred));
+        }
+        gen_seen = n->durable_gen;
+        for (;;) {
+            int64_t age = open ? time_mono_us() - opened_us : 0;
+
+            if (n->seqq.head && (!open || (int)block.n < n->cfg.blockmaxtxs))
+                break;
+            if (open && (committer_idle(n) || (int)block.n >= n->cfg.blockmaxtxs ||
+                         age >= (int64_t)n->cfg.blockmaxms * 1000 || n->stop_seq))
+                break;
+            if (!open && n->stop_seq && deferred.head == NULL)
+                break;
+            if (!open && n->stop_seq && n->durable_gen != gen_seen)
+                break;
+            if (open) {
+                struct timespec ts;
+                int64_t wait_us = (int64_t)n->cfg.blockmaxms * 1000 - age;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += wait_us / 1000000;
+                ts.tv_nsec += (wait_us % 1000000) * 1000;
+                if (ts.tv_nsec >= 1000000000) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&n->seq_cv, &n->mu, &ts);
+            } else {
+                pthread_cond_wait(&n->seq_cv, &n->mu);
+            }
+            if (n->durable_gen != gen_seen)
+                break;
+        }
+        room = n->cfg.blockmaxtxs - (int)block.n;
+        while (room-- > 0 && n->seqq.head)
+            q_push(&take, q_pop(&n->seqq));
+        if (!open && take.head == NULL && n->stop_seq && deferred.head == NULL &&
+            n->seqq.head == NULL) {
+            pthread_mutex_unlock(&n->mu);
+            break;
+        }
+        pthread_mutex_unlock(&n->mu);
+
+        if (take.head) {
+            int64_t now = time_now_ms();
+            struct job *j;
+
+            pthread_mutex_lock(&n->state_mu);
+            if (!open && !n->failed) {
+                if (node_chain_begin(n->chain, now) != SBX_OK) {
+                    n->failed = 1;
+                } else {
+                    open = 1;
+                    opened_us = time_mono_us();
+                }
+            }
+            while ((j = q_pop(&take)) != NULL) {
+                if (n->failed) {
+                    refuse(&j->res, SBX_EUNAVAIL, "the node has stopped after an error");
+                    q_push(&decided, j);
+                } else if (sequence(n, j, now, &deferred, &decided)) {
+                    q_push(&block, j);
+                }
+            }
+            if (open && block.n == 0) {
+                node_chain_abort_empty(n->chain); /* everything was answered at the door */
+                open = 0;
+            }
+            pthread_mutex_unlock(&n->state_mu);
+        }
+        pthread_mutex_lock(&n->mu);
+        complete_locked(n, &decided);
+        if (open) {
+            int64_t age = time_mono_us() - opened_us;
+
+            seal = committer_idle(n) || (int)block.n >= n->cfg.blockmaxtxs ||
+                   age >= (int64_t)n->cfg.blockmaxms * 1000 || n->stop_seq ||
+                   (deferred.head && block.n > 0);
+            while (seal && n->ncommit >= MAX_SEALED_QUEUE)
+                pthread_cond_wait(&n->seq_cv, &n->mu); /* backpressure: the disk is behind */
+        }
+        pthread_mutex_unlock(&n->mu);
+        if (seal) {
+            struct sealed_item *it = calloc(1, sizeof(*it));
+            struct sbx_err err;
+            int rc = it ? SBX_OK : SBX_ENOMEM;
+
+            pthread_mutex_lock(&n->state_mu);
+            if (rc == SBX_OK)
+                rc = node_chain_seal(n->chain, &n->op_key, &it->s, &err);
+            pthread_mutex_unlock(&n->state_mu);
+            open = 0;
+            if (rc) {
+                struct job *j;
+
+                LOG_ERROR(LOG_NODE, "sealing a block failed: %s; the node stops taking "
+                                    "submissions", rc == SBX_ENOMEM ? "out of memory" : err.msg);
+                n->failed = 1;
+                free(it);
+                for (j = block.head; j; j = j->next)
+                    refuse(&j->res, SBX_EINTERNAL, "internal error");
+                pthread_mutex_lock(&n->mu);
+                complete_locked(n, &block);
+                pthread_mutex_unlock(&n->mu);
+                continue;
+            }
+            for (struct job *j = block.head; j; j = j->next)
+                memcpy(j->res.block_hash, it->s.tip.hash, 32);
+            it->jobs = block;
+            memset(&block, 0, sizeof(block));
+            pthread_mutex_lock(&n->mu);
+            if (n->commit_tail)
+                n->commit_tail->next = it;
+            else
+                n->commit_head = it;
+            n->commit_tail = it;
+            n->ncommit++;
+            pthread_cond_signal(&n->commit_cv);
+            pthread_mutex_unlock(&n->mu);
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ committer */
+
+static void *
+committer_main(void *arg)
+{
+    struct node *n = arg;
+
+    for (;;) {
+        struct sealed_item *it;
+        struct sbx_err err;
+        int rc;
+
+        pthread_mutex_lock(&n->mu);
+        while (n->commit_head == NULL && !n->stop_commit)
+            pthread_cond_wait(&n->commit_cv, &n->mu);
+        it = n->commit_head;
+        if (it == NULL) {
+            pthread_mutex_unlock(&n->mu);
+            return NULL;
+        }
+        n->commit_head = it->next;
+        if (n->commit_head == NULL)
+            n->commit_tail = NULL;
+        n->committing = 1;
+        pthread_mutex_unlock(&n->mu);
+
+        rc = n->failed ? SBX_EIO : node_chain_write(n->chain, &it->s, &err);
+        if (rc) {
+            if (!n->failed)
+                LOG_ERROR(LOG_NODE, "writing block %llu failed: %s; the node stops taking "
+                                    "submissions",
+                          (unsigned long long)it->s.tip.height, err.msg);
+            n->failed = 1;
+            for (struct job *j = it->jobs.head; j; j = j->next)
+                refuse(&j->res, SBX_EIO, "the block could not be written");
+        } else {
+            LOG_DEBUG(LOG_STORE, "block %llu: %zu transactions written",
+                      (unsigned long long)it->s.tip.height, it->s.ntx);
+        }
+        pthread_mutex_lock(&n->mu);
+        if (rc == SBX_OK)
+            n->durable = it->s.tip;
+        n->durable_gen++;
+        n->ncommit--;
+        n->committing = 0;
+        complete_locked(n, &it->jobs);
+        pthread_cond_signal(&n->seq_cv);
+        pthread_mutex_unlock(&n->mu);
+        node_sealed_release(&it->s);
+        free(it);
+    }
+}
+
+/* ------------------------------------------------------------------ submit */
+
+static struct job *
+job_new(struct node *n, node_done_fn fn, void *arg)
+{
+    struct job *j = calloc(1, sizeof(*j));
+
+    if (j == NULL)
+        return NULL;
+    buf_init(&j->enc, SBX_TX_MAX_SIZE);
+    j->fn = fn;
+    j->arg = arg;
+    return j;
+}
+
+/* Refuse on the spot (called on the event loop: the callback runs now). */
+static void
+refuse_now(node_done_fn fn, void *arg, int rc, const char *msg)
+{
+    struct node_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.rc = rc;
+    snprintf(r.message, sizeof(r.message), "%s", msg);
+    fn(arg, &r);
+}
+
+static int
+admit(struct node *n, node_done_fn fn, void *arg)
+{
+    int rc = SBX_OK;
+
+    pthread_mutex_lock(&n->mu);
+    if (n->stopping || n->failed)
+        rc = SBX_EUNAVAIL;
+    else if (n->inflight >= (size_t)n->cfg.queue_max)
+        rc = SBX_EOVERLOAD;
+    else
+        n->inflight++;
+    pthread_mutex_unlock(&n->mu);
+    if (rc == SBX_EUNAVAIL)
+        refuse_now(fn, arg, rc, n->failed ? "the node has stopped after an error"
+                                          : "the node is shutting down");
+    else if (rc == SBX_EOVERLOAD)
+        refuse_now(fn, arg, rc, "the submission queue is full; retry later");
+    return rc;
+}
+
+static void
+enqueue(struct node *n, struct job *j)
+{
+    pthread_mutex_lock(&n->mu);
+    q_push(&n->workq, j);
+    pthread_cond_signal(&n->work_cv);
+    pthread_mutex_unlock(&n->mu);
+}
+
+void
+node_submit(struct node *n, const struct ledger_tx *tx, node_done_fn fn, void *arg)
+{
+    struct job *j;
+
+    if (tx->type == LEDGER_TX_GENESIS) {
+        refuse_now(fn, arg, SBX_EINVAL, "type: a genesis transaction cannot be submitted");
+        return;
+    }
+    if (admit(n, fn, arg) != SBX_OK)
+        return;
+    j = job_new(n, fn, arg);
+    if (j == NULL) {
+        pthread_mutex_lock(&n->mu);
+        n->inflight--;
+        pthread_mutex_unlock(&n->mu);
+        refuse_now(fn, arg, SBX_ENOMEM, "out of memory");
+        return;
+    }
+    j->tx = *tx;
+    j->tx.version = LEDGER_TX_VERSION;
+    j->tx.timestamp = time_now_ms();
+    enqueue(n, j);
+}
+
+void
+node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_fn fn, void *arg)
+{
+    struct job *j;
+
+    if (len > SBX_TX_MAX_SIZE) {
+        refuse_now(fn, arg, SBX_ETOOLONG, "hex: transaction larger than its maximum size");
+        return;
+    }
+    if (admit(n, fn, arg) != SBX_OK)
+        return;
+    j = job_new(n, fn, arg);
+    if (j == NULL || buf_put(&j->enc, raw, len) != SBX_OK) {
+        if (j)
+            job_free(j);
+        pthread_mutex_lock(&n->mu);
+        n->inflight--;
+        pthread_mutex_unlock(&n->mu);
+        refuse_now(fn, arg, SBX_ENOMEM, "out of memory");
+        return;
+    }
+    j->raw = 1;
+    enqueue(n, j);
+}
+
+int
+node_check(struct node *n, const struct ledger_tx *tx, struct cmp_result *res,
+           struct sbx_err *err)
+{
+    struct ledger_tx t = *tx;
+    struct cmp_block_ctx ctx;
+    uint8_t txid[32] = {0};
+    int rc;
+
+    if (t.type == LEDGER_TX_GENESIS)
+        return sbx_err_set(err, SBX_EINVAL, "type: not a business transaction");
+    memcpy(t.signer, n->op_key.pubkey, 32);
+    if (t.timestamp == 0)
+        t.timestamp = time_now_ms();
+    pthread_mutex_lock(&n->state_mu);
+    ctx.height = node_chain_tip(n->chain)->height + 1;
+    ctx.time_ms = t.timestamp;
+    rc = cmp_evaluate(node_chain_engine(n->chain), &t, txid, &ctx, res);
+    pthread_mutex_unlock(&n->state_mu);
+    if (rc)
+        return sbx_err_set(err, rc, "evaluation failed");
+    return SBX_OK;
+}
+
+/* ------------------------------------------------------------------ open / close */
+
+static int
+join_path(char *out, size_t cap, const char *a, const char *b)
+{
+    int k = snprintf(out, cap, "%s/%s", a, b);
+
+    return k < 0 || (size_t)k >= cap ? SBX_ETOOLONG : SBX_OK;
+}
+
+/* The devnet's house account, opened in its own block at first start. */
+static int
+open_house_account(struct node *n, struct sbx_err *err)
+{
+    struct cmp_engine *eng = node_chain_engine(n->chain);
+    const char *house = cmp_engine_params(eng)->house_account;
+    struct ledger_tx tx;
+    struct node_sealed s;
+    struct cmp_result res;
+    struct buf enc;
+    uint8_t txid[32];
+    int rc;
+
+    if (house[0] == '\0' || ledger_state_get(cmp_engine_state(eng), house) != NULL)
+        return SBX_OK;
+    ledger_tx_init(&tx, LEDGER_TX_ACCOUNT_OPEN);
+    snprintf(tx.u.account_open.account, sizeof(tx.u.account_open.account), "%s", house);
+    tx.u.account_open.kyc_tier = 3;
+    tx.u.account_open.investor_class = LEDGER_CLASS_DOMESTIC_ORG;
+    memcpy(tx.u.account_open.country, "VN", 3);
+    sha256(tx.u.account_open.kyc_ref, house, strlen(house));
+    sha256(tx.u.account_open.bank_ref, house, strlen(house));
+    tx.timestamp = time_now_ms();
+    buf_init(&enc, SBX_TX_MAX_SIZE);
+    memset(&s, 0, sizeof(s));
+    rc = ledger_keys_sign_tx(&tx, &n->op_key, txid, err);
+    rc = rc ? rc : ledger_tx_encode(&tx, &enc, err);
+    rc = rc ? rc : node_chain_begin(n->chain, tx.timestamp);
+    rc = rc ? rc : node_chain_add(n->chain, enc.data, enc.len, &tx, txid, &res);
+    rc = rc ? rc : node_chain_seal(n->chain, &n->op_key, &s, err);
+    rc = rc ? rc : node_chain_write(n->chain, &s, err);
+    if (rc == SBX_OK && res.verdict.status != LEDGER_VERDICT_ACCEPTED)
+        rc = sbx_err_set(err, SBX_EINTERNAL, "devnet: the house account was refused (%s)",
+                         cmp_rule_name(res.verdict.rule));
+    node_sealed_release(&s);
+    buf_release(&enc);
+    return rc;
+}
+
+static void node_free(struct node *n);
+
+int
+node_open(struct node **out, const struct node_config *cfg, struct event_base *base,
+          struct sbx_err *err)
+{
+    char ledger[4096], okey[4096], rkey[4096];
+    struct node *n;
+    long cores;
+    int rc;
+
+    *out = NULL;
+    rc = ledger_keys_global_init();
+    if (rc == SBX_OK)
+        rc = sha256_global_init();
+    if (rc)
+        return sbx_err_set(err, rc, "crypto libraries failed to initialise");
+    n = calloc(1, sizeof(*n));
+    if (n == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    n->cfg = *cfg;
+    n->base = base;
+    pthread_mutex_init(&n->state_mu, NULL);
+    pthread_mutex_init(&n->mu, NULL);
+    pthread_cond_init(&n->work_cv, NULL);
+    pthread_cond_init(&n->seq_cv, NULL);
+    pthread_cond_init(&n->commit_cv, NULL);
+    n->datadir = strdup(cfg->datadir ? cfg->datadir : ".");
+    if (n->datadir == NULL) {
+        rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (join_path(ledger, sizeof(ledger), n->datadir, "ledger") ||
+        join_path(okey, sizeof(okey), n->datadir, "keys/operator.key") ||
+        join_path(rkey, sizeof(rkey), n->datadir, "keys/regulator.key")) {
+        rc = sbx_err_set(err, SBX_ETOOLONG, "datadir: path too long");
+        goto fail;
+    }
+    if (cfg->devnet) {
+        rc = node_devnet_init(n->datadir, cfg->devnet_now_ms ? cfg->devnet_now_ms : time_now_ms(),
+                              err);
+        if (rc)
+            goto fail;
+    }
+    rc = ledger_keys_load(&n->op_key, okey, err);
+    if (rc == SBX_ENOTFOUND)
+        rc = sbx_err_set(err, rc,
+                         "%s: no operator key (start with -devnet to create a devnet, or put the "
+                         "operator's key there)",
+                         okey);
+    if (rc)
+        goto fail;
+    if (ledger_keys_load(&n->reg_key, rkey, NULL) == SBX_OK)
+        n->has_reg_key = 1;
+    rc = node_chain_open(&n->chain, ledger, cfg->reindex, cfg->checkblocks, err);
+    if (rc)
+        goto fail;
+    if (memcmp(node_chain_genesis(n->chain)->operator_key, n->op_key.pubkey, 32) != 0) {
+        rc = sbx_err_set(err, SBX_EDENIED,
+                         "%s is not the operator key of this chain's genesis block", okey);
+        goto fail;
+    }
+    if (n->has_reg_key && !cmp_engine_is_regulator(node_chain_engine(n->chain), n->reg_key.pubkey))
+        n->has_reg_key = 0;
+    rc = open_house_account(n, err);
+    if (rc)
+        goto fail;
+    n->durable = *node_chain_tip(n->chain);
+    /* persistent, with a long timeout so that it counts as pending: it keeps the loop alive
+     * while results may still arrive (a timeout just delivers nothing) */
+    n->done_ev = event_new(base, -1, EV_PERSIST, done_cb, n);
+    if (n->done_ev == NULL || event_add(n->done_ev, &(struct timeval){3600, 0}) != 0) {
+        rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
+        goto fail;
+    }
+    cores = sysconf(_SC_NPROCESSORS_ONLN);
+    n->nworkers = cfg->workers > 0 ? cfg->workers : (cores > 0 ? (int)cores : 2);
+    n->workers = calloc((size_t)n->nworkers, sizeof(*n->workers));
+    if (n->workers == NULL) {
+        rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < n->nworkers; i++)
+        if (pthread_create(&n->workers[i], NULL, worker_main, n) != 0)
+            SBX_BUG("cannot start a worker thread");
+    if (pthread_create(&n->seq_thr, NULL, sequencer_main, n) != 0 ||
+        pthread_create(&n->commit_thr, NULL, committer_main, n) != 0)
+        SBX_BUG("cannot start the sequencer or committer thread");
+    n->threads_started = 1;
+    LOG_INFO(LOG_NODE, "network %s, height %llu, %d signature workers",
+             node_chain_genesis(n->chain)->network, (unsigned long long)n->durable.height,
+             n->nworkers);
+    *out = n;
+    return SBX_OK;
+fail:
+    node_free(n);
+    return rc;
+}
+
+static void
+node_free(struct node *n)
+{
+    if (n == NULL)
+        return;
+    if (n->done_ev)
+        event_free(n->done_ev);
+    node_chain_close(n->chain);
+    ledger_keys_wipe(&n->op_key);
+    ledger_keys_wipe(&n->reg_key);
+    free(n->workers);
+    free(n->datadir);
+    pthread_mutex_destroy(&n->state_mu);
+    pthread_mutex_destroy(&n->mu);
+    pthread_cond_destroy(&n->work_cv);
+    pthread_cond_destroy(&n->seq_cv);
+    pthread_cond_destroy(&n->commit_cv);
+    free(n);
+}
+
+void
+node_close(struct node *n)
+{
+    if (n == NULL)
+        return;
+    if (n->threads_started) {
+        /* stage by stage, so that each stage's input is complete before it stops */
+        pthread_mutex_lock(&n->mu);
+        n->stopping = 1;
+        n->stop_workers = 1;
+        pthread_cond_broadcast(&n->work_cv);
+        pthread_mutex_unlock(&n->mu);
+        for (int i = 0; i < n->nworkers; i++)
+            pthread_join(n->workers[i], NULL);
+        pthread_mutex_lock(&n->mu);
+        n->stop_seq = 1;
+        pthread_cond_broadcast(&n->seq_cv);
+        pthread_mutex_unlock(&n->mu);
+        pthread_join(n->seq_thr, NULL);
+        pthread_mutex_lock(&n->mu);
+        n->stop_commit = 1;
+        pthread_cond_broadcast(&n->commit_cv);
+        pthread_mutex_unlock(&n->mu);
+        pthread_join(n->commit_thr, NULL);
+        deliver(n);
+        LOG_INFO(LOG_NODE, "stopped at height %llu", (unsigned long long)n->durable.height);
+    }
+    node_free(n);
+}
+
+/* ------------------------------------------------------------------ accessors */
+
+void
+node_lock(struct node *n)
+{
+    pthread_mutex_lock(&n->state_mu);
+}
+
+void
+node_unlock(struct node *n)
+{
+    pthread_mutex_unlock(&n->state_mu);
+}
+
+struct cmp_engine *
+node_engine(struct node *n)
+{
+    return node_chain_engine(n->chain);
+}
+
+struct ledger_store *
+node_store(struct node *n)
+{
+    return node_chain_store(n->chain);
+}
+
+void
+node_tip(struct node *n, struct ledger_tip *out)
+{
+    pthread_mutex_lock(&n->mu);
+    *out = n->durable;
+    pthread_mutex_unlock(&n->mu);
+}
+
+enum node_role
+node_role(struct node *n)
+{
+    return NODE_ROLE_OPERATOR;
+}
+
+const char *
+node_network(struct node *n)
+{
+    return node_chain_genesis(n->chain)->network;
+}
+
+const uint8_t *
+node_operator_key(struct node *n)
+{
+    return n->op_key.pubkey;
+}
+
+size_t
+node_queue_depth(struct node *n)
+{
+    size_t d;
+
+    pthread_mutex_lock(&n->mu);
+    d = n->inflight;
+    pthread_mutex_unlock(&n->mu);
+    return d;
+}
+
+int
+node_verify(struct node *n, uint64_t from, uint64_t to, uint64_t *checked, uint64_t *failed_at,
+            struct sbx_err *err)
+{
+    int rc = ledger_store_verify(node_chain_store(n->chain), from, to, checked, failed_at, err);
+
+    if (rc)
+        return rc;
+    return node_chain_replay_check(n->chain, from, to, checked, failed_at, err);
+}

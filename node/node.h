@@ -1,0 +1,105 @@
+/* The running node as rpc/ and the entry point see it.
+ *
+ * A node owns the chain (store + compliance engine), the operator key, and the pipeline of the
+ * main job: worker threads sign or verify submissions, one sequencer thread gives verdicts in
+ * order and builds the pending block, one committer thread writes each block as one synced
+ * LevelDB batch (group commit: the next block fills while the previous one syncs). Results are
+ * delivered on the libevent thread that created the node, only after the block is durable.
+ *
+ * Threads: node_* functions are called from the event-loop thread. Reads of the engine's state
+ * (accounts, balances, usage, licence) must hold node_lock(); the store is thread-safe.
+ */
+#ifndef SBX_NODE_NODE_H
+#define SBX_NODE_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compliance/engine.h"
+#include "ledger/block.h"
+#include "ledger/keys.h"
+#include "ledger/store.h"
+#include "ledger/tx.h"
+#include "util/err.h"
+
+struct event_base;
+struct node;
+
+enum node_role {
+    NODE_ROLE_OPERATOR = 1,
+    NODE_ROLE_REGULATOR = 2,
+    NODE_ROLE_OBSERVER = 3,
+};
+
+struct node_config {
+    const char *datadir;     /* holds ledger/, keys/, debug.log */
+    int devnet;              /* create the devnet genesis on first start */
+    int blockmaxtxs;         /* close a block at this many transactions (default 10000) */
+    int blockmaxms;          /* ... or this long after its first one (default 50) */
+    int queue_max;           /* submissions waiting at most (default 100000); then EOVERLOAD */
+    int workers;             /* signature threads (default: one per core) */
+    int checkblocks;         /* blocks re-verified at start-up (default 6) */
+    int reindex;             /* rebuild all state from the stored blocks */
+    int64_t devnet_now_ms;   /* devnet genesis time (0 = now) */
+};
+
+void node_config_defaults(struct node_config *c);
+
+/* Open the datadir's chain and start the pipeline on `base`'s thread. On a datadir without a
+ * chain, -devnet creates one (keys, genesis, the default licence); without -devnet it is an
+ * error naming what is missing. */
+int node_open(struct node **out, const struct node_config *cfg, struct event_base *base,
+              struct sbx_err *err) SBX_WARN_UNUSED;
+/* Stop taking submissions (they get SBX_EUNAVAIL), finish the blocks in flight, stop the
+ * threads, deliver every outstanding callback (synchronously, on the calling event-loop
+ * thread) and close the store. Call it BEFORE freeing whatever the callbacks' `arg`s point to
+ * (the RPC server): sbxd stops the node first, then the RPC server. */
+void node_close(struct node *n);
+
+/* The outcome of one submission. */
+struct node_result {
+    int rc; /* SBX_OK accepted; SBX_EREJECTED recorded rejection (verdict.rule says which);
+               SBX_ECONFLICT same id, different content; SBX_EOVERLOAD queue full;
+               SBX_EUNAVAIL licence/supervision/shutting down; SBX_EBADSIG; SBX_EINVAL... */
+    char message[200];
+    uint8_t txid[32];
+    uint64_t height;
+    uint8_t block_hash[32];
+    struct ledger_verdict verdict;
+};
+
+typedef void (*node_done_fn)(void *arg, const struct node_result *r);
+
+/* Submit a transaction built from JSON: the node sets signer and timestamp, signs it with the
+ * operator key and records it. `fn(arg, result)` is called exactly once on the event-loop
+ * thread: after the block holding the transaction is durable, or at once on refusal (then
+ * possibly before node_submit returns). */
+void node_submit(struct node *n, const struct ledger_tx *tx, node_done_fn fn, void *arg);
+/* Submit an already signed, encoded transaction (submitrawtx): decoded and its signatures
+ * verified on a worker; refused with SBX_EBADSIG or a decoding code if they fail. */
+void node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_fn fn, void *arg);
+
+/* Dry run of a transaction against the current state (checktrade): no record, no signature.
+ * Takes the state lock itself. */
+int node_check(struct node *n, const struct ledger_tx *tx, struct cmp_result *res,
+               struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* State lock for reads of node_engine()'s state. */
+void node_lock(struct node *n);
+void node_unlock(struct node *n);
+struct cmp_engine *node_engine(struct node *n);
+struct ledger_store *node_store(struct node *n);
+/* The durable tip (what has been acknowledged). */
+void node_tip(struct node *n, struct ledger_tip *out);
+enum node_role node_role(struct node *n);
+const char *node_network(struct node *n);
+const uint8_t *node_operator_key(struct node *n);
+/* Number of submissions waiting in the pipeline. */
+size_t node_queue_depth(struct node *n);
+
+/* Re-verify stored blocks from..to: signatures, roots and links (ledger_store_verify), then
+ * every verdict and state digest by replaying the rules from genesis into a scratch engine. */
+int node_verify(struct node *n, uint64_t from, uint64_t to, uint64_t *checked,
+                uint64_t *failed_at, struct sbx_err *err) SBX_WARN_UNUSED;
+
+#endif

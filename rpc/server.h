@@ -1,0 +1,44 @@
+/* The JSON-RPC 2.0 server: HTTP/1.1 POST / over libevent's evhttp, on the node's event loop.
+ *
+ * Authentication is HTTP Basic against `rpcauth` lines (NAME:SALT$HASH:ROLE, HASH = hex
+ * HMAC-SHA256 keyed with SALT over the password) or the cookie (`__cookie__`, role admin). Roles:
+ * operator, supervisor, admin. Limits: body size (HTTP 413), batch size, connections, and a
+ * delay before every HTTP 401. Every method, parameter, result and error code is as DESIGN.md
+ * section 7 and doc/rpc.md give them.
+ */
+#ifndef SBX_RPC_SERVER_H
+#define SBX_RPC_SERVER_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+struct event_base;
+struct node;
+struct rpc_server;
+
+struct rpc_config {
+    const char *bind;               /* address to listen on (default "127.0.0.1") */
+    int port;                       /* 8645; devnet 18645 */
+    const char *const *rpcauth;     /* "NAME:SALT$HASH:ROLE" lines */
+    size_t nrpcauth;
+    const char *cookie_path;        /* written at start (mode 0600), removed at free; NULL: none */
+    size_t max_body;                /* bytes (default 1 MiB) */
+    int max_batch;                  /* requests in one batch (default 1000) */
+    int max_conns;                  /* open connections (default 512) */
+    int auth_fail_delay_ms;         /* before answering 401 (default 250) */
+};
+
+void rpc_config_defaults(struct rpc_config *c);
+
+/* Start listening. SBX_EINVAL names a malformed rpcauth line; SBX_EIO a bind failure. */
+int rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *node,
+                   const struct rpc_config *cfg, struct sbx_err *err) SBX_WARN_UNUSED;
+/* Stop listening, drop connections, remove the cookie file. NULL is a no-op. */
+void rpc_server_free(struct rpc_server *s);
+/* Called (on the event loop) when an admin calls `stop`, after the reply is sent. */
+void rpc_server_on_stop(struct rpc_server *s, void (*fn)(void *arg), void *arg);
+/* The port actually bound (useful with port 0). */
+int rpc_server_port(const struct rpc_server *s);
+
+#endif

@@ -1,0 +1,341 @@
+/* node/ unit tests of the chain and the pipeline: a real devnet node on a temporary datadir
+ * (real LevelDB, real threads), driven through node_submit and an event loop; and a follower
+ * chain that re-validates the operator's blocks and refuses tampered ones. */
+#include "tests/unit/test_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "compliance/engine.h"
+#include "ledger/keys.h"
+#include "node/chain.h"
+#include "node/devnet.h"
+#include "node/node.h"
+#include "util/sha256.h"
+#include "util/time.h"
+
+struct waiter {
+    struct event_base *base;
+    int pending;
+    struct node_result last;
+};
+
+static void
+on_done(void *arg, const struct node_result *r)
+{
+    struct waiter *w = arg;
+
+    w->last = *r;
+    if (--w->pending == 0)
+        event_base_loopbreak(w->base);
+}
+
+/* Submit one transaction and run the loop until its result is in. */
+static struct node_result
+submit(struct node *n, struct event_base *base, const struct ledger_tx *tx)
+{
+    struct waiter w = {base, 1, {0}};
+
+    node_submit(n, tx, on_done, &w);
+    if (w.pending)
+        event_base_dispatch(base);
+    return w.last;
+}
+
+static struct ledger_tx
+open_tx(const char *id, int tier)
+{
+    struct ledger_tx tx;
+
+    ledger_tx_init(&tx, LEDGER_TX_ACCOUNT_OPEN);
+    snprintf(tx.u.account_open.account, sizeof(tx.u.account_open.account), "%s", id);
+    tx.u.account_open.kyc_tier = (uint8_t)tier;
+    tx.u.account_open.investor_class = LEDGER_CLASS_DOMESTIC_INDIVIDUAL;
+    memcpy(tx.u.account_open.country, "VN", 3);
+    memset(tx.u.account_open.kyc_ref, 1, 32);
+    memset(tx.u.account_open.bank_ref, 2, 32);
+    return tx;
+}
+
+static struct ledger_tx
+deposit_tx(const char *transfer, const char *acct, const char *asset, int64_t amount)
+{
+    struct ledger_tx tx;
+
+    ledger_tx_init(&tx, LEDGER_TX_DEPOSIT);
+    snprintf(tx.u.transfer.transfer_id, sizeof(tx.u.transfer.transfer_id), "%s", transfer);
+    snprintf(tx.u.transfer.account, sizeof(tx.u.transfer.account), "%s", acct);
+    snprintf(tx.u.transfer.asset, sizeof(tx.u.transfer.asset), "%s", asset);
+    tx.u.transfer.amount = amount;
+    snprintf(tx.u.transfer.reference, sizeof(tx.u.transfer.reference), "bank-%s", transfer);
+    return tx;
+}
+
+static struct ledger_tx
+trade_tx(const char *id, const char *buyer, const char *seller, int64_t qty, int64_t price)
+{
+    struct ledger_tx tx;
+
+    ledger_tx_init(&tx, LEDGER_TX_TRADE);
+    snprintf(tx.u.trade.trade_id, sizeof(tx.u.trade.trade_id), "%s", id);
+    snprintf(tx.u.trade.buyer, sizeof(tx.u.trade.buyer), "%s", buyer);
+    snprintf(tx.u.trade.seller, sizeof(tx.u.trade.seller), "%s", seller);
+    snprintf(tx.u.trade.asset, sizeof(tx.u.trade.asset), "BTC");
+    tx.u.trade.quantity = qty;
+    tx.u.trade.price = price;
+    tx.u.trade.executed_at = 1764300000000; /* fixed: part of the content */
+    return tx;
+}
+
+struct fixture {
+    char *dir;
+    struct event_base *base;
+    struct node *node;
+    struct node_config cfg;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct sbx_err err;
+
+    evthread_use_pthreads();
+    f->dir = test_tmpdir();
+    f->base = event_base_new();
+    node_config_defaults(&f->cfg);
+    f->cfg.datadir = f->dir;
+    f->cfg.devnet = 1;
+    f->cfg.workers = 2;
+    if (node_open(&f->node, &f->cfg, f->base, &err) != SBX_OK) {
+        fprintf(stderr, "node_open: %s\n", err.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    node_close(f->node);
+    event_base_free(f->base);
+    test_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void
+reopen(struct fixture *f)
+{
+    struct sbx_err err;
+
+    node_close(f->node);
+    f->cfg.devnet = 0; /* the chain exists now: no devnet set-up needed */
+    assert_int_equal(node_open(&f->node, &f->cfg, f->base, &err), SBX_OK);
+}
+
+static void
+test_node_submit_trade(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger_tx tx;
+    struct node_result r, r2;
+    struct ledger_tip tip;
+    uint64_t checked, failed;
+    struct sbx_err err;
+
+    tx = open_tx("alice", 1);
+    r = submit(f->node, f->base, &tx);
+    assert_int_equal(r.rc, SBX_OK);
+    assert_int_equal(r.verdict.status, LEDGER_VERDICT_ACCEPTED);
+    assert_true(r.height >= 2); /* genesis, the devnet house account, then this */
+    tx = open_tx("bob", 1);
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK);
+    tx = deposit_tx("d1", "alice", "VND", 200000000);
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK);
+    /* 0.1 BTC = 250,000,000 VND at the reference price: within tier 1's holding limit */
+    tx = deposit_tx("d2", "bob", "BTC", 10000000);
+    assert_int_equal(submit(f->node, f->base, &tx).verdict.rule, CMP_RULE_TRAVEL_RULE_MISSING);
+    tx = deposit_tx("d2b", "bob", "BTC", 10000000); /* with its Travel Rule record */
+    tx.u.transfer.has_travel_rule = 1;
+    tx.u.transfer.travel_rule.protocol = LEDGER_TRAVEL_TRISA;
+    snprintf(tx.u.transfer.travel_rule.vasp, sizeof(tx.u.transfer.travel_rule.vasp), "vasp-1");
+    memset(tx.u.transfer.travel_rule.originator_hash, 3, 32);
+    memset(tx.u.transfer.travel_rule.beneficiary_hash, 4, 32);
+    tx.u.transfer.travel_rule.status = LEDGER_TRAVEL_ACCEPTED;
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK);
+    /* 0.02 BTC at 2,500,000,000 = 50,000,000 VND: within tier 1's 100,000,000 per trade */
+    tx = trade_tx("t1", "alice", "bob", 2000000, 2500000000);
+    r = submit(f->node, f->base, &tx);
+    if (r.rc != SBX_OK)
+        fail_msg("trade t1: %s (%s)", sbx_rc_name(r.rc), r.message);
+    /* a rejected attempt is recorded: over the per-trade limit */
+    tx = trade_tx("t2", "alice", "bob", 4000001, 2500000000);
+    r2 = submit(f->node, f->base, &tx);
+    assert_int_equal(r2.rc, SBX_EREJECTED);
+    assert_int_equal(r2.verdict.rule, CMP_RULE_LIMIT_PER_TRADE);
+    assert_int_equal(r2.verdict.limit, 100000000);
+    assert_true(r2.height > r.height);
+    /* the same trade again: the first receipt, not a new transaction */
+    tx = trade_tx("t1", "alice", "bob", 2000000, 2500000000);
+    r2 = submit(f->node, f->base, &tx);
+    assert_int_equal(r2.rc, SBX_OK);
+    assert_memory_equal(r2.txid, r.txid, 32);
+    assert_int_equal(r2.height, r.height);
+    assert_memory_equal(r2.block_hash, r.block_hash, 32);
+    /* the same trade id with different content: a conflict */
+    tx = trade_tx("t1", "alice", "bob", 2000001, 2500000000);
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_ECONFLICT);
+    /* everything survives a restart and the chain verifies, verdicts and digests included */
+    node_tip(f->node, &tip);
+    reopen(f);
+    {
+        struct ledger_tip tip2;
+        const struct ledger_account *a;
+
+        node_tip(f->node, &tip2);
+        assert_int_equal(tip2.height, tip.height);
+        assert_memory_equal(tip2.state_digest, tip.state_digest, 32);
+        node_lock(f->node);
+        a = ledger_state_get(cmp_engine_state(node_engine(f->node)), "alice");
+        assert_non_null(a);
+        assert_int_equal(a->balance[0], 150000000);
+        assert_int_equal(a->balance[1], 2000000);
+        node_unlock(f->node);
+    }
+    tx = trade_tx("t1", "alice", "bob", 2000000, 2500000000);
+    r2 = submit(f->node, f->base, &tx);
+    assert_int_equal(r2.rc, SBX_OK);
+    assert_memory_equal(r2.txid, r.txid, 32);
+    assert_int_equal(node_verify(f->node, 0, UINT64_MAX, &checked, &failed, &err), SBX_OK);
+    assert_int_equal(checked, tip.height + 1);
+}
+
+/* Many submissions at once share blocks (group commit) and all get their own receipt. */
+static void
+test_node_group_commit(void **state)
+{
+    struct fixture *f = *state;
+    struct waiter w = {f->base, 0, {0}};
+    struct ledger_tx tx;
+    char id[32];
+    int n = 500;
+    struct ledger_tip before, after;
+
+    node_tip(f->node, &before);
+    for (int i = 0; i < n; i++) {
+        snprintf(id, sizeof(id), "acct-%d", i);
+        tx = open_tx(id, 2);
+        w.pending++;
+        node_submit(f->node, &tx, on_done, &w);
+    }
+    event_base_dispatch(f->base);
+    assert_int_equal(w.pending, 0);
+    node_tip(f->node, &after);
+    /* fewer blocks than transactions: they were committed in groups */
+    assert_true(after.height - before.height < (uint64_t)n);
+    node_lock(f->node);
+    assert_int_equal(ledger_state_count(cmp_engine_state(node_engine(f->node))), n + 1);
+    node_unlock(f->node);
+}
+
+/* A follower re-validates the operator's blocks; a block with a wrong verdict or a wrong state
+ * digest is refused and leaves the follower's state as it was. */
+static void
+test_follower_revalidates(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger_store *store;
+    struct node_chain *fol = NULL;
+    struct ledger_tx tx;
+    struct ledger_tip tip;
+    struct buf raw;
+    struct sbx_err err;
+    char *fdir = test_tmpdir(), path[4096];
+
+    tx = open_tx("carol", 1);
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK);
+    tx = deposit_tx("dc", "carol", "VND", 5);
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK);
+    tx = trade_tx("tc", "carol", "HOUSE", 1000, 2500000000); /* no BTC at HOUSE: rejected */
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_EREJECTED);
+    node_tip(f->node, &tip);
+    store = node_store(f->node);
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    snprintf(path, sizeof(path), "%s/ledger", fdir);
+    assert_int_equal(ledger_store_get_block(store, 0, &raw, &err), SBX_OK);
+    assert_int_equal(node_chain_create(path, raw.data, raw.len, &err), SBX_OK);
+    assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
+    for (uint64_t h = 1; h < tip.height; h++) {
+        assert_int_equal(ledger_store_get_block(store, h, &raw, &err), SBX_OK);
+        assert_int_equal(node_chain_apply(fol, raw.data, raw.len, &err), SBX_OK);
+    }
+    /* the last block has the rejected trade: flip its verdict to "accepted", re-sign it with
+     * the operator key as a dishonest operator would, and the follower refuses it */
+    assert_int_equal(ledger_store_get_block(store, tip.height, &raw, &err), SBX_OK);
+    {
+        struct ledger_block b;
+        struct ledger_key op;
+        struct buf forged;
+        char kpath[4096];
+        uint8_t before[32];
+
+        snprintf(kpath, sizeof(kpath), "%s/keys/operator.key", f->dir);
+        assert_int_equal(ledger_keys_load(&op, kpath, &err), SBX_OK);
+        assert_int_equal(ledger_block_decode(&b, raw.data, raw.len, &err), SBX_OK);
+        assert_int_equal(b.entries[b.ntx - 1].verdict.status, LEDGER_VERDICT_REJECTED);
+        b.entries[b.ntx - 1].verdict.status = LEDGER_VERDICT_ACCEPTED;
+        b.entries[b.ntx - 1].verdict.rule = 0;
+        b.entries[b.ntx - 1].verdict.limit = b.entries[b.ntx - 1].verdict.used =
+            b.entries[b.ntx - 1].verdict.requested = 0;
+        assert_int_equal(ledger_block_roots(&b, b.hdr.tx_root, b.hdr.verdict_root, NULL, &err),
+                         SBX_OK);
+        assert_int_equal(ledger_block_sign(&b.hdr, &op), SBX_OK);
+        buf_init(&forged, LEDGER_BLOCK_MAX_SIZE);
+        assert_int_equal(ledger_block_encode(&b, &forged, &err), SBX_OK);
+        memcpy(before, node_chain_tip(fol)->state_digest, 32);
+        assert_int_equal(node_chain_apply(fol, forged.data, forged.len, &err), SBX_ECORRUPT);
+        assert_non_null(strstr(err.msg, "verdict differs"));
+        assert_memory_equal(node_chain_tip(fol)->state_digest, before, 32);
+        /* the same with a wrong state digest instead */
+        ledger_block_release(&b);
+        assert_int_equal(ledger_block_decode(&b, raw.data, raw.len, &err), SBX_OK);
+        b.hdr.state_digest[0] ^= 1;
+        assert_int_equal(ledger_block_sign(&b.hdr, &op), SBX_OK);
+        buf_reset(&forged);
+        assert_int_equal(ledger_block_encode(&b, &forged, &err), SBX_OK);
+        assert_int_equal(node_chain_apply(fol, forged.data, forged.len, &err), SBX_ECORRUPT);
+        if (strstr(err.msg, "state digest") == NULL)
+            fail_msg("unexpected reason: %s", err.msg);
+        ledger_block_release(&b);
+        buf_release(&forged);
+        ledger_keys_wipe(&op);
+    }
+    /* and the honest block still applies after the refusals */
+    assert_int_equal(node_chain_apply(fol, raw.data, raw.len, &err), SBX_OK);
+    assert_memory_equal(node_chain_tip(fol)->state_digest, tip.state_digest, 32);
+    buf_release(&raw);
+    node_chain_close(fol);
+    test_rmtree(fdir);
+    free(fdir);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_node_submit_trade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_follower_revalidates, setup, teardown),
+    };
+
+    return cmocka_run_group_tests_name("node_chain", tests, NULL, NULL);
+}
