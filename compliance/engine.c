@@ -777,7 +777,12 @@ cmp_evaluate(const struct cmp_engine *e, const struct ledger_tx *tx,
 
         if (memcmp(tx->signer, e->genesis.operator_key, 32) != 0)
             return reject(res, CMP_RULE_AUTH_SIGNER, 0, 0, 0, "not the operator key");
-        if (now < e->params.v[CMP_P_VALID_FROM] || now >= e->params.v[CMP_P_VALID_TO])
+        /* a wound-down licence lets clients withdraw after its end: their funds are theirs */
+        int unwinding =
+            e->licence_status == CMP_LICENCE_WIND_DOWN && tx->type == LEDGER_TX_WITHDRAWAL;
+
+        if (!unwinding &&
+            (now < e->params.v[CMP_P_VALID_FROM] || now >= e->params.v[CMP_P_VALID_TO]))
             return reject(res, CMP_RULE_LICENCE_WINDOW, e->params.v[CMP_P_VALID_TO], now, 0,
                           "outside the licence period");
         if (e->licence_status == CMP_LICENCE_SUSPENDED ||
@@ -1159,7 +1164,7 @@ cmp_apply(struct cmp_engine *e, const struct ledger_tx *tx, const uint8_t txid[s
         if (up->kyc_tier)
             a->kyc_tier = up->kyc_tier;
         if (up->status)
-            a->status = up->status;
+            ledger_state_set_status(e->st, a, up->status);
         a->updated_ms = tx->timestamp;
         break;
     }

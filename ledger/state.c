@@ -174,6 +174,18 @@ ledger_state_add(struct ledger_state *st, const struct ledger_account *a)
     return insert(st, a, 1);
 }
 
+void
+ledger_state_set_status(struct ledger_state *st, struct ledger_account *a, uint8_t status)
+{
+    if (a->status == LEDGER_ACCOUNT_ACTIVE && status != LEDGER_ACCOUNT_ACTIVE)
+        st->nactive--;
+    else if (a->status != LEDGER_ACCOUNT_ACTIVE && status == LEDGER_ACCOUNT_ACTIVE)
+        st->nactive++;
+    a->status = status;
+    if (mark_dirty(st, a) != SBX_OK)
+        SBX_BUG("out of memory tracking a changed account");
+}
+
 int
 ledger_state_credit(struct ledger_account *a, int asset, int64_t amount)
 {
@@ -303,10 +315,6 @@ ledger_state_collect(struct ledger_state *st, struct ledger_changes *out)
             rc = ledger_changes_put(out, key, klen, val, vlen);
     }
     st->ndirty = 0;
-    /* the active count may have changed through status updates: recount cheaply here */
-    st->nactive = 0;
-    for (size_t i = 0; i < st->n; i++)
-        st->nactive += st->all[i]->status == LEDGER_ACCOUNT_ACTIVE;
     return rc;
 }
 

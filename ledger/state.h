@@ -62,6 +62,9 @@ struct ledger_account *ledger_state_get_mut(struct ledger_state *st, const char 
 /* Add a new account (copied; marked dirty). SBX_ECONFLICT if the id exists. */
 int ledger_state_add(struct ledger_state *st, const struct ledger_account *a) SBX_WARN_UNUSED;
 
+/* Change an account's status (keeps the count of active accounts exact at once). */
+void ledger_state_set_status(struct ledger_state *st, struct ledger_account *a, uint8_t status);
+
 /* Balance changes on an account got with get_mut: SBX_EOVERFLOW, or SBX_EINVAL when a debit
  * would make the balance negative. Nothing changes on failure. */
 int ledger_state_credit(struct ledger_account *a, int asset, int64_t amount) SBX_WARN_UNUSED;

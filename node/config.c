@@ -409,7 +409,7 @@ conf_reader(char *str, int num, void *stream)
     r->line++;
     len = strlen(str);
     if (len > 0 && str[len - 1] != '\n' && !feof(r->f)) {
-        conf_fail(r, SBX_EINVAL, "line longer than %d characters", num - 3);
+        conf_fail(r, SBX_EINVAL, "line longer than %d characters", num - 2);
         return NULL;
     }
     return str;
@@ -492,8 +492,8 @@ conf_read(struct sbxd_config *c, int explicit_conf, struct conf_read *r, struct 
     }
     line = ini_parse_stream(conf_reader, r, conf_handler, r);
     if (line > 0 && (r->rc == SBX_OK || line < r->err_line))
-        return sbx_err_set(err, SBX_EINVAL, "%s:%d: syntax error (expected name = value)",
-                           c->conf, line);
+        return sbx_err_set(err, SBX_EINVAL, "%s:%d: syntax error (expected name = value)", c->conf,
+                           line);
     if (r->rc != SBX_OK)
         return r->rc;
     if (line < 0)

@@ -313,12 +313,13 @@ main(int argc, char **argv)
         goto out;
     }
     /* Names and counts only: never a key, a password, an rpcauth line or the cookie. */
-    LOG_INFO(LOG_NODE, "network: %s%s", node_network(d.node), d.cfg.devnet ? " (devnet)" : "");
+    LOG_INFO(LOG_NODE, "network: %s", node_network(d.node));
     LOG_INFO(LOG_RPC, "JSON-RPC listening on %s:%d (%zu rpcauth user%s, cookie %s/.cookie)",
-             d.cfg.rpcbind, rpc_server_port(d.rpc), d.cfg.nrpcauth,
-             d.cfg.nrpcauth == 1 ? "" : "s", d.cfg.datadir);
+             d.cfg.rpcbind, rpc_server_port(d.rpc), d.cfg.nrpcauth, d.cfg.nrpcauth == 1 ? "" : "s",
+             d.cfg.datadir);
     if (d.cfg.nconnect > 0 || !d.cfg.listen)
-        LOG_WARN(LOG_P2P, "-connect/-listen/-port/-bind are not used yet (no peer links)");
+        LOG_WARN(LOG_P2P, "peer links are not implemented yet: -connect, -listen, -port and "
+                          "-bind are ignored");
 
     if (event_base_dispatch(d.base) != 0) {
         LOG_ERROR(LOG_NODE, "event loop failed");

@@ -49,10 +49,10 @@ enum {
 
 #define RPCPORT_MAIN 8645
 #define RPCPORT_DEVNET 18645
-#define WAIT_SECONDS 30        /* -rpcwait gives up after this long */
-#define WAIT_STEP_MS 250       /* ... trying again this often */
-#define TIMEOUT_DEFAULT 900    /* seconds for one request (verifychain can take long) */
-#define COOKIE_MAX 1024        /* bytes read from the cookie file at most */
+#define WAIT_SECONDS 30           /* -rpcwait gives up after this long */
+#define WAIT_STEP_MS 250          /* ... trying again this often */
+#define TIMEOUT_DEFAULT 900       /* seconds for one request (verifychain can take long) */
+#define COOKIE_MAX 1024           /* bytes read from the cookie file at most */
 #define RESPONSE_MAX (256u << 20) /* bytes of response body at most */
 #define MAX_PARAMS 256
 

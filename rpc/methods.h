@@ -71,6 +71,8 @@ void rpc_outcome_error(struct rpc_outcome *o, int code, const char *fmt, ...) SB
 /* Make `o` the error for sbx code `rc` (through the table). For -32603 the client gets a generic
  * message and `message` goes to the log (LOG_RPC). */
 void rpc_outcome_fail(struct rpc_outcome *o, int rc, const char *message);
+/* The JSON-RPC error object {code, message, data?} of an error outcome (new reference). */
+json_t *rpc_methods_error_object(const struct rpc_outcome *o);
 /* Turn a submission's node_result into a receipt, a -32000 rejection with its data, or the
  * mapped error. */
 void rpc_methods_submit_done(struct rpc_outcome *o, const struct node_result *r);

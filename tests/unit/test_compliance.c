@@ -433,8 +433,7 @@ static void
 expect_ok_(const struct cmp_result *r, const char *file, int line)
 {
     if (r->verdict.status != LEDGER_VERDICT_ACCEPTED) {
-        print_error("expected accepted, got %s (%s)\n", cmp_rule_name(r->verdict.rule),
-                    r->message);
+        print_error("expected accepted, got %s (%s)\n", cmp_rule_name(r->verdict.rule), r->message);
         _fail(file, line);
     }
     if (r->verdict.rule != 0 || r->verdict.limit || r->verdict.used || r->verdict.requested) {
@@ -487,8 +486,7 @@ expect_alerts_(const struct cmp_result *r, const char *file, int line, size_t n,
     va_list ap;
 
     if (r->verdict.status != LEDGER_VERDICT_ACCEPTED) {
-        print_error("expected accepted, got %s (%s)\n", cmp_rule_name(r->verdict.rule),
-                    r->message);
+        print_error("expected accepted, got %s (%s)\n", cmp_rule_name(r->verdict.rule), r->message);
         _fail(file, line);
     }
     if (r->nalerts != n) {
@@ -627,9 +625,9 @@ test_params_licence(void **state)
     assert_int_equal(cmp_params_tier_limit(&p, CMP_P_DAILY_T1, 3, LEDGER_CLASS_DOMESTIC_ORG),
                      INT64_C(10000000000));
     p.v[CMP_P_FOREIGN_FACTOR_PCT] = 33;
-    assert_int_equal(cmp_params_tier_limit(&p, CMP_P_PER_TRADE_T1, 1,
-                                           LEDGER_CLASS_FOREIGN_INDIVIDUAL),
-                     33000000);
+    assert_int_equal(
+        cmp_params_tier_limit(&p, CMP_P_PER_TRADE_T1, 1, LEDGER_CLASS_FOREIGN_INDIVIDUAL),
+        33000000);
     p.v[CMP_P_PER_TRADE_T1] = 100000001;
     assert_int_equal(cmp_params_tier_limit(&p, CMP_P_PER_TRADE_T1, 1, LEDGER_CLASS_FOREIGN_ORG),
                      33000000); /* 33,000,000.33 rounded down */
@@ -823,6 +821,10 @@ test_licence_status(void **state)
     EXPECT_REJ(open_acct(f, "B", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, T0 + 6),
                CMP_RULE_LICENCE_STATUS);
     EXPECT_REJ(run(f, mk_update(&tx, "A", 2, 0, T0 + 6)), CMP_RULE_LICENCE_STATUS);
+    /* after the licence ends, a wound-down licence still lets clients withdraw; nothing else */
+    EXPECT_OK(withdraw(f, "A", "VND", 1000, VALID_TO));
+    EXPECT_OK(withdraw(f, "A", "VND", 1000, VALID_TO + 86400000));
+    EXPECT_REJ(deposit(f, "A", "VND", 1000, VALID_TO), CMP_RULE_LICENCE_WINDOW);
     EXPECT_REJ(run(f, mk_dir(&tx, LEDGER_DIR_LICENCE_SUSPEND, KEY_REG, NULL, T0 + 7)),
                CMP_RULE_DIRECTIVE_INVALID);
     EXPECT_REJ(run(f, mk_dir(&tx, LEDGER_DIR_LICENCE_REINSTATE, KEY_REG, NULL, T0 + 7)),
@@ -845,8 +847,8 @@ test_trading_hours(void **state)
 
     fx_init(f, "\"trading.open_min\": 540, \"trading.close_min\": 1020");
     funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 50 * M, 0, day);
-    EXPECT_REJ_FIGS(trade(f, "A", HOUSE, 1000, day + 9 * HOUR_MS - 1), CMP_RULE_TRADING_HOURS,
-                    1020, 539, 0);
+    EXPECT_REJ_FIGS(trade(f, "A", HOUSE, 1000, day + 9 * HOUR_MS - 1), CMP_RULE_TRADING_HOURS, 1020,
+                    539, 0);
     EXPECT_OK(trade(f, "A", HOUSE, 1000, day + 9 * HOUR_MS));
     EXPECT_OK(trade(f, "A", HOUSE, 1000, day + 17 * HOUR_MS - 1));
     EXPECT_REJ_FIGS(trade(f, "A", HOUSE, 1000, day + 17 * HOUR_MS), CMP_RULE_TRADING_HOURS, 1020,
@@ -987,10 +989,12 @@ test_monthly_boundary(void **state)
     struct cmp_usage_view u;
 
     fx_init(f, NO_HOLDING);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 2000 * M, 0, local_ms(2025, 10, 29, 9, 0, 0, 0));
+    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 2000 * M, 0,
+           local_ms(2025, 10, 29, 9, 0, 0, 0));
     for (int d = 29; d <= 30; d++)
         for (int i = 0; i < 4; i++)
-            EXPECT_OK(trade(f, "A", HOUSE, 100 * M, local_ms(2025, 10, (unsigned)d, 10 + i, 0, 0, 0)));
+            EXPECT_OK(
+                trade(f, "A", HOUSE, 100 * M, local_ms(2025, 10, (unsigned)d, 10 + i, 0, 0, 0)));
     EXPECT_OK(trade(f, "A", HOUSE, 100 * M, last - 1000));
     EXPECT_OK(trade(f, "A", HOUSE, 100 * M, last - 1));
     /* 1,000M this month; 200M today */
@@ -1019,8 +1023,8 @@ test_holding(void **state)
     EXPECT_REJ_FIGS(deposit_tr(f, "A", "BTC", 1, T0), CMP_RULE_LIMIT_HOLDING, 500 * M, 500 * M, 1);
     EXPECT_OK(deposit_tr(f, "A", "ETH", 500 * M, T0)); /* per asset */
     EXPECT_OK(deposit_tr(f, "C", "BTC", 12500 * M, T0));
-    EXPECT_REJ_FIGS(deposit_tr(f, "C", "BTC", 1, T0), CMP_RULE_LIMIT_HOLDING, 12500 * M,
-                    12500 * M, 1);
+    EXPECT_REJ_FIGS(deposit_tr(f, "C", "BTC", 1, T0), CMP_RULE_LIMIT_HOLDING, 12500 * M, 12500 * M,
+                    1);
     /* by a buy */
     EXPECT_OK(deposit_tr(f, "B", "BTC", 400 * M, T0));
     EXPECT_OK(trade(f, "B", HOUSE, 100 * M - 1, T0));
@@ -1034,8 +1038,7 @@ test_holding(void **state)
     assert_int_equal(cmp_engine_price(f->e, 1), 2 * PRICE);
     assert_int_equal(cmp_engine_price(f->e, 2), PRICE);
     assert_int_equal(cmp_engine_price(f->e, 0), 1);
-    EXPECT_REJ_FIGS(deposit_tr(f, "A", "BTC", 1, T0), CMP_RULE_LIMIT_HOLDING, 500 * M, 1000 * M,
-                    2);
+    EXPECT_REJ_FIGS(deposit_tr(f, "A", "BTC", 1, T0), CMP_RULE_LIMIT_HOLDING, 500 * M, 1000 * M, 2);
     EXPECT_OK(deposit(f, "A", "VND", 1000 * M, T0)); /* VND has no holding limit */
 }
 
@@ -1100,8 +1103,7 @@ test_set_param(void **state)
     EXPECT_OK(trade(f, "A", HOUSE, 100 * M, t + DAY_MS));
     EXPECT_OK(trade(f, "A", HOUSE, 50 * M, t + DAY_MS));
     assert_int_equal(f->res.verdict.param_version, 2);
-    EXPECT_REJ_FIGS(trade(f, "A", HOUSE, 1, t + DAY_MS), CMP_RULE_LIMIT_DAILY, 150 * M, 150 * M,
-                    1);
+    EXPECT_REJ_FIGS(trade(f, "A", HOUSE, 1, t + DAY_MS), CMP_RULE_LIMIT_DAILY, 150 * M, 150 * M, 1);
     /* a per-asset reference price is a parameter too */
     mk_dir(&tx, LEDGER_DIR_SET_PARAM, KEY_REG, NULL, t + DAY_MS);
     cpy(tx.u.directive.name, sizeof(tx.u.directive.name), "asset.ETH.ref_price_vnd");
@@ -1509,11 +1511,11 @@ test_structuring_large_value(void **state)
     assert_int_equal(f->res.alerts[0].amount_vnd, 400 * M);
     EXPECT_NO_ALERTS(trade(f, "P", HOUSE, 320 * M - 1, t + DAY_MS));
     /* S: two near ones left in the window (t+1h, t+24h-1ms): one more makes three */
-    EXPECT_ALERTS(trade(f, "S", HOUSE, 399 * M, t + DAY_MS + 1), (size_t)1,
-                  CMP_ALERT_STRUCTURING, "S");
+    EXPECT_ALERTS(trade(f, "S", HOUSE, 399 * M, t + DAY_MS + 1), (size_t)1, CMP_ALERT_STRUCTURING,
+                  "S");
     /* a deposit at the threshold */
-    EXPECT_ALERTS(deposit(f, "P", "VND", 400 * M, t + DAY_MS + 2), (size_t)1,
-                  CMP_ALERT_LARGE_VALUE, "P");
+    EXPECT_ALERTS(deposit(f, "P", "VND", 400 * M, t + DAY_MS + 2), (size_t)1, CMP_ALERT_LARGE_VALUE,
+                  "P");
     EXPECT_NO_ALERTS(deposit(f, "P", "VND", 1, t + DAY_MS + 2));
     /* spread over more than 24 h: none */
     EXPECT_NO_ALERTS(trade(f, "P", HOUSE, 330 * M, t + 3 * DAY_MS));
@@ -1650,10 +1652,10 @@ test_attestation(void **state)
     assert_int_equal(at, T0);
     cmp_engine_attested(f->e, 1, &h, &at);
     assert_int_equal(h, 0);
-    EXPECT_REJ_FIGS(run(f, mk_attest(&tx, KEY_REG, 4, T0 + 1)), CMP_RULE_ATTESTATION_INVALID, 10,
-                    5, 4);
-    EXPECT_REJ_FIGS(run(f, mk_attest(&tx, KEY_REG, 10, T0 + 1)), CMP_RULE_ATTESTATION_INVALID,
-                    10, 5, 10);
+    EXPECT_REJ_FIGS(run(f, mk_attest(&tx, KEY_REG, 4, T0 + 1)), CMP_RULE_ATTESTATION_INVALID, 10, 5,
+                    4);
+    EXPECT_REJ_FIGS(run(f, mk_attest(&tx, KEY_REG, 10, T0 + 1)), CMP_RULE_ATTESTATION_INVALID, 10,
+                    5, 10);
     EXPECT_OK(run(f, mk_attest(&tx, KEY_REG, 5, T0 + 2)));
     EXPECT_OK(run(f, mk_attest(&tx, KEY_REG, 9, T0 + 3)));
     EXPECT_OK(run(f, mk_attest(&tx, KEY_REG + 1, 1, T0 + 3)));
@@ -1723,12 +1725,12 @@ test_evaluate_is_pure(void **state)
 
 #define SEQ_ACCOUNTS 20
 #define SEQ_TRADES_AT (3 + 3 * SEQ_ACCOUNTS) /* index of the first trade in the sequence */
-#define SEQ_TWEAKED 77                         /* the trade that `tweak` changes */
+#define SEQ_TWEAKED 77                       /* the trade that `tweak` changes */
 
 static const char *
 seq_acct(int i)
 {
-    static char names[SEQ_ACCOUNTS][8];
+    static char names[SEQ_ACCOUNTS][16];
 
     snprintf(names[i], sizeof(names[i]), "C%02d", i);
     return names[i];
@@ -1832,7 +1834,8 @@ run_sequence(int tweak, struct seq_out *out)
         const struct cmp_result *r = run(&f, &tx);
 
         assert_true(i < (int)sizeof(out->verdicts));
-        out->verdicts[i] = r->verdict.status == LEDGER_VERDICT_ACCEPTED ? 0 : (uint8_t)r->verdict.rule;
+        out->verdicts[i] =
+            r->verdict.status == LEDGER_VERDICT_ACCEPTED ? 0 : (uint8_t)r->verdict.rule;
         out->accepted += r->verdict.status == LEDGER_VERDICT_ACCEPTED;
         out->rejected += r->verdict.status == LEDGER_VERDICT_REJECTED;
         out->alerts += r->nalerts;
@@ -1905,6 +1908,8 @@ test_persistence(void **state)
     uint8_t h1[32], h2[32], txid[32];
     char *dir = test_tmpdir();
     uint32_t rng = 777;
+    int64_t tp;
+    size_t nalerts = 0;
     int i;
 
     assert_non_null(dir);
@@ -1923,7 +1928,8 @@ test_persistence(void **state)
         }
     }
     /* a sanction and an alert-raising trade, then everything committed */
-    mk_dir(&tx, LEDGER_DIR_SANCTION_ADD, KEY_REG, NULL, T0 + 30 * DAY_MS);
+    tp = tx.timestamp + MIN_MS; /* right after the sequence: its rolling windows still count */
+    mk_dir(&tx, LEDGER_DIR_SANCTION_ADD, KEY_REG, NULL, tp);
     cpy(tx.u.directive.account, sizeof(tx.u.directive.account), seq_acct(7));
     EXPECT_OK(run(f, &tx));
     assert_int_equal(cmp_collect(f->e, &ch), SBX_OK);
@@ -1944,9 +1950,10 @@ test_persistence(void **state)
     assert_true(cmp_engine_is_sanctioned(e2, seq_acct(7), NULL));
     assert_true(ledger_state_get(cmp_engine_state(e2), seq_acct(5))->frozen);
 
-    /* the next transactions get the same verdicts and the same change sets on both */
-    for (i = 0; i < 7; i++) {
-        int64_t t = T0 + 31 * DAY_MS + i;
+    /* the next transactions get the same verdicts, alerts and change sets on both; the small
+     * deposits at the end cross the velocity threshold, which reads the reloaded windows */
+    for (i = 0; i < 7 + 3 * 22; i++) {
+        int64_t t = tp + 1000 + i;
 
         if (i == 0)
             mk_trade(&tx, "T-3", seq_acct(2), HOUSE, "BTC", 1000, PRICE, t); /* duplicate id */
@@ -1960,8 +1967,11 @@ test_persistence(void **state)
             mk_xfer(&tx, LEDGER_TX_WITHDRAWAL, "D-1", seq_acct(1), "VND", 1, t); /* duplicate */
         else if (i == 5)
             mk_xfer(&tx, LEDGER_TX_DEPOSIT, "P-D", seq_acct(2), "VND", 10 * M, t);
-        else
+        else if (i == 6)
             mk_trade(&tx, "P-4", seq_acct(2), HOUSE, "BTC", 1000, PRICE, t);
+        else
+            mk_xfer(&tx, LEDGER_TX_DEPOSIT, next_id(f, "P"), seq_acct(2 + 2 * ((i - 7) % 3)), "VND",
+                    1000, t);
         ctx.height = f->height;
         ctx.time_ms = t;
         txid_for(txid, 90000 + (uint32_t)i);
@@ -1969,8 +1979,15 @@ test_persistence(void **state)
         assert_int_equal(cmp_process(e2, &tx, txid, &ctx, &r2), SBX_OK);
         expect_same_verdict(&f->res.verdict, &r2.verdict);
         assert_int_equal(f->res.nalerts, r2.nalerts);
+        for (size_t k = 0; k < r2.nalerts; k++) {
+            assert_int_equal(f->res.alerts[k].kind, r2.alerts[k].kind);
+            assert_memory_equal(f->res.alerts[k].id, r2.alerts[k].id, 32);
+            nalerts += f->res.alerts[k].kind == CMP_ALERT_VELOCITY;
+        }
+        if (i == 6)
+            assert_int_equal(f->res.verdict.status, LEDGER_VERDICT_ACCEPTED);
     }
-    assert_int_equal(f->res.verdict.status, LEDGER_VERDICT_ACCEPTED);
+    assert_int_equal(nalerts, 3);
     assert_int_equal(cmp_collect(f->e, &ch), SBX_OK);
     assert_int_equal(cmp_collect(e2, &ch2), SBX_OK);
     ledger_changes_hash(&ch, h1);

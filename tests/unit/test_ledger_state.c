@@ -210,7 +210,8 @@ test_state_collect_sorted(void **state)
     assert_int_equal(c.n, 0);
     /* one change, one record; reads do not dirty */
     assert_non_null(ledger_state_get(st, "mike"));
-    ledger_state_get_mut(st, "mike")->status = LEDGER_ACCOUNT_CLOSED;
+    ledger_state_set_status(st, ledger_state_get_mut(st, "mike"), LEDGER_ACCOUNT_CLOSED);
+    assert_int_equal(ledger_state_count_active(st), 3); /* at once, not at collect */
     assert_int_equal(ledger_state_collect(st, &c), SBX_OK);
     assert_int_equal(c.n, 1);
     assert_int_equal(c.v[0].key[0], LEDGER_K_ACCOUNT);

@@ -19,9 +19,9 @@
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:" role
 
 struct fixture {
-    char *home;       /* $HOME for the test: no real ~/.sbx/sbx.conf can leak in */
+    char *home;        /* $HOME for the test: no real ~/.sbx/sbx.conf can leak in */
     char datadir[512]; /* <home>/dd, with an sbx.conf when a test writes one */
-    char dd_arg[600]; /* "-datadir=<datadir>" */
+    char dd_arg[600];  /* "-datadir=<datadir>" */
 };
 
 static int
@@ -413,13 +413,13 @@ test_rpcauth_list(void **state)
     struct sbx_err err;
     char *argv[SBXD_MAX_RPCAUTH + 3];
     char args[SBXD_MAX_RPCAUTH + 1][160];
+    char text[512];
     int argc = 0;
 
     /* The file's lines first, then the command line's. */
-    write_file(f->datadir, "sbx.conf",
-               "rpcauth = " AUTH("filer", "supervisor") "\n"
-               "[devnet]\n"
-               "rpcauth = " AUTH("devnetter", "operator") "\n");
+    snprintf(text, sizeof(text), "rpcauth = %s\n[devnet]\nrpcauth = %s\n",
+             AUTH("filer", "supervisor"), AUTH("devnetter", "operator"));
+    write_file(f->datadir, "sbx.conf", text);
     assert_int_equal(load(&c, &err, f->dd_arg, "-rpcauth=" AUTH("alice", "operator"),
                           "-rpcauth=" AUTH("bob", "admin"), NULL),
                      SBX_OK);
@@ -436,14 +436,12 @@ test_rpcauth_list(void **state)
     write_file(f->datadir, "sbx.conf", "");
 
     /* Malformed lines; the message does not quote the line back. */
-    assert_int_equal(load(&c, &err, f->dd_arg, "-rpcauth=" AUTH("eve", "root"), NULL),
-                     SBX_EINVAL);
+    assert_int_equal(load(&c, &err, f->dd_arg, "-rpcauth=" AUTH("eve", "root"), NULL), SBX_EINVAL);
     assert_msg_has(&err, "-rpcauth: not NAME:SALT$HASH:ROLE");
     assert_null(strstr(err.msg, "eve"));
     assert_int_equal(load(&c, &err, f->dd_arg, "-rpcauth=" AUTH("__cookie__", "admin"), NULL),
                      SBX_EINVAL);
-    assert_int_equal(load(&c, &err, f->dd_arg, "-rpcauth=alice:salt$abc:admin", NULL),
-                     SBX_EINVAL);
+    assert_int_equal(load(&c, &err, f->dd_arg, "-rpcauth=alice:salt$abc:admin", NULL), SBX_EINVAL);
     assert_int_equal(load(&c, &err, f->dd_arg,
                           "-rpcauth=alice:$"
                           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:admin",
