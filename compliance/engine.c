@@ -909,8 +909,8 @@ record_movement(struct cmp_engine *e, struct ledger_account *a, int64_t now, int
     }
     if (ledger_muldiv(lv, p->v[CMP_P_STRUCTURING_BAND], 100, &band_lo) == SBX_OK &&
         value >= band_lo && value < lv)
-        cmp_ring_push(&u->near, now, value, 0, &dropped, &dropped_one);
-    cmp_ring_push(&u->vel, now, value, 0, &dropped, &dropped_one);
+        cmp_ring_push(&u->near, now, 0, 0, &dropped, &dropped_one);
+    cmp_ring_push(&u->vel, now, 0, 0, &dropped, &dropped_one);
     if (now > a->last_activity_ms)
         a->last_activity_ms = now;
     return SBX_OK;

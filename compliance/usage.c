@@ -72,32 +72,51 @@ cmp_period_used(int64_t last, int64_t sum, int64_t period)
     return period > last ? 0 : sum;
 }
 
-static int
-put_ring(struct buf *b, const struct cmp_ring *r)
-{
-    int rc = buf_put_u8(b, r->n);
+/* What a ring's events carry besides the time: rings for counting (velocity, structuring)
+ * store times only, which keeps the records that every trade rewrites small. */
+enum ring_fields { RING_T = 0, RING_TV = 1, RING_TVA = 2 };
 
-    for (int i = 0; rc == SBX_OK && i < r->n; i++) {
-        rc = buf_put_i64(b, r->ev[i].t);
-        rc = rc ? rc : buf_put_i64(b, r->ev[i].v);
-        rc = rc ? rc : buf_put_u8(b, (uint8_t)r->ev[i].asset);
+static int
+put_ring(struct buf *b, const struct cmp_ring *r, enum ring_fields f)
+{
+    size_t each = 8 + (f >= RING_TV ? 8 : 0) + (f == RING_TVA ? 1 : 0);
+    uint8_t *p;
+    int rc = buf_reserve(b, 1 + r->n * each);
+
+    if (rc)
+        return rc;
+    p = b->data + b->len;
+    *p++ = r->n;
+    for (int i = 0; i < r->n; i++) {
+        buf_store_u64(p, (uint64_t)r->ev[i].t);
+        p += 8;
+        if (f >= RING_TV) {
+            buf_store_u64(p, (uint64_t)r->ev[i].v);
+            p += 8;
+        }
+        if (f == RING_TVA)
+            *p++ = (uint8_t)r->ev[i].asset;
     }
-    return rc;
+    b->len = (size_t)(p - b->data);
+    return SBX_OK;
 }
 
 static int
-get_ring(struct buf_reader *rd, struct cmp_ring *r)
+get_ring(struct buf_reader *rd, struct cmp_ring *r, enum ring_fields f)
 {
     int rc = buf_read_u8(rd, &r->n);
 
     if (rc == SBX_OK && r->n > CMP_RING_MAX)
         return SBX_ECORRUPT;
     for (int i = 0; rc == SBX_OK && i < r->n; i++) {
-        uint8_t a;
+        uint8_t a = 0;
 
+        r->ev[i].v = 0;
         rc = buf_read_i64(rd, &r->ev[i].t);
-        rc = rc ? rc : buf_read_i64(rd, &r->ev[i].v);
-        rc = rc ? rc : buf_read_u8(rd, &a);
+        if (f >= RING_TV)
+            rc = rc ? rc : buf_read_i64(rd, &r->ev[i].v);
+        if (f == RING_TVA)
+            rc = rc ? rc : buf_read_u8(rd, &a);
         r->ev[i].asset = a;
     }
     return rc;
@@ -116,10 +135,10 @@ cmp_usage_encode(const struct cmp_usage *u, struct buf *out)
     rc = rc ? rc : buf_put_i64(out, u->react_vnd);
     rc = rc ? rc : buf_put_i64(out, u->xfer_over_vnd);
     rc = rc ? rc : buf_put_i64(out, u->xfer_over_until);
-    rc = rc ? rc : put_ring(out, &u->xfer);
-    rc = rc ? rc : put_ring(out, &u->near);
-    rc = rc ? rc : put_ring(out, &u->vel);
-    rc = rc ? rc : put_ring(out, &u->dep);
+    rc = rc ? rc : put_ring(out, &u->xfer, RING_TV);
+    rc = rc ? rc : put_ring(out, &u->near, RING_T);
+    rc = rc ? rc : put_ring(out, &u->vel, RING_T);
+    rc = rc ? rc : put_ring(out, &u->dep, RING_TVA);
     return rc;
 }
 
@@ -143,10 +162,10 @@ cmp_usage_decode(struct cmp_usage *u, const uint8_t *in, size_t len)
     rc = rc ? rc : buf_read_i64(&rd, &u->react_vnd);
     rc = rc ? rc : buf_read_i64(&rd, &u->xfer_over_vnd);
     rc = rc ? rc : buf_read_i64(&rd, &u->xfer_over_until);
-    rc = rc ? rc : get_ring(&rd, &u->xfer);
-    rc = rc ? rc : get_ring(&rd, &u->near);
-    rc = rc ? rc : get_ring(&rd, &u->vel);
-    rc = rc ? rc : get_ring(&rd, &u->dep);
+    rc = rc ? rc : get_ring(&rd, &u->xfer, RING_TV);
+    rc = rc ? rc : get_ring(&rd, &u->near, RING_T);
+    rc = rc ? rc : get_ring(&rd, &u->vel, RING_T);
+    rc = rc ? rc : get_ring(&rd, &u->dep, RING_TVA);
     if (rc == SBX_OK && buf_reader_left(&rd))
         rc = SBX_ECORRUPT;
     return rc ? SBX_ECORRUPT : SBX_OK;

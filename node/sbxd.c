@@ -7,9 +7,9 @@
  *
  * Shutdown is one path whatever asked for it: the request is turned into an event on the loop
  * (never run inside the RPC server's own callback, which the shutdown frees), which frees the
- * RPC server (no new requests, cookie removed), closes the node (the block in flight is
- * finished and synced) and leaves the loop. Exit status: 0 after a clean stop, 1 on any
- * start-up failure.
+ * RPC server (no new requests; cookie and .rpcport removed), closes the node (the block in
+ * flight is finished and synced) and leaves the loop. Exit status: 0 after a clean stop, 1 on
+ * any start-up failure.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -51,6 +51,7 @@ struct daemon {
     struct event *sig_term, *sig_int, *sig_hup;
     struct event *stop_ev; /* made active to shut down from the loop */
     int lock_fd;
+    char port_path[PATH_SIZE]; /* <datadir>/.rpcport once written, else "" */
     int stopping;
     int stopped; /* the shutdown path ran to its end */
 };
@@ -133,6 +134,32 @@ take_lock(struct daemon *d, struct sbx_err *err)
     return SBX_OK;
 }
 
+/* Write the port the RPC server listens on to <datadir>/.rpcport, so that `sbx-cli -datadir=DIR`
+ * finds a node started with -devnet or -rpcport=0 without being told the port. Removed at
+ * stop. Not fatal: without it sbx-cli falls back to the default port. */
+static void
+write_port_file(struct daemon *d)
+{
+    char tmp[PATH_SIZE + 8];
+    int fd, ok;
+
+    if (path_join(d->port_path, sizeof(d->port_path), d->cfg.datadir, ".rpcport") != SBX_OK ||
+        path_join(tmp, sizeof(tmp), d->cfg.datadir, ".rpcport.tmp") != SBX_OK)
+        goto fail;
+    /* Written aside and renamed, so that a reader never sees half a number. */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        goto fail;
+    ok = dprintf(fd, "%d\n", rpc_server_port(d->rpc)) > 0;
+    ok = close(fd) == 0 && ok;
+    if (ok && rename(tmp, d->port_path) == 0)
+        return;
+    unlink(tmp);
+fail:
+    LOG_WARN(LOG_RPC, "cannot write %s/.rpcport: sbx-cli will need -rpcport", d->cfg.datadir);
+    d->port_path[0] = '\0';
+}
+
 /* The one shutdown path (see the top of the file). Runs once. */
 static void
 on_stop_event(evutil_socket_t fd, short what, void *arg)
@@ -140,10 +167,15 @@ on_stop_event(evutil_socket_t fd, short what, void *arg)
     struct daemon *d = arg;
 
     LOG_INFO(LOG_NODE, "shutting down");
-    rpc_server_free(d->rpc);
-    d->rpc = NULL;
+    /* The node first: it finishes the blocks in flight and delivers every outstanding result
+     * to the RPC server's requests (node.h), which must still exist; then the server. */
     node_close(d->node);
     d->node = NULL;
+    rpc_server_free(d->rpc);
+    d->rpc = NULL;
+    if (d->port_path[0] != '\0')
+        unlink(d->port_path);
+    d->port_path[0] = '\0';
     d->stopped = 1;
     event_base_loopexit(d->base, NULL);
 }
@@ -228,17 +260,21 @@ start(struct daemon *d, struct sbx_err *err)
     if (rc_ != SBX_OK)
         return rc_;
     rpc_server_on_stop(d->rpc, on_rpc_stop, d);
+    write_port_file(d);
     return SBX_OK;
 }
 
 static void
 cleanup(struct daemon *d)
 {
+    if (d->node != NULL)
+        node_close(d->node); /* before the RPC server: see on_stop_event */
+    d->node = NULL;
     rpc_server_free(d->rpc);
     d->rpc = NULL;
-    if (d->node != NULL)
-        node_close(d->node);
-    d->node = NULL;
+    if (d->port_path[0] != '\0')
+        unlink(d->port_path);
+    d->port_path[0] = '\0';
     if (d->sig_term != NULL)
         event_free(d->sig_term);
     if (d->sig_int != NULL)

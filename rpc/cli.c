@@ -9,9 +9,10 @@
  * `name:=JSON` sends any JSON value as it is.
  *
  * Credentials: -rpcuser/-rpcpassword, else the cookie <datadir>/.cookie that sbxd writes at
- * start-up. Exit status: 0 result printed; 1 the server answered with an error; 2 usage;
- * 3 no connection, timeout or authentication failure. The cookie and the password are never
- * printed.
+ * start-up. The port: -rpcport, else (without -rpcconnect) <datadir>/.rpcport, which sbxd
+ * writes while it runs, else the default. Exit status: 0 result printed; 1 the server answered with
+ * an error; 2 usage; 3 no connection, timeout or authentication failure. The cookie and the
+ * password are never printed.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -71,7 +72,8 @@ static const char usage_text[] =
     "  -devnet               use the devnet defaults (datadir ~/.sbx/devnet, port 18645)\n"
     "  -datadir=DIR          where to find the cookie (default ~/.sbx, or ~/.sbx/devnet)\n"
     "  -rpcconnect=HOST      server address (default 127.0.0.1)\n"
-    "  -rpcport=PORT         server port (default 8645, devnet 18645)\n"
+    "  -rpcport=PORT         server port (default: the port the node in the datadir\n"
+    "                        listens on, from <datadir>/.rpcport; else 8645, devnet 18645)\n"
     "  -rpcuser=USER         user of an rpcauth line (with -rpcpassword); default: the\n"
     "  -rpcpassword=PASS     cookie file <datadir>/.cookie (role admin)\n"
     "  -rpcwait              wait up to 30 s for the server to start\n"
@@ -95,7 +97,9 @@ struct cli {
     int devnet;
     const char *datadir; /* NULL: default */
     const char *host;
-    int port; /* 0: default */
+    int host_given;
+    int port; /* 0: not given */
+    int port_given;
     const char *user;
     const char *password;
     int wait;
@@ -188,12 +192,14 @@ parse_args(struct cli *c, int argc, char **argv)
             if (v == NULL || v[0] == '\0' || strlen(v) > 255)
                 goto bad_value;
             c->host = v;
+            c->host_given = 1;
         } else if (opt_is(a, "rpcport", &v)) {
             if (v == NULL || !parse_int(v, 1, 65535, &n)) {
                 say("-rpcport: not a port number: '%.64s'", v != NULL ? v : "");
                 return EXIT_USAGE;
             }
             c->port = (int)n;
+            c->port_given = 1;
         } else if (opt_is(a, "rpcclienttimeout", &v)) {
             if (v == NULL || !parse_int(v, 0, 86400 * 365, &n))
                 goto bad_value;
@@ -231,8 +237,6 @@ parse_args(struct cli *c, int argc, char **argv)
         say("more than %d parameters", MAX_PARAMS);
         return EXIT_USAGE;
     }
-    if (c->port == 0)
-        c->port = c->devnet ? RPCPORT_DEVNET : RPCPORT_MAIN;
     return -1;
 }
 
@@ -372,6 +376,27 @@ read_cookie(const char *path, char *out, size_t size)
         rc = 0;
     fclose(f);
     return rc;
+}
+
+/* The port in <datadir>/.rpcport (written by sbxd while it runs), or 0. */
+static int
+read_port_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char buf[16];
+    size_t n;
+    long long port = 0;
+
+    if (f == NULL)
+        return 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    if (n > 0 && buf[n - 1] == '\n')
+        buf[n - 1] = '\0';
+    if (!parse_int(buf, 1, 65535, &port))
+        return 0;
+    return (int)port;
 }
 
 /* "Basic " + base64(user:password) into `out` (size at least 4 * (len + 2) / 3 + 8). */
@@ -554,7 +579,7 @@ main(int argc, char **argv)
 {
     struct cli c;
     struct reply r = {0};
-    char datadir[1024], cookie_path[1100];
+    char datadir[1024], cookie_path[1100], port_path[1100];
     char cred[COOKIE_MAX + 1];
     char auth[2 * COOKIE_MAX + 16];
     char *body = NULL;
@@ -580,6 +605,7 @@ main(int argc, char **argv)
         say("-datadir: path too long");
         goto out;
     }
+    snprintf(port_path, sizeof(port_path), "%s/.rpcport", c.datadir != NULL ? c.datadir : datadir);
 
     deadline = now_s() + WAIT_SECONDS;
     for (;;) {
@@ -607,6 +633,13 @@ main(int argc, char **argv)
                     cookie_path, strerror(errno), c.devnet ? "" : ", or -devnet");
                 goto out;
             }
+        }
+        /* The port: -rpcport; else, for the local node, the one it says it listens on; else
+         * the default. Read at each attempt: -rpcwait may see the node start. */
+        if (!c.port_given) {
+            c.port = c.host_given ? 0 : read_port_file(port_path);
+            if (c.port == 0)
+                c.port = c.devnet ? RPCPORT_DEVNET : RPCPORT_MAIN;
         }
         basic_auth(auth, sizeof(auth), cred);
         OPENSSL_cleanse(cred, sizeof(cred));

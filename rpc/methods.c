@@ -45,14 +45,14 @@ static const struct {
     int rc;
     int code;
 } code_table[] = {
-    {SBX_EINVAL, RPC_INVALID_PARAMS},      {SBX_ETRUNCATED, RPC_INVALID_PARAMS},
-    {SBX_ETRAILING, RPC_INVALID_PARAMS},   {SBX_ETOOLONG, RPC_INVALID_PARAMS},
-    {SBX_EVERSION, RPC_INVALID_PARAMS},    {SBX_ETYPE, RPC_INVALID_PARAMS},
-    {SBX_EPUBKEY, RPC_INVALID_PARAMS},     {SBX_EOVERFLOW, RPC_INVALID_PARAMS},
-    {SBX_ENONCANON, RPC_INVALID_PARAMS},   {SBX_ENOTFOUND, RPC_NOT_FOUND},
-    {SBX_EDENIED, RPC_FORBIDDEN},          {SBX_ECONFLICT, RPC_CONFLICT},
-    {SBX_EUNAVAIL, RPC_UNAVAILABLE},       {SBX_EBADSIG, RPC_BAD_SIGNATURE},
-    {SBX_EOVERLOAD, RPC_OVERLOADED},       {SBX_EREJECTED, RPC_REJECTED},
+    {SBX_EINVAL, RPC_INVALID_PARAMS},    {SBX_ETRUNCATED, RPC_INVALID_PARAMS},
+    {SBX_ETRAILING, RPC_INVALID_PARAMS}, {SBX_ETOOLONG, RPC_INVALID_PARAMS},
+    {SBX_EVERSION, RPC_INVALID_PARAMS},  {SBX_ETYPE, RPC_INVALID_PARAMS},
+    {SBX_EPUBKEY, RPC_INVALID_PARAMS},   {SBX_EOVERFLOW, RPC_INVALID_PARAMS},
+    {SBX_ENONCANON, RPC_INVALID_PARAMS}, {SBX_ENOTFOUND, RPC_NOT_FOUND},
+    {SBX_EDENIED, RPC_FORBIDDEN},        {SBX_ECONFLICT, RPC_CONFLICT},
+    {SBX_EUNAVAIL, RPC_UNAVAILABLE},     {SBX_EBADSIG, RPC_BAD_SIGNATURE},
+    {SBX_EOVERLOAD, RPC_OVERLOADED},     {SBX_EREJECTED, RPC_REJECTED},
 };
 
 int
@@ -306,8 +306,7 @@ parse_str(const json_t *v, size_t max, int allow_empty, int ids, char *out, cons
 }
 
 int
-rpc_methods_parse_id(const json_t *v, size_t max, char *out, const char *field,
-                     struct sbx_err *err)
+rpc_methods_parse_id(const json_t *v, size_t max, char *out, const char *field, struct sbx_err *err)
 {
     return parse_str(v, max, 0, 1, out, field, err);
 }
@@ -344,9 +343,9 @@ rpc_methods_parse_amount(const json_t *v, unsigned decimals, int positive, int64
     if (!present(v))
         return sbx_err_set(err, SBX_EINVAL, "%s: missing", field);
     if (json_is_number(v))
-        return sbx_err_set(err, SBX_EINVAL,
-                           "%s: must be a decimal string such as \"1.5\" (JSON numbers are refused)",
-                           field);
+        return sbx_err_set(
+            err, SBX_EINVAL,
+            "%s: must be a decimal string such as \"1.5\" (JSON numbers are refused)", field);
     if (!json_is_string(v))
         return sbx_err_set(err, SBX_EINVAL, "%s: must be a decimal string", field);
     rc = ledger_amount_parse(json_string_value(v), decimals, out, field, err);
@@ -478,6 +477,18 @@ asset_decimals_show(const struct ledger_asset_def *assets, size_t n, const char 
             return assets[i].decimals;
     }
     return 0;
+}
+
+/* Take `units` from the request's render budget; 0 if they are not left. */
+static int
+take_budget(const struct rpc_env *env, size_t units)
+{
+    if (env->budget == NULL)
+        return 1;
+    if (*env->budget < units)
+        return 0;
+    *env->budget -= units;
+    return 1;
 }
 
 /* ------------------------------------------------------------------ building transactions */
@@ -1164,8 +1175,7 @@ txid_json(const struct rpc_env *env, const uint8_t txid[static 32], struct blk *
 /* ------------------------------------------------------------------ handlers: submissions */
 
 static void
-submit_built(const struct rpc_env *env, json_t *params, struct rpc_outcome *out,
-             const char *method)
+submit_built(const struct rpc_env *env, json_t *params, struct rpc_outcome *out, const char *method)
 {
     struct ledger_tx *tx = malloc(sizeof(*tx));
     struct sbx_err err;
@@ -1600,23 +1610,47 @@ limit_json(int64_t used, int64_t limit, const char *period)
     return o;
 }
 
-static json_t *
-cap_json(int64_t limit, const char *period)
+/* The usage of one account, read with the state lock held. */
+struct account_usage {
+    struct cmp_usage_view u;
+    int64_t holding_used; /* VND value of its largest crypto holding (what limit.holding caps) */
+};
+
+static int
+read_usage(const struct cmp_engine *e, const char *id, int64_t now_ms, struct account_usage *au)
 {
-    return json_pack("{s:o, s:s}", "limit", amount_json(limit, 0), "period", period);
+    const struct ledger_account *a = ledger_state_get(cmp_engine_state(e), id);
+    const struct ledger_genesis *g = cmp_engine_genesis(e);
+    int rc;
+
+    memset(au, 0, sizeof(*au));
+    if (a == NULL)
+        return SBX_ENOTFOUND;
+    rc = cmp_engine_usage(e, id, now_ms, &au->u);
+    for (size_t i = 1; rc == SBX_OK && i < g->nassets && i < SBX_MAX_ASSETS; i++) {
+        int64_t v;
+
+        if (ledger_notional(a->balance[i], cmp_engine_price(e, (int)i), g->assets[i].decimals,
+                            &v) != SBX_OK)
+            v = INT64_MAX;
+        if (v > au->holding_used)
+            au->holding_used = v;
+    }
+    return rc;
 }
 
 static json_t *
-account_limits_json(const struct cmp_usage_view *u)
+account_limits_json(const struct account_usage *au)
 {
     json_t *o = json_object();
 
     if (o == NULL)
         return NULL;
-    put(o, "limit.per_trade", cap_json(u->per_trade_limit, "trade"));
-    put(o, "limit.daily", limit_json(u->daily_used, u->daily_limit, "day"));
-    put(o, "limit.monthly", limit_json(u->monthly_used, u->monthly_limit, "month"));
-    put(o, "limit.holding", cap_json(u->holding_limit, "holding"));
+    /* a single trade uses nothing beforehand: the whole limit is left for the next one */
+    put(o, "limit.per_trade", limit_json(0, au->u.per_trade_limit, "trade"));
+    put(o, "limit.daily", limit_json(au->u.daily_used, au->u.daily_limit, "day"));
+    put(o, "limit.monthly", limit_json(au->u.monthly_used, au->u.monthly_limit, "month"));
+    put(o, "limit.holding", limit_json(au->holding_used, au->u.holding_limit, "holding"));
     return o;
 }
 
@@ -1627,7 +1661,7 @@ m_getaccount(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
     json_t *jacc = NULL, *r, *bal;
     const struct ledger_account *a;
     struct ledger_account acc;
-    struct cmp_usage_view u;
+    struct account_usage u;
     struct cmp_engine *e;
     struct sbx_err err;
     json_error_t je;
@@ -1652,7 +1686,7 @@ m_getaccount(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
         acc = *a;
         acc.ext = NULL;
         sanctioned = cmp_engine_is_sanctioned(e, id, NULL);
-        rc = cmp_engine_usage(e, id, env->now_ms, &u);
+        rc = read_usage(e, id, env->now_ms, &u);
     }
     node_unlock(env->node);
     if (!found) {
@@ -1695,7 +1729,7 @@ m_getusage(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
 {
     char id[SBX_ID_MAX + 1];
     json_t *jacc = NULL, *r, *limits = NULL;
-    struct cmp_usage_view u;
+    struct account_usage u;
     struct cmp_params p;
     struct cmp_engine *e;
     struct sbx_err err;
@@ -1717,7 +1751,7 @@ m_getusage(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
     e = node_engine(env->node);
     p = *cmp_engine_params(e);
     if (present(jacc)) {
-        rc = cmp_engine_usage(e, id, env->now_ms, &u);
+        rc = read_usage(e, id, env->now_ms, &u);
     } else {
         cmp_engine_exchange_usage(e, env->now_ms, &day, &total);
         active = (int64_t)ledger_state_count_active(cmp_engine_state(e));
@@ -1799,6 +1833,8 @@ m_getblock(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
         h = (int64_t)hu;
     }
     rc = rc ? rc : blk_load(st, (uint64_t)h, &k, &err);
+    if (rc == SBX_ENOTFOUND && present(jh))
+        sbx_err_set(&err, rc, "height: no block at height %lld", (long long)h);
     if (rc)
         goto fail;
 
@@ -1821,6 +1857,16 @@ m_getblock(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
     put(r, "producer", hex_json(k.b.hdr.producer, 32));
     put(r, "signature", hex_json(k.b.hdr.sig, 64));
     put(r, "ntx", json_integer((json_int_t)k.b.ntx));
+    if (!take_budget(env, k.b.ntx * (verbose ? RPC_UNITS_TX : RPC_UNITS_TXID))) {
+        json_decref(r);
+        json_decref(list);
+        rc = sbx_err_set(&err, SBX_EINVAL,
+                         "%s: a block of %zu transactions is more than is left to show in this "
+                         "request; ask for it alone%s",
+                         verbose ? "verbose" : "height", k.b.ntx,
+                         verbose ? ", or without verbose and use gettx" : "");
+        goto fail;
+    }
     for (size_t i = 0; i < k.b.ntx; i++) {
         json_t *item;
 
@@ -1975,8 +2021,8 @@ parse_list_args(json_t *jfrom, json_t *jto, json_t *jlimit, json_t *jcursor, str
     a->limit = (size_t)lim;
     if (rc == SBX_OK && present(jcursor)) {
         if (!json_is_string(jcursor) ||
-            hex_decode_var(a->cursor, sizeof(a->cursor), &a->cursor_len,
-                           json_string_value(jcursor), json_string_length(jcursor)) != SBX_OK ||
+            hex_decode_var(a->cursor, sizeof(a->cursor), &a->cursor_len, json_string_value(jcursor),
+                           json_string_length(jcursor)) != SBX_OK ||
             a->cursor_len == 0)
             rc = sbx_err_set(err, SBX_EINVAL, "cursor: not a cursor returned by this method");
     }
@@ -1991,8 +2037,8 @@ struct listq {
     size_t plen;
     int64_t from;
     size_t limit;
-    int want_type;           /* -1: any */
-    const char *asset;       /* trades of this asset only, or NULL */
+    int want_type;     /* -1: any */
+    const char *asset; /* trades of this asset only, or NULL */
     json_t *items;
     size_t nitems;
     uint8_t last[INDEX_KEY_MAX]; /* the last key looked at */
@@ -2019,7 +2065,7 @@ list_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t v
     t = (int64_t)buf_load_u64(key + q->plen);
     if (t < q->from)
         return 1;
-    if (q->scanned >= SCAN_BUDGET) {
+    if (q->scanned >= SCAN_BUDGET || !take_budget(q->env, RPC_UNITS_TX)) {
         q->more = 1;
         return 1;
     }
@@ -2035,16 +2081,18 @@ list_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t v
         if (as == NULL || strcmp(as, q->asset) != 0)
             type = -2; /* another asset: skip */
     }
-    if (q->want_type >= 0 && type != q->want_type) {
+    if ((q->want_type >= 0 && type != q->want_type) || q->nitems == q->limit) {
+        /* not shown: give its share of the budget back */
         json_decref(item);
+        if (q->env->budget != NULL)
+            *q->env->budget += RPC_UNITS_TX;
+        if (q->nitems == q->limit) {
+            q->more = 1;
+            return 1;
+        }
         memcpy(q->last, key, klen);
         q->lastlen = klen;
         return 0;
-    }
-    if (q->nitems == q->limit) {
-        json_decref(item);
-        q->more = 1;
-        return 1;
     }
     json_array_append_new(q->items, item);
     q->nitems++;
@@ -2055,8 +2103,8 @@ list_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t v
 
 /* Run a list query over index `prefix` and answer {items, next_cursor}. */
 static void
-list_index(const struct rpc_env *env, const uint8_t *prefix, size_t plen,
-           const struct list_args *a, int want_type, const char *asset, struct rpc_outcome *out)
+list_index(const struct rpc_env *env, const uint8_t *prefix, size_t plen, const struct list_args *a,
+           int want_type, const char *asset, struct rpc_outcome *out)
 {
     uint8_t start[INDEX_KEY_MAX];
     size_t slen = 0;
@@ -2113,7 +2161,18 @@ list_index(const struct rpc_env *env, const uint8_t *prefix, size_t plen,
         return;
     }
     put(r, "items", q.items);
-    if (q.more && q.lastlen > 0) {
+    if (q.more && q.lastlen == 0) {
+        /* stopped before looking at any key: a cursor just above the range asked for */
+        memcpy(q.last, prefix, plen);
+        if (sp != NULL && slen == plen + 40) {
+            memcpy(q.last, sp, slen);
+        } else {
+            buf_store_u64(q.last + plen, sp != NULL ? buf_load_u64(sp + plen) : UINT64_MAX);
+            memset(q.last + plen + 8, sp != NULL ? 0x00 : 0xff, 32);
+        }
+        q.lastlen = plen + 40;
+    }
+    if (q.more) {
         hex_encode(cur, q.last, q.lastlen);
         put(r, "next_cursor", json_string(cur));
     } else {
@@ -2274,8 +2333,7 @@ alert_json(const struct cmp_alert *al)
 static void
 m_listalerts(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
 {
-    json_t *jkind = NULL, *jfrom = NULL, *jto = NULL, *jlimit = NULL, *jcursor = NULL, *items,
-           *r;
+    json_t *jkind = NULL, *jfrom = NULL, *jto = NULL, *jlimit = NULL, *jcursor = NULL, *items, *r;
     struct ledger_store *st = node_store(env->node);
     struct alertq q;
     struct list_args a;
@@ -2283,7 +2341,7 @@ m_listalerts(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
     json_error_t je;
     struct buf val;
     size_t nkinds, take;
-    int rc, kind = -1;
+    int rc, kind = -1, more;
     char cur[2 * ALERT_KEY_SIZE + 1];
 
     sbx_err_clear(&err);
@@ -2298,8 +2356,8 @@ m_listalerts(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
                         "aml.large_value, aml.structuring, aml.rapid_in_out, aml.velocity", &kind,
                         "kind", &err);
     if (rc == SBX_OK && a.cursor_len > 0 &&
-        (a.cursor_len != ALERT_KEY_SIZE || a.cursor[0] != LEDGER_K_ALERT_IDX ||
-         a.cursor[1] < 1 || a.cursor[1] > CMP_ALERT_MAX || (kind > 0 && a.cursor[1] != kind)))
+        (a.cursor_len != ALERT_KEY_SIZE || a.cursor[0] != LEDGER_K_ALERT_IDX || a.cursor[1] < 1 ||
+         a.cursor[1] > CMP_ALERT_MAX || (kind > 0 && a.cursor[1] != kind)))
         rc = sbx_err_set(&err, SBX_EINVAL, "cursor: not a cursor returned by this query");
     if (rc) {
         rpc_outcome_fail(out, rc, err.msg);
@@ -2348,6 +2406,20 @@ m_listalerts(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
     }
     qsort(q.refs, q.n, sizeof(q.refs[0]), alert_ref_cmp);
     take = q.n < a.limit ? q.n : a.limit;
+    more = q.n > a.limit;
+    if (env->budget != NULL && take > *env->budget / RPC_UNITS_ALERT) {
+        take = *env->budget / RPC_UNITS_ALERT;
+        more = 1;
+        if (take == 0) {
+            free(q.refs);
+            rpc_outcome_error(out, RPC_INVALID_PARAMS,
+                              "limit: this request has already shown all it may; ask in "
+                              "smaller batches");
+            return;
+        }
+    }
+    if (env->budget != NULL)
+        *env->budget -= take * RPC_UNITS_ALERT;
     items = json_array();
     r = json_object();
     buf_init(&val, 1024);
@@ -2376,7 +2448,7 @@ m_listalerts(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
         return;
     }
     put(r, "items", items);
-    if (q.n > a.limit && take > 0) {
+    if (more && take > 0) {
         uint8_t key[ALERT_KEY_SIZE];
         const struct alert_ref *last = &q.refs[take - 1];
 
@@ -2469,8 +2541,7 @@ rpc_methods_call(const struct rpc_env *env, const char *method, json_t *params,
         }
         params = empty;
     } else if (json_is_array(params)) {
-        rpc_outcome_error(out, RPC_INVALID_PARAMS,
-                          "params: must be an object of named parameters");
+        rpc_outcome_error(out, RPC_INVALID_PARAMS, "params: must be an object of named parameters");
         return;
     } else if (!json_is_object(params)) {
         rpc_outcome_error(out, RPC_INVALID_PARAMS, "params: must be an object");

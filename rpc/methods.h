@@ -80,11 +80,21 @@ void rpc_methods_submit_done(struct rpc_outcome *o, const struct node_result *r)
 /* What a handler may use. */
 struct rpc_env {
     struct node *node;
-    int role;       /* the caller's RPC_ROLE_* */
-    int64_t now_ms; /* wall clock for usage periods */
+    int role;                              /* the caller's RPC_ROLE_* */
+    int64_t now_ms;                        /* wall clock for usage periods */
     const struct ledger_asset_def *assets; /* genesis assets, [0] = VND */
     size_t nassets;
+    size_t *budget; /* what this HTTP request may still show, in RPC_UNITS_*; NULL: no cap */
 };
+
+/* One HTTP request (a whole batch) shows at most RPC_RENDER_BUDGET units, so that no request
+ * can make the node build a reply of unbounded size: a transaction shown in full costs
+ * RPC_UNITS_TX, a txid RPC_UNITS_TXID, an alert RPC_UNITS_ALERT. Lists stop early (with a
+ * cursor) when the budget runs out; a verbose block that does not fit is refused. */
+#define RPC_RENDER_BUDGET 200000
+#define RPC_UNITS_TX 10
+#define RPC_UNITS_TXID 1
+#define RPC_UNITS_ALERT 2
 
 typedef void (*rpc_method_fn)(const struct rpc_env *env, json_t *params, struct rpc_outcome *out);
 

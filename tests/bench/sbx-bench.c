@@ -62,8 +62,8 @@
 #define BATCH_MAX 100000
 #define ACCOUNTS_MAX 1000000
 #define TRADES_MAX 100000000
-#define COUNTS_MAX 64   /* distinct rules or codes tallied per phase */
-#define EXAMPLES_MAX 5  /* surprises printed per phase */
+#define COUNTS_MAX 64  /* distinct rules or codes tallied per phase */
+#define EXAMPLES_MAX 5 /* surprises printed per phase */
 #define READ_TIMEOUT_S 120
 #define RECONNECTS_MAX 3
 
@@ -128,6 +128,7 @@ struct opts {
     int batch;
     int badpct;
     uint64_t seed;
+    long rate; /* trade requests started per second (0: as fast as replies come) */
     char receipts[1024];
 };
 
@@ -209,10 +210,13 @@ struct bench {
     int fatal;      /* authentication failed: stop */
     int unexpected; /* an error code the run does not expect */
     struct phase *ph;
+    struct event *pacer; /* -rate: starts requests on schedule */
+    long rate;           /* in force for the current phase */
     FILE *receipts;
     uint64_t rng;
     char prefix[40];
     int64_t now_ms;
+    unsigned long ndeposits;
     /* accounts */
     struct account *acc; /* ordinary accounts */
     long nacc;
@@ -246,6 +250,9 @@ static const char usage_text[] =
     "  -batch=N            trades per JSON-RPC batch request (default 1)\n"
     "  -badpct=N           percent of trades built to break a rule (default 10)\n"
     "  -seed=N             random seed (default 1)\n"
+    "  -rate=N             start trade requests at N per second (open loop: latency counts\n"
+    "                      from each request's scheduled start); default 0 = each connection\n"
+    "                      sends its next request when the previous reply arrives\n"
     "  -receipts=FILE      write `txid height outcome kind` for every receipt and recorded\n"
     "                      rejection\n"
     "\n"
@@ -255,7 +262,7 @@ static const char usage_text[] =
 
 /* ------------------------------------------------------------------ small helpers */
 
-static void SBX_PRINTF(1, 2) die(const char *fmt, ...)
+static void SBX_NORETURN SBX_PRINTF(1, 2) die(const char *fmt, ...)
 {
     va_list ap;
 
@@ -387,12 +394,15 @@ parse_long(const char *s, long min, long max, long *out)
     return 1;
 }
 
-static void SBX_NORETURN
-usage_error(const char *fmt, const char *arg)
+static void SBX_NORETURN SBX_PRINTF(1, 2) usage_error(const char *fmt, ...)
 {
-    fprintf(stderr, "sbx-bench: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(sbx-bench -help for usage)\n");
+    va_list ap;
+
+    va_start(ap, fmt);
+    fputs("sbx-bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\n(sbx-bench -help for usage)\n", stderr);
+    va_end(ap);
     exit(2);
 }
 
@@ -475,6 +485,9 @@ parse_opts(struct opts *o, int argc, char **argv)
             if (!parse_long(val, 0, LONG_MAX, &v))
                 usage_error("-seed: not a number: '%s'", val ? val : "");
             o->seed = (uint64_t)v;
+        } else if (!strcmp(name, "rate")) {
+            if (!parse_long(val, 0, 10000000, &o->rate))
+                usage_error("-rate: not in 0..10000000: '%s'", val ? val : "");
         } else if (!strcmp(name, "receipts")) {
             set_str(o->receipts, sizeof(o->receipts), name, val);
         } else {
@@ -489,8 +502,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 
         if (home == NULL || home[0] == '\0')
             usage_error("%s", "no HOME: give -datadir=DIR or -rpcuser/-rpcpassword");
-        n = snprintf(o->datadir, sizeof(o->datadir), "%s/.sbx%s", home,
-                     o->devnet ? "/devnet" : "");
+        n = snprintf(o->datadir, sizeof(o->datadir), "%s/.sbx%s", home, o->devnet ? "/devnet" : "");
         if (n < 0 || (size_t)n >= sizeof(o->datadir))
             usage_error("%s", "HOME is too long");
     }
@@ -571,8 +583,9 @@ static void SBX_PRINTF(4, 5)
     va_end(ap);
     if (n < 0 || (size_t)n >= sizeof(params))
         die("internal: call parameters too long");
-    n = snprintf(text, sizeof(text), "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"%s\",\"params\":{%s}}",
-                 p->ncalls, method, params);
+    n = snprintf(text, sizeof(text),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"%s\",\"params\":{%s}}", p->ncalls,
+                 method, params);
     if (n < 0 || (size_t)n >= sizeof(text))
         die("internal: call too long");
     if (p->ncalls == p->calls_alloc) {
@@ -647,8 +660,8 @@ phase_pack(struct bench *b, struct phase *p, int batch)
 }
 
 static void
-open_call(struct bench *b, struct phase *p, enum kind k, const struct account *a,
-          const char *class, const char *country)
+open_call(struct bench *b, struct phase *p, enum kind k, const struct account *a, const char *class,
+          const char *country)
 {
     char kyc[65], bank[65];
 
@@ -664,7 +677,7 @@ static void
 deposit_call(struct bench *b, struct phase *p, const struct account *a, const char *asset,
              int64_t amount)
 {
-    static unsigned long n;
+    unsigned long n = b->ndeposits++;
     char amt[32], orig[65], bene[65];
 
     if (strcmp(asset, "VND") == 0) {
@@ -683,7 +696,6 @@ deposit_call(struct bench *b, struct phase *p, const struct account *a, const ch
                  "\"originator_hash\":\"%s\",\"beneficiary_hash\":\"%s\",\"status\":\"accepted\"}",
                  b->prefix, n, a->id, asset, amt, b->prefix, n, orig, bene);
     }
-    n++;
 }
 
 static void
@@ -727,7 +739,7 @@ build_accounts(struct bench *b)
         snprintf(a->id, sizeof(a->id), "%s-a%ld", b->prefix, i);
         a->tier = 1 + (int)(i % 3);
         open_call(b, p, K_OPEN, a,
-                  foreign         ? (i % 20 == 19 ? "foreign_org" : "foreign_individual")
+                  foreign        ? (i % 20 == 19 ? "foreign_org" : "foreign_individual")
                   : i % 25 == 24 ? "domestic_org"
                                  : "domestic_individual",
                   foreign ? (i % 30 == 29 ? "SG" : "JP") : "VN");
@@ -937,6 +949,7 @@ static void
 classify(struct bench *b, struct phase *p, size_t call, json_t *reply)
 {
     const struct kind_info *ki = &kinds[p->calls[call].kind];
+    const char *verdict;
     json_t *result = json_object_get(reply, "result");
     json_t *error = json_object_get(reply, "error");
     char key[48];
@@ -979,7 +992,8 @@ classify(struct bench *b, struct phase *p, size_t call, json_t *reply)
             p->accepted++;
             return;
         }
-        if (strcmp(json_string_value(json_object_get(result, "verdict")) ?: "", "accepted") != 0) {
+        verdict = json_string_value(json_object_get(result, "verdict"));
+        if (verdict == NULL || strcmp(verdict, "accepted") != 0) {
             p->errors++;
             b->unexpected = 1;
             surprise(b, p, call, "a result without verdict accepted", reply);
@@ -997,17 +1011,22 @@ classify(struct bench *b, struct phase *p, size_t call, json_t *reply)
     surprise(b, p, call, "neither result nor error", reply);
 }
 
-/* A request that got no JSON-RPC answer: every call in it failed for a transport reason. */
+/* The calls of a request that got no JSON-RPC answer (all of them, or those missing from a
+ * batch reply) failed for a transport reason. */
 static void
 fail_request(struct bench *b, struct phase *p, const struct hreq *h, const char *why)
 {
+    uint64_t n = 0;
+
     for (size_t i = 0; i < h->ncalls; i++) {
         if (p->calls[h->first + i].answered)
             continue;
         p->calls[h->first + i].answered = 1;
-        p->transport++;
+        n++;
     }
-    tally_add(&p->http, why);
+    p->transport += n;
+    if (n > 0)
+        tally_add(&p->http, why);
 }
 
 static void
@@ -1022,8 +1041,9 @@ handle_response(struct bench *b, struct phase *p, const struct hreq *h, int stat
         snprintf(why, sizeof(why), "HTTP %d", status);
         fail_request(b, p, h, why);
         if (!b->fatal)
-            fprintf(stderr, "sbx-bench: HTTP %d: authentication failed (check the cookie or "
-                            "-rpcuser/-rpcpassword)\n",
+            fprintf(stderr,
+                    "sbx-bench: HTTP %d: authentication failed (check the cookie or "
+                    "-rpcuser/-rpcpassword)\n",
                     status);
         b->fatal = 1;
         return;
@@ -1057,8 +1077,6 @@ handle_response(struct bench *b, struct phase *p, const struct hreq *h, int stat
             classify(b, p, (size_t)v, r);
         }
         fail_request(b, p, h, "missing from batch reply");
-        if (p->http.n > 0 && p->transport == 0) /* nothing was missing: undo the tally */
-            p->http.n--;
     } else {
         fail_request(b, p, h, "reply neither object nor array");
     }
@@ -1324,17 +1342,38 @@ conn_next(struct conn *c)
     struct phase *p = b->ph;
     struct hreq *h;
 
+    int64_t now;
+
     if (p == NULL || c->cur >= 0 || !c->connected || c->bev == NULL || b->fatal ||
         p->next >= p->nreqs)
         return;
+    now = time_mono_us();
+    if (b->rate > 0) {
+        /* the request's scheduled start: it counts from there, even if it leaves late */
+        int64_t due = p->t0 + (int64_t)((double)p->next * 1e6 / (double)b->rate);
+
+        if (due > now)
+            return;
+        now = due;
+    }
     c->cur = (long)p->next++;
     h = &p->reqs[c->cur];
-    c->t_sent = time_mono_us();
+    c->t_sent = now;
     if (evbuffer_add_reference(bufferevent_get_output(c->bev), h->buf, h->len, NULL, NULL) != 0)
         die("out of memory");
 }
 
 /* ------------------------------------------------------------------ running and reporting */
+
+/* -rate: every millisecond, start what is due on idle connections. */
+static void
+on_pace(evutil_socket_t fd, short what, void *arg)
+{
+    struct bench *b = arg;
+
+    for (int i = 0; i < b->o.conns && b->ph->next < b->ph->nreqs; i++)
+        conn_next(&b->conns[i]);
+}
 
 static int
 cmp_u32(const void *a, const void *b)
@@ -1359,9 +1398,12 @@ pct_ms(const uint32_t *v, size_t n, unsigned pct)
 }
 
 static void
-run_phase(struct bench *b, struct phase *p)
+run_phase(struct bench *b, struct phase *p, long rate)
 {
+    struct timeval ms = {0, 1000};
+
     b->ph = p;
+    b->rate = rate;
     p->t0 = time_mono_us();
     if (p->nreqs == 0 || b->alive == 0 || b->fatal) {
         for (size_t r = 0; r < p->nreqs; r++)
@@ -1370,9 +1412,18 @@ run_phase(struct bench *b, struct phase *p)
         p->t1 = p->t0;
         return;
     }
+    if (rate > 0) {
+        b->pacer = event_new(b->base, -1, EV_PERSIST, on_pace, b);
+        if (b->pacer == NULL || event_add(b->pacer, &ms) != 0)
+            die("cannot start the pacing timer");
+    }
     for (int i = 0; i < b->o.conns; i++)
         conn_next(&b->conns[i]);
     event_base_dispatch(b->base);
+    if (b->pacer != NULL)
+        event_free(b->pacer);
+    b->pacer = NULL;
+    b->rate = 0;
     if (p->t1 == 0)
         p->t1 = time_mono_us();
 }
@@ -1383,7 +1434,8 @@ report_phase(struct phase *p, int number, int trades)
     double secs = (double)(p->t1 - p->t0) / 1e6;
 
     qsort(p->lat_us, p->nlat, sizeof(*p->lat_us), cmp_u32);
-    printf("phase %d, %s: %zu calls in %zu requests, %.2f s: accepted %" PRIu64 ", rejected %" PRIu64,
+    printf("phase %d, %s: %zu calls in %zu requests, %.2f s: accepted %" PRIu64
+           ", rejected %" PRIu64,
            number, p->name, p->ncalls, p->nreqs, secs, p->accepted, p->rejected);
     if (p->rules.n > 0) {
         printf(" (");
@@ -1481,17 +1533,20 @@ main(int argc, char **argv)
            "ids %s-*\n",
            b->o.rpcconnect, b->o.rpcport, b->o.conns, b->o.batch, b->o.accounts, b->o.trades,
            b->o.badpct, b->prefix);
-    run_phase(b, phases[0]);
+    run_phase(b, phases[0], 0);
     if (phases[0]->accepted == 1)
         printf("node: network %s, height %lld\n", b->network, b->height);
     fflush(stdout);
     for (int i = 1; i < 5; i++) {
         if (i == 4) {
-            printf("phase 4, trades: starting (%zu calls in %zu requests)\n", phases[4]->ncalls,
+            printf("phase 4, trades: starting (%zu calls in %zu requests", phases[4]->ncalls,
                    phases[4]->nreqs);
+            if (b->o.rate > 0)
+                printf(", %ld requests/s offered", b->o.rate);
+            printf(")\n");
             fflush(stdout);
         }
-        run_phase(b, phases[i]);
+        run_phase(b, phases[i], i == 4 ? b->o.rate : 0);
         report_phase(phases[i], i, i == 4);
     }
     for (int i = 0; i < 5; i++) {
@@ -1510,15 +1565,15 @@ main(int argc, char **argv)
     status = failed ? 1 : 0;
     printf("summary: %s accepted=%" PRIu64 " rejected=%" PRIu64 " conflicts=%" PRIu64
            " errors=%" PRIu64 " failed=%" PRIu64 " trades=%zu trade_s=%.2f accepted_tps=%.0f "
-           "all_tps=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f surprises=%" PRIu64 "\n",
+           "all_tps=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f surprises=%" PRIu64
+           " conns=%d batch=%d rate=%ld\n",
            failed ? "FAIL" : "ok", acc, rej, conf, err, fail, tp->ncalls, secs,
            secs > 0 ? (double)tp->accepted / secs : 0,
-           secs > 0 ? (double)(tp->accepted + tp->rejected + tp->conflicts + tp->errors) / secs
-                    : 0,
+           secs > 0 ? (double)(tp->accepted + tp->rejected + tp->conflicts + tp->errors) / secs : 0,
            pct_ms(tp->lat_us, tp->nlat, 50), pct_ms(tp->lat_us, tp->nlat, 90),
-           pct_ms(tp->lat_us, tp->nlat, 99),
-           tp->nlat ? tp->lat_us[tp->nlat - 1] / 1000.0 : 0.0,
-           phases[1]->surprises + phases[2]->surprises + phases[3]->surprises + tp->surprises);
+           pct_ms(tp->lat_us, tp->nlat, 99), tp->nlat ? tp->lat_us[tp->nlat - 1] / 1000.0 : 0.0,
+           phases[1]->surprises + phases[2]->surprises + phases[3]->surprises + tp->surprises,
+           b->o.conns, b->o.batch, b->o.rate);
     fflush(stdout);
 
     if (b->receipts != NULL && fclose(b->receipts) != 0) {

@@ -79,7 +79,7 @@ load(struct sbxd_config *c, struct sbx_err *err, ...)
 
     argv[argc++] = "sbxd";
     va_start(ap, err);
-    while ((a = va_arg(ap, char *)) != NULL && argc < MAX_ARGS)
+    for (a = va_arg(ap, char *); a != NULL && argc < MAX_ARGS; a = va_arg(ap, char *))
         argv[argc++] = a;
     va_end(ap);
     return sbxd_config_load(c, argc, argv, err);

@@ -1,0 +1,468 @@
+"""Functional test framework for sbx: real sbxd processes on loopback.
+
+Each test starts its own `sbxd -devnet` on a temporary datadir with free ports, talks JSON-RPC to
+it over HTTP with Basic auth (the cookie, or rpcauth users the test made), and stops it with
+SIGTERM (or kills it with SIGKILL to test crash safety). Only the Python standard library is used.
+
+Binaries are found in $SBX_BUILDDIR (set by `make check`), else in the source tree (an in-tree
+build). Tests assert on JSON-RPC error codes and rule ids, never on message text.
+"""
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+SRCDIR = os.environ.get("SBX_SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BUILDDIR = os.environ.get("SBX_BUILDDIR") or SRCDIR
+
+# Generous: the tests run on loaded 2-core machines, often beside the unit tests.
+START_TIMEOUT = 90
+STOP_TIMEOUT = 90
+RPC_TIMEOUT = 120
+
+# JSON-RPC error codes (DESIGN.md section 7).
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+REJECTED = -32000
+NOT_FOUND = -32001
+FORBIDDEN = -32002
+CONFLICT = -32003
+UNAVAILABLE = -32004
+BAD_SIGNATURE = -32005
+OVERLOADED = -32006
+
+HOUSE = "HOUSE"
+BTC_REF = 2500000000
+ETH_REF = 90000000
+
+
+def binary(name):
+    path = os.path.join(BUILDDIR, name)
+    if not os.access(path, os.X_OK):
+        # a failure, not a skip: `make check` builds them first, so a missing one is a defect
+        raise AssertionError("%s not found in %s (build it, or set SBX_BUILDDIR to the build "
+                             "directory)" % (name, BUILDDIR))
+    return path
+
+
+def free_port():
+    """A TCP port that was free a moment ago (bound to port 0 by the kernel)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rpcauth_line(name, password, role, salt=None):
+    """An rpcauth line NAME:SALT$HASH:ROLE, HASH = hex HMAC-SHA256 keyed with SALT over the
+    password (DESIGN.md section 7)."""
+    salt = salt or secrets.token_hex(16)
+    digest = hmac.new(salt.encode(), password.encode(), hashlib.sha256).hexdigest()
+    return "%s:%s$%s:%s" % (name, salt, digest, role)
+
+
+def hex32(seed):
+    """64 lowercase hex characters derived from `seed` (KYC references, Travel Rule hashes)."""
+    return hashlib.sha256(str(seed).encode()).hexdigest()
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+_counter = [0]
+
+
+def uid(prefix="x"):
+    """An id unique within this test process and across runs on one datadir."""
+    _counter[0] += 1
+    return "%s-%x-%d-%d" % (prefix, now_ms(), os.getpid(), _counter[0])
+
+
+class RPCError(Exception):
+    """A JSON-RPC error reply."""
+
+    def __init__(self, code, message, data=None):
+        super().__init__("JSON-RPC error %s: %s (data %r)" % (code, message, data))
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+class HTTPError(Exception):
+    """An HTTP reply that is not a JSON-RPC reply (401, 413, ...)."""
+
+    def __init__(self, status, body):
+        super().__init__("HTTP %d: %r" % (status, body[:200]))
+        self.status = status
+        self.body = body
+
+
+class Node:
+    """One sbxd process on a temporary datadir."""
+
+    def __init__(self, test_dir, name="node", devnet=True, extra_args=None):
+        self.dir = test_dir
+        self.datadir = os.path.join(test_dir, name)
+        self.name = name
+        self.devnet = devnet
+        self.extra_args = list(extra_args or [])
+        self.rpcport = free_port()
+        self.p2pport = free_port()
+        self.proc = None
+        self.users = {}  # name -> password
+        self.log_path = os.path.join(test_dir, name + ".stderr")
+        self._next_id = 0
+
+    # ---- process control
+
+    def args(self):
+        a = [binary("sbxd")]
+        if self.devnet:
+            a.append("-devnet")
+        a += ["-datadir=" + self.datadir, "-rpcport=%d" % self.rpcport,
+              "-port=%d" % self.p2pport, "-printtoconsole=0"]
+        return a + self.extra_args
+
+    def add_user(self, name, role, password=None):
+        """Make an rpcauth user (takes effect at the next start)."""
+        password = password or secrets.token_hex(12)
+        self.users[name] = password
+        self.extra_args.append("-rpcauth=" + rpcauth_line(name, password, role))
+        return (name, password)
+
+    def start(self, wait=True):
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        # A cookie left by a killed process is stale: the node writes a new one at start, and
+        # waiting for the file is how we know it is serving.
+        try:
+            os.unlink(self.cookie_path())
+        except FileNotFoundError:
+            pass
+        self.stderr = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL,
+                                     stdout=self.stderr, stderr=self.stderr)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def cookie_path(self):
+        return os.path.join(self.datadir, ".cookie")
+
+    def cookie(self):
+        with open(self.cookie_path()) as f:
+            user, _, password = f.read().strip().partition(":")
+        return (user, password)
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("sbxd exited with %d at start-up:\n%s" %
+                                     (self.proc.returncode, self.tail()))
+            if os.path.exists(self.cookie_path()):
+                try:
+                    return self.call("getinfo")
+                except (OSError, HTTPError, RPCError, http.client.HTTPException) as e:
+                    last = e
+            time.sleep(0.05)
+        raise AssertionError("sbxd not ready after %d s (last error %r):\n%s" %
+                             (timeout, last, self.tail()))
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGTERM and wait for the exit; returns the exit status (0 after a clean stop)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.stderr.close()
+                raise AssertionError("sbxd did not stop within %d s of SIGTERM" % timeout)
+        self.stderr.close()
+        return self.proc.returncode
+
+    def kill(self):
+        """SIGKILL: no chance to clean up."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.stderr.close()
+
+    def restart(self, **kw):
+        self.stop()
+        return self.start(**kw)
+
+    def tail(self, n=40):
+        out = []
+        for path in (self.log_path, os.path.join(self.datadir, "debug.log")):
+            try:
+                with open(path, errors="replace") as f:
+                    lines = f.readlines()[-n:]
+                out.append("--- %s\n%s" % (path, "".join(lines)))
+            except OSError:
+                pass
+        return "\n".join(out)
+
+    # ---- HTTP and JSON-RPC
+
+    def _auth_header(self, auth):
+        if auth is False:
+            return {}
+        user, password = self.cookie() if auth is None else auth
+        token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+        return {"Authorization": "Basic " + token}
+
+    def http(self, body, auth=None, headers=None, method="POST", path="/", timeout=RPC_TIMEOUT):
+        """One HTTP request on a new connection. Returns (status, body bytes)."""
+        if not isinstance(body, (bytes, bytearray)):
+            body = json.dumps(body).encode()
+        h = {"Content-Type": "application/json"}
+        h.update(self._auth_header(auth))
+        h.update(headers or {})
+        conn = http.client.HTTPConnection("127.0.0.1", self.rpcport, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=h)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def request(self, obj, auth=None):
+        """Send a JSON-RPC request object or batch list; return the decoded reply (or None for
+        an empty body, as for a batch of notifications). HTTPError unless the body is JSON."""
+        status, body = self.http(obj, auth=auth)
+        if not body:
+            if status in (200, 204):
+                return None
+            raise HTTPError(status, body)
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise HTTPError(status, body)
+
+    def call(self, method, params=None, auth=None):
+        """Call one method; return its result or raise RPCError."""
+        self._next_id += 1
+        req = {"jsonrpc": "2.0", "id": self._next_id, "method": method}
+        if params is not None:
+            req["params"] = params
+        reply = self.request(req, auth=auth)
+        if not isinstance(reply, dict):
+            raise AssertionError("reply to %s is not an object: %r" % (method, reply))
+        if reply.get("error") is not None:
+            e = reply["error"]
+            raise RPCError(e.get("code"), e.get("message"), e.get("data"))
+        if "result" not in reply:
+            raise AssertionError("reply to %s has neither result nor error: %r" % (method, reply))
+        return reply["result"]
+
+    def batch(self, calls, auth=None):
+        """Send [(method, params), ...] as one batch; return the replies in call order (each a
+        dict with result or error)."""
+        reqs = []
+        for i, (method, params) in enumerate(calls):
+            r = {"jsonrpc": "2.0", "id": i, "method": method}
+            if params is not None:
+                r["params"] = params
+            reqs.append(r)
+        reply = self.request(reqs, auth=auth)
+        if not isinstance(reply, list):
+            raise AssertionError("batch reply is not an array: %r" % (reply,))
+        by_id = {r.get("id"): r for r in reply}
+        if len(by_id) != len(calls) or set(by_id) != set(range(len(calls))):
+            raise AssertionError("batch reply ids do not match the calls: %r" % sorted(
+                by_id, key=str))
+        return [by_id[i] for i in range(len(calls))]
+
+    # ---- domain helpers
+
+    def open_account(self, account=None, tier=1, investor_class="domestic_individual",
+                     country="VN", auth=None):
+        account = account or uid("acct")
+        r = self.call("openaccount", {"account": account, "kyc_tier": tier,
+                                      "investor_class": investor_class, "country": country,
+                                      "kyc_ref": hex32(account + "kyc"),
+                                      "bank_ref": hex32(account + "bank")}, auth=auth)
+        return account, r
+
+    def deposit(self, account, asset, amount, transfer_id=None, travel_rule=True, auth=None,
+                reference=None):
+        transfer_id = transfer_id or uid("dep")
+        params = {"transfer_id": transfer_id, "account": account, "asset": asset,
+                  "amount": amount, "reference": reference or "ref-" + transfer_id}
+        if asset != "VND" and travel_rule:
+            params["travel_rule"] = travel_rule_record(account)
+        return self.call("deposit", params, auth=auth)
+
+    def funded_pair(self, vnd="200000000", btc="0.05000000"):
+        """A buyer with VND and a seller with BTC, both tier 1."""
+        buyer, _ = self.open_account()
+        seller, _ = self.open_account()
+        self.deposit(buyer, "VND", vnd)
+        self.deposit(seller, "BTC", btc)
+        return buyer, seller
+
+    def trade(self, buyer, seller, quantity="0.00100000", price=str(BTC_REF), asset="BTC",
+              trade_id=None, auth=None, **extra):
+        params = trade_params(buyer, seller, quantity, price, asset, trade_id)
+        params.update(extra)
+        return self.call("submittrade", params, auth=auth)
+
+
+def travel_rule_record(seed):
+    return {"protocol": "trisa", "vasp": "vasp-test", "originator_hash": hex32(str(seed) + "o"),
+            "beneficiary_hash": hex32(str(seed) + "b"), "status": "accepted"}
+
+
+def trade_params(buyer, seller, quantity="0.00100000", price=str(BTC_REF), asset="BTC",
+                 trade_id=None):
+    return {"trade_id": trade_id or uid("trade"), "buyer": buyer, "seller": seller,
+            "asset": asset, "quantity": quantity, "price": price, "fee_buyer": "0",
+            "fee_seller": "0", "executed_at": now_ms()}
+
+
+class NodeTestCase(unittest.TestCase):
+    """A test case with a temporary directory and nodes that are stopped (or killed) after it."""
+
+    maxDiff = None
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sbx-func-")
+        self.nodes = []
+
+    def tearDown(self):
+        problems = []
+        for n in self.nodes:
+            try:
+                if n.proc is not None and n.proc.poll() is None:
+                    rc = n.stop()
+                    if rc != 0:
+                        problems.append("%s exited with %r after SIGTERM:\n%s" %
+                                        (n.name, rc, n.tail()))
+            except AssertionError as e:
+                problems.append(str(e))
+            finally:
+                n.kill()
+        failed = self._outcome is not None and not getattr(self._outcome, "success", True)
+        if failed or problems:
+            for n in self.nodes:
+                print("\n" + n.tail(), flush=True)
+        if os.environ.get("SBX_KEEP_TMP") is None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if problems:
+            self.fail("\n".join(problems))
+
+    def node(self, name="node", start=True, **kw):
+        n = Node(self.tmp, name=name, **kw)
+        self.nodes.append(n)
+        if start:
+            n.start()
+        return n
+
+    def assertRPCError(self, code, fn, *args, **kw):
+        """fn(*args) must raise RPCError with `code`; returns the error."""
+        with self.assertRaises(RPCError) as cm:
+            fn(*args, **kw)
+        self.assertEqual(cm.exception.code, code, "expected code %d, got %r" %
+                         (code, cm.exception))
+        return cm.exception
+
+    def assertRejected(self, rule, fn, *args, **kw):
+        """fn(*args) must be a -32000 rejection by `rule`, recorded on the ledger (data has the
+        txid and height); returns the error data."""
+        e = self.assertRPCError(REJECTED, fn, *args, **kw)
+        self.assertIsInstance(e.data, dict, "a rejection carries data")
+        self.assertEqual(e.data.get("rule"), rule, "rejected by %r, expected %r (%r)" %
+                         (e.data.get("rule"), rule, e))
+        self.assertRegex(e.data.get("txid", ""), r"^[0-9a-f]{64}$")
+        self.assertIsInstance(e.data.get("height"), int)
+        return e.data
+
+    def assertReceipt(self, r):
+        self.assertIsInstance(r, dict)
+        self.assertEqual(r.get("verdict"), "accepted", r)
+        self.assertRegex(r.get("txid", ""), r"^[0-9a-f]{64}$")
+        self.assertRegex(r.get("block_hash", ""), r"^[0-9a-f]{64}$")
+        self.assertIsInstance(r.get("height"), int)
+        self.assertGreater(r["height"], 0)
+        return r
+
+
+class SharedNodeTestCase(NodeTestCase):
+    """Test cases that share one node, started once for the class (tests use unique ids, so they
+    do not disturb each other). `node_args` and `node_users` configure it."""
+
+    node_args = []
+    node_users = {}  # name -> role
+
+    @classmethod
+    def setUpClass(cls):
+        cls.class_tmp = tempfile.mkdtemp(prefix="sbx-func-")
+        cls.n = Node(cls.class_tmp, name="shared", extra_args=list(cls.node_args))
+        cls.auth = {}
+        for name, role in cls.node_users.items():
+            cls.auth[name] = cls.n.add_user(name, role)
+        try:
+            cls.n.start()
+        except BaseException:
+            cls.n.kill()
+            shutil.rmtree(cls.class_tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            rc = cls.n.stop()
+        finally:
+            cls.n.kill()
+        if rc != 0:
+            print("\n" + cls.n.tail(), flush=True)
+        if os.environ.get("SBX_KEEP_TMP") is None:
+            shutil.rmtree(cls.class_tmp, ignore_errors=True)
+        if rc != 0:
+            raise AssertionError("shared node exited with %r after SIGTERM" % (rc,))
+
+    def setUp(self):
+        super().setUp()
+        if self.n.proc.poll() is not None:
+            self.fail("the shared node is not running (exited with %r):\n%s" %
+                      (self.n.proc.returncode, self.n.tail()))
+
+    def tearDown(self):
+        super().tearDown()
+        # every test leaves the shared node serving
+        if self.n.proc.poll() is not None:
+            self.fail("the shared node died during the test:\n%s" % self.n.tail())
+
+
+def in_time(fn, timeout=60, what="condition"):
+    """Poll fn() until it returns a true value (never a timing assertion: the timeout is only a
+    bound for a condition that must eventually hold)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("%s not reached within %d s" % (what, timeout))
+        time.sleep(0.05)

@@ -1,0 +1,114 @@
+"""Crash safety (DESIGN.md principle 4 and section 9): kill -9 the node under load from
+sbx-bench, restart it, and check that every receipt the client got (accepted, or a recorded
+rejection) is on the ledger at the height it was given, and that the chain verifies."""
+
+import os
+import subprocess
+import threading
+import unittest
+
+import framework as fw
+
+BENCH_TIMEOUT = 180
+
+
+class Bench:
+    """sbx-bench in the background, its stdout read line by line."""
+
+    def __init__(self, node, receipts, trades, seed):
+        self.lines = []
+        self.started = threading.Event()
+        self.proc = subprocess.Popen(
+            [fw.binary("sbx-bench"), "-datadir=" + node.datadir, "-rpcport=%d" % node.rpcport,
+             "-accounts=40", "-trades=%d" % trades, "-conns=32", "-badpct=10",
+             "-seed=%d" % seed, "-receipts=" + receipts],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if "trades: starting" in line:
+                self.started.set()
+        self.started.set()
+
+    def wait(self):
+        try:
+            rc = self.proc.wait(BENCH_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("sbx-bench did not finish after the node died:\n" +
+                                 "".join(self.lines))
+        self.reader.join(30)
+        self.proc.stdout.close()
+        return rc
+
+
+def read_receipts(path):
+    out = []
+    with open(path) as f:
+        for line in f:
+            txid, height, outcome, _ = line.rstrip("\n").split(" ", 3)
+            out.append((txid, int(height), outcome))
+    return out
+
+
+class CrashTest(fw.NodeTestCase):
+
+    def run_and_kill(self, n, receipts, seed):
+        """Start sbx-bench, let the trade phase make some blocks, kill -9 the node."""
+        bench = Bench(n, receipts, trades=50000, seed=seed)
+        self.assertTrue(bench.started.wait(BENCH_TIMEOUT), "sbx-bench never reached its trades:\n"
+                        + "".join(bench.lines))
+        self.assertIsNone(bench.proc.poll(), "sbx-bench ended early:\n" + "".join(bench.lines))
+        h0 = n.call("getinfo")["height"]
+        fw.in_time(lambda: n.call("getinfo")["height"] >= h0 + 60, timeout=120,
+                   what="sixty blocks of trades")
+        n.kill()
+        rc = bench.wait()
+        # the client saw connections fail: that is what the run is about
+        self.assertEqual(rc, 1, "".join(bench.lines))
+        return read_receipts(receipts)
+
+    def check(self, n, receipts):
+        self.assertGreater(len(receipts), 0)
+        for i in range(0, len(receipts), 500):
+            chunk = receipts[i:i + 500]
+            replies = n.batch([("gettx", {"txid": txid}) for txid, _, _ in chunk])
+            for (txid, height, outcome), r in zip(chunk, replies):
+                self.assertIn("result", r, "acknowledged %s lost after kill -9: %r" % (txid, r))
+                tx = r["result"]
+                self.assertEqual(tx["txid"], txid)
+                self.assertEqual(tx["height"], height, txid)
+                if outcome == "accepted":
+                    self.assertEqual(tx["verdict"], "accepted", txid)
+                else:
+                    self.assertEqual((tx["verdict"], tx["rule"]), ("rejected", outcome), txid)
+        v = n.call("verifychain")
+        self.assertIs(v["ok"], True, v)
+
+    def test_kill9_under_load(self):
+        n = self.node()
+        all_receipts = []
+        for round_ in range(2):
+            path = os.path.join(self.tmp, "receipts%d.txt" % round_)
+            got = self.run_and_kill(n, path, seed=round_ + 1)
+            trades = [r for r in got if r[2] == "accepted"]
+            self.assertGreater(len(trades), 100, "few receipts before the kill")
+            all_receipts += got
+            n.start()
+            self.check(n, all_receipts)
+        # the node still works, and says the same after a clean restart
+        buyer, seller = n.funded_pair()
+        self.assertReceipt(n.trade(buyer, seller))
+        tip = n.call("getinfo")["tip_hash"]
+        self.assertEqual(n.stop(), 0)
+        n.start()
+        self.assertEqual(n.call("getinfo")["tip_hash"], tip)
+
+
+if __name__ == "__main__":
+    unittest.main()

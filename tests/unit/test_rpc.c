@@ -1,0 +1,769 @@
+/* rpc/ unit tests: rpcauth lines, HMAC, Basic credentials, the cookie, the error-code table,
+ * parameter parsers, building transactions from params, and submission results. The HTTP
+ * server itself is exercised by the functional tests against a running sbxd. */
+#include "tests/unit/test_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "compliance/rules.h"
+#include "rpc/auth.h"
+#include "rpc/methods.h"
+#include "util/err.h"
+#include "util/log.h"
+
+/* python3: hmac.new(b'8e1c3b2a9f7d4e6a', b'correct horse battery staple', hashlib.sha256) */
+#define SALT "8e1c3b2a9f7d4e6a"
+#define PASS "correct horse battery staple"
+#define HASH "0c1870e0c6150a4aecc54abcd96933824f748d7784c35cee3d4aa8524cd600f6"
+/* python3: hmac.new(b'salt', b'', hashlib.sha256) */
+#define HASH_EMPTY "379d7f7966f400cb6e3c0b2cca4bf8a2db03b8c81fef8020015b5a3103c30460"
+/* base64("alice:correct horse battery staple") */
+#define ALICE_B64 "YWxpY2U6Y29ycmVjdCBob3JzZSBiYXR0ZXJ5IHN0YXBsZQ=="
+
+static const struct ledger_asset_def assets[] = {{"VND", 0}, {"BTC", 8}, {"ETH", 8}};
+#define NASSETS (sizeof(assets) / sizeof(assets[0]))
+
+static void
+hex32(char out[65], const uint8_t in[32])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", in[i]);
+}
+
+/* ------------------------------------------------------------------ auth */
+
+static void
+test_auth_parse_line(void **state)
+{
+    struct rpc_auth_entry e;
+    struct sbx_err err;
+    char h[65];
+
+    (void)state;
+    assert_int_equal(rpc_auth_parse_line("alice:" SALT "$" HASH ":operator", &e, &err), SBX_OK);
+    assert_string_equal(e.name, "alice");
+    assert_string_equal(e.salt, SALT);
+    assert_int_equal(e.role, RPC_ROLE_OPERATOR);
+    hex32(h, e.hash);
+    assert_string_equal(h, HASH);
+    assert_int_equal(rpc_auth_parse_line("reg:s$" HASH ":supervisor", &e, &err), SBX_OK);
+    assert_int_equal(e.role, RPC_ROLE_SUPERVISOR);
+    assert_int_equal(rpc_auth_parse_line("root:s$" HASH ":admin", &e, &err), SBX_OK);
+    assert_int_equal(e.role, RPC_ROLE_ADMIN);
+}
+
+static void
+test_auth_parse_line_malformed(void **state)
+{
+    static const char *const bad[] = {
+        "alice:" SALT "$" HASH,             /* no role */
+        "alice:" SALT "$" HASH ":",         /* empty role */
+        "alice:" SALT "$" HASH ":root",     /* unknown role */
+        "alice:" SALT "$" HASH ":Operator", /* roles are lowercase */
+        "alice:" SALT "$0C1870E0C6150A4AECC54ABCD96933824F748D7784C35CEE3D4AA8524CD600F6:admin",
+        "alice:" SALT "$0c1870e0c6150a4aecc54abcd96933824f748d7784c35cee3d4aa8524cd600f:admin",
+        "alice:" SALT "$" HASH "00:admin",    /* 66 hex digits */
+        "alice:" SALT HASH ":admin",          /* no '$' */
+        ":" SALT "$" HASH ":admin",           /* empty name */
+        "al ice:" SALT "$" HASH ":admin",     /* space in name */
+        "alice:$" HASH ":admin",              /* empty salt */
+        "__cookie__:" SALT "$" HASH ":admin", /* reserved name */
+        "",
+        "alice",
+    };
+    struct rpc_auth_entry e;
+    struct sbx_err err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sbx_err_clear(&err);
+        assert_int_equal(rpc_auth_parse_line(bad[i], &e, &err), SBX_EINVAL);
+        assert_true(err.msg[0] != '\0');
+    }
+}
+
+static void
+test_auth_new_names_line(void **state)
+{
+    const char *lines[] = {"alice:" SALT "$" HASH ":operator", "bob:" SALT "$" HASH ":superuser"};
+    struct rpc_auth *a = NULL;
+    struct sbx_err err;
+
+    (void)state;
+    sbx_err_clear(&err);
+    assert_int_equal(rpc_auth_new(&a, lines, 2, NULL, &err), SBX_EINVAL);
+    assert_null(a);
+    assert_non_null(strstr(err.msg, "line 2"));
+    assert_int_equal(rpc_auth_new(&a, lines, 1, NULL, &err), SBX_OK);
+    rpc_auth_free(a);
+    rpc_auth_free(NULL);
+}
+
+static void
+test_auth_hmac_vector(void **state)
+{
+    uint8_t out[32];
+    char h[65];
+
+    (void)state;
+    assert_int_equal(rpc_auth_hmac(SALT, PASS, strlen(PASS), out), SBX_OK);
+    hex32(h, out);
+    assert_string_equal(h, HASH);
+    assert_int_equal(rpc_auth_hmac("salt", "", 0, out), SBX_OK);
+    hex32(h, out);
+    assert_string_equal(h, HASH_EMPTY);
+}
+
+static void
+test_auth_check(void **state)
+{
+    const char *lines[] = {"alice:" SALT "$" HASH ":operator", "alice:other$" HASH_EMPTY ":admin",
+                           "carol:" SALT "$" HASH ":supervisor"};
+    struct rpc_auth *a;
+    struct sbx_err err;
+    char user[RPC_AUTH_NAME_MAX + 1] = "";
+    char pass[] = PASS;
+
+    (void)state;
+    assert_int_equal(rpc_auth_new(&a, lines, 3, NULL, &err), SBX_OK);
+    assert_int_equal(rpc_auth_check(a, "alice", PASS, strlen(PASS)), RPC_ROLE_OPERATOR);
+    assert_int_equal(rpc_auth_check(a, "carol", PASS, strlen(PASS)), RPC_ROLE_SUPERVISOR);
+    assert_int_equal(rpc_auth_check(a, "dave", PASS, strlen(PASS)), 0);
+    pass[0] ^= 1; /* one bit */
+    assert_int_equal(rpc_auth_check(a, "alice", pass, strlen(pass)), 0);
+    assert_int_equal(rpc_auth_check(a, "alice", PASS, strlen(PASS) - 1), 0);
+    assert_int_equal(rpc_auth_check(a, "alice", "", 0),
+                     0); /* the salt is not the one of HASH_EMPTY */
+    /* no cookie configured: the cookie user is nobody */
+    assert_int_equal(rpc_auth_check(a, RPC_AUTH_COOKIE_USER, "", 0), 0);
+
+    assert_int_equal(rpc_auth_check_header(a, "Basic " ALICE_B64, user), RPC_ROLE_OPERATOR);
+    assert_string_equal(user, "alice");
+    assert_int_equal(rpc_auth_check_header(a, "basic " ALICE_B64, NULL), RPC_ROLE_OPERATOR);
+    assert_int_equal(rpc_auth_check_header(a, "Basic  " ALICE_B64 " ", NULL), RPC_ROLE_OPERATOR);
+    assert_int_equal(rpc_auth_check_header(a, NULL, NULL), 0);
+    assert_int_equal(rpc_auth_check_header(a, "", NULL), 0);
+    assert_int_equal(rpc_auth_check_header(a, "Bearer " ALICE_B64, NULL), 0);
+    assert_int_equal(rpc_auth_check_header(a, "Basic YWxpY2U=", NULL), 0); /* "alice" */
+    assert_int_equal(rpc_auth_check_header(a, "Basic YWxpY2U6", NULL), 0); /* "alice:" */
+    assert_int_equal(rpc_auth_check_header(a, "Basic !!!!", NULL), 0);
+    assert_int_equal(
+        rpc_auth_check_header(a, "Basic YWxpY2U6Y29ycmVjdCBob3JzZSBiYXR0ZXJ5IHN0YXBsZQ", NULL),
+        0); /* unpadded */
+    rpc_auth_free(a);
+}
+
+static void
+test_auth_cookie(void **state)
+{
+    char *dir = test_tmpdir();
+    char path[512], buf[256], hdr[256];
+    struct rpc_auth *a;
+    struct sbx_err err;
+    struct stat st;
+    FILE *f;
+    size_t n;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/.cookie", dir);
+    /* an old cookie readable by others is replaced, and its mode fixed */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("__cookie__:old-and-longer-than-the-new-one-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", f);
+    fclose(f);
+    assert_int_equal(chmod(path, 0644), 0);
+
+    assert_int_equal(rpc_auth_new(&a, NULL, 0, path, &err), SBX_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_int_equal(n, strlen(RPC_AUTH_COOKIE_USER) + 1 + 64);
+    assert_memory_equal(buf, RPC_AUTH_COOKIE_USER ":", strlen(RPC_AUTH_COOKIE_USER) + 1);
+    for (size_t i = strlen(RPC_AUTH_COOKIE_USER) + 1; i < n; i++)
+        assert_non_null(strchr("0123456789abcdef", buf[i]));
+
+    /* the cookie's password gives admin; a different one nothing */
+    {
+        const char *pw = buf + strlen(RPC_AUTH_COOKIE_USER) + 1;
+        char wrong[65];
+
+        assert_int_equal(rpc_auth_check(a, RPC_AUTH_COOKIE_USER, pw, strlen(pw)), RPC_ROLE_ADMIN);
+        memcpy(wrong, pw, 65);
+        wrong[63] = wrong[63] == '0' ? '1' : '0';
+        assert_int_equal(rpc_auth_check(a, RPC_AUTH_COOKIE_USER, wrong, 64), 0);
+        assert_int_equal(rpc_auth_check(a, RPC_AUTH_COOKIE_USER, pw, 63), 0);
+    }
+    {
+        /* the same through a Basic header */
+        static const char b64[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const unsigned char *in = (const unsigned char *)buf;
+        size_t o = 0;
+
+        o += (size_t)snprintf(hdr, sizeof(hdr), "Basic ");
+        for (size_t i = 0; i < n; i += 3) {
+            unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) |
+                         (i + 2 < n ? in[i + 2] : 0);
+
+            hdr[o++] = b64[(v >> 18) & 63];
+            hdr[o++] = b64[(v >> 12) & 63];
+            hdr[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+            hdr[o++] = i + 2 < n ? b64[v & 63] : '=';
+        }
+        hdr[o] = '\0';
+        assert_int_equal(rpc_auth_check_header(a, hdr, NULL), RPC_ROLE_ADMIN);
+    }
+    rpc_auth_free(a);
+    assert_int_not_equal(stat(path, &st), 0); /* removed */
+
+    /* an unwritable place is an I/O error naming the path */
+    snprintf(path, sizeof(path), "%s/missing/dir/.cookie", dir);
+    sbx_err_clear(&err);
+    assert_int_equal(rpc_auth_new(&a, NULL, 0, path, &err), SBX_EIO);
+    assert_non_null(strstr(err.msg, "missing/dir"));
+    test_rmtree(dir);
+    free(dir);
+}
+
+/* ------------------------------------------------------------------ error table */
+
+static void
+test_error_codes(void **state)
+{
+    static const int params[] = {SBX_EINVAL,   SBX_ETRUNCATED, SBX_ETRAILING,
+                                 SBX_ETOOLONG, SBX_EVERSION,   SBX_ETYPE,
+                                 SBX_EPUBKEY,  SBX_EOVERFLOW,  SBX_ENONCANON};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+        assert_int_equal(rpc_methods_code(params[i]), RPC_INVALID_PARAMS);
+    assert_int_equal(rpc_methods_code(SBX_OK), 0);
+    assert_int_equal(rpc_methods_code(SBX_ENOTFOUND), -32001);
+    assert_int_equal(rpc_methods_code(SBX_EDENIED), -32002);
+    assert_int_equal(rpc_methods_code(SBX_ECONFLICT), -32003);
+    assert_int_equal(rpc_methods_code(SBX_EUNAVAIL), -32004);
+    assert_int_equal(rpc_methods_code(SBX_EBADSIG), -32005);
+    assert_int_equal(rpc_methods_code(SBX_EOVERLOAD), -32006);
+    assert_int_equal(rpc_methods_code(SBX_EREJECTED), -32000);
+    assert_int_equal(rpc_methods_code(SBX_EIO), -32603);
+    assert_int_equal(rpc_methods_code(SBX_ENOMEM), -32603);
+    assert_int_equal(rpc_methods_code(SBX_EINTERNAL), -32603);
+    assert_int_equal(rpc_methods_code(SBX_ECORRUPT), -32603);
+    assert_int_equal(rpc_methods_code(-999), -32603);
+}
+
+static void
+test_internal_error_is_generic(void **state)
+{
+    struct rpc_outcome o;
+    json_t *e;
+
+    (void)state;
+    rpc_outcome_init(&o);
+    rpc_outcome_fail(&o, SBX_EIO, "leveldb: /secret/path: Input/output error");
+    assert_int_equal(o.kind, RPC_OUT_ERROR);
+    assert_int_equal(o.code, RPC_INTERNAL_ERROR);
+    assert_null(strstr(o.message, "secret"));
+    e = rpc_methods_error_object(&o);
+    assert_non_null(e);
+    assert_int_equal(json_integer_value(json_object_get(e, "code")), -32603);
+    assert_null(json_object_get(e, "data"));
+    json_decref(e);
+    rpc_outcome_fail(&o, SBX_ECONFLICT, "trade_id: T-1 already used with different content");
+    assert_int_equal(o.code, RPC_CONFLICT);
+    assert_string_equal(o.message, "trade_id: T-1 already used with different content");
+    rpc_outcome_release(&o);
+}
+
+/* ------------------------------------------------------------------ parsers */
+
+static void
+test_parse_amount(void **state)
+{
+    struct sbx_err err;
+    int64_t v;
+    json_t *j;
+
+    (void)state;
+#define AMT(s, d, pos, rc_, want)                                                                  \
+    do {                                                                                           \
+        j = json_string(s);                                                                        \
+        sbx_err_clear(&err);                                                                       \
+        assert_int_equal(rpc_methods_parse_amount(j, (d), (pos), &v, "quantity", &err), (rc_));    \
+        if ((rc_) == SBX_OK)                                                                       \
+            assert_int_equal(v, (want));                                                           \
+        else                                                                                       \
+            assert_memory_equal(err.msg, "quantity", 8);                                           \
+        json_decref(j);                                                                            \
+    } while (0)
+    AMT("0.01500000", 8, 1, SBX_OK, 1500000);
+    AMT("0.015", 8, 1, SBX_OK, 1500000);
+    AMT("2450000000", 0, 1, SBX_OK, INT64_C(2450000000));
+    AMT("92233720368.54775807", 8, 1, SBX_OK, INT64_MAX); /* exactly the largest */
+    AMT("92233720368.54775808", 8, 1, SBX_EOVERFLOW, 0);  /* one unit more */
+    AMT("9223372036854775808", 0, 1, SBX_EOVERFLOW, 0);
+    AMT("0.123456789", 8, 1, SBX_EINVAL, 0); /* nine decimals */
+    AMT("1.5", 0, 1, SBX_EINVAL, 0);         /* VND has none */
+    AMT("-1", 8, 1, SBX_EINVAL, 0);
+    AMT("+1", 8, 1, SBX_EINVAL, 0);
+    AMT("1e5", 8, 1, SBX_EINVAL, 0);
+    AMT("01", 8, 1, SBX_EINVAL, 0);
+    AMT(" 1", 8, 1, SBX_EINVAL, 0);
+    AMT("1.", 8, 1, SBX_EINVAL, 0);
+    AMT("", 8, 1, SBX_EINVAL, 0);
+    AMT("0", 8, 1, SBX_EINVAL, 0); /* must be > 0 */
+    AMT("0", 0, 0, SBX_OK, 0);     /* a fee may be 0 */
+#undef AMT
+    /* JSON numbers are refused, integer or not */
+    j = json_integer(5);
+    assert_int_equal(rpc_methods_parse_amount(j, 0, 1, &v, "price", &err), SBX_EINVAL);
+    assert_non_null(strstr(err.msg, "price"));
+    json_decref(j);
+    j = json_real(0.5);
+    assert_int_equal(rpc_methods_parse_amount(j, 8, 1, &v, "quantity", &err), SBX_EINVAL);
+    json_decref(j);
+    assert_int_equal(rpc_methods_parse_amount(NULL, 8, 1, &v, "quantity", &err), SBX_EINVAL);
+    assert_string_equal(err.msg, "quantity: missing");
+}
+
+static void
+test_parse_hex_id_int(void **state)
+{
+    char h64[65], id[SBX_ID_MAX + 1], longid[SBX_ID_MAX + 2];
+    struct sbx_err err;
+    uint8_t out[32];
+    int64_t v;
+    json_t *j;
+
+    (void)state;
+    memset(h64, 'a', 64);
+    h64[64] = '\0';
+    j = json_string(h64);
+    assert_int_equal(rpc_methods_parse_hex32(j, out, "kyc_ref", &err), SBX_OK);
+    assert_int_equal(out[0], 0xaa);
+    json_decref(j);
+    h64[10] = 'A';
+    j = json_string(h64);
+    assert_int_equal(rpc_methods_parse_hex32(j, out, "kyc_ref", &err), SBX_EINVAL);
+    assert_memory_equal(err.msg, "kyc_ref", 7);
+    json_decref(j);
+    j = json_stringn(h64 + 11, 53);
+    assert_int_equal(rpc_methods_parse_hex32(j, out, "kyc_ref", &err), SBX_EINVAL);
+    json_decref(j);
+
+    memset(longid, 'x', SBX_ID_MAX);
+    longid[SBX_ID_MAX] = '\0';
+    j = json_string(longid); /* exactly 64 */
+    assert_int_equal(rpc_methods_parse_id(j, SBX_ID_MAX, id, "account", &err), SBX_OK);
+    json_decref(j);
+    longid[SBX_ID_MAX] = 'x';
+    longid[SBX_ID_MAX + 1] = '\0';
+    j = json_string(longid); /* 65 */
+    assert_int_equal(rpc_methods_parse_id(j, SBX_ID_MAX, id, "account", &err), SBX_EINVAL);
+    json_decref(j);
+    j = json_string("has space");
+    assert_int_equal(rpc_methods_parse_id(j, SBX_ID_MAX, id, "account", &err), SBX_EINVAL);
+    json_decref(j);
+    j = json_string("");
+    assert_int_equal(rpc_methods_parse_id(j, SBX_ID_MAX, id, "account", &err), SBX_EINVAL);
+    json_decref(j);
+
+    j = json_integer(3);
+    assert_int_equal(rpc_methods_parse_int(j, 1, 3, &v, "kyc_tier", &err), SBX_OK);
+    assert_int_equal(v, 3);
+    json_decref(j);
+    j = json_integer(4);
+    assert_int_equal(rpc_methods_parse_int(j, 1, 3, &v, "kyc_tier", &err), SBX_EINVAL);
+    json_decref(j);
+    j = json_real(2.0);
+    assert_int_equal(rpc_methods_parse_int(j, 1, 3, &v, "kyc_tier", &err), SBX_EINVAL);
+    assert_non_null(strstr(err.msg, "kyc_tier"));
+    json_decref(j);
+    j = json_string("2");
+    assert_int_equal(rpc_methods_parse_int(j, 1, 3, &v, "kyc_tier", &err), SBX_EINVAL);
+    json_decref(j);
+}
+
+/* ------------------------------------------------------------------ building transactions */
+
+/* Build from a JSON text; returns the code and leaves the message in err. */
+static int
+build(const char *method, const char *params, struct ledger_tx *tx, struct sbx_err *err)
+{
+    json_error_t je;
+    json_t *p = json_loads(params, 0, &je);
+    int rc;
+
+    assert_non_null(p);
+    sbx_err_clear(err);
+    rc = rpc_methods_build_tx(method, p, assets, NASSETS, tx, err);
+    json_decref(p);
+    return rc;
+}
+
+#define TRADE_OK                                                                                   \
+    "\"trade_id\":\"T-1\",\"buyer\":\"A\",\"seller\":\"HOUSE\",\"asset\":\"BTC\",\"price\":"       \
+    "\"2500000000\",\"executed_at\":1756700000000"
+
+static void
+test_build_trade(void **state)
+{
+    struct ledger_tx tx;
+    struct sbx_err err;
+
+    (void)state;
+    assert_int_equal(build("submittrade",
+                           "{" TRADE_OK ",\"quantity\":\"0.01\",\"fee_buyer\":\"25000\","
+                           "\"buyer_order\":\"O-1\"}",
+                           &tx, &err),
+                     SBX_OK);
+    assert_int_equal(tx.type, LEDGER_TX_TRADE);
+    assert_int_equal(tx.u.trade.quantity, 1000000);
+    assert_int_equal(tx.u.trade.price, INT64_C(2500000000));
+    assert_int_equal(tx.u.trade.fee_buyer, 25000);
+    assert_int_equal(tx.u.trade.fee_seller, 0);
+    assert_string_equal(tx.u.trade.buyer_order, "O-1");
+    assert_string_equal(tx.u.trade.seller_order, "");
+
+    assert_int_equal(
+        build("submittrade", "{" TRADE_OK ",\"quantity\":\"0.01\",\"zz\":1}", &tx, &err),
+        SBX_EINVAL);
+    assert_string_equal(err.msg, "zz: unknown parameter");
+    assert_int_equal(build("submittrade", "{" TRADE_OK "}", &tx, &err), SBX_EINVAL);
+    assert_string_equal(err.msg, "quantity: missing");
+    assert_int_equal(build("submittrade", "{" TRADE_OK ",\"quantity\":0.01}", &tx, &err),
+                     SBX_EINVAL);
+    assert_memory_equal(err.msg, "quantity:", 9);
+    assert_int_equal(build("submittrade", "{" TRADE_OK ",\"quantity\":\"0.000000001\"}", &tx, &err),
+                     SBX_EINVAL);
+    assert_memory_equal(err.msg, "quantity:", 9);
+    assert_int_equal(build("submittrade",
+                           "{\"trade_id\":\"T\",\"buyer\":\"A\",\"seller\":\"B\",\"asset\":\"BTC\","
+                           "\"quantity\":\"1\",\"price\":\"1.5\",\"executed_at\":1}",
+                           &tx, &err),
+                     SBX_EINVAL);
+    assert_memory_equal(err.msg, "price:", 6);
+    assert_int_equal(build("submittrade",
+                           "{\"trade_id\":\"T\",\"buyer\":\"A\",\"seller\":\"A\",\"asset\":\"BTC\","
+                           "\"quantity\":\"1\",\"price\":\"1\",\"executed_at\":1}",
+                           &tx, &err),
+                     SBX_EINVAL);
+    assert_memory_equal(err.msg, "seller:", 7);
+    assert_int_equal(build("submittrade",
+                           "{\"trade_id\":\"T\",\"buyer\":\"A\",\"seller\":\"B\",\"asset\":\"BTC\","
+                           "\"quantity\":\"1\",\"price\":\"1\",\"executed_at\":\"1\"}",
+                           &tx, &err),
+                     SBX_EINVAL);
+    assert_memory_equal(err.msg, "executed_at:", 12);
+    assert_int_equal(build("submittrade",
+                           "{\"trade_id\":\"T\",\"buyer\":\"A\",\"seller\":\"B\",\"asset\":\"btc\","
+                           "\"quantity\":\"1\",\"price\":\"1\",\"executed_at\":1}",
+                           &tx, &err),
+                     SBX_EINVAL);
+    assert_memory_equal(err.msg, "asset:", 6);
+    /* an unlisted asset parses (up to 8 decimals): the rules reject it as asset.unlisted */
+    assert_int_equal(
+        build("submittrade",
+              "{\"trade_id\":\"T\",\"buyer\":\"A\",\"seller\":\"B\",\"asset\":\"DOGE\","
+              "\"quantity\":\"0.5\",\"price\":\"1\",\"executed_at\":1}",
+              &tx, &err),
+        SBX_OK);
+    assert_int_equal(tx.u.trade.quantity, 50000000);
+    /* checktrade takes the same params */
+    assert_int_equal(build("checktrade", "{" TRADE_OK ",\"quantity\":\"0.01\"}", &tx, &err),
+                     SBX_OK);
+    assert_int_equal(build("nosuch", "{}", &tx, &err), SBX_ENOTFOUND);
+}
+
+static void
+test_build_accounts_and_transfers(void **state)
+{
+    struct ledger_tx tx;
+    struct sbx_err err;
+    char p[1024];
+    const char *h = "abababababababababababababababababababababababababababababababab";
+
+    (void)state;
+    snprintf(p, sizeof(p),
+             "{\"account\":\"A-1\",\"kyc_tier\":2,\"investor_class\":\"foreign_org\","
+             "\"country\":\"SG\",\"kyc_ref\":\"%s\",\"bank_ref\":\"%s\"}",
+             h, h);
+    assert_int_equal(build("openaccount", p, &tx, &err), SBX_OK);
+    assert_int_equal(tx.u.account_open.kyc_tier, 2);
+    assert_int_equal(tx.u.account_open.investor_class, LEDGER_CLASS_FOREIGN_ORG);
+    assert_int_equal(tx.u.account_open.kyc_ref[31], 0xab);
+    snprintf(p, sizeof(p),
+             "{\"account\":\"A-1\",\"kyc_tier\":2,\"investor_class\":\"foreign_org\","
+             "\"country\":\"sg\",\"kyc_ref\":\"%s\",\"bank_ref\":\"%s\"}",
+             h, h);
+    assert_int_equal(build("openaccount", p, &tx, &err), SBX_EINVAL);
+    assert_memory_equal(err.msg, "country:", 8);
+    snprintf(p, sizeof(p),
+             "{\"account\":\"A-1\",\"kyc_tier\":2,\"investor_class\":\"alien\","
+             "\"country\":\"SG\",\"kyc_ref\":\"%s\",\"bank_ref\":\"%s\"}",
+             h, h);
+    assert_int_equal(build("openaccount", p, &tx, &err), SBX_EINVAL);
+    assert_memory_equal(err.msg, "investor_class:", 15);
+
+    assert_int_equal(build("updateaccount", "{\"account\":\"A-1\"}", &tx, &err), SBX_EINVAL);
+    assert_int_equal(
+        build("updateaccount", "{\"account\":\"A-1\",\"status\":\"closed\"}", &tx, &err), SBX_OK);
+    assert_int_equal(tx.u.account_update.status, LEDGER_ACCOUNT_CLOSED);
+
+    assert_int_equal(build("deposit",
+                           "{\"transfer_id\":\"D-1\",\"account\":\"A-1\",\"asset\":\"VND\","
+                           "\"amount\":\"50000000\",\"reference\":\"VCB-1\"}",
+                           &tx, &err),
+                     SBX_OK);
+    assert_int_equal(tx.type, LEDGER_TX_DEPOSIT);
+    assert_int_equal(tx.u.transfer.amount, 50000000);
+    assert_int_equal(tx.u.transfer.has_travel_rule, 0);
+    snprintf(p, sizeof(p),
+             "{\"transfer_id\":\"W-1\",\"account\":\"A-1\",\"asset\":\"BTC\",\"amount\":\"0.2\","
+             "\"reference\":\"bc1q\",\"travel_rule\":{\"protocol\":\"trp\",\"vasp\":\"V-1\","
+             "\"originator_hash\":\"%s\",\"beneficiary_hash\":\"%s\",\"status\":\"accepted\"},"
+             "\"screening\":{\"provider\":\"acme\",\"score\":100}}",
+             h, h);
+    assert_int_equal(build("withdraw", p, &tx, &err), SBX_OK);
+    assert_int_equal(tx.type, LEDGER_TX_WITHDRAWAL);
+    assert_int_equal(tx.u.transfer.amount, 20000000);
+    assert_int_equal(tx.u.transfer.travel_rule.protocol, LEDGER_TRAVEL_TRP);
+    assert_int_equal(tx.u.transfer.screening.score, 100);
+    snprintf(p, sizeof(p),
+             "{\"transfer_id\":\"W-1\",\"account\":\"A-1\",\"asset\":\"BTC\",\"amount\":\"0.2\","
+             "\"reference\":\"bc1q\",\"travel_rule\":{\"protocol\":\"trp\",\"vasp\":\"V-1\","
+             "\"originator_hash\":\"%s\",\"beneficiary_hash\":\"%s\",\"status\":\"accepted\","
+             "\"extra\":1}}",
+             h, h);
+    assert_int_equal(build("withdraw", p, &tx, &err), SBX_EINVAL);
+    assert_string_equal(err.msg, "travel_rule.extra: unknown parameter");
+    assert_int_equal(build("withdraw",
+                           "{\"transfer_id\":\"W-1\",\"account\":\"A-1\",\"asset\":\"BTC\","
+                           "\"amount\":\"0.2\",\"reference\":\"r\",\"screening\":{\"provider\":"
+                           "\"acme\",\"score\":101}}",
+                           &tx, &err),
+                     SBX_EINVAL);
+    assert_memory_equal(err.msg, "screening.score:", 16);
+}
+
+static void
+test_build_directive(void **state)
+{
+    struct ledger_tx tx;
+    struct sbx_err err;
+
+    (void)state;
+    assert_int_equal(build("submitdirective",
+                           "{\"kind\":\"halt\",\"reason\":\"r\",\"legal_basis\":\"b\"}", &tx, &err),
+                     SBX_OK);
+    assert_int_equal(tx.u.directive.kind, LEDGER_DIR_HALT);
+    assert_int_equal(build("submitdirective",
+                           "{\"kind\":\"halt\",\"account\":\"A\",\"reason\":\"r\",\"legal_basis\":"
+                           "\"b\"}",
+                           &tx, &err),
+                     SBX_EINVAL);
+    assert_string_equal(err.msg, "account: not used by kind halt");
+    assert_int_equal(build("submitdirective",
+                           "{\"kind\":\"set_param\",\"name\":\"limit.daily.tier1\",\"value\":"
+                           "\"500000000\",\"reason\":\"r\",\"legal_basis\":\"b\"}",
+                           &tx, &err),
+                     SBX_OK);
+    assert_int_equal(tx.u.directive.value, 500000000);
+    assert_int_equal(build("submitdirective",
+                           "{\"kind\":\"set_param\",\"name\":\"aml.velocity_count\",\"value\":30,"
+                           "\"reason\":\"r\",\"legal_basis\":\"b\"}",
+                           &tx, &err),
+                     SBX_OK);
+    assert_int_equal(tx.u.directive.value, 30);
+    assert_int_equal(build("submitdirective",
+                           "{\"kind\":\"set_param\",\"name\":\"x\",\"value\":1.5,\"reason\":\"r\","
+                           "\"legal_basis\":\"b\"}",
+                           &tx, &err),
+                     SBX_EINVAL);
+    assert_memory_equal(err.msg, "value:", 6);
+    assert_int_equal(
+        build("submitdirective",
+              "{\"kind\":\"licence_extend\",\"valid_to\":1950000000000,\"reason\":\"r\","
+              "\"legal_basis\":\"b\"}",
+              &tx, &err),
+        SBX_OK);
+    assert_int_equal(tx.u.directive.value, INT64_C(1950000000000));
+    assert_int_equal(build("submitdirective",
+                           "{\"kind\":\"sanction_add\",\"account\":\"A\",\"address\":\"bc1q\","
+                           "\"reason\":\"r\",\"legal_basis\":\"b\"}",
+                           &tx, &err),
+                     SBX_EINVAL);
+    assert_int_equal(build("submitdirective",
+                           "{\"kind\":\"sanction_add\",\"address\":\"bc1q\",\"reason\":\"r\","
+                           "\"legal_basis\":\"b\"}",
+                           &tx, &err),
+                     SBX_OK);
+    assert_string_equal(tx.u.directive.address, "bc1q");
+    assert_int_equal(build("submitdirective",
+                           "{\"kind\":\"explode\",\"reason\":\"r\","
+                           "\"legal_basis\":\"b\"}",
+                           &tx, &err),
+                     SBX_EINVAL);
+    assert_memory_equal(err.msg, "kind:", 5);
+    assert_int_equal(
+        build("submitdirective", "{\"kind\":\"licence_suspend\",\"reason\":\"r\"}", &tx, &err),
+        SBX_EINVAL);
+    assert_string_equal(err.msg, "legal_basis: missing");
+}
+
+/* ------------------------------------------------------------------ dispatch and results */
+
+static void
+test_call_checks_before_handler(void **state)
+{
+    struct rpc_env env = {NULL, RPC_ROLE_OPERATOR, 0, assets, NASSETS, NULL};
+    struct rpc_outcome o;
+    json_t *p;
+
+    (void)state;
+    rpc_outcome_init(&o);
+    rpc_methods_call(&env, "nosuch", NULL, &o);
+    assert_int_equal(o.code, RPC_METHOD_NOT_FOUND);
+    rpc_methods_call(&env, "stop", NULL, &o);
+    assert_int_equal(o.code, RPC_FORBIDDEN);
+    rpc_methods_call(&env, "submitdirective", NULL, &o);
+    assert_int_equal(o.code, RPC_FORBIDDEN);
+    env.role = RPC_ROLE_SUPERVISOR;
+    rpc_methods_call(&env, "submittrade", NULL, &o);
+    assert_int_equal(o.code, RPC_FORBIDDEN);
+    p = json_pack("[s]", "x");
+    rpc_methods_call(&env, "getinfo", p, &o);
+    assert_int_equal(o.code, RPC_INVALID_PARAMS);
+    json_decref(p);
+    p = json_integer(1);
+    rpc_methods_call(&env, "getinfo", p, &o);
+    assert_int_equal(o.code, RPC_INVALID_PARAMS);
+    json_decref(p);
+    /* an operator's submission with bad params never reaches the node */
+    env.role = RPC_ROLE_OPERATOR;
+    p = json_pack("{s:s}", "account", "A");
+    rpc_methods_call(&env, "deposit", p, &o);
+    assert_int_equal(o.code, RPC_INVALID_PARAMS);
+    json_decref(p);
+    /* and a good one comes back as a transaction to submit */
+    p = json_pack("{s:s, s:s, s:s, s:s, s:s}", "transfer_id", "D", "account", "A", "asset", "VND",
+                  "amount", "10", "reference", "r");
+    rpc_methods_call(&env, "deposit", p, &o);
+    assert_int_equal(o.kind, RPC_OUT_SUBMIT);
+    assert_non_null(o.tx);
+    assert_int_equal(o.tx->u.transfer.amount, 10);
+    json_decref(p);
+    rpc_outcome_release(&o);
+}
+
+static void
+test_roles_table(void **state)
+{
+    size_t n;
+    const struct rpc_method *t = rpc_methods_table(&n);
+
+    (void)state;
+    assert_true(n >= 22);
+    for (size_t i = 0; i < n; i++)
+        assert_true(t[i].roles & RPC_ROLE_ADMIN); /* admin may call everything */
+    assert_int_equal(rpc_methods_find("stop")->roles, RPC_ROLE_ADMIN);
+    assert_int_equal(rpc_methods_find("getinfo")->roles, RPC_ROLES_ANY);
+    assert_int_equal(rpc_methods_find("submitrawtx")->roles, RPC_ROLES_ANY);
+    assert_false(rpc_methods_find("verifychain")->roles & RPC_ROLE_OPERATOR);
+    assert_false(rpc_methods_find("submittrade")->roles & RPC_ROLE_SUPERVISOR);
+    assert_null(rpc_methods_find("getreport"));
+}
+
+static void
+test_submit_done(void **state)
+{
+    struct node_result r;
+    struct rpc_outcome o;
+    json_t *d;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    memset(r.txid, 0x11, 32);
+    memset(r.block_hash, 0x22, 32);
+    r.height = 42;
+    rpc_outcome_init(&o);
+    rpc_methods_submit_done(&o, &r);
+    assert_int_equal(o.kind, RPC_OUT_RESULT);
+    assert_string_equal(json_string_value(json_object_get(o.result, "verdict")), "accepted");
+    assert_int_equal(json_integer_value(json_object_get(o.result, "height")), 42);
+    assert_int_equal(json_string_length(json_object_get(o.result, "txid")), 64);
+    assert_int_equal(json_string_length(json_object_get(o.result, "block_hash")), 64);
+
+    r.rc = SBX_EREJECTED;
+    r.verdict.status = LEDGER_VERDICT_REJECTED;
+    r.verdict.rule = CMP_RULE_LIMIT_DAILY;
+    r.verdict.limit = 400000000;
+    r.verdict.used = 399999999;
+    r.verdict.requested = 2;
+    snprintf(r.message, sizeof(r.message), "limit.daily: A");
+    rpc_methods_submit_done(&o, &r);
+    assert_int_equal(o.kind, RPC_OUT_ERROR);
+    assert_int_equal(o.code, RPC_REJECTED);
+    d = o.data;
+    assert_non_null(d);
+    assert_string_equal(json_string_value(json_object_get(d, "rule")), "limit.daily");
+    assert_string_equal(json_string_value(json_object_get(d, "limit")), "400000000");
+    assert_string_equal(json_string_value(json_object_get(d, "used")), "399999999");
+    assert_string_equal(json_string_value(json_object_get(d, "requested")), "2");
+    assert_int_equal(json_integer_value(json_object_get(d, "height")), 42);
+    assert_non_null(json_object_get(d, "txid"));
+    assert_non_null(json_object_get(d, "message"));
+
+    r.verdict.used = 0; /* figures that are 0 are left out */
+    rpc_methods_submit_done(&o, &r);
+    assert_null(json_object_get(o.data, "used"));
+
+    r.rc = SBX_ECONFLICT;
+    rpc_methods_submit_done(&o, &r);
+    assert_int_equal(o.code, RPC_CONFLICT);
+    assert_null(o.data);
+    r.rc = SBX_EOVERLOAD;
+    rpc_methods_submit_done(&o, &r);
+    assert_int_equal(o.code, RPC_OVERLOADED);
+    r.rc = SBX_EIO;
+    rpc_methods_submit_done(&o, &r);
+    assert_int_equal(o.code, RPC_INTERNAL_ERROR);
+    assert_string_equal(o.message, "internal error");
+    rpc_outcome_release(&o);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auth_parse_line),
+        cmocka_unit_test(test_auth_parse_line_malformed),
+        cmocka_unit_test(test_auth_new_names_line),
+        cmocka_unit_test(test_auth_hmac_vector),
+        cmocka_unit_test(test_auth_check),
+        cmocka_unit_test(test_auth_cookie),
+        cmocka_unit_test(test_error_codes),
+        cmocka_unit_test(test_internal_error_is_generic),
+        cmocka_unit_test(test_parse_amount),
+        cmocka_unit_test(test_parse_hex_id_int),
+        cmocka_unit_test(test_build_trade),
+        cmocka_unit_test(test_build_accounts_and_transfers),
+        cmocka_unit_test(test_build_directive),
+        cmocka_unit_test(test_call_checks_before_handler),
+        cmocka_unit_test(test_roles_table),
+        cmocka_unit_test(test_submit_done),
+    };
+
+    log_set_stderr(0); /* internal errors are logged on purpose here */
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
