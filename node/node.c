@@ -353,7 +353,11 @@ check_duplicate(struct node *n, struct job *j)
     if (ledger_tx_id(&cand, again, NULL) != SBX_OK || memcmp(again, orig, 32) != 0) {
         j->res.rc = SBX_ECONFLICT;
         snprintf(j->res.message, sizeof(j->res.message),
-                 "%.64s: already used with different content", id);
+                 "%s: %.64s was already used with different content",
+                 kind == CMP_ID_TRADE      ? "trade_id"
+                 : kind == CMP_ID_TRANSFER ? "transfer_id"
+                                           : "account",
+                 id);
         memcpy(j->res.txid, orig, 32);
         j->res.height = height;
     } else {

@@ -2245,7 +2245,7 @@ m_listrejections(const struct rpc_env *env, json_t *params, struct rpc_outcome *
     else
         rc = parse_list_args(jfrom, jto, jlimit, jcursor, &a, &err);
     if (rc == SBX_OK && present(jrule))
-        rc = parse_enum(jrule, parse_rule_name, "a rule id of doc/compliance.md", &rule, "rule",
+        rc = parse_enum(jrule, parse_rule_name, "the rule ids of doc/compliance.md", &rule, "rule",
                         &err);
     if (rc) {
         rpc_outcome_fail(out, rc, err.msg);

@@ -19,6 +19,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -65,6 +66,20 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def contrib_rpcauth(name, role, password):
+    """The rpcauth line (without "rpcauth=") that contrib/rpcauth makes; the password goes
+    through standard input, as the script recommends."""
+    out = subprocess.run([sys.executable, os.path.join(SRCDIR, "contrib", "rpcauth"), name, role,
+                          "-"], input=password + "\n", capture_output=True, text=True,
+                         timeout=60)
+    if out.returncode != 0:
+        raise AssertionError("contrib/rpcauth failed: %s" % out.stderr)
+    first = out.stdout.split("\n")[0]
+    if not first.startswith("rpcauth="):
+        raise AssertionError("contrib/rpcauth printed %r" % out.stdout)
+    return first[len("rpcauth="):]
 
 
 def rpcauth_line(name, password, role, salt=None):
@@ -142,7 +157,7 @@ class Node:
         """Make an rpcauth user (takes effect at the next start)."""
         password = password or secrets.token_hex(12)
         self.users[name] = password
-        self.extra_args.append("-rpcauth=" + rpcauth_line(name, password, role))
+        self.extra_args.append("-rpcauth=" + contrib_rpcauth(name, role, password))
         return (name, password)
 
     def start(self, wait=True):

@@ -364,6 +364,67 @@ class RPCTest(fw.SharedNodeTestCase):
         by_code = sorted(r["error"]["code"] if "error" in r else 0 for r in reply)
         self.assertEqual(by_code, sorted([0, INVALID_REQUEST, METHOD_NOT_FOUND]))
 
+    def test_envelope(self):
+        # ids of every allowed kind come back as sent
+        for rid in ["a", 7, None]:
+            reply = self.n.request({"jsonrpc": "2.0", "id": rid, "method": "getinfo"})
+            self.assertEqual(reply["id"], rid)
+            self.assertEqual(reply["jsonrpc"], "2.0")
+            self.assertIn("result", reply)
+        # only "2.0"
+        for version in ["1.0", 2.0, None]:
+            reply = self.n.request({"jsonrpc": version, "id": 1, "method": "getinfo"})
+            self.assertEqual(self.error_of(reply), INVALID_REQUEST, version)
+        # a duplicate key is not JSON we accept
+        status, data = self.n.http(b'{"jsonrpc":"2.0","id":1,"method":"getinfo","method":"stop"}')
+        self.assertEqual(self.error_of(json.loads(data)), PARSE_ERROR)
+        self.assertServing()
+
+    def test_notifications(self):
+        """A request without id runs but gets no answer; a body of notifications only gets
+        HTTP 204 (doc/rpc.md, Envelope)."""
+        buyer, seller = self.n.funded_pair()
+        params = fw.trade_params(buyer, seller)
+        status, body = self.n.http({"jsonrpc": "2.0", "method": "submittrade", "params": params})
+        self.assertEqual(status, 204)
+        self.assertEqual(body, b"")
+        self.assertEqual(self.n.call("gettrade", {"trade_id": params["trade_id"]})["verdict"],
+                         "accepted")
+        p2 = fw.trade_params(buyer, seller)
+        reply = self.n.request([{"jsonrpc": "2.0", "method": "submittrade", "params": p2},
+                                {"jsonrpc": "2.0", "id": "x", "method": "getinfo"}])
+        self.assertEqual([r["id"] for r in reply], ["x"])
+        self.assertEqual(self.n.call("gettrade", {"trade_id": p2["trade_id"]})["verdict"],
+                         "accepted")
+
+    def test_rpcauth_line(self):
+        """contrib/rpcauth makes NAME:SALT$HASH:ROLE with HASH = HMAC-SHA256(SALT, password), as
+        DESIGN.md 7 says, and sbxd accepts a line made by hand the same way."""
+        import hashlib
+        import hmac
+        line = fw.contrib_rpcauth("someone", "supervisor", "s3cret")
+        name, rest = line.split(":", 1)
+        salt_hash, role = rest.rsplit(":", 1)
+        salt, digest = salt_hash.split("$")
+        self.assertEqual((name, role), ("someone", "supervisor"))
+        self.assertEqual(digest, hmac.new(salt.encode(), b"s3cret", hashlib.sha256).hexdigest())
+
+    def test_http_paths(self):
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.n.rpcport, timeout=60)
+        try:
+            conn.request("GET", "/health")  # no credentials needed
+            r = conn.getresponse()
+            self.assertEqual((r.status, r.read().strip()), (200, b"ok"))
+        finally:
+            conn.close()
+        status, _ = self.n.http(b"", method="GET", path="/")
+        self.assertEqual(status, 405)
+        status, _ = self.n.http({"jsonrpc": "2.0", "id": 1, "method": "getinfo"},
+                                path="/nosuch")
+        self.assertEqual(status, 404)
+        self.assertServing()
+
     def test_batch_limits(self):
         one = {"jsonrpc": "2.0", "method": "getinfo"}
         # exactly -rpcmaxbatch (default 1,000): served
@@ -566,6 +627,16 @@ class RPCTest(fw.SharedNodeTestCase):
             status, data = self.n.http(body, auth=auth)
             self.assertEqual(status, 401, auth)
             self.assertNotIn(b'"result"', data)
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.n.rpcport, timeout=60)
+        try:
+            conn.request("POST", "/", body=json.dumps(body))
+            r = conn.getresponse()
+            r.read()
+            self.assertEqual(r.status, 401)
+            self.assertTrue(r.getheader("WWW-Authenticate", "").startswith("Basic"))
+        finally:
+            conn.close()
         status, _ = self.n.http(body, headers={"Authorization": "Bearer abc"})
         self.assertEqual(status, 401)
         status, _ = self.n.http(body, headers={"Authorization": "Basic !!notbase64!!"})
@@ -622,6 +693,63 @@ class RPCTest(fw.SharedNodeTestCase):
                 self.assertEqual(e.code, INVALID_PARAMS, (m, e))
             else:
                 self.fail("%s accepted an unknown parameter" % m)
+
+
+class LimitsTest(fw.NodeTestCase):
+    """-rpcmaxbatch, -rpcmaxbody and -rpcmaxconns set low, each tested at the limit and one
+    over."""
+
+    def test_limits(self):
+        n = self.node(extra_args=["-rpcmaxbatch=5", "-rpcmaxbody=4096", "-rpcmaxconns=3"])
+        one = {"jsonrpc": "2.0", "method": "getinfo"}
+        self.assertEqual(len(n.request([dict(one, id=i) for i in range(5)])), 5)
+        reply = n.request([dict(one, id=i) for i in range(6)])
+        self.assertEqual(reply["error"]["code"], INVALID_REQUEST)
+        body = json.dumps(dict(one, id="x" * 10)).encode()
+        pad = 4096 - len(body)
+        exact = body[:-1] + b" " * pad + b"}"
+        self.assertEqual(len(exact), 4096)
+        status, data = n.http(exact)
+        self.assertEqual(status, 200)
+        self.assertIn("result", json.loads(data))
+        status, _ = n.http(exact[:-1] + b" }")
+        self.assertEqual(status, 413)
+        self.assertEqual(n.call("getinfo")["network"], "sbx-devnet")
+
+        # three connections held open; a fourth is refused with 503
+        import http.client
+        user, password = n.cookie()
+        import base64
+        h = {"Authorization": "Basic " + base64.b64encode(
+            ("%s:%s" % (user, password)).encode()).decode()}
+        held = []
+        try:
+            for _ in range(3):
+                c = http.client.HTTPConnection("127.0.0.1", n.rpcport, timeout=60)
+                c.request("POST", "/", body=json.dumps(dict(one, id=1)), headers=h)
+                r = c.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+                held.append(c)
+            c = http.client.HTTPConnection("127.0.0.1", n.rpcport, timeout=60)
+            try:
+                c.request("POST", "/", body=json.dumps(dict(one, id=1)), headers=h)
+                r = c.getresponse()
+                r.read()
+                self.assertEqual(r.status, 503)
+            finally:
+                c.close()
+        finally:
+            for c in held:
+                c.close()
+        # once they are gone, connections are served again
+        def served():
+            try:
+                return n.call("getinfo")["network"] == "sbx-devnet"
+            except fw.HTTPError as e:
+                self.assertEqual(e.status, 503)
+                return False
+        fw.in_time(served, what="service after the connections closed")
 
 
 class StopTest(fw.NodeTestCase):
