@@ -333,8 +333,12 @@ load_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t 
     c->rc = ledger_account_decode(&a, c->st->nassets, val, vlen, c->err);
     if (c->rc == SBX_OK && (klen != 1 + strlen(a.id) || memcmp(key + 1, a.id, klen - 1) != 0))
         c->rc = sbx_err_set(c->err, SBX_ECORRUPT, "account record: key does not match its id");
-    if (c->rc == SBX_OK)
+    if (c->rc == SBX_OK) {
         c->rc = insert(c->st, &a, 0);
+        if (c->rc)
+            sbx_err_set(c->err, c->rc, "account record %s: cannot be loaded (%s)", a.id,
+                        sbx_rc_name(c->rc));
+    }
     return c->rc != SBX_OK;
 }
 

@@ -465,9 +465,11 @@ node_chain_open(struct node_chain **out, const char *dir, int reindex_all, int c
             goto out;
         c->tip_time = h.time_ms;
     }
-    rc = cmp_engine_load(c->eng, c->store, err);
-    if (rc)
-        goto out;
+    if (!reindex_all) { /* after a reindex the engine holds the state already */
+        rc = cmp_engine_load(c->eng, c->store, err);
+        if (rc)
+            goto out;
+    }
     if (checkblocks > 0) {
         uint64_t from = c->tip.height >= (uint64_t)checkblocks ? c->tip.height - checkblocks + 1 : 0;
 
