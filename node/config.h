@@ -1,0 +1,51 @@
+/* sbxd configuration: the INI file (key = value, optional [devnet] section) and -name=value
+ * command-line options, which win over the file. See doc/operations.md for every option. */
+#ifndef SBX_NODE_CONFIG_H
+#define SBX_NODE_CONFIG_H
+
+#include <stddef.h>
+
+#include "node/node.h"
+#include "util/err.h"
+
+#define SBXD_MAX_RPCAUTH 64
+#define SBXD_MAX_CONNECT 64
+
+struct sbxd_config {
+    char datadir[1024];
+    char conf[1024]; /* the file read; "" if none */
+    char debug[256];
+    int devnet;
+    int printtoconsole; /* log to stderr too (default 1) */
+    int daemon_help;
+    char rpcbind[256];
+    int rpcport;
+    char *rpcauth[SBXD_MAX_RPCAUTH]; /* owned */
+    size_t nrpcauth;
+    size_t rpcmaxbody;
+    int rpcmaxbatch;
+    int rpcmaxconns;
+    /* Peer links (not yet used: accepted and kept for the p2p work). */
+    int port;                        /* 8646; devnet 18646 */
+    char bind[256];                  /* default "" = all addresses */
+    char *connect[SBXD_MAX_CONNECT]; /* owned; "HOST:PORT" */
+    size_t nconnect;
+    int listen;              /* default 1 */
+    struct node_config node; /* node.datadir points into `datadir`: do not copy the struct */
+};
+
+/* Fill `c` from the defaults, the config file and argv (argv[0] is the program name), the
+ * command line winning over the file; list options (-rpcauth, -connect) collect the file's
+ * values and then the command line's. The file is -conf, else <datadir>/sbx.conf if it
+ * exists; its [devnet] section applies only with -devnet. Touches no file but the config file
+ * (the caller creates the datadir) and sets the log's debug categories (-debug).
+ * SBX_EINVAL names an unknown option or a bad value; SBX_EIO an unreadable config file.
+ * `-help` sets daemon_help and returns SBX_OK without reading anything else. `conf` is the
+ * file read, "" if none. sbxd_config_release() frees what `c` owns, also after a failure. */
+int sbxd_config_load(struct sbxd_config *c, int argc, char **argv,
+                     struct sbx_err *err) SBX_WARN_UNUSED;
+void sbxd_config_release(struct sbxd_config *c);
+/* The --help text. */
+const char *sbxd_config_help(void);
+
+#endif
