@@ -15,12 +15,14 @@
  *   'P' name                       -> licence parameter (compliance)
  *   'S' ...                        -> sanctions list and other compliance lists
  *   'L' 32 alert id                -> alert record;  'K' kind, u64 time, 32 id -> ""
- *   'X' account 0x00 u64 time 32 txid -> ""           (transactions by account and time)
- *   'Y' asset 0x00 u64 time 32 txid   -> ""           (trades by asset and time)
- *   'R' u16 rule, u64 time, 32 txid   -> ""           (rejections by rule and time)
- *   'Q' u64 time, 32 txid             -> ""           (all rejections by time)
- *   'Z' u64 time, 32 txid             -> ""           (all trades by time)
- * Times in index keys are the transaction's timestamp, big-endian, so keys sort by time.
+ *   'X' account 0x00 POS             -> ""           (transactions by account and time)
+ *   'Y' asset 0x00 POS               -> ""           (trades by asset and time)
+ *   'R' u16 rule POS                 -> ""           (rejections by rule and time)
+ *   'Q' POS                          -> ""           (all rejections by time)
+ *   'Z' POS                          -> ""           (all trades by time)
+ * where POS = u64 time | u64 height | u32 index in block | 32 txid (LEDGER_INDEX_TAIL bytes):
+ * the transaction's timestamp, then its place on the ledger, so that entries with the same
+ * millisecond keep ledger order. All big-endian, so keys sort by time.
  */
 #ifndef SBX_LEDGER_STORE_H
 #define SBX_LEDGER_STORE_H
@@ -50,6 +52,7 @@
 #define LEDGER_K_REJECTION 'R'
 #define LEDGER_K_REJECTION_ALL 'Q'
 #define LEDGER_K_TRADES 'Z'
+#define LEDGER_INDEX_TAIL (8 + 8 + 4 + 32)
 
 struct ledger_store;
 

@@ -555,7 +555,7 @@ static void
 index_put(struct node_chain *c, uint8_t prefix, const char *name, int64_t time,
           const uint8_t txid[static 32], int rule)
 {
-    uint8_t key[1 + SBX_ID_MAX + 1 + 2 + 8 + 32];
+    uint8_t key[1 + SBX_ID_MAX + 1 + 2 + LEDGER_INDEX_TAIL];
     size_t n = 0, l;
 
     key[n++] = prefix;
@@ -569,10 +569,12 @@ index_put(struct node_chain *c, uint8_t prefix, const char *name, int64_t time,
         n += l;
         key[n++] = 0;
     }
+    /* POS: time, then the place on the ledger (see store.h) */
     buf_store_u64(key + n, (uint64_t)time);
-    n += 8;
-    memcpy(key + n, txid, 32);
-    n += 32;
+    buf_store_u64(key + n + 8, c->tip.height + 1);
+    buf_store_u32(key + n + 16, (uint32_t)c->n);
+    memcpy(key + n + 20, txid, 32);
+    n += LEDGER_INDEX_TAIL;
     ledger_store_batch_put(c->batch, key, n, "", 0);
 }
 
@@ -664,8 +666,8 @@ node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struc
     c->e[c->n].len = (uint32_t)len;
     c->e[c->n].verdict = res->verdict;
     memcpy(c->txids[c->n], txid, 32);
+    index_tx(c, tx, txid, &res->verdict); /* at index c->n */
     c->n++;
-    index_tx(c, tx, txid, &res->verdict);
     return SBX_OK;
 }
 

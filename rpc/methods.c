@@ -35,7 +35,7 @@
 /* Most index keys one list call may look at before it hands back a cursor. */
 #define SCAN_BUDGET 20000
 /* Longest index key: 'X' account 0x00 u64 time 32 txid. */
-#define INDEX_KEY_MAX (1 + SBX_ID_MAX + 1 + 8 + 32)
+#define INDEX_KEY_MAX (1 + SBX_ID_MAX + 1 + 2 + LEDGER_INDEX_TAIL)
 
 /* ------------------------------------------------------------------ error codes */
 
@@ -2060,7 +2060,7 @@ list_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t v
 
     (void)val;
     (void)vlen;
-    if (klen != q->plen + 8 + 32)
+    if (klen != q->plen + LEDGER_INDEX_TAIL)
         return 0; /* not an entry of this index (cannot happen with the prefixes used) */
     t = (int64_t)buf_load_u64(key + q->plen);
     if (t < q->from)
@@ -2070,7 +2070,7 @@ list_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t v
         return 1;
     }
     q->scanned++;
-    item = txid_json(q->env, key + q->plen + 8, &q->blk, &type, &q->err);
+    item = txid_json(q->env, key + q->plen + LEDGER_INDEX_TAIL - 32, &q->blk, &type, &q->err);
     if (item == NULL) {
         q->rc = q->err.code ? q->err.code : SBX_ENOMEM;
         return 1;
@@ -2116,7 +2116,7 @@ list_index(const struct rpc_env *env, const uint8_t *prefix, size_t plen, const 
 
     memset(&q, 0, sizeof(q));
     if (a->cursor_len > 0) {
-        if (a->cursor_len != plen + 40 || memcmp(a->cursor, prefix, plen) != 0) {
+        if (a->cursor_len != plen + LEDGER_INDEX_TAIL || memcmp(a->cursor, prefix, plen) != 0) {
             rpc_outcome_error(out, RPC_INVALID_PARAMS,
                               "cursor: not a cursor returned by this query");
             return;
@@ -2164,13 +2164,13 @@ list_index(const struct rpc_env *env, const uint8_t *prefix, size_t plen, const 
     if (q.more && q.lastlen == 0) {
         /* stopped before looking at any key: a cursor just above the range asked for */
         memcpy(q.last, prefix, plen);
-        if (sp != NULL && slen == plen + 40) {
+        if (sp != NULL && slen == plen + LEDGER_INDEX_TAIL) {
             memcpy(q.last, sp, slen);
         } else {
             buf_store_u64(q.last + plen, sp != NULL ? buf_load_u64(sp + plen) : UINT64_MAX);
-            memset(q.last + plen + 8, sp != NULL ? 0x00 : 0xff, 32);
+            memset(q.last + plen + 8, sp != NULL ? 0x00 : 0xff, LEDGER_INDEX_TAIL - 8);
         }
-        q.lastlen = plen + 40;
+        q.lastlen = plen + LEDGER_INDEX_TAIL;
     }
     if (q.more) {
         hex_encode(cur, q.last, q.lastlen);

@@ -1328,10 +1328,8 @@ conn_open(struct conn *c)
     bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
     bufferevent_set_timeouts(c->bev, &tv, NULL);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&b->addr, b->addrlen) != 0) {
-        c->fails++;
+    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&b->addr, b->addrlen) != 0)
         conn_broken(c, "connect failed", 1);
-    }
 }
 
 /* Send the phase's next request, if any, on an idle connected connection. */

@@ -423,51 +423,21 @@ class NodeTestCase(unittest.TestCase):
         return r
 
 
-class SharedNodeTestCase(NodeTestCase):
-    """Test cases that share one node, started once for the class (tests use unique ids, so they
-    do not disturb each other). `node_args` and `node_users` configure it."""
+class OneNodeTestCase(NodeTestCase):
+    """Each test gets a fresh node of its own (temporary datadir, free ports), started with
+    `node_args` and the rpcauth users `node_users` (name -> role); `self.n` is the node and
+    `self.auth[name]` the (name, password) of each user."""
 
     node_args = []
-    node_users = {}  # name -> role
-
-    @classmethod
-    def setUpClass(cls):
-        cls.class_tmp = tempfile.mkdtemp(prefix="sbx-func-")
-        cls.n = Node(cls.class_tmp, name="shared", extra_args=list(cls.node_args))
-        cls.auth = {}
-        for name, role in cls.node_users.items():
-            cls.auth[name] = cls.n.add_user(name, role)
-        try:
-            cls.n.start()
-        except BaseException:
-            cls.n.kill()
-            shutil.rmtree(cls.class_tmp, ignore_errors=True)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            rc = cls.n.stop()
-        finally:
-            cls.n.kill()
-        if rc != 0:
-            print("\n" + cls.n.tail(), flush=True)
-        if os.environ.get("SBX_KEEP_TMP") is None:
-            shutil.rmtree(cls.class_tmp, ignore_errors=True)
-        if rc != 0:
-            raise AssertionError("shared node exited with %r after SIGTERM" % (rc,))
+    node_users = {}
 
     def setUp(self):
         super().setUp()
-        if self.n.proc.poll() is not None:
-            self.fail("the shared node is not running (exited with %r):\n%s" %
-                      (self.n.proc.returncode, self.n.tail()))
-
-    def tearDown(self):
-        super().tearDown()
-        # every test leaves the shared node serving
-        if self.n.proc.poll() is not None:
-            self.fail("the shared node died during the test:\n%s" % self.n.tail())
+        self.n = self.node(start=False, extra_args=list(self.node_args))
+        self.auth = {}
+        for name, role in self.node_users.items():
+            self.auth[name] = self.n.add_user(name, role)
+        self.n.start()
 
 
 def in_time(fn, timeout=60, what="condition"):

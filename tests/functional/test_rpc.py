@@ -1,16 +1,19 @@
 """JSON-RPC interface: every method of DESIGN.md section 7 (but getreport and the event stream),
 every error code, roles, HTTP authentication and size limits."""
 
+import base64
+import hashlib
+import hmac
+import http.client
 import json
 import os
 import socket
-import time
 import unittest
 
 import framework as fw
 import txsign
 from framework import (BAD_SIGNATURE, CONFLICT, FORBIDDEN, INVALID_PARAMS, INVALID_REQUEST,
-                       METHOD_NOT_FOUND, NOT_FOUND, PARSE_ERROR, REJECTED, hex32, uid)
+                       METHOD_NOT_FOUND, NOT_FOUND, PARSE_ERROR, hex32, uid)
 
 HEX64 = r"^[0-9a-f]{64}$"
 
@@ -20,7 +23,7 @@ METHODS = ["getinfo", "openaccount", "updateaccount", "deposit", "withdraw", "su
            "submitdirective", "getsupervision", "verifychain", "getpeerinfo", "stop"]
 
 
-class RPCTest(fw.SharedNodeTestCase):
+class RPCTest(fw.OneNodeTestCase):
     node_users = {"op": "operator", "sup": "supervisor", "adm": "admin"}
 
     # ---- helpers
@@ -85,7 +88,6 @@ class RPCTest(fw.SharedNodeTestCase):
         user, password = self.n.cookie()
         h = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         if auth:
-            import base64
             h += "Authorization: Basic %s\r\n" % base64.b64encode(
                 ("%s:%s" % (user, password)).encode()).decode()
         h += "Content-Length: %d\r\n\r\n" % length
@@ -400,8 +402,6 @@ class RPCTest(fw.SharedNodeTestCase):
     def test_rpcauth_line(self):
         """contrib/rpcauth makes NAME:SALT$HASH:ROLE with HASH = HMAC-SHA256(SALT, password), as
         DESIGN.md 7 says, and sbxd accepts a line made by hand the same way."""
-        import hashlib
-        import hmac
         line = fw.contrib_rpcauth("someone", "supervisor", "s3cret")
         name, rest = line.split(":", 1)
         salt_hash, role = rest.rsplit(":", 1)
@@ -410,7 +410,6 @@ class RPCTest(fw.SharedNodeTestCase):
         self.assertEqual(digest, hmac.new(salt.encode(), b"s3cret", hashlib.sha256).hexdigest())
 
     def test_http_paths(self):
-        import http.client
         conn = http.client.HTTPConnection("127.0.0.1", self.n.rpcport, timeout=60)
         try:
             conn.request("GET", "/health")  # no credentials needed
@@ -627,7 +626,6 @@ class RPCTest(fw.SharedNodeTestCase):
             status, data = self.n.http(body, auth=auth)
             self.assertEqual(status, 401, auth)
             self.assertNotIn(b'"result"', data)
-        import http.client
         conn = http.client.HTTPConnection("127.0.0.1", self.n.rpcport, timeout=60)
         try:
             conn.request("POST", "/", body=json.dumps(body))
@@ -665,8 +663,6 @@ class RPCTest(fw.SharedNodeTestCase):
 
     def test_keepalive_and_pipelining(self):
         # many requests on one connection, as sbx-bench sends them
-        import http.client
-        import base64
         user, password = self.n.cookie()
         h = {"Authorization": "Basic " + base64.b64encode(
             ("%s:%s" % (user, password)).encode()).decode(), "Content-Type": "application/json"}
@@ -717,9 +713,7 @@ class LimitsTest(fw.NodeTestCase):
         self.assertEqual(n.call("getinfo")["network"], "sbx-devnet")
 
         # three connections held open; a fourth is refused with 503
-        import http.client
         user, password = n.cookie()
-        import base64
         h = {"Authorization": "Basic " + base64.b64encode(
             ("%s:%s" % (user, password)).encode()).decode()}
         held = []
