@@ -184,6 +184,10 @@ ledger_store_open(struct ledger_store **out, const char *dir, int create, struct
     leveldb_options_set_cache(s->opts, s->cache);
     leveldb_options_set_write_buffer_size(s->opts, WRITE_BUFFER_SIZE);
     leveldb_options_set_max_open_files(s->opts, MAX_OPEN_FILES);
+    /* No block compression: records are hashes, signatures and integers, which Snappy barely
+     * shrinks, while compressing and decompressing them in every compaction cost about 5% of
+     * the node's CPU under load (perf, sbx-bench at 8,000 trades/s). */
+    leveldb_options_set_compression(s->opts, leveldb_no_compression);
     leveldb_readoptions_set_verify_checksums(s->ropts_verify, 1);
     leveldb_readoptions_set_fill_cache(s->ropts_verify, 0);
     leveldb_writeoptions_set_sync(s->wsync, 1);
