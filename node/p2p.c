@@ -74,6 +74,9 @@
 #define KEY_FILE "p2p.key"
 #define CERT_FILE "p2p.crt"
 #define REASON_MAX 160
+#define KEEPALIVE_IDLE_S 30 /* first probe after this long without traffic */
+#define KEEPALIVE_INTERVAL_S 10
+#define KEEPALIVE_COUNT 3
 
 enum peer_state {
     PEER_TLS,    /* TCP connect and TLS handshake */
@@ -91,6 +94,7 @@ struct target {
     struct event *timer;   /* the next attempt */
     struct p2p_peer *peer; /* the current attempt or link; NULL while waiting */
     int delay_ms;          /* the wait after the next failure */
+    size_t attempts;       /* picks the address to try when the name has several */
 };
 
 struct p2p_peer {
@@ -121,6 +125,7 @@ struct p2p {
     size_t max_frame, max_sendq;
     int reconnect_min_ms, reconnect_max_ms;
     int handshake_timeout_ms;
+    int write_timeout_ms;
     int corrupt_auth; /* test hook */
     SSL_CTX *ssl;
     struct evconnlistener *listener;
@@ -390,7 +395,9 @@ tls_init(struct p2p *p, const char *certdir, struct sbx_err *err)
         ssl_error_text(e, sizeof(e), "unknown error");
         return sbx_err_set(err, SBX_EINTERNAL, "cannot set up TLS: %s", e);
     }
-    SSL_CTX_set_options(p->ssl, SSL_OP_NO_TICKET);
+    /* A TCP close without TLS close_notify is an ordinary EOF: frames carry their length, so a
+     * truncated stream can only lose a frame that was never complete, never shorten one. */
+    SSL_CTX_set_options(p->ssl, SSL_OP_NO_TICKET | SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_session_cache_mode(p->ssl, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_verify(p->ssl, SSL_VERIFY_NONE, NULL);
     return cert_load(p->ssl, certdir, err);
@@ -450,7 +457,8 @@ peer_free(struct p2p_peer *peer)
 }
 
 /* Wait `t->delay_ms`, then try again; the delay doubles up to reconnect_max_ms and starts
- * again from reconnect_min_ms after a link that stayed open for reconnect_max_ms. */
+ * again from reconnect_min_ms after a link that stayed open for reconnect_max_ms. `closed` is
+ * the link that ended, NULL if the attempt never got a link. */
 static void
 target_schedule(struct target *t, const struct p2p_peer *closed)
 {
@@ -461,7 +469,7 @@ target_schedule(struct target *t, const struct p2p_peer *closed)
     t->peer = NULL;
     if (p->freeing)
         return;
-    if (closed->announced &&
+    if (closed != NULL && closed->announced &&
         (time_mono_us() - closed->open_us) / 1000 >= (int64_t)p->reconnect_max_ms)
         t->delay_ms = p->reconnect_min_ms;
     delay = t->delay_ms;
@@ -553,7 +561,28 @@ queue_frame(struct p2p_peer *peer, uint8_t type, const uint8_t *payload, size_t 
     return SBX_OK;
 }
 
-/* TLS is up: derive the exporter value and send our AUTH. */
+/* Low latency (no Nagle: a frame is sent when queued), and TCP keepalive so that a peer that
+ * vanished (a host powered off, a cable pulled) ends the link within about a minute even when
+ * nothing is being sent; failures here only lose those benefits. */
+static void
+socket_options(evutil_socket_t fd)
+{
+    int one = 1, idle = KEEPALIVE_IDLE_S, intvl = KEEPALIVE_INTERVAL_S, cnt = KEEPALIVE_COUNT;
+
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+#ifdef TCP_KEEPIDLE
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+#else
+    (void)idle;
+    (void)intvl;
+    (void)cnt;
+#endif
+}
+
+/* TLS is up: derive the exporter value, send our AUTH, arm the write timeout. */
 static void
 tls_up(struct p2p_peer *peer)
 {
@@ -561,7 +590,7 @@ tls_up(struct p2p_peer *peer)
     SSL *ssl = bufferevent_openssl_get_ssl(peer->bev);
     uint8_t payload[AUTH_PAYLOAD], digest[32];
     evutil_socket_t fd = bufferevent_getfd(peer->bev);
-    int one = 1;
+    struct timeval tv;
 
     if (peer->state != PEER_TLS)
         return;
@@ -576,7 +605,10 @@ tls_up(struct p2p_peer *peer)
         return;
     }
     if (fd >= 0)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* latency over packets */
+        socket_options(fd);
+    tv.tv_sec = p->write_timeout_ms / 1000;
+    tv.tv_usec = (p->write_timeout_ms % 1000) * 1000;
+    bufferevent_set_timeouts(peer->bev, NULL, &tv);
     memcpy(payload, p->network_id, 32);
     memcpy(payload + 32, p->key->pubkey, 32);
     auth_digest(peer->exporter, p->network_id, p->key->pubkey,
@@ -698,13 +730,24 @@ peer_read_cb(struct bufferevent *bev, void *arg)
     }
 }
 
+/* 1 if the bufferevent's socket has a connected peer. */
+static int
+tcp_connected(struct bufferevent *bev)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    evutil_socket_t fd = bufferevent_getfd(bev);
+
+    return fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0;
+}
+
 static void
 peer_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct p2p_peer *peer = arg;
     char reason[REASON_MAX], detail[REASON_MAX - 40];
     unsigned long sslerr;
-    int dnserr, sockerr = EVUTIL_SOCKET_ERROR();
+    int sockerr = EVUTIL_SOCKET_ERROR();
 
     if (peer->state == PEER_CLOSED)
         return;
@@ -712,14 +755,17 @@ peer_event_cb(struct bufferevent *bev, short what, void *arg)
         tls_up(peer);
         return;
     }
-    dnserr = bufferevent_socket_get_dns_error(bev);
     sslerr = bufferevent_get_openssl_error(bev);
     while (bufferevent_get_openssl_error(bev) != 0)
         ;
-    if (what & BEV_EVENT_EOF) {
+    if (what & BEV_EVENT_TIMEOUT) {
+        snprintf(detail, sizeof(detail), "write timeout (the peer does not read)");
+    } else if (peer->state == PEER_TLS && peer->target != NULL && !tcp_connected(bev)) {
+        /* OpenSSL reports a refused connect as an EOF; errno still says what happened. */
+        snprintf(detail, sizeof(detail), "cannot connect: %s",
+                 sockerr != 0 ? evutil_socket_error_to_string(sockerr) : "not connected");
+    } else if (what & BEV_EVENT_EOF) {
         snprintf(detail, sizeof(detail), "connection closed by peer");
-    } else if (dnserr != 0) {
-        snprintf(detail, sizeof(detail), "cannot resolve: %s", evutil_gai_strerror(dnserr));
     } else if (sslerr != 0) {
         char e[200];
         ERR_error_string_n(sslerr, e, sizeof(e));
@@ -870,43 +916,70 @@ out:
 
 /* ------------------------------------------------------------------ outbound */
 
+/* One attempt to link to `t`. The name is resolved here, blocking (libevent without a DNS
+ * base would do the same): use addresses, or names that resolve locally. Successive attempts
+ * walk through the addresses the name resolves to, so one unreachable address (an IPv6 one
+ * without a route, say) does not keep the link down. */
 static void
 target_connect(struct target *t)
 {
     struct p2p *p = t->p;
+    struct evutil_addrinfo hints, *ai = NULL, *pick;
     struct bufferevent *bev;
     struct p2p_peer *peer;
+    char portstr[8], reason[REASON_MAX];
+    size_t n = 0;
     SSL *ssl;
+    int r;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    snprintf(portstr, sizeof(portstr), "%d", t->port);
+    r = evutil_getaddrinfo(t->host, portstr, &hints, &ai);
+    if (r != 0 || ai == NULL) {
+        LOG_WARN(LOG_P2P, "peer %s (outbound): closed: cannot resolve: %s", t->addr,
+                 evutil_gai_strerror(r));
+        target_schedule(t, NULL);
+        goto out;
+    }
+    for (pick = ai; pick != NULL; pick = pick->ai_next)
+        n++;
+    pick = ai;
+    for (size_t i = 0; i < t->attempts % n; i++)
+        pick = pick->ai_next;
+    t->attempts++;
 
     ssl = SSL_new(p->ssl);
     if (ssl == NULL) {
         ERR_clear_error();
-        goto fail;
+        goto nomem;
     }
+    /* On failure libevent frees `ssl` (BEV_OPT_CLOSE_ON_FREE). */
     bev = bufferevent_openssl_socket_new(p->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
                                          BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (bev == NULL)
-        goto fail;
+        goto nomem;
     peer = peer_new(p, t, t->addr, bev);
     if (peer == NULL)
-        goto fail;
+        goto nomem;
     t->peer = peer;
     LOG_DEBUG(LOG_P2P, "peer %s (outbound): connecting", t->addr);
-    /* Without a DNS base the name is resolved here, blocking: use addresses or names that
-     * resolve locally (/etc/hosts). */
-    if (bufferevent_socket_connect_hostname(bev, NULL, AF_UNSPEC, t->host, t->port) != 0) {
-        peer_close(peer, "cannot start connecting");
-        return;
+    if (bufferevent_socket_connect(bev, pick->ai_addr, (int)pick->ai_addrlen) != 0) {
+        snprintf(reason, sizeof(reason), "TLS setup failed: cannot connect: %s",
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        peer_close(peer, reason);
+        goto out;
     }
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-    return;
-fail : {
-    /* Count it as a failed attempt: the back-off applies. */
-    struct p2p_peer none;
-    memset(&none, 0, sizeof(none));
+    goto out;
+nomem:
     LOG_WARN(LOG_P2P, "peer %s (outbound): closed: out of memory", t->addr);
-    target_schedule(t, &none);
-}
+    target_schedule(t, NULL); /* a failed attempt: the back-off applies */
+out:
+    if (ai != NULL)
+        evutil_freeaddrinfo(ai);
 }
 
 static void
@@ -966,6 +1039,7 @@ p2p_new(struct p2p **out, struct event_base *base, const struct p2p_config *cfg,
     p->reconnect_max_ms =
         cfg->reconnect_max_ms ? cfg->reconnect_max_ms : P2P_DEFAULT_RECONNECT_MAX_MS;
     p->handshake_timeout_ms = P2P_HANDSHAKE_TIMEOUT_MS;
+    p->write_timeout_ms = P2P_WRITE_TIMEOUT_MS;
     rc = SBX_EINVAL;
     if (p->max_frame < AUTH_FRAME_LEN || p->max_frame > UINT32_MAX) {
         sbx_err_set(err, rc, "max_frame: %zu is not %d..%lu", p->max_frame, AUTH_FRAME_LEN,
@@ -1218,4 +1292,10 @@ void
 p2p_test_handshake_timeout(struct p2p *p, int ms)
 {
     p->handshake_timeout_ms = ms;
+}
+
+void
+p2p_test_write_timeout(struct p2p *p, int ms)
+{
+    p->write_timeout_ms = ms;
 }

@@ -50,6 +50,10 @@ enum p2p_msg_type {
 #define P2P_DEFAULT_RECONNECT_MAX_MS 10000
 /* A peer must finish TLS and AUTH within this time. */
 #define P2P_HANDSHAKE_TIMEOUT_MS 10000
+/* A link whose queued output makes no progress for this long is closed ("write timeout"): the
+ * peer is gone or has stopped reading. TCP keepalive ends links to vanished hosts that are
+ * idle (about a minute). */
+#define P2P_WRITE_TIMEOUT_MS 60000
 /* Links opened by peers: at most this many at once, and at most P2P_MAX_INBOUND_HANDSHAKING of
  * them still in TLS or AUTH. Connections over either cap are closed as soon as accepted. */
 #define P2P_MAX_INBOUND 64

@@ -12,4 +12,8 @@ void p2p_test_corrupt_auth(struct p2p *p, int on);
  * P2P_HANDSHAKE_TIMEOUT_MS). */
 void p2p_test_handshake_timeout(struct p2p *p, int ms);
 
+/* Links that get to AUTH from now on close when queued output makes no progress for `ms`
+ * (instead of P2P_WRITE_TIMEOUT_MS). */
+void p2p_test_write_timeout(struct p2p *p, int ms);
+
 #endif
