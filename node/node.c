@@ -257,16 +257,19 @@ worker_main(void *arg)
 
         pthread_mutex_lock(&n->mu);
         while (n->workq.head == NULL && !n->stop_workers) {
+            /* the waker takes us off the idle count when it signals, so that a burst of
+             * submissions wakes each idle worker once, not once per submission */
             n->idle_workers++;
             pthread_cond_wait(&n->work_cv, &n->mu);
-            n->idle_workers--;
         }
         share = n->workq.n / (size_t)n->nworkers;
         share = share < 1 ? 1 : share > WORKER_BATCH ? WORKER_BATCH : share;
         while (share-- > 0 && n->workq.head)
             q_push(&take, q_pop(&n->workq));
-        if (n->workq.head && n->idle_workers)
+        if (n->workq.head && n->idle_workers) {
+            n->idle_workers--;
             pthread_cond_signal(&n->work_cv); /* more than our share: wake a peer */
+        }
         pthread_mutex_unlock(&n->mu);
         if (take.head == NULL)
             return NULL; /* stopping and nothing left */
@@ -276,8 +279,10 @@ worker_main(void *arg)
         if (done.head) {
             pthread_mutex_lock(&n->mu);
             q_append(&n->seqq, &done);
-            if (n->seq_waiting)
+            if (n->seq_waiting) {
+                n->seq_waiting = 0; /* one wake-up is enough */
                 pthread_cond_signal(&n->seq_cv);
+            }
             pthread_mutex_unlock(&n->mu);
         }
     }
@@ -690,8 +695,10 @@ enqueue(struct node *n, struct job *j)
 {
     pthread_mutex_lock(&n->mu);
     q_push(&n->workq, j);
-    if (n->idle_workers)
+    if (n->idle_workers) {
+        n->idle_workers--;
         pthread_cond_signal(&n->work_cv);
+    }
     pthread_mutex_unlock(&n->mu);
 }
 
