@@ -70,8 +70,8 @@ cmp_engine_new(struct cmp_engine **out, const struct ledger_tx *genesis, struct 
     e->genesis = *g;
     e->genesis.licence_json = NULL;
     e->genesis_ms = genesis->timestamp;
-    rc = cmp_params_from_json(&e->params, g->licence_json, g->licence_len, 1, g->assets,
-                              g->nassets, err);
+    rc = cmp_params_from_json(&e->params, g->licence_json, g->licence_len, 1, g->assets, g->nassets,
+                              err);
     if (rc)
         goto fail;
     e->st = ledger_state_new(g->assets, g->nassets, cmp_usage_free);
@@ -325,8 +325,8 @@ check_dormant(const struct cmp_engine *e, const struct ledger_account *a, int64_
     if (now - ref >= dormant_ms) {
         if (a->updated_ms >= ref + dormant_ms)
             return 0; /* re-verified while dormant */
-    } else if (u->react_ms && time_local_day(u->react_ms, offset_min(e)) ==
-                                  time_local_day(now, offset_min(e))) {
+    } else if (u->react_ms &&
+               time_local_day(u->react_ms, offset_min(e)) == time_local_day(now, offset_min(e))) {
         if (a->updated_ms >= u->react_ms)
             return 0;
         moved = u->react_vnd;
@@ -413,8 +413,7 @@ eval_account_open(const struct cmp_engine *e, const struct ledger_tx *tx, struct
 }
 
 static int
-eval_account_update(const struct cmp_engine *e, const struct ledger_tx *tx,
-                    struct cmp_result *res)
+eval_account_update(const struct cmp_engine *e, const struct ledger_tx *tx, struct cmp_result *res)
 {
     const struct ledger_account_update *up = &tx->u.account_update;
     const struct ledger_account *a = ledger_state_get(e->st, up->account);
@@ -449,14 +448,13 @@ eval_transfer(const struct cmp_engine *e, const struct ledger_tx *tx, struct cmp
     house = is_house(e, a->id);
     asset = ledger_state_asset_index(e->st, t->asset);
     if (asset < 0)
-        return reject(res, is_fiat_code(t->asset) ? CMP_RULE_SETTLEMENT_CURRENCY
-                                                  : CMP_RULE_ASSET_UNLISTED,
-                      0, 0, 0, t->asset);
+        return reject(
+            res, is_fiat_code(t->asset) ? CMP_RULE_SETTLEMENT_CURRENCY : CMP_RULE_ASSET_UNLISTED, 0,
+            0, 0, t->asset);
     res->asset = asset;
     if (cmp_engine_is_sanctioned(e, a->id, asset ? t->reference : NULL))
         return reject(res, CMP_RULE_AML_SANCTIONED, 0, 0, 0, "account or address listed");
-    if (deposit && t->has_screening &&
-        t->screening.score >= e->params.v[CMP_P_SCREENING_BLOCK])
+    if (deposit && t->has_screening && t->screening.score >= e->params.v[CMP_P_SCREENING_BLOCK])
         return reject(res, CMP_RULE_AML_SCREENING, e->params.v[CMP_P_SCREENING_BLOCK],
                       t->screening.score, t->screening.score, "risk score too high");
     if (value_vnd(e, asset, t->amount, &value) != SBX_OK)
@@ -474,8 +472,7 @@ eval_transfer(const struct cmp_engine *e, const struct ledger_tx *tx, struct cmp
         if (ledger_add(a->balance[asset], t->amount, &after) != SBX_OK)
             return reject(res, CMP_RULE_AMOUNT_OVERFLOW, 0, 0, 0, "balance overflows");
     } else if (a->balance[asset] < t->amount) {
-        return reject(res, CMP_RULE_BALANCE_INSUFFICIENT, a->balance[asset], 0, t->amount,
-                      a->id);
+        return reject(res, CMP_RULE_BALANCE_INSUFFICIENT, a->balance[asset], 0, t->amount, a->id);
     }
     return SBX_OK;
 }
@@ -492,8 +489,8 @@ check_trade_limits(const struct cmp_engine *e, const struct ledger_account *a, i
         return 0;
     switch (which) {
     case CMP_RULE_LIMIT_PER_TRADE:
-        limit = cmp_params_tier_limit(&e->params, CMP_P_PER_TRADE_T1, a->kyc_tier,
-                                      a->investor_class);
+        limit =
+            cmp_params_tier_limit(&e->params, CMP_P_PER_TRADE_T1, a->kyc_tier, a->investor_class);
         if (notional > limit)
             return reject(res, which, limit, 0, notional, a->id), 1;
         return 0;
@@ -502,8 +499,7 @@ check_trade_limits(const struct cmp_engine *e, const struct ledger_account *a, i
         used = cmp_period_used(u->day, u->day_vnd, time_local_day(now, offset_min(e)));
         break;
     default:
-        limit = cmp_params_tier_limit(&e->params, CMP_P_MONTHLY_T1, a->kyc_tier,
-                                      a->investor_class);
+        limit = cmp_params_tier_limit(&e->params, CMP_P_MONTHLY_T1, a->kyc_tier, a->investor_class);
         used = cmp_period_used(u->month, u->month_vnd, time_local_month(now, offset_min(e)));
         break;
     }
@@ -540,8 +536,8 @@ eval_trade(const struct cmp_engine *e, const struct ledger_tx *tx, struct cmp_re
     minute = time_local_minute_of_day(now, offset_min(e));
     if (minute < e->params.v[CMP_P_TRADING_OPEN_MIN] ||
         minute >= e->params.v[CMP_P_TRADING_CLOSE_MIN])
-        return reject(res, CMP_RULE_TRADING_HOURS, e->params.v[CMP_P_TRADING_CLOSE_MIN], minute,
-                      0, "outside trading hours");
+        return reject(res, CMP_RULE_TRADING_HOURS, e->params.v[CMP_P_TRADING_CLOSE_MIN], minute, 0,
+                      "outside trading hours");
     b = ledger_state_get(e->st, t->buyer);
     if (check_party(b, t->buyer, res))
         return SBX_OK;
@@ -581,8 +577,7 @@ eval_trade(const struct cmp_engine *e, const struct ledger_tx *tx, struct cmp_re
     if (b->balance[0] < cost)
         return reject(res, CMP_RULE_BALANCE_INSUFFICIENT, b->balance[0], 0, cost, b->id);
     if (s->balance[asset] < t->quantity)
-        return reject(res, CMP_RULE_BALANCE_INSUFFICIENT, s->balance[asset], 0, t->quantity,
-                      s->id);
+        return reject(res, CMP_RULE_BALANCE_INSUFFICIENT, s->balance[asset], 0, t->quantity, s->id);
     {
         /* a self-trade pays the buyer's side first (apply's order) */
         int64_t avail = s->balance[0] - (s == b ? cost : 0);
@@ -647,8 +642,8 @@ eval_directive(const struct cmp_engine *e, const struct ledger_tx *tx, struct cm
         break;
     case LEDGER_DIR_SET_PARAM:
         tmp = e->params;
-        if (cmp_params_set(&tmp, d->name, d->value, e->genesis.assets, e->genesis.nassets,
-                           &err) != SBX_OK)
+        if (cmp_params_set(&tmp, d->name, d->value, e->genesis.assets, e->genesis.nassets, &err) !=
+            SBX_OK)
             return reject(res, CMP_RULE_DIRECTIVE_INVALID, 0, 0, d->value, err.msg);
         break;
     case LEDGER_DIR_LICENCE_EXTEND:
@@ -661,8 +656,7 @@ eval_directive(const struct cmp_engine *e, const struct ledger_tx *tx, struct cm
             return reject(res, CMP_RULE_DIRECTIVE_INVALID, 0, 0, 0, "licence is not active");
         break;
     case LEDGER_DIR_LICENCE_WIND_DOWN:
-        if (e->licence_status != CMP_LICENCE_ACTIVE &&
-            e->licence_status != CMP_LICENCE_SUSPENDED)
+        if (e->licence_status != CMP_LICENCE_ACTIVE && e->licence_status != CMP_LICENCE_SUSPENDED)
             return reject(res, CMP_RULE_DIRECTIVE_INVALID, 0, 0, 0,
                           "licence is neither active nor suspended");
         break;
@@ -697,8 +691,7 @@ eval_attestation(const struct cmp_engine *e, const struct ledger_tx *tx,
 
     if (i < 0)
         return reject(res, CMP_RULE_AUTH_SIGNER, 0, 0, 0, "not a regulator key");
-    if (tx->u.attestation.height >= ctx->height ||
-        tx->u.attestation.height < e->att[i].height)
+    if (tx->u.attestation.height >= ctx->height || tx->u.attestation.height < e->att[i].height)
         return reject(res, CMP_RULE_ATTESTATION_INVALID, (int64_t)ctx->height,
                       (int64_t)e->att[i].height, (int64_t)tx->u.attestation.height,
                       "height must be below this block and not below the last attested");
@@ -715,8 +708,8 @@ add_alert(struct cmp_result *res, int kind, const char *account, int64_t now, in
 }
 
 static void
-party_alerts(const struct cmp_engine *e, const struct ledger_account *a, int64_t now,
-             int64_t value, const uint8_t txid[static 32], struct cmp_result *res)
+party_alerts(const struct cmp_engine *e, const struct ledger_account *a, int64_t now, int64_t value,
+             const uint8_t txid[static 32], struct cmp_result *res)
 {
     const struct cmp_usage *u = usage_of(a);
     const struct cmp_params *p = &e->params;
@@ -760,9 +753,8 @@ rapid_alert(const struct cmp_engine *e, const struct ledger_account *a,
 }
 
 int
-cmp_evaluate(const struct cmp_engine *e, const struct ledger_tx *tx,
-             const uint8_t txid[static 32], const struct cmp_block_ctx *ctx,
-             struct cmp_result *res)
+cmp_evaluate(const struct cmp_engine *e, const struct ledger_tx *tx, const uint8_t txid[static 32],
+             const struct cmp_block_ctx *ctx, struct cmp_result *res)
 {
     int business = tx->type >= LEDGER_TX_ACCOUNT_OPEN && tx->type <= LEDGER_TX_TRADE;
     int rc = SBX_OK;
@@ -820,8 +812,8 @@ cmp_evaluate(const struct cmp_engine *e, const struct ledger_tx *tx,
     if (tx->type == LEDGER_TX_TRADE) {
         party_alerts(e, ledger_state_get(e->st, tx->u.trade.buyer), tx->timestamp, res->value_vnd,
                      txid, res);
-        party_alerts(e, ledger_state_get(e->st, tx->u.trade.seller), tx->timestamp,
-                     res->value_vnd, txid, res);
+        party_alerts(e, ledger_state_get(e->st, tx->u.trade.seller), tx->timestamp, res->value_vnd,
+                     txid, res);
     } else if (tx->type == LEDGER_TX_DEPOSIT || tx->type == LEDGER_TX_WITHDRAWAL) {
         const struct ledger_account *a = ledger_state_get(e->st, tx->u.transfer.account);
 

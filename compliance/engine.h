@@ -66,8 +66,8 @@ struct cmp_result {
     size_t nalerts;
     struct cmp_alert alerts[CMP_MAX_ALERTS];
     /* what apply needs, computed once by evaluate */
-    int asset;          /* asset index, -1 if none */
-    int64_t value_vnd;  /* notional of a trade, VND value of a transfer */
+    int asset;         /* asset index, -1 if none */
+    int64_t value_vnd; /* notional of a trade, VND value of a transfer */
 };
 
 /* The block a transaction is evaluated in. */
@@ -137,8 +137,7 @@ int cmp_apply(struct cmp_engine *e, const struct ledger_tx *tx, const uint8_t tx
 /* The id (trade id, transfer id or account id) that applying `tx` with verdict `res` records
  * as used, with its kind (enum cmp_id_kind), or NULL if it records none. The first attempt with
  * an id takes it, accepted or rejected (an account id only when the account opens). */
-const char *cmp_records_id(const struct ledger_tx *tx, const struct cmp_result *res,
-                           uint8_t *kind);
+const char *cmp_records_id(const struct ledger_tx *tx, const struct cmp_result *res, uint8_t *kind);
 
 /* Evaluate then apply. */
 int cmp_process(struct cmp_engine *e, const struct ledger_tx *tx, const uint8_t txid[static 32],

@@ -14,7 +14,7 @@
 
 struct ledger_key {
     uint8_t secret[32];
-    uint8_t pubkey[32]; /* x-only */
+    uint8_t pubkey[32];  /* x-only */
     uint8_t keypair[96]; /* secp256k1_keypair, opaque */
 };
 

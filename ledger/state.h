@@ -74,8 +74,8 @@ int ledger_state_debit(struct ledger_account *a, int asset, int64_t amount) SBX_
 int ledger_state_collect(struct ledger_state *st, struct ledger_changes *out) SBX_WARN_UNUSED;
 
 /* Record encoding of an account (the 'A' value) and its key ('A' + id). */
-int ledger_account_encode(const struct ledger_account *a, size_t nassets, uint8_t *out,
-                          size_t cap, size_t *len) SBX_WARN_UNUSED;
+int ledger_account_encode(const struct ledger_account *a, size_t nassets, uint8_t *out, size_t cap,
+                          size_t *len) SBX_WARN_UNUSED;
 int ledger_account_decode(struct ledger_account *a, size_t nassets, const uint8_t *in, size_t len,
                           struct sbx_err *err) SBX_WARN_UNUSED;
 size_t ledger_account_key(const char *id, uint8_t out[static 1 + SBX_ID_MAX]);

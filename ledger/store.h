@@ -94,8 +94,8 @@ int ledger_store_get(struct ledger_store *s, const void *key, size_t klen, struc
                      struct sbx_err *err) SBX_WARN_UNUSED;
 int ledger_store_get_block(struct ledger_store *s, uint64_t height, struct buf *out,
                            struct sbx_err *err) SBX_WARN_UNUSED;
-int ledger_store_height_of(struct ledger_store *s, const uint8_t hash[static 32],
-                           uint64_t *height, struct sbx_err *err) SBX_WARN_UNUSED;
+int ledger_store_height_of(struct ledger_store *s, const uint8_t hash[static 32], uint64_t *height,
+                           struct sbx_err *err) SBX_WARN_UNUSED;
 int ledger_store_tx_location(struct ledger_store *s, const uint8_t txid[static 32],
                              uint64_t *height, uint32_t *index,
                              struct sbx_err *err) SBX_WARN_UNUSED;
@@ -103,8 +103,8 @@ int ledger_store_tx_location(struct ledger_store *s, const uint8_t txid[static 3
 /* Iterate keys that start with `prefix`, from `start` (>= prefix; NULL = the prefix itself),
  * ascending, or descending from the last key < `start` when `reverse`. The callback gets key
  * and value and returns 0 to go on, 1 to stop. Returns SBX_OK or SBX_EIO. */
-typedef int (*ledger_store_scan_fn)(void *ctx, const uint8_t *key, size_t klen,
-                                    const uint8_t *val, size_t vlen);
+typedef int (*ledger_store_scan_fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                                    size_t vlen);
 int ledger_store_scan(struct ledger_store *s, const void *prefix, size_t plen, const void *start,
                       size_t slen, int reverse, ledger_store_scan_fn fn, void *ctx,
                       struct sbx_err *err) SBX_WARN_UNUSED;

@@ -29,19 +29,19 @@
 #define LEDGER_TX_VERSION 1
 
 /* Named maximum lengths (bytes, excluding the NUL the structs keep). */
-#define SBX_ID_MAX 64          /* account, trade, transfer and order ids */
-#define SBX_ASSET_MAX 12       /* asset symbol, e.g. "BTC", "VND" */
-#define SBX_REF_MAX 128        /* external reference: bank ref, chain txid, address */
-#define SBX_ADDRESS_MAX 128    /* crypto address in sanctions directives */
-#define SBX_PROVIDER_MAX 32    /* screening provider name */
-#define SBX_CATEGORIES_MAX 128 /* screening categories, comma-separated */
-#define SBX_VASP_MAX 64        /* counterparty VASP id */
-#define SBX_PARAM_NAME_MAX 64  /* licence parameter name */
-#define SBX_TEXT_MAX 512       /* reason and legal basis of a directive */
-#define SBX_NETWORK_MAX 32     /* network name in genesis */
-#define SBX_MAX_COSIGS 15      /* extra regulator signatures on a directive */
-#define SBX_MAX_REGULATORS 16  /* regulator keys in genesis */
-#define SBX_MAX_ASSETS 16      /* assets in genesis, VND included */
+#define SBX_ID_MAX 64             /* account, trade, transfer and order ids */
+#define SBX_ASSET_MAX 12          /* asset symbol, e.g. "BTC", "VND" */
+#define SBX_REF_MAX 128           /* external reference: bank ref, chain txid, address */
+#define SBX_ADDRESS_MAX 128       /* crypto address in sanctions directives */
+#define SBX_PROVIDER_MAX 32       /* screening provider name */
+#define SBX_CATEGORIES_MAX 128    /* screening categories, comma-separated */
+#define SBX_VASP_MAX 64           /* counterparty VASP id */
+#define SBX_PARAM_NAME_MAX 64     /* licence parameter name */
+#define SBX_TEXT_MAX 512          /* reason and legal basis of a directive */
+#define SBX_NETWORK_MAX 32        /* network name in genesis */
+#define SBX_MAX_COSIGS 15         /* extra regulator signatures on a directive */
+#define SBX_MAX_REGULATORS 16     /* regulator keys in genesis */
+#define SBX_MAX_ASSETS 16         /* assets in genesis, VND included */
 #define SBX_LICENCE_DOC_MAX 65536 /* licence JSON document in genesis */
 #define SBX_TX_MAX_SIZE (SBX_LICENCE_DOC_MAX + 4096) /* largest encoded transaction */
 #define SBX_ASSET_DECIMALS_MAX 8
@@ -84,18 +84,18 @@ enum ledger_travel_status {
 };
 
 enum ledger_directive_kind {
-    LEDGER_DIR_HALT = 1,          /* asset: one asset, or empty for the whole market */
-    LEDGER_DIR_RESUME = 2,        /* asset as for halt */
-    LEDGER_DIR_FREEZE = 3,        /* account */
-    LEDGER_DIR_UNFREEZE = 4,      /* account */
-    LEDGER_DIR_SET_PARAM = 5,     /* name, value */
-    LEDGER_DIR_LICENCE_EXTEND = 6,    /* value = new valid_to (ms) */
+    LEDGER_DIR_HALT = 1,           /* asset: one asset, or empty for the whole market */
+    LEDGER_DIR_RESUME = 2,         /* asset as for halt */
+    LEDGER_DIR_FREEZE = 3,         /* account */
+    LEDGER_DIR_UNFREEZE = 4,       /* account */
+    LEDGER_DIR_SET_PARAM = 5,      /* name, value */
+    LEDGER_DIR_LICENCE_EXTEND = 6, /* value = new valid_to (ms) */
     LEDGER_DIR_LICENCE_SUSPEND = 7,
     LEDGER_DIR_LICENCE_WIND_DOWN = 8,
     LEDGER_DIR_LICENCE_REVOKE = 9,
     LEDGER_DIR_LICENCE_REINSTATE = 10, /* suspended -> active */
-    LEDGER_DIR_SANCTION_ADD = 11,     /* account or address */
-    LEDGER_DIR_SANCTION_REMOVE = 12,  /* account or address */
+    LEDGER_DIR_SANCTION_ADD = 11,      /* account or address */
+    LEDGER_DIR_SANCTION_REMOVE = 12,   /* account or address */
 };
 #define LEDGER_DIR_KIND_MAX LEDGER_DIR_SANCTION_REMOVE
 
@@ -146,11 +146,11 @@ struct ledger_trade {
     char buyer[SBX_ID_MAX + 1];
     char seller[SBX_ID_MAX + 1];
     char asset[SBX_ASSET_MAX + 1];
-    int64_t quantity;    /* > 0, asset base units */
-    int64_t price;       /* > 0, VND per whole unit */
-    int64_t fee_buyer;   /* >= 0, VND */
-    int64_t fee_seller;  /* >= 0, VND */
-    int64_t executed_at; /* ms */
+    int64_t quantity;                  /* > 0, asset base units */
+    int64_t price;                     /* > 0, VND per whole unit */
+    int64_t fee_buyer;                 /* >= 0, VND */
+    int64_t fee_seller;                /* >= 0, VND */
+    int64_t executed_at;               /* ms */
     char buyer_order[SBX_ID_MAX + 1];  /* may be empty */
     char seller_order[SBX_ID_MAX + 1]; /* may be empty */
 };

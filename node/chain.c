@@ -161,8 +161,7 @@ free_id(void *ctx, const void *key, size_t klen, void *val)
 
 /* Forget the in-flight ids of blocks up to `height` (they are in the store now). */
 static void
-ids_written(struct node_chain *c, uint64_t height, const uint8_t *keys, size_t nkeys,
-            size_t stride)
+ids_written(struct node_chain *c, uint64_t height, const uint8_t *keys, size_t nkeys, size_t stride)
 {
     pthread_mutex_lock(&c->ids_lock);
     for (size_t i = 0; i < nkeys; i++) {
@@ -471,7 +470,8 @@ node_chain_open(struct node_chain **out, const char *dir, int reindex_all, int c
             goto out;
     }
     if (checkblocks > 0) {
-        uint64_t from = c->tip.height >= (uint64_t)checkblocks ? c->tip.height - checkblocks + 1 : 0;
+        uint64_t from =
+            c->tip.height >= (uint64_t)checkblocks ? c->tip.height - checkblocks + 1 : 0;
 
         rc = ledger_store_verify(c->store, from, c->tip.height, &checked, &failed, err);
         if (rc)
@@ -879,8 +879,8 @@ node_chain_apply(struct node_chain *c, const uint8_t *block, size_t len, struct 
         rc = rc ? rc : node_chain_add(c, b.entries[i].tx, b.entries[i].tx_len, &tx, txid, &res);
         ledger_tx_release(&tx);
         if (rc) {
-            rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu tx %zu: %s",
-                             (unsigned long long)height, i, err ? err->msg : sbx_rc_name(rc));
+            rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu tx %zu: %s", (unsigned long long)height,
+                             i, err ? err->msg : sbx_rc_name(rc));
             goto out;
         }
         ledger_verdict_encode(&res.verdict, venc);

@@ -33,7 +33,7 @@ struct node_chain;
 struct node_sealed {
     struct ledger_tip tip; /* the block's height, hash and state digest */
     struct ledger_block_header hdr;
-    struct buf block;      /* encoded block */
+    struct buf block; /* encoded block */
     struct ledger_store_batch *batch;
     size_t ntx;
     uint8_t (*ids)[2 + SBX_ID_MAX + 1]; /* idempotency keys the block records (NUL-padded) */
@@ -70,9 +70,8 @@ const uint8_t *node_chain_genesis_hash(const struct node_chain *c);
 int node_chain_begin(struct node_chain *c, int64_t time_ms) SBX_WARN_UNUSED;
 /* Add one decoded, signature-checked transaction (`raw` its encoding, `txid` its id): evaluate,
  * apply, record. `res` gets the verdict. */
-int node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len,
-                   const struct ledger_tx *tx, const uint8_t txid[static 32],
-                   struct cmp_result *res) SBX_WARN_UNUSED;
+int node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struct ledger_tx *tx,
+                   const uint8_t txid[static 32], struct cmp_result *res) SBX_WARN_UNUSED;
 size_t node_chain_pending(const struct node_chain *c);
 /* Drop a block that was begun but received no transaction (no empty blocks are written). */
 void node_chain_abort_empty(struct node_chain *c);

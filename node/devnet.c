@@ -64,7 +64,8 @@ node_devnet_init(const char *datadir, int64_t now_ms, struct sbx_err *err)
     memset(&op, 0, sizeof(op));
     memset(&reg, 0, sizeof(reg));
     buf_init(&genesis, 1 << 20);
-    if (path_join(keys, sizeof(keys), datadir, "keys") || path_join(ledger, sizeof(ledger), datadir, "ledger") ||
+    if (path_join(keys, sizeof(keys), datadir, "keys") ||
+        path_join(ledger, sizeof(ledger), datadir, "ledger") ||
         path_join(opath, sizeof(opath), keys, "operator.key") ||
         path_join(rpath, sizeof(rpath), keys, "regulator.key"))
         return sbx_err_set(err, SBX_ETOOLONG, "datadir: path too long");
@@ -95,9 +96,8 @@ node_devnet_init(const char *datadir, int64_t now_ms, struct sbx_err *err)
         uint8_t regs[1][32];
 
         memcpy(regs[0], reg.pubkey, 32);
-        rc = node_chain_make_genesis(NODE_DEVNET_NETWORK, &op, (const uint8_t(*)[32])regs, 1, 1,
-                                     1, assets, SBX_ARRAY_LEN(assets), licence, now_ms, &genesis,
-                                     err);
+        rc = node_chain_make_genesis(NODE_DEVNET_NETWORK, &op, (const uint8_t(*)[32])regs, 1, 1, 1,
+                                     assets, SBX_ARRAY_LEN(assets), licence, now_ms, &genesis, err);
     }
     rc = rc ? rc : node_chain_create(ledger, genesis.data, genesis.len, err);
     if (rc == SBX_OK)

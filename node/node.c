@@ -26,7 +26,8 @@
 #include "util/sha256.h"
 #include "util/time.h"
 
-#define MAX_SEALED_QUEUE 4 /* sealed blocks waiting for the committer before the sequencer waits */
+#define MAX_SEALED_QUEUE 4 /* sealed blocks waiting for the committer before the sequencer waits   \
+                            */
 
 struct job {
     struct job *next;
@@ -394,7 +395,8 @@ sequence(struct node *n, struct job *j, int64_t now, struct jobq *deferred, stru
     int rc;
 
     if (j->raw && (j->tx.timestamp > now + skew || j->tx.timestamp < now - skew)) {
-        refuse(&j->res, SBX_EINVAL, "timestamp: more than time.max_skew_ms away from the node's clock");
+        refuse(&j->res, SBX_EINVAL,
+               "timestamp: more than time.max_skew_ms away from the node's clock");
         q_push(decided, j);
         return 0;
     }
@@ -560,8 +562,10 @@ sequencer_main(void *arg)
             if (rc) {
                 struct job *j;
 
-                LOG_ERROR(LOG_NODE, "sealing a block failed: %s; the node stops taking "
-                                    "submissions", rc == SBX_ENOMEM ? "out of memory" : err.msg);
+                LOG_ERROR(LOG_NODE,
+                          "sealing a block failed: %s; the node stops taking "
+                          "submissions",
+                          rc == SBX_ENOMEM ? "out of memory" : err.msg);
                 n->failed = 1;
                 free(it);
                 for (j = block.head; j; j = j->next)
@@ -618,8 +622,9 @@ committer_main(void *arg)
         rc = n->failed ? SBX_EIO : node_chain_write(n->chain, &it->s, &err);
         if (rc) {
             if (!n->failed)
-                LOG_ERROR(LOG_NODE, "writing block %llu failed: %s; the node stops taking "
-                                    "submissions",
+                LOG_ERROR(LOG_NODE,
+                          "writing block %llu failed: %s; the node stops taking "
+                          "submissions",
                           (unsigned long long)it->s.tip.height, err.msg);
             n->failed = 1;
             for (struct job *j = it->jobs.head; j; j = j->next)
@@ -683,8 +688,8 @@ admit(struct node *n, node_done_fn fn, void *arg)
         n->inflight++;
     pthread_mutex_unlock(&n->mu);
     if (rc == SBX_EUNAVAIL)
-        refuse_now(fn, arg, rc, n->failed ? "the node has stopped after an error"
-                                          : "the node is shutting down");
+        refuse_now(fn, arg, rc,
+                   n->failed ? "the node has stopped after an error" : "the node is shutting down");
     else if (rc == SBX_EOVERLOAD)
         refuse_now(fn, arg, rc, "the submission queue is full; retry later");
     return rc;
@@ -753,8 +758,7 @@ node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_fn fn,
 }
 
 int
-node_check(struct node *n, const struct ledger_tx *tx, struct cmp_result *res,
-           struct sbx_err *err)
+node_check(struct node *n, const struct ledger_tx *tx, struct cmp_result *res, struct sbx_err *err)
 {
     struct ledger_tx t = *tx;
     struct cmp_block_ctx ctx;

@@ -32,15 +32,15 @@ enum node_role {
 };
 
 struct node_config {
-    const char *datadir;     /* holds ledger/, keys/, debug.log */
-    int devnet;              /* create the devnet genesis on first start */
-    int blockmaxtxs;         /* close a block at this many transactions (default 10000) */
-    int blockmaxms;          /* ... or this long after its first one (default 50) */
-    int queue_max;           /* submissions waiting at most (default 100000); then EOVERLOAD */
-    int workers;             /* signature threads (default: one per core) */
-    int checkblocks;         /* blocks re-verified at start-up (default 6) */
-    int reindex;             /* rebuild all state from the stored blocks */
-    int64_t devnet_now_ms;   /* devnet genesis time (0 = now) */
+    const char *datadir;   /* holds ledger/, keys/, debug.log */
+    int devnet;            /* create the devnet genesis on first start */
+    int blockmaxtxs;       /* close a block at this many transactions (default 10000) */
+    int blockmaxms;        /* ... or this long after its first one (default 50) */
+    int queue_max;         /* submissions waiting at most (default 100000); then EOVERLOAD */
+    int workers;           /* signature threads (default: one per core) */
+    int checkblocks;       /* blocks re-verified at start-up (default 6) */
+    int reindex;           /* rebuild all state from the stored blocks */
+    int64_t devnet_now_ms; /* devnet genesis time (0 = now) */
 };
 
 void node_config_defaults(struct node_config *c);
@@ -99,7 +99,7 @@ size_t node_queue_depth(struct node *n);
 
 /* Re-verify stored blocks from..to: signatures, roots and links (ledger_store_verify), then
  * every verdict and state digest by replaying the rules from genesis into a scratch engine. */
-int node_verify(struct node *n, uint64_t from, uint64_t to, uint64_t *checked,
-                uint64_t *failed_at, struct sbx_err *err) SBX_WARN_UNUSED;
+int node_verify(struct node *n, uint64_t from, uint64_t to, uint64_t *checked, uint64_t *failed_at,
+                struct sbx_err *err) SBX_WARN_UNUSED;
 
 #endif

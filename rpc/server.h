@@ -18,15 +18,15 @@ struct node;
 struct rpc_server;
 
 struct rpc_config {
-    const char *bind;               /* address to listen on (default "127.0.0.1") */
-    int port;                       /* 8645; devnet 18645 */
-    const char *const *rpcauth;     /* "NAME:SALT$HASH:ROLE" lines */
+    const char *bind;           /* address to listen on (default "127.0.0.1") */
+    int port;                   /* 8645; devnet 18645 */
+    const char *const *rpcauth; /* "NAME:SALT$HASH:ROLE" lines */
     size_t nrpcauth;
-    const char *cookie_path;        /* written at start (mode 0600), removed at free; NULL: none */
-    size_t max_body;                /* bytes (default 1 MiB) */
-    int max_batch;                  /* requests in one batch (default 1000) */
-    int max_conns;                  /* open connections (default 512) */
-    int auth_fail_delay_ms;         /* before answering 401 (default 250) */
+    const char *cookie_path; /* written at start (mode 0600), removed at free; NULL: none */
+    size_t max_body;         /* bytes (default 1 MiB) */
+    int max_batch;           /* requests in one batch (default 1000) */
+    int max_conns;           /* open connections (default 512) */
+    int auth_fail_delay_ms;  /* before answering 401 (default 250) */
 };
 
 void rpc_config_defaults(struct rpc_config *c);

@@ -32,27 +32,48 @@ const char *
 sbx_rc_name(int code)
 {
     switch (code) {
-    case SBX_OK: return "OK";
-    case SBX_EINVAL: return "EINVAL";
-    case SBX_ENOTFOUND: return "ENOTFOUND";
-    case SBX_ECONFLICT: return "ECONFLICT";
-    case SBX_EDENIED: return "EDENIED";
-    case SBX_EUNAVAIL: return "EUNAVAIL";
-    case SBX_EIO: return "EIO";
-    case SBX_ENOMEM: return "ENOMEM";
-    case SBX_EBADSIG: return "EBADSIG";
-    case SBX_EREJECTED: return "EREJECTED";
-    case SBX_EOVERLOAD: return "EOVERLOAD";
-    case SBX_EINTERNAL: return "EINTERNAL";
-    case SBX_ETRUNCATED: return "ETRUNCATED";
-    case SBX_ETRAILING: return "ETRAILING";
-    case SBX_ETOOLONG: return "ETOOLONG";
-    case SBX_EVERSION: return "EVERSION";
-    case SBX_ETYPE: return "ETYPE";
-    case SBX_EPUBKEY: return "EPUBKEY";
-    case SBX_EOVERFLOW: return "EOVERFLOW";
-    case SBX_ENONCANON: return "ENONCANON";
-    case SBX_ECORRUPT: return "ECORRUPT";
+    case SBX_OK:
+        return "OK";
+    case SBX_EINVAL:
+        return "EINVAL";
+    case SBX_ENOTFOUND:
+        return "ENOTFOUND";
+    case SBX_ECONFLICT:
+        return "ECONFLICT";
+    case SBX_EDENIED:
+        return "EDENIED";
+    case SBX_EUNAVAIL:
+        return "EUNAVAIL";
+    case SBX_EIO:
+        return "EIO";
+    case SBX_ENOMEM:
+        return "ENOMEM";
+    case SBX_EBADSIG:
+        return "EBADSIG";
+    case SBX_EREJECTED:
+        return "EREJECTED";
+    case SBX_EOVERLOAD:
+        return "EOVERLOAD";
+    case SBX_EINTERNAL:
+        return "EINTERNAL";
+    case SBX_ETRUNCATED:
+        return "ETRUNCATED";
+    case SBX_ETRAILING:
+        return "ETRAILING";
+    case SBX_ETOOLONG:
+        return "ETOOLONG";
+    case SBX_EVERSION:
+        return "EVERSION";
+    case SBX_ETYPE:
+        return "ETYPE";
+    case SBX_EPUBKEY:
+        return "EPUBKEY";
+    case SBX_EOVERFLOW:
+        return "EOVERFLOW";
+    case SBX_ENONCANON:
+        return "ENONCANON";
+    case SBX_ECORRUPT:
+        return "ECORRUPT";
     }
     return "EUNKNOWN";
 }

@@ -23,27 +23,27 @@
 enum sbx_rc {
     SBX_OK = 0,
     /* generic kinds of failure */
-    SBX_EINVAL = -1,       /* invalid input (a field out of range, bad format) */
-    SBX_ENOTFOUND = -2,    /* no such object */
-    SBX_ECONFLICT = -3,    /* same id, different content */
-    SBX_EDENIED = -4,      /* not allowed for this caller or key */
-    SBX_EUNAVAIL = -5,     /* not now: licence inactive, syncing, shutting down */
-    SBX_EIO = -6,          /* disk or network I/O failed */
-    SBX_ENOMEM = -7,       /* allocation failed */
-    SBX_EBADSIG = -8,      /* a signature does not verify */
-    SBX_EREJECTED = -9,    /* a compliance rule rejects the transaction */
-    SBX_EOVERLOAD = -10,   /* a queue is full; retry later */
-    SBX_EINTERNAL = -11,   /* an internal failure; details in the log */
+    SBX_EINVAL = -1,     /* invalid input (a field out of range, bad format) */
+    SBX_ENOTFOUND = -2,  /* no such object */
+    SBX_ECONFLICT = -3,  /* same id, different content */
+    SBX_EDENIED = -4,    /* not allowed for this caller or key */
+    SBX_EUNAVAIL = -5,   /* not now: licence inactive, syncing, shutting down */
+    SBX_EIO = -6,        /* disk or network I/O failed */
+    SBX_ENOMEM = -7,     /* allocation failed */
+    SBX_EBADSIG = -8,    /* a signature does not verify */
+    SBX_EREJECTED = -9,  /* a compliance rule rejects the transaction */
+    SBX_EOVERLOAD = -10, /* a queue is full; retry later */
+    SBX_EINTERNAL = -11, /* an internal failure; details in the log */
     /* decoding: each kind of malformed input has its own code */
-    SBX_ETRUNCATED = -20,  /* input ends before the structure does */
-    SBX_ETRAILING = -21,   /* bytes left over after the structure */
-    SBX_ETOOLONG = -22,    /* a length over its named maximum */
-    SBX_EVERSION = -23,    /* unknown version */
-    SBX_ETYPE = -24,       /* unknown type or enumeration value */
-    SBX_EPUBKEY = -25,     /* not a valid x-only public key */
-    SBX_EOVERFLOW = -26,   /* an amount or a product of amounts overflows */
-    SBX_ENONCANON = -27,   /* a valid but non-canonical encoding (e.g. unused field set) */
-    SBX_ECORRUPT = -28,    /* stored data fails its own checks */
+    SBX_ETRUNCATED = -20, /* input ends before the structure does */
+    SBX_ETRAILING = -21,  /* bytes left over after the structure */
+    SBX_ETOOLONG = -22,   /* a length over its named maximum */
+    SBX_EVERSION = -23,   /* unknown version */
+    SBX_ETYPE = -24,      /* unknown type or enumeration value */
+    SBX_EPUBKEY = -25,    /* not a valid x-only public key */
+    SBX_EOVERFLOW = -26,  /* an amount or a product of amounts overflows */
+    SBX_ENONCANON = -27,  /* a valid but non-canonical encoding (e.g. unused field set) */
+    SBX_ECORRUPT = -28,   /* stored data fails its own checks */
 };
 
 #define SBX_ERR_MSG_MAX 256

@@ -18,8 +18,8 @@ static const struct {
     const char *name;
     enum log_category cat;
 } categories[] = {
-    {"node", LOG_NODE}, {"rpc", LOG_RPC},     {"p2p", LOG_P2P},
-    {"compliance", LOG_COMPLIANCE}, {"store", LOG_STORE}, {"bench", LOG_BENCH},
+    {"node", LOG_NODE},   {"rpc", LOG_RPC},     {"p2p", LOG_P2P}, {"compliance", LOG_COMPLIANCE},
+    {"store", LOG_STORE}, {"bench", LOG_BENCH},
 };
 
 static const char *

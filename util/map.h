@@ -33,7 +33,7 @@ int map_put(struct map *m, const void *key, size_t klen, void *val) SBX_WARN_UNU
 /* Remove `key` if present (its value is not freed). Returns 1 if it was there. */
 int map_del(struct map *m, const void *key, size_t klen);
 /* Call fn for each entry (unspecified order). */
-void map_foreach(const struct map *m, void (*fn)(void *ctx, const void *key, size_t klen, void *val),
-                 void *ctx);
+void map_foreach(const struct map *m,
+                 void (*fn)(void *ctx, const void *key, size_t klen, void *val), void *ctx);
 
 #endif

@@ -33,9 +33,9 @@ global_init_once(void)
         struct sha256_tag *t;
         const char *name;
     } tags[] = {
-        {&SHA256_TAG_TX, "sbx/tx"},         {&SHA256_TAG_BLOCK, "sbx/block"},
-        {&SHA256_TAG_LEAF, "sbx/leaf"},     {&SHA256_TAG_NODE, "sbx/node"},
-        {&SHA256_TAG_STATE, "sbx/state"},   {&SHA256_TAG_ATTEST, "sbx/attest"},
+        {&SHA256_TAG_TX, "sbx/tx"},       {&SHA256_TAG_BLOCK, "sbx/block"},
+        {&SHA256_TAG_LEAF, "sbx/leaf"},   {&SHA256_TAG_NODE, "sbx/node"},
+        {&SHA256_TAG_STATE, "sbx/state"}, {&SHA256_TAG_ATTEST, "sbx/attest"},
         {&SHA256_TAG_PEER, "sbx/peer"},
     };
 

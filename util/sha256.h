@@ -42,13 +42,13 @@ struct sha256_tag {
 };
 
 /* Process-wide tags used by the ledger; valid after sha256_global_init(). */
-extern struct sha256_tag SHA256_TAG_TX;        /* "sbx/tx": transaction id */
-extern struct sha256_tag SHA256_TAG_BLOCK;     /* "sbx/block": block hash */
-extern struct sha256_tag SHA256_TAG_LEAF;      /* "sbx/leaf": merkle leaf */
-extern struct sha256_tag SHA256_TAG_NODE;      /* "sbx/node": merkle inner node */
-extern struct sha256_tag SHA256_TAG_STATE;     /* "sbx/state": state digest chain */
-extern struct sha256_tag SHA256_TAG_ATTEST;    /* "sbx/attest": attestation message */
-extern struct sha256_tag SHA256_TAG_PEER;      /* "sbx/peer": peer handshake proof */
+extern struct sha256_tag SHA256_TAG_TX;     /* "sbx/tx": transaction id */
+extern struct sha256_tag SHA256_TAG_BLOCK;  /* "sbx/block": block hash */
+extern struct sha256_tag SHA256_TAG_LEAF;   /* "sbx/leaf": merkle leaf */
+extern struct sha256_tag SHA256_TAG_NODE;   /* "sbx/node": merkle inner node */
+extern struct sha256_tag SHA256_TAG_STATE;  /* "sbx/state": state digest chain */
+extern struct sha256_tag SHA256_TAG_ATTEST; /* "sbx/attest": attestation message */
+extern struct sha256_tag SHA256_TAG_PEER;   /* "sbx/peer": peer handshake proof */
 
 /* Build a tag; the caller releases it. SBX_ENOMEM/SBX_EINTERNAL on failure. */
 int sha256_tag_init(struct sha256_tag *t, const char *tag) SBX_WARN_UNUSED;

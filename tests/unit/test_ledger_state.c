@@ -39,8 +39,8 @@ test_amount_parse(void **state)
     assert_int_equal(ledger_amount_parse("0.123456789", 8, &v, "quantity", &e), SBX_EINVAL);
     assert_non_null(strstr(e.msg, "quantity"));
     assert_int_equal(ledger_amount_parse("1.5", 0, &v, "amount", &e), SBX_EINVAL);
-    const char *bad[] = {"-1", "+1", "1e5", "1E5", " 1", "1 ", "", ".5", "5.", "1..2", "01",
-                         "0x10", "1,000", "NaN", "inf"};
+    const char *bad[] = {"-1", "+1",   "1e5", "1E5",  " 1",    "1 ",  "",   ".5",
+                         "5.", "1..2", "01",  "0x10", "1,000", "NaN", "inf"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(ledger_amount_parse(bad[i], 8, &v, "amount", &e), SBX_EINVAL);
         assert_int_equal(v, 0);
@@ -227,12 +227,9 @@ int
 test_ledger_state_run(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_amount_parse),
-        cmocka_unit_test(test_amount_format),
-        cmocka_unit_test(test_notional_edges),
-        cmocka_unit_test(test_account_record),
-        cmocka_unit_test(test_state_balances),
-        cmocka_unit_test(test_state_collect_sorted),
+        cmocka_unit_test(test_amount_parse),   cmocka_unit_test(test_amount_format),
+        cmocka_unit_test(test_notional_edges), cmocka_unit_test(test_account_record),
+        cmocka_unit_test(test_state_balances), cmocka_unit_test(test_state_collect_sorted),
     };
 
     return cmocka_run_group_tests_name("ledger_state", tests, NULL, NULL);

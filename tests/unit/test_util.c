@@ -119,7 +119,7 @@ test_time_civil(void **state)
 static void
 test_time_utc7_boundaries(void **state)
 {
-    int64_t d = time_days_from_civil(2026, 11, 30); /* local date of interest */
+    int64_t d = time_days_from_civil(2026, 11, 30);         /* local date of interest */
     int64_t midnight = time_local_day_start_ms(d + 1, ICT); /* 2026-12-01 00:00 local */
     int64_t last = midnight - 1;                            /* 2026-11-30 23:59:59.999 local */
     char s[11];
@@ -138,9 +138,9 @@ test_time_utc7_boundaries(void **state)
     /* month starts */
     assert_int_equal(time_local_month_start_ms(2026 * 12 + 11, ICT), midnight);
     /* new year */
-    assert_int_equal(time_local_month(time_local_day_start_ms(time_days_from_civil(2027, 1, 1),
-                                                              ICT) - 1, ICT),
-                     2026 * 12 + 11);
+    assert_int_equal(
+        time_local_month(time_local_day_start_ms(time_days_from_civil(2027, 1, 1), ICT) - 1, ICT),
+        2026 * 12 + 11);
     time_format_day(s, d);
     assert_string_equal(s, "2026-11-30");
 }
@@ -268,10 +268,10 @@ static void
 test_err(void **state)
 {
     static const int codes[] = {
-        SBX_OK,       SBX_EINVAL,     SBX_ENOTFOUND, SBX_ECONFLICT, SBX_EDENIED,  SBX_EUNAVAIL,
-        SBX_EIO,      SBX_ENOMEM,     SBX_EBADSIG,   SBX_EREJECTED, SBX_EOVERLOAD, SBX_EINTERNAL,
-        SBX_ETRUNCATED, SBX_ETRAILING, SBX_ETOOLONG, SBX_EVERSION,  SBX_ETYPE,    SBX_EPUBKEY,
-        SBX_EOVERFLOW, SBX_ENONCANON, SBX_ECORRUPT};
+        SBX_OK,         SBX_EINVAL,    SBX_ENOTFOUND, SBX_ECONFLICT, SBX_EDENIED,   SBX_EUNAVAIL,
+        SBX_EIO,        SBX_ENOMEM,    SBX_EBADSIG,   SBX_EREJECTED, SBX_EOVERLOAD, SBX_EINTERNAL,
+        SBX_ETRUNCATED, SBX_ETRAILING, SBX_ETOOLONG,  SBX_EVERSION,  SBX_ETYPE,     SBX_EPUBKEY,
+        SBX_EOVERFLOW,  SBX_ENONCANON, SBX_ECORRUPT};
     struct sbx_err e;
 
     (void)state;
