@@ -52,6 +52,8 @@ struct node_chain {
     pthread_mutex_t ids_lock;
     struct map ids;
     uint8_t (*block_ids)[2 + SBX_ID_MAX + 1]; /* keys recorded by the block being built */
+    uint8_t absent_key[2 + SBX_ID_MAX];         /* see find_id */
+    size_t absent_len;
     size_t nblock_ids, block_ids_alloc;
 };
 
@@ -70,28 +72,13 @@ rmtree(const char *dir)
 
 /* ------------------------------------------------------------------ ids */
 
+/* Where an id was used: an in-flight block (the map) or the store. The sequencer asks twice
+ * about each new id (the node's idempotency check, then the engine's id.duplicate rule), so
+ * the key that the store last reported absent is remembered and the second question costs no
+ * second LevelDB read. An id reaches the store only through ids_add (which forgets the
+ * remembered key when it is the one added) and the map, which is asked first. */
 static int
-ids_lookup(void *ctx, const uint8_t *key, size_t klen)
-{
-    struct node_chain *c = ctx;
-    struct buf v;
-    int found, rc;
-
-    pthread_mutex_lock(&c->ids_lock);
-    found = map_get(&c->ids, key, klen) != NULL;
-    pthread_mutex_unlock(&c->ids_lock);
-    if (found)
-        return 1;
-    buf_init(&v, 64);
-    rc = ledger_store_get(c->store, key, klen, &v, NULL);
-    buf_release(&v);
-    if (rc == SBX_OK)
-        return 1;
-    return rc == SBX_ENOTFOUND ? 0 : -1;
-}
-
-int
-node_chain_find_id(struct node_chain *c, const uint8_t *key, size_t klen, uint8_t txid[static 32])
+find_id(struct node_chain *c, const uint8_t *key, size_t klen, uint8_t txid[static 32])
 {
     struct inflight_id *f;
     struct buf v;
@@ -104,14 +91,35 @@ node_chain_find_id(struct node_chain *c, const uint8_t *key, size_t klen, uint8_
     pthread_mutex_unlock(&c->ids_lock);
     if (f)
         return SBX_OK;
+    if (klen == c->absent_len && memcmp(key, c->absent_key, klen) == 0)
+        return SBX_ENOTFOUND;
     buf_init(&v, 64);
     rc = ledger_store_get(c->store, key, klen, &v, NULL);
     if (rc == SBX_OK && v.len != 32)
         rc = SBX_ECORRUPT;
     if (rc == SBX_OK)
         memcpy(txid, v.data, 32);
+    if (rc == SBX_ENOTFOUND && klen <= sizeof(c->absent_key)) {
+        memcpy(c->absent_key, key, klen);
+        c->absent_len = klen;
+    }
     buf_release(&v);
     return rc;
+}
+
+static int
+ids_lookup(void *ctx, const uint8_t *key, size_t klen)
+{
+    uint8_t txid[32];
+    int rc = find_id(ctx, key, klen, txid);
+
+    return rc == SBX_OK ? 1 : rc == SBX_ENOTFOUND ? 0 : -1;
+}
+
+int
+node_chain_find_id(struct node_chain *c, const uint8_t *key, size_t klen, uint8_t txid[static 32])
+{
+    return find_id(c, key, klen, txid);
 }
 
 static int
@@ -141,6 +149,8 @@ ids_add(struct node_chain *c, uint8_t kind, const char *id, const uint8_t txid[s
         c->block_ids = p;
         c->block_ids_alloc = alloc;
     }
+    if (c->absent_len == 2 + n && memcmp(c->absent_key, key, 2 + n) == 0)
+        c->absent_len = 0; /* used now: forget that the store had not seen it */
     memset(c->block_ids[c->nblock_ids], 0, sizeof(c->block_ids[0]));
     memcpy(c->block_ids[c->nblock_ids], key, 2 + n);
     c->nblock_ids++;
