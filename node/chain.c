@@ -52,7 +52,7 @@ struct node_chain {
     pthread_mutex_t ids_lock;
     struct map ids;
     uint8_t (*block_ids)[2 + SBX_ID_MAX + 1]; /* keys recorded by the block being built */
-    uint8_t absent_key[2 + SBX_ID_MAX];         /* see find_id */
+    uint8_t absent_key[2 + SBX_ID_MAX];       /* see find_id */
     size_t absent_len;
     size_t nblock_ids, block_ids_alloc;
 };

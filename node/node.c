@@ -26,8 +26,9 @@
 #include "util/sha256.h"
 #include "util/time.h"
 
-#define MAX_SEALED_QUEUE 4 /* sealed blocks waiting for the committer before the sequencer waits   \
-                            */
+#define MAX_SEALED_QUEUE                                                                           \
+    4 /* sealed blocks waiting for the committer before the sequencer waits                        \
+       */
 
 struct job {
     struct job *next;
