@@ -23,7 +23,6 @@
 #define CACHE_SIZE (64u * 1024 * 1024)
 #define WRITE_BUFFER_SIZE (32u * 1024 * 1024)
 #define MAX_OPEN_FILES 512
-#define MAX_FILE_SIZE (16u * 1024 * 1024) /* fewer, larger tables: fewer compactions per byte */
 #define BLOOM_BITS 10
 
 #define TIP_SIZE (8 + 32 + 32)
@@ -189,7 +188,6 @@ ledger_store_open(struct ledger_store **out, const char *dir, int create, struct
      * shrinks, while compressing and decompressing them in every compaction cost about 5% of
      * the node's CPU under load (perf, sbx-bench at 8,000 trades/s). */
     leveldb_options_set_compression(s->opts, leveldb_no_compression);
-    leveldb_options_set_max_file_size(s->opts, MAX_FILE_SIZE);
     leveldb_readoptions_set_verify_checksums(s->ropts_verify, 1);
     leveldb_readoptions_set_fill_cache(s->ropts_verify, 0);
     leveldb_writeoptions_set_sync(s->wsync, 1);
