@@ -328,6 +328,54 @@ test_follower_revalidates(void **state)
     free(fdir);
 }
 
+/* A full queue answers SBX_EOVERLOAD at once instead of growing; the dry run records nothing. */
+static void
+test_node_overload_and_dry_run(void **state)
+{
+    struct fixture *f = *state;
+    struct waiter w = {f->base, 0, {0}};
+    struct ledger_tx tx;
+    struct cmp_result res;
+    struct ledger_tip before, after;
+    struct sbx_err err;
+    struct node_result refused;
+    int overloaded = 0;
+
+    node_close(f->node);
+    f->cfg.devnet = 0;
+    f->cfg.queue_max = 1;
+    assert_int_equal(node_open(&f->node, &f->cfg, f->base, &err), SBX_OK);
+    /* nothing runs the event loop between these calls: the first fills the queue */
+    tx = open_tx("q1", 1);
+    w.pending++;
+    node_submit(f->node, &tx, on_done, &w);
+    for (int i = 0; i < 3; i++) {
+        struct waiter r = {f->base, 1, {0}};
+
+        tx = open_tx(i == 0 ? "q2" : i == 1 ? "q3" : "q4", 1);
+        node_submit(f->node, &tx, on_done, &r);
+        if (r.pending == 0 && r.last.rc == SBX_EOVERLOAD) {
+            overloaded++;
+            refused = r.last;
+        }
+    }
+    /* the worker may already have taken q1 off the queue; at least one of three was refused */
+    assert_true(overloaded >= 1);
+    assert_int_equal(refused.rc, SBX_EOVERLOAD);
+    event_base_dispatch(f->base);
+    assert_int_equal(w.last.rc, SBX_OK);
+
+    /* checktrade's dry run: a verdict, and no block, no state change */
+    node_tip(f->node, &before);
+    tx = trade_tx("dry", "q1", "HOUSE", 1000, 2500000000);
+    assert_int_equal(node_check(f->node, &tx, &res, &err), SBX_OK);
+    assert_int_equal(res.verdict.status, LEDGER_VERDICT_REJECTED);
+    assert_int_equal(res.verdict.rule, CMP_RULE_BALANCE_INSUFFICIENT);
+    node_tip(f->node, &after);
+    assert_int_equal(after.height, before.height);
+    assert_memory_equal(after.state_digest, before.state_digest, 32);
+}
+
 int
 main(void)
 {
@@ -335,6 +383,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_node_submit_trade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follower_revalidates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_overload_and_dry_run, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("node_chain", tests, NULL, NULL);
