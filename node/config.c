@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/num.h"
 #include "util/log.h"
 
 #define RPCPORT_MAIN 8645
@@ -198,25 +199,6 @@ static int SBX_PRINTF(4, 5)
     return sbx_err_set(err, SBX_EINVAL, "%s:%d: %s: %s", w->file, w->line, name, msg);
 }
 
-/* Parse a whole decimal integer: optional '-', digits, nothing else (strtoll alone would
- * accept leading blanks, '+' and trailing junk). 1 on success, 0 if not an integer in range. */
-static int
-parse_int(const char *s, long long min, long long max, long long *out)
-{
-    const char *p = s[0] == '-' ? s + 1 : s;
-    char *end = NULL;
-    long long v;
-
-    if (*p < '0' || *p > '9')
-        return 0;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-        return 0;
-    *out = v;
-    return 1;
-}
-
 /* 1 if `line` has the shape NAME:SALT$HASH:ROLE (HASH 64 lowercase hex characters, ROLE
  * operator, supervisor or admin, NAME not the cookie's), else 0. rpc/auth checks it again. */
 static int
@@ -288,13 +270,13 @@ opt_apply(struct sbxd_config *c, const struct opt *o, const char *value, const s
         *(int *)(void *)(base + o->off) = value[0] == '1';
         return SBX_OK;
     case K_PORT:
-        if (!parse_int(value, o->min, o->max, &v))
+        if (!num_parse_int(value, o->min, o->max, &v))
             return opt_fail(err, w, o->name, "not a port number: '%.*s'", QUOTE_MAX, value);
         *(int *)(void *)(base + o->off) = (int)v;
         return SBX_OK;
     case K_INT:
     case K_SIZE:
-        if (!parse_int(value, LLONG_MIN, LLONG_MAX, &v))
+        if (!num_parse_int(value, LLONG_MIN, LLONG_MAX, &v))
             return opt_fail(err, w, o->name, "not an integer: '%.*s'", QUOTE_MAX, value);
         if (v < o->min || v > o->max)
             return opt_fail(err, w, o->name, "out of range %lld..%lld: %lld", o->min, o->max, v);

@@ -36,6 +36,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "util/num.h"
 #include "util/err.h"
 
 #ifndef PACKAGE_VERSION
@@ -129,24 +130,6 @@ static void SBX_PRINTF(1, 2) say(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-/* A whole decimal integer in [min, max]: optional '-', digits, nothing else. */
-static int
-parse_int(const char *s, long long min, long long max, long long *out)
-{
-    const char *p = s[0] == '-' ? s + 1 : s;
-    char *end = NULL;
-    long long v;
-
-    if (*p < '0' || *p > '9')
-        return 0;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return 0;
-    *out = v;
-    return 1;
-}
-
 /* "-name=value" or "-name": 1 and *value (NULL if no '=') if arg is -name, else 0. */
 static int
 opt_is(const char *arg, const char *name, const char **value)
@@ -194,14 +177,14 @@ parse_args(struct cli *c, int argc, char **argv)
             c->host = v;
             c->host_given = 1;
         } else if (opt_is(a, "rpcport", &v)) {
-            if (v == NULL || !parse_int(v, 1, 65535, &n)) {
+            if (v == NULL || !num_parse_int(v, 1, 65535, &n)) {
                 say("-rpcport: not a port number: '%.64s'", v != NULL ? v : "");
                 return EXIT_USAGE;
             }
             c->port = (int)n;
             c->port_given = 1;
         } else if (opt_is(a, "rpcclienttimeout", &v)) {
-            if (v == NULL || !parse_int(v, 0, 86400 * 365, &n))
+            if (v == NULL || !num_parse_int(v, 0, 86400 * 365, &n))
                 goto bad_value;
             c->timeout_s = (int)n;
         } else if (opt_is(a, "rpcuser", &v)) {
@@ -281,7 +264,7 @@ param_value(const char *arg, const char *name, size_t name_len, const char *valu
     if (strcmp(value, "false") == 0)
         return json_false();
     if (is_int_param(name, name_len) && is_plain_integer(value)) {
-        if (!parse_int(value, INT64_MIN, INT64_MAX, &n)) {
+        if (!num_parse_int(value, INT64_MIN, INT64_MAX, &n)) {
             say("%.*s: integer out of range", (int)name_len, name);
             return NULL;
         }
@@ -394,7 +377,7 @@ read_port_file(const char *path)
     buf[n] = '\0';
     if (n > 0 && buf[n - 1] == '\n')
         buf[n - 1] = '\0';
-    if (!parse_int(buf, 1, 65535, &port))
+    if (!num_parse_int(buf, 1, 65535, &port))
         return 0;
     return (int)port;
 }

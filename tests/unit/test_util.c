@@ -1,6 +1,7 @@
 /* util/ unit tests: buffers, hex, time and the UTC+7 calendar, SHA-256, the map, errors. */
 #include "tests/unit/test_common.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/map.h"
+#include "util/num.h"
 #include "util/sha256.h"
 #include "util/time.h"
 
@@ -291,6 +293,27 @@ test_err(void **state)
 }
 
 static void
+test_num_parse_int(void **state)
+{
+    long long v = 7;
+
+    (void)state;
+    assert_int_equal(num_parse_int("18645", 1, 65535, &v), 1);
+    assert_int_equal(v, 18645);
+    assert_int_equal(num_parse_int("65535", 1, 65535, &v), 1); /* exactly at the limit */
+    assert_int_equal(num_parse_int("65536", 1, 65535, &v), 0); /* one over */
+    assert_int_equal(num_parse_int("-5", -10, 10, &v), 1);
+    assert_int_equal(v, -5);
+    assert_int_equal(num_parse_int("9223372036854775807", 0, LLONG_MAX, &v), 1);
+    assert_int_equal(num_parse_int("9223372036854775808", 0, LLONG_MAX, &v), 0);
+    v = 7;
+    const char *bad[] = {"", " 1", "1 ", "+1", "1x", "0x10", "-", "1e3", "abc"};
+    for (size_t i = 0; i < SBX_ARRAY_LEN(bad); i++)
+        assert_int_equal(num_parse_int(bad[i], LLONG_MIN, LLONG_MAX, &v), 0);
+    assert_int_equal(v, 7); /* untouched on failure */
+}
+
+static void
 test_log_enable(void **state)
 {
     struct sbx_err e;
@@ -321,6 +344,7 @@ main(void)
         cmocka_unit_test(test_sha256_tagged),
         cmocka_unit_test(test_map),
         cmocka_unit_test(test_err),
+        cmocka_unit_test(test_num_parse_int),
         cmocka_unit_test(test_log_enable),
     };
 
