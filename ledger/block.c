@@ -257,14 +257,10 @@ ledger_block_header_decode(struct ledger_block_header *h, const uint8_t *in, siz
 
 /* ---- whole block ---- */
 
-/* Appends to `out`; on failure `out` is left as it was. */
-int
-ledger_block_encode(const struct ledger_block *b, struct buf *out, struct sbx_err *err)
+/* The checks of a block's shape that encoding and ledger_block_check share. */
+static int
+check_shape(const struct ledger_block *b, struct sbx_err *err)
 {
-    uint8_t unsig[LEDGER_HEADER_UNSIGNED_SIZE], verdict[LEDGER_VERDICT_SIZE];
-    size_t start = out->len, size = LEDGER_HEADER_SIZE;
-    int rc;
-
     if (b->hdr.version != LEDGER_BLOCK_VERSION)
         return sbx_err_set(err, SBX_EVERSION, "block: unknown version %lu",
                            (unsigned long)b->hdr.version);
@@ -274,6 +270,20 @@ ledger_block_encode(const struct ledger_block *b, struct buf *out, struct sbx_er
     if (b->ntx > LEDGER_BLOCK_MAX_TXS)
         return sbx_err_set(err, SBX_ETOOLONG, "block: %zu transactions, at most %d", b->ntx,
                            LEDGER_BLOCK_MAX_TXS);
+    return SBX_OK;
+}
+
+/* Appends to `out`; on failure `out` is left as it was. */
+int
+ledger_block_encode(const struct ledger_block *b, struct buf *out, struct sbx_err *err)
+{
+    uint8_t unsig[LEDGER_HEADER_UNSIGNED_SIZE], verdict[LEDGER_VERDICT_SIZE];
+    size_t start = out->len, size = LEDGER_HEADER_SIZE;
+    int rc;
+
+    rc = check_shape(b, err);
+    if (rc)
+        return rc;
     if (!ledger_keys_pubkey_valid(b->hdr.producer))
         return sbx_err_set(err, SBX_EPUBKEY, "block: invalid producer key");
     for (size_t i = 0; i < b->ntx; i++) {
@@ -440,15 +450,9 @@ ledger_block_check(const struct ledger_block *b, struct sbx_err *err)
     uint8_t tx_root[32], verdict_root[32];
     int rc;
 
-    if (b->hdr.version != LEDGER_BLOCK_VERSION)
-        return sbx_err_set(err, SBX_EVERSION, "block: unknown version %lu",
-                           (unsigned long)b->hdr.version);
-    if (b->ntx != b->hdr.ntx)
-        return sbx_err_set(err, SBX_EINVAL, "block: header says %lu transactions, block has %zu",
-                           (unsigned long)b->hdr.ntx, b->ntx);
-    if (b->ntx > LEDGER_BLOCK_MAX_TXS)
-        return sbx_err_set(err, SBX_ETOOLONG, "block: %zu transactions, at most %d", b->ntx,
-                           LEDGER_BLOCK_MAX_TXS);
+    rc = check_shape(b, err);
+    if (rc)
+        return rc;
     rc = ledger_block_roots(b, tx_root, verdict_root, NULL, err);
     if (rc)
         return rc;
