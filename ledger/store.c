@@ -352,6 +352,12 @@ ledger_store_batch_block(struct ledger_store_batch *b, const struct ledger_tip *
                            TIP_SIZE);
 }
 
+void
+ledger_store_batch_append(struct ledger_store_batch *dst, const struct ledger_store_batch *src)
+{
+    leveldb_writebatch_append(dst->wb, src->wb);
+}
+
 int
 ledger_store_commit(struct ledger_store *s, struct ledger_store_batch *b, int sync,
                     struct sbx_err *err)

@@ -18,6 +18,7 @@
 #include "compliance/params.h"
 #include "util/log.h"
 #include "util/map.h"
+#include "util/par.h"
 #include "util/sha256.h"
 
 struct entry {
@@ -55,6 +56,15 @@ struct node_chain {
     uint8_t absent_key[2 + SBX_ID_MAX];       /* see find_id */
     size_t absent_len;
     size_t nblock_ids, block_ids_alloc;
+    /* following */
+    struct par_pool *pool; /* signature checks of a block in parallel (NULL: one thread) */
+    int sync_writes;       /* blocks applied are synced (default 1) */
+    int block_substantive; /* the block being built holds more than attestations */
+    uint64_t last_substantive;
+    int apply_dirty; /* a refused block may have left part of itself in the engine */
+#ifdef SBX_TEST_HOOKS
+    int test_fault; /* 1: the next sealed block carries a flipped verdict; 2: a wrong digest */
+#endif
 };
 
 static int
@@ -229,6 +239,7 @@ chain_alloc(const char *dir)
     }
     pthread_mutex_init(&c->ids_lock, NULL);
     map_init(&c->ids);
+    c->sync_writes = 1;
     buf_init(&c->txs, LEDGER_BLOCK_MAX_SIZE);
     return c;
 }
@@ -474,6 +485,7 @@ node_chain_open(struct node_chain **out, const char *dir, int reindex_all, int c
             goto out;
         c->tip_time = h.time_ms;
     }
+    c->last_substantive = c->tip.height; /* unknown: attest the tip once */
     if (!reindex_all) { /* after a reindex the engine holds the state already */
         rc = cmp_engine_load(c->eng, c->store, err);
         if (rc)
@@ -546,6 +558,7 @@ node_chain_begin(struct node_chain *c, int64_t time_ms)
     c->time_ms = time_ms < c->tip_time ? c->tip_time : time_ms;
     c->n = 0;
     c->nblock_ids = 0;
+    c->block_substantive = 0;
     buf_reset(&c->txs);
     c->batch = ledger_store_batch_new();
     return c->batch ? SBX_OK : SBX_ENOMEM;
@@ -677,6 +690,8 @@ node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struc
     c->e[c->n].verdict = res->verdict;
     memcpy(c->txids[c->n], txid, 32);
     index_tx(c, tx, txid, &res->verdict); /* at index c->n */
+    if (tx->type != LEDGER_TX_ATTESTATION)
+        c->block_substantive = 1;
     c->n++;
     return SBX_OK;
 }
@@ -718,6 +733,28 @@ finish(struct node_chain *c, const struct ledger_key *producer,
         rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
         goto out;
     }
+#ifdef SBX_TEST_HOOKS
+    if (hdr_in == NULL && c->test_fault == 1 && c->n > 0) {
+        struct ledger_verdict *v = &c->e[0].verdict;
+
+        if (v->status == LEDGER_VERDICT_ACCEPTED) {
+            v->status = LEDGER_VERDICT_REJECTED;
+            v->rule = 1;
+        } else {
+            memset(v, 0, sizeof(*v));
+            v->status = LEDGER_VERDICT_ACCEPTED;
+        }
+        LOG_WARN(LOG_NODE, "test hook: block %llu carries a flipped verdict",
+                 (unsigned long long)b.hdr.height);
+        c->test_fault = 0;
+    }
+    if (hdr_in == NULL && c->test_fault == 2) {
+        b.hdr.state_digest[0] ^= 1;
+        LOG_WARN(LOG_NODE, "test hook: block %llu carries a wrong state digest",
+                 (unsigned long long)b.hdr.height);
+        c->test_fault = 0;
+    }
+#endif
     for (size_t i = 0; i < c->n; i++) {
         b.entries[i].tx = c->txs.data + c->e[i].off;
         b.entries[i].tx_len = c->e[i].len;
@@ -766,6 +803,8 @@ finish(struct node_chain *c, const struct ledger_key *producer,
     c->nblock_ids = c->block_ids_alloc = 0;
     c->tip = out->tip;
     c->tip_time = b.hdr.time_ms;
+    if (c->block_substantive)
+        c->last_substantive = out->tip.height;
     c->building = 0;
 out:
     free(b.entries);
@@ -787,10 +826,36 @@ node_chain_seal(struct node_chain *c, const struct ledger_key *producer, struct 
     return rc;
 }
 
+#ifdef SBX_TEST_HOOKS
+void
+node_chain_test_fault(struct node_chain *c, int fault)
+{
+    c->test_fault = fault;
+}
+#endif
+
+void
+node_chain_set_pool(struct node_chain *c, struct par_pool *pool)
+{
+    c->pool = pool;
+}
+
+void
+node_chain_set_sync(struct node_chain *c, int sync)
+{
+    c->sync_writes = sync;
+}
+
+uint64_t
+node_chain_last_substantive(const struct node_chain *c)
+{
+    return c->last_substantive;
+}
+
 int
 node_chain_write(struct node_chain *c, struct node_sealed *s, struct sbx_err *err)
 {
-    int rc = ledger_store_commit(c->store, s->batch, 1, err);
+    int rc = ledger_store_commit(c->store, s->batch, c->sync_writes, err);
 
     if (rc)
         return rc;
@@ -827,15 +892,107 @@ reload_engine(struct node_chain *c, struct sbx_err *err)
     return rc;
 }
 
+/* The stateless checks of one transaction of a block, run in parallel: decode, txid, signatures.
+ * The verdicts (which need the state, in order) come after, on one thread. */
+struct precheck {
+    const struct ledger_block *b;
+    uint64_t height;
+    uint8_t (*txids)[32];
+    int *rcs;
+    /* the first failure by index: its message (others are dropped) */
+    pthread_mutex_t mu;
+    size_t bad_index;
+    char bad_msg[SBX_ERR_MSG_MAX];
+};
+
+static void
+precheck_one(void *ctx, size_t i)
+{
+    struct precheck *p = ctx;
+    const struct ledger_block_entry *e = &p->b->entries[i];
+    struct ledger_tx tx;
+    struct sbx_err err;
+    size_t ulen;
+    int rc;
+
+    sbx_err_clear(&err);
+    rc = ledger_tx_decode(&tx, e->tx, e->tx_len, &ulen, &err);
+    if (rc == SBX_OK) {
+        ledger_tx_id_raw(p->txids[i], e->tx, ulen);
+        rc = ledger_keys_verify_tx(&tx, p->txids[i], &err);
+        if (rc == SBX_OK && tx.type == LEDGER_TX_GENESIS)
+            rc = sbx_err_set(&err, SBX_ECORRUPT, "a genesis transaction after block 0");
+        ledger_tx_release(&tx);
+    }
+    p->rcs[i] = rc;
+    if (rc) {
+        pthread_mutex_lock(&p->mu);
+        if (i < p->bad_index) {
+            p->bad_index = i;
+            snprintf(p->bad_msg, sizeof(p->bad_msg), "%s", err.msg);
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+/* Header, roots and every transaction's signatures of block `b` (height > 0); txids filled. */
+static int
+apply_prechecks(struct node_chain *c, const struct ledger_block *b, uint8_t (*txids)[32],
+                struct sbx_err *err)
+{
+    struct precheck p;
+    uint8_t root[32], (*leaves)[32];
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    if (b->ntx != b->hdr.ntx)
+        return sbx_err_set(err, SBX_ECORRUPT, "block %llu: header says %lu transactions, block "
+                                              "has %zu",
+                           (unsigned long long)b->hdr.height, (unsigned long)b->hdr.ntx, b->ntx);
+    rc = ledger_block_verify_sig(&b->hdr, err);
+    if (rc)
+        return rc;
+    p.b = b;
+    p.height = b->hdr.height;
+    p.txids = txids;
+    p.rcs = calloc(b->ntx ? b->ntx : 1, sizeof(int));
+    if (p.rcs == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    p.bad_index = SIZE_MAX;
+    pthread_mutex_init(&p.mu, NULL);
+    par_run(c->pool, b->ntx, precheck_one, &p);
+    pthread_mutex_destroy(&p.mu);
+    free(p.rcs);
+    if (p.bad_index != SIZE_MAX)
+        return sbx_err_set(err, SBX_ECORRUPT, "block %llu tx %zu: %s",
+                           (unsigned long long)b->hdr.height, p.bad_index, p.bad_msg);
+    ledger_merkle_root((const uint8_t(*)[32])txids, b->ntx, root);
+    if (memcmp(root, b->hdr.tx_root, 32) != 0)
+        return sbx_err_set(err, SBX_ECORRUPT, "block %llu: tx_root does not match the transactions",
+                           (unsigned long long)b->hdr.height);
+    leaves = malloc((b->ntx ? b->ntx : 1) * 32);
+    if (leaves == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < b->ntx; i++)
+        ledger_verdict_hash(&b->entries[i].verdict, leaves[i]);
+    ledger_merkle_root((const uint8_t(*)[32])leaves, b->ntx, root);
+    free(leaves);
+    if (memcmp(root, b->hdr.verdict_root, 32) != 0)
+        return sbx_err_set(err, SBX_ECORRUPT, "block %llu: verdict_root does not match the verdicts",
+                           (unsigned long long)b->hdr.height);
+    return SBX_OK;
+}
+
 int
-node_chain_apply(struct node_chain *c, const uint8_t *block, size_t len, struct sbx_err *err)
+node_chain_apply_seal(struct node_chain *c, const uint8_t *block, size_t len,
+                      struct node_sealed *sealed, struct sbx_err *err)
 {
     struct ledger_block b;
-    struct node_sealed sealed;
     uint64_t height = c->tip.height + 1; /* UINT64_MAX + 1 = 0 before genesis */
-    int rc, dirty = 0;
+    uint8_t(*txids)[32] = NULL;
+    int rc;
 
-    memset(&sealed, 0, sizeof(sealed));
+    memset(sealed, 0, sizeof(*sealed));
     rc = ledger_block_decode(&b, block, len, err);
     if (rc)
         return rc;
@@ -864,29 +1021,27 @@ node_chain_apply(struct node_chain *c, const uint8_t *block, size_t len, struct 
                              (unsigned long long)height);
             goto out;
         }
-        rc = ledger_block_check(&b, err);
+        txids = malloc((b.ntx ? b.ntx : 1) * 32);
+        if (txids == NULL) {
+            rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
+            goto out;
+        }
+        rc = apply_prechecks(c, &b, txids, err);
         if (rc)
             goto out;
     }
     rc = node_chain_begin(c, b.hdr.time_ms);
     if (rc)
         goto out;
-    dirty = 1;
+    c->apply_dirty = height > 0;
     for (size_t i = 0; i < b.ntx && height > 0; i++) {
         struct ledger_tx tx;
         struct cmp_result res;
-        uint8_t txid[32], venc[LEDGER_VERDICT_SIZE], wenc[LEDGER_VERDICT_SIZE];
-        size_t ulen;
+        uint8_t venc[LEDGER_VERDICT_SIZE], wenc[LEDGER_VERDICT_SIZE];
 
-        rc = ledger_tx_decode(&tx, b.entries[i].tx, b.entries[i].tx_len, &ulen, err);
-        if (rc)
-            goto out;
-        ledger_tx_id_raw(txid, b.entries[i].tx, ulen);
-        rc = ledger_keys_verify_tx(&tx, txid, err);
-        if (rc == SBX_OK && tx.type == LEDGER_TX_GENESIS)
-            rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu: a genesis transaction after block 0",
-                             (unsigned long long)height);
-        rc = rc ? rc : node_chain_add(c, b.entries[i].tx, b.entries[i].tx_len, &tx, txid, &res);
+        /* decoded and checked by the prechecks; decoding again is cheaper than keeping them */
+        rc = ledger_tx_decode(&tx, b.entries[i].tx, b.entries[i].tx_len, NULL, err);
+        rc = rc ? rc : node_chain_add(c, b.entries[i].tx, b.entries[i].tx_len, &tx, txids[i], &res);
         ledger_tx_release(&tx);
         if (rc) {
             rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu tx %zu: %s", (unsigned long long)height,
@@ -919,32 +1074,69 @@ node_chain_apply(struct node_chain *c, const uint8_t *block, size_t len, struct 
         ledger_tx_id_raw(c->txids[0], b.entries[0].tx, b.entries[0].tx_len - 64);
         c->n = 1;
     }
-    rc = finish(c, NULL, &b.hdr, block, len, &sealed, err);
-    if (rc)
-        goto out;
-    rc = node_chain_write(c, &sealed, err);
-    if (rc)
-        goto out;
-    dirty = 0;
+    rc = finish(c, NULL, &b.hdr, block, len, sealed, err);
+    if (rc == SBX_OK)
+        c->apply_dirty = 0;
 out:
-    node_sealed_release(&sealed);
+    free(txids);
     if (c->building) {
+        /* refused: the engine may hold part of the block; see node_chain_reload */
         ledger_store_batch_free(c->batch);
         c->batch = NULL;
         c->building = 0;
     }
-    if (dirty && height > 0) {
-        struct sbx_err e2;
-
-        /* forget the refused block's ids, then rebuild the engine from the store */
-        ids_written(c, UINT64_MAX, (const uint8_t *)c->block_ids, c->nblock_ids,
-                    sizeof(c->block_ids[0]));
-        c->nblock_ids = 0;
-        if (reload_engine(c, &e2) != SBX_OK)
-            LOG_ERROR(LOG_NODE, "cannot reload the state after a refused block: %s", e2.msg);
-    }
     ledger_block_release(&b);
     return rc;
+}
+
+int
+node_chain_reload(struct node_chain *c, struct sbx_err *err)
+{
+    if (!c->apply_dirty)
+        return SBX_OK;
+    c->apply_dirty = 0;
+    /* forget the ids of a refused block, then rebuild the engine from the store */
+    ids_written(c, UINT64_MAX, (const uint8_t *)c->block_ids, c->nblock_ids,
+                sizeof(c->block_ids[0]));
+    c->nblock_ids = 0;
+    return reload_engine(c, err);
+}
+
+int
+node_chain_apply(struct node_chain *c, const uint8_t *block, size_t len, struct sbx_err *err)
+{
+    struct node_sealed sealed;
+    uint64_t height = c->tip.height + 1;
+    int rc;
+
+    rc = node_chain_apply_seal(c, block, len, &sealed, err);
+    rc = rc ? rc : node_chain_write(c, &sealed, err);
+    node_sealed_release(&sealed);
+    if (rc && height > 0) {
+        struct sbx_err e2;
+
+        if (node_chain_reload(c, &e2) != SBX_OK)
+            LOG_ERROR(LOG_NODE, "cannot reload the state after a refused block: %s", e2.msg);
+    }
+    return rc;
+}
+
+int
+node_chain_write_all(struct node_chain *c, struct node_sealed **s, size_t n, struct sbx_err *err)
+{
+    int rc;
+
+    if (n == 0)
+        return SBX_OK;
+    for (size_t i = 1; i < n; i++)
+        ledger_store_batch_append(s[0]->batch, s[i]->batch);
+    rc = ledger_store_commit(c->store, s[0]->batch, c->sync_writes, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        ids_written(c, s[i]->tip.height, (const uint8_t *)s[i]->ids, s[i]->nids,
+                    sizeof(s[i]->ids[0]));
+    return SBX_OK;
 }
 
 int
@@ -1001,6 +1193,8 @@ node_chain_replay_check(struct node_chain *c, uint64_t from, uint64_t to, uint64
             goto out;
     }
     r->tip.height = UINT64_MAX;
+    r->pool = c->pool;
+    r->sync_writes = 0; /* a scratch store */
     for (uint64_t h = 0; h <= to; h++) {
         rc = ledger_store_get_block(c->store, h, &raw, err);
         rc = rc ? rc : node_chain_apply(r, raw.data, raw.len, err);

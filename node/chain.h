@@ -88,10 +88,39 @@ void node_sealed_release(struct node_sealed *s);
 int node_chain_find_id(struct node_chain *c, const uint8_t *key, size_t klen,
                        uint8_t txid[static 32]) SBX_WARN_UNUSED;
 
+#ifdef SBX_TEST_HOOKS
+/* Test builds only: 1 = the next block sealed carries a flipped verdict, 2 = a wrong digest. */
+void node_chain_test_fault(struct node_chain *c, int fault);
+#endif
+
+struct par_pool;
+/* Check the signatures of the blocks node_chain_apply() takes on `pool`'s threads (NULL: on the
+ * calling thread). The pool must outlive the chain's use of it. */
+void node_chain_set_pool(struct node_chain *c, struct par_pool *pool);
+/* Whether blocks that node_chain_apply() writes are synced (default 1). A follower catching up
+ * writes unsynced and syncs the last block of a run: a crash loses at most blocks it can fetch
+ * again, and LevelDB never reorders or tears a batch. */
+void node_chain_set_sync(struct node_chain *c, int sync);
+/* The height of the last block that holds anything but attestations (0 if none). Followers
+ * attest such blocks; a block of attestations alone needs no attestation of its own. */
+uint64_t node_chain_last_substantive(const struct node_chain *c);
+
 /* Following: validate and apply an encoded block at the next height. SBX_ECORRUPT (with the
  * reason: which check, which transaction) if it is invalid. */
 int node_chain_apply(struct node_chain *c, const uint8_t *block, size_t len,
                      struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* The first half of node_chain_apply: validate and apply to the in-memory state, and seal the
+ * block's store batch without writing it (write it with node_chain_write or _write_all). On
+ * failure the engine may hold part of the block: call node_chain_reload once every block
+ * sealed before it is written. */
+int node_chain_apply_seal(struct node_chain *c, const uint8_t *block, size_t len,
+                          struct node_sealed *sealed, struct sbx_err *err) SBX_WARN_UNUSED;
+/* Rebuild the in-memory state from the store (after a refused block). */
+int node_chain_reload(struct node_chain *c, struct sbx_err *err) SBX_WARN_UNUSED;
+/* Write several sealed blocks, in order, as one commit (synced unless node_chain_set_sync(0)). */
+int node_chain_write_all(struct node_chain *c, struct node_sealed **s, size_t n,
+                         struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* Replay blocks 0..to from the store into a scratch engine and compare every verdict and state
  * digest with what is stored (verifychain). */

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/hex.h"
 #include "util/num.h"
 #include "util/log.h"
 
@@ -48,6 +49,7 @@ enum opt_kind {
     K_DEBUG,   /* char[size], categories checked with log_enable(); "-debug" alone means all */
     K_RPCAUTH, /* appended to rpcauth[] */
     K_CONNECT, /* appended to connect[] */
+    K_KEY,     /* 64 hex, appended to the key array at off (count at off2) */
 };
 
 enum {
@@ -60,7 +62,7 @@ struct opt {
     enum opt_kind kind;
     int flags;
     size_t off;  /* offset in struct sbxd_config */
-    size_t size; /* K_STR, K_DEBUG: size of the char array */
+    size_t size; /* K_STR, K_DEBUG: size of the char array; K_KEY: offset of the count */
     long long min, max;
 };
 
@@ -90,6 +92,10 @@ static const struct opt options[] = {
     {"bind", K_STR, 0, STR(bind), 0, 0},
     {"connect", K_CONNECT, 0, 0, 0, 0, 0},
     {"listen", K_BOOL, 0, AT(listen), 0, 0, 1},
+    {"observer", K_KEY, 0, AT(observers), AT(nobservers), 0, SBXD_MAX_KEYS},
+    {"devnetregulator", K_KEY, 0, AT(devnet_regulators), AT(ndevnet_regulators), 0, 16},
+    {"genesis", K_STR, 0, STR(genesis), 0, 0},
+    {"genkey", K_BOOL, F_CMDLINE, AT(genkey), 0, 0, 1},
 };
 
 /* Where a value comes from, for error messages. */
@@ -156,11 +162,20 @@ static const char help_text[] =
     "  -checkblocks=N        blocks re-verified at start-up (default 6)\n"
     "  -reindex              rebuild all state from the stored blocks\n"
     "\n"
-    "Peer links (peer links: not yet; accepted and stored):\n"
-    "  -port=PORT            peer port (default 8646, devnet 18646)\n"
+    "Peer links (TLS 1.3; see doc/protocol.md):\n"
+    "  -port=PORT            peer port (default 8646, devnet 18646; 0 = any free port)\n"
     "  -bind=ADDR            peer address to listen on (default all)\n"
-    "  -connect=HOST:PORT    a peer to connect to (repeatable)\n"
-    "  -listen=0|1           accept peer connections (default 1)\n";
+    "  -connect=HOST:PORT    a peer to connect to and follow (repeatable)\n"
+    "  -listen=0|1           accept peer connections (default 1)\n"
+    "  -observer=HEX         an observer node key this node accepts (repeatable)\n"
+    "\n"
+    "Regulator and observer nodes:\n"
+    "  -genesis=FILE         first start of a follower: make the chain from the network's\n"
+    "                        genesis block (hex, as getblock height=0 hex=true gives it)\n"
+    "  -genkey               make <datadir>/keys/regulator.key if missing, print its public\n"
+    "                        key and exit (the operator lists it in the genesis block)\n"
+    "  -devnetregulator=HEX  with -devnet, first start: the devnet genesis lists this\n"
+    "                        regulator key instead of the embedded one (repeatable)\n";
 
 const char *
 sbxd_config_help(void)
@@ -309,6 +324,19 @@ opt_apply(struct sbxd_config *c, const struct opt *o, const char *value, const s
         if (value[0] == '\0' || strlen(value) > 255)
             return opt_fail(err, w, o->name, "not HOST[:PORT]: '%.*s'", QUOTE_MAX, value);
         return list_add(c->connect, &c->nconnect, SBXD_MAX_CONNECT, value, w, o->name, err);
+    case K_KEY: {
+        uint8_t(*keys)[32] = (uint8_t(*)[32])(void *)(base + o->off);
+        size_t *n = (size_t *)(void *)(base + o->size);
+        uint8_t key[32];
+
+        if (strlen(value) != 64 || hex_decode(key, 32, value, 64) != SBX_OK)
+            return opt_fail(err, w, o->name, "not a public key (64 hex characters): '%.*s'",
+                            QUOTE_MAX, value);
+        if (*n >= (size_t)o->max)
+            return opt_fail(err, w, o->name, "at most %lld keys", o->max);
+        memcpy(keys[(*n)++], key, 32);
+        return SBX_OK;
+    }
     }
     SBX_BUG("config: unknown option kind");
 }
@@ -604,6 +632,9 @@ sbxd_config_load(struct sbxd_config *c, int argc, char **argv, struct sbx_err *e
         goto out;
     c->node.datadir = c->datadir;
     c->node.devnet = c->devnet;
+    c->node.devnet_regulators = (const uint8_t(*)[32])c->devnet_regulators;
+    c->node.ndevnet_regulators = c->ndevnet_regulators;
+    c->node.genesis_path = c->genesis[0] ? c->genesis : NULL;
     rc = SBX_OK;
 out:
     conf_read_release(&r);

@@ -4,12 +4,14 @@
 #define SBX_NODE_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "node/node.h"
 #include "util/err.h"
 
 #define SBXD_MAX_RPCAUTH 64
 #define SBXD_MAX_CONNECT 64
+#define SBXD_MAX_KEYS 64
 
 struct sbxd_config {
     char datadir[1024];
@@ -25,12 +27,18 @@ struct sbxd_config {
     size_t rpcmaxbody;
     int rpcmaxbatch;
     int rpcmaxconns;
-    /* Peer links (not yet used: accepted and kept for the p2p work). */
+    /* Peer links. */
     int port;                        /* 8646; devnet 18646 */
     char bind[256];                  /* default "" = all addresses */
     char *connect[SBXD_MAX_CONNECT]; /* owned; "HOST:PORT" */
     size_t nconnect;
-    int listen;              /* default 1 */
+    int listen;                               /* default 1 */
+    uint8_t observers[SBXD_MAX_KEYS][32];     /* -observer: observer node keys accepted */
+    size_t nobservers;
+    uint8_t devnet_regulators[SBXD_MAX_KEYS][32]; /* -devnetregulator */
+    size_t ndevnet_regulators;
+    char genesis[1024]; /* -genesis: a follower's genesis block (hex file); "" = none */
+    int genkey;         /* -genkey: print the regulator key and exit */
     struct node_config node; /* node.datadir points into `datadir`: do not copy the struct */
 };
 

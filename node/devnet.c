@@ -51,7 +51,8 @@ path_join(char *out, size_t cap, const char *a, const char *b)
 }
 
 int
-node_devnet_init(const char *datadir, int64_t now_ms, struct sbx_err *err)
+node_devnet_init(const char *datadir, int64_t now_ms, const uint8_t (*regulators)[32],
+                 size_t nregulators, struct sbx_err *err)
 {
     static const struct ledger_asset_def assets[] = {{"VND", 0}, {"BTC", 8}, {"ETH", 8}};
     char keys[4096], opath[4096], rpath[4096], ledger[4096];
@@ -82,8 +83,14 @@ node_devnet_init(const char *datadir, int64_t now_ms, struct sbx_err *err)
     }
     if (rc)
         goto out;
+    if (nregulators > SBX_MAX_REGULATORS) {
+        rc = sbx_err_set(err, SBX_EINVAL, "-devnetregulator: at most %d regulators",
+                         SBX_MAX_REGULATORS);
+        goto out;
+    }
     rc = node_devnet_regulator_key(&reg);
-    if (rc == SBX_OK && stat(rpath, &st) != 0)
+    /* the embedded key, unless the devnet is given its regulators (then this node has none) */
+    if (rc == SBX_OK && nregulators == 0 && stat(rpath, &st) != 0)
         rc = ledger_keys_save(&reg, rpath, err);
     if (rc)
         goto out;
@@ -92,12 +99,17 @@ node_devnet_init(const char *datadir, int64_t now_ms, struct sbx_err *err)
         rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
         goto out;
     }
-    {
+    if (nregulators == 0) {
         uint8_t regs[1][32];
 
         memcpy(regs[0], reg.pubkey, 32);
         rc = node_chain_make_genesis(NODE_DEVNET_NETWORK, &op, (const uint8_t(*)[32])regs, 1, 1, 1,
                                      assets, SBX_ARRAY_LEN(assets), licence, now_ms, &genesis, err);
+    } else {
+        /* any one regulator may issue a directive; a majority makes a block final */
+        rc = node_chain_make_genesis(NODE_DEVNET_NETWORK, &op, regulators, nregulators, 1,
+                                     (int)nregulators / 2 + 1, assets, SBX_ARRAY_LEN(assets),
+                                     licence, now_ms, &genesis, err);
     }
     rc = rc ? rc : node_chain_create(ledger, genesis.data, genesis.len, err);
     if (rc == SBX_OK)

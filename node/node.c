@@ -12,17 +12,24 @@
  */
 #include "node/node.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <stdarg.h>
+#include <sys/stat.h>
+
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "node/chain.h"
 #include "node/devnet.h"
+#include "util/hex.h"
 #include "util/log.h"
+#include "util/par.h"
 #include "util/sha256.h"
 #include "util/time.h"
 
@@ -54,6 +61,35 @@ struct sealed_item {
     struct jobq jobs;
 };
 
+/* A block received by a follower, waiting to be applied. */
+struct qblock {
+    struct qblock *next;
+    uint64_t height;
+    uint8_t hash[32];
+    size_t len;
+    uint8_t data[];
+};
+
+/* A directive this regulator node relayed, waiting to appear in a block. */
+struct pending_dir {
+    struct pending_dir *next;
+    uint8_t txid[32];
+    int64_t deadline_ms;
+    node_done_fn fn;
+    void *arg;
+};
+
+/* Blocks a follower holds in memory before it asks peers to wait (bytes). */
+#define FOLLOW_QUEUE_MAX_BYTES ((size_t)256 * 1024 * 1024)
+/* Sealed blocks waiting for the follower's committer before the applier waits. */
+#define FOLLOW_SEALED_MAX 64
+
+struct alert_item {
+    int64_t time_ms;
+    enum node_alert_severity sev;
+    json_t *obj;
+};
+
 struct node {
     struct node_config cfg;
     char *datadir;
@@ -82,6 +118,33 @@ struct node {
     int nworkers;
     pthread_t seq_thr, commit_thr;
     int threads_started;
+
+    enum node_role role;
+    struct ledger_key obs_key; /* an observer's node key */
+    /* following (under mu) */
+    struct par_pool *pool;
+    pthread_t follow_thr;
+    pthread_cond_t follow_cv;
+    struct qblock *fq_head, *fq_tail;
+    size_t fq_n, fq_bytes;
+    uint64_t fq_next;  /* height the next queued block must have */
+    int stop_follow;
+    int follow_stopped; /* a block was refused or following was stopped */
+    uint64_t refused_height;
+    char refused_msg[SBX_ERR_MSG_MAX];
+    int refused_reported;
+    int follow_idle; /* nothing queued or being applied */
+    int applying;    /* the applier holds a block */
+    /* the network layer (event loop) */
+    const struct node_events *ev;
+    void *ev_ctx;
+    uint64_t notified_gen;
+    struct pending_dir *pending;
+    struct event *pending_ev;
+    /* alerts (under alert_mu) */
+    pthread_mutex_t alert_mu;
+    struct alert_item *alerts;
+    size_t nalerts, alerts_alloc;
 };
 
 static void
@@ -168,6 +231,45 @@ complete_one(struct node *n, struct job *j)
     pthread_mutex_unlock(&n->mu);
 }
 
+static void pending_check(struct node *n);
+static void refuse_now(node_done_fn fn, void *arg, int rc, const char *msg);
+
+/* Tell the network layer what changed since it last heard (event loop). */
+static void
+notify(struct node *n)
+{
+    struct ledger_tip tip;
+    uint64_t gen, rheight = 0;
+    char rmsg[SBX_ERR_MSG_MAX];
+    int idle, refused = 0;
+
+    pthread_mutex_lock(&n->mu);
+    gen = n->durable_gen;
+    tip = n->durable;
+    idle = n->role == NODE_ROLE_OPERATOR ? 1 : n->follow_idle;
+    if (n->follow_stopped && !n->refused_reported) {
+        n->refused_reported = 1;
+        refused = 1;
+        rheight = n->refused_height;
+        snprintf(rmsg, sizeof(rmsg), "%s", n->refused_msg);
+    }
+    pthread_mutex_unlock(&n->mu);
+    if (gen != n->notified_gen) {
+        n->notified_gen = gen;
+        if (n->pending != NULL)
+            pending_check(n);
+        if (n->ev && n->ev->on_tip)
+            n->ev->on_tip(n->ev_ctx, &tip, idle);
+    }
+    if (refused) {
+        node_alert(n, NODE_ALERT_CRITICAL, "block_invalid", rheight, NULL, NULL,
+                   "block %llu refused, following stopped: %s", (unsigned long long)rheight,
+                   rmsg);
+        if (n->ev && n->ev->on_refused)
+            n->ev->on_refused(n->ev_ctx, rheight, rmsg);
+    }
+}
+
 static void
 deliver(struct node *n)
 {
@@ -182,6 +284,7 @@ deliver(struct node *n)
         j->fn(j->arg, &j->res);
         job_free(j);
     }
+    notify(n);
 }
 
 static void
@@ -596,56 +699,449 @@ sequencer_main(void *arg)
 
 /* ------------------------------------------------------------------ committer */
 
+/* Writes sealed blocks in order. Every block queued when it looks is written in one commit (a
+ * follower catching up queues many; the operator rarely more than one). */
 static void *
 committer_main(void *arg)
 {
     struct node *n = arg;
+    struct node_sealed **arr = NULL;
+    size_t cap = 0;
 
     for (;;) {
-        struct sealed_item *it;
+        struct sealed_item *list, *it;
         struct sbx_err err;
+        size_t k = 0;
         int rc;
 
         pthread_mutex_lock(&n->mu);
         while (n->commit_head == NULL && !n->stop_commit)
             pthread_cond_wait(&n->commit_cv, &n->mu);
-        it = n->commit_head;
-        if (it == NULL) {
+        list = n->commit_head;
+        if (list == NULL) {
             pthread_mutex_unlock(&n->mu);
-            return NULL;
+            break;
         }
-        n->commit_head = it->next;
-        if (n->commit_head == NULL)
-            n->commit_tail = NULL;
+        n->commit_head = n->commit_tail = NULL;
         n->committing = 1;
         pthread_mutex_unlock(&n->mu);
 
-        rc = n->failed ? SBX_EIO : node_chain_write(n->chain, &it->s, &err);
+        for (it = list; it; it = it->next)
+            k++;
+        if (k > cap) {
+            void *p = realloc(arr, k * sizeof(*arr));
+
+            if (p == NULL)
+                SBX_BUG("out of memory in the committer");
+            arr = p;
+            cap = k;
+        }
+        k = 0;
+        for (it = list; it; it = it->next)
+            arr[k++] = &it->s;
+        rc = n->failed ? SBX_EIO : node_chain_write_all(n->chain, arr, k, &err);
         if (rc) {
             if (!n->failed)
                 LOG_ERROR(LOG_NODE,
                           "writing block %llu failed: %s; the node stops taking "
                           "submissions",
-                          (unsigned long long)it->s.tip.height, err.msg);
+                          (unsigned long long)list->s.tip.height, err.msg);
             n->failed = 1;
-            for (struct job *j = it->jobs.head; j; j = j->next)
-                refuse(&j->res, SBX_EIO, "the block could not be written");
+            for (it = list; it; it = it->next)
+                for (struct job *j = it->jobs.head; j; j = j->next)
+                    refuse(&j->res, SBX_EIO, "the block could not be written");
         } else {
-            LOG_DEBUG(LOG_STORE, "block %llu: %zu transactions written",
-                      (unsigned long long)it->s.tip.height, it->s.ntx);
+            LOG_DEBUG(LOG_STORE, "blocks %llu..%llu written (%zu)",
+                      (unsigned long long)list->s.tip.height,
+                      (unsigned long long)arr[k - 1]->tip.height, k);
         }
         pthread_mutex_lock(&n->mu);
         if (rc == SBX_OK)
-            n->durable = it->s.tip;
+            n->durable = arr[k - 1]->tip;
         n->durable_gen++;
-        n->ncommit--;
+        n->ncommit -= (int)k;
         n->committing = 0;
-        complete_locked(n, &it->jobs);
+        for (it = list; it; it = it->next)
+            complete_locked(n, &it->jobs);
+        if (n->role != NODE_ROLE_OPERATOR)
+            n->follow_idle = n->fq_head == NULL && n->commit_head == NULL && !n->applying;
+        event_active(n->done_ev, EV_READ, 0); /* the loop hears of the new tip */
         pthread_cond_signal(&n->seq_cv);
+        pthread_cond_broadcast(&n->follow_cv);
         pthread_mutex_unlock(&n->mu);
-        node_sealed_release(&it->s);
-        free(it);
+        while ((it = list) != NULL) {
+            list = it->next;
+            node_sealed_release(&it->s);
+            free(it);
+        }
     }
+    free(arr);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ following */
+
+static void
+fq_drop(struct node *n)
+{
+    struct qblock *b;
+
+    while ((b = n->fq_head) != NULL) {
+        n->fq_head = b->next;
+        free(b);
+    }
+    n->fq_tail = NULL;
+    n->fq_n = n->fq_bytes = 0;
+}
+
+/* The follower's applier: takes received blocks in order, validates and applies each (its
+ * signature checks on the pool), and hands the sealed block to the committer. */
+static void *
+follow_main(void *arg)
+{
+    struct node *n = arg;
+
+    for (;;) {
+        struct sealed_item *it;
+        struct qblock *b;
+        struct sbx_err err;
+        int rc;
+
+        pthread_mutex_lock(&n->mu);
+        while ((n->fq_head == NULL || n->ncommit >= FOLLOW_SEALED_MAX) && !n->stop_follow)
+            pthread_cond_wait(&n->follow_cv, &n->mu);
+        if (n->stop_follow) {
+            pthread_mutex_unlock(&n->mu);
+            break;
+        }
+        b = n->fq_head;
+        n->fq_head = b->next;
+        if (n->fq_head == NULL)
+            n->fq_tail = NULL;
+        n->fq_n--;
+        n->fq_bytes -= b->len;
+        n->applying = 1;
+        pthread_mutex_unlock(&n->mu);
+
+        sbx_err_clear(&err);
+        it = calloc(1, sizeof(*it));
+        pthread_mutex_lock(&n->state_mu);
+        rc = it ? node_chain_apply_seal(n->chain, b->data, b->len, &it->s, &err)
+                : sbx_err_set(&err, SBX_ENOMEM, "out of memory");
+        if (rc) {
+            struct sbx_err e2;
+
+            /* the engine may hold part of the refused block: rebuild it from the store once
+             * every block before it is written */
+            pthread_mutex_lock(&n->mu);
+            while (n->commit_head != NULL || n->committing)
+                pthread_cond_wait(&n->follow_cv, &n->mu);
+            pthread_mutex_unlock(&n->mu);
+            if (node_chain_reload(n->chain, &e2) != SBX_OK)
+                LOG_ERROR(LOG_NODE, "cannot reload the state after a refused block: %s", e2.msg);
+        }
+        pthread_mutex_unlock(&n->state_mu);
+
+        pthread_mutex_lock(&n->mu);
+        n->applying = 0;
+        if (rc) {
+            LOG_ERROR(LOG_NODE, "block %llu refused: %s; this node stops following",
+                      (unsigned long long)b->height, err.msg);
+            n->follow_stopped = 1;
+            n->refused_height = b->height;
+            snprintf(n->refused_msg, sizeof(n->refused_msg), "%s", err.msg);
+            fq_drop(n);
+            n->follow_idle = n->commit_head == NULL && !n->committing;
+            event_active(n->done_ev, EV_READ, 0);
+            free(it);
+        } else {
+            if (n->commit_tail)
+                n->commit_tail->next = it;
+            else
+                n->commit_head = it;
+            n->commit_tail = it;
+            n->ncommit++;
+            pthread_cond_signal(&n->commit_cv);
+        }
+        pthread_mutex_unlock(&n->mu);
+        free(b);
+    }
+    return NULL;
+}
+
+int
+node_follow_block(struct node *n, const uint8_t *raw, size_t len)
+{
+    struct ledger_block_header h;
+    struct qblock *b;
+    int rc = SBX_OK;
+
+    if (n->role == NODE_ROLE_OPERATOR)
+        return SBX_EDENIED;
+    if (len < LEDGER_HEADER_SIZE || ledger_block_header_decode(&h, raw, LEDGER_HEADER_SIZE, NULL))
+        return SBX_EINVAL;
+    b = malloc(sizeof(*b) + len);
+    if (b == NULL)
+        return SBX_ENOMEM;
+    b->next = NULL;
+    b->height = h.height;
+    ledger_block_hash(&h, b->hash);
+    b->len = len;
+    memcpy(b->data, raw, len);
+    pthread_mutex_lock(&n->mu);
+    if (n->follow_stopped)
+        rc = SBX_EUNAVAIL;
+    else if (h.height != n->fq_next)
+        rc = SBX_EINVAL;
+    else if (n->fq_bytes > 0 && n->fq_bytes + len > FOLLOW_QUEUE_MAX_BYTES)
+        rc = SBX_EOVERLOAD;
+    if (rc == SBX_OK) {
+        if (n->fq_tail)
+            n->fq_tail->next = b;
+        else
+            n->fq_head = b;
+        n->fq_tail = b;
+        n->fq_n++;
+        n->fq_bytes += len;
+        n->fq_next++;
+        n->follow_idle = 0;
+        pthread_cond_signal(&n->follow_cv);
+    }
+    pthread_mutex_unlock(&n->mu);
+    if (rc)
+        free(b);
+    return rc;
+}
+
+uint64_t
+node_follow_next(struct node *n)
+{
+    uint64_t h;
+
+    pthread_mutex_lock(&n->mu);
+    h = n->fq_next;
+    pthread_mutex_unlock(&n->mu);
+    return h;
+}
+
+int
+node_follow_queued_hash(struct node *n, uint64_t height, uint8_t hash[static 32],
+                        struct buf *header)
+{
+    int found = 0;
+
+    pthread_mutex_lock(&n->mu);
+    for (struct qblock *b = n->fq_head; b; b = b->next) {
+        if (b->height == height) {
+            memcpy(hash, b->hash, 32);
+            if (header) {
+                buf_reset(header);
+                found = buf_put(header, b->data, LEDGER_HEADER_SIZE) == SBX_OK;
+            } else {
+                found = 1;
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&n->mu);
+    return found;
+}
+
+int
+node_following(struct node *n)
+{
+    int f;
+
+    pthread_mutex_lock(&n->mu);
+    f = !n->follow_stopped;
+    pthread_mutex_unlock(&n->mu);
+    return f;
+}
+
+void
+node_stop_following(struct node *n, const char *why)
+{
+    pthread_mutex_lock(&n->mu);
+    if (!n->follow_stopped) {
+        LOG_ERROR(LOG_NODE, "this node stops following: %s", why);
+        n->follow_stopped = 1;
+        n->refused_reported = 1; /* the caller raises its own alert */
+        fq_drop(n);
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+uint64_t
+node_last_substantive(struct node *n)
+{
+    uint64_t h;
+
+    pthread_mutex_lock(&n->state_mu);
+    h = node_chain_last_substantive(n->chain);
+    pthread_mutex_unlock(&n->state_mu);
+    return h;
+}
+
+int
+node_make_attestation(struct node *n, const struct ledger_tip *tip, struct buf *out,
+                      struct sbx_err *err)
+{
+    struct ledger_tx tx;
+    uint8_t txid[32];
+    int rc;
+
+    if (n->role != NODE_ROLE_REGULATOR)
+        return sbx_err_set(err, SBX_EDENIED, "only a regulator node attests");
+    ledger_tx_init(&tx, LEDGER_TX_ATTESTATION);
+    tx.timestamp = time_now_ms();
+    tx.u.attestation.height = tip->height;
+    memcpy(tx.u.attestation.block_hash, tip->hash, 32);
+    buf_reset(out);
+    rc = ledger_keys_sign_tx(&tx, &n->reg_key, txid, err);
+    return rc ? rc : ledger_tx_encode(&tx, out, err);
+}
+
+/* ------------------------------------------------------------------ directives relayed */
+
+static void
+pending_finish(struct node *n, struct pending_dir *p, struct node_result *r)
+{
+    memcpy(r->txid, p->txid, 32);
+    p->fn(p->arg, r);
+    free(p);
+}
+
+/* Relayed directives that have reached a block: answer them (event loop). */
+static void
+pending_check(struct node *n)
+{
+    struct ledger_store *store = node_chain_store(n->chain);
+    struct pending_dir **pp = &n->pending;
+
+    while (*pp != NULL) {
+        struct pending_dir *p = *pp;
+        struct node_result r;
+        struct ledger_block b;
+        struct buf raw;
+        uint64_t height;
+        uint32_t index;
+
+        if (ledger_store_tx_location(store, p->txid, &height, &index, NULL) != SBX_OK) {
+            pp = &p->next;
+            continue;
+        }
+        *pp = p->next;
+        memset(&r, 0, sizeof(r));
+        buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+        if (ledger_store_get_block(store, height, &raw, NULL) != SBX_OK ||
+            ledger_block_decode(&b, raw.data, raw.len, NULL) != SBX_OK) {
+            refuse(&r, SBX_EINTERNAL, "reading the block that holds the directive failed");
+        } else {
+            if (index < b.ntx)
+                r.verdict = b.entries[index].verdict;
+            r.height = height;
+            ledger_block_hash(&b.hdr, r.block_hash);
+            r.rc = r.verdict.status == LEDGER_VERDICT_ACCEPTED ? SBX_OK : SBX_EREJECTED;
+            if (r.rc)
+                snprintf(r.message, sizeof(r.message), "the rules rejected the directive");
+            ledger_block_release(&b);
+        }
+        buf_release(&raw);
+        pending_finish(n, p, &r);
+    }
+}
+
+/* Relayed directives that did not reach a block in time (event loop, every second). */
+static void
+pending_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct node *n = arg;
+    struct pending_dir **pp = &n->pending;
+    int64_t now = time_now_ms();
+
+    while (*pp != NULL) {
+        struct pending_dir *p = *pp;
+        struct node_result r;
+        char hex[65];
+
+        if (p->deadline_ms > now) {
+            pp = &p->next;
+            continue;
+        }
+        *pp = p->next;
+        hex_encode(hex, p->txid, 32);
+        node_alert(n, NODE_ALERT_WARNING, "directive_timeout", 0, NULL, NULL,
+                   "directive %s was not included by the operator in time", hex);
+        memset(&r, 0, sizeof(r));
+        refuse(&r, SBX_EUNAVAIL,
+               "the operator did not include the directive within "
+               "supervision.directive_timeout_s");
+        pending_finish(n, p, &r);
+    }
+}
+
+/* A regulator node's directive: relay it to the operator and answer once it is in a block. */
+static void
+relay_directive(struct node *n, const uint8_t *raw, size_t len, const uint8_t txid[static 32],
+                node_done_fn fn, void *arg)
+{
+    struct pending_dir *p;
+    int64_t timeout_s;
+
+    if (n->ev == NULL || n->ev->relay == NULL || n->ev->relay(n->ev_ctx, raw, len) != SBX_OK) {
+        refuse_now(fn, arg, SBX_EUNAVAIL, "no link to the operator: the directive was not sent");
+        return;
+    }
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        refuse_now(fn, arg, SBX_ENOMEM, "out of memory");
+        return;
+    }
+    pthread_mutex_lock(&n->state_mu);
+    timeout_s = cmp_engine_params(node_chain_engine(n->chain))->v[CMP_P_DIRECTIVE_TIMEOUT_S];
+    pthread_mutex_unlock(&n->state_mu);
+    memcpy(p->txid, txid, 32);
+    p->deadline_ms = time_now_ms() + timeout_s * 1000;
+    p->fn = fn;
+    p->arg = arg;
+    p->next = n->pending;
+    n->pending = p;
+}
+
+/* Submissions to a regulator or observer node: directives are relayed, the rest refused. */
+static void
+follower_submit(struct node *n, struct ledger_tx *tx, const uint8_t *raw_in, size_t raw_len,
+                size_t ulen, node_done_fn fn, void *arg)
+{
+    struct sbx_err err;
+    struct buf enc;
+    uint8_t txid[32];
+    int rc;
+
+    if (tx->type != LEDGER_TX_DIRECTIVE) {
+        refuse_now(fn, arg, SBX_EDENIED,
+                   "this is a follower node: business transactions go to the operator");
+        return;
+    }
+    buf_init(&enc, SBX_TX_MAX_SIZE);
+    sbx_err_clear(&err);
+    if (raw_in != NULL) {
+        ledger_tx_id_raw(txid, raw_in, ulen);
+        rc = buf_put(&enc, raw_in, raw_len);
+        rc = rc ? rc : ledger_keys_verify_tx(tx, txid, &err);
+    } else if (!n->has_reg_key) {
+        rc = sbx_err_set(&err, SBX_EDENIED, "this node holds no regulator key");
+    } else {
+        tx->version = LEDGER_TX_VERSION;
+        tx->timestamp = time_now_ms();
+        rc = ledger_keys_sign_tx(tx, &n->reg_key, txid, &err);
+        rc = rc ? rc : ledger_tx_encode(tx, &enc, &err);
+    }
+    if (rc)
+        refuse_now(fn, arg, rc, err.msg);
+    else
+        relay_directive(n, enc.data, enc.len, txid, fn, arg);
+    buf_release(&enc);
 }
 
 /* ------------------------------------------------------------------ submit */
@@ -671,7 +1167,7 @@ refuse_now(node_done_fn fn, void *arg, int rc, const char *msg)
 
     memset(&r, 0, sizeof(r));
     r.rc = rc;
-    snprintf(r.message, sizeof(r.message), "%s", msg);
+    snprintf(r.message, sizeof(r.message), "%.190s", msg);
     fn(arg, &r);
 }
 
@@ -717,6 +1213,12 @@ node_submit(struct node *n, const struct ledger_tx *tx, node_done_fn fn, void *a
         refuse_now(fn, arg, SBX_EINVAL, "type: a genesis transaction cannot be submitted");
         return;
     }
+    if (n->role != NODE_ROLE_OPERATOR) {
+        struct ledger_tx t = *tx;
+
+        follower_submit(n, &t, NULL, 0, 0, fn, arg);
+        return;
+    }
     if (admit(n, fn, arg) != SBX_OK)
         return;
     j = job_new(n, fn, arg);
@@ -740,6 +1242,20 @@ node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_fn fn,
 
     if (len > SBX_TX_MAX_SIZE) {
         refuse_now(fn, arg, SBX_ETOOLONG, "hex: transaction larger than its maximum size");
+        return;
+    }
+    if (n->role != NODE_ROLE_OPERATOR) {
+        struct ledger_tx tx;
+        struct sbx_err err;
+        size_t ulen;
+        int rc = ledger_tx_decode(&tx, raw, len, &ulen, &err);
+
+        if (rc) {
+            refuse_now(fn, arg, rc, err.msg);
+            return;
+        }
+        follower_submit(n, &tx, raw, len, ulen, fn, arg);
+        ledger_tx_release(&tx);
         return;
     }
     if (admit(n, fn, arg) != SBX_OK)
@@ -768,7 +1284,7 @@ node_check(struct node *n, const struct ledger_tx *tx, struct cmp_result *res, s
 
     if (t.type == LEDGER_TX_GENESIS)
         return sbx_err_set(err, SBX_EINVAL, "type: not a business transaction");
-    memcpy(t.signer, n->op_key.pubkey, 32);
+    memcpy(t.signer, node_chain_genesis(n->chain)->operator_key, 32);
     if (t.timestamp == 0)
         t.timestamp = time_now_ms();
     pthread_mutex_lock(&n->state_mu);
@@ -832,14 +1348,98 @@ open_house_account(struct node *n, struct sbx_err *err)
 
 static void node_free(struct node *n);
 
+/* A key file: SBX_OK loaded, SBX_ENOTFOUND absent, else the error (bad mode, bad content). */
+static int
+load_key(struct ledger_key *k, const char *path, struct sbx_err *err)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return SBX_ENOTFOUND;
+    return ledger_keys_load(k, path, err);
+}
+
+/* Load or make a key file. */
+static int
+load_or_make_key(struct ledger_key *k, const char *dir, const char *path, struct sbx_err *err)
+{
+    int rc = load_key(k, path, err);
+
+    if (rc != SBX_ENOTFOUND)
+        return rc;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return sbx_err_set(err, SBX_EIO, "cannot create %s: %s", dir, strerror(errno));
+    rc = ledger_keys_generate(k);
+    return rc ? sbx_err_set(err, rc, "cannot generate a key") : ledger_keys_save(k, path, err);
+}
+
+int
+node_genkey(const char *datadir, uint8_t pub[static 32], struct sbx_err *err)
+{
+    char keys[4096], rkey[4096];
+    struct ledger_key k;
+    int rc;
+
+    if (ledger_keys_global_init() != SBX_OK)
+        return sbx_err_set(err, SBX_EINTERNAL, "cannot create the signature context");
+    if (join_path(keys, sizeof(keys), datadir, "keys") ||
+        join_path(rkey, sizeof(rkey), keys, "regulator.key"))
+        return sbx_err_set(err, SBX_ETOOLONG, "datadir: path too long");
+    rc = load_or_make_key(&k, keys, rkey, err);
+    if (rc == SBX_OK)
+        memcpy(pub, k.pubkey, 32);
+    ledger_keys_wipe(&k);
+    return rc;
+}
+
+/* A follower's first start: the chain from the network's genesis block (a hex file). */
+static int
+create_from_genesis_file(const char *ledger, const char *path, struct sbx_err *err)
+{
+    FILE *f = fopen(path, "r");
+    struct buf hex, bin;
+    int c, rc = SBX_OK;
+
+    if (f == NULL)
+        return sbx_err_set(err, SBX_EIO, "-genesis: cannot open %s: %s", path, strerror(errno));
+    buf_init(&hex, 2 * (size_t)LEDGER_BLOCK_MAX_SIZE);
+    buf_init(&bin, LEDGER_BLOCK_MAX_SIZE);
+    while (rc == SBX_OK && (c = fgetc(f)) != EOF) {
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+            continue;
+        rc = buf_put(&hex, &(uint8_t){(uint8_t)c}, 1);
+    }
+    if (ferror(f))
+        rc = sbx_err_set(err, SBX_EIO, "-genesis: cannot read %s", path);
+    else if (rc)
+        rc = sbx_err_set(err, SBX_ETOOLONG, "-genesis: %s is larger than a block", path);
+    fclose(f);
+    if (rc == SBX_OK && (hex.len == 0 || hex.len % 2 != 0 ||
+                         buf_reserve(&bin, hex.len / 2) != SBX_OK ||
+                         hex_decode(bin.data, hex.len / 2, (const char *)hex.data, hex.len) != SBX_OK))
+        rc = sbx_err_set(err, SBX_EINVAL, "-genesis: %s does not hold a block in hex", path);
+    if (rc == SBX_OK) {
+        bin.len = hex.len / 2;
+        rc = node_chain_create(ledger, bin.data, bin.len, err);
+        if (rc == SBX_OK)
+            LOG_INFO(LOG_NODE, "created the chain from the genesis block in %s", path);
+    }
+    buf_release(&hex);
+    buf_release(&bin);
+    return rc;
+}
+
+static void alerts_load(struct node *n);
+
 int
 node_open(struct node **out, const struct node_config *cfg, struct event_base *base,
           struct sbx_err *err)
 {
-    char ledger[4096], okey[4096], rkey[4096];
+    char ledger[4096], keys[4096], okey[4096], rkey[4096], nkey[4096];
+    struct stat st;
     struct node *n;
     long cores;
-    int rc;
+    int rc, has_op = 0;
 
     *out = NULL;
     rc = ledger_keys_global_init();
@@ -854,50 +1454,87 @@ node_open(struct node **out, const struct node_config *cfg, struct event_base *b
     n->base = base;
     pthread_mutex_init(&n->state_mu, NULL);
     pthread_mutex_init(&n->mu, NULL);
+    pthread_mutex_init(&n->alert_mu, NULL);
     pthread_cond_init(&n->work_cv, NULL);
     pthread_cond_init(&n->seq_cv, NULL);
     pthread_cond_init(&n->commit_cv, NULL);
+    pthread_cond_init(&n->follow_cv, NULL);
     n->datadir = strdup(cfg->datadir ? cfg->datadir : ".");
     if (n->datadir == NULL) {
         rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
         goto fail;
     }
     if (join_path(ledger, sizeof(ledger), n->datadir, "ledger") ||
-        join_path(okey, sizeof(okey), n->datadir, "keys/operator.key") ||
-        join_path(rkey, sizeof(rkey), n->datadir, "keys/regulator.key")) {
+        join_path(keys, sizeof(keys), n->datadir, "keys") ||
+        join_path(okey, sizeof(okey), keys, "operator.key") ||
+        join_path(rkey, sizeof(rkey), keys, "regulator.key") ||
+        join_path(nkey, sizeof(nkey), keys, "node.key")) {
         rc = sbx_err_set(err, SBX_ETOOLONG, "datadir: path too long");
         goto fail;
     }
     if (cfg->devnet) {
         rc = node_devnet_init(n->datadir, cfg->devnet_now_ms ? cfg->devnet_now_ms : time_now_ms(),
-                              err);
+                              cfg->devnet_regulators, cfg->ndevnet_regulators, err);
+        if (rc)
+            goto fail;
+    } else if (stat(ledger, &st) != 0 && cfg->genesis_path != NULL) {
+        rc = create_from_genesis_file(ledger, cfg->genesis_path, err);
         if (rc)
             goto fail;
     }
-    rc = ledger_keys_load(&n->op_key, okey, err);
-    if (rc == SBX_ENOTFOUND)
-        rc = sbx_err_set(err, rc,
-                         "%s: no operator key (start with -devnet to create a devnet, or put the "
-                         "operator's key there)",
-                         okey);
-    if (rc)
+    if (stat(ledger, &st) != 0) {
+        rc = sbx_err_set(err, SBX_ENOTFOUND,
+                         "%s holds no chain: start with -devnet for a development network, or "
+                         "give a regulator or observer node its network's genesis block with "
+                         "-genesis=FILE",
+                         ledger);
         goto fail;
-    if (ledger_keys_load(&n->reg_key, rkey, NULL) == SBX_OK)
+    }
+    rc = load_key(&n->op_key, okey, err);
+    if (rc == SBX_OK)
+        has_op = 1;
+    else if (rc != SBX_ENOTFOUND)
+        goto fail;
+    rc = load_key(&n->reg_key, rkey, err);
+    if (rc == SBX_OK)
         n->has_reg_key = 1;
+    else if (rc != SBX_ENOTFOUND)
+        goto fail;
     rc = node_chain_open(&n->chain, ledger, cfg->reindex, cfg->checkblocks, err);
     if (rc)
         goto fail;
-    if (memcmp(node_chain_genesis(n->chain)->operator_key, n->op_key.pubkey, 32) != 0) {
-        rc = sbx_err_set(err, SBX_EDENIED,
-                         "%s is not the operator key of this chain's genesis block", okey);
-        goto fail;
-    }
     if (n->has_reg_key && !cmp_engine_is_regulator(node_chain_engine(n->chain), n->reg_key.pubkey))
         n->has_reg_key = 0;
-    rc = open_house_account(n, err);
-    if (rc)
+    if (has_op) {
+        if (memcmp(node_chain_genesis(n->chain)->operator_key, n->op_key.pubkey, 32) != 0) {
+            rc = sbx_err_set(err, SBX_EDENIED,
+                             "%s is not the operator key of this chain's genesis block", okey);
+            goto fail;
+        }
+        n->role = NODE_ROLE_OPERATOR;
+    } else if (n->has_reg_key) {
+        n->role = NODE_ROLE_REGULATOR;
+    } else if (load_key(&n->reg_key, rkey, NULL) == SBX_OK) {
+        rc = sbx_err_set(err, SBX_EDENIED,
+                         "%s is not a regulator key of this chain's genesis block (and there is "
+                         "no operator key)",
+                         rkey);
         goto fail;
+    } else {
+        rc = load_or_make_key(&n->obs_key, keys, nkey, err);
+        if (rc)
+            goto fail;
+        n->role = NODE_ROLE_OBSERVER;
+    }
+    if (n->role == NODE_ROLE_OPERATOR) {
+        rc = open_house_account(n, err);
+        if (rc)
+            goto fail;
+    }
+    alerts_load(n);
     n->durable = *node_chain_tip(n->chain);
+    n->fq_next = n->durable.height + 1;
+    n->follow_idle = 1;
     /* persistent, with a long timeout so that it counts as pending: it keeps the loop alive
      * while results may still arrive (a timeout just delivers nothing) */
     n->done_ev = event_new(base, -1, EV_PERSIST, done_cb, n);
@@ -907,20 +1544,37 @@ node_open(struct node **out, const struct node_config *cfg, struct event_base *b
     }
     cores = sysconf(_SC_NPROCESSORS_ONLN);
     n->nworkers = cfg->workers > 0 ? cfg->workers : (cores > 0 ? (int)cores : 2);
-    n->workers = calloc((size_t)n->nworkers, sizeof(*n->workers));
-    if (n->workers == NULL) {
-        rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
-        goto fail;
+    if (n->role == NODE_ROLE_OPERATOR) {
+        n->workers = calloc((size_t)n->nworkers, sizeof(*n->workers));
+        if (n->workers == NULL) {
+            rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (int i = 0; i < n->nworkers; i++)
+            if (pthread_create(&n->workers[i], NULL, worker_main, n) != 0)
+                SBX_BUG("cannot start a worker thread");
+        if (pthread_create(&n->seq_thr, NULL, sequencer_main, n) != 0 ||
+            pthread_create(&n->commit_thr, NULL, committer_main, n) != 0)
+            SBX_BUG("cannot start the sequencer or committer thread");
+    } else {
+        /* the applier checks signatures with nworkers - 1 helpers beside it */
+        n->pending_ev = event_new(base, -1, EV_PERSIST, pending_timer_cb, n);
+        if (n->pending_ev == NULL || event_add(n->pending_ev, &(struct timeval){1, 0}) != 0 ||
+            par_pool_new(&n->pool, n->nworkers - 1) != SBX_OK) {
+            rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
+            goto fail;
+        }
+        node_chain_set_pool(n->chain, n->pool);
+        if (pthread_create(&n->follow_thr, NULL, follow_main, n) != 0 ||
+            pthread_create(&n->commit_thr, NULL, committer_main, n) != 0)
+            SBX_BUG("cannot start the applier or committer thread");
     }
-    for (int i = 0; i < n->nworkers; i++)
-        if (pthread_create(&n->workers[i], NULL, worker_main, n) != 0)
-            SBX_BUG("cannot start a worker thread");
-    if (pthread_create(&n->seq_thr, NULL, sequencer_main, n) != 0 ||
-        pthread_create(&n->commit_thr, NULL, committer_main, n) != 0)
-        SBX_BUG("cannot start the sequencer or committer thread");
     n->threads_started = 1;
-    LOG_INFO(LOG_NODE, "network %s, height %llu, %d signature workers",
+    LOG_INFO(LOG_NODE, "network %s, height %llu, role %s, %d signature threads",
              node_chain_genesis(n->chain)->network, (unsigned long long)n->durable.height,
+             n->role == NODE_ROLE_OPERATOR    ? "operator"
+             : n->role == NODE_ROLE_REGULATOR ? "regulator"
+                                              : "observer",
              n->nworkers);
     *out = n;
     return SBX_OK;
@@ -936,16 +1590,26 @@ node_free(struct node *n)
         return;
     if (n->done_ev)
         event_free(n->done_ev);
+    if (n->pending_ev)
+        event_free(n->pending_ev);
     node_chain_close(n->chain);
+    par_pool_free(n->pool);
+    fq_drop(n);
     ledger_keys_wipe(&n->op_key);
     ledger_keys_wipe(&n->reg_key);
+    ledger_keys_wipe(&n->obs_key);
+    for (size_t i = 0; i < n->nalerts; i++)
+        json_decref(n->alerts[i].obj);
+    free(n->alerts);
     free(n->workers);
     free(n->datadir);
     pthread_mutex_destroy(&n->state_mu);
     pthread_mutex_destroy(&n->mu);
+    pthread_mutex_destroy(&n->alert_mu);
     pthread_cond_destroy(&n->work_cv);
     pthread_cond_destroy(&n->seq_cv);
     pthread_cond_destroy(&n->commit_cv);
+    pthread_cond_destroy(&n->follow_cv);
     free(n);
 }
 
@@ -959,26 +1623,257 @@ node_close(struct node *n)
         pthread_mutex_lock(&n->mu);
         n->stopping = 1;
         n->stop_workers = 1;
+        n->stop_follow = 1;
         pthread_cond_broadcast(&n->work_cv);
+        pthread_cond_broadcast(&n->follow_cv);
         pthread_mutex_unlock(&n->mu);
-        for (int i = 0; i < n->nworkers; i++)
-            pthread_join(n->workers[i], NULL);
-        pthread_mutex_lock(&n->mu);
-        n->stop_seq = 1;
-        pthread_cond_broadcast(&n->seq_cv);
-        pthread_mutex_unlock(&n->mu);
-        pthread_join(n->seq_thr, NULL);
+        if (n->role == NODE_ROLE_OPERATOR) {
+            for (int i = 0; i < n->nworkers; i++)
+                pthread_join(n->workers[i], NULL);
+            pthread_mutex_lock(&n->mu);
+            n->stop_seq = 1;
+            pthread_cond_broadcast(&n->seq_cv);
+            pthread_mutex_unlock(&n->mu);
+            pthread_join(n->seq_thr, NULL);
+        } else {
+            pthread_join(n->follow_thr, NULL);
+        }
         pthread_mutex_lock(&n->mu);
         n->stop_commit = 1;
         pthread_cond_broadcast(&n->commit_cv);
         pthread_mutex_unlock(&n->mu);
         pthread_join(n->commit_thr, NULL);
         deliver(n);
+        while (n->pending != NULL) {
+            struct pending_dir *p = n->pending;
+            struct node_result r;
+
+            n->pending = p->next;
+            memset(&r, 0, sizeof(r));
+            refuse(&r, SBX_EUNAVAIL, "the node is shutting down");
+            pending_finish(n, p, &r);
+        }
         LOG_INFO(LOG_NODE, "stopped at height %llu", (unsigned long long)n->durable.height);
     }
     node_free(n);
 }
 
+/* ------------------------------------------------------------------ alerts */
+
+/* Node alerts live in the store beside the chain, under 'M' 'A' u64 seq (never in a block's
+ * batch and never in the state digest: they are what this node saw, not ledger state). */
+#define ALERT_KEY_LEN 10
+
+static int
+alert_load_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    struct node *n = ctx;
+    json_t *o = json_loadb((const char *)val, vlen, 0, NULL);
+    json_t *jt = o ? json_object_get(o, "time") : NULL;
+    json_t *js = o ? json_object_get(o, "severity") : NULL;
+
+    if (o == NULL || !json_is_object(o))
+        return 0;
+    if (n->nalerts == n->alerts_alloc) {
+        size_t alloc = n->alerts_alloc ? 2 * n->alerts_alloc : 16;
+        void *p = realloc(n->alerts, alloc * sizeof(*n->alerts));
+
+        if (p == NULL) {
+            json_decref(o);
+            return 1;
+        }
+        n->alerts = p;
+        n->alerts_alloc = alloc;
+    }
+    n->alerts[n->nalerts].obj = o;
+    n->alerts[n->nalerts].time_ms = json_integer_value(jt);
+    n->alerts[n->nalerts].sev = js && strcmp(json_string_value(js) ? json_string_value(js) : "",
+                                             "critical") == 0
+                                    ? NODE_ALERT_CRITICAL
+                                    : NODE_ALERT_WARNING;
+    n->nalerts++;
+    return 0;
+}
+
+static void
+alerts_load(struct node *n)
+{
+    static const uint8_t prefix[2] = {LEDGER_K_META, 'A'};
+
+    if (ledger_store_scan(node_chain_store(n->chain), prefix, 2, NULL, 0, 0, alert_load_cb, n,
+                          NULL) != SBX_OK)
+        LOG_WARN(LOG_NODE, "cannot read the node alerts kept in the store");
+}
+
+void
+node_alert(struct node *n, enum node_alert_severity sev, const char *kind, uint64_t height,
+           const uint8_t *peer, json_t *proof, const char *fmt, ...)
+{
+    char msg[512], hex[65];
+    uint8_t key[ALERT_KEY_LEN];
+    int64_t now = time_now_ms();
+    json_t *o = json_object();
+    char *text = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (sev == NODE_ALERT_CRITICAL)
+        LOG_ERROR(LOG_NODE, "CRITICAL ALERT (%s): %s", kind, msg);
+    else
+        LOG_WARN(LOG_NODE, "alert (%s): %s", kind, msg);
+    pthread_mutex_lock(&n->alert_mu);
+    if (o != NULL && n->nalerts == n->alerts_alloc) {
+        size_t alloc = n->alerts_alloc ? 2 * n->alerts_alloc : 16;
+        void *p = realloc(n->alerts, alloc * sizeof(*n->alerts));
+
+        if (p != NULL) {
+            n->alerts = p;
+            n->alerts_alloc = alloc;
+        }
+    }
+    if (o == NULL || n->nalerts == n->alerts_alloc) {
+        pthread_mutex_unlock(&n->alert_mu);
+        LOG_ERROR(LOG_NODE, "out of memory: the alert above is only in the log");
+        json_decref(o);
+        json_decref(proof);
+        return;
+    }
+    json_object_set_new(o, "seq", json_integer((json_int_t)n->nalerts + 1));
+    json_object_set_new(o, "time", json_integer(now));
+    json_object_set_new(o, "severity",
+                        json_string(sev == NODE_ALERT_CRITICAL ? "critical" : "warning"));
+    json_object_set_new(o, "kind", json_string(kind));
+    json_object_set_new(o, "message", json_string(msg));
+    json_object_set_new(o, "height", json_integer((json_int_t)height));
+    if (peer != NULL) {
+        hex_encode(hex, peer, 32);
+        json_object_set_new(o, "peer", json_string(hex));
+    }
+    if (proof != NULL)
+        json_object_set_new(o, "proof", proof);
+    n->alerts[n->nalerts].obj = o;
+    n->alerts[n->nalerts].time_ms = now;
+    n->alerts[n->nalerts].sev = sev;
+    n->nalerts++;
+    key[0] = LEDGER_K_META;
+    key[1] = 'A';
+    buf_store_u64(key + 2, (uint64_t)n->nalerts);
+    text = json_dumps(o, JSON_COMPACT);
+    pthread_mutex_unlock(&n->alert_mu);
+    if (text != NULL) {
+        struct ledger_store_batch *b = ledger_store_batch_new();
+        struct sbx_err err;
+
+        if (b != NULL) {
+            ledger_store_batch_put(b, key, sizeof(key), text, strlen(text));
+            if (ledger_store_commit(node_chain_store(n->chain), b, 1, &err) != SBX_OK)
+                LOG_ERROR(LOG_NODE, "cannot keep the alert in the store: %s", err.msg);
+            ledger_store_batch_free(b);
+        }
+        free(text);
+    }
+}
+
+json_t *
+node_alerts_json(struct node *n)
+{
+    json_t *a = json_array();
+
+    if (a == NULL)
+        return NULL;
+    pthread_mutex_lock(&n->alert_mu);
+    for (size_t i = 0; i < n->nalerts; i++)
+        json_array_append(a, n->alerts[i].obj);
+    pthread_mutex_unlock(&n->alert_mu);
+    return a;
+}
+
+size_t
+node_alert_count(struct node *n, enum node_alert_severity sev)
+{
+    size_t k = 0;
+
+    pthread_mutex_lock(&n->alert_mu);
+    for (size_t i = 0; i < n->nalerts; i++)
+        k += n->alerts[i].sev == sev;
+    pthread_mutex_unlock(&n->alert_mu);
+    return k;
+}
+
+/* ------------------------------------------------------------------ test hooks */
+
+#ifdef SBX_TEST_HOOKS
+void
+node_test_fault(struct node *n, enum node_test_fault f)
+{
+    pthread_mutex_lock(&n->state_mu);
+    node_chain_test_fault(n->chain, f == NODE_FAULT_VERDICT ? 1 : f == NODE_FAULT_DIGEST ? 2 : 0);
+    pthread_mutex_unlock(&n->state_mu);
+}
+
+int
+node_test_equivocate(struct node *n, uint64_t height, struct buf *out, struct sbx_err *err)
+{
+    struct ledger_block b;
+    struct buf raw;
+    int rc;
+
+    if (n->role != NODE_ROLE_OPERATOR)
+        return sbx_err_set(err, SBX_EDENIED, "only the operator produces blocks");
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    rc = ledger_store_get_block(node_chain_store(n->chain), height, &raw, err);
+    rc = rc ? rc : ledger_block_decode(&b, raw.data, raw.len, err);
+    if (rc == SBX_OK) {
+        b.hdr.time_ms += 1; /* the same content at another time: another, validly signed block */
+        rc = ledger_block_sign(&b.hdr, &n->op_key);
+        buf_reset(out);
+        rc = rc ? sbx_err_set(err, rc, "signing failed") : ledger_block_encode(&b, out, err);
+        ledger_block_release(&b);
+    }
+    buf_release(&raw);
+    return rc;
+}
+#endif
+
+/* ------------------------------------------------------------------ accessors */
+
+void
+node_set_events(struct node *n, const struct node_events *ev, void *ctx)
+{
+    n->ev = ev;
+    n->ev_ctx = ctx;
+}
+
+json_t *
+node_peers_json(struct node *n)
+{
+    if (n->ev && n->ev->peers)
+        return n->ev->peers(n->ev_ctx);
+    return json_array();
+}
+
+void
+node_supervision_json(struct node *n, json_t *obj)
+{
+    if (n->ev && n->ev->supervision)
+        n->ev->supervision(n->ev_ctx, obj);
+}
+
+const uint8_t *
+node_genesis_hash(struct node *n)
+{
+    return node_chain_genesis_hash(n->chain);
+}
+
+const struct ledger_key *
+node_identity(struct node *n)
+{
+    return n->role == NODE_ROLE_OPERATOR    ? &n->op_key
+           : n->role == NODE_ROLE_REGULATOR ? &n->reg_key
+                                            : &n->obs_key;
+}
 /* ------------------------------------------------------------------ accessors */
 
 void
@@ -1016,7 +1911,7 @@ node_tip(struct node *n, struct ledger_tip *out)
 enum node_role
 node_role(struct node *n)
 {
-    return NODE_ROLE_OPERATOR;
+    return n->role;
 }
 
 const char *
@@ -1028,7 +1923,7 @@ node_network(struct node *n)
 const uint8_t *
 node_operator_key(struct node *n)
 {
-    return n->op_key.pubkey;
+    return node_chain_genesis(n->chain)->operator_key;
 }
 
 size_t

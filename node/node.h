@@ -41,9 +41,16 @@ struct node_config {
     int checkblocks;       /* blocks re-verified at start-up (default 6) */
     int reindex;           /* rebuild all state from the stored blocks */
     int64_t devnet_now_ms; /* devnet genesis time (0 = now) */
+    /* -devnet's genesis lists these regulator keys instead of the embedded one (first start) */
+    const uint8_t (*devnet_regulators)[32];
+    size_t ndevnet_regulators;
+    const char *genesis_path; /* a follower's first start: the genesis block, as hex */
 };
 
 void node_config_defaults(struct node_config *c);
+
+/* `sbxd -genkey`: make <datadir>/keys/regulator.key if it is missing and give its public key. */
+int node_genkey(const char *datadir, uint8_t pub[static 32], struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* Open the datadir's chain and start the pipeline on `base`'s thread. On a datadir without a
  * chain, -devnet creates one (keys, genesis, the default licence); without -devnet it is an
@@ -79,6 +86,68 @@ void node_submit(struct node *n, const struct ledger_tx *tx, node_done_fn fn, vo
  * verified on a worker; refused with SBX_EBADSIG or a decoding code if they fail. */
 void node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_fn fn, void *arg);
 
+/* ---- the network layer's side (node/net.c); all on the event-loop thread ---- */
+
+struct json_t;
+
+struct node_events {
+    /* The durable tip has advanced (operator: a block was written; follower: blocks were
+     * applied and synced). `idle`: no block waits to be applied (always 1 on the operator). */
+    void (*on_tip)(void *ctx, const struct ledger_tip *tip, int idle);
+    /* A follower refused a block (it stops following): `height` and the reason. */
+    void (*on_refused)(void *ctx, uint64_t height, const char *reason);
+    /* Send a signed transaction to the operator (a regulator's directive). SBX_OK if sent. */
+    int (*relay)(void *ctx, const uint8_t *raw, size_t len);
+    /* For getpeerinfo: a new JSON array describing the open peers. */
+    struct json_t *(*peers)(void *ctx);
+    /* For getsupervision: add what the network layer measures to `obj`. */
+    void (*supervision)(void *ctx, struct json_t *obj);
+};
+void node_set_events(struct node *n, const struct node_events *ev, void *ctx);
+/* A new JSON array of open peers (empty without a network layer); NULL when out of memory. */
+struct json_t *node_peers_json(struct node *n);
+/* Add the network layer's supervision figures (attestation latency) to `obj`. */
+void node_supervision_json(struct node *n, struct json_t *obj);
+
+/* This node's identity on peer links: the operator key, a regulator key, or an observer's
+ * node key. */
+const struct ledger_key *node_identity(struct node *n);
+/* Follower: queue a block received from a peer for validation and application, in height
+ * order. SBX_EUNAVAIL once the node stopped following (a block was refused), SBX_EOVERLOAD if
+ * too much waits already (ask again later). */
+int node_follow_block(struct node *n, const uint8_t *raw, size_t len) SBX_WARN_UNUSED;
+/* Follower: the height the next queued block must have (tip + queued + 1). */
+uint64_t node_follow_next(struct node *n);
+/* Follower: the hash of a block queued but not yet applied at `height`; 0 if none. */
+int node_follow_queued_hash(struct node *n, uint64_t height, uint8_t hash[static 32],
+                            struct buf *header);
+/* 1 while a follower follows (no block was refused); 1 on the operator. */
+int node_following(struct node *n);
+/* Stop following (equivocation): queued blocks are dropped. */
+void node_stop_following(struct node *n, const char *why);
+/* Regulator: an attestation of `tip`, signed with the regulator key, encoded into `out`. */
+int node_make_attestation(struct node *n, const struct ledger_tip *tip, struct buf *out,
+                          struct sbx_err *err) SBX_WARN_UNUSED;
+/* The height of the last block holding more than attestations (regulators attest those). */
+uint64_t node_last_substantive(struct node *n);
+
+/* Node alerts (not on the ledger: what this node saw): kept in the store, listed by RPC.
+ * `proof` (may be NULL) is a JSON object that the alert keeps (its reference is stolen). */
+enum node_alert_severity { NODE_ALERT_WARNING = 1, NODE_ALERT_CRITICAL = 2 };
+void node_alert(struct node *n, enum node_alert_severity sev, const char *kind, uint64_t height,
+                const uint8_t *peer, struct json_t *proof, const char *fmt, ...)
+    SBX_PRINTF(7, 8);
+/* A new JSON array of the alerts (newest last), or NULL when out of memory. */
+struct json_t *node_alerts_json(struct node *n);
+size_t node_alert_count(struct node *n, enum node_alert_severity sev);
+
+/* Test hooks (--enable-test-hooks): the next block the operator seals is corrupted. */
+enum node_test_fault { NODE_FAULT_NONE, NODE_FAULT_VERDICT, NODE_FAULT_DIGEST };
+void node_test_fault(struct node *n, enum node_test_fault f);
+/* Sign a copy of block `height` with a different time (equivocation), encoded into `out`. */
+int node_test_equivocate(struct node *n, uint64_t height, struct buf *out,
+                         struct sbx_err *err) SBX_WARN_UNUSED;
+
 /* Dry run of a transaction against the current state (checktrade): no record, no signature.
  * Takes the state lock itself. */
 int node_check(struct node *n, const struct ledger_tx *tx, struct cmp_result *res,
@@ -94,6 +163,8 @@ void node_tip(struct node *n, struct ledger_tip *out);
 enum node_role node_role(struct node *n);
 const char *node_network(struct node *n);
 const uint8_t *node_operator_key(struct node *n);
+/* The genesis block's hash: the network id on peer links. */
+const uint8_t *node_genesis_hash(struct node *n);
 /* Number of submissions waiting in the pipeline. */
 size_t node_queue_depth(struct node *n);
 

@@ -31,9 +31,11 @@
 
 #include "ledger/keys.h"
 #include "node/config.h"
+#include "node/net.h"
 #include "node/node.h"
 #include "rpc/server.h"
 #include "util/err.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 #ifndef PACKAGE_VERSION
@@ -47,11 +49,13 @@ struct daemon {
     struct sbxd_config cfg;
     struct event_base *base;
     struct node *node;
+    struct node_net *net;
     struct rpc_server *rpc;
     struct event *sig_term, *sig_int, *sig_hup;
     struct event *stop_ev; /* made active to shut down from the loop */
     int lock_fd;
     char port_path[PATH_SIZE]; /* <datadir>/.rpcport once written, else "" */
+    char p2p_port_path[PATH_SIZE]; /* <datadir>/.p2pport once written, else "" */
     int stopping;
     int stopped; /* the shutdown path ran to its end */
 };
@@ -134,30 +138,42 @@ take_lock(struct daemon *d, struct sbx_err *err)
     return SBX_OK;
 }
 
-/* Write the port the RPC server listens on to <datadir>/.rpcport, so that `sbx-cli -datadir=DIR`
- * finds a node started with -devnet or -rpcport=0 without being told the port. Removed at
- * stop. Not fatal: without it sbx-cli falls back to the default port. */
+/* Write a port we listen on to <datadir>/NAME (.rpcport, .p2pport), so that `sbx-cli
+ * -datadir=DIR` and scripts find a node started with -devnet or port 0 without being told the
+ * port. Removed at stop. Not fatal: without it sbx-cli falls back to the default port. */
 static void
-write_port_file(struct daemon *d)
+write_port_file(struct daemon *d, const char *name, int port, char *path, size_t size)
 {
-    char tmp[PATH_SIZE + 8];
+    char tmp[PATH_SIZE + 16], tmpname[32];
     int fd, ok;
 
-    if (path_join(d->port_path, sizeof(d->port_path), d->cfg.datadir, ".rpcport") != SBX_OK ||
-        path_join(tmp, sizeof(tmp), d->cfg.datadir, ".rpcport.tmp") != SBX_OK)
+    snprintf(tmpname, sizeof(tmpname), "%s.tmp", name);
+    if (path_join(path, size, d->cfg.datadir, name) != SBX_OK ||
+        path_join(tmp, sizeof(tmp), d->cfg.datadir, tmpname) != SBX_OK)
         goto fail;
     /* Written aside and renamed, so that a reader never sees half a number. */
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         goto fail;
-    ok = dprintf(fd, "%d\n", rpc_server_port(d->rpc)) > 0;
+    ok = dprintf(fd, "%d\n", port) > 0;
     ok = close(fd) == 0 && ok;
-    if (ok && rename(tmp, d->port_path) == 0)
+    if (ok && rename(tmp, path) == 0)
         return;
     unlink(tmp);
 fail:
-    LOG_WARN(LOG_RPC, "cannot write %s/.rpcport: sbx-cli will need -rpcport", d->cfg.datadir);
+    LOG_WARN(LOG_NODE, "cannot write %s/%s", d->cfg.datadir, name);
+    path[0] = '\0';
+}
+
+static void
+remove_port_files(struct daemon *d)
+{
+    if (d->port_path[0] != '\0')
+        unlink(d->port_path);
     d->port_path[0] = '\0';
+    if (d->p2p_port_path[0] != '\0')
+        unlink(d->p2p_port_path);
+    d->p2p_port_path[0] = '\0';
 }
 
 /* The one shutdown path (see the top of the file). Runs once. */
@@ -167,15 +183,16 @@ on_stop_event(evutil_socket_t fd, short what, void *arg)
     struct daemon *d = arg;
 
     LOG_INFO(LOG_NODE, "shutting down");
-    /* The node first: it finishes the blocks in flight and delivers every outstanding result
-     * to the RPC server's requests (node.h), which must still exist; then the server. */
+    /* Peer links first (nothing new arrives from peers), then the node: it finishes the
+     * blocks in flight and delivers every outstanding result to the RPC server's requests
+     * (node.h), which must still exist; then the server. */
+    node_net_free(d->net);
+    d->net = NULL;
     node_close(d->node);
     d->node = NULL;
     rpc_server_free(d->rpc);
     d->rpc = NULL;
-    if (d->port_path[0] != '\0')
-        unlink(d->port_path);
-    d->port_path[0] = '\0';
+    remove_port_files(d);
     d->stopped = 1;
     event_base_loopexit(d->base, NULL);
 }
@@ -246,6 +263,25 @@ start(struct daemon *d, struct sbx_err *err)
     rc_ = node_open(&d->node, &d->cfg.node, d->base, err);
     if (rc_ != SBX_OK)
         return rc_;
+    {
+        struct node_net_config nc;
+        char certdir[PATH_SIZE];
+
+        if (path_join(certdir, sizeof(certdir), d->cfg.datadir, "p2p") != SBX_OK)
+            return sbx_err_set(err, SBX_EINVAL, "datadir: path too long");
+        memset(&nc, 0, sizeof(nc));
+        nc.bind = d->cfg.bind[0] ? d->cfg.bind : NULL;
+        nc.port = d->cfg.port;
+        nc.listen = d->cfg.listen;
+        nc.connect = (const char *const *)d->cfg.connect;
+        nc.nconnect = d->cfg.nconnect;
+        nc.certdir = certdir;
+        nc.observers = (const uint8_t(*)[32])d->cfg.observers;
+        nc.nobservers = d->cfg.nobservers;
+        rc_ = node_net_open(&d->net, d->node, d->base, &nc, err);
+        if (rc_ != SBX_OK)
+            return rc_;
+    }
 
     rpc_config_defaults(&rc);
     rc.bind = d->cfg.rpcbind;
@@ -256,25 +292,29 @@ start(struct daemon *d, struct sbx_err *err)
     rc.max_body = d->cfg.rpcmaxbody;
     rc.max_batch = d->cfg.rpcmaxbatch;
     rc.max_conns = d->cfg.rpcmaxconns;
+    rc.net = d->net;
     rc_ = rpc_server_new(&d->rpc, d->base, d->node, &rc, err);
     if (rc_ != SBX_OK)
         return rc_;
     rpc_server_on_stop(d->rpc, on_rpc_stop, d);
-    write_port_file(d);
+    write_port_file(d, ".rpcport", rpc_server_port(d->rpc), d->port_path, sizeof(d->port_path));
+    if (d->cfg.listen)
+        write_port_file(d, ".p2pport", node_net_port(d->net), d->p2p_port_path,
+                        sizeof(d->p2p_port_path));
     return SBX_OK;
 }
 
 static void
 cleanup(struct daemon *d)
 {
+    node_net_free(d->net);
+    d->net = NULL;
     if (d->node != NULL)
         node_close(d->node); /* before the RPC server: see on_stop_event */
     d->node = NULL;
     rpc_server_free(d->rpc);
     d->rpc = NULL;
-    if (d->port_path[0] != '\0')
-        unlink(d->port_path);
-    d->port_path[0] = '\0';
+    remove_port_files(d);
     if (d->sig_term != NULL)
         event_free(d->sig_term);
     if (d->sig_int != NULL)
@@ -314,6 +354,21 @@ main(int argc, char **argv)
         return 0;
     }
 
+    if (d.cfg.genkey) {
+        uint8_t pub[32];
+        char hex[65];
+
+        umask(077);
+        if (make_dirs(d.cfg.datadir, &err) != SBX_OK || node_genkey(d.cfg.datadir, pub, &err)) {
+            fprintf(stderr, "sbxd: -genkey: %s\n", err.msg);
+            sbxd_config_release(&d.cfg);
+            return 1;
+        }
+        hex_encode(hex, pub, 32);
+        printf("%s\n", hex);
+        sbxd_config_release(&d.cfg);
+        return 0;
+    }
     /* Process-wide settings. Files we make (log, ledger, keys, cookie) are the owner's only;
      * a peer or client that goes away must not kill us with SIGPIPE. */
     umask(077);
@@ -353,9 +408,12 @@ main(int argc, char **argv)
     LOG_INFO(LOG_RPC, "JSON-RPC listening on %s:%d (%zu rpcauth user%s, cookie %s/.cookie)",
              d.cfg.rpcbind, rpc_server_port(d.rpc), d.cfg.nrpcauth, d.cfg.nrpcauth == 1 ? "" : "s",
              d.cfg.datadir);
-    if (d.cfg.nconnect > 0 || !d.cfg.listen)
-        LOG_WARN(LOG_P2P, "peer links are not implemented yet: -connect, -listen, -port and "
-                          "-bind are ignored");
+    if (d.cfg.listen)
+        LOG_INFO(LOG_P2P, "peer links: listening on port %d, %zu -connect peer%s",
+                 node_net_port(d.net), d.cfg.nconnect, d.cfg.nconnect == 1 ? "" : "s");
+    else
+        LOG_INFO(LOG_P2P, "peer links: not listening, %zu -connect peer%s", d.cfg.nconnect,
+                 d.cfg.nconnect == 1 ? "" : "s");
 
     if (event_base_dispatch(d.base) != 0) {
         LOG_ERROR(LOG_NODE, "event loop failed");

@@ -24,6 +24,7 @@
 #include "ledger/block.h"
 #include "ledger/state.h"
 #include "ledger/store.h"
+#include "node/net.h"
 #include "util/buf.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -1385,6 +1386,9 @@ m_getinfo(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
         put(r, "final_height", u64_json(fin));
         put(r, "licence_status", json_string(licence_status_name(status)));
         put(r, "halted", json_boolean(halted));
+        put(r, "following", json_boolean(node_following(env->node)));
+        put(r, "critical_alerts",
+            json_integer((json_int_t)node_alert_count(env->node, NODE_ALERT_CRITICAL)));
         put(r, "version", json_string(PACKAGE_VERSION));
     }
     set_result(out, r);
@@ -1526,17 +1530,64 @@ m_getsupervision(const struct rpc_env *env, json_t *params, struct rpc_outcome *
     put(r, "supervision_ok", json_boolean(ok));
     put(r, "lag_ms", int_json(lag));
     put(r, "max_lag_s", int_json(max_lag_s));
+    node_supervision_json(env->node, r);
     set_result(out, r);
 }
 
 static void
 m_getpeerinfo(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
 {
-    (void)env;
+    json_t *peers;
+
     if (no_params(params, out))
         return;
-    set_result(out, json_pack("{s:[]}", "peers"));
+    peers = node_peers_json(env->node);
+    set_result(out, peers ? json_pack("{s:o}", "peers", peers) : NULL);
 }
+
+/* What this node itself saw go wrong (refused blocks, equivocation, directives not included). */
+static void
+m_listnodealerts(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
+{
+    json_t *items;
+
+    if (no_params(params, out))
+        return;
+    items = node_alerts_json(env->node);
+    set_result(out, items ? json_pack("{s:o}", "items", items) : NULL);
+}
+
+#ifdef SBX_TEST_HOOKS
+/* Test builds only: make the operator misbehave so that followers can be seen to catch it. */
+static void
+m_testhook(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
+{
+    const char *action = NULL;
+    json_error_t je;
+    struct sbx_err err;
+
+    if (json_unpack_ex(params, &je, 0, "{s:s !}", "action", &action) != 0) {
+        rpc_outcome_fail(out, rpc_methods_unpack_error(&je, "", &err), err.msg);
+        return;
+    }
+    if (node_role(env->node) != NODE_ROLE_OPERATOR) {
+        rpc_outcome_fail(out, SBX_EDENIED, "testhook: only on the operator");
+        return;
+    }
+    if (strcmp(action, "wrong_verdict") == 0) {
+        node_test_fault(env->node, NODE_FAULT_VERDICT);
+    } else if (strcmp(action, "wrong_digest") == 0) {
+        node_test_fault(env->node, NODE_FAULT_DIGEST);
+    } else if (strcmp(action, "equivocate") == 0 && env->net != NULL) {
+        node_net_test_equivocate(env->net);
+    } else {
+        rpc_outcome_fail(out, SBX_EINVAL,
+                         "action: one of wrong_verdict, wrong_digest, equivocate");
+        return;
+    }
+    set_result(out, json_pack("{s:s}", "armed", action));
+}
+#endif
 
 static void
 m_stop(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
@@ -1798,19 +1849,19 @@ m_getusage(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
 static void
 m_getblock(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
 {
-    json_t *jh = NULL, *jhash = NULL, *jv = NULL, *r, *list;
+    json_t *jh = NULL, *jhash = NULL, *jv = NULL, *jx = NULL, *r, *list;
     struct ledger_store *st = node_store(env->node);
     struct sbx_err err;
     json_error_t je;
     struct blk k;
     uint8_t hash[32];
     int64_t h = 0;
-    int verbose = 0, rc;
+    int verbose = 0, want_hex = 0, rc;
 
     sbx_err_clear(&err);
     blk_init(&k);
-    if (json_unpack_ex(params, &je, 0, "{s?o, s?o, s?o !}", "height", &jh, "hash", &jhash,
-                       "verbose", &jv) != 0) {
+    if (json_unpack_ex(params, &je, 0, "{s?o, s?o, s?o, s?o !}", "height", &jh, "hash", &jhash,
+                       "verbose", &jv, "hex", &jx) != 0) {
         rc = rpc_methods_unpack_error(&je, "", &err);
         goto fail;
     }
@@ -1819,6 +1870,7 @@ m_getblock(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
         goto fail;
     }
     rc = parse_bool(jv, &verbose, "verbose", &err);
+    rc = rc ? rc : parse_bool(jx, &want_hex, "hex", &err);
     if (rc)
         goto fail;
     if (present(jh)) {
@@ -1891,6 +1943,27 @@ m_getblock(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
         json_array_append_new(list, item);
     }
     put(r, verbose ? "transactions" : "txids", list);
+    if (want_hex) {
+        /* the whole encoded block: what peers exchange, and how a follower gets its genesis */
+        if (!take_budget(env, k.b.ntx * RPC_UNITS_TX)) {
+            json_decref(r);
+            rc = sbx_err_set(&err, SBX_EINVAL,
+                             "hex: a block of %zu transactions is more than is left to show in "
+                             "this request",
+                             k.b.ntx);
+            goto fail;
+        }
+        char *hx = malloc(2 * k.raw.len + 1);
+
+        if (hx == NULL) {
+            json_decref(r);
+            rc = sbx_err_set(&err, SBX_ENOMEM, "out of memory");
+            goto fail;
+        }
+        hex_encode(hx, k.raw.data, k.raw.len);
+        put(r, "hex", json_stringn_nocheck(hx, 2 * k.raw.len));
+        free(hx);
+    }
     blk_release(&k);
     set_result(out, r);
     return;
@@ -2494,6 +2567,10 @@ static const struct rpc_method method_table[] = {
     {"getsupervision", ANY, m_getsupervision},
     {"verifychain", SUPERVISOR, m_verifychain},
     {"getpeerinfo", ANY, m_getpeerinfo},
+    {"listnodealerts", ANY, m_listnodealerts},
+#ifdef SBX_TEST_HOOKS
+    {"testhook", ADMIN, m_testhook},
+#endif
     {"stop", ADMIN, m_stop},
 };
 

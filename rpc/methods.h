@@ -20,6 +20,8 @@
 #include "rpc/auth.h"
 #include "util/err.h"
 
+struct node_net;
+
 /* JSON-RPC error codes (DESIGN.md section 7). Only rpc/ knows these. */
 enum rpc_code {
     RPC_PARSE_ERROR = -32700,
@@ -80,6 +82,7 @@ void rpc_methods_submit_done(struct rpc_outcome *o, const struct node_result *r)
 /* What a handler may use. */
 struct rpc_env {
     struct node *node;
+    struct node_net *net; /* may be NULL */
     int role;                              /* the caller's RPC_ROLE_* */
     int64_t now_ms;                        /* wall clock for usage periods */
     const struct ledger_asset_def *assets; /* genesis assets, [0] = VND */

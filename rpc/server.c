@@ -92,6 +92,7 @@ struct rpc_http {
 struct rpc_server {
     struct event_base *base;
     struct node *node;
+    struct node_net *net;
     struct evhttp *http;
     struct rpc_auth *auth;
     int port;
@@ -475,6 +476,7 @@ process(struct rpc_http *h, int role)
         return;
     }
     env.node = s->node;
+    env.net = s->net;
     env.role = role;
     env.now_ms = time_now_ms();
     env.assets = s->assets;
@@ -707,6 +709,7 @@ rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *no
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
     s->base = base;
     s->node = node;
+    s->net = cfg->net;
     s->max_body = cfg->max_body > 0 ? cfg->max_body : DEFAULT_MAX_BODY;
     s->max_batch = cfg->max_batch > 0 ? (size_t)cfg->max_batch : DEFAULT_MAX_BATCH;
     s->max_conns = cfg->max_conns > 0 ? (size_t)cfg->max_conns : DEFAULT_MAX_CONNS;

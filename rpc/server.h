@@ -15,6 +15,7 @@
 
 struct event_base;
 struct node;
+struct node_net;
 struct rpc_server;
 
 struct rpc_config {
@@ -27,6 +28,7 @@ struct rpc_config {
     int max_batch;           /* requests in one batch (default 1000) */
     int max_conns;           /* open connections (default 512) */
     int auth_fail_delay_ms;  /* before answering 401 (default 250) */
+    struct node_net *net;    /* the peer links (test hooks use them); may be NULL */
 };
 
 void rpc_config_defaults(struct rpc_config *c);

@@ -1,0 +1,49 @@
+/* The node's network layer: what sbx nodes say to each other over peer links (doc/protocol.md).
+ *
+ * It sits between the transport (node/p2p.c: TLS, node-key handshake, frames) and the node
+ * (node/node.c: the chain and its pipelines). Every node serves blocks from its store to peers
+ * that ask (getblocks) and keeps sending each such peer new blocks as they become durable. A
+ * follower (regulator or observer) asks a peer for the blocks after its tip, hands them in
+ * order to the node, which re-validates each fully before applying it, and watches for two
+ * different operator-signed blocks at one height. A regulator attests to what it applied and
+ * relays its directives to the operator; the operator submits both into its pipeline.
+ *
+ * Threads: everything here runs on the event loop given to node_net_open.
+ */
+#ifndef SBX_NODE_NET_H
+#define SBX_NODE_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/node.h"
+#include "util/err.h"
+
+struct event_base;
+struct node_net;
+
+struct node_net_config {
+    const char *bind; /* NULL or "" = all addresses */
+    int port;         /* 0 = any free port */
+    int listen;
+    const char *const *connect; /* HOST:PORT peers kept linked */
+    size_t nconnect;
+    const char *certdir;              /* the TLS key and certificate (made on first start) */
+    const uint8_t (*observers)[32];   /* observer node keys this node accepts */
+    size_t nobservers;
+};
+
+int node_net_open(struct node_net **out, struct node *n, struct event_base *base,
+                  const struct node_net_config *cfg, struct sbx_err *err) SBX_WARN_UNUSED;
+/* Close every link and detach from the node. Call before node_close. */
+void node_net_free(struct node_net *net);
+/* The port peers connect to (0 if not listening). */
+int node_net_port(const struct node_net *net);
+
+#ifdef SBX_TEST_HOOKS
+/* Test builds only: with the next block the operator writes, also send every peer a second,
+ * differently timed block at the same height, signed with the operator key. */
+void node_net_test_equivocate(struct node_net *net);
+#endif
+
+#endif
