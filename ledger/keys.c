@@ -162,14 +162,25 @@ int
 ledger_keys_verify(const uint8_t pub[static 32], const uint8_t msg[static 32],
                    const uint8_t sig[static 64])
 {
+    /* Nearly every signature on a ledger is by one key (the operator's): keep the last key
+     * parsed, per thread, to skip the square root that parsing an x-only key costs. */
+    static __thread struct {
+        int valid;
+        uint8_t raw[32];
+        secp256k1_xonly_pubkey x;
+    } last;
     const secp256k1_context *c = ctx();
-    secp256k1_xonly_pubkey xpub;
 
     if (c == NULL)
         return SBX_EINTERNAL;
-    if (!secp256k1_xonly_pubkey_parse(c, &xpub, pub))
-        return SBX_EPUBKEY;
-    if (!secp256k1_schnorrsig_verify(c, sig, msg, 32, &xpub))
+    if (!last.valid || memcmp(last.raw, pub, 32) != 0) {
+        last.valid = 0;
+        if (!secp256k1_xonly_pubkey_parse(c, &last.x, pub))
+            return SBX_EPUBKEY;
+        memcpy(last.raw, pub, 32);
+        last.valid = 1;
+    }
+    if (!secp256k1_schnorrsig_verify(c, sig, msg, 32, &last.x))
         return SBX_EBADSIG;
     return SBX_OK;
 }

@@ -21,6 +21,21 @@
 #include "util/par.h"
 #include "util/sha256.h"
 
+/* A state record waiting for the next checkpoint. */
+struct deferred {
+    uint8_t del;
+    uint32_t vlen;
+    uint8_t val[];
+};
+
+/* A checkpoint (every state record changed since the last one, and the height they reflect)
+ * goes into a block's batch at the first block past any of these. */
+#define CHECKPOINT_BLOCKS 256
+#define CHECKPOINT_TXS 100000
+#define CHECKPOINT_BYTES ((size_t)32 * 1024 * 1024)
+
+static const uint8_t state_height_key[] = {LEDGER_K_META, 's', 't', 'a', 't', 'e'};
+
 struct entry {
     size_t off;
     uint32_t len;
@@ -62,6 +77,11 @@ struct node_chain {
     int block_substantive; /* the block being built holds more than attestations */
     uint64_t last_substantive;
     int apply_dirty; /* a refused block may have left part of itself in the engine */
+    /* state checkpoints: the state records changed since the last one (key -> latest value) */
+    struct map deferred;
+    size_t deferred_bytes;
+    uint64_t since_blocks, since_txs;
+    int no_checkpoint; /* while replaying blocks whose state is being rebuilt */
 #ifdef SBX_TEST_HOOKS
     int test_fault; /* 1: the next sealed block carries a flipped verdict; 2: a wrong digest */
 #endif
@@ -132,6 +152,31 @@ node_chain_find_id(struct node_chain *c, const uint8_t *key, size_t klen, uint8_
     return find_id(c, key, klen, txid);
 }
 
+int
+node_chain_lookup_id(struct node_chain *c, const uint8_t *key, size_t klen,
+                     uint8_t txid[static 32])
+{
+    struct inflight_id *f;
+    struct buf v;
+    int rc;
+
+    pthread_mutex_lock(&c->ids_lock);
+    f = map_get(&c->ids, key, klen);
+    if (f)
+        memcpy(txid, f->txid, 32);
+    pthread_mutex_unlock(&c->ids_lock);
+    if (f)
+        return SBX_OK;
+    buf_init(&v, 64);
+    rc = ledger_store_get(c->store, key, klen, &v, NULL);
+    if (rc == SBX_OK && v.len != 32)
+        rc = SBX_ECORRUPT;
+    if (rc == SBX_OK)
+        memcpy(txid, v.data, 32);
+    buf_release(&v);
+    return rc;
+}
+
 static int
 ids_add(struct node_chain *c, uint8_t kind, const char *id, const uint8_t txid[static 32],
         uint64_t height)
@@ -197,6 +242,169 @@ ids_written(struct node_chain *c, uint64_t height, const uint8_t *keys, size_t n
     pthread_mutex_unlock(&c->ids_lock);
 }
 
+struct forget {
+    uint64_t height;
+    uint8_t (*keys)[2 + SBX_ID_MAX + 1];
+    size_t n, alloc;
+};
+
+static void
+forget_pick(void *ctx, const void *key, size_t klen, void *val)
+{
+    struct forget *fg = ctx;
+    struct inflight_id *f = val;
+
+    if (f->height > fg->height || klen > sizeof(fg->keys[0]) - 1)
+        return;
+    if (fg->n == fg->alloc) {
+        size_t alloc = fg->alloc ? 2 * fg->alloc : 1024;
+        void *p = realloc(fg->keys, alloc * sizeof(fg->keys[0]));
+
+        if (p == NULL)
+            return; /* kept: a later checkpoint forgets it */
+        fg->keys = p;
+        fg->alloc = alloc;
+    }
+    memset(fg->keys[fg->n], 0, sizeof(fg->keys[0]));
+    memcpy(fg->keys[fg->n], key, klen);
+    fg->n++;
+}
+
+/* A checkpoint up to `height` is in the store: forget the in-flight ids it holds. */
+static void
+ids_checkpointed(struct node_chain *c, uint64_t height)
+{
+    struct forget fg = {height, NULL, 0, 0};
+
+    pthread_mutex_lock(&c->ids_lock);
+    map_foreach(&c->ids, forget_pick, &fg);
+    pthread_mutex_unlock(&c->ids_lock);
+    ids_written(c, height, (const uint8_t *)fg.keys, fg.n, sizeof(fg.keys[0]));
+    free(fg.keys);
+}
+
+/* ------------------------------------------------------------------ checkpoints */
+
+static void
+free_deferred(void *ctx, const void *key, size_t klen, void *val)
+{
+    free(val);
+}
+
+static void
+deferred_clear(struct node_chain *c)
+{
+    map_foreach(&c->deferred, free_deferred, NULL);
+    map_release(&c->deferred);
+    map_init(&c->deferred);
+    c->deferred_bytes = 0;
+    c->since_blocks = c->since_txs = 0;
+}
+
+/* Alerts ('L', 'K') are written with their block: they are append-only, the rules never read
+ * them back, and listalerts reads them from the store. Every other state record waits for the
+ * next checkpoint, so that the store's state is always that of one height. */
+static int
+defer_change(struct node_chain *c, struct ledger_store_batch *batch, const struct ledger_change *ch)
+{
+    struct deferred *d, *old;
+    int rc;
+
+    if (ch->key[0] == LEDGER_K_ALERT || ch->key[0] == LEDGER_K_ALERT_IDX) {
+        if (ch->del)
+            ledger_store_batch_del(batch, ch->key, ch->klen);
+        else
+            ledger_store_batch_put(batch, ch->key, ch->klen, ch->val, ch->vlen);
+        return SBX_OK;
+    }
+    d = malloc(sizeof(*d) + (ch->del ? 0 : ch->vlen));
+    if (d == NULL)
+        return SBX_ENOMEM;
+    d->del = ch->del;
+    d->vlen = ch->del ? 0 : ch->vlen;
+    if (d->vlen)
+        memcpy(d->val, ch->val, d->vlen);
+    old = map_get(&c->deferred, ch->key, ch->klen);
+    rc = map_put(&c->deferred, ch->key, ch->klen, d);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    if (old) {
+        c->deferred_bytes -= old->vlen + ch->klen;
+        free(old);
+    }
+    c->deferred_bytes += d->vlen + ch->klen;
+    return SBX_OK;
+}
+
+static void
+put_deferred(void *ctx, const void *key, size_t klen, void *val)
+{
+    struct deferred *d = val;
+
+    if (d->del)
+        ledger_store_batch_del(ctx, key, klen);
+    else
+        ledger_store_batch_put(ctx, key, klen, d->val, d->vlen);
+}
+
+/* Add the checkpoint at `height` to `batch` and start the next one. */
+static void
+checkpoint_into(struct node_chain *c, struct ledger_store_batch *batch, uint64_t height)
+{
+    uint8_t h[8];
+
+    map_foreach(&c->deferred, put_deferred, batch);
+    buf_store_u64(h, height);
+    ledger_store_batch_put(batch, state_height_key, sizeof(state_height_key), h, sizeof(h));
+    deferred_clear(c);
+}
+
+int
+node_chain_checkpoint(struct node_chain *c, struct sbx_err *err)
+{
+    struct ledger_store_batch *b;
+    int rc;
+
+    if (c->building)
+        SBX_BUG("node_chain_checkpoint with a block open");
+    if (c->since_blocks == 0 && c->deferred_bytes == 0)
+        return SBX_OK;
+    b = ledger_store_batch_new();
+    if (b == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    checkpoint_into(c, b, c->tip.height);
+    rc = ledger_store_commit(c->store, b, 1, err);
+    ledger_store_batch_free(b);
+    if (rc == SBX_OK)
+        ids_checkpointed(c, c->tip.height);
+    return rc;
+}
+
+/* The height whose state the store's state records hold (the tip for a store written before
+ * checkpoints existed). */
+static int
+state_height(struct node_chain *c, uint64_t *out, struct sbx_err *err)
+{
+    struct buf v;
+    int rc;
+
+    buf_init(&v, 16);
+    rc = ledger_store_get(c->store, state_height_key, sizeof(state_height_key), &v, err);
+    if (rc == SBX_ENOTFOUND) {
+        *out = c->tip.height;
+        rc = SBX_OK;
+    } else if (rc == SBX_OK) {
+        if (v.len != 8)
+            rc = sbx_err_set(err, SBX_ECORRUPT, "state height record is malformed");
+        else
+            *out = buf_load_u64(v.data);
+    }
+    buf_release(&v);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ open / create */
 
 static void
@@ -213,6 +421,8 @@ chain_free(struct node_chain *c)
     ledger_store_batch_free(c->batch);
     map_foreach(&c->ids, free_id, NULL);
     map_release(&c->ids);
+    map_foreach(&c->deferred, free_deferred, NULL);
+    map_release(&c->deferred);
     free(c->block_ids);
     pthread_mutex_destroy(&c->ids_lock);
     free(c->dir);
@@ -239,6 +449,7 @@ chain_alloc(const char *dir)
     }
     pthread_mutex_init(&c->ids_lock, NULL);
     map_init(&c->ids);
+    map_init(&c->deferred);
     c->sync_writes = 1;
     buf_init(&c->txs, LEDGER_BLOCK_MAX_SIZE);
     return c;
@@ -388,6 +599,8 @@ out:
     return rc;
 }
 
+static int replay_after_checkpoint(struct node_chain *c, struct sbx_err *err);
+
 static int
 del_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
@@ -413,6 +626,7 @@ wipe_state(struct ledger_store *s, struct sbx_err *err)
         rc = ledger_store_scan(s, &prefix, 1, NULL, 0, 0, del_one, b, err);
     }
     ledger_store_batch_del(b, tip_key, sizeof(tip_key));
+    ledger_store_batch_del(b, state_height_key, sizeof(state_height_key));
     if (rc == SBX_OK)
         rc = ledger_store_commit(s, b, 1, err);
     ledger_store_batch_free(b);
@@ -442,6 +656,8 @@ reindex(struct node_chain *c, struct sbx_err *err)
         if (h % 1000 == 0 && h)
             LOG_INFO(LOG_NODE, "reindex: %llu blocks", (unsigned long long)h);
     }
+    if (rc == SBX_OK)
+        rc = node_chain_checkpoint(c, err);
     buf_release(&raw);
     return rc;
 }
@@ -488,6 +704,7 @@ node_chain_open(struct node_chain **out, const char *dir, int reindex_all, int c
     c->last_substantive = c->tip.height; /* unknown: attest the tip once */
     if (!reindex_all) { /* after a reindex the engine holds the state already */
         rc = cmp_engine_load(c->eng, c->store, err);
+        rc = rc ? rc : replay_after_checkpoint(c, err);
         if (rc)
             goto out;
     }
@@ -792,7 +1009,21 @@ finish(struct node_chain *c, const struct ledger_key *producer,
     ledger_block_hash(&b.hdr, out->tip.hash);
     memcpy(out->tip.state_digest, b.hdr.state_digest, 32);
     out->ntx = c->n;
-    ledger_store_batch_changes(c->batch, &ch);
+    for (size_t i = 0; i < ch.n; i++) {
+        rc = defer_change(c, c->batch, &ch.v[i]);
+        if (rc) {
+            rc = sbx_err_set(err, rc, "out of memory");
+            goto out;
+        }
+    }
+    c->since_blocks++;
+    c->since_txs += c->n;
+    if (!c->no_checkpoint &&
+        (out->tip.height == 0 || c->since_blocks >= CHECKPOINT_BLOCKS ||
+         c->since_txs >= CHECKPOINT_TXS || c->deferred_bytes >= CHECKPOINT_BYTES)) {
+        checkpoint_into(c, c->batch, out->tip.height);
+        out->checkpoint = 1;
+    }
     ledger_store_batch_block(c->batch, &out->tip, out->block.data, out->block.len,
                              (const uint8_t(*)[32])c->txids, c->n);
     out->batch = c->batch;
@@ -859,8 +1090,9 @@ node_chain_write(struct node_chain *c, struct node_sealed *s, struct sbx_err *er
 
     if (rc)
         return rc;
-    /* the ids of this block are in the store now: forget the in-flight copies */
-    ids_written(c, s->tip.height, (const uint8_t *)s->ids, s->nids, sizeof(s->ids[0]));
+    /* the ids up to a checkpoint are in the store now: forget the in-flight copies */
+    if (s->checkpoint)
+        ids_checkpointed(c, s->tip.height);
     return SBX_OK;
 }
 
@@ -877,6 +1109,99 @@ node_sealed_release(struct node_sealed *s)
 
 /* ------------------------------------------------------------------ following */
 
+/* The txids of a block's transactions (blocks from our own store: already verified). */
+static int
+txids_of(const struct ledger_block *b, uint8_t (*txids)[32], struct sbx_err *err)
+{
+    for (size_t i = 0; i < b->ntx; i++) {
+        struct ledger_tx tx;
+        size_t ulen;
+        int rc = ledger_tx_decode(&tx, b->entries[i].tx, b->entries[i].tx_len, &ulen, err);
+
+        if (rc)
+            return rc;
+        ledger_tx_release(&tx);
+        ledger_tx_id_raw(txids[i], b->entries[i].tx, ulen);
+    }
+    return SBX_OK;
+}
+
+/* The engine holds the state of the last checkpoint: apply the stored blocks after it again
+ * (every verdict and state digest is checked as it was the first time), then checkpoint. */
+static int
+replay_after_checkpoint(struct node_chain *c, struct sbx_err *err)
+{
+    struct ledger_tip tip = c->tip;
+    struct ledger_block_header h;
+    struct buf raw;
+    uint64_t sh = 0;
+    int rc;
+
+    rc = state_height(c, &sh, err);
+    if (rc || sh == tip.height)
+        return rc;
+    if (sh > tip.height)
+        return sbx_err_set(err, SBX_ECORRUPT, "state checkpoint at %llu is past the tip %llu",
+                           (unsigned long long)sh, (unsigned long long)tip.height);
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    rc = ledger_store_get_block(c->store, sh, &raw, err);
+    if (rc == SBX_OK && raw.len < LEDGER_HEADER_SIZE)
+        rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu: truncated", (unsigned long long)sh);
+    rc = rc ? rc : ledger_block_header_decode(&h, raw.data, LEDGER_HEADER_SIZE, err);
+    if (rc)
+        goto out;
+    c->tip.height = sh;
+    ledger_block_hash(&h, c->tip.hash);
+    memcpy(c->tip.state_digest, h.state_digest, 32);
+    c->tip_time = h.time_ms;
+    c->no_checkpoint = 1;
+    for (uint64_t ht = sh + 1; ht <= tip.height && rc == SBX_OK; ht++) {
+        struct ledger_block b;
+        struct node_sealed sealed;
+        uint8_t(*txids)[32] = NULL;
+
+        memset(&sealed, 0, sizeof(sealed));
+        rc = ledger_store_get_block(c->store, ht, &raw, err);
+        rc = rc ? rc : ledger_block_decode(&b, raw.data, raw.len, err);
+        if (rc)
+            break;
+        txids = malloc((b.ntx ? b.ntx : 1) * 32);
+        rc = txids ? txids_of(&b, txids, err) : sbx_err_set(err, SBX_ENOMEM, "out of memory");
+        rc = rc ? rc
+                : node_chain_apply_checked(c, raw.data, raw.len, &b, (const uint8_t(*)[32])txids,
+                                           1, &sealed, err);
+        node_sealed_release(&sealed);
+        free(txids);
+        ledger_block_release(&b);
+        if (rc)
+            rc = sbx_err_set(err, SBX_ECORRUPT, "replaying block %llu after the state checkpoint: %s",
+                             (unsigned long long)ht, err ? err->msg : sbx_rc_name(rc));
+    }
+    c->no_checkpoint = 0;
+    if (rc == SBX_OK && memcmp(c->tip.hash, tip.hash, 32) != 0)
+        rc = sbx_err_set(err, SBX_ECORRUPT, "replay after the state checkpoint did not reach the tip");
+    if (rc == SBX_OK) {
+        LOG_INFO(LOG_NODE, "state: checkpoint at %llu, replayed blocks %llu..%llu",
+                 (unsigned long long)sh, (unsigned long long)sh + 1,
+                 (unsigned long long)tip.height);
+        rc = node_chain_checkpoint(c, err);
+    }
+out:
+    buf_release(&raw);
+    return rc;
+}
+
+static void
+ids_clear(struct node_chain *c)
+{
+    pthread_mutex_lock(&c->ids_lock);
+    map_foreach(&c->ids, free_id, NULL);
+    map_release(&c->ids);
+    map_init(&c->ids);
+    pthread_mutex_unlock(&c->ids_lock);
+    c->absent_len = 0;
+}
+
 static int
 reload_engine(struct node_chain *c, struct sbx_err *err)
 {
@@ -886,87 +1211,106 @@ reload_engine(struct node_chain *c, struct sbx_err *err)
     buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
     rc = ledger_store_get_block(c->store, 0, &raw, err);
     rc = rc ? rc : load_genesis(c, raw.data, raw.len, err);
+    if (rc == SBX_OK && ledger_store_tip(c->store, &c->tip, NULL) == SBX_OK) {
+        struct ledger_block_header h;
+
+        /* the state of the last checkpoint, then the blocks after it */
+        deferred_clear(c);
+        ids_clear(c);
+        rc = ledger_store_get_block(c->store, c->tip.height, &raw, err);
+        if (rc == SBX_OK && raw.len < LEDGER_HEADER_SIZE)
+            rc = sbx_err_set(err, SBX_ECORRUPT, "tip block: truncated");
+        rc = rc ? rc : ledger_block_header_decode(&h, raw.data, LEDGER_HEADER_SIZE, err);
+        if (rc == SBX_OK)
+            c->tip_time = h.time_ms;
+        rc = rc ? rc : cmp_engine_load(c->eng, c->store, err);
+        rc = rc ? rc : replay_after_checkpoint(c, err);
+    }
     buf_release(&raw);
-    if (rc == SBX_OK && ledger_store_tip(c->store, &c->tip, NULL) == SBX_OK)
-        rc = cmp_engine_load(c->eng, c->store, err);
     return rc;
 }
 
-/* The stateless checks of one transaction of a block, run in parallel: decode, txid, signatures.
- * The verdicts (which need the state, in order) come after, on one thread. */
-struct precheck {
+int
+node_chain_check_txs(const struct ledger_block *b, size_t from, size_t to, uint8_t (*txids)[32],
+                     size_t *bad, struct sbx_err *err)
+{
+    for (size_t i = from; i < to; i++) {
+        const struct ledger_block_entry *e = &b->entries[i];
+        struct ledger_tx tx;
+        size_t ulen;
+        int rc;
+
+        rc = ledger_tx_decode(&tx, e->tx, e->tx_len, &ulen, err);
+        if (rc == SBX_OK) {
+            ledger_tx_id_raw(txids[i], e->tx, ulen);
+            rc = ledger_keys_verify_tx(&tx, txids[i], err);
+            if (rc == SBX_OK && tx.type == LEDGER_TX_GENESIS)
+                rc = sbx_err_set(err, SBX_ECORRUPT, "a genesis transaction after block 0");
+            ledger_tx_release(&tx);
+        }
+        if (rc) {
+            *bad = i;
+            return rc;
+        }
+    }
+    return SBX_OK;
+}
+
+/* node_chain_check_txs over a whole block on the pool's threads. */
+struct check_all {
     const struct ledger_block *b;
-    uint64_t height;
     uint8_t (*txids)[32];
-    int *rcs;
-    /* the first failure by index: its message (others are dropped) */
+    size_t nslices;
     pthread_mutex_t mu;
-    size_t bad_index;
-    char bad_msg[SBX_ERR_MSG_MAX];
+    size_t bad; /* the first failure by index, and its message */
+    char msg[SBX_ERR_MSG_MAX];
 };
 
 static void
-precheck_one(void *ctx, size_t i)
+check_slice(void *ctx, size_t k)
 {
-    struct precheck *p = ctx;
-    const struct ledger_block_entry *e = &p->b->entries[i];
-    struct ledger_tx tx;
+    struct check_all *ca = ctx;
+    size_t n = ca->b->ntx, from = n * k / ca->nslices, to = n * (k + 1) / ca->nslices, bad;
     struct sbx_err err;
-    size_t ulen;
-    int rc;
 
     sbx_err_clear(&err);
-    rc = ledger_tx_decode(&tx, e->tx, e->tx_len, &ulen, &err);
-    if (rc == SBX_OK) {
-        ledger_tx_id_raw(p->txids[i], e->tx, ulen);
-        rc = ledger_keys_verify_tx(&tx, p->txids[i], &err);
-        if (rc == SBX_OK && tx.type == LEDGER_TX_GENESIS)
-            rc = sbx_err_set(&err, SBX_ECORRUPT, "a genesis transaction after block 0");
-        ledger_tx_release(&tx);
-    }
-    p->rcs[i] = rc;
-    if (rc) {
-        pthread_mutex_lock(&p->mu);
-        if (i < p->bad_index) {
-            p->bad_index = i;
-            snprintf(p->bad_msg, sizeof(p->bad_msg), "%s", err.msg);
+    if (node_chain_check_txs(ca->b, from, to, ca->txids, &bad, &err) != SBX_OK) {
+        pthread_mutex_lock(&ca->mu);
+        if (bad < ca->bad) {
+            ca->bad = bad;
+            snprintf(ca->msg, sizeof(ca->msg), "%s", err.msg);
         }
-        pthread_mutex_unlock(&p->mu);
+        pthread_mutex_unlock(&ca->mu);
     }
 }
 
-/* Header, roots and every transaction's signatures of block `b` (height > 0); txids filled. */
 static int
-apply_prechecks(struct node_chain *c, const struct ledger_block *b, uint8_t (*txids)[32],
-                struct sbx_err *err)
+check_all_txs(struct node_chain *c, const struct ledger_block *b, uint8_t (*txids)[32],
+              struct sbx_err *err)
 {
-    struct precheck p;
-    uint8_t root[32], (*leaves)[32];
-    int rc;
+    struct check_all ca;
 
-    memset(&p, 0, sizeof(p));
-    if (b->ntx != b->hdr.ntx)
-        return sbx_err_set(err, SBX_ECORRUPT, "block %llu: header says %lu transactions, block "
-                                              "has %zu",
-                           (unsigned long long)b->hdr.height, (unsigned long)b->hdr.ntx, b->ntx);
-    rc = ledger_block_verify_sig(&b->hdr, err);
-    if (rc)
-        return rc;
-    p.b = b;
-    p.height = b->hdr.height;
-    p.txids = txids;
-    p.rcs = calloc(b->ntx ? b->ntx : 1, sizeof(int));
-    if (p.rcs == NULL)
-        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
-    p.bad_index = SIZE_MAX;
-    pthread_mutex_init(&p.mu, NULL);
-    par_run(c->pool, b->ntx, precheck_one, &p);
-    pthread_mutex_destroy(&p.mu);
-    free(p.rcs);
-    if (p.bad_index != SIZE_MAX)
+    memset(&ca, 0, sizeof(ca));
+    ca.b = b;
+    ca.txids = txids;
+    ca.nslices = b->ntx < 64 ? 1 : b->ntx / 32; /* slices of about 32 signature checks */
+    ca.bad = SIZE_MAX;
+    pthread_mutex_init(&ca.mu, NULL);
+    par_run(c->pool, ca.nslices, check_slice, &ca);
+    pthread_mutex_destroy(&ca.mu);
+    if (ca.bad != SIZE_MAX)
         return sbx_err_set(err, SBX_ECORRUPT, "block %llu tx %zu: %s",
-                           (unsigned long long)b->hdr.height, p.bad_index, p.bad_msg);
-    ledger_merkle_root((const uint8_t(*)[32])txids, b->ntx, root);
+                           (unsigned long long)b->hdr.height, ca.bad, ca.msg);
+    return SBX_OK;
+}
+
+/* The roots of a block whose txids are known. */
+static int
+check_roots(const struct ledger_block *b, const uint8_t (*txids)[32], struct sbx_err *err)
+{
+    uint8_t root[32], (*leaves)[32];
+
+    ledger_merkle_root(txids, b->ntx, root);
     if (memcmp(root, b->hdr.tx_root, 32) != 0)
         return sbx_err_set(err, SBX_ECORRUPT, "block %llu: tx_root does not match the transactions",
                            (unsigned long long)b->hdr.height);
@@ -984,64 +1328,51 @@ apply_prechecks(struct node_chain *c, const struct ledger_block *b, uint8_t (*tx
 }
 
 int
-node_chain_apply_seal(struct node_chain *c, const uint8_t *block, size_t len,
-                      struct node_sealed *sealed, struct sbx_err *err)
+node_chain_apply_checked(struct node_chain *c, const uint8_t *block, size_t len,
+                         const struct ledger_block *bp, const uint8_t (*txids)[32], int header_checked,
+                         struct node_sealed *sealed, struct sbx_err *err)
 {
-    struct ledger_block b;
-    uint64_t height = c->tip.height + 1; /* UINT64_MAX + 1 = 0 before genesis */
-    uint8_t(*txids)[32] = NULL;
+    const struct ledger_block *b = bp;
+    uint64_t height = c->tip.height + 1;
     int rc;
 
     memset(sealed, 0, sizeof(*sealed));
-    rc = ledger_block_decode(&b, block, len, err);
+    if (c->tip.height == UINT64_MAX)
+        SBX_BUG("node_chain_apply_checked before genesis");
+    if (b->hdr.height != height)
+        return sbx_err_set(err, SBX_EINVAL, "block: height %llu, expected %llu",
+                           (unsigned long long)b->hdr.height, (unsigned long long)height);
+    if (memcmp(b->hdr.prev_hash, c->tip.hash, 32) != 0)
+        return sbx_err_set(err, SBX_ECORRUPT, "block %llu: does not link to our tip",
+                           (unsigned long long)height);
+    if (memcmp(b->hdr.producer, c->genesis.u.genesis.operator_key, 32) != 0)
+        return sbx_err_set(err, SBX_ECORRUPT, "block %llu: not produced by the operator key",
+                           (unsigned long long)height);
+    if (b->hdr.time_ms < c->tip_time)
+        return sbx_err_set(err, SBX_ECORRUPT, "block %llu: time goes backwards",
+                           (unsigned long long)height);
+    if (b->ntx != b->hdr.ntx)
+        return sbx_err_set(err, SBX_ECORRUPT,
+                           "block %llu: header says %lu transactions, block has %zu",
+                           (unsigned long long)height, (unsigned long)b->hdr.ntx, b->ntx);
+    if (!header_checked && (rc = ledger_block_verify_sig(&b->hdr, err)) != SBX_OK)
+        return rc;
+    rc = check_roots(b, txids, err);
     if (rc)
         return rc;
-    if (b.hdr.height != height) {
-        rc = sbx_err_set(err, SBX_EINVAL, "block: height %llu, expected %llu",
-                         (unsigned long long)b.hdr.height, (unsigned long long)height);
-        goto out;
-    }
-    if (height == 0) {
-        rc = load_genesis(c, block, len, err);
-        if (rc)
-            goto out;
-    } else {
-        if (memcmp(b.hdr.prev_hash, c->tip.hash, 32) != 0) {
-            rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu: does not link to our tip",
-                             (unsigned long long)height);
-            goto out;
-        }
-        if (memcmp(b.hdr.producer, c->genesis.u.genesis.operator_key, 32) != 0) {
-            rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu: not produced by the operator key",
-                             (unsigned long long)height);
-            goto out;
-        }
-        if (b.hdr.time_ms < c->tip_time) {
-            rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu: time goes backwards",
-                             (unsigned long long)height);
-            goto out;
-        }
-        txids = malloc((b.ntx ? b.ntx : 1) * 32);
-        if (txids == NULL) {
-            rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
-            goto out;
-        }
-        rc = apply_prechecks(c, &b, txids, err);
-        if (rc)
-            goto out;
-    }
-    rc = node_chain_begin(c, b.hdr.time_ms);
+    rc = node_chain_begin(c, b->hdr.time_ms);
     if (rc)
-        goto out;
-    c->apply_dirty = height > 0;
-    for (size_t i = 0; i < b.ntx && height > 0; i++) {
+        return rc;
+    c->apply_dirty = 1;
+    for (size_t i = 0; i < b->ntx; i++) {
         struct ledger_tx tx;
         struct cmp_result res;
         uint8_t venc[LEDGER_VERDICT_SIZE], wenc[LEDGER_VERDICT_SIZE];
 
-        /* decoded and checked by the prechecks; decoding again is cheaper than keeping them */
-        rc = ledger_tx_decode(&tx, b.entries[i].tx, b.entries[i].tx_len, NULL, err);
-        rc = rc ? rc : node_chain_add(c, b.entries[i].tx, b.entries[i].tx_len, &tx, txids[i], &res);
+        /* decoded and checked by node_chain_check_txs; decoding again is cheaper than
+         * keeping every decoded transaction of a block */
+        rc = ledger_tx_decode(&tx, b->entries[i].tx, b->entries[i].tx_len, NULL, err);
+        rc = rc ? rc : node_chain_add(c, b->entries[i].tx, b->entries[i].tx_len, &tx, txids[i], &res);
         ledger_tx_release(&tx);
         if (rc) {
             rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu tx %zu: %s", (unsigned long long)height,
@@ -1049,10 +1380,10 @@ node_chain_apply_seal(struct node_chain *c, const uint8_t *block, size_t len,
             goto out;
         }
         ledger_verdict_encode(&res.verdict, venc);
-        ledger_verdict_encode(&b.entries[i].verdict, wenc);
+        ledger_verdict_encode(&b->entries[i].verdict, wenc);
         if (memcmp(venc, wenc, sizeof(venc)) != 0) {
             const char *want = cmp_rule_name(res.verdict.rule);
-            const char *got = cmp_rule_name(b.entries[i].verdict.rule);
+            const char *got = cmp_rule_name(b->entries[i].verdict.rule);
 
             rc = sbx_err_set(err, SBX_ECORRUPT,
                              "block %llu tx %zu: verdict differs: the block says %s, the rules "
@@ -1062,29 +1393,76 @@ node_chain_apply_seal(struct node_chain *c, const uint8_t *block, size_t len,
             goto out;
         }
     }
-    if (height == 0) {
-        /* genesis: the block's one entry, recorded as is (load_genesis checked it) */
-        rc = entry_room(c);
-        rc = rc ? rc : buf_put(&c->txs, b.entries[0].tx, b.entries[0].tx_len);
-        if (rc)
-            goto out;
-        c->e[0].off = 0;
-        c->e[0].len = b.entries[0].tx_len;
-        c->e[0].verdict = b.entries[0].verdict;
-        ledger_tx_id_raw(c->txids[0], b.entries[0].tx, b.entries[0].tx_len - 64);
-        c->n = 1;
-    }
-    rc = finish(c, NULL, &b.hdr, block, len, sealed, err);
+    rc = finish(c, NULL, &b->hdr, block, len, sealed, err);
     if (rc == SBX_OK)
         c->apply_dirty = 0;
 out:
-    free(txids);
     if (c->building) {
         /* refused: the engine may hold part of the block; see node_chain_reload */
         ledger_store_batch_free(c->batch);
         c->batch = NULL;
         c->building = 0;
     }
+    return rc;
+}
+
+/* Block 0 (node_chain_create, reindex, replay): recorded as is once load_genesis checked it. */
+static int
+apply_genesis(struct node_chain *c, const uint8_t *block, size_t len, const struct ledger_block *b,
+              struct node_sealed *sealed, struct sbx_err *err)
+{
+    int rc = load_genesis(c, block, len, err);
+
+    rc = rc ? rc : node_chain_begin(c, b->hdr.time_ms);
+    rc = rc ? rc : entry_room(c);
+    rc = rc ? rc : buf_put(&c->txs, b->entries[0].tx, b->entries[0].tx_len);
+    if (rc == SBX_OK) {
+        c->e[0].off = 0;
+        c->e[0].len = b->entries[0].tx_len;
+        c->e[0].verdict = b->entries[0].verdict;
+        ledger_tx_id_raw(c->txids[0], b->entries[0].tx, b->entries[0].tx_len - 64);
+        c->n = 1;
+        rc = finish(c, NULL, &b->hdr, block, len, sealed, err);
+    }
+    if (c->building) {
+        ledger_store_batch_free(c->batch);
+        c->batch = NULL;
+        c->building = 0;
+    }
+    return rc;
+}
+
+int
+node_chain_apply_seal(struct node_chain *c, const uint8_t *block, size_t len,
+                      struct node_sealed *sealed, struct sbx_err *err)
+{
+    struct ledger_block b;
+    uint8_t(*txids)[32] = NULL;
+    int rc;
+
+    memset(sealed, 0, sizeof(*sealed));
+    rc = ledger_block_decode(&b, block, len, err);
+    if (rc)
+        return rc;
+    if (c->tip.height == UINT64_MAX) {
+        rc = b.hdr.height == 0 ? apply_genesis(c, block, len, &b, sealed, err)
+                               : sbx_err_set(err, SBX_EINVAL, "block: height %llu, expected 0",
+                                             (unsigned long long)b.hdr.height);
+        goto out;
+    }
+    if (b.hdr.height != c->tip.height + 1) {
+        rc = sbx_err_set(err, SBX_EINVAL, "block: height %llu, expected %llu",
+                         (unsigned long long)b.hdr.height, (unsigned long long)c->tip.height + 1);
+        goto out;
+    }
+    txids = malloc((b.ntx ? b.ntx : 1) * 32);
+    rc = txids ? ledger_block_verify_sig(&b.hdr, err) : sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    rc = rc ? rc : check_all_txs(c, &b, txids, err);
+    rc = rc ? rc
+            : node_chain_apply_checked(c, block, len, &b, (const uint8_t(*)[32])txids, 1, sealed,
+                                       err);
+out:
+    free(txids);
     ledger_block_release(&b);
     return rc;
 }
@@ -1133,9 +1511,12 @@ node_chain_write_all(struct node_chain *c, struct node_sealed **s, size_t n, str
     rc = ledger_store_commit(c->store, s[0]->batch, c->sync_writes, err);
     if (rc)
         return rc;
-    for (size_t i = 0; i < n; i++)
-        ids_written(c, s[i]->tip.height, (const uint8_t *)s[i]->ids, s[i]->nids,
-                    sizeof(s[i]->ids[0]));
+    for (size_t i = n; i-- > 0;) {
+        if (s[i]->checkpoint) {
+            ids_checkpointed(c, s[i]->tip.height);
+            break;
+        }
+    }
     return SBX_OK;
 }
 

@@ -38,6 +38,7 @@ struct node_sealed {
     size_t ntx;
     uint8_t (*ids)[2 + SBX_ID_MAX + 1]; /* idempotency keys the block records (NUL-padded) */
     size_t nids;
+    int checkpoint; /* the batch also holds a state checkpoint at this height */
 };
 
 /* Create a chain in `dir` (which must not hold one) from an encoded genesis block: block 0 with
@@ -105,6 +106,10 @@ void node_chain_set_sync(struct node_chain *c, int sync);
  * attest such blocks; a block of attestations alone needs no attestation of its own. */
 uint64_t node_chain_last_substantive(const struct node_chain *c);
 
+/* The same from any thread (for reads by RPC): in-flight ids, then the store. */
+int node_chain_lookup_id(struct node_chain *c, const uint8_t *key, size_t klen,
+                         uint8_t txid[static 32]) SBX_WARN_UNUSED;
+
 /* Following: validate and apply an encoded block at the next height. SBX_ECORRUPT (with the
  * reason: which check, which transaction) if it is invalid. */
 int node_chain_apply(struct node_chain *c, const uint8_t *block, size_t len,
@@ -116,11 +121,31 @@ int node_chain_apply(struct node_chain *c, const uint8_t *block, size_t len,
  * sealed before it is written. */
 int node_chain_apply_seal(struct node_chain *c, const uint8_t *block, size_t len,
                           struct node_sealed *sealed, struct sbx_err *err) SBX_WARN_UNUSED;
+/* The same in two steps, so that a follower can check the signatures of later blocks while it
+ * applies earlier ones. node_chain_check_txs is stateless and thread-safe: it decodes
+ * transactions [from, to) of decoded block `b`, fills their txids and checks their signatures
+ * (on failure *bad is the index). node_chain_apply_checked then does the rest for the next
+ * height once every transaction passed: the header signature (unless `header_checked`), links,
+ * roots, every verdict and the state digest. */
+int node_chain_check_txs(const struct ledger_block *b, size_t from, size_t to, uint8_t (*txids)[32],
+                         size_t *bad, struct sbx_err *err) SBX_WARN_UNUSED;
+int node_chain_apply_checked(struct node_chain *c, const uint8_t *block, size_t len,
+                             const struct ledger_block *b, const uint8_t (*txids)[32],
+                             int header_checked, struct node_sealed *sealed,
+                             struct sbx_err *err) SBX_WARN_UNUSED;
 /* Rebuild the in-memory state from the store (after a refused block). */
 int node_chain_reload(struct node_chain *c, struct sbx_err *err) SBX_WARN_UNUSED;
 /* Write several sealed blocks, in order, as one commit (synced unless node_chain_set_sync(0)). */
 int node_chain_write_all(struct node_chain *c, struct node_sealed **s, size_t n,
                          struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* State checkpoints. A block's batch holds the block, its indexes and the tip; the state
+ * records it changes (accounts, usage, parameters, lists, ids) are kept in memory and written
+ * as one checkpoint (with the height they reflect) every few hundred blocks, at genesis, and by
+ * node_chain_checkpoint. Opening a chain loads the last checkpoint and replays the blocks after
+ * it (every verdict and state digest checked again), so nothing acknowledged is lost: the
+ * blocks are the record. Write the pending state now (no block may be open; none unwritten). */
+int node_chain_checkpoint(struct node_chain *c, struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* Replay blocks 0..to from the store into a scratch engine and compare every verdict and state
  * digest with what is stored (verifychain). */

@@ -61,6 +61,8 @@ struct node_net {
     int follower;
     /* following */
     struct p2p_peer *source;
+    int64_t sync_us; /* when we last asked a source for blocks (0: caught up since) */
+    uint64_t sync_from;
     uint64_t gap_asked; /* the height last asked for after a gap (0 = none) */
     /* attesting */
     uint64_t attested_height;
@@ -221,6 +223,8 @@ ensure_source(struct node_net *net)
         return;
     net->source = pk.best;
     net->gap_asked = 0;
+    net->sync_us = time_mono_us();
+    net->sync_from = pk.next;
     LOG_INFO(LOG_P2P, "following %s (%s) from height %llu", p2p_peer_addr(pk.best),
              role_name(p2p_peer_role(pk.best)), (unsigned long long)pk.next);
     send_getblocks(net, pk.best, pk.next);
@@ -583,6 +587,13 @@ ev_on_tip(void *ctx, const struct ledger_tip *tip, int idle)
     if (net->follower && idle) {
         uint64_t next = node_follow_next(net->node);
 
+        if (net->sync_us != 0 && tip->height >= net->sync_from) {
+            double s = (double)(time_mono_us() - net->sync_us) / 1e6;
+
+            LOG_INFO(LOG_P2P, "caught up: blocks %llu..%llu applied in %.3f s",
+                     (unsigned long long)net->sync_from, (unsigned long long)tip->height, s);
+            net->sync_us = 0;
+        }
         attest(net, 0);
         /* blocks were dropped while the applier was full: ask for them again */
         if (net->source != NULL && net->gap_asked != 0 && net->gap_asked == next) {

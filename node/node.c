@@ -61,14 +61,25 @@ struct sealed_item {
     struct jobq jobs;
 };
 
-/* A block received by a follower, waiting to be applied. */
+/* A block received by a follower, waiting to be applied. Its signatures are checked ahead of
+ * the applier by the verifier threads, in slices of about VERIFY_SLICE transactions (slice 0
+ * also checks the header's signature); the applier takes it once every slice is done. */
 struct qblock {
     struct qblock *next;
     uint64_t height;
     uint8_t hash[32];
+    struct ledger_block b;
+    uint8_t (*txids)[32];
+    size_t nslices, next_slice, slices_done; /* under n->mu */
+    size_t bad;                              /* first failing transaction; SIZE_MAX none */
+    char bad_msg[SBX_ERR_MSG_MAX];
     size_t len;
     uint8_t data[];
 };
+
+#define VERIFY_SLICE 32
+/* Blocks ahead of the applier that the verifiers work on. */
+#define VERIFY_AHEAD 256
 
 /* A directive this regulator node relayed, waiting to appear in a block. */
 struct pending_dir {
@@ -124,7 +135,9 @@ struct node {
     /* following (under mu) */
     struct par_pool *pool;
     pthread_t follow_thr;
-    pthread_cond_t follow_cv;
+    pthread_t *verifiers;
+    int nverifiers;
+    pthread_cond_t follow_cv, verify_cv;
     struct qblock *fq_head, *fq_tail;
     size_t fq_n, fq_bytes;
     uint64_t fq_next;  /* height the next queued block must have */
@@ -782,13 +795,21 @@ committer_main(void *arg)
 /* ------------------------------------------------------------------ following */
 
 static void
+qblock_free(struct qblock *b)
+{
+    ledger_block_release(&b->b);
+    free(b->txids);
+    free(b);
+}
+
+static void
 fq_drop(struct node *n)
 {
     struct qblock *b;
 
     while ((b = n->fq_head) != NULL) {
         n->fq_head = b->next;
-        free(b);
+        qblock_free(b);
     }
     n->fq_tail = NULL;
     n->fq_n = n->fq_bytes = 0;
@@ -808,7 +829,9 @@ follow_main(void *arg)
         int rc;
 
         pthread_mutex_lock(&n->mu);
-        while ((n->fq_head == NULL || n->ncommit >= FOLLOW_SEALED_MAX) && !n->stop_follow)
+        while ((n->fq_head == NULL || n->fq_head->slices_done < n->fq_head->nslices ||
+                n->ncommit >= FOLLOW_SEALED_MAX) &&
+               !n->stop_follow)
             pthread_cond_wait(&n->follow_cv, &n->mu);
         if (n->stop_follow) {
             pthread_mutex_unlock(&n->mu);
@@ -821,13 +844,22 @@ follow_main(void *arg)
         n->fq_n--;
         n->fq_bytes -= b->len;
         n->applying = 1;
+        if (b->height % 500 == 0)
+            LOG_DEBUG(LOG_NODE, "applying block %llu: %zu more queued, %d sealed unwritten",
+                      (unsigned long long)b->height, n->fq_n, n->ncommit);
         pthread_mutex_unlock(&n->mu);
 
         sbx_err_clear(&err);
         it = calloc(1, sizeof(*it));
         pthread_mutex_lock(&n->state_mu);
-        rc = it ? node_chain_apply_seal(n->chain, b->data, b->len, &it->s, &err)
-                : sbx_err_set(&err, SBX_ENOMEM, "out of memory");
+        if (b->bad != SIZE_MAX)
+            rc = sbx_err_set(&err, SBX_ECORRUPT, "block %llu%s", (unsigned long long)b->height,
+                             b->bad_msg);
+        else if (it == NULL)
+            rc = sbx_err_set(&err, SBX_ENOMEM, "out of memory");
+        else
+            rc = node_chain_apply_checked(n->chain, b->data, b->len, &b->b,
+                                          (const uint8_t(*)[32])b->txids, 1, &it->s, &err);
         if (rc) {
             struct sbx_err e2;
 
@@ -863,9 +895,64 @@ follow_main(void *arg)
             n->ncommit++;
             pthread_cond_signal(&n->commit_cv);
         }
+        pthread_cond_broadcast(&n->verify_cv); /* room ahead for the verifiers */
         pthread_mutex_unlock(&n->mu);
-        free(b);
+        qblock_free(b);
     }
+    return NULL;
+}
+
+/* The verifiers: the signature checks of queued blocks, ahead of the applier. */
+static void *
+verifier_main(void *arg)
+{
+    struct node *n = arg;
+
+    pthread_mutex_lock(&n->mu);
+    for (;;) {
+        struct qblock *b = NULL;
+        struct sbx_err err;
+        size_t k, from, to, bad = SIZE_MAX, ahead = 0;
+        int rc;
+
+        while (!n->stop_follow) {
+            for (b = n->fq_head; b && ahead < VERIFY_AHEAD; b = b->next, ahead++)
+                if (b->next_slice < b->nslices)
+                    break;
+            if (b && ahead < VERIFY_AHEAD)
+                break;
+            b = NULL;
+            ahead = 0;
+            pthread_cond_wait(&n->verify_cv, &n->mu);
+        }
+        if (b == NULL)
+            break;
+        k = b->next_slice++;
+        pthread_mutex_unlock(&n->mu);
+
+        sbx_err_clear(&err);
+        from = b->b.ntx * k / b->nslices;
+        to = b->b.ntx * (k + 1) / b->nslices;
+        rc = k == 0 ? ledger_block_verify_sig(&b->b.hdr, &err) : SBX_OK;
+        rc = rc ? rc : node_chain_check_txs(&b->b, from, to, b->txids, &bad, &err);
+
+        pthread_mutex_lock(&n->mu);
+        if (rc) {
+            size_t at = bad == SIZE_MAX ? 0 : bad;
+
+            /* keep the first failure by position (the header counts as first) */
+            if (b->bad == SIZE_MAX || at < b->bad) {
+                b->bad = at;
+                if (bad == SIZE_MAX)
+                    snprintf(b->bad_msg, sizeof(b->bad_msg), ": %.200s", err.msg);
+                else
+                    snprintf(b->bad_msg, sizeof(b->bad_msg), " tx %zu: %.200s", bad, err.msg);
+            }
+        }
+        if (++b->slices_done == b->nslices && b == n->fq_head)
+            pthread_cond_broadcast(&n->follow_cv);
+    }
+    pthread_mutex_unlock(&n->mu);
     return NULL;
 }
 
@@ -880,14 +967,24 @@ node_follow_block(struct node *n, const uint8_t *raw, size_t len)
         return SBX_EDENIED;
     if (len < LEDGER_HEADER_SIZE || ledger_block_header_decode(&h, raw, LEDGER_HEADER_SIZE, NULL))
         return SBX_EINVAL;
-    b = malloc(sizeof(*b) + len);
+    b = calloc(1, sizeof(*b) + len);
     if (b == NULL)
         return SBX_ENOMEM;
-    b->next = NULL;
     b->height = h.height;
     ledger_block_hash(&h, b->hash);
     b->len = len;
     memcpy(b->data, raw, len);
+    if (ledger_block_decode(&b->b, b->data, len, NULL) != SBX_OK) {
+        free(b);
+        return SBX_ECORRUPT;
+    }
+    b->txids = malloc((b->b.ntx ? b->b.ntx : 1) * 32);
+    if (b->txids == NULL) {
+        qblock_free(b);
+        return SBX_ENOMEM;
+    }
+    b->nslices = b->b.ntx < 2 * VERIFY_SLICE ? 1 : b->b.ntx / VERIFY_SLICE;
+    b->bad = SIZE_MAX;
     pthread_mutex_lock(&n->mu);
     if (n->follow_stopped)
         rc = SBX_EUNAVAIL;
@@ -905,11 +1002,11 @@ node_follow_block(struct node *n, const uint8_t *raw, size_t len)
         n->fq_bytes += len;
         n->fq_next++;
         n->follow_idle = 0;
-        pthread_cond_signal(&n->follow_cv);
+        pthread_cond_broadcast(&n->verify_cv);
     }
     pthread_mutex_unlock(&n->mu);
     if (rc)
-        free(b);
+        qblock_free(b);
     return rc;
 }
 
@@ -1459,6 +1556,7 @@ node_open(struct node **out, const struct node_config *cfg, struct event_base *b
     pthread_cond_init(&n->seq_cv, NULL);
     pthread_cond_init(&n->commit_cv, NULL);
     pthread_cond_init(&n->follow_cv, NULL);
+    pthread_cond_init(&n->verify_cv, NULL);
     n->datadir = strdup(cfg->datadir ? cfg->datadir : ".");
     if (n->datadir == NULL) {
         rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
@@ -1544,6 +1642,12 @@ node_open(struct node **out, const struct node_config *cfg, struct event_base *b
     }
     cores = sysconf(_SC_NPROCESSORS_ONLN);
     n->nworkers = cfg->workers > 0 ? cfg->workers : (cores > 0 ? (int)cores : 2);
+    /* verifychain (and -reindex) check a block's signatures on nworkers threads */
+    if (par_pool_new(&n->pool, n->nworkers - 1) != SBX_OK) {
+        rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
+        goto fail;
+    }
+    node_chain_set_pool(n->chain, n->pool);
     if (n->role == NODE_ROLE_OPERATOR) {
         n->workers = calloc((size_t)n->nworkers, sizeof(*n->workers));
         if (n->workers == NULL) {
@@ -1557,14 +1661,17 @@ node_open(struct node **out, const struct node_config *cfg, struct event_base *b
             pthread_create(&n->commit_thr, NULL, committer_main, n) != 0)
             SBX_BUG("cannot start the sequencer or committer thread");
     } else {
-        /* the applier checks signatures with nworkers - 1 helpers beside it */
+        /* one verifier per core checks signatures ahead of the applier */
         n->pending_ev = event_new(base, -1, EV_PERSIST, pending_timer_cb, n);
+        n->verifiers = calloc((size_t)n->nworkers, sizeof(*n->verifiers));
         if (n->pending_ev == NULL || event_add(n->pending_ev, &(struct timeval){1, 0}) != 0 ||
-            par_pool_new(&n->pool, n->nworkers - 1) != SBX_OK) {
+            n->verifiers == NULL) {
             rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
             goto fail;
         }
-        node_chain_set_pool(n->chain, n->pool);
+        for (int i = 0; i < n->nworkers; i++, n->nverifiers++)
+            if (pthread_create(&n->verifiers[i], NULL, verifier_main, n) != 0)
+                SBX_BUG("cannot start a verifier thread");
         if (pthread_create(&n->follow_thr, NULL, follow_main, n) != 0 ||
             pthread_create(&n->commit_thr, NULL, committer_main, n) != 0)
             SBX_BUG("cannot start the applier or committer thread");
@@ -1602,6 +1709,7 @@ node_free(struct node *n)
         json_decref(n->alerts[i].obj);
     free(n->alerts);
     free(n->workers);
+    free(n->verifiers);
     free(n->datadir);
     pthread_mutex_destroy(&n->state_mu);
     pthread_mutex_destroy(&n->mu);
@@ -1610,6 +1718,7 @@ node_free(struct node *n)
     pthread_cond_destroy(&n->seq_cv);
     pthread_cond_destroy(&n->commit_cv);
     pthread_cond_destroy(&n->follow_cv);
+    pthread_cond_destroy(&n->verify_cv);
     free(n);
 }
 
@@ -1626,6 +1735,7 @@ node_close(struct node *n)
         n->stop_follow = 1;
         pthread_cond_broadcast(&n->work_cv);
         pthread_cond_broadcast(&n->follow_cv);
+        pthread_cond_broadcast(&n->verify_cv);
         pthread_mutex_unlock(&n->mu);
         if (n->role == NODE_ROLE_OPERATOR) {
             for (int i = 0; i < n->nworkers; i++)
@@ -1636,6 +1746,8 @@ node_close(struct node *n)
             pthread_mutex_unlock(&n->mu);
             pthread_join(n->seq_thr, NULL);
         } else {
+            for (int i = 0; i < n->nverifiers; i++)
+                pthread_join(n->verifiers[i], NULL);
             pthread_join(n->follow_thr, NULL);
         }
         pthread_mutex_lock(&n->mu);
@@ -1844,6 +1956,12 @@ node_set_events(struct node *n, const struct node_events *ev, void *ctx)
 {
     n->ev = ev;
     n->ev_ctx = ctx;
+}
+
+int
+node_find_id(struct node *n, const uint8_t *key, size_t klen, uint8_t txid[static 32])
+{
+    return node_chain_lookup_id(n->chain, key, klen, txid);
 }
 
 json_t *

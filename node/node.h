@@ -165,6 +165,10 @@ const char *node_network(struct node *n);
 const uint8_t *node_operator_key(struct node *n);
 /* The genesis block's hash: the network id on peer links. */
 const uint8_t *node_genesis_hash(struct node *n);
+/* The txid that used idempotency key `key` ('I' kind id, see store.h), whether its state is
+ * checkpointed yet or not. SBX_ENOTFOUND if unused. Any thread. */
+int node_find_id(struct node *n, const uint8_t *key, size_t klen,
+                 uint8_t txid[static 32]) SBX_WARN_UNUSED;
 /* Number of submissions waiting in the pipeline. */
 size_t node_queue_depth(struct node *n);
 

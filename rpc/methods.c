@@ -2026,7 +2026,6 @@ m_gettrade(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
     json_t *jt = NULL;
     struct sbx_err err;
     json_error_t je;
-    struct buf val;
     size_t n;
     int rc;
 
@@ -2043,13 +2042,10 @@ m_gettrade(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
     key[0] = LEDGER_K_IDEM;
     key[1] = CMP_ID_TRADE;
     memcpy(key + 2, id, n);
-    buf_init(&val, 64);
-    rc = ledger_store_get(node_store(env->node), key, 2 + n, &val, &err);
-    if (rc == SBX_OK && val.len != 32)
-        rc = sbx_err_set(&err, SBX_ECORRUPT, "trade id record of %s is malformed", id);
-    if (rc == SBX_OK)
-        memcpy(txid, val.data, 32);
-    buf_release(&val);
+    /* the id may be only in memory until the next state checkpoint (chain.h) */
+    rc = node_find_id(env->node, key, 2 + n, txid);
+    if (rc && rc != SBX_ENOTFOUND)
+        sbx_err_set(&err, rc, "reading the trade id record of %s failed", id);
     if (rc == SBX_ENOTFOUND) {
         rpc_outcome_error(out, RPC_NOT_FOUND, "trade_id: no trade %s", id);
         return;

@@ -82,12 +82,12 @@ void rpc_methods_submit_done(struct rpc_outcome *o, const struct node_result *r)
 /* What a handler may use. */
 struct rpc_env {
     struct node *node;
-    struct node_net *net; /* may be NULL */
     int role;                              /* the caller's RPC_ROLE_* */
     int64_t now_ms;                        /* wall clock for usage periods */
     const struct ledger_asset_def *assets; /* genesis assets, [0] = VND */
     size_t nassets;
     size_t *budget; /* what this HTTP request may still show, in RPC_UNITS_*; NULL: no cap */
+    struct node_net *net; /* the peer links (test hooks); may be NULL */
 };
 
 /* One HTTP request (a whole batch) shows at most RPC_RENDER_BUDGET units, so that no request

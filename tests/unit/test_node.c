@@ -172,7 +172,55 @@ test_option_spellings(void **state)
     assert_int_equal(c.daemon_help, 1);
     sbxd_config_release(&c);
     assert_non_null(strstr(sbxd_config_help(), "-rpcauth"));
-    assert_non_null(strstr(sbxd_config_help(), "peer links: not yet"));
+    assert_non_null(strstr(sbxd_config_help(), "-genesis=FILE"));
+    assert_non_null(strstr(sbxd_config_help(), "-observer=HEX"));
+}
+
+/* -observer and -devnetregulator: 64 hex characters each, collected in order, capped. */
+static void
+test_key_options(void **state)
+{
+    static const char k1[] = "1111111111111111111111111111111111111111111111111111111111111111";
+    static const char k2[] = "abcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdef0123";
+    struct sbxd_config c;
+    struct sbx_err err;
+    char a1[100], a2[100], bad[100];
+
+    snprintf(a1, sizeof(a1), "-observer=%s", k1);
+    snprintf(a2, sizeof(a2), "-observer=%s", k2);
+    assert_int_equal(load(&c, &err, a1, a2, "-genesis=/x/g.hex", NULL), SBX_OK);
+    assert_int_equal(c.nobservers, 2);
+    assert_int_equal(c.observers[0][0], 0x11);
+    assert_int_equal(c.observers[1][0], 0xab);
+    assert_int_equal(c.observers[1][31], 0x23);
+    assert_string_equal(c.node.genesis_path, "/x/g.hex");
+    sbxd_config_release(&c);
+
+    /* one character short, one too many, not hex */
+    snprintf(bad, sizeof(bad), "-observer=%.63s", k1);
+    assert_int_equal(load(&c, &err, bad, NULL), SBX_EINVAL);
+    assert_msg_has(&err, "-observer");
+    snprintf(bad, sizeof(bad), "-devnetregulator=%s1", k1);
+    assert_int_equal(load(&c, &err, bad, NULL), SBX_EINVAL);
+    assert_msg_has(&err, "-devnetregulator");
+    snprintf(bad, sizeof(bad), "-observer=%.63sg", k1);
+    assert_int_equal(load(&c, &err, bad, NULL), SBX_EINVAL);
+
+    /* at most 16 devnet regulators */
+    {
+        char *argv[20];
+        int argc = 0;
+
+        argv[argc++] = "sbxd";
+        snprintf(a1, sizeof(a1), "-devnetregulator=%s", k1);
+        for (int i = 0; i < 17; i++)
+            argv[argc++] = a1;
+        assert_int_equal(sbxd_config_load(&c, argc - 1, argv, &err), SBX_OK);
+        assert_int_equal(c.ndevnet_regulators, 16);
+        sbxd_config_release(&c);
+        assert_int_equal(sbxd_config_load(&c, argc, argv, &err), SBX_EINVAL);
+        assert_msg_has(&err, "at most 16");
+    }
 }
 
 static void
@@ -469,6 +517,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_option_spellings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cmdline_over_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_devnet_section, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_option, setup, teardown),
