@@ -39,6 +39,9 @@
 #define PUMP_SENDQ_MAX ((size_t)8 * 1024 * 1024)
 #define PUMP_RETRY_MS 5
 #define TICK_MS 1000
+/* A regulator attests at most this often (each attestation is a transaction the operator
+ * records); blocks in between are covered by the next one, which attests the tip. */
+#define ATTEST_MIN_INTERVAL_MS 20
 /* Attestation latency samples kept (operator), and blocks whose durable time is remembered. */
 #define LAT_SAMPLES 8192
 #define DURABLE_RING 8192
@@ -53,7 +56,7 @@ struct node_net {
     struct node *node;
     struct event_base *base;
     struct p2p *p2p;
-    struct event *pump_ev, *tick_ev;
+    struct event *pump_ev, *tick_ev, *attest_ev;
     struct node_events events;
     uint8_t (*observers)[32];
     size_t nobservers;
@@ -66,7 +69,7 @@ struct node_net {
     uint64_t gap_asked; /* the height last asked for after a gap (0 = none) */
     /* attesting */
     uint64_t attested_height;
-    int64_t attested_ms;
+    int64_t attested_ms, attested_us;
     /* operator: when each recent block became durable, and attestation latencies */
     struct {
         uint64_t height;
@@ -380,12 +383,24 @@ attest(struct node_net *net, int force)
     if (!force && (tip.height <= net->attested_height ||
                    node_last_substantive(net->node) <= net->attested_height))
         return;
+    if (!force && net->attested_us != 0) {
+        int64_t wait_us = net->attested_us + ATTEST_MIN_INTERVAL_MS * 1000 - time_mono_us();
+
+        if (wait_us > 0) {
+            struct timeval tv = {0, (suseconds_t)wait_us};
+
+            if (!evtimer_pending(net->attest_ev, NULL))
+                evtimer_add(net->attest_ev, &tv);
+            return;
+        }
+    }
     buf_init(&msg, SBX_TX_MAX_SIZE);
     if (node_make_attestation(net->node, &tip, &msg, &err) != SBX_OK)
         LOG_ERROR(LOG_P2P, "cannot make an attestation: %s", err.msg);
     else if (send_to_operator(net, P2P_MSG_ATTEST, msg.data, msg.len) > 0) {
         net->attested_height = tip.height;
         net->attested_ms = time_now_ms();
+        net->attested_us = time_mono_us();
         LOG_DEBUG(LOG_P2P, "attested block %llu", (unsigned long long)tip.height);
     }
     buf_release(&msg);
@@ -672,6 +687,12 @@ ev_supervision(void *ctx, json_t *obj)
     free(v);
 }
 
+static void
+attest_cb(evutil_socket_t fd, short what, void *arg)
+{
+    attest(arg, 0);
+}
+
 /* Every second: heartbeat attestations while supervision.max_lag_s is set. */
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -724,8 +745,9 @@ node_net_open(struct node_net **out, struct node *n, struct event_base *base,
         net->noted_height = tip.height;
     }
     net->pump_ev = evtimer_new(base, pump_cb, net);
+    net->attest_ev = evtimer_new(base, attest_cb, net);
     net->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, net);
-    if (net->pump_ev == NULL || net->tick_ev == NULL ||
+    if (net->pump_ev == NULL || net->tick_ev == NULL || net->attest_ev == NULL ||
         event_add(net->tick_ev, &(struct timeval){TICK_MS / 1000, (TICK_MS % 1000) * 1000})) {
         node_net_free(net);
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
@@ -765,6 +787,8 @@ node_net_free(struct node_net *net)
         event_free(net->pump_ev);
     if (net->tick_ev)
         event_free(net->tick_ev);
+    if (net->attest_ev)
+        event_free(net->attest_ev);
     buf_release(&net->blk);
     free(net->observers);
     free(net);
