@@ -1755,6 +1755,17 @@ node_close(struct node *n)
         pthread_cond_broadcast(&n->commit_cv);
         pthread_mutex_unlock(&n->mu);
         pthread_join(n->commit_thr, NULL);
+        {
+            struct sbx_err err;
+
+            /* every block is written: the state too, so that the next start replays nothing */
+            pthread_mutex_lock(&n->state_mu);
+            if (!n->failed && node_chain_checkpoint(n->chain, &err) != SBX_OK)
+                LOG_ERROR(LOG_NODE, "writing the state checkpoint at stop failed: %s (the next "
+                                    "start replays the blocks after the last one)",
+                          err.msg);
+            pthread_mutex_unlock(&n->state_mu);
+        }
         deliver(n);
         while (n->pending != NULL) {
             struct pending_dir *p = n->pending;

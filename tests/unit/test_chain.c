@@ -15,6 +15,7 @@
 #include "node/chain.h"
 #include "node/devnet.h"
 #include "node/node.h"
+#include "util/buf.h"
 #include "util/sha256.h"
 #include "util/time.h"
 
@@ -328,6 +329,83 @@ test_follower_revalidates(void **state)
     free(fdir);
 }
 
+/* State checkpoints: a follower that stops without one (a crash) loads the last checkpoint
+ * (genesis here) and replays the blocks after it on open: same tip, same state, and the next
+ * block still applies; the replay then writes a checkpoint, so a second open replays nothing. */
+static void
+test_checkpoint_replay(void **state)
+{
+    struct fixture *f = *state;
+    struct node_chain *fol;
+    struct ledger_store *store;
+    struct ledger_tx tx;
+    struct ledger_tip tip, before;
+    struct buf raw, v;
+    struct sbx_err err;
+    const struct ledger_account *a;
+    static const uint8_t state_key[] = {LEDGER_K_META, 's', 't', 'a', 't', 'e'};
+    char *fdir = test_tmpdir(), path[4096];
+    int64_t dave_vnd;
+
+    tx = open_tx("dave", 1);
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK);
+    tx = deposit_tx("dd1", "dave", "VND", 7000000);
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK);
+    tx = deposit_tx("dd2", "dave", "VND", 1000);
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK);
+    node_tip(f->node, &tip);
+    assert_true(tip.height >= 4);
+    store = node_store(f->node);
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    buf_init(&v, 64);
+    snprintf(path, sizeof(path), "%s/ledger", fdir);
+    assert_int_equal(ledger_store_get_block(store, 0, &raw, &err), SBX_OK);
+    assert_int_equal(node_chain_create(path, raw.data, raw.len, &err), SBX_OK);
+    assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
+    for (uint64_t h = 1; h < tip.height; h++) {
+        assert_int_equal(ledger_store_get_block(store, h, &raw, &err), SBX_OK);
+        assert_int_equal(node_chain_apply(fol, raw.data, raw.len, &err), SBX_OK);
+    }
+    before = *node_chain_tip(fol);
+    a = ledger_state_get(cmp_engine_state(node_chain_engine(fol)), "dave");
+    assert_non_null(a);
+    dave_vnd = a->balance[0];
+    assert_int_equal(dave_vnd, 7000000);
+    /* the store's state is still genesis's: only the blocks went to disk */
+    assert_int_equal(ledger_store_get(node_chain_store(fol), state_key, sizeof(state_key), &v, &err),
+                     SBX_OK);
+    assert_int_equal(buf_load_u64(v.data), 0);
+    node_chain_close(fol); /* no checkpoint: as after a crash */
+
+    assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
+    assert_int_equal(node_chain_tip(fol)->height, before.height);
+    assert_memory_equal(node_chain_tip(fol)->hash, before.hash, 32);
+    assert_memory_equal(node_chain_tip(fol)->state_digest, before.state_digest, 32);
+    a = ledger_state_get(cmp_engine_state(node_chain_engine(fol)), "dave");
+    assert_non_null(a);
+    assert_int_equal(a->balance[0], dave_vnd);
+    assert_int_equal(ledger_store_get(node_chain_store(fol), state_key, sizeof(state_key), &v, &err),
+                     SBX_OK);
+    assert_int_equal(buf_load_u64(v.data), before.height);
+    /* the replayed state is the real one: the operator's next block applies on it */
+    assert_int_equal(ledger_store_get_block(store, tip.height, &raw, &err), SBX_OK);
+    assert_int_equal(node_chain_apply(fol, raw.data, raw.len, &err), SBX_OK);
+    assert_memory_equal(node_chain_tip(fol)->state_digest, tip.state_digest, 32);
+    assert_int_equal(node_chain_checkpoint(fol, &err), SBX_OK);
+    node_chain_close(fol);
+    assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
+    assert_int_equal(ledger_store_get(node_chain_store(fol), state_key, sizeof(state_key), &v, &err),
+                     SBX_OK);
+    assert_int_equal(buf_load_u64(v.data), tip.height);
+    a = ledger_state_get(cmp_engine_state(node_chain_engine(fol)), "dave");
+    assert_int_equal(a->balance[0], 7001000);
+    node_chain_close(fol);
+    buf_release(&raw);
+    buf_release(&v);
+    test_rmtree(fdir);
+    free(fdir);
+}
+
 /* A full queue answers SBX_EOVERLOAD at once instead of growing; the dry run records nothing. */
 static void
 test_node_overload_and_dry_run(void **state)
@@ -383,6 +461,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_node_submit_trade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follower_revalidates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_overload_and_dry_run, setup, teardown),
     };
 

@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "util/map.h"
 #include "util/num.h"
+#include "util/par.h"
 #include "util/sha256.h"
 #include "util/time.h"
 
@@ -329,6 +330,55 @@ test_log_enable(void **state)
     assert_false(log_enabled(LOG_RPC));
 }
 
+struct par_count {
+    unsigned char *seen;
+};
+
+static void
+par_mark(void *ctx, size_t i)
+{
+    struct par_count *pc = ctx;
+
+    pc->seen[i]++; /* each index is handed out once: no two threads touch one byte */
+}
+
+/* par_run calls fn exactly once per index, for sizes around the chunk size, many times over
+ * (a helper that wakes late must not run a finished loop again), with and without helpers. */
+static void
+test_par_run(void **state)
+{
+    static const size_t sizes[] = {0, 1, 15, 16, 17, 33, 1000, 100003};
+    struct par_pool *pools[3];
+    struct par_count pc;
+
+    assert_int_equal(par_pool_new(&pools[0], 0), SBX_OK);
+    assert_int_equal(par_pool_new(&pools[1], 1), SBX_OK);
+    assert_int_equal(par_pool_new(&pools[2], 3), SBX_OK);
+    pc.seen = malloc(100003);
+    assert_non_null(pc.seen);
+    for (int p = 0; p < 3; p++) {
+        for (int round = 0; round < 40; round++) {
+            for (size_t k = 0; k < SBX_ARRAY_LEN(sizes); k++) {
+                memset(pc.seen, 0, 100003);
+                par_run(pools[p], sizes[k], par_mark, &pc);
+                for (size_t i = 0; i < sizes[k]; i++)
+                    if (pc.seen[i] != 1)
+                        fail_msg("pool %d size %zu: index %zu run %d times", p, sizes[k], i,
+                                 pc.seen[i]);
+                for (size_t i = sizes[k]; i < 100003; i++)
+                    assert_int_equal(pc.seen[i], 0);
+            }
+        }
+    }
+    memset(pc.seen, 0, 100003);
+    par_run(NULL, 100, par_mark, &pc);
+    for (size_t i = 0; i < 100; i++)
+        assert_int_equal(pc.seen[i], 1);
+    free(pc.seen);
+    for (int p = 0; p < 3; p++)
+        par_pool_free(pools[p]);
+}
+
 int
 main(void)
 {
@@ -346,6 +396,7 @@ main(void)
         cmocka_unit_test(test_err),
         cmocka_unit_test(test_num_parse_int),
         cmocka_unit_test(test_log_enable),
+        cmocka_unit_test(test_par_run),
     };
 
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
