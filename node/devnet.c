@@ -106,9 +106,10 @@ node_devnet_init(const char *datadir, int64_t now_ms, const uint8_t (*regulators
         rc = node_chain_make_genesis(NODE_DEVNET_NETWORK, &op, (const uint8_t(*)[32])regs, 1, 1, 1,
                                      assets, SBX_ARRAY_LEN(assets), licence, now_ms, &genesis, err);
     } else {
-        /* any one regulator may issue a directive; a majority makes a block final */
+        /* any one regulator may issue a directive; half of them (rounded up) make a block
+         * final and keep the exchange supervised, so one of two may be down for maintenance */
         rc = node_chain_make_genesis(NODE_DEVNET_NETWORK, &op, regulators, nregulators, 1,
-                                     (int)nregulators / 2 + 1, assets, SBX_ARRAY_LEN(assets),
+                                     (int)(nregulators + 1) / 2, assets, SBX_ARRAY_LEN(assets),
                                      licence, now_ms, &genesis, err);
     }
     rc = rc ? rc : node_chain_create(ledger, genesis.data, genesis.len, err);

@@ -1386,6 +1386,7 @@ m_getinfo(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
         put(r, "final_height", u64_json(fin));
         put(r, "licence_status", json_string(licence_status_name(status)));
         put(r, "halted", json_boolean(halted));
+        put(r, "node_key", hex_json(node_identity(env->node)->pubkey, 32));
         put(r, "following", json_boolean(node_following(env->node)));
         put(r, "critical_alerts",
             json_integer((json_int_t)node_alert_count(env->node, NODE_ALERT_CRITICAL)));
