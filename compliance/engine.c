@@ -47,6 +47,8 @@ struct cmp_engine {
     struct map ids_cur, ids_prev;
     int (*id_lookup)(void *ctx, const uint8_t *key, size_t klen);
     void *id_ctx;
+    int (*hash_lookup)(void *ctx, uint64_t height, uint8_t hash[32]);
+    void *hash_ctx;
 };
 
 static const char *const fiat_codes[] = {"USD", "EUR", "JPY", "CNY", "KRW", "SGD", "THB", "GBP",
@@ -113,6 +115,14 @@ cmp_engine_set_id_lookup(struct cmp_engine *e, int (*fn)(void *, const uint8_t *
 {
     e->id_lookup = fn;
     e->id_ctx = ctx;
+}
+
+void
+cmp_engine_set_hash_lookup(struct cmp_engine *e, int (*fn)(void *, uint64_t, uint8_t[32]),
+                           void *ctx)
+{
+    e->hash_lookup = fn;
+    e->hash_ctx = ctx;
 }
 
 const struct cmp_params *
@@ -695,6 +705,15 @@ eval_attestation(const struct cmp_engine *e, const struct ledger_tx *tx,
         return reject(res, CMP_RULE_ATTESTATION_INVALID, (int64_t)ctx->height,
                       (int64_t)e->att[i].height, (int64_t)tx->u.attestation.height,
                       "height must be below this block and not below the last attested");
+    if (e->hash_lookup) {
+        uint8_t h[32];
+
+        if (e->hash_lookup(e->hash_ctx, tx->u.attestation.height, h) != 1 ||
+            memcmp(h, tx->u.attestation.block_hash, 32) != 0)
+            return reject(res, CMP_RULE_ATTESTATION_INVALID, 0, 0,
+                          (int64_t)tx->u.attestation.height,
+                          "block_hash is not the hash of the block at that height");
+    }
     return SBX_OK;
 }
 

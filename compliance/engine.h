@@ -94,6 +94,13 @@ int cmp_engine_load(struct cmp_engine *e, struct ledger_store *store,
 void cmp_engine_set_id_lookup(struct cmp_engine *e,
                               int (*fn)(void *ctx, const uint8_t *key, size_t klen), void *ctx);
 
+/* Block hashes for attestations: fn(ctx, height, hash) returns 1 and the hash of the block at
+ * `height` (below the block being built), 0 if there is none. Without a hook an attestation's
+ * hash is not checked (unit tests). */
+void cmp_engine_set_hash_lookup(struct cmp_engine *e,
+                                int (*fn)(void *ctx, uint64_t height, uint8_t hash[32]),
+                                void *ctx);
+
 /* Read access for queries. */
 const struct cmp_params *cmp_engine_params(const struct cmp_engine *e);
 const struct ledger_state *cmp_engine_state(const struct cmp_engine *e);

@@ -21,6 +21,8 @@
 #include "util/par.h"
 #include "util/sha256.h"
 
+#define RECENT_HASHES 1024
+
 /* A state record waiting for the next checkpoint. */
 struct deferred {
     uint8_t del;
@@ -77,6 +79,11 @@ struct node_chain {
     int block_substantive; /* the block being built holds more than attestations */
     uint64_t last_substantive;
     int apply_dirty; /* a refused block may have left part of itself in the engine */
+    /* hashes of the latest blocks (some may not be written yet), for attestations */
+    struct {
+        uint64_t height1; /* height + 1; 0 = empty */
+        uint8_t hash[32];
+    } recent[RECENT_HASHES];
     /* state checkpoints: the state records changed since the last one (key -> latest value) */
     struct map deferred;
     size_t deferred_bytes;
@@ -135,6 +142,32 @@ find_id(struct node_chain *c, const uint8_t *key, size_t klen, uint8_t txid[stat
     }
     buf_release(&v);
     return rc;
+}
+
+/* The engine's hook for attestations: the hash of the block at `height`. */
+static int
+hash_lookup(void *ctx, uint64_t height, uint8_t hash[32])
+{
+    struct node_chain *c = ctx;
+    struct buf raw;
+    struct ledger_block_header h;
+    int found = 0;
+
+    if (c->tip.height == UINT64_MAX || height > c->tip.height)
+        return 0;
+    if (c->recent[height % RECENT_HASHES].height1 == height + 1) {
+        memcpy(hash, c->recent[height % RECENT_HASHES].hash, 32);
+        return 1;
+    }
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    if (ledger_store_get_block(c->store, height, &raw, NULL) == SBX_OK &&
+        raw.len >= LEDGER_HEADER_SIZE &&
+        ledger_block_header_decode(&h, raw.data, LEDGER_HEADER_SIZE, NULL) == SBX_OK) {
+        ledger_block_hash(&h, hash);
+        found = 1;
+    }
+    buf_release(&raw);
+    return found;
 }
 
 static int
@@ -499,6 +532,7 @@ load_genesis(struct node_chain *c, const uint8_t *raw, size_t len, struct sbx_er
     if (rc)
         goto out;
     cmp_engine_set_id_lookup(c->eng, ids_lookup, c);
+    cmp_engine_set_hash_lookup(c->eng, hash_lookup, c);
 out:
     ledger_block_release(&b);
     return rc;
@@ -1034,6 +1068,8 @@ finish(struct node_chain *c, const struct ledger_key *producer,
     c->nblock_ids = c->block_ids_alloc = 0;
     c->tip = out->tip;
     c->tip_time = b.hdr.time_ms;
+    c->recent[out->tip.height % RECENT_HASHES].height1 = out->tip.height + 1;
+    memcpy(c->recent[out->tip.height % RECENT_HASHES].hash, out->tip.hash, 32);
     if (c->block_substantive)
         c->last_substantive = out->tip.height;
     c->building = 0;

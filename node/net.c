@@ -680,10 +680,10 @@ ev_supervision(void *ctx, json_t *obj)
         return;
     memcpy(v, net->lat_us, n * sizeof(*v));
     qsort(v, n, sizeof(*v), cmp_i64);
-    json_object_set_new(obj, "attestation_latency_ms",
-                        json_pack("{s:I, s:f, s:f, s:f}", "samples", (json_int_t)n, "p50",
-                                  v[n / 2] / 1000.0, "p99", v[(n * 99) / 100] / 1000.0, "max",
-                                  v[n - 1] / 1000.0));
+    json_object_set_new(obj, "attestation_latency_us",
+                        json_pack("{s:I, s:I, s:I, s:I}", "samples", (json_int_t)n, "p50",
+                                  (json_int_t)v[n / 2], "p99", (json_int_t)v[(n * 99) / 100],
+                                  "max", (json_int_t)v[n - 1]));
     free(v);
 }
 
@@ -700,6 +700,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
     struct node_net *net = arg;
     int64_t max_lag_ms;
 
+    p2p_foreach_peer(net->p2p, hello_each, net); /* peers' view of our tip (getpeerinfo) */
     if (node_role(net->node) != NODE_ROLE_REGULATOR)
         return;
     node_lock(net->node);

@@ -1220,6 +1220,11 @@ follower_submit(struct node *n, struct ledger_tx *tx, const uint8_t *raw_in, siz
                    "this is a follower node: business transactions go to the operator");
         return;
     }
+    if (n->role != NODE_ROLE_REGULATOR) {
+        refuse_now(fn, arg, SBX_EDENIED,
+                   "this is an observer node: directives go to a regulator node or the operator");
+        return;
+    }
     buf_init(&enc, SBX_TX_MAX_SIZE);
     sbx_err_clear(&err);
     if (raw_in != NULL) {
