@@ -451,3 +451,161 @@ def in_time(fn, timeout=60, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError("%s not reached within %d s" % (what, timeout))
         time.sleep(0.05)
+
+
+# ---- multi-node networks (DESIGN.md section 6): an operator node and nodes that follow it
+
+# Generous bounds for what crosses the peer links (replication, attestations, relayed
+# directives) on a loaded 2-core machine; they bound conditions that must eventually hold.
+SYNC_TIMEOUT = 120
+
+
+def genkey(datadir):
+    """`sbxd -datadir=DIR -genkey`: make DIR/keys/regulator.key if it is missing and return its
+    x-only public key (64 hex characters)."""
+    out = subprocess.run([binary("sbxd"), "-datadir=" + datadir, "-genkey", "-printtoconsole=0"],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise AssertionError("sbxd -genkey exited with %d: %s" % (out.returncode, out.stderr))
+    lines = out.stdout.split()
+    key = lines[-1] if lines else ""
+    if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+        raise AssertionError("sbxd -genkey printed %r, not a 64-hex-digit key" % out.stdout)
+    return key
+
+
+def node_key(node):
+    """The public node key of a node, read from its datadir: keys/operator.key for the operator,
+    keys/regulator.key for a regulator node, keys/node.key for an observer (made at its first
+    start)."""
+    import txsign  # beside this file; only the network tests need it
+    for name in ("operator.key", "regulator.key", "node.key"):
+        path = os.path.join(node.datadir, "keys", name)
+        if os.path.exists(path):
+            return txsign.pubkey(txsign.read_key(path)).hex()
+    raise AssertionError("%s has no key file in %s" % (node.name,
+                                                       os.path.join(node.datadir, "keys")))
+
+
+def debug_log(node):
+    """The text of a node's debug.log ("" if there is none yet)."""
+    try:
+        with open(os.path.join(node.datadir, "debug.log"), errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+class Network:
+    """An operator node and the nodes that follow it over the peer links, all on loopback.
+
+    The operator is `sbxd -devnet` whose genesis lists, with -devnetregulator, the keys that
+    `sbxd -genkey` made in each regulator's datadir. Its genesis block is exported with
+    getblock {"height": 0, "hex": true} into a file, and every follower (regulators, observers)
+    starts without -devnet, with -genesis=FILE and -connect to the operator's peer port. Nodes
+    are the test case's (NodeTestCase.node), so its tearDown stops them."""
+
+    def __init__(self, case, regulators=2, operator_args=(), follower_args=(), start=True):
+        self.case = case
+        self.genesis_path = os.path.join(case.tmp, "genesis.hex")
+        self.follower_args = list(follower_args)
+        self.regulators = []
+        self.observers = []
+        self.reg_keys = []
+        for i in range(regulators):
+            r = case.node("reg%d" % (i + 1), start=False, devnet=False)
+            self.reg_keys.append(genkey(r.datadir))
+            self.regulators.append(r)
+        args = ["-bind=127.0.0.1"] + ["-devnetregulator=" + k for k in self.reg_keys]
+        self.operator = case.node("operator", start=False, extra_args=args + list(operator_args))
+        if start:
+            self.start()
+
+    def follows_args(self):
+        """The options of a node that follows this network's operator."""
+        return ["-genesis=" + self.genesis_path, "-bind=127.0.0.1",
+                "-connect=127.0.0.1:%d" % self.operator.p2pport] + self.follower_args
+
+    def start(self):
+        """Start the operator, export its genesis block, start the regulators."""
+        self.first_start(self.operator)
+        self.export_genesis()
+        for r in self.regulators:
+            r.extra_args = self.follows_args() + r.extra_args
+            self.first_start(r)
+        return self
+
+    @staticmethod
+    def first_start(node, attempts=3):
+        """Start a node for the first time on ports chosen just now. A port found free can be
+        taken before sbxd binds it (the outbound peer links of the nodes already running use
+        ephemeral ports from the same range): then choose again."""
+        for attempt in range(attempts):
+            node.rpcport, node.p2pport = free_port(), free_port()
+            try:
+                return node.start()
+            except AssertionError as e:
+                if node.proc is None or node.proc.poll() is None:
+                    raise
+                node.stderr.close()
+                if "Address already in use" not in str(e) or attempt == attempts - 1:
+                    raise
+
+    def export_genesis(self):
+        block = self.operator.call("getblock", {"height": 0, "hex": True})
+        if not isinstance(block.get("hex"), str) or not block["hex"]:
+            raise AssertionError("getblock height 0 with hex has no hex: %r" % block)
+        with open(self.genesis_path, "w") as f:
+            f.write(block["hex"] + "\n")
+        return block["hex"]
+
+    def observer(self, name, start=True, extra_args=()):
+        """A follower with no regulator key (an observer: it makes keys/node.key at its first
+        start); the operator accepts it only if it was given its key with -observer."""
+        n = self.case.node(name, start=False, devnet=False,
+                           extra_args=self.follows_args() + list(extra_args))
+        self.observers.append(n)
+        if start:
+            self.first_start(n)
+        return n
+
+    @property
+    def followers(self):
+        return self.regulators + self.observers
+
+    def synced(self, nodes, height):
+        """True when every node in `nodes` has a block at `height` with the operator's hash."""
+        want = self.operator.call("getblock", {"height": height})["hash"]
+        for n in nodes:
+            if n.call("getinfo")["height"] < height:
+                return False
+            if n.call("getblock", {"height": height})["hash"] != want:
+                raise AssertionError("%s has block %s at height %d, the operator %s" % (
+                    n.name, n.call("getblock", {"height": height})["hash"], height, want))
+        return True
+
+    def wait_synced(self, nodes=None, height=None, timeout=SYNC_TIMEOUT):
+        """Wait until `nodes` (default: every running follower) hold the operator's block at
+        `height` (default: the operator's tip now); returns that height. A different block at
+        that height is a failure at once, not a wait."""
+        if nodes is None:
+            nodes = [n for n in self.followers if n.proc is not None and n.proc.poll() is None]
+        if height is None:
+            height = self.operator.call("getinfo")["height"]
+        in_time(lambda: self.synced(nodes, height), timeout,
+                "%s at the operator's block %d" % (", ".join(n.name for n in nodes), height))
+        return height
+
+    def wait_attested(self, height, keys=None, timeout=SYNC_TIMEOUT):
+        """Wait until the operator's getsupervision shows every regulator key in `keys` (default
+        all) with attested_height >= `height`; returns the getsupervision result."""
+        keys = self.reg_keys if keys is None else keys
+
+        def attested():
+            sup = self.operator.call("getsupervision")
+            by_key = {r["key"]: r for r in sup["regulators"]}
+            if all((by_key.get(k) or {}).get("attested_height") is not None and
+                   by_key[k]["attested_height"] >= height for k in keys):
+                return sup
+            return None
+        return in_time(attested, timeout, "attestations of height %d" % height)
