@@ -92,6 +92,8 @@ struct pending_dir {
 
 /* Blocks a follower holds in memory before it asks peers to wait (bytes). */
 #define FOLLOW_QUEUE_MAX_BYTES ((size_t)256 * 1024 * 1024)
+/* Headers of recently queued blocks a follower keeps (equivocation checks). */
+#define FOLLOW_RECENT 1024
 /* Sealed blocks waiting for the follower's committer before the applier waits. */
 #define FOLLOW_SEALED_MAX 64
 
@@ -146,6 +148,12 @@ struct node {
     uint64_t refused_height;
     char refused_msg[SBX_ERR_MSG_MAX];
     int refused_reported;
+    /* headers of the blocks queued lately (queued, being applied, sealed or written): what a
+     * block at a held height is compared with */
+    struct {
+        uint64_t height1; /* height + 1; 0 = empty */
+        uint8_t hdr[LEDGER_HEADER_SIZE];
+    } recent[FOLLOW_RECENT];
     int follow_idle; /* nothing queued or being applied */
     int applying;    /* the applier holds a block */
     /* the network layer (event loop) */
@@ -1001,6 +1009,8 @@ node_follow_block(struct node *n, const uint8_t *raw, size_t len)
         n->fq_n++;
         n->fq_bytes += len;
         n->fq_next++;
+        n->recent[h.height % FOLLOW_RECENT].height1 = h.height + 1;
+        memcpy(n->recent[h.height % FOLLOW_RECENT].hdr, raw, LEDGER_HEADER_SIZE);
         n->follow_idle = 0;
         pthread_cond_broadcast(&n->verify_cv);
     }
@@ -1025,19 +1035,19 @@ int
 node_follow_queued_hash(struct node *n, uint64_t height, uint8_t hash[static 32],
                         struct buf *header)
 {
+    struct ledger_block_header h;
     int found = 0;
 
     pthread_mutex_lock(&n->mu);
-    for (struct qblock *b = n->fq_head; b; b = b->next) {
-        if (b->height == height) {
-            memcpy(hash, b->hash, 32);
-            if (header) {
-                buf_reset(header);
-                found = buf_put(header, b->data, LEDGER_HEADER_SIZE) == SBX_OK;
-            } else {
-                found = 1;
-            }
-            break;
+    if (n->recent[height % FOLLOW_RECENT].height1 == height + 1 &&
+        ledger_block_header_decode(&h, n->recent[height % FOLLOW_RECENT].hdr, LEDGER_HEADER_SIZE,
+                                   NULL) == SBX_OK) {
+        ledger_block_hash(&h, hash);
+        found = 1;
+        if (header) {
+            buf_reset(header);
+            found = buf_put(header, n->recent[height % FOLLOW_RECENT].hdr, LEDGER_HEADER_SIZE) ==
+                    SBX_OK;
         }
     }
     pthread_mutex_unlock(&n->mu);

@@ -118,7 +118,8 @@ const struct ledger_key *node_identity(struct node *n);
 int node_follow_block(struct node *n, const uint8_t *raw, size_t len) SBX_WARN_UNUSED;
 /* Follower: the height the next queued block must have (tip + queued + 1). */
 uint64_t node_follow_next(struct node *n);
-/* Follower: the hash of a block queued but not yet applied at `height`; 0 if none. */
+/* Follower: the hash (and encoded header) of a block queued lately at `height`, whether still
+ * queued, being applied or written (the last 1024 heights); 0 if none. */
 int node_follow_queued_hash(struct node *n, uint64_t height, uint8_t hash[static 32],
                             struct buf *header);
 /* 1 while a follower follows (no block was refused); 1 on the operator. */
