@@ -735,7 +735,8 @@ node_chain_open(struct node_chain **out, const char *dir, int reindex_all, int c
             goto out;
         c->tip_time = h.time_ms;
     }
-    c->last_substantive = c->tip.height; /* unknown: attest the tip once */
+    /* unknown after a restart: attest the tip once */
+    __atomic_store_n(&c->last_substantive, c->tip.height, __ATOMIC_RELAXED);
     if (!reindex_all) { /* after a reindex the engine holds the state already */
         rc = cmp_engine_load(c->eng, c->store, err);
         rc = rc ? rc : replay_after_checkpoint(c, err);
@@ -1071,7 +1072,7 @@ finish(struct node_chain *c, const struct ledger_key *producer,
     c->recent[out->tip.height % RECENT_HASHES].height1 = out->tip.height + 1;
     memcpy(c->recent[out->tip.height % RECENT_HASHES].hash, out->tip.hash, 32);
     if (c->block_substantive)
-        c->last_substantive = out->tip.height;
+        __atomic_store_n(&c->last_substantive, out->tip.height, __ATOMIC_RELAXED);
     c->building = 0;
 out:
     free(b.entries);
@@ -1116,7 +1117,7 @@ node_chain_set_sync(struct node_chain *c, int sync)
 uint64_t
 node_chain_last_substantive(const struct node_chain *c)
 {
-    return c->last_substantive;
+    return __atomic_load_n(&c->last_substantive, __ATOMIC_RELAXED);
 }
 
 int

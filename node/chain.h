@@ -103,7 +103,8 @@ void node_chain_set_pool(struct node_chain *c, struct par_pool *pool);
  * again, and LevelDB never reorders or tears a batch. */
 void node_chain_set_sync(struct node_chain *c, int sync);
 /* The height of the last block that holds anything but attestations (0 if none). Followers
- * attest such blocks; a block of attestations alone needs no attestation of its own. */
+ * attest such blocks; a block of attestations alone needs no attestation of its own. Any
+ * thread, without the state lock. */
 uint64_t node_chain_last_substantive(const struct node_chain *c);
 
 /* The same from any thread (for reads by RPC): in-flight ids, then the store. */

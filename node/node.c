@@ -1081,12 +1081,7 @@ node_stop_following(struct node *n, const char *why)
 uint64_t
 node_last_substantive(struct node *n)
 {
-    uint64_t h;
-
-    pthread_mutex_lock(&n->state_mu);
-    h = node_chain_last_substantive(n->chain);
-    pthread_mutex_unlock(&n->state_mu);
-    return h;
+    return node_chain_last_substantive(n->chain); /* atomic: the applier may hold the lock */
 }
 
 int
