@@ -684,12 +684,16 @@ reindex(struct node_chain *c, struct sbx_err *err)
         return rc;
     buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
     c->tip.height = UINT64_MAX;
+    /* unsynced until the checkpoint at the end, which syncs everything before it: a reindex
+     * that does not finish is simply run again */
+    c->sync_writes = 0;
     for (uint64_t h = 0; h <= old.height && rc == SBX_OK; h++) {
         rc = ledger_store_get_block(c->store, h, &raw, err);
         rc = rc ? rc : node_chain_apply(c, raw.data, raw.len, err);
         if (h % 1000 == 0 && h)
             LOG_INFO(LOG_NODE, "reindex: %llu blocks", (unsigned long long)h);
     }
+    c->sync_writes = 1;
     if (rc == SBX_OK)
         rc = node_chain_checkpoint(c, err);
     buf_release(&raw);

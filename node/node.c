@@ -162,6 +162,8 @@ struct node {
     uint64_t notified_gen;
     struct pending_dir *pending;
     struct event *pending_ev;
+    /* a verifychain running on its own thread (event loop only) */
+    struct verify_job *verify;
     /* alerts (under alert_mu) */
     pthread_mutex_t alert_mu;
     struct alert_item *alerts;
@@ -1453,6 +1455,93 @@ open_house_account(struct node *n, struct sbx_err *err)
     return rc;
 }
 
+/* ------------------------------------------------------------------ verifychain */
+
+struct verify_job {
+    struct node *n;
+    uint64_t from, to;
+    node_verify_fn fn;
+    void *arg;
+    pthread_t thr;
+    struct event *done;
+    struct node_verify_result res;
+};
+
+static void *
+verify_main(void *arg)
+{
+    struct verify_job *v = arg;
+    struct sbx_err err;
+
+    sbx_err_clear(&err);
+    v->res.rc = node_verify(v->n, v->from, v->to, &v->res.checked, &v->res.failed_at, &err);
+    snprintf(v->res.message, sizeof(v->res.message), "%s", err.msg);
+    event_active(v->done, EV_TIMEOUT, 0);
+    return NULL;
+}
+
+/* On the event loop once the thread is done (or from node_close). */
+static void
+verify_finish(struct node *n)
+{
+    struct verify_job *v = n->verify;
+
+    if (v == NULL)
+        return;
+    pthread_join(v->thr, NULL);
+    n->verify = NULL;
+    event_free(v->done);
+    v->fn(v->arg, &v->res);
+    free(v);
+}
+
+static void
+verify_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    verify_finish(arg);
+}
+
+void
+node_verify_async(struct node *n, uint64_t from, uint64_t to, node_verify_fn fn, void *arg)
+{
+    struct node_verify_result r;
+    struct verify_job *v;
+
+    memset(&r, 0, sizeof(r));
+    if (n->verify != NULL || n->stopping) {
+        r.rc = SBX_EUNAVAIL;
+        snprintf(r.message, sizeof(r.message), "%s",
+                 n->stopping ? "the node is shutting down"
+                             : "a verifychain is already running; retry when it has finished");
+        fn(arg, &r);
+        return;
+    }
+    v = calloc(1, sizeof(*v));
+    if (v != NULL)
+        v->done = event_new(n->base, -1, 0, verify_done_cb, n);
+    if (v == NULL || v->done == NULL) {
+        free(v);
+        r.rc = SBX_ENOMEM;
+        snprintf(r.message, sizeof(r.message), "out of memory");
+        fn(arg, &r);
+        return;
+    }
+    v->n = n;
+    v->from = from;
+    v->to = to;
+    v->fn = fn;
+    v->arg = arg;
+    n->verify = v;
+    if (pthread_create(&v->thr, NULL, verify_main, v) != 0) {
+        n->verify = NULL;
+        event_free(v->done);
+        free(v);
+        r.rc = SBX_EINTERNAL;
+        snprintf(r.message, sizeof(r.message), "cannot start a thread");
+        fn(arg, &r);
+    }
+}
+
 static void node_free(struct node *n);
 
 /* A key file: SBX_OK loaded, SBX_ENOTFOUND absent, else the error (bad mode, bad content). */
@@ -1737,6 +1826,7 @@ node_close(struct node *n)
 {
     if (n == NULL)
         return;
+    verify_finish(n); /* waits for a running verifychain; its caller gets the answer */
     if (n->threads_started) {
         /* stage by stage, so that each stage's input is complete before it stops */
         pthread_mutex_lock(&n->mu);

@@ -178,4 +178,16 @@ size_t node_queue_depth(struct node *n);
 int node_verify(struct node *n, uint64_t from, uint64_t to, uint64_t *checked, uint64_t *failed_at,
                 struct sbx_err *err) SBX_WARN_UNUSED;
 
+/* node_verify on a thread of its own, so that the event loop (RPC, peer links) keeps serving:
+ * fn(arg, result) is called once on the event-loop thread, at once with SBX_EUNAVAIL if
+ * another verification is running or the node is stopping. node_close waits for a running one
+ * and delivers its result. */
+struct node_verify_result {
+    int rc;
+    uint64_t checked, failed_at;
+    char message[SBX_ERR_MSG_MAX];
+};
+typedef void (*node_verify_fn)(void *arg, const struct node_verify_result *r);
+void node_verify_async(struct node *n, uint64_t from, uint64_t to, node_verify_fn fn, void *arg);
+
 #endif

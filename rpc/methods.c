@@ -1603,12 +1603,11 @@ m_stop(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
 static void
 m_verifychain(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
 {
-    json_t *jfrom = NULL, *jto = NULL, *r;
+    json_t *jfrom = NULL, *jto = NULL;
     struct ledger_tip tip;
     struct sbx_err err;
     json_error_t je;
     int64_t from = 0, to;
-    uint64_t checked = 0, failed_at = 0;
     int rc;
 
     sbx_err_clear(&err);
@@ -1629,21 +1628,34 @@ m_verifychain(const struct rpc_env *env, json_t *params, struct rpc_outcome *out
         rpc_outcome_fail(out, rc, err.msg);
         return;
     }
-    rc = node_verify(env->node, (uint64_t)from, (uint64_t)to, &checked, &failed_at, &err);
-    if (rc == SBX_EIO || rc == SBX_ENOMEM || rc == SBX_EINTERNAL) {
-        rpc_outcome_fail(out, rc, err.msg);
+    /* a long chain takes a while: the node checks it on a thread of its own and the reply
+     * follows (rpc/server.c hands this to node_verify_async) */
+    out->kind = RPC_OUT_VERIFY;
+    out->vfrom = (uint64_t)from;
+    out->vto = (uint64_t)to;
+}
+
+void
+rpc_methods_verify_done(struct rpc_outcome *o, const struct node_verify_result *v)
+{
+    json_t *r;
+
+    o->kind = RPC_OUT_RESULT;
+    if (v->rc == SBX_EIO || v->rc == SBX_ENOMEM || v->rc == SBX_EINTERNAL ||
+        v->rc == SBX_EUNAVAIL) {
+        rpc_outcome_fail(o, v->rc, v->message);
         return;
     }
     r = json_object();
     if (r != NULL) {
-        put(r, "ok", json_boolean(rc == SBX_OK));
-        put(r, "checked", u64_json(checked));
-        if (rc != SBX_OK) {
-            put(r, "failed_at", u64_json(failed_at));
-            put(r, "error", text_json(err.msg[0] ? err.msg : sbx_rc_name(rc)));
+        put(r, "ok", json_boolean(v->rc == SBX_OK));
+        put(r, "checked", u64_json(v->checked));
+        if (v->rc != SBX_OK) {
+            put(r, "failed_at", u64_json(v->failed_at));
+            put(r, "error", text_json(v->message[0] ? v->message : sbx_rc_name(v->rc)));
         }
     }
-    set_result(out, r);
+    set_result(o, r);
 }
 
 /* ------------------------------------------------------------------ handlers: accounts, usage */

@@ -49,6 +49,7 @@ enum rpc_outcome_kind {
     RPC_OUT_ERROR,      /* code, message, data */
     RPC_OUT_SUBMIT,     /* `tx` to hand to node_submit */
     RPC_OUT_SUBMIT_RAW, /* `raw` to hand to node_submit_raw */
+    RPC_OUT_VERIFY,     /* `vfrom`..`vto` to hand to node_verify_async */
 };
 
 #define RPC_MESSAGE_MAX 256
@@ -63,6 +64,7 @@ struct rpc_outcome {
     struct ledger_tx *tx; /* malloc'd */
     uint8_t *raw;         /* malloc'd */
     size_t rawlen;
+    uint64_t vfrom, vto; /* RPC_OUT_VERIFY */
     int stop; /* the call was `stop`: run the stop callback once the reply is out */
 };
 
@@ -78,6 +80,8 @@ json_t *rpc_methods_error_object(const struct rpc_outcome *o);
 /* Turn a submission's node_result into a receipt, a -32000 rejection with its data, or the
  * mapped error. */
 void rpc_methods_submit_done(struct rpc_outcome *o, const struct node_result *r);
+/* Turn a verifychain run's outcome into its result ({ok, checked, failed_at?, error?}). */
+void rpc_methods_verify_done(struct rpc_outcome *o, const struct node_verify_result *v);
 
 /* What a handler may use. */
 struct rpc_env {

@@ -363,6 +363,18 @@ submit_done(void *arg, const struct node_result *r)
         finish(h);
 }
 
+/* The node's answer to a verifychain (on the event loop). */
+static void
+verify_done(void *arg, const struct node_verify_result *v)
+{
+    struct rpc_call *c = arg;
+    struct rpc_http *h = c->h;
+
+    rpc_methods_verify_done(&c->out, v);
+    if (--h->pending == 0)
+        finish(h);
+}
+
 /* Check one request object of the envelope and run its method. */
 static void
 run_call(struct rpc_http *h, struct rpc_call *c, json_t *req, const struct rpc_env *env)
@@ -420,6 +432,9 @@ run_call(struct rpc_http *h, struct rpc_call *c, json_t *req, const struct rpc_e
         h->pending++;
         node_submit_raw(env->node, raw, len, submit_done, c);
         free(raw);
+    } else if (c->out.kind == RPC_OUT_VERIFY) {
+        h->pending++;
+        node_verify_async(env->node, c->out.vfrom, c->out.vto, verify_done, c);
     }
 }
 

@@ -5,6 +5,7 @@ rejection) is on the ledger at the height it was given, and that the chain verif
 import os
 import subprocess
 import threading
+import time
 import unittest
 
 import framework as fw
@@ -108,6 +109,34 @@ class CrashTest(fw.NodeTestCase):
         self.assertEqual(n.stop(), 0)
         n.start()
         self.assertEqual(n.call("getinfo")["tip_hash"], tip)
+        self.check_verify_keeps_serving(n)
+
+    def check_verify_keeps_serving(self, n):
+        """verifychain runs on a thread of the node: RPC keeps answering meanwhile, and a second
+        verifychain while one runs is refused with -32004 rather than queued."""
+        done = {}
+
+        def verify():
+            done["result"] = n.call("verifychain")
+            done["at"] = time.monotonic()
+
+        t = threading.Thread(target=verify)
+        t.start()
+        answered, busy = [], 0
+        while t.is_alive():
+            n.call("getinfo")
+            answered.append(time.monotonic())
+            try:
+                n.call("verifychain")
+            except fw.RPCError as e:
+                self.assertEqual(e.code, fw.UNAVAILABLE, e)
+                busy += 1
+        t.join()
+        self.assertIs(done["result"]["ok"], True, done["result"])
+        # answers that came back well before the verification's own answer
+        early = [a for a in answered if a < done["at"] - 0.05]
+        self.assertGreater(len(early), 0, "no RPC answered while verifychain ran")
+        self.assertGreater(busy, 0, "a second verifychain was not refused while one ran")
 
 
 if __name__ == "__main__":
