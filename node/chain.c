@@ -1563,7 +1563,7 @@ node_chain_write_all(struct node_chain *c, struct node_sealed **s, size_t n, str
 
 int
 node_chain_replay_check(struct node_chain *c, uint64_t from, uint64_t to, uint64_t *checked,
-                        uint64_t *failed_at, struct sbx_err *err)
+                        uint64_t *failed_at, const int *cancel, struct sbx_err *err)
 {
     char *tmpdir = NULL;
     struct node_chain *r = NULL;
@@ -1618,6 +1618,10 @@ node_chain_replay_check(struct node_chain *c, uint64_t from, uint64_t to, uint64
     r->pool = c->pool;
     r->sync_writes = 0; /* a scratch store */
     for (uint64_t h = 0; h <= to; h++) {
+        if (cancel != NULL && __atomic_load_n(cancel, __ATOMIC_RELAXED)) {
+            rc = sbx_err_set(err, SBX_EUNAVAIL, "verification stopped: the node is stopping");
+            goto out;
+        }
         rc = ledger_store_get_block(c->store, h, &raw, err);
         rc = rc ? rc : node_chain_apply(r, raw.data, raw.len, err);
         if (rc) {

@@ -149,8 +149,10 @@ int node_chain_write_all(struct node_chain *c, struct node_sealed **s, size_t n,
 int node_chain_checkpoint(struct node_chain *c, struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* Replay blocks 0..to from the store into a scratch engine and compare every verdict and state
- * digest with what is stored (verifychain). */
+ * digest with what is stored (verifychain). Stops with SBX_EUNAVAIL once *cancel (if given)
+ * becomes non-zero. */
 int node_chain_replay_check(struct node_chain *c, uint64_t from, uint64_t to, uint64_t *checked,
-                            uint64_t *failed_at, struct sbx_err *err) SBX_WARN_UNUSED;
+                            uint64_t *failed_at, const int *cancel,
+                            struct sbx_err *err) SBX_WARN_UNUSED;
 
 #endif

@@ -162,8 +162,9 @@ struct node {
     uint64_t notified_gen;
     struct pending_dir *pending;
     struct event *pending_ev;
-    /* a verifychain running on its own thread (event loop only) */
+    /* a verifychain running on its own thread (event loop only), and its stop flag */
     struct verify_job *verify;
+    int verify_cancel;
     /* alerts (under alert_mu) */
     pthread_mutex_t alert_mu;
     struct alert_item *alerts;
@@ -1826,7 +1827,9 @@ node_close(struct node *n)
 {
     if (n == NULL)
         return;
-    verify_finish(n); /* waits for a running verifychain; its caller gets the answer */
+    /* a running verifychain stops at its next block; its caller gets an answer */
+    __atomic_store_n(&n->verify_cancel, 1, __ATOMIC_RELAXED);
+    verify_finish(n);
     if (n->threads_started) {
         /* stage by stage, so that each stage's input is complete before it stops */
         pthread_mutex_lock(&n->mu);
@@ -2166,13 +2169,33 @@ node_queue_depth(struct node *n)
     return d;
 }
 
+/* Block ranges the store check takes at a time, so that a stop need not wait for all of it. */
+#define VERIFY_STEP 1000
+
 int
 node_verify(struct node *n, uint64_t from, uint64_t to, uint64_t *checked, uint64_t *failed_at,
             struct sbx_err *err)
 {
-    int rc = ledger_store_verify(node_chain_store(n->chain), from, to, checked, failed_at, err);
+    uint64_t done = 0;
+    int rc = SBX_OK;
 
+    *checked = 0;
+    *failed_at = 0;
+    for (uint64_t a = from; a <= to && rc == SBX_OK;) {
+        uint64_t b = to - a >= VERIFY_STEP ? a + VERIFY_STEP - 1 : to, k = 0;
+
+        if (__atomic_load_n(&n->verify_cancel, __ATOMIC_RELAXED))
+            return sbx_err_set(err, SBX_EUNAVAIL, "verification stopped: the node is stopping");
+        rc = ledger_store_verify(node_chain_store(n->chain), a, b, &k, failed_at, err);
+        done += k;
+        if (rc || b == UINT64_MAX)
+            break;
+        a = b + 1;
+        if (a > to || k == 0)
+            break; /* the tip is below `to`: nothing more is stored */
+    }
+    *checked = done;
     if (rc)
         return rc;
-    return node_chain_replay_check(n->chain, from, to, checked, failed_at, err);
+    return node_chain_replay_check(n->chain, from, to, checked, failed_at, &n->verify_cancel, err);
 }
