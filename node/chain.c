@@ -115,32 +115,65 @@ rmtree(const char *dir)
  * second LevelDB read. An id reaches the store only through ids_add (which forgets the
  * remembered key when it is the one added) and the map, which is asked first. */
 static int
-find_id(struct node_chain *c, const uint8_t *key, size_t klen, uint8_t txid[static 32])
+inflight_id(struct node_chain *c, const uint8_t *key, size_t klen, uint8_t txid[static 32])
 {
     struct inflight_id *f;
-    struct buf v;
-    int rc;
 
     pthread_mutex_lock(&c->ids_lock);
     f = map_get(&c->ids, key, klen);
     if (f)
         memcpy(txid, f->txid, 32);
     pthread_mutex_unlock(&c->ids_lock);
-    if (f)
-        return SBX_OK;
-    if (klen == c->absent_len && memcmp(key, c->absent_key, klen) == 0)
-        return SBX_ENOTFOUND;
+    return f != NULL;
+}
+
+static int
+stored_id(struct node_chain *c, const uint8_t *key, size_t klen, uint8_t txid[static 32])
+{
+    struct buf v;
+    int rc;
+
     buf_init(&v, 64);
     rc = ledger_store_get(c->store, key, klen, &v, NULL);
     if (rc == SBX_OK && v.len != 32)
         rc = SBX_ECORRUPT;
     if (rc == SBX_OK)
         memcpy(txid, v.data, 32);
+    buf_release(&v);
+    return rc;
+}
+
+static int
+find_id(struct node_chain *c, const uint8_t *key, size_t klen, uint8_t txid[static 32])
+{
+    int rc;
+
+    if (inflight_id(c, key, klen, txid))
+        return SBX_OK;
+    if (klen == c->absent_len && memcmp(key, c->absent_key, klen) == 0)
+        return SBX_ENOTFOUND;
+    rc = stored_id(c, key, klen, txid);
     if (rc == SBX_ENOTFOUND && klen <= sizeof(c->absent_key)) {
         memcpy(c->absent_key, key, klen);
         c->absent_len = klen;
     }
-    buf_release(&v);
+    return rc;
+}
+
+/* The header of the stored block at `height`. */
+static int
+stored_header(struct node_chain *c, uint64_t height, struct ledger_block_header *h,
+              struct sbx_err *err)
+{
+    struct buf raw;
+    int rc;
+
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    rc = ledger_store_get_block(c->store, height, &raw, err);
+    if (rc == SBX_OK && raw.len < LEDGER_HEADER_SIZE)
+        rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu: truncated", (unsigned long long)height);
+    rc = rc ? rc : ledger_block_header_decode(h, raw.data, LEDGER_HEADER_SIZE, err);
+    buf_release(&raw);
     return rc;
 }
 
@@ -149,9 +182,7 @@ static int
 hash_lookup(void *ctx, uint64_t height, uint8_t hash[32])
 {
     struct node_chain *c = ctx;
-    struct buf raw;
     struct ledger_block_header h;
-    int found = 0;
 
     if (c->tip.height == UINT64_MAX || height > c->tip.height)
         return 0;
@@ -159,15 +190,10 @@ hash_lookup(void *ctx, uint64_t height, uint8_t hash[32])
         memcpy(hash, c->recent[height % RECENT_HASHES].hash, 32);
         return 1;
     }
-    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
-    if (ledger_store_get_block(c->store, height, &raw, NULL) == SBX_OK &&
-        raw.len >= LEDGER_HEADER_SIZE &&
-        ledger_block_header_decode(&h, raw.data, LEDGER_HEADER_SIZE, NULL) == SBX_OK) {
-        ledger_block_hash(&h, hash);
-        found = 1;
-    }
-    buf_release(&raw);
-    return found;
+    if (stored_header(c, height, &h, NULL) != SBX_OK)
+        return 0;
+    ledger_block_hash(&h, hash);
+    return 1;
 }
 
 static int
@@ -189,25 +215,7 @@ int
 node_chain_lookup_id(struct node_chain *c, const uint8_t *key, size_t klen,
                      uint8_t txid[static 32])
 {
-    struct inflight_id *f;
-    struct buf v;
-    int rc;
-
-    pthread_mutex_lock(&c->ids_lock);
-    f = map_get(&c->ids, key, klen);
-    if (f)
-        memcpy(txid, f->txid, 32);
-    pthread_mutex_unlock(&c->ids_lock);
-    if (f)
-        return SBX_OK;
-    buf_init(&v, 64);
-    rc = ledger_store_get(c->store, key, klen, &v, NULL);
-    if (rc == SBX_OK && v.len != 32)
-        rc = SBX_ECORRUPT;
-    if (rc == SBX_OK)
-        memcpy(txid, v.data, 32);
-    buf_release(&v);
-    return rc;
+    return inflight_id(c, key, klen, txid) ? SBX_OK : stored_id(c, key, klen, txid);
 }
 
 static int
@@ -725,16 +733,11 @@ node_chain_open(struct node_chain **out, const char *dir, int reindex_all, int c
         if (rc)
             goto out;
     }
-    rc = ledger_store_tip(c->store, &c->tip, err);
-    rc = rc ? rc : ledger_store_get_block(c->store, c->tip.height, &raw, err);
-    if (rc)
-        goto out;
     {
         struct ledger_block_header h;
 
-        rc = raw.len < LEDGER_HEADER_SIZE
-                 ? sbx_err_set(err, SBX_ECORRUPT, "tip block: truncated")
-                 : ledger_block_header_decode(&h, raw.data, LEDGER_HEADER_SIZE, err);
+        rc = ledger_store_tip(c->store, &c->tip, err);
+        rc = rc ? rc : stored_header(c, c->tip.height, &h, err);
         if (rc)
             goto out;
         c->tip_time = h.time_ms;
@@ -1185,10 +1188,7 @@ replay_after_checkpoint(struct node_chain *c, struct sbx_err *err)
         return sbx_err_set(err, SBX_ECORRUPT, "state checkpoint at %llu is past the tip %llu",
                            (unsigned long long)sh, (unsigned long long)tip.height);
     buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
-    rc = ledger_store_get_block(c->store, sh, &raw, err);
-    if (rc == SBX_OK && raw.len < LEDGER_HEADER_SIZE)
-        rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu: truncated", (unsigned long long)sh);
-    rc = rc ? rc : ledger_block_header_decode(&h, raw.data, LEDGER_HEADER_SIZE, err);
+    rc = stored_header(c, sh, &h, err);
     if (rc)
         goto out;
     c->tip.height = sh;
@@ -1258,10 +1258,7 @@ reload_engine(struct node_chain *c, struct sbx_err *err)
         /* the state of the last checkpoint, then the blocks after it */
         deferred_clear(c);
         ids_clear(c);
-        rc = ledger_store_get_block(c->store, c->tip.height, &raw, err);
-        if (rc == SBX_OK && raw.len < LEDGER_HEADER_SIZE)
-            rc = sbx_err_set(err, SBX_ECORRUPT, "tip block: truncated");
-        rc = rc ? rc : ledger_block_header_decode(&h, raw.data, LEDGER_HEADER_SIZE, err);
+        rc = stored_header(c, c->tip.height, &h, err);
         if (rc == SBX_OK)
             c->tip_time = h.time_ms;
         rc = rc ? rc : cmp_engine_load(c->eng, c->store, err);
