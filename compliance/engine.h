@@ -98,8 +98,7 @@ void cmp_engine_set_id_lookup(struct cmp_engine *e,
  * `height` (below the block being built), 0 if there is none. Without a hook an attestation's
  * hash is not checked (unit tests). */
 void cmp_engine_set_hash_lookup(struct cmp_engine *e,
-                                int (*fn)(void *ctx, uint64_t height, uint8_t hash[32]),
-                                void *ctx);
+                                int (*fn)(void *ctx, uint64_t height, uint8_t hash[32]), void *ctx);
 
 /* Read access for queries. */
 const struct cmp_params *cmp_engine_params(const struct cmp_engine *e);

@@ -86,7 +86,8 @@ void ledger_store_batch_block(struct ledger_store_batch *b, const struct ledger_
                               const uint8_t *block, size_t len, const uint8_t (*txids)[32],
                               size_t ntx);
 /* Add every write of `src` to `dst`, after dst's own (several blocks in one commit). */
-void ledger_store_batch_append(struct ledger_store_batch *dst, const struct ledger_store_batch *src);
+void ledger_store_batch_append(struct ledger_store_batch *dst,
+                               const struct ledger_store_batch *src);
 /* Write the batch; `sync` = fsync before returning. SBX_EIO with the LevelDB message logged. */
 int ledger_store_commit(struct ledger_store *s, struct ledger_store_batch *b, int sync,
                         struct sbx_err *err) SBX_WARN_UNUSED;

@@ -212,8 +212,7 @@ node_chain_find_id(struct node_chain *c, const uint8_t *key, size_t klen, uint8_
 }
 
 int
-node_chain_lookup_id(struct node_chain *c, const uint8_t *key, size_t klen,
-                     uint8_t txid[static 32])
+node_chain_lookup_id(struct node_chain *c, const uint8_t *key, size_t klen, uint8_t txid[static 32])
 {
     return inflight_id(c, key, klen, txid) ? SBX_OK : stored_id(c, key, klen, txid);
 }
@@ -1209,18 +1208,20 @@ replay_after_checkpoint(struct node_chain *c, struct sbx_err *err)
         txids = malloc((b.ntx ? b.ntx : 1) * 32);
         rc = txids ? txids_of(&b, txids, err) : sbx_err_set(err, SBX_ENOMEM, "out of memory");
         rc = rc ? rc
-                : node_chain_apply_checked(c, raw.data, raw.len, &b, (const uint8_t(*)[32])txids,
-                                           1, &sealed, err);
+                : node_chain_apply_checked(c, raw.data, raw.len, &b, (const uint8_t(*)[32])txids, 1,
+                                           &sealed, err);
         node_sealed_release(&sealed);
         free(txids);
         ledger_block_release(&b);
         if (rc)
-            rc = sbx_err_set(err, SBX_ECORRUPT, "replaying block %llu after the state checkpoint: %s",
+            rc = sbx_err_set(err, SBX_ECORRUPT,
+                             "replaying block %llu after the state checkpoint: %s",
                              (unsigned long long)ht, err ? err->msg : sbx_rc_name(rc));
     }
     c->no_checkpoint = 0;
     if (rc == SBX_OK && memcmp(c->tip.hash, tip.hash, 32) != 0)
-        rc = sbx_err_set(err, SBX_ECORRUPT, "replay after the state checkpoint did not reach the tip");
+        rc = sbx_err_set(err, SBX_ECORRUPT,
+                         "replay after the state checkpoint did not reach the tip");
     if (rc == SBX_OK) {
         LOG_INFO(LOG_NODE, "state: checkpoint at %llu, replayed blocks %llu..%llu",
                  (unsigned long long)sh, (unsigned long long)sh + 1,
@@ -1360,15 +1361,16 @@ check_roots(const struct ledger_block *b, const uint8_t (*txids)[32], struct sbx
     ledger_merkle_root((const uint8_t(*)[32])leaves, b->ntx, root);
     free(leaves);
     if (memcmp(root, b->hdr.verdict_root, 32) != 0)
-        return sbx_err_set(err, SBX_ECORRUPT, "block %llu: verdict_root does not match the verdicts",
+        return sbx_err_set(err, SBX_ECORRUPT,
+                           "block %llu: verdict_root does not match the verdicts",
                            (unsigned long long)b->hdr.height);
     return SBX_OK;
 }
 
 int
 node_chain_apply_checked(struct node_chain *c, const uint8_t *block, size_t len,
-                         const struct ledger_block *bp, const uint8_t (*txids)[32], int header_checked,
-                         struct node_sealed *sealed, struct sbx_err *err)
+                         const struct ledger_block *bp, const uint8_t (*txids)[32],
+                         int header_checked, struct node_sealed *sealed, struct sbx_err *err)
 {
     const struct ledger_block *b = bp;
     uint64_t height = c->tip.height + 1;
@@ -1410,7 +1412,8 @@ node_chain_apply_checked(struct node_chain *c, const uint8_t *block, size_t len,
         /* decoded and checked by node_chain_check_txs; decoding again is cheaper than
          * keeping every decoded transaction of a block */
         rc = ledger_tx_decode(&tx, b->entries[i].tx, b->entries[i].tx_len, NULL, err);
-        rc = rc ? rc : node_chain_add(c, b->entries[i].tx, b->entries[i].tx_len, &tx, txids[i], &res);
+        rc = rc ? rc
+                : node_chain_add(c, b->entries[i].tx, b->entries[i].tx_len, &tx, txids[i], &res);
         ledger_tx_release(&tx);
         if (rc) {
             rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu tx %zu: %s", (unsigned long long)height,
@@ -1494,7 +1497,8 @@ node_chain_apply_seal(struct node_chain *c, const uint8_t *block, size_t len,
         goto out;
     }
     txids = malloc((b.ntx ? b.ntx : 1) * 32);
-    rc = txids ? ledger_block_verify_sig(&b.hdr, err) : sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    rc = txids ? ledger_block_verify_sig(&b.hdr, err)
+               : sbx_err_set(err, SBX_ENOMEM, "out of memory");
     rc = rc ? rc : check_all_txs(c, &b, txids, err);
     rc = rc ? rc
             : node_chain_apply_checked(c, block, len, &b, (const uint8_t(*)[32])txids, 1, sealed,

@@ -32,13 +32,13 @@ struct sbxd_config {
     char bind[256];                  /* default "" = all addresses */
     char *connect[SBXD_MAX_CONNECT]; /* owned; "HOST:PORT" */
     size_t nconnect;
-    int listen;                               /* default 1 */
-    uint8_t observers[SBXD_MAX_KEYS][32];     /* -observer: observer node keys accepted */
+    int listen;                           /* default 1 */
+    uint8_t observers[SBXD_MAX_KEYS][32]; /* -observer: observer node keys accepted */
     size_t nobservers;
     uint8_t devnet_regulators[SBXD_MAX_KEYS][32]; /* -devnetregulator */
     size_t ndevnet_regulators;
-    char genesis[1024]; /* -genesis: a follower's genesis block (hex file); "" = none */
-    int genkey;         /* -genkey: print the regulator key and exit */
+    char genesis[1024];      /* -genesis: a follower's genesis block (hex file); "" = none */
+    int genkey;              /* -genkey: print the regulator key and exit */
     struct node_config node; /* node.datadir points into `datadir`: do not copy the struct */
 };
 

@@ -140,8 +140,8 @@ pump(struct node_net *net, struct p2p_peer *peer, const struct ledger_tip *tip)
         int rc = ledger_store_get_block(node_store(net->node), ps->next, &net->blk, &err);
 
         if (rc) {
-            LOG_ERROR(LOG_P2P, "cannot read block %llu to send: %s",
-                      (unsigned long long)ps->next, err.msg);
+            LOG_ERROR(LOG_P2P, "cannot read block %llu to send: %s", (unsigned long long)ps->next,
+                      err.msg);
             return;
         }
         rc = p2p_send(peer, P2P_MSG_BLOCK, net->blk.data, net->blk.len);
@@ -242,7 +242,8 @@ our_header(struct node_net *net, uint64_t height, struct ledger_block_header *h,
 
     buf_init(&hdr, LEDGER_HEADER_SIZE);
     found = node_follow_queued_hash(net->node, height, (uint8_t[32]){0}, &hdr);
-    if (!found && ledger_store_get_block(node_store(net->node), height, &net->blk, NULL) == SBX_OK &&
+    if (!found &&
+        ledger_store_get_block(node_store(net->node), height, &net->blk, NULL) == SBX_OK &&
         net->blk.len >= LEDGER_HEADER_SIZE) {
         buf_reset(&hdr);
         found = buf_put(&hdr, net->blk.data, LEDGER_HEADER_SIZE) == SBX_OK;
@@ -289,10 +290,10 @@ check_equivocation(struct node_net *net, struct p2p_peer *peer, const struct led
         p2p_peer_close(peer, "sent a block that the operator did not sign");
         return;
     }
-    proof = json_pack("{s:I, s:o, s:o, s:o, s:o}", "height", (json_int_t)h->height, "hash_a",
-                      hex_json(ha, 32), "header_a", hex_json(ours_raw, LEDGER_HEADER_SIZE),
-                      "hash_b", hex_json(hb, 32), "header_b",
-                      hex_json(raw_hdr, LEDGER_HEADER_SIZE));
+    proof =
+        json_pack("{s:I, s:o, s:o, s:o, s:o}", "height", (json_int_t)h->height, "hash_a",
+                  hex_json(ha, 32), "header_a", hex_json(ours_raw, LEDGER_HEADER_SIZE), "hash_b",
+                  hex_json(hb, 32), "header_b", hex_json(raw_hdr, LEDGER_HEADER_SIZE));
     node_alert(net->node, NODE_ALERT_CRITICAL, "equivocation", h->height, p2p_peer_key(peer), proof,
                "the operator signed two different blocks at height %llu (received from %s); "
                "following stopped",
@@ -354,8 +355,7 @@ send_op_each(void *ctx, struct p2p_peer *peer)
 {
     struct send_op *so = ctx;
 
-    if (is_operator_peer(peer) &&
-        p2p_send(peer, so->type, so->data, so->len) == SBX_OK)
+    if (is_operator_peer(peer) && p2p_send(peer, so->type, so->data, so->len) == SBX_OK)
         so->sent++;
 }
 
@@ -437,8 +437,8 @@ note_latency(struct node_net *net, const uint8_t *payload, size_t len)
 }
 
 static void
-on_from_regulator(struct node_net *net, struct p2p_peer *peer, uint8_t type,
-                  const uint8_t *payload, size_t len)
+on_from_regulator(struct node_net *net, struct p2p_peer *peer, uint8_t type, const uint8_t *payload,
+                  size_t len)
 {
     if (node_role(net->node) != NODE_ROLE_OPERATOR) {
         LOG_DEBUG(LOG_P2P, "%s: ignored a transaction (only the operator takes them)",
@@ -642,9 +642,9 @@ peer_json_each(void *ctx, struct p2p_peer *peer)
 
     hex_encode(key, p2p_peer_key(peer), 32);
     json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b, s:I}", "key", key, "role",
-                                       role_name(p2p_peer_role(peer)), "addr",
-                                       p2p_peer_addr(peer), "inbound", p2p_peer_inbound(peer),
-                                       "height", (json_int_t)(ps && ps->hello ? ps->tip : 0)));
+                                       role_name(p2p_peer_role(peer)), "addr", p2p_peer_addr(peer),
+                                       "inbound", p2p_peer_inbound(peer), "height",
+                                       (json_int_t)(ps && ps->hello ? ps->tip : 0)));
 }
 
 static json_t *
@@ -682,8 +682,8 @@ ev_supervision(void *ctx, json_t *obj)
     qsort(v, n, sizeof(*v), cmp_i64);
     json_object_set_new(obj, "attestation_latency_us",
                         json_pack("{s:I, s:I, s:I, s:I}", "samples", (json_int_t)n, "p50",
-                                  (json_int_t)v[n / 2], "p99", (json_int_t)v[(n * 99) / 100],
-                                  "max", (json_int_t)v[n - 1]));
+                                  (json_int_t)v[n / 2], "p99", (json_int_t)v[(n * 99) / 100], "max",
+                                  (json_int_t)v[n - 1]));
     free(v);
 }
 

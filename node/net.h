@@ -28,8 +28,8 @@ struct node_net_config {
     int listen;
     const char *const *connect; /* HOST:PORT peers kept linked */
     size_t nconnect;
-    const char *certdir;              /* the TLS key and certificate (made on first start) */
-    const uint8_t (*observers)[32];   /* observer node keys this node accepts */
+    const char *certdir;            /* the TLS key and certificate (made on first start) */
+    const uint8_t (*observers)[32]; /* observer node keys this node accepts */
     size_t nobservers;
 };
 

@@ -142,7 +142,7 @@ struct node {
     pthread_cond_t follow_cv, verify_cv;
     struct qblock *fq_head, *fq_tail;
     size_t fq_n, fq_bytes;
-    uint64_t fq_next;  /* height the next queued block must have */
+    uint64_t fq_next; /* height the next queued block must have */
     int stop_follow;
     int follow_stopped; /* a block was refused or following was stopped */
     uint64_t refused_height;
@@ -287,8 +287,7 @@ notify(struct node *n)
     }
     if (refused) {
         node_alert(n, NODE_ALERT_CRITICAL, "block_invalid", rheight, NULL, NULL,
-                   "block %llu refused, following stopped: %s", (unsigned long long)rheight,
-                   rmsg);
+                   "block %llu refused, following stopped: %s", (unsigned long long)rheight, rmsg);
         if (n->ev && n->ev->on_refused)
             n->ev->on_refused(n->ev_ctx, rheight, rmsg);
     }
@@ -1611,9 +1610,9 @@ create_from_genesis_file(const char *ledger, const char *path, struct sbx_err *e
     else if (rc)
         rc = sbx_err_set(err, SBX_ETOOLONG, "-genesis: %s is larger than a block", path);
     fclose(f);
-    if (rc == SBX_OK && (hex.len == 0 || hex.len % 2 != 0 ||
-                         buf_reserve(&bin, hex.len / 2) != SBX_OK ||
-                         hex_decode(bin.data, hex.len / 2, (const char *)hex.data, hex.len) != SBX_OK))
+    if (rc == SBX_OK &&
+        (hex.len == 0 || hex.len % 2 != 0 || buf_reserve(&bin, hex.len / 2) != SBX_OK ||
+         hex_decode(bin.data, hex.len / 2, (const char *)hex.data, hex.len) != SBX_OK))
         rc = sbx_err_set(err, SBX_EINVAL, "-genesis: %s does not hold a block in hex", path);
     if (rc == SBX_OK) {
         bin.len = hex.len / 2;
@@ -1864,8 +1863,9 @@ node_close(struct node *n)
             /* every block is written: the state too, so that the next start replays nothing */
             pthread_mutex_lock(&n->state_mu);
             if (!n->failed && node_chain_checkpoint(n->chain, &err) != SBX_OK)
-                LOG_ERROR(LOG_NODE, "writing the state checkpoint at stop failed: %s (the next "
-                                    "start replays the blocks after the last one)",
+                LOG_ERROR(LOG_NODE,
+                          "writing the state checkpoint at stop failed: %s (the next "
+                          "start replays the blocks after the last one)",
                           err.msg);
             pthread_mutex_unlock(&n->state_mu);
         }
@@ -1913,10 +1913,10 @@ alert_load_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, si
     }
     n->alerts[n->nalerts].obj = o;
     n->alerts[n->nalerts].time_ms = json_integer_value(jt);
-    n->alerts[n->nalerts].sev = js && strcmp(json_string_value(js) ? json_string_value(js) : "",
-                                             "critical") == 0
-                                    ? NODE_ALERT_CRITICAL
-                                    : NODE_ALERT_WARNING;
+    n->alerts[n->nalerts].sev =
+        js && strcmp(json_string_value(js) ? json_string_value(js) : "", "critical") == 0
+            ? NODE_ALERT_CRITICAL
+            : NODE_ALERT_WARNING;
     n->nalerts++;
     return 0;
 }

@@ -136,8 +136,7 @@ uint64_t node_last_substantive(struct node *n);
  * `proof` (may be NULL) is a JSON object that the alert keeps (its reference is stolen). */
 enum node_alert_severity { NODE_ALERT_WARNING = 1, NODE_ALERT_CRITICAL = 2 };
 void node_alert(struct node *n, enum node_alert_severity sev, const char *kind, uint64_t height,
-                const uint8_t *peer, struct json_t *proof, const char *fmt, ...)
-    SBX_PRINTF(7, 8);
+                const uint8_t *peer, struct json_t *proof, const char *fmt, ...) SBX_PRINTF(7, 8);
 /* A new JSON array of the alerts (newest last), or NULL when out of memory. */
 struct json_t *node_alerts_json(struct node *n);
 size_t node_alert_count(struct node *n, enum node_alert_severity sev);

@@ -54,7 +54,7 @@ struct daemon {
     struct event *sig_term, *sig_int, *sig_hup;
     struct event *stop_ev; /* made active to shut down from the loop */
     int lock_fd;
-    char port_path[PATH_SIZE]; /* <datadir>/.rpcport once written, else "" */
+    char port_path[PATH_SIZE];     /* <datadir>/.rpcport once written, else "" */
     char p2p_port_path[PATH_SIZE]; /* <datadir>/.p2pport once written, else "" */
     int stopping;
     int stopped; /* the shutdown path ran to its end */

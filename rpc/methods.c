@@ -1582,8 +1582,7 @@ m_testhook(const struct rpc_env *env, json_t *params, struct rpc_outcome *out)
     } else if (strcmp(action, "equivocate") == 0 && env->net != NULL) {
         node_net_test_equivocate(env->net);
     } else {
-        rpc_outcome_fail(out, SBX_EINVAL,
-                         "action: one of wrong_verdict, wrong_digest, equivocate");
+        rpc_outcome_fail(out, SBX_EINVAL, "action: one of wrong_verdict, wrong_digest, equivocate");
         return;
     }
     set_result(out, json_pack("{s:s}", "armed", action));

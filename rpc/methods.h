@@ -65,7 +65,7 @@ struct rpc_outcome {
     uint8_t *raw;         /* malloc'd */
     size_t rawlen;
     uint64_t vfrom, vto; /* RPC_OUT_VERIFY */
-    int stop; /* the call was `stop`: run the stop callback once the reply is out */
+    int stop;            /* the call was `stop`: run the stop callback once the reply is out */
 };
 
 void rpc_outcome_init(struct rpc_outcome *o);
@@ -90,7 +90,7 @@ struct rpc_env {
     int64_t now_ms;                        /* wall clock for usage periods */
     const struct ledger_asset_def *assets; /* genesis assets, [0] = VND */
     size_t nassets;
-    size_t *budget; /* what this HTTP request may still show, in RPC_UNITS_*; NULL: no cap */
+    size_t *budget;       /* what this HTTP request may still show, in RPC_UNITS_*; NULL: no cap */
     struct node_net *net; /* the peer links (test hooks); may be NULL */
 };
 

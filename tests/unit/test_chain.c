@@ -372,8 +372,8 @@ test_checkpoint_replay(void **state)
     dave_vnd = a->balance[0];
     assert_int_equal(dave_vnd, 7000000);
     /* the store's state is still genesis's: only the blocks went to disk */
-    assert_int_equal(ledger_store_get(node_chain_store(fol), state_key, sizeof(state_key), &v, &err),
-                     SBX_OK);
+    assert_int_equal(
+        ledger_store_get(node_chain_store(fol), state_key, sizeof(state_key), &v, &err), SBX_OK);
     assert_int_equal(buf_load_u64(v.data), 0);
     node_chain_close(fol); /* no checkpoint: as after a crash */
 
@@ -384,8 +384,8 @@ test_checkpoint_replay(void **state)
     a = ledger_state_get(cmp_engine_state(node_chain_engine(fol)), "dave");
     assert_non_null(a);
     assert_int_equal(a->balance[0], dave_vnd);
-    assert_int_equal(ledger_store_get(node_chain_store(fol), state_key, sizeof(state_key), &v, &err),
-                     SBX_OK);
+    assert_int_equal(
+        ledger_store_get(node_chain_store(fol), state_key, sizeof(state_key), &v, &err), SBX_OK);
     assert_int_equal(buf_load_u64(v.data), before.height);
     /* the replayed state is the real one: the operator's next block applies on it */
     assert_int_equal(ledger_store_get_block(store, tip.height, &raw, &err), SBX_OK);
@@ -394,8 +394,8 @@ test_checkpoint_replay(void **state)
     assert_int_equal(node_chain_checkpoint(fol, &err), SBX_OK);
     node_chain_close(fol);
     assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
-    assert_int_equal(ledger_store_get(node_chain_store(fol), state_key, sizeof(state_key), &v, &err),
-                     SBX_OK);
+    assert_int_equal(
+        ledger_store_get(node_chain_store(fol), state_key, sizeof(state_key), &v, &err), SBX_OK);
     assert_int_equal(buf_load_u64(v.data), tip.height);
     a = ledger_state_get(cmp_engine_state(node_chain_engine(fol)), "dave");
     assert_int_equal(a->balance[0], 7001000);
