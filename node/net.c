@@ -256,20 +256,6 @@ our_header(struct node_net *net, uint64_t height, struct ledger_block_header *h,
     return found;
 }
 
-static json_t *
-hex_json(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 1);
-    json_t *j;
-
-    if (s == NULL)
-        return NULL;
-    hex_encode(s, p, n);
-    j = json_string(s);
-    free(s);
-    return j;
-}
-
 /* A block at a height we already hold. */
 static void
 check_equivocation(struct node_net *net, struct p2p_peer *peer, const struct ledger_block_header *h,

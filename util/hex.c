@@ -1,6 +1,8 @@
 /* Hex encoding; see hex.h. */
 #include "util/hex.h"
 
+#include <stdlib.h>
+
 static const char hexdigits[] = "0123456789abcdef";
 
 void
@@ -48,4 +50,23 @@ hex_decode_var(uint8_t *out, size_t cap, size_t *outlen, const char *in, size_t 
         return SBX_EINVAL;
     *outlen = inlen / 2;
     return SBX_OK;
+}
+
+json_t *
+hex_json(const uint8_t *p, size_t n)
+{
+    char small[2 * 64 + 1], *s = small;
+    json_t *j;
+
+    /* hashes and keys (the common case) need no allocation */
+    if (n > 64) {
+        s = malloc(2 * n + 1);
+        if (s == NULL)
+            return NULL;
+    }
+    hex_encode(s, p, n);
+    j = json_stringn_nocheck(s, 2 * n);
+    if (s != small)
+        free(s);
+    return j;
 }

@@ -1,9 +1,11 @@
-/* Lowercase hexadecimal encoding and strict decoding. */
+/* Lowercase hexadecimal encoding and strict decoding, and hex as a JSON string. */
 #ifndef SBX_UTIL_HEX_H
 #define SBX_UTIL_HEX_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "util/err.h"
 
@@ -17,5 +19,8 @@ int hex_decode(uint8_t *out, size_t outlen, const char *in, size_t inlen) SBX_WA
 /* Decode a variable-length hex string into at most `cap` bytes; `*outlen` gets the length. */
 int hex_decode_var(uint8_t *out, size_t cap, size_t *outlen, const char *in,
                    size_t inlen) SBX_WARN_UNUSED;
+
+/* A new JSON string of the 2*n lowercase hex digits of `p`, or NULL when out of memory. */
+json_t *hex_json(const uint8_t *p, size_t n);
 
 #endif
