@@ -1,11 +1,15 @@
-/* JSON-RPC methods: the method table (name, roles allowed, handler), the parameter parsers, the
- * result builders and the one table that maps sbx return codes to JSON-RPC error codes.
+/* JSON-RPC methods: the one method table (name, roles allowed, handler, builder, parameter
+ * spec), the dispatcher, the outcome of a call and the one table that maps sbx return codes to
+ * JSON-RPC error codes.
  *
- * A handler reads its named parameters and gives an outcome: a result, an error, or a
- * transaction to submit (the server hands it to node_submit / node_submit_raw and turns the
- * node's answer into a receipt or an error with rpc_methods_submit_done). Handlers run on the
- * event-loop thread; reads of the compliance engine hold node_lock(), store reads need no lock.
- * Every method, parameter, result and error is documented in doc/rpc.md (DESIGN.md section 7).
+ * The dispatcher checks a call's params against the method's spec (rpc/params.h) and runs its
+ * handler. A handler gives an outcome: a result, or a transaction to submit (the server hands
+ * it to node_submit / node_submit_raw and turns the node's answer into a receipt or an error
+ * with rpc_methods_submit_done); when it fails it returns an sbx code with a message, and the
+ * dispatcher maps the code (rpc_outcome_fail), so no handler names a JSON-RPC code. The
+ * handlers live by family in rpc/m_submit.c, m_query.c, m_supervise.c and m_admin.c. They run
+ * on the event-loop thread; reads of the compliance engine hold node_lock(), store reads need no
+ * lock. Every method, parameter, result and error is documented in doc/rpc.md (DESIGN.md 7).
  */
 #ifndef SBX_RPC_METHODS_H
 #define SBX_RPC_METHODS_H
@@ -18,6 +22,7 @@
 #include "ledger/tx.h"
 #include "node/node.h"
 #include "rpc/auth.h"
+#include "rpc/build.h"
 #include "util/err.h"
 
 struct node_net;
@@ -37,9 +42,6 @@ enum rpc_code {
     RPC_BAD_SIGNATURE = -32005,
     RPC_OVERLOADED = -32006,
 };
-
-#define RPC_LIST_LIMIT_DEFAULT 100
-#define RPC_LIST_LIMIT_MAX 1000
 
 /* The JSON-RPC code for an sbx return code (SBX_OK has none: 0). The one mapping table. */
 int rpc_methods_code(int rc);
@@ -70,11 +72,19 @@ struct rpc_outcome {
 
 void rpc_outcome_init(struct rpc_outcome *o);
 void rpc_outcome_release(struct rpc_outcome *o);
-/* Make `o` an error with a JSON-RPC code and a message. */
+/* Make `o` an error with a JSON-RPC code and a message: only for the errors of the JSON-RPC
+ * envelope that no sbx code stands for (parse error, invalid request, method not found);
+ * everything else goes through rpc_outcome_fail. */
 void rpc_outcome_error(struct rpc_outcome *o, int code, const char *fmt, ...) SBX_PRINTF(3, 4);
 /* Make `o` the error for sbx code `rc` (through the table). For -32603 the client gets a generic
  * message and `message` goes to the log (LOG_RPC). */
 void rpc_outcome_fail(struct rpc_outcome *o, int rc, const char *message);
+/* Make `o` the result `r` (taking the reference) and return SBX_OK; a NULL `r` (out of memory)
+ * gives SBX_ENOMEM with a message in `err` and leaves `o` as it was. */
+int rpc_outcome_result(struct rpc_outcome *o, json_t *r, struct sbx_err *err) SBX_WARN_UNUSED;
+/* Make `o` a transaction to submit (taking `tx`, malloc'd) or a raw one (taking `raw`). */
+void rpc_outcome_submit(struct rpc_outcome *o, struct ledger_tx *tx);
+void rpc_outcome_submit_raw(struct rpc_outcome *o, uint8_t *raw, size_t rawlen);
 /* The JSON-RPC error object {code, message, data?} of an error outcome (new reference). */
 json_t *rpc_methods_error_object(const struct rpc_outcome *o);
 /* Turn a submission's node_result into a receipt, a -32000 rejection with its data, or the
@@ -103,12 +113,19 @@ struct rpc_env {
 #define RPC_UNITS_TXID 1
 #define RPC_UNITS_ALERT 2
 
-typedef void (*rpc_method_fn)(const struct rpc_env *env, json_t *params, struct rpc_outcome *out);
+struct rpc_method;
+
+/* A handler: SBX_OK with `out` set, or an sbx code with a message in `err` (that names the
+ * parameter at fault). `params` is an object already checked against `m->params`. */
+typedef int (*rpc_method_fn)(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                             struct rpc_outcome *out, struct sbx_err *err);
 
 struct rpc_method {
     const char *name;
-    unsigned roles; /* RPC_ROLE_* bits allowed (admin is in every set) */
-    rpc_method_fn fn;
+    unsigned roles;     /* RPC_ROLE_* bits allowed (admin is in every set) */
+    rpc_method_fn fn;   /* the handler */
+    rpc_build_fn build; /* the transaction builder of a submitting method, else NULL */
+    const char *params; /* the parameter spec (rpc_params_check): "name other? ..." */
 };
 
 /* The method called `name`, or NULL. */
@@ -117,37 +134,16 @@ const struct rpc_method *rpc_methods_find(const char *name);
 const struct rpc_method *rpc_methods_table(size_t *n);
 
 /* One call: method lookup (-32601), role check (-32002), params shape (an object; absent, null
- * or [] stand for no parameters; anything else is -32602), then the handler. `out` must be
+ * or [] stand for no parameters; anything else is -32602), params against the method's spec
+ * (-32602), then the handler, whose failure is mapped by rpc_outcome_fail. `out` must be
  * initialised. */
 void rpc_methods_call(const struct rpc_env *env, const char *method, json_t *params,
                       struct rpc_outcome *out);
 
-/* Parameter parsers. Each accepts a json_t that may be NULL (absent) and returns SBX_OK or an
- * error code (SBX_EINVAL, SBX_EOVERFLOW) with a message that starts with `field`. */
-
-/* A decimal string with at most `decimals` fractional digits (ledger_amount_parse); JSON
- * numbers are refused. `positive`: 0 is refused too. */
-int rpc_methods_parse_amount(const json_t *v, unsigned decimals, int positive, int64_t *out,
-                             const char *field, struct sbx_err *err) SBX_WARN_UNUSED;
-/* 64 lowercase hex characters. */
-int rpc_methods_parse_hex32(const json_t *v, uint8_t out[static 32], const char *field,
-                            struct sbx_err *err) SBX_WARN_UNUSED;
-/* An identifier: 1..max bytes of printable ASCII without spaces; out holds max + 1 bytes. */
-int rpc_methods_parse_id(const json_t *v, size_t max, char *out, const char *field,
-                         struct sbx_err *err) SBX_WARN_UNUSED;
-/* A JSON integer (not a real) in lo..hi. */
-int rpc_methods_parse_int(const json_t *v, int64_t lo, int64_t hi, int64_t *out, const char *field,
-                          struct sbx_err *err) SBX_WARN_UNUSED;
-/* The message for a failed json_unpack_ex on a params object: "NAME: missing" or
- * "NAME: unknown parameter" (field names prefixed with `prefix`, which may be ""). */
-int rpc_methods_unpack_error(const json_error_t *je, const char *prefix,
-                             struct sbx_err *err) SBX_WARN_UNUSED;
-
 /* Build the unsigned transaction of a submitting method (openaccount, updateaccount, deposit,
- * withdraw, submittrade, checktrade, submitdirective) from its params object. Quantities and
- * transfer amounts use the asset's decimals from `assets` (an asset not listed: up to 8, and the
- * rules reject it as asset.unlisted); prices and fees are VND. SBX_EINVAL & co. naming the
- * field; SBX_ENOTFOUND if `method` is not one of these. */
+ * withdraw, submittrade, checktrade, submitdirective) from its params object, as a call would:
+ * the params checked against the method's spec, then the method's builder (rpc/build.h).
+ * SBX_EINVAL & co. naming the field; SBX_ENOTFOUND if `method` is not one of these. */
 int rpc_methods_build_tx(const char *method, json_t *params, const struct ledger_asset_def *assets,
                          size_t nassets, struct ledger_tx *tx, struct sbx_err *err) SBX_WARN_UNUSED;
 

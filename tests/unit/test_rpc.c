@@ -14,6 +14,7 @@
 #include "compliance/rules.h"
 #include "rpc/auth.h"
 #include "rpc/methods.h"
+#include "rpc/params.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -299,7 +300,7 @@ test_parse_amount(void **state)
     do {                                                                                           \
         j = json_string(s);                                                                        \
         sbx_err_clear(&err);                                                                       \
-        assert_int_equal(rpc_methods_parse_amount(j, (d), (pos), &v, "quantity", &err), (rc_));    \
+        assert_int_equal(rpc_params_amount(j, (d), (pos), &v, "quantity", &err), (rc_));           \
         if ((rc_) == SBX_OK)                                                                       \
             assert_int_equal(v, (want));                                                           \
         else                                                                                       \
@@ -326,13 +327,13 @@ test_parse_amount(void **state)
 #undef AMT
     /* JSON numbers are refused, integer or not */
     j = json_integer(5);
-    assert_int_equal(rpc_methods_parse_amount(j, 0, 1, &v, "price", &err), SBX_EINVAL);
+    assert_int_equal(rpc_params_amount(j, 0, 1, &v, "price", &err), SBX_EINVAL);
     assert_non_null(strstr(err.msg, "price"));
     json_decref(j);
     j = json_real(0.5);
-    assert_int_equal(rpc_methods_parse_amount(j, 8, 1, &v, "quantity", &err), SBX_EINVAL);
+    assert_int_equal(rpc_params_amount(j, 8, 1, &v, "quantity", &err), SBX_EINVAL);
     json_decref(j);
-    assert_int_equal(rpc_methods_parse_amount(NULL, 8, 1, &v, "quantity", &err), SBX_EINVAL);
+    assert_int_equal(rpc_params_amount(NULL, 8, 1, &v, "quantity", &err), SBX_EINVAL);
     assert_string_equal(err.msg, "quantity: missing");
 }
 
@@ -349,48 +350,48 @@ test_parse_hex_id_int(void **state)
     memset(h64, 'a', 64);
     h64[64] = '\0';
     j = json_string(h64);
-    assert_int_equal(rpc_methods_parse_hex32(j, out, "kyc_ref", &err), SBX_OK);
+    assert_int_equal(rpc_params_hex32(j, out, "kyc_ref", &err), SBX_OK);
     assert_int_equal(out[0], 0xaa);
     json_decref(j);
     h64[10] = 'A';
     j = json_string(h64);
-    assert_int_equal(rpc_methods_parse_hex32(j, out, "kyc_ref", &err), SBX_EINVAL);
+    assert_int_equal(rpc_params_hex32(j, out, "kyc_ref", &err), SBX_EINVAL);
     assert_memory_equal(err.msg, "kyc_ref", 7);
     json_decref(j);
     j = json_stringn(h64 + 11, 53);
-    assert_int_equal(rpc_methods_parse_hex32(j, out, "kyc_ref", &err), SBX_EINVAL);
+    assert_int_equal(rpc_params_hex32(j, out, "kyc_ref", &err), SBX_EINVAL);
     json_decref(j);
 
     memset(longid, 'x', SBX_ID_MAX);
     longid[SBX_ID_MAX] = '\0';
     j = json_string(longid); /* exactly 64 */
-    assert_int_equal(rpc_methods_parse_id(j, SBX_ID_MAX, id, "account", &err), SBX_OK);
+    assert_int_equal(rpc_params_id(j, SBX_ID_MAX, id, "account", &err), SBX_OK);
     json_decref(j);
     longid[SBX_ID_MAX] = 'x';
     longid[SBX_ID_MAX + 1] = '\0';
     j = json_string(longid); /* 65 */
-    assert_int_equal(rpc_methods_parse_id(j, SBX_ID_MAX, id, "account", &err), SBX_EINVAL);
+    assert_int_equal(rpc_params_id(j, SBX_ID_MAX, id, "account", &err), SBX_EINVAL);
     json_decref(j);
     j = json_string("has space");
-    assert_int_equal(rpc_methods_parse_id(j, SBX_ID_MAX, id, "account", &err), SBX_EINVAL);
+    assert_int_equal(rpc_params_id(j, SBX_ID_MAX, id, "account", &err), SBX_EINVAL);
     json_decref(j);
     j = json_string("");
-    assert_int_equal(rpc_methods_parse_id(j, SBX_ID_MAX, id, "account", &err), SBX_EINVAL);
+    assert_int_equal(rpc_params_id(j, SBX_ID_MAX, id, "account", &err), SBX_EINVAL);
     json_decref(j);
 
     j = json_integer(3);
-    assert_int_equal(rpc_methods_parse_int(j, 1, 3, &v, "kyc_tier", &err), SBX_OK);
+    assert_int_equal(rpc_params_int(j, 1, 3, &v, "kyc_tier", &err), SBX_OK);
     assert_int_equal(v, 3);
     json_decref(j);
     j = json_integer(4);
-    assert_int_equal(rpc_methods_parse_int(j, 1, 3, &v, "kyc_tier", &err), SBX_EINVAL);
+    assert_int_equal(rpc_params_int(j, 1, 3, &v, "kyc_tier", &err), SBX_EINVAL);
     json_decref(j);
     j = json_real(2.0);
-    assert_int_equal(rpc_methods_parse_int(j, 1, 3, &v, "kyc_tier", &err), SBX_EINVAL);
+    assert_int_equal(rpc_params_int(j, 1, 3, &v, "kyc_tier", &err), SBX_EINVAL);
     assert_non_null(strstr(err.msg, "kyc_tier"));
     json_decref(j);
     j = json_string("2");
-    assert_int_equal(rpc_methods_parse_int(j, 1, 3, &v, "kyc_tier", &err), SBX_EINVAL);
+    assert_int_equal(rpc_params_int(j, 1, 3, &v, "kyc_tier", &err), SBX_EINVAL);
     json_decref(j);
 }
 

@@ -1,0 +1,850 @@
+/* The query methods: blocks and transactions (getblock, gettx, gettrade), accounts and usage
+ * (getaccount, getusage) and the lists (listtrades, listrejections, listalerts). Event-loop
+ * thread; the engine is read under node_lock(), the store without a lock.
+ *
+ * Nothing here blocks on the pipeline. List methods bound the keys they scan per call
+ * (SCAN_BUDGET) so that a query cannot hold the event loop for long, and hand back a cursor to
+ * go on; everything shown is charged to the request's render budget (RPC_RENDER_BUDGET).
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+
+#include "rpc/m_query.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "compliance/engine.h"
+#include "compliance/params.h"
+#include "compliance/rules.h"
+#include "ledger/amount.h"
+#include "ledger/state.h"
+#include "ledger/store.h"
+#include "rpc/locate.h"
+#include "rpc/params.h"
+#include "rpc/render.h"
+#include "util/buf.h"
+#include "util/hex.h"
+
+/* Most index keys one list call may look at before it hands back a cursor. */
+#define SCAN_BUDGET 20000
+
+/* Take `units` from the request's render budget; 0 if they are not left. */
+static int
+take_budget(const struct rpc_env *env, size_t units)
+{
+    if (env->budget == NULL)
+        return 1;
+    if (*env->budget < units)
+        return 0;
+    *env->budget -= units;
+    return 1;
+}
+
+/* Transaction `txid` with its verdict and place (rpc_render_entry), loading its block into
+ * `k`. NULL with `err` set on failure. */
+static json_t *
+txid_json(const struct rpc_env *env, const uint8_t txid[static 32], struct rpc_locate *k, int *type,
+          struct sbx_err *err)
+{
+    uint32_t index;
+
+    if (rpc_locate_txid(node_store(env->node), txid, k, &index, err) != SBX_OK)
+        return NULL;
+    return rpc_render_entry(env, k, index, type, err);
+}
+
+static json_t *
+limit_json(int64_t used, int64_t limit, const char *period)
+{
+    json_t *o = json_object();
+
+    if (o == NULL)
+        return NULL;
+    json_object_set_new(o, "used", rpc_render_amount(used, 0));
+    json_object_set_new(o, "limit", rpc_render_amount(limit, 0));
+    json_object_set_new(o, "remaining", rpc_render_amount(limit > used ? limit - used : 0, 0));
+    json_object_set_new(o, "period", json_string(period));
+    return o;
+}
+
+/* The usage of one account, read with the state lock held. */
+struct account_usage {
+    struct cmp_usage_view u;
+    int64_t holding_used; /* VND value of its largest crypto holding (what limit.holding caps) */
+};
+
+static int
+read_usage(const struct cmp_engine *e, const char *id, int64_t now_ms, struct account_usage *au)
+{
+    const struct ledger_account *a = ledger_state_get(cmp_engine_state(e), id);
+    const struct ledger_genesis *g = cmp_engine_genesis(e);
+    int rc;
+
+    memset(au, 0, sizeof(*au));
+    if (a == NULL)
+        return SBX_ENOTFOUND;
+    rc = cmp_engine_usage(e, id, now_ms, &au->u);
+    for (size_t i = 1; rc == SBX_OK && i < g->nassets && i < SBX_MAX_ASSETS; i++) {
+        int64_t v;
+
+        if (ledger_notional(a->balance[i], cmp_engine_price(e, (int)i), g->assets[i].decimals,
+                            &v) != SBX_OK)
+            v = INT64_MAX;
+        if (v > au->holding_used)
+            au->holding_used = v;
+    }
+    return rc;
+}
+
+static json_t *
+account_limits_json(const struct account_usage *au)
+{
+    json_t *o = json_object();
+
+    if (o == NULL)
+        return NULL;
+    /* a single trade uses nothing beforehand: the whole limit is left for the next one */
+    json_object_set_new(o, "limit.per_trade", limit_json(0, au->u.per_trade_limit, "trade"));
+    json_object_set_new(o, "limit.daily", limit_json(au->u.daily_used, au->u.daily_limit, "day"));
+    json_object_set_new(o, "limit.monthly",
+                        limit_json(au->u.monthly_used, au->u.monthly_limit, "month"));
+    json_object_set_new(o, "limit.holding",
+                        limit_json(au->holding_used, au->u.holding_limit, "holding"));
+    return o;
+}
+
+int
+rpc_m_query_getaccount(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                       struct rpc_outcome *out, struct sbx_err *err)
+{
+    char id[SBX_ID_MAX + 1];
+    json_t *r, *bal;
+    const struct ledger_account *a;
+    struct ledger_account acc;
+    struct account_usage u;
+    struct cmp_engine *e;
+    size_t na = env->nassets < SBX_MAX_ASSETS ? env->nassets : SBX_MAX_ASSETS;
+    int rc, sanctioned = 0, found = 0;
+
+    (void)m;
+    rc = rpc_params_id(json_object_get(params, "account"), SBX_ID_MAX, id, "account", err);
+    if (rc)
+        return rc;
+    memset(&u, 0, sizeof(u));
+    node_lock(env->node);
+    e = node_engine(env->node);
+    a = ledger_state_get(cmp_engine_state(e), id);
+    if (a != NULL) {
+        found = 1;
+        acc = *a;
+        acc.ext = NULL;
+        sanctioned = cmp_engine_is_sanctioned(e, id, NULL);
+        rc = read_usage(e, id, env->now_ms, &u);
+    }
+    node_unlock(env->node);
+    if (!found)
+        return sbx_err_set(err, SBX_ENOTFOUND, "account: no account %s", id);
+    if (rc)
+        return sbx_err_set(err, rc, "usage of an existing account");
+    r = json_object();
+    bal = json_object();
+    if (r == NULL || bal == NULL) {
+        json_decref(r);
+        json_decref(bal);
+        return rpc_outcome_result(out, NULL, err);
+    }
+    json_object_set_new(r, "account", json_string(acc.id));
+    json_object_set_new(r, "kyc_tier", json_integer(acc.kyc_tier));
+    json_object_set_new(r, "investor_class",
+                        json_string(ledger_investor_class_name(acc.investor_class)));
+    json_object_set_new(r, "country", json_string(acc.country));
+    json_object_set_new(r, "status", json_string(ledger_account_status_name(acc.status)));
+    json_object_set_new(r, "frozen", json_boolean(acc.frozen));
+    json_object_set_new(r, "sanctioned", json_boolean(sanctioned));
+    json_object_set_new(r, "kyc_ref", hex_json(acc.kyc_ref, 32));
+    json_object_set_new(r, "bank_ref", hex_json(acc.bank_ref, 32));
+    json_object_set_new(r, "opened_at", rpc_render_int(acc.opened_ms));
+    json_object_set_new(r, "updated_at", rpc_render_int(acc.updated_ms));
+    json_object_set_new(r, "last_activity_at", rpc_render_int(acc.last_activity_ms));
+    for (size_t i = 0; i < na; i++)
+        json_object_set_new(bal, env->assets[i].symbol,
+                            rpc_render_amount(acc.balance[i], env->assets[i].decimals));
+    json_object_set_new(r, "balances", bal);
+    json_object_set_new(r, "usage", account_limits_json(&u));
+    return rpc_outcome_result(out, r, err);
+}
+
+int
+rpc_m_query_getusage(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                     struct rpc_outcome *out, struct sbx_err *err)
+{
+    char id[SBX_ID_MAX + 1];
+    json_t *jacc = json_object_get(params, "account"), *r, *limits = NULL;
+    struct account_usage u;
+    struct cmp_params p;
+    struct cmp_engine *e;
+    int64_t day = 0, total = 0, active = 0;
+    int rc = SBX_OK;
+
+    (void)m;
+    if (rpc_params_present(jacc))
+        rc = rpc_params_id(jacc, SBX_ID_MAX, id, "account", err);
+    if (rc)
+        return rc;
+    memset(&u, 0, sizeof(u));
+    node_lock(env->node);
+    e = node_engine(env->node);
+    p = *cmp_engine_params(e);
+    if (rpc_params_present(jacc)) {
+        rc = read_usage(e, id, env->now_ms, &u);
+    } else {
+        cmp_engine_exchange_usage(e, env->now_ms, &day, &total);
+        active = (int64_t)ledger_state_count_active(cmp_engine_state(e));
+    }
+    node_unlock(env->node);
+    if (rc == SBX_ENOTFOUND)
+        return sbx_err_set(err, SBX_ENOTFOUND, "account: no account %s", id);
+    if (rc)
+        return sbx_err_set(err, rc, "usage");
+    r = json_object();
+    if (r == NULL)
+        return rpc_outcome_result(out, NULL, err);
+    if (rpc_params_present(jacc)) {
+        json_object_set_new(r, "account", json_string(id));
+        limits = account_limits_json(&u);
+    } else {
+        limits = json_object();
+        if (limits != NULL) {
+            json_object_set_new(limits, "limit.exchange_daily",
+                                limit_json(day, p.v[CMP_P_EXCHANGE_DAILY], "day"));
+            json_object_set_new(limits, "limit.exchange_total",
+                                limit_json(total, p.v[CMP_P_EXCHANGE_TOTAL], "licence"));
+            json_object_set_new(limits, "limit.participants",
+                                json_pack("{s:I, s:I, s:I, s:s}", "used", (json_int_t)active,
+                                          "limit", (json_int_t)p.v[CMP_P_PARTICIPANTS_MAX],
+                                          "remaining",
+                                          (json_int_t)(p.v[CMP_P_PARTICIPANTS_MAX] > active
+                                                           ? p.v[CMP_P_PARTICIPANTS_MAX] - active
+                                                           : 0),
+                                          "period", "licence"));
+        }
+    }
+    json_object_set_new(r, "time", rpc_render_int(env->now_ms));
+    json_object_set_new(r, "limits", limits);
+    return rpc_outcome_result(out, r, err);
+}
+
+/* ------------------------------------------------------------------ handlers: blocks, txs */
+
+/* Read getblock's params and load the block they name (height or hash) into `k`. */
+static int
+block_select(const struct rpc_env *env, json_t *params, struct rpc_locate *k, int *verbose,
+             int *want_hex, struct sbx_err *err)
+{
+    json_t *jh = json_object_get(params, "height"), *jhash = json_object_get(params, "hash");
+    struct ledger_store *st = node_store(env->node);
+    uint8_t hash[32];
+    int64_t h = 0;
+    int rc;
+
+    if (rpc_params_present(jh) == rpc_params_present(jhash))
+        return sbx_err_set(err, SBX_EINVAL, "height: give either height or hash");
+    rc = rpc_params_bool(json_object_get(params, "verbose"), verbose, "verbose", err);
+    rc = rc ? rc : rpc_params_bool(json_object_get(params, "hex"), want_hex, "hex", err);
+    if (rc)
+        return rc;
+    if (rpc_params_present(jh)) {
+        rc = rpc_params_int(jh, 0, INT64_MAX, &h, "height", err);
+    } else {
+        uint64_t hu = 0;
+
+        rc = rpc_params_hex32(jhash, hash, "hash", err);
+        rc = rc ? rc : ledger_store_height_of(st, hash, &hu, err);
+        if (rc == SBX_ENOTFOUND)
+            sbx_err_set(err, rc, "hash: no block with this hash");
+        h = (int64_t)hu;
+    }
+    rc = rc ? rc : rpc_locate_block(st, (uint64_t)h, k, err);
+    if (rc == SBX_ENOTFOUND && rpc_params_present(jh))
+        sbx_err_set(err, rc, "height: no block at height %lld", (long long)h);
+    return rc;
+}
+
+/* The transactions of the block in `k`: their txids, or (verbose) each in full. */
+static int
+block_list(const struct rpc_env *env, const struct rpc_locate *k, int verbose, json_t **out,
+           struct sbx_err *err)
+{
+    json_t *list = json_array();
+
+    *out = NULL;
+    if (list == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    if (!take_budget(env, k->b.ntx * (verbose ? RPC_UNITS_TX : RPC_UNITS_TXID))) {
+        json_decref(list);
+        return sbx_err_set(err, SBX_EINVAL,
+                           "%s: a block of %zu transactions is more than is left to show in this "
+                           "request; ask for it alone%s",
+                           verbose ? "verbose" : "height", k->b.ntx,
+                           verbose ? ", or without verbose and use gettx" : "");
+    }
+    for (size_t i = 0; i < k->b.ntx; i++) {
+        json_t *item = NULL;
+
+        if (verbose) {
+            item = rpc_render_entry(env, k, i, NULL, err);
+        } else {
+            struct ledger_tx tx;
+            uint8_t txid[32];
+
+            if (rpc_locate_entry(k, i, &tx, txid, NULL, err) == SBX_OK) {
+                item = hex_json(txid, 32);
+                ledger_tx_release(&tx);
+            }
+        }
+        if (item == NULL) {
+            json_decref(list);
+            return err->code ? err->code : SBX_ENOMEM;
+        }
+        json_array_append_new(list, item);
+    }
+    *out = list;
+    return SBX_OK;
+}
+
+int
+rpc_m_query_getblock(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                     struct rpc_outcome *out, struct sbx_err *err)
+{
+    struct rpc_locate k;
+    json_t *r = NULL, *list = NULL, *hx;
+    int verbose = 0, want_hex = 0, rc;
+
+    (void)m;
+    rpc_locate_init(&k);
+    rc = block_select(env, params, &k, &verbose, &want_hex, err);
+    if (rc)
+        goto out;
+    r = rpc_render_block_header(&k);
+    if (r == NULL) {
+        rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = block_list(env, &k, verbose, &list, err);
+    if (rc)
+        goto out;
+    json_object_set_new(r, verbose ? "transactions" : "txids", list);
+    if (want_hex) {
+        /* the whole encoded block: what peers exchange, and how a follower gets its genesis */
+        if (!take_budget(env, k.b.ntx * RPC_UNITS_TX)) {
+            rc = sbx_err_set(err, SBX_EINVAL,
+                             "hex: a block of %zu transactions is more than is left to show in "
+                             "this request",
+                             k.b.ntx);
+            goto out;
+        }
+        hx = hex_json(k.raw.data, k.raw.len);
+        if (hx == NULL) {
+            rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
+            goto out;
+        }
+        json_object_set_new(r, "hex", hx);
+    }
+    rc = rpc_outcome_result(out, r, err);
+    r = NULL;
+out:
+    json_decref(r);
+    rpc_locate_release(&k);
+    return rc;
+}
+
+/* Answer with transaction `txid` located in the chain. */
+static int
+located_result(const struct rpc_env *env, const uint8_t txid[static 32], struct rpc_outcome *out,
+               struct sbx_err *err)
+{
+    struct rpc_locate k;
+    json_t *r;
+
+    rpc_locate_init(&k);
+    r = txid_json(env, txid, &k, NULL, err);
+    rpc_locate_release(&k);
+    if (r == NULL && err->code == SBX_ENOTFOUND) {
+        char hex[65];
+
+        hex_encode(hex, txid, 32);
+        return sbx_err_set(err, SBX_ENOTFOUND, "txid: no transaction %s", hex);
+    }
+    if (r == NULL)
+        return err->code ? err->code : SBX_ENOMEM;
+    return rpc_outcome_result(out, r, err);
+}
+
+int
+rpc_m_query_gettx(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                  struct rpc_outcome *out, struct sbx_err *err)
+{
+    uint8_t txid[32];
+    int rc;
+
+    (void)m;
+    rc = rpc_params_hex32(json_object_get(params, "txid"), txid, "txid", err);
+    return rc ? rc : located_result(env, txid, out, err);
+}
+
+int
+rpc_m_query_gettrade(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                     struct rpc_outcome *out, struct sbx_err *err)
+{
+    char id[SBX_ID_MAX + 1];
+    uint8_t key[2 + SBX_ID_MAX], txid[32];
+    size_t n;
+    int rc;
+
+    (void)m;
+    rc = rpc_params_id(json_object_get(params, "trade_id"), SBX_ID_MAX, id, "trade_id", err);
+    if (rc)
+        return rc;
+    n = strlen(id);
+    key[0] = LEDGER_K_IDEM;
+    key[1] = CMP_ID_TRADE;
+    memcpy(key + 2, id, n);
+    /* the id may be only in memory until the next state checkpoint (chain.h) */
+    rc = node_find_id(env->node, key, 2 + n, txid);
+    if (rc == SBX_ENOTFOUND)
+        return sbx_err_set(err, rc, "trade_id: no trade %s", id);
+    if (rc)
+        return sbx_err_set(err, rc, "reading the trade id record of %s failed", id);
+    return located_result(env, txid, out, err);
+}
+
+/* ------------------------------------------------------------------ handlers: lists */
+
+/* A reverse scan of one index (prefix, then u64 time, then 32 txid), newest first. */
+struct listq {
+    const struct rpc_env *env;
+    struct ledger_store *st;
+    const uint8_t *prefix;
+    size_t plen;
+    int64_t from;
+    size_t limit;
+    int want_type;     /* -1: any */
+    const char *asset; /* trades of this asset only, or NULL */
+    json_t *items;
+    size_t nitems;
+    uint8_t last[RPC_CURSOR_MAX]; /* the last key looked at */
+    size_t lastlen;
+    int more;
+    size_t scanned;
+    struct rpc_locate blk;
+    int rc;
+    struct sbx_err *err;
+};
+
+static int
+list_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    struct listq *q = ctx;
+    int64_t t;
+    int type = -1;
+    json_t *item;
+
+    (void)val;
+    (void)vlen;
+    if (klen != q->plen + LEDGER_INDEX_TAIL)
+        return 0; /* not an entry of this index (cannot happen with the prefixes used) */
+    t = (int64_t)buf_load_u64(key + q->plen);
+    if (t < q->from)
+        return 1;
+    if (q->scanned >= SCAN_BUDGET || !take_budget(q->env, RPC_UNITS_TX)) {
+        q->more = 1;
+        return 1;
+    }
+    q->scanned++;
+    item = txid_json(q->env, key + q->plen + LEDGER_INDEX_TAIL - 32, &q->blk, &type, q->err);
+    if (item == NULL) {
+        q->rc = q->err->code ? q->err->code : SBX_ENOMEM;
+        return 1;
+    }
+    if (q->asset != NULL) {
+        const char *as = json_string_value(json_object_get(item, "asset"));
+
+        if (as == NULL || strcmp(as, q->asset) != 0)
+            type = -2; /* another asset: skip */
+    }
+    if ((q->want_type >= 0 && type != q->want_type) || q->nitems == q->limit) {
+        /* not shown: give its share of the budget back */
+        json_decref(item);
+        if (q->env->budget != NULL)
+            *q->env->budget += RPC_UNITS_TX;
+        if (q->nitems == q->limit) {
+            q->more = 1;
+            return 1;
+        }
+        memcpy(q->last, key, klen);
+        q->lastlen = klen;
+        return 0;
+    }
+    json_array_append_new(q->items, item);
+    q->nitems++;
+    memcpy(q->last, key, klen);
+    q->lastlen = klen;
+    return 0;
+}
+
+/* The cursor of a list that stopped before looking at any key: just above the range asked for
+ * (`sp`, `slen`: where the scan started, or NULL). */
+static void
+first_cursor(struct listq *q, const uint8_t *sp, size_t slen)
+{
+    memcpy(q->last, q->prefix, q->plen);
+    if (sp != NULL && slen == q->plen + LEDGER_INDEX_TAIL) {
+        memcpy(q->last, sp, slen);
+    } else {
+        buf_store_u64(q->last + q->plen, sp != NULL ? buf_load_u64(sp + q->plen) : UINT64_MAX);
+        memset(q->last + q->plen + 8, sp != NULL ? 0x00 : 0xff, LEDGER_INDEX_TAIL - 8);
+    }
+    q->lastlen = q->plen + LEDGER_INDEX_TAIL;
+}
+
+/* {items, next_cursor}: the cursor as hex, or null when the list is complete. */
+static int
+list_result(json_t *items, const uint8_t *cursor, size_t cursor_len, struct rpc_outcome *out,
+            struct sbx_err *err)
+{
+    json_t *r = json_object();
+
+    if (r == NULL) {
+        json_decref(items);
+        return rpc_outcome_result(out, NULL, err);
+    }
+    json_object_set_new(r, "items", items);
+    json_object_set_new(r, "next_cursor",
+                        cursor != NULL ? hex_json(cursor, cursor_len) : json_null());
+    return rpc_outcome_result(out, r, err);
+}
+
+/* Run a list query over index `prefix` and answer {items, next_cursor}. */
+static int
+list_index(const struct rpc_env *env, const uint8_t *prefix, size_t plen,
+           const struct rpc_params_list *a, int want_type, const char *asset,
+           struct rpc_outcome *out, struct sbx_err *err)
+{
+    uint8_t start[RPC_CURSOR_MAX];
+    size_t slen = 0;
+    const uint8_t *sp = NULL;
+    struct listq q;
+    int rc;
+
+    memset(&q, 0, sizeof(q));
+    if (a->cursor_len > 0) {
+        if (a->cursor_len != plen + LEDGER_INDEX_TAIL || memcmp(a->cursor, prefix, plen) != 0)
+            return sbx_err_set(err, SBX_EINVAL, "cursor: not a cursor returned by this query");
+        sp = a->cursor;
+        slen = a->cursor_len;
+    } else if (a->has_to && a->to < INT64_MAX) {
+        memcpy(start, prefix, plen);
+        buf_store_u64(start + plen, (uint64_t)a->to + 1);
+        sp = start;
+        slen = plen + 8;
+    }
+    q.env = env;
+    q.st = node_store(env->node);
+    q.prefix = prefix;
+    q.plen = plen;
+    q.from = a->from;
+    q.limit = a->limit;
+    q.want_type = want_type;
+    q.asset = asset;
+    q.err = err;
+    q.items = json_array();
+    if (q.items == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    rpc_locate_init(&q.blk);
+    rc = ledger_store_scan(q.st, prefix, plen, sp, slen, 1, list_cb, &q, err);
+    rpc_locate_release(&q.blk);
+    if (rc == SBX_OK)
+        rc = q.rc;
+    if (rc) {
+        json_decref(q.items);
+        return rc;
+    }
+    if (q.more && q.lastlen == 0)
+        first_cursor(&q, sp, slen);
+    return list_result(q.items, q.more ? q.last : NULL, q.lastlen, out, err);
+}
+
+/* `tag`, then `id`, then a 0 byte: the prefix of a per-account or per-asset index. */
+static size_t
+id_prefix(uint8_t *out, uint8_t tag, const char *id)
+{
+    size_t n = strlen(id);
+
+    out[0] = tag;
+    memcpy(out + 1, id, n);
+    out[1 + n] = 0;
+    return 2 + n;
+}
+
+int
+rpc_m_query_listtrades(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                       struct rpc_outcome *out, struct sbx_err *err)
+{
+    json_t *jacc = json_object_get(params, "account"), *jasset = json_object_get(params, "asset");
+    char account[SBX_ID_MAX + 1], asset[SBX_ASSET_MAX + 1];
+    uint8_t prefix[1 + SBX_ID_MAX + 1];
+    struct rpc_params_list a;
+    int rc;
+
+    (void)m;
+    rc = rpc_params_list(params, &a, err);
+    if (rc == SBX_OK && rpc_params_present(jacc))
+        rc = rpc_params_id(jacc, SBX_ID_MAX, account, "account", err);
+    if (rc == SBX_OK && rpc_params_present(jasset))
+        rc = rpc_params_symbol(jasset, asset, "asset", err);
+    if (rc)
+        return rc;
+    if (rpc_params_present(jacc)) {
+        /* every transaction of the account: keep its trades (of the asset, if given) */
+        return list_index(env, prefix, id_prefix(prefix, LEDGER_K_BY_ACCOUNT, account), &a,
+                          LEDGER_TX_TRADE, rpc_params_present(jasset) ? asset : NULL, out, err);
+    }
+    if (rpc_params_present(jasset))
+        return list_index(env, prefix, id_prefix(prefix, LEDGER_K_BY_ASSET, asset), &a,
+                          LEDGER_TX_TRADE, NULL, out, err);
+    prefix[0] = LEDGER_K_TRADES;
+    return list_index(env, prefix, 1, &a, LEDGER_TX_TRADE, NULL, out, err);
+}
+
+int
+rpc_m_query_listrejections(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                           struct rpc_outcome *out, struct sbx_err *err)
+{
+    json_t *jrule = json_object_get(params, "rule");
+    uint8_t prefix[3];
+    struct rpc_params_list a;
+    int rc, rule = -1;
+
+    (void)m;
+    rc = rpc_params_list(params, &a, err);
+    if (rc == SBX_OK && rpc_params_present(jrule))
+        rc = rpc_params_enum(jrule, cmp_rule_parse, "the rule ids of doc/compliance.md", &rule,
+                             "rule", err);
+    if (rc)
+        return rc;
+    if (rule >= 0) {
+        prefix[0] = LEDGER_K_REJECTION;
+        buf_store_u16(prefix + 1, (uint16_t)rule);
+        return list_index(env, prefix, 3, &a, -1, NULL, out, err);
+    }
+    prefix[0] = LEDGER_K_REJECTION_ALL;
+    return list_index(env, prefix, 1, &a, -1, NULL, out, err);
+}
+
+/* An alert index entry: 'K' kind u64 time 32 id. */
+#define ALERT_KEY_SIZE (1 + 1 + 8 + 32)
+
+struct alert_ref {
+    uint64_t time;
+    uint8_t kind;
+    uint8_t id[32];
+};
+
+struct alertq {
+    struct alert_ref *refs;
+    size_t n, cap, per_kind, this_kind;
+    int64_t from;
+};
+
+static int
+alert_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    struct alertq *q = ctx;
+    struct alert_ref *r;
+
+    (void)val;
+    (void)vlen;
+    if (klen != ALERT_KEY_SIZE)
+        return 0;
+    if ((int64_t)buf_load_u64(key + 2) < q->from)
+        return 1;
+    if (q->this_kind >= q->per_kind || q->n >= q->cap)
+        return 1;
+    r = &q->refs[q->n++];
+    r->kind = key[1];
+    r->time = buf_load_u64(key + 2);
+    memcpy(r->id, key + 10, 32);
+    q->this_kind++;
+    return 0;
+}
+
+/* Newest first: time, then kind, then id, all descending (the order of the cursor). */
+static int
+alert_ref_cmp(const void *x, const void *y)
+{
+    const struct alert_ref *a = x, *b = y;
+    int c;
+
+    if (a->time != b->time)
+        return a->time < b->time ? 1 : -1;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? 1 : -1;
+    c = memcmp(a->id, b->id, 32);
+    return -c;
+}
+
+/* Read listalerts' own params: the list ones, the kind, and a cursor of this query. */
+static int
+alert_params(json_t *params, struct rpc_params_list *a, int *kind, struct sbx_err *err)
+{
+    json_t *jkind = json_object_get(params, "kind");
+    int rc;
+
+    *kind = -1;
+    rc = rpc_params_list(params, a, err);
+    if (rc == SBX_OK && rpc_params_present(jkind))
+        rc = rpc_params_enum(jkind, cmp_alert_parse,
+                             "aml.large_value, aml.structuring, aml.rapid_in_out, aml.velocity",
+                             kind, "kind", err);
+    if (rc == SBX_OK && a->cursor_len > 0 &&
+        (a->cursor_len != ALERT_KEY_SIZE || a->cursor[0] != LEDGER_K_ALERT_IDX ||
+         a->cursor[1] < 1 || a->cursor[1] > CMP_ALERT_MAX || (*kind > 0 && a->cursor[1] != *kind)))
+        rc = sbx_err_set(err, SBX_EINVAL, "cursor: not a cursor returned by this query");
+    return rc;
+}
+
+/* The alert index entries of a listalerts call, merged newest first into `q->refs`: one reverse
+ * scan per kind, each starting just after the cursor in the merged order. */
+static int
+alert_scan(struct ledger_store *st, const struct rpc_params_list *a, int kind, struct alertq *q,
+           struct sbx_err *err)
+{
+    int rc = SBX_OK;
+
+    for (int k = 1; rc == SBX_OK && k <= CMP_ALERT_MAX; k++) {
+        uint8_t prefix[2] = {LEDGER_K_ALERT_IDX, (uint8_t)k}, start[ALERT_KEY_SIZE];
+        size_t slen = 0;
+
+        if (kind > 0 && k != kind)
+            continue;
+        if (a->cursor_len > 0) {
+            uint64_t ct = buf_load_u64(a->cursor + 2);
+
+            memcpy(start, prefix, 2);
+            if (k == a->cursor[1]) {
+                memcpy(start, a->cursor, ALERT_KEY_SIZE);
+                slen = ALERT_KEY_SIZE;
+            } else {
+                /* a lower kind sorts after the cursor at the same time; a higher one before */
+                buf_store_u64(start + 2, k < a->cursor[1] ? ct + 1 : ct);
+                slen = 10;
+            }
+        } else if (a->has_to && a->to < INT64_MAX) {
+            memcpy(start, prefix, 2);
+            buf_store_u64(start + 2, (uint64_t)a->to + 1);
+            slen = 10;
+        }
+        q->this_kind = 0;
+        rc = ledger_store_scan(st, prefix, 2, slen ? start : NULL, slen, 1, alert_cb, q, err);
+    }
+    if (rc == SBX_OK)
+        qsort(q->refs, q->n, sizeof(q->refs[0]), alert_ref_cmp);
+    return rc;
+}
+
+/* The first `take` alerts of `refs` as JSON (an index entry without its record is skipped). */
+static int
+alert_items(struct ledger_store *st, const struct alert_ref *refs, size_t take, json_t **out,
+            struct sbx_err *err)
+{
+    json_t *items = json_array();
+    struct buf val;
+    int rc = SBX_OK;
+
+    *out = NULL;
+    if (items == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    buf_init(&val, 1024);
+    for (size_t i = 0; i < take; i++) {
+        uint8_t key[1 + 32];
+        struct cmp_alert al;
+
+        key[0] = LEDGER_K_ALERT;
+        memcpy(key + 1, refs[i].id, 32);
+        rc = ledger_store_get(st, key, sizeof(key), &val, err);
+        if (rc == SBX_ENOTFOUND) {
+            rc = SBX_OK;
+            continue;
+        }
+        rc = rc ? rc : cmp_alert_decode(&al, val.data, val.len, err);
+        if (rc)
+            break;
+        json_array_append_new(items, rpc_render_alert(&al));
+    }
+    buf_release(&val);
+    if (rc) {
+        json_decref(items);
+        return rc;
+    }
+    *out = items;
+    return SBX_OK;
+}
+
+int
+rpc_m_query_listalerts(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                       struct rpc_outcome *out, struct sbx_err *err)
+{
+    struct ledger_store *st = node_store(env->node);
+    struct rpc_params_list a;
+    struct alertq q;
+    json_t *items = NULL;
+    uint8_t key[ALERT_KEY_SIZE];
+    size_t take;
+    int rc, kind, more;
+
+    (void)m;
+    memset(&q, 0, sizeof(q));
+    rc = alert_params(params, &a, &kind, err);
+    if (rc)
+        return rc;
+    q.per_kind = a.limit + 1;
+    q.cap = q.per_kind * (kind > 0 ? 1 : CMP_ALERT_MAX);
+    q.from = a.from;
+    q.refs = calloc(q.cap, sizeof(q.refs[0]));
+    if (q.refs == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    rc = alert_scan(st, &a, kind, &q, err);
+    if (rc)
+        goto out;
+    take = q.n < a.limit ? q.n : a.limit;
+    more = q.n > a.limit;
+    if (env->budget != NULL && take > *env->budget / RPC_UNITS_ALERT) {
+        take = *env->budget / RPC_UNITS_ALERT;
+        more = 1;
+        if (take == 0) {
+            rc = sbx_err_set(err, SBX_EINVAL,
+                             "limit: this request has already shown all it may; ask in "
+                             "smaller batches");
+            goto out;
+        }
+    }
+    if (env->budget != NULL)
+        *env->budget -= take * RPC_UNITS_ALERT;
+    rc = alert_items(st, q.refs, take, &items, err);
+    if (rc)
+        goto out;
+    if (more && take > 0) {
+        const struct alert_ref *last = &q.refs[take - 1];
+
+        key[0] = LEDGER_K_ALERT_IDX;
+        key[1] = last->kind;
+        buf_store_u64(key + 2, last->time);
+        memcpy(key + 10, last->id, 32);
+    }
+    rc = list_result(items, more && take > 0 ? key : NULL, sizeof(key), out, err);
+out:
+    free(q.refs);
+    return rc;
+}

@@ -1,0 +1,25 @@
+/* The query methods: getblock, gettx, gettrade, getaccount, getusage, listtrades,
+ * listrejections, listalerts. See the table in rpc/methods.c and doc/rpc.md. */
+#ifndef SBX_RPC_M_QUERY_H
+#define SBX_RPC_M_QUERY_H
+
+#include "rpc/methods.h"
+
+int rpc_m_query_getblock(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                         struct rpc_outcome *out, struct sbx_err *err);
+int rpc_m_query_gettx(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                      struct rpc_outcome *out, struct sbx_err *err);
+int rpc_m_query_gettrade(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                         struct rpc_outcome *out, struct sbx_err *err);
+int rpc_m_query_getaccount(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                           struct rpc_outcome *out, struct sbx_err *err);
+int rpc_m_query_getusage(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                         struct rpc_outcome *out, struct sbx_err *err);
+int rpc_m_query_listtrades(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                           struct rpc_outcome *out, struct sbx_err *err);
+int rpc_m_query_listrejections(const struct rpc_env *env, const struct rpc_method *m,
+                               json_t *params, struct rpc_outcome *out, struct sbx_err *err);
+int rpc_m_query_listalerts(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                           struct rpc_outcome *out, struct sbx_err *err);
+
+#endif

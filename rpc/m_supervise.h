@@ -1,0 +1,24 @@
+/* The supervision methods: getlicence, getsupervision, verifychain. See the table in
+ * rpc/methods.c and doc/rpc.md. */
+#ifndef SBX_RPC_M_SUPERVISE_H
+#define SBX_RPC_M_SUPERVISE_H
+
+#include <stdint.h>
+
+#include "compliance/engine.h"
+#include "rpc/methods.h"
+
+/* The highest height attested by attestation_quorum regulators (0 if none). Caller holds the
+ * node lock. */
+uint64_t rpc_m_supervise_final_height(const struct cmp_engine *e);
+
+int rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m,
+                               json_t *params, struct rpc_outcome *out, struct sbx_err *err);
+int rpc_m_supervise_getsupervision(const struct rpc_env *env, const struct rpc_method *m,
+                                   json_t *params, struct rpc_outcome *out, struct sbx_err *err);
+/* Checks from/to and hands the range to the server (RPC_OUT_VERIFY), which runs it on the node
+ * and answers with rpc_methods_verify_done. */
+int rpc_m_supervise_verifychain(const struct rpc_env *env, const struct rpc_method *m,
+                                json_t *params, struct rpc_outcome *out, struct sbx_err *err);
+
+#endif
