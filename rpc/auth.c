@@ -58,10 +58,13 @@ rpc_auth_role_parse(const char *s)
     return 0;
 }
 
-/* 1 if s[0..n) is printable ASCII without spaces and without `stop`. */
+/* 1 if a field of an rpcauth line, s[0..n), holds 1..max printable ASCII characters without
+ * spaces and without `stop`. */
 static int
-printable(const char *s, size_t n, char stop)
+field_ok(const char *s, size_t n, size_t max, char stop)
 {
+    if (n == 0 || n > max)
+        return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
 
@@ -69,6 +72,14 @@ printable(const char *s, size_t n, char stop)
             return 0;
     }
     return 1;
+}
+
+/* The refusal of a field that is not field_ok. */
+static int
+field_error(const char *what, int max, const char *nor, struct sbx_err *err)
+{
+    return sbx_err_set(err, SBX_EINVAL, "%s must be 1..%d printable characters without spaces%s",
+                       what, max, nor);
 }
 
 int
@@ -84,19 +95,15 @@ rpc_auth_parse_line(const char *line, struct rpc_auth_entry *out, struct sbx_err
     if (colon1 == NULL || colon2 == colon1)
         return sbx_err_set(err, SBX_EINVAL, "expected NAME:SALT$HASH:ROLE");
     nlen = (size_t)(colon1 - line);
-    if (nlen == 0 || nlen > RPC_AUTH_NAME_MAX || !printable(line, nlen, ':'))
-        return sbx_err_set(err, SBX_EINVAL,
-                           "NAME must be 1..%d printable characters without spaces",
-                           RPC_AUTH_NAME_MAX);
+    if (!field_ok(line, nlen, RPC_AUTH_NAME_MAX, ':'))
+        return field_error("NAME", RPC_AUTH_NAME_MAX, "", err);
     salt = colon1 + 1;
     dollar = memchr(salt, '$', (size_t)(colon2 - salt));
     if (dollar == NULL)
         return sbx_err_set(err, SBX_EINVAL, "expected NAME:SALT$HASH:ROLE (no '$')");
     slen = (size_t)(dollar - salt);
-    if (slen == 0 || slen > RPC_AUTH_SALT_MAX || !printable(salt, slen, '$'))
-        return sbx_err_set(err, SBX_EINVAL,
-                           "SALT must be 1..%d printable characters without spaces or '$'",
-                           RPC_AUTH_SALT_MAX);
+    if (!field_ok(salt, slen, RPC_AUTH_SALT_MAX, '$'))
+        return field_error("SALT", RPC_AUTH_SALT_MAX, " or '$'", err);
     hash = dollar + 1;
     hlen = (size_t)(colon2 - hash);
     if (hex_decode(out->hash, sizeof(out->hash), hash, hlen) != SBX_OK)

@@ -23,19 +23,18 @@ int
 rpc_build_openaccount(json_t *params, const struct ledger_asset_def *assets, size_t nassets,
                       struct ledger_tx *tx, struct sbx_err *err)
 {
-    json_t *account = NULL, *tier = NULL, *cls = NULL, *country = NULL, *kyc = NULL, *bank = NULL;
+    json_t *account = json_object_get(params, "account");
+    json_t *tier = json_object_get(params, "kyc_tier");
+    json_t *cls = json_object_get(params, "investor_class");
+    json_t *country = json_object_get(params, "country");
+    json_t *kyc = json_object_get(params, "kyc_ref");
+    json_t *bank = json_object_get(params, "bank_ref");
     struct ledger_account_open *o = &tx->u.account_open;
     int64_t v;
     int e, rc;
 
     (void)assets;
     (void)nassets;
-    account = json_object_get(params, "account");
-    tier = json_object_get(params, "kyc_tier");
-    cls = json_object_get(params, "investor_class");
-    country = json_object_get(params, "country");
-    kyc = json_object_get(params, "kyc_ref");
-    bank = json_object_get(params, "bank_ref");
     ledger_tx_init(tx, LEDGER_TX_ACCOUNT_OPEN);
     rc = rpc_params_id(account, SBX_ID_MAX, o->account, "account", err);
     if (rc)
@@ -62,16 +61,15 @@ int
 rpc_build_updateaccount(json_t *params, const struct ledger_asset_def *assets, size_t nassets,
                         struct ledger_tx *tx, struct sbx_err *err)
 {
-    json_t *account = NULL, *tier = NULL, *status = NULL;
+    json_t *account = json_object_get(params, "account");
+    json_t *tier = json_object_get(params, "kyc_tier");
+    json_t *status = json_object_get(params, "status");
     struct ledger_account_update *u = &tx->u.account_update;
     int64_t v;
     int e, rc;
 
     (void)assets;
     (void)nassets;
-    account = json_object_get(params, "account");
-    tier = json_object_get(params, "kyc_tier");
-    status = json_object_get(params, "status");
     ledger_tx_init(tx, LEDGER_TX_ACCOUNT_UPDATE);
     rc = rpc_params_id(account, SBX_ID_MAX, u->account, "account", err);
     if (rc)
@@ -97,18 +95,17 @@ rpc_build_updateaccount(json_t *params, const struct ledger_asset_def *assets, s
 static int
 build_travel_rule(json_t *obj, struct ledger_travel_rule *t, struct sbx_err *err)
 {
-    json_t *protocol = NULL, *vasp = NULL, *orig = NULL, *benef = NULL, *status = NULL;
+    json_t *protocol = json_object_get(obj, "protocol");
+    json_t *vasp = json_object_get(obj, "vasp");
+    json_t *orig = json_object_get(obj, "originator_hash");
+    json_t *benef = json_object_get(obj, "beneficiary_hash");
+    json_t *status = json_object_get(obj, "status");
     int e, rc;
 
     rc = rpc_params_check(obj, "protocol vasp originator_hash beneficiary_hash status",
                           "travel_rule", err);
     if (rc)
         return rc;
-    protocol = json_object_get(obj, "protocol");
-    vasp = json_object_get(obj, "vasp");
-    orig = json_object_get(obj, "originator_hash");
-    benef = json_object_get(obj, "beneficiary_hash");
-    status = json_object_get(obj, "status");
     rc = rpc_params_enum(protocol, ledger_travel_protocol_parse, "trisa, trp, other", &e,
                          "travel_rule.protocol", err);
     if (rc)
@@ -132,16 +129,15 @@ build_travel_rule(json_t *obj, struct ledger_travel_rule *t, struct sbx_err *err
 static int
 build_screening(json_t *obj, struct ledger_screening *s, struct sbx_err *err)
 {
-    json_t *provider = NULL, *score = NULL, *categories = NULL;
+    json_t *provider = json_object_get(obj, "provider");
+    json_t *score = json_object_get(obj, "score");
+    json_t *categories = json_object_get(obj, "categories");
     int64_t v;
     int rc;
 
     rc = rpc_params_check(obj, "provider score categories?", "screening", err);
     if (rc)
         return rc;
-    provider = json_object_get(obj, "provider");
-    score = json_object_get(obj, "score");
-    categories = json_object_get(obj, "categories");
     rc = rpc_params_id(provider, SBX_PROVIDER_MAX, s->provider, "screening.provider", err);
     if (rc)
         return rc;
@@ -159,18 +155,16 @@ static int
 build_transfer(json_t *params, int type, const struct ledger_asset_def *assets, size_t nassets,
                struct ledger_tx *tx, struct sbx_err *err)
 {
-    json_t *id = NULL, *account = NULL, *asset = NULL, *amount = NULL, *ref = NULL, *tr = NULL,
-           *scr = NULL;
+    json_t *id = json_object_get(params, "transfer_id");
+    json_t *account = json_object_get(params, "account");
+    json_t *asset = json_object_get(params, "asset");
+    json_t *amount = json_object_get(params, "amount");
+    json_t *ref = json_object_get(params, "reference");
+    json_t *tr = json_object_get(params, "travel_rule");
+    json_t *scr = json_object_get(params, "screening");
     struct ledger_transfer *t = &tx->u.transfer;
     int rc;
 
-    id = json_object_get(params, "transfer_id");
-    account = json_object_get(params, "account");
-    asset = json_object_get(params, "asset");
-    amount = json_object_get(params, "amount");
-    ref = json_object_get(params, "reference");
-    tr = json_object_get(params, "travel_rule");
-    scr = json_object_get(params, "screening");
     ledger_tx_init(tx, (enum ledger_tx_type)type);
     rc = rpc_params_id(id, SBX_ID_MAX, t->transfer_id, "transfer_id", err);
     rc = rc ? rc : rpc_params_id(account, SBX_ID_MAX, t->account, "account", err);
@@ -200,22 +194,20 @@ int
 rpc_build_trade(json_t *params, const struct ledger_asset_def *assets, size_t nassets,
                 struct ledger_tx *tx, struct sbx_err *err)
 {
-    json_t *id = NULL, *buyer = NULL, *seller = NULL, *asset = NULL, *qty = NULL, *price = NULL,
-           *fb = NULL, *fs = NULL, *at = NULL, *bo = NULL, *so = NULL;
+    json_t *id = json_object_get(params, "trade_id");
+    json_t *buyer = json_object_get(params, "buyer");
+    json_t *seller = json_object_get(params, "seller");
+    json_t *asset = json_object_get(params, "asset");
+    json_t *qty = json_object_get(params, "quantity");
+    json_t *price = json_object_get(params, "price");
+    json_t *fb = json_object_get(params, "fee_buyer");
+    json_t *fs = json_object_get(params, "fee_seller");
+    json_t *at = json_object_get(params, "executed_at");
+    json_t *bo = json_object_get(params, "buyer_order");
+    json_t *so = json_object_get(params, "seller_order");
     struct ledger_trade *t = &tx->u.trade;
     int rc;
 
-    id = json_object_get(params, "trade_id");
-    buyer = json_object_get(params, "buyer");
-    seller = json_object_get(params, "seller");
-    asset = json_object_get(params, "asset");
-    qty = json_object_get(params, "quantity");
-    price = json_object_get(params, "price");
-    fb = json_object_get(params, "fee_buyer");
-    fs = json_object_get(params, "fee_seller");
-    at = json_object_get(params, "executed_at");
-    bo = json_object_get(params, "buyer_order");
-    so = json_object_get(params, "seller_order");
     ledger_tx_init(tx, LEDGER_TX_TRADE);
     rc = rpc_params_id(id, SBX_ID_MAX, t->trade_id, "trade_id", err);
     rc = rc ? rc : rpc_params_id(buyer, SBX_ID_MAX, t->buyer, "buyer", err);
@@ -280,8 +272,15 @@ int
 rpc_build_directive(json_t *params, const struct ledger_asset_def *assets, size_t nassets,
                     struct ledger_tx *tx, struct sbx_err *err)
 {
-    json_t *kind = NULL, *asset = NULL, *account = NULL, *address = NULL, *name = NULL,
-           *value = NULL, *valid_to = NULL, *reason = NULL, *basis = NULL;
+    json_t *kind = json_object_get(params, "kind");
+    json_t *asset = json_object_get(params, "asset");
+    json_t *account = json_object_get(params, "account");
+    json_t *address = json_object_get(params, "address");
+    json_t *name = json_object_get(params, "name");
+    json_t *value = json_object_get(params, "value");
+    json_t *valid_to = json_object_get(params, "valid_to");
+    json_t *reason = json_object_get(params, "reason");
+    json_t *basis = json_object_get(params, "legal_basis");
     struct ledger_directive *d = &tx->u.directive;
     const char *kname;
     unsigned use;
@@ -289,15 +288,6 @@ rpc_build_directive(json_t *params, const struct ledger_asset_def *assets, size_
 
     (void)assets;
     (void)nassets;
-    kind = json_object_get(params, "kind");
-    asset = json_object_get(params, "asset");
-    account = json_object_get(params, "account");
-    address = json_object_get(params, "address");
-    name = json_object_get(params, "name");
-    value = json_object_get(params, "value");
-    valid_to = json_object_get(params, "valid_to");
-    reason = json_object_get(params, "reason");
-    basis = json_object_get(params, "legal_basis");
     ledger_tx_init(tx, LEDGER_TX_DIRECTIVE);
     rc = rpc_params_enum(kind, ledger_directive_kind_parse, kind_names, &k, "kind", err);
     if (rc)

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -62,9 +63,9 @@ struct claim {
 struct rpc_conn {
     struct rpc_server *s;
     struct evhttp_connection *evcon;
-    int refused;          /* accepted over the cap: 503 and close */
-    struct rpc_http *cur; /* the request of this connection we are working on */
-    struct rpc_conn *prev, *next;
+    int refused;                /* accepted over the cap: 503 and close */
+    struct rpc_http *cur;       /* the request of this connection we are working on */
+    TAILQ_ENTRY(rpc_conn) link; /* in the server's conns */
 };
 
 /* One JSON-RPC call of a request. */
@@ -86,7 +87,7 @@ struct rpc_http {
     size_t pending; /* submissions not yet answered, +1 while dispatching */
     size_t budget;  /* what the reply may still show (RPC_RENDER_BUDGET) */
     int stop;
-    struct rpc_http *prev, *next;
+    TAILQ_ENTRY(rpc_http) link; /* in the server's live list while `s` is set */
 };
 
 struct rpc_server {
@@ -103,13 +104,13 @@ struct rpc_server {
     struct ledger_asset_def assets[SBX_MAX_ASSETS];
     size_t nassets;
     /* connections */
-    struct rpc_conn *conns;
+    TAILQ_HEAD(, rpc_conn) conns;
     size_t nconns;        /* counted from accept, including those not yet claimed */
     struct claim *claims; /* accepted, not yet claimed */
     size_t nclaims, claims_cap;
     struct event *claim_ev;
     /* requests in progress */
-    struct rpc_http *live;
+    TAILQ_HEAD(, rpc_http) live;
     /* stop */
     void (*stop_fn)(void *arg);
     void *stop_arg;
@@ -238,13 +239,7 @@ live_unlink(struct rpc_http *h)
 {
     if (h->s == NULL)
         return;
-    if (h->prev != NULL)
-        h->prev->next = h->next;
-    else
-        h->s->live = h->next;
-    if (h->next != NULL)
-        h->next->prev = h->prev;
-    h->prev = h->next = NULL;
+    TAILQ_REMOVE(&h->s->live, h, link);
 }
 
 static void
@@ -275,10 +270,7 @@ http_new(struct rpc_server *s, struct evhttp_request *req, struct rpc_conn *conn
     h->conn = conn;
     if (conn != NULL)
         conn->cur = h;
-    h->next = s->live;
-    if (s->live != NULL)
-        s->live->prev = h;
-    s->live = h;
+    TAILQ_INSERT_HEAD(&s->live, h, link);
     return h;
 }
 
@@ -351,16 +343,24 @@ finish(struct rpc_http *h)
     http_free(h);
 }
 
+/* One call that waited for the node has its answer: reply once the last one has. */
+static void
+call_answered(struct rpc_call *c)
+{
+    struct rpc_http *h = c->h;
+
+    if (--h->pending == 0)
+        finish(h);
+}
+
 /* The node's answer to one submission (on the event loop). */
 static void
 submit_done(void *arg, const struct node_result *r)
 {
     struct rpc_call *c = arg;
-    struct rpc_http *h = c->h;
 
     rpc_methods_submit_done(&c->out, r);
-    if (--h->pending == 0)
-        finish(h);
+    call_answered(c);
 }
 
 /* The node's answer to a verifychain (on the event loop). */
@@ -368,11 +368,9 @@ static void
 verify_done(void *arg, const struct node_verify_result *v)
 {
     struct rpc_call *c = arg;
-    struct rpc_http *h = c->h;
 
     rpc_methods_verify_done(&c->out, v);
-    if (--h->pending == 0)
-        finish(h);
+    call_answered(c);
 }
 
 /* Check one request object of the envelope and run its method. */
@@ -527,7 +525,10 @@ auth_fail_cb(evutil_socket_t fd, short what, void *arg)
 static struct rpc_conn *
 conn_find(struct rpc_server *s, struct evhttp_connection *evcon)
 {
-    for (struct rpc_conn *c = s->conns; c != NULL; c = c->next) {
+    struct rpc_conn *c;
+
+    TAILQ_FOREACH(c, &s->conns, link)
+    {
         if (c->evcon == evcon)
             return c;
     }
@@ -537,13 +538,7 @@ conn_find(struct rpc_server *s, struct evhttp_connection *evcon)
 static void
 conn_unlink(struct rpc_conn *c)
 {
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        c->s->conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
+    TAILQ_REMOVE(&c->s->conns, c, link);
 }
 
 /* libevent is about to free the connection (and, unless it was detached, its request). */
@@ -621,10 +616,7 @@ claim_cb(evutil_socket_t fd, short what, void *arg)
             c->s = s;
             c->evcon = cbarg;
             c->refused = s->claims[i].refused;
-            c->next = s->conns;
-            if (s->conns != NULL)
-                s->conns->prev = c;
-            s->conns = c;
+            TAILQ_INSERT_HEAD(&s->conns, c, link);
             evhttp_connection_set_closecb(c->evcon, conn_close_cb, c);
             if (c->refused)
                 LOG_WARN(LOG_RPC, "connection refused: %zu open, rpcmaxconns is %zu", s->nconns,
@@ -722,6 +714,8 @@ rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *no
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    TAILQ_INIT(&s->conns);
+    TAILQ_INIT(&s->live);
     s->base = base;
     s->node = node;
     s->net = cfg->net;
@@ -781,15 +775,15 @@ fail:
 void
 rpc_server_free(struct rpc_server *s)
 {
-    struct rpc_http *h, *next;
+    struct rpc_http *h;
+    struct rpc_conn *c;
 
     if (s == NULL)
         return;
     /* Orphan every request: evhttp_free below frees the evhttp requests, and contexts that
      * wait for the node free themselves when it answers. */
-    for (h = s->live; h != NULL; h = next) {
-        next = h->next;
-        h->prev = h->next = NULL;
+    while ((h = TAILQ_FIRST(&s->live)) != NULL) {
+        TAILQ_REMOVE(&s->live, h, link);
         h->s = NULL;
         h->req = NULL;
         if (h->conn != NULL)
@@ -798,12 +792,9 @@ rpc_server_free(struct rpc_server *s)
         if (h->pending == 0)
             http_free(h);
     }
-    s->live = NULL;
     if (s->http != NULL)
         evhttp_free(s->http); /* closes every connection: conn_close_cb frees our records */
-    while (s->conns != NULL) {
-        struct rpc_conn *c = s->conns;
-
+    while ((c = TAILQ_FIRST(&s->conns)) != NULL) {
         conn_unlink(c);
         free(c);
     }
