@@ -83,15 +83,6 @@ struct node_net {
 #endif
 };
 
-static const char *
-role_name(int role)
-{
-    return role == NODE_ROLE_OPERATOR    ? "operator"
-           : role == NODE_ROLE_REGULATOR ? "regulator"
-           : role == NODE_ROLE_OBSERVER  ? "observer"
-                                         : "unknown";
-}
-
 /* ------------------------------------------------------------------ messages out */
 
 static void
@@ -229,7 +220,7 @@ ensure_source(struct node_net *net)
     net->sync_us = time_mono_us();
     net->sync_from = pk.next;
     LOG_INFO(LOG_P2P, "following %s (%s) from height %llu", p2p_peer_addr(pk.best),
-             role_name(p2p_peer_role(pk.best)), (unsigned long long)pk.next);
+             node_role_name((enum node_role)p2p_peer_role(pk.best)), (unsigned long long)pk.next);
     send_getblocks(net, pk.best, pk.next);
 }
 
@@ -449,17 +440,12 @@ static int
 key_allowed(void *ctx, const uint8_t key[32], int *role)
 {
     struct node_net *net = ctx;
-    struct cmp_engine *e = node_engine(net->node);
-    int reg;
 
     if (memcmp(key, node_operator_key(net->node), 32) == 0) {
         *role = NODE_ROLE_OPERATOR;
         return 1;
     }
-    node_lock(net->node);
-    reg = cmp_engine_is_regulator(e, key);
-    node_unlock(net->node);
-    if (reg) {
+    if (node_is_regulator(net->node, key)) {
         *role = NODE_ROLE_REGULATOR;
         return 1;
     }
@@ -628,9 +614,9 @@ peer_json_each(void *ctx, struct p2p_peer *peer)
 
     hex_encode(key, p2p_peer_key(peer), 32);
     json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b, s:I}", "key", key, "role",
-                                       role_name(p2p_peer_role(peer)), "addr", p2p_peer_addr(peer),
-                                       "inbound", p2p_peer_inbound(peer), "height",
-                                       (json_int_t)(ps && ps->hello ? ps->tip : 0)));
+                                       node_role_name((enum node_role)p2p_peer_role(peer)), "addr",
+                                       p2p_peer_addr(peer), "inbound", p2p_peer_inbound(peer),
+                                       "height", (json_int_t)(ps && ps->hello ? ps->tip : 0)));
 }
 
 static json_t *
@@ -684,14 +670,14 @@ static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct node_net *net = arg;
+    struct node_status st;
     int64_t max_lag_ms;
 
     p2p_foreach_peer(net->p2p, hello_each, net); /* peers' view of our tip (getpeerinfo) */
     if (node_role(net->node) != NODE_ROLE_REGULATOR)
         return;
-    node_lock(net->node);
-    max_lag_ms = cmp_engine_params(node_engine(net->node))->v[CMP_P_MAX_LAG_S] * 1000;
-    node_unlock(net->node);
+    node_status_get(net->node, time_now_ms(), &st);
+    max_lag_ms = st.params.v[CMP_P_MAX_LAG_S] * 1000;
     if (max_lag_ms > 0 && time_now_ms() - net->attested_ms >= max_lag_ms / 3)
         attest(net, 1);
     ensure_source(net);

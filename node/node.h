@@ -6,8 +6,11 @@
  * LevelDB batch (group commit: the next block fills while the previous one syncs). Results are
  * delivered on the libevent thread that created the node, only after the block is durable.
  *
- * Threads: node_* functions are called from the event-loop thread. Reads of the engine's state
- * (accounts, balances, usage, licence) must hold node_lock(); the store is thread-safe.
+ * Threads: node_* functions are called from the event-loop thread unless their comment says
+ * otherwise. The engine's state (accounts, balances, usage, licence) is read through the
+ * snapshot functions below (node_status_get, node_account_get, ...), each of which copies what it
+ * returns under the node's state lock; the lock itself never leaves node/. The store is
+ * thread-safe.
  */
 #ifndef SBX_NODE_NODE_H
 #define SBX_NODE_NODE_H
@@ -16,8 +19,10 @@
 #include <stdint.h>
 
 #include "compliance/engine.h"
+#include "compliance/params.h"
 #include "ledger/block.h"
 #include "ledger/keys.h"
+#include "ledger/state.h"
 #include "ledger/store.h"
 #include "ledger/tx.h"
 #include "util/err.h"
@@ -30,6 +35,9 @@ enum node_role {
     NODE_ROLE_REGULATOR = 2,
     NODE_ROLE_OBSERVER = 3,
 };
+
+/* "operator", "regulator", "observer" ("unknown" for anything else). */
+const char *node_role_name(enum node_role r);
 
 struct node_config {
     const char *datadir;   /* holds ledger/, keys/, debug.log */
@@ -141,22 +149,72 @@ void node_alert(struct node *n, enum node_alert_severity sev, const char *kind, 
 struct json_t *node_alerts_json(struct node *n);
 size_t node_alert_count(struct node *n, enum node_alert_severity sev);
 
+#ifdef SBX_TEST_HOOKS
 /* Test hooks (--enable-test-hooks): the next block the operator seals is corrupted. */
 enum node_test_fault { NODE_FAULT_NONE, NODE_FAULT_VERDICT, NODE_FAULT_DIGEST };
 void node_test_fault(struct node *n, enum node_test_fault f);
 /* Sign a copy of block `height` with a different time (equivocation), encoded into `out`. */
 int node_test_equivocate(struct node *n, uint64_t height, struct buf *out,
                          struct sbx_err *err) SBX_WARN_UNUSED;
+#endif
 
 /* Dry run of a transaction against the current state (checktrade): no record, no signature.
  * Takes the state lock itself. */
 int node_check(struct node *n, const struct ledger_tx *tx, struct cmp_result *res,
                struct sbx_err *err) SBX_WARN_UNUSED;
 
-/* State lock for reads of node_engine()'s state. */
-void node_lock(struct node *n);
-void node_unlock(struct node *n);
-struct cmp_engine *node_engine(struct node *n);
+/* ---- snapshots of the engine's state: each takes the state lock once; any thread ---- */
+
+struct node_regulator_status {
+    uint8_t key[32];
+    uint64_t attested_height; /* the latest height it attested; 0 if none */
+    int64_t attested_ms;      /* the timestamp of that attestation; 0 if none */
+};
+
+/* The licence and supervision at one instant. */
+struct node_status {
+    int licence_status;               /* enum cmp_licence_status */
+    int market_halted;                /* the whole market */
+    int asset_halted[SBX_MAX_ASSETS]; /* by asset index ([0], VND, is never halted) */
+    struct cmp_params params;         /* the licence's parameters */
+    uint64_t final_height; /* the highest height attested by attestation_quorum regulators */
+    int supervision_ok;    /* regulators attested within supervision.max_lag_s at now_ms */
+    int64_t supervision_lag_ms;
+    size_t nregulators;
+    struct node_regulator_status regulators[SBX_MAX_REGULATORS];
+    unsigned attestation_quorum, directive_quorum;
+};
+/* Fill `st` (cleared first) with the state at `now_ms`. */
+void node_status_get(struct node *n, int64_t now_ms, struct node_status *st);
+
+/* One account, its standing and its usage of the limits at one instant. */
+struct node_account {
+    struct ledger_account account; /* a copy; account.ext is NULL */
+    int sanctioned;
+    struct cmp_usage_view usage;
+    int64_t holding_used; /* VND value of its largest crypto holding (what limit.holding caps) */
+};
+/* Fill `out` (cleared first) for account `id` at `now_ms`. SBX_OK; SBX_ENOTFOUND if there is no
+ * such account; another code if its usage could not be computed (the account is filled). */
+int node_account_get(struct node *n, const char *id, int64_t now_ms,
+                     struct node_account *out) SBX_WARN_UNUSED;
+
+/* Exchange-wide usage and the licence's limits on it, at one instant. */
+struct node_exchange_usage {
+    int64_t daily_used, total_used; /* VND */
+    int64_t active_accounts;
+    int64_t daily_limit, total_limit, participants_max; /* limit.exchange_*, participants_max */
+};
+void node_exchange_usage_get(struct node *n, int64_t now_ms, struct node_exchange_usage *out);
+
+/* 1 if `key` is a regulator key of the chain. */
+int node_is_regulator(struct node *n, const uint8_t key[static 32]);
+
+/* The genesis block's contents (assets, regulators, quorums, network): immutable after
+ * node_open, valid until node_close; any thread. */
+const struct ledger_genesis *node_genesis(struct node *n);
+
+/* The store (thread-safe; valid until node_close). */
 struct ledger_store *node_store(struct node *n);
 /* The durable tip (what has been acknowledged). */
 void node_tip(struct node *n, struct ledger_tip *out);

@@ -200,17 +200,14 @@ test_node_submit_trade(void **state)
     reopen(f);
     {
         struct ledger_tip tip2;
-        const struct ledger_account *a;
+        struct node_account a;
 
         node_tip(f->node, &tip2);
         assert_int_equal(tip2.height, tip.height);
         assert_memory_equal(tip2.state_digest, tip.state_digest, 32);
-        node_lock(f->node);
-        a = ledger_state_get(cmp_engine_state(node_engine(f->node)), "alice");
-        assert_non_null(a);
-        assert_int_equal(a->balance[0], 150000000);
-        assert_int_equal(a->balance[1], 2000000);
-        node_unlock(f->node);
+        assert_int_equal(node_account_get(f->node, "alice", time_now_ms(), &a), SBX_OK);
+        assert_int_equal(a.account.balance[0], 150000000);
+        assert_int_equal(a.account.balance[1], 2000000);
     }
     tx = trade_tx("t1", "alice", "bob", 2000000, 2500000000);
     r2 = submit(f->node, f->base, &tx);
@@ -230,6 +227,7 @@ test_node_group_commit(void **state)
     char id[32];
     int n = 500;
     struct ledger_tip before, after;
+    struct node_exchange_usage usage;
 
     node_tip(f->node, &before);
     for (int i = 0; i < n; i++) {
@@ -243,9 +241,9 @@ test_node_group_commit(void **state)
     node_tip(f->node, &after);
     /* fewer blocks than transactions: they were committed in groups */
     assert_true(after.height - before.height < (uint64_t)n);
-    node_lock(f->node);
-    assert_int_equal(ledger_state_count(cmp_engine_state(node_engine(f->node))), n + 1);
-    node_unlock(f->node);
+    /* every account opened is active: the house account and the n new ones */
+    node_exchange_usage_get(f->node, time_now_ms(), &usage);
+    assert_int_equal(usage.active_accounts, n + 1);
 }
 
 /* A follower re-validates the operator's blocks; a block with a wrong verdict or a wrong state

@@ -1,0 +1,255 @@
+/* The committer (operator and followers) and the hand-over of results to the event loop.
+ *
+ *   sealed blocks --committer: one synced LevelDB batch per round--> durable tip, doneq
+ *   doneq --event loop: callbacks (the RPC replies), then the network layer hears of the tip
+ *
+ * Group commit: every block queued when the committer looks is written in one commit (a
+ * follower catching up queues many; the operator rarely more than one). Nothing is acknowledged
+ * before its block is synced.
+ *
+ * Threads: committer_main runs on the committer thread; node_commit_push_locked,
+ * node_commit_idle_locked, node_commit_complete_locked and node_commit_complete_one on the
+ * sequencer, workers, applier or committer (mu held or taken); node_commit_init,
+ * node_commit_start, node_commit_stop, node_commit_deliver, done_cb, notify and node_tip on the
+ * event-loop thread.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "node/node_int.h"
+#include "util/log.h"
+
+/* ------------------------------------------------------------------ queues (mu held) */
+
+void
+node_commit_push_locked(struct node *n, struct sealed_item *it)
+{
+    STAILQ_INSERT_TAIL(&n->commit.queue, it, link);
+    n->commit.nqueued++;
+    pthread_cond_signal(&n->commit.cv);
+}
+
+int
+node_commit_idle_locked(const struct node *n)
+{
+    return STAILQ_EMPTY(&n->commit.queue) && !n->commit.committing;
+}
+
+void
+node_commit_complete_locked(struct node *n, struct jobq *jobs)
+{
+    if (STAILQ_EMPTY(&jobs->head))
+        return;
+    n->pipe.inflight -= jobs->n;
+    node_jobq_concat(&n->commit.doneq, jobs);
+    event_active(n->commit.done_ev, EV_READ, 0);
+}
+
+void
+node_commit_complete_one(struct node *n, struct job *j)
+{
+    struct jobq q;
+
+    node_jobq_init(&q);
+    j->decided = 1;
+    node_jobq_push(&q, j);
+    pthread_mutex_lock(&n->mu);
+    node_commit_complete_locked(n, &q);
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* ------------------------------------------------------------------ the committer */
+
+/* Write the blocks of `list` in one commit; on failure refuse their jobs and stop taking
+ * submissions. Returns SBX_OK or the error. `arr` is grown to hold the blocks. */
+static int
+commit_write(struct node *n, struct sealed_list *list, size_t k, struct node_sealed ***arr,
+             size_t *cap)
+{
+    struct sealed_item *it;
+    struct sbx_err err;
+    int rc;
+
+    if (k > *cap) {
+        void *p = realloc(*arr, k * sizeof(**arr));
+
+        if (p == NULL)
+            SBX_BUG("out of memory in the committer");
+        *arr = p;
+        *cap = k;
+    }
+    k = 0;
+    for (it = STAILQ_FIRST(list); it != NULL; it = STAILQ_NEXT(it, link))
+        (*arr)[k++] = &it->s;
+    rc = atomic_load(&n->failed) ? SBX_EIO : node_chain_write_all(n->chain, *arr, k, &err);
+    if (rc) {
+        if (!atomic_load(&n->failed))
+            LOG_ERROR(LOG_NODE, "writing block %llu failed: %s; the node stops taking submissions",
+                      (unsigned long long)STAILQ_FIRST(list)->s.tip.height, err.msg);
+        atomic_store(&n->failed, 1);
+        for (it = STAILQ_FIRST(list); it != NULL; it = STAILQ_NEXT(it, link)) {
+            struct job *j;
+
+            for (j = STAILQ_FIRST(&it->jobs.head); j != NULL; j = STAILQ_NEXT(j, link))
+                node_result_refuse(&j->res, SBX_EIO, "the block could not be written");
+        }
+    } else {
+        LOG_DEBUG(LOG_STORE, "blocks %llu..%llu written (%zu)",
+                  (unsigned long long)STAILQ_FIRST(list)->s.tip.height,
+                  (unsigned long long)(*arr)[k - 1]->tip.height, k);
+    }
+    return rc;
+}
+
+/* Writes sealed blocks in order, a round at a time. */
+static void *
+committer_main(void *arg)
+{
+    struct node *n = arg;
+    struct node_sealed **arr = NULL;
+    size_t cap = 0;
+
+    for (;;) {
+        struct sealed_list list;
+        struct sealed_item *it;
+        size_t k = 0;
+        int rc;
+
+        STAILQ_INIT(&list);
+        pthread_mutex_lock(&n->mu);
+        while (STAILQ_EMPTY(&n->commit.queue) && !n->commit.stop)
+            pthread_cond_wait(&n->commit.cv, &n->mu);
+        if (STAILQ_EMPTY(&n->commit.queue)) {
+            pthread_mutex_unlock(&n->mu);
+            break;
+        }
+        STAILQ_CONCAT(&list, &n->commit.queue);
+        n->commit.committing = 1;
+        pthread_mutex_unlock(&n->mu);
+
+        for (it = STAILQ_FIRST(&list); it != NULL; it = STAILQ_NEXT(it, link))
+            k++;
+        rc = commit_write(n, &list, k, &arr, &cap);
+        pthread_mutex_lock(&n->mu);
+        if (rc == SBX_OK)
+            n->commit.durable = arr[k - 1]->tip;
+        n->commit.durable_gen++;
+        n->commit.nqueued -= (int)k;
+        n->commit.committing = 0;
+        for (it = STAILQ_FIRST(&list); it != NULL; it = STAILQ_NEXT(it, link))
+            node_commit_complete_locked(n, &it->jobs);
+        if (n->role != NODE_ROLE_OPERATOR)
+            node_follower_update_idle_locked(n);
+        event_active(n->commit.done_ev, EV_READ, 0); /* the loop hears of the new tip */
+        pthread_cond_signal(&n->pipe.seq_cv);
+        pthread_cond_broadcast(&n->follow.follow_cv);
+        pthread_mutex_unlock(&n->mu);
+        while ((it = STAILQ_FIRST(&list)) != NULL) {
+            STAILQ_REMOVE_HEAD(&list, link);
+            node_sealed_release(&it->s);
+            free(it);
+        }
+    }
+    free(arr);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ the event loop's side */
+
+/* Tell the network layer what changed since it last heard. */
+static void
+notify(struct node *n)
+{
+    struct node_follower *f = &n->follow;
+    struct ledger_tip tip;
+    uint64_t gen, rheight = 0;
+    char rmsg[SBX_ERR_MSG_MAX];
+    int idle, refused = 0;
+
+    pthread_mutex_lock(&n->mu);
+    gen = n->commit.durable_gen;
+    tip = n->commit.durable;
+    idle = n->role == NODE_ROLE_OPERATOR ? 1 : f->idle;
+    if (f->stopped && !f->refused_reported) {
+        f->refused_reported = 1;
+        refused = 1;
+        rheight = f->refused_height;
+        snprintf(rmsg, sizeof(rmsg), "%s", f->refused_msg);
+    }
+    pthread_mutex_unlock(&n->mu);
+    if (gen != n->commit.notified_gen) {
+        n->commit.notified_gen = gen;
+        node_relay_check(n);
+        if (n->ev && n->ev->on_tip)
+            n->ev->on_tip(n->ev_ctx, &tip, idle);
+    }
+    if (refused) {
+        node_alert(n, NODE_ALERT_CRITICAL, "block_invalid", rheight, NULL, NULL,
+                   "block %llu refused, following stopped: %s", (unsigned long long)rheight, rmsg);
+        if (n->ev && n->ev->on_refused)
+            n->ev->on_refused(n->ev_ctx, rheight, rmsg);
+    }
+}
+
+void
+node_commit_deliver(struct node *n)
+{
+    struct jobq q;
+    struct job *j;
+
+    node_jobq_init(&q);
+    pthread_mutex_lock(&n->mu);
+    node_jobq_concat(&q, &n->commit.doneq);
+    pthread_mutex_unlock(&n->mu);
+    while ((j = node_jobq_pop(&q)) != NULL) {
+        j->fn(j->arg, &j->res);
+        node_pipeline_job_free(j);
+    }
+    notify(n);
+}
+
+static void
+done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    node_commit_deliver(arg);
+}
+
+int
+node_commit_init(struct node *n)
+{
+    /* persistent, with a long timeout so that it counts as pending: it keeps the loop alive
+     * while results may still arrive (a timeout just delivers nothing) */
+    n->commit.done_ev = event_new(n->base, -1, EV_PERSIST, done_cb, n);
+    if (n->commit.done_ev == NULL || event_add(n->commit.done_ev, &(struct timeval){3600, 0}) != 0)
+        return SBX_ENOMEM;
+    return SBX_OK;
+}
+
+void
+node_commit_stop(struct node *n)
+{
+    pthread_mutex_lock(&n->mu);
+    n->commit.stop = 1;
+    pthread_cond_broadcast(&n->commit.cv);
+    pthread_mutex_unlock(&n->mu);
+    pthread_join(n->commit.thr, NULL);
+}
+
+void
+node_commit_start(struct node *n)
+{
+    if (pthread_create(&n->commit.thr, NULL, committer_main, n) != 0)
+        SBX_BUG("cannot start the committer thread");
+}
+
+void
+node_tip(struct node *n, struct ledger_tip *out)
+{
+    pthread_mutex_lock(&n->mu);
+    *out = n->commit.durable;
+    pthread_mutex_unlock(&n->mu);
+}

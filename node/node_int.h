@@ -1,0 +1,293 @@
+/* The node's shared state, for the files of node/ that run its threads (not a public API: rpc/
+ * and the rest see node.h only).
+ *
+ * LOCK ORDER (take them in this order, never the other way round):
+ *
+ *     state_mu  ->  mu
+ *     alert_mu      a leaf: nothing else is locked while it is held
+ *
+ * state_mu guards the chain's engine and open block (what node_chain_* changes or reads besides
+ * the store, which is thread-safe). mu guards the queues between the threads and the durable
+ * tip. The follower's applier holds state_mu while it waits on mu for the committer; the
+ * sequencer never takes state_mu while it holds mu.
+ *
+ * Threads (one file each): the event loop (node.c, the node_* API, relay.c, commit.c's delivery),
+ * the workers and the sequencer (pipeline.c), the committer (commit.c), the follower's verifiers
+ * and applier (follower.c), the verifychain thread (verify.c).
+ *
+ * Beside each field: the lock that guards it, "_Atomic", "immutable after node_open" or
+ * "event-loop thread only".
+ */
+#ifndef SBX_NODE_NODE_INT_H
+#define SBX_NODE_NODE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <jansson.h>
+
+#include "node/chain.h"
+#include "node/node.h"
+
+struct event;
+struct par_pool;
+
+/* ------------------------------------------------------------------ jobs (operator) */
+
+/* One submission on its way through workers, sequencer and committer. A job belongs to the one
+ * queue it is on (and to whichever thread took it off a queue). */
+struct job {
+    STAILQ_ENTRY(job) link;
+    int raw; /* submitrawtx: decode and verify instead of sign */
+    struct ledger_tx tx;
+    struct buf enc;
+    size_t ulen;
+    uint8_t txid[32];
+    node_done_fn fn;
+    void *arg;
+    struct node_result res;
+    int decided; /* the result is final (refused, or a duplicate answered from the store) */
+};
+
+/* A queue of jobs with its length. Initialise with node_jobq_init (an empty STAILQ points into
+ * its own head: a queue is moved with node_jobq_concat, never copied). */
+struct jobq {
+    STAILQ_HEAD(, job) head;
+    size_t n;
+};
+
+/* A sealed block and the jobs it answers, waiting for the committer. */
+struct sealed_item {
+    STAILQ_ENTRY(sealed_item) link;
+    struct node_sealed s;
+    struct jobq jobs;
+};
+STAILQ_HEAD(sealed_list, sealed_item);
+
+/* ------------------------------------------------------------------ following */
+
+/* A block received by a follower, waiting to be applied. Its signatures are checked ahead of
+ * the applier by the verifier threads, in slices of about NODE_VERIFY_SLICE transactions (slice
+ * 0 also checks the header's signature); the applier takes it once every slice is done. Its
+ * block and data are immutable once queued; each verifier writes only its slice's txids. */
+struct qblock {
+    STAILQ_ENTRY(qblock) link;
+    uint64_t height;
+    uint8_t hash[32];
+    struct ledger_block b;
+    uint8_t (*txids)[32];
+    size_t nslices, next_slice, slices_done; /* mu */
+    size_t bad;                              /* mu: first failing transaction; SIZE_MAX none */
+    char bad_msg[SBX_ERR_MSG_MAX];           /* mu */
+    size_t len;
+    uint8_t data[];
+};
+STAILQ_HEAD(qblock_list, qblock);
+
+/* Headers of recently queued blocks a follower keeps (equivocation checks). */
+#define NODE_FOLLOW_RECENT 1024
+
+/* ------------------------------------------------------------------ the node */
+
+/* The operator's pipeline: workers sign or verify, the sequencer decides (pipeline.c). */
+struct node_pipeline {
+    pthread_cond_t work_cv, seq_cv; /* with mu */
+    struct jobq workq, seqq;        /* mu */
+    size_t inflight;                /* mu: submissions admitted and not yet delivered */
+    int idle_workers;               /* mu: workers waiting for work_cv */
+    int seq_waiting;                /* mu: the sequencer waits for seq_cv */
+    int stop_workers, stop_seq;     /* mu */
+    pthread_t *workers;             /* immutable after node_open */
+    pthread_t seq_thr;              /* immutable after node_open */
+};
+
+/* The committer (both roles) and the hand-over of results to the event loop (commit.c). */
+struct node_commit {
+    pthread_cond_t cv;         /* with mu */
+    struct sealed_list queue;  /* mu: sealed blocks waiting to be written */
+    int nqueued;               /* mu: sealed blocks queued or being written */
+    int committing;            /* mu: the committer is writing */
+    int stop;                  /* mu */
+    struct jobq doneq;         /* mu: finished jobs the event loop delivers */
+    uint64_t durable_gen;      /* mu: counts the committer's rounds */
+    struct ledger_tip durable; /* mu: the durable tip */
+    uint64_t notified_gen;     /* event-loop thread only */
+    struct event *done_ev;     /* immutable after node_open (event_active from any thread) */
+    pthread_t thr;             /* immutable after node_open */
+};
+
+/* A follower's queue, verifiers and applier (follower.c). */
+struct node_follower {
+    pthread_cond_t follow_cv, verify_cv; /* with mu */
+    struct qblock_list queue;            /* mu */
+    size_t nqueued, bytes;               /* mu */
+    uint64_t next;                       /* mu: height the next queued block must have */
+    int stop;                            /* mu */
+    int stopped;                         /* mu: a block was refused or following was stopped */
+    uint64_t refused_height;             /* mu */
+    char refused_msg[SBX_ERR_MSG_MAX];   /* mu */
+    int refused_reported;                /* mu */
+    /* mu: headers of the blocks queued lately (queued, being applied, sealed or written): what a
+     * block at a held height is compared with */
+    struct {
+        uint64_t height1; /* height + 1; 0 = empty */
+        uint8_t hdr[LEDGER_HEADER_SIZE];
+    } recent[NODE_FOLLOW_RECENT];
+    int idle;             /* mu: nothing queued or being applied */
+    int applying;         /* mu: the applier holds a block */
+    pthread_t thr;        /* immutable after node_open */
+    pthread_t *verifiers; /* immutable after node_open */
+    int nverifiers;       /* immutable after node_open */
+};
+
+/* A directive this regulator node relayed, waiting to appear in a block (relay.c). */
+struct pending_dir {
+    LIST_ENTRY(pending_dir) link;
+    uint8_t txid[32];
+    int64_t deadline_ms;
+    node_done_fn fn;
+    void *arg;
+};
+
+struct node_relay {
+    LIST_HEAD(, pending_dir) pending; /* event-loop thread only */
+    struct event *timer;              /* immutable after node_open */
+};
+
+struct alert_item {
+    int64_t time_ms;
+    enum node_alert_severity sev;
+    json_t *obj;
+};
+
+/* Node alerts (alerts.c). */
+struct node_alerts {
+    pthread_mutex_t mu;       /* alert_mu: a leaf lock */
+    struct alert_item *items; /* alert_mu */
+    size_t n, alloc;          /* alert_mu */
+};
+
+struct verify_job;
+
+/* A verifychain on its own thread (verify.c). */
+struct node_verifychain {
+    struct verify_job *job; /* event-loop thread only */
+    /* set by node_close, read by the verifychain thread: always through __atomic_load_n /
+     * __atomic_store_n (a plain int, because node_chain_replay_check takes a const int *) */
+    int cancel;
+};
+
+struct node {
+    /* immutable after node_open */
+    struct node_config cfg;
+    char *datadir;
+    struct event_base *base;
+    struct node_chain *chain; /* its engine and open block: state_mu; its store: any thread */
+    struct ledger_key op_key;
+    struct ledger_key reg_key;
+    struct ledger_key obs_key; /* an observer's node key */
+    int has_reg_key;
+    enum node_role role;
+    int nworkers; /* signature threads (workers or verifiers) */
+    struct par_pool *pool;
+    int threads_started;
+
+    pthread_mutex_t state_mu; /* the engine's state */
+    pthread_mutex_t mu;       /* the queues between the threads and the durable tip */
+
+    /* the node stopped taking submissions after an internal error: written by the sequencer
+     * and the committer, read by the event loop */
+    _Atomic int failed;
+    int stopping; /* event-loop thread only: node_close has begun */
+
+    struct node_pipeline pipe;
+    struct node_commit commit;
+    struct node_follower follow;
+    struct node_relay relay;
+    struct node_alerts alerts;
+    struct node_verifychain verify;
+
+    /* the network layer: event-loop thread only */
+    const struct node_events *ev;
+    void *ev_ctx;
+};
+
+/* ------------------------------------------------------------------ node.c */
+
+/* Set `r` to a refusal: `rc` and `msg`. */
+void node_result_refuse(struct node_result *r, int rc, const char *msg);
+/* Refuse on the spot (event loop: the callback runs now). */
+void node_refuse_now(node_done_fn fn, void *arg, int rc, const char *msg);
+
+/* ------------------------------------------------------------------ pipeline.c */
+
+void node_jobq_init(struct jobq *q);
+void node_jobq_push(struct jobq *q, struct job *j);
+struct job *node_jobq_pop(struct jobq *q);
+/* Move every job of `src` to the end of `dst`; `src` is left empty. */
+void node_jobq_concat(struct jobq *dst, struct jobq *src);
+void node_pipeline_job_free(struct job *j);
+/* Operator: start the workers and the sequencer (event loop, from node_open). */
+void node_pipeline_start(struct node *n);
+/* Operator: stop and join the workers, then the sequencer, which first seals what it holds. */
+void node_pipeline_stop(struct node *n);
+
+/* ------------------------------------------------------------------ commit.c */
+
+/* Make the event that delivers results on the event loop; SBX_ENOMEM. */
+int node_commit_init(struct node *n) SBX_WARN_UNUSED;
+/* Start the committer thread. */
+void node_commit_start(struct node *n);
+/* Stop and join the committer once everything queued is written. */
+void node_commit_stop(struct node *n);
+/* Queue a sealed block for the committer (mu held). */
+void node_commit_push_locked(struct node *n, struct sealed_item *it);
+/* 1 if no sealed block waits and none is being written (mu held). */
+int node_commit_idle_locked(const struct node *n);
+/* Hand finished jobs to the event loop (mu held). */
+void node_commit_complete_locked(struct node *n, struct jobq *jobs);
+/* Hand one finished job to the event loop (takes mu). */
+void node_commit_complete_one(struct node *n, struct job *j);
+/* Event loop: run the callbacks of finished jobs and tell the network layer what changed. */
+void node_commit_deliver(struct node *n);
+
+/* ------------------------------------------------------------------ follower.c */
+
+/* Follower: start the verifiers and the applier; SBX_ENOMEM. */
+int node_follower_start(struct node *n) SBX_WARN_UNUSED;
+/* Follower: stop and join the verifiers and the applier (mu not held). */
+void node_follower_stop(struct node *n);
+/* Drop every queued block (mu held, or no other thread running). */
+void node_follower_drop(struct node *n);
+/* Recompute follow.idle (mu held). */
+void node_follower_update_idle_locked(struct node *n);
+
+/* ------------------------------------------------------------------ relay.c */
+
+/* Follower: start the timer that times relayed directives out; SBX_ENOMEM. */
+int node_relay_start(struct node *n) SBX_WARN_UNUSED;
+/* Submissions to a regulator or observer node: directives are relayed, the rest refused. */
+void node_relay_submit(struct node *n, struct ledger_tx *tx, const uint8_t *raw_in, size_t raw_len,
+                       size_t ulen, node_done_fn fn, void *arg);
+/* Event loop: answer the relayed directives that have reached a block. */
+void node_relay_check(struct node *n);
+/* Event loop, at close: answer every relayed directive still waiting with SBX_EUNAVAIL. */
+void node_relay_close(struct node *n);
+void node_relay_free(struct node *n);
+
+/* ------------------------------------------------------------------ alerts.c */
+
+/* Read the alerts kept in the store (node_open, before any thread starts). */
+void node_alerts_load(struct node *n);
+void node_alerts_init(struct node *n);
+void node_alerts_release(struct node *n);
+
+/* ------------------------------------------------------------------ verify.c */
+
+/* Event loop, node_close: cancel a running verifychain and deliver its result. */
+void node_verify_cancel(struct node *n);
+
+#endif

@@ -1,0 +1,695 @@
+/* The operator's pipeline of the main job: submission, workers and the sequencer.
+ *
+ *   event loop --node_submit--> workq --workers: sign or verify--> seqq
+ *   seqq --sequencer: idempotency, verdict, pending block--> sealed blocks (to commit.c)
+ *
+ * Optimised for throughput: signatures (the largest CPU cost) on one worker per core; a single
+ * sequencer so verdicts stay simple and deterministic. A block is sealed when the committer is
+ * idle, when it reaches -blockmaxtxs, or -blockmaxms after it was opened, so that one fsync
+ * covers every transaction that arrived while the previous block was being written.
+ *
+ * Threads: node_submit, node_submit_raw, node_check, node_queue_depth, node_pipeline_start and
+ * node_pipeline_stop run on the event-loop thread; worker_main and work on the worker threads;
+ * sequencer_main and the seq_* and sequence functions on the sequencer thread. The node_jobq_*
+ * helpers run on whichever thread owns the queue (mu held for the shared ones).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/node_int.h"
+#include "util/log.h"
+#include "util/time.h"
+
+/* Sealed blocks waiting for the committer before the sequencer waits. */
+#define MAX_SEALED_QUEUE 4
+
+/* Workers take jobs in small batches (a share of what waits, at most WORKER_BATCH) and hand
+ * them on with one lock and at most one wake-up: under load, thread switches and futex calls
+ * otherwise cost as much as the signatures. */
+#define WORKER_BATCH 32
+
+/* ------------------------------------------------------------------ job queues */
+
+void
+node_jobq_init(struct jobq *q)
+{
+    STAILQ_INIT(&q->head);
+    q->n = 0;
+}
+
+void
+node_jobq_push(struct jobq *q, struct job *j)
+{
+    STAILQ_INSERT_TAIL(&q->head, j, link);
+    q->n++;
+}
+
+struct job *
+node_jobq_pop(struct jobq *q)
+{
+    struct job *j = STAILQ_FIRST(&q->head);
+
+    if (j) {
+        STAILQ_REMOVE_HEAD(&q->head, link);
+        q->n--;
+    }
+    return j;
+}
+
+void
+node_jobq_concat(struct jobq *dst, struct jobq *src)
+{
+    STAILQ_CONCAT(&dst->head, &src->head);
+    dst->n += src->n;
+    src->n = 0;
+}
+
+static struct job *
+job_new(node_done_fn fn, void *arg)
+{
+    struct job *j = calloc(1, sizeof(*j));
+
+    if (j == NULL)
+        return NULL;
+    buf_init(&j->enc, SBX_TX_MAX_SIZE);
+    j->fn = fn;
+    j->arg = arg;
+    return j;
+}
+
+void
+node_pipeline_job_free(struct job *j)
+{
+    buf_release(&j->enc);
+    free(j);
+}
+
+/* ------------------------------------------------------------------ workers */
+
+/* Sign or verify one job. Returns 1 if it goes on to the sequencer, 0 if it was refused. */
+static int
+work(struct node *n, struct job *j)
+{
+    struct sbx_err err;
+    int rc;
+
+    sbx_err_clear(&err);
+    if (j->raw) {
+        rc = ledger_tx_decode(&j->tx, j->enc.data, j->enc.len, &j->ulen, &err);
+        if (rc == SBX_OK && j->tx.type == LEDGER_TX_GENESIS)
+            rc = sbx_err_set(&err, SBX_EINVAL, "hex: a genesis transaction cannot be submitted");
+        if (rc == SBX_OK) {
+            ledger_tx_id_raw(j->txid, j->enc.data, j->ulen);
+            rc = ledger_keys_verify_tx(&j->tx, j->txid, &err);
+        }
+    } else {
+        const struct ledger_key *k = &n->op_key;
+
+        if (j->tx.type == LEDGER_TX_DIRECTIVE || j->tx.type == LEDGER_TX_ATTESTATION) {
+            if (!n->has_reg_key) {
+                j->res.rc = SBX_EDENIED;
+                snprintf(j->res.message, sizeof(j->res.message),
+                         "this node holds no regulator key: submit a directive signed by "
+                         "regulators with submitrawtx");
+                node_commit_complete_one(n, j);
+                return 0;
+            }
+            k = &n->reg_key;
+        }
+        rc = ledger_keys_sign_tx(&j->tx, k, j->txid, &err);
+        rc = rc ? rc : ledger_tx_encode(&j->tx, &j->enc, &err);
+    }
+    if (rc) {
+        j->res.rc = rc;
+        snprintf(j->res.message, sizeof(j->res.message), "%.190s", err.msg);
+        node_commit_complete_one(n, j);
+        return 0;
+    }
+    memcpy(j->res.txid, j->txid, 32);
+    return 1;
+}
+
+/* Take a share of the waiting jobs into `take` (mu held); none once stopping and empty. */
+static void
+worker_take_locked(struct node *n, struct jobq *take)
+{
+    struct node_pipeline *p = &n->pipe;
+    size_t share;
+
+    while (STAILQ_EMPTY(&p->workq.head) && !p->stop_workers) {
+        /* the waker takes us off the idle count when it signals, so that a burst of
+         * submissions wakes each idle worker once, not once per submission */
+        p->idle_workers++;
+        pthread_cond_wait(&p->work_cv, &n->mu);
+    }
+    share = p->workq.n / (size_t)n->nworkers;
+    share = share < 1 ? 1 : share > WORKER_BATCH ? WORKER_BATCH : share;
+    while (share-- > 0 && !STAILQ_EMPTY(&p->workq.head))
+        node_jobq_push(take, node_jobq_pop(&p->workq));
+    if (!STAILQ_EMPTY(&p->workq.head) && p->idle_workers) {
+        p->idle_workers--;
+        pthread_cond_signal(&p->work_cv); /* more than our share: wake a peer */
+    }
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct node *n = arg;
+
+    for (;;) {
+        struct jobq take, done;
+        struct job *j;
+
+        node_jobq_init(&take);
+        node_jobq_init(&done);
+        pthread_mutex_lock(&n->mu);
+        worker_take_locked(n, &take);
+        pthread_mutex_unlock(&n->mu);
+        if (STAILQ_EMPTY(&take.head))
+            return NULL; /* stopping and nothing left */
+        while ((j = node_jobq_pop(&take)) != NULL)
+            if (work(n, j))
+                node_jobq_push(&done, j);
+        if (!STAILQ_EMPTY(&done.head)) {
+            pthread_mutex_lock(&n->mu);
+            node_jobq_concat(&n->pipe.seqq, &done);
+            if (n->pipe.seq_waiting) {
+                n->pipe.seq_waiting = 0; /* one wake-up is enough */
+                pthread_cond_signal(&n->pipe.seq_cv);
+            }
+            pthread_mutex_unlock(&n->mu);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ sequencer */
+
+static const char *
+job_id(const struct ledger_tx *tx, uint8_t *kind)
+{
+    switch (tx->type) {
+    case LEDGER_TX_ACCOUNT_OPEN:
+        *kind = CMP_ID_ACCOUNT;
+        return tx->u.account_open.account;
+    case LEDGER_TX_DEPOSIT:
+    case LEDGER_TX_WITHDRAWAL:
+        *kind = CMP_ID_TRANSFER;
+        return tx->u.transfer.transfer_id;
+    case LEDGER_TX_TRADE:
+        *kind = CMP_ID_TRADE;
+        return tx->u.trade.trade_id;
+    default:
+        return NULL;
+    }
+}
+
+enum dup { DUP_NONE, DUP_ANSWERED, DUP_WAIT };
+
+/* Idempotency: an id used before answers with the first result (same content) or a conflict.
+ * DUP_WAIT when the first use is in a block not yet written: retry after the next commit. */
+static enum dup
+check_duplicate(struct node *n, struct job *j)
+{
+    struct ledger_store *store = node_chain_store(n->chain);
+    uint8_t key[2 + SBX_ID_MAX], orig[32], again[32];
+    struct ledger_tx otx, cand;
+    struct ledger_block b;
+    struct buf raw;
+    uint64_t height;
+    uint32_t index;
+    const char *id;
+    uint8_t kind;
+    size_t len;
+    enum dup out = DUP_ANSWERED;
+
+    id = job_id(&j->tx, &kind);
+    if (id == NULL)
+        return DUP_NONE;
+    len = strnlen(id, SBX_ID_MAX);
+    key[0] = LEDGER_K_IDEM;
+    key[1] = kind;
+    memcpy(key + 2, id, len);
+    if (node_chain_find_id(n->chain, key, 2 + len, orig) != SBX_OK)
+        return DUP_NONE;
+    if (ledger_store_tx_location(store, orig, &height, &index, NULL) != SBX_OK)
+        return DUP_WAIT;
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    if (ledger_store_get_block(store, height, &raw, NULL) != SBX_OK ||
+        ledger_block_decode(&b, raw.data, raw.len, NULL) != SBX_OK) {
+        buf_release(&raw);
+        node_result_refuse(&j->res, SBX_EINTERNAL, "reading the first submission failed");
+        return DUP_ANSWERED;
+    }
+    if (index >= b.ntx ||
+        ledger_tx_decode(&otx, b.entries[index].tx, b.entries[index].tx_len, NULL, NULL)) {
+        node_result_refuse(&j->res, SBX_EINTERNAL, "reading the first submission failed");
+        goto out;
+    }
+    /* same content = the same txid once signer and time are the first submission's */
+    cand = j->tx;
+    cand.timestamp = otx.timestamp;
+    memcpy(cand.signer, otx.signer, 32);
+    if (ledger_tx_id(&cand, again, NULL) != SBX_OK || memcmp(again, orig, 32) != 0) {
+        j->res.rc = SBX_ECONFLICT;
+        snprintf(j->res.message, sizeof(j->res.message),
+                 "%s: %.64s was already used with different content",
+                 kind == CMP_ID_TRADE      ? "trade_id"
+                 : kind == CMP_ID_TRANSFER ? "transfer_id"
+                                           : "account",
+                 id);
+        memcpy(j->res.txid, orig, 32);
+        j->res.height = height;
+    } else {
+        j->res.verdict = b.entries[index].verdict;
+        j->res.rc = j->res.verdict.status == LEDGER_VERDICT_ACCEPTED ? SBX_OK : SBX_EREJECTED;
+        snprintf(j->res.message, sizeof(j->res.message), "%s",
+                 j->res.rc ? "rejected when first submitted" : "");
+        memcpy(j->res.txid, orig, 32);
+        j->res.height = height;
+        ledger_block_hash(&b.hdr, j->res.block_hash);
+    }
+    ledger_tx_release(&otx);
+out:
+    ledger_block_release(&b);
+    buf_release(&raw);
+    return out;
+}
+
+/* Give `j` its verdict in the open block, or decide it at once. Returns 1 if it joined the
+ * block, 0 if it was decided (or deferred onto `deferred`). With n->state_mu held. */
+static int
+sequence(struct node *n, struct job *j, int64_t now, struct jobq *deferred, struct jobq *decided)
+{
+    struct cmp_engine *eng = node_chain_engine(n->chain);
+    const struct cmp_params *p = cmp_engine_params(eng);
+    int business = j->tx.type >= LEDGER_TX_ACCOUNT_OPEN && j->tx.type <= LEDGER_TX_TRADE;
+    struct cmp_result cres;
+    int64_t lag, skew = p->v[CMP_P_MAX_SKEW_MS];
+    int rc;
+
+    if (j->raw && (j->tx.timestamp > now + skew || j->tx.timestamp < now - skew)) {
+        node_result_refuse(&j->res, SBX_EINVAL,
+                           "timestamp: more than time.max_skew_ms away from the node's clock");
+        node_jobq_push(decided, j);
+        return 0;
+    }
+    if (business && cmp_engine_supervision_ok(eng, now, &lag) != SBX_OK) {
+        j->res.rc = SBX_EUNAVAIL;
+        snprintf(j->res.message, sizeof(j->res.message),
+                 "supervision.lag: regulators have not attested for %lld ms", (long long)lag);
+        node_jobq_push(decided, j);
+        return 0;
+    }
+    switch (check_duplicate(n, j)) {
+    case DUP_ANSWERED:
+        node_jobq_push(decided, j);
+        return 0;
+    case DUP_WAIT:
+        node_jobq_push(deferred, j);
+        return 0;
+    case DUP_NONE:
+        break;
+    }
+    rc = node_chain_add(n->chain, j->enc.data, j->enc.len, &j->tx, j->txid, &cres);
+    if (rc == SBX_ETOOLONG) {
+        node_jobq_push(deferred, j); /* the block is full: next block */
+        return 0;
+    }
+    if (rc) {
+        LOG_ERROR(LOG_NODE, "sequencer: %s; the node stops taking submissions", sbx_rc_name(rc));
+        atomic_store(&n->failed, 1);
+        node_result_refuse(&j->res, SBX_EINTERNAL, "internal error");
+        node_jobq_push(decided, j);
+        return 0;
+    }
+    j->res.verdict = cres.verdict;
+    j->res.height = node_chain_tip(n->chain)->height + 1;
+    j->res.rc = cres.verdict.status == LEDGER_VERDICT_ACCEPTED ? SBX_OK : SBX_EREJECTED;
+    snprintf(j->res.message, sizeof(j->res.message), "%s", cres.message);
+    return 1;
+}
+
+/* What the sequencer holds between its rounds (sequencer thread only). */
+struct seq_state {
+    struct jobq block;    /* the jobs in the open block */
+    struct jobq deferred; /* jobs that wait for the next commit */
+    int open;             /* a block is open */
+    int64_t opened_us;    /* when it was opened (monotonic) */
+    uint64_t gen_seen;    /* the committer's round last seen */
+};
+
+static int64_t
+seq_age_us(const struct seq_state *st)
+{
+    return st->open ? time_mono_us() - st->opened_us : 0;
+}
+
+/* Wait on seq_cv (mu held) for at most `wait_us` microseconds, or without limit if negative. */
+static void
+seq_sleep_locked(struct node *n, int64_t wait_us)
+{
+    n->pipe.seq_waiting = 1;
+    if (wait_us >= 0) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += wait_us / 1000000;
+        ts.tv_nsec += (wait_us % 1000000) * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&n->pipe.seq_cv, &n->mu, &ts);
+    } else {
+        pthread_cond_wait(&n->pipe.seq_cv, &n->mu);
+    }
+    n->pipe.seq_waiting = 0;
+}
+
+/* Wait (mu held) until there is work: arrivals with room in the block, an open block that is
+ * due, a commit (deferred jobs may go on) or a stop. */
+static void
+seq_wait_locked(struct node *n, struct seq_state *st)
+{
+    struct node_pipeline *p = &n->pipe;
+    int64_t maxtxs = n->cfg.blockmaxtxs, max_us = (int64_t)n->cfg.blockmaxms * 1000;
+
+    if (n->commit.durable_gen != st->gen_seen && !STAILQ_EMPTY(&st->deferred.head)) {
+        /* a block was written: retry what waited for it, in front of newer arrivals */
+        node_jobq_concat(&st->deferred, &p->seqq);
+        node_jobq_concat(&p->seqq, &st->deferred);
+    }
+    st->gen_seen = n->commit.durable_gen;
+    for (;;) {
+        int64_t age = seq_age_us(st);
+
+        if (!STAILQ_EMPTY(&p->seqq.head) && (!st->open || (int)st->block.n < maxtxs))
+            break;
+        if (st->open && (node_commit_idle_locked(n) || (int)st->block.n >= maxtxs ||
+                         age >= max_us || p->stop_seq))
+            break;
+        if (!st->open && p->stop_seq && STAILQ_EMPTY(&st->deferred.head))
+            break;
+        if (!st->open && p->stop_seq && n->commit.durable_gen != st->gen_seen)
+            break;
+        seq_sleep_locked(n, st->open ? max_us - age : -1);
+        if (n->commit.durable_gen != st->gen_seen)
+            break;
+    }
+}
+
+/* Give the jobs of `take` their verdicts (state_mu taken here): into the open block (opened if
+ * needed), onto `st->deferred`, or decided at once onto `decided`. */
+static void
+seq_decide(struct node *n, struct seq_state *st, struct jobq *take, struct jobq *decided)
+{
+    int64_t now = time_now_ms();
+    struct job *j;
+
+    pthread_mutex_lock(&n->state_mu);
+    if (!st->open && !atomic_load(&n->failed)) {
+        if (node_chain_begin(n->chain, now) != SBX_OK) {
+            atomic_store(&n->failed, 1);
+        } else {
+            st->open = 1;
+            st->opened_us = time_mono_us();
+        }
+    }
+    while ((j = node_jobq_pop(take)) != NULL) {
+        if (atomic_load(&n->failed)) {
+            node_result_refuse(&j->res, SBX_EUNAVAIL, "the node has stopped after an error");
+            node_jobq_push(decided, j);
+        } else if (sequence(n, j, now, &st->deferred, decided)) {
+            node_jobq_push(&st->block, j);
+        }
+    }
+    if (st->open && st->block.n == 0) {
+        node_chain_abort_empty(n->chain); /* everything was answered at the door */
+        st->open = 0;
+    }
+    pthread_mutex_unlock(&n->state_mu);
+}
+
+/* Whether the open block is sealed now (mu held); waits while the disk is behind. */
+static int
+seq_due_locked(struct node *n, struct seq_state *st)
+{
+    int seal;
+
+    if (!st->open)
+        return 0;
+    seal = node_commit_idle_locked(n) || (int)st->block.n >= n->cfg.blockmaxtxs ||
+           seq_age_us(st) >= (int64_t)n->cfg.blockmaxms * 1000 || n->pipe.stop_seq ||
+           (!STAILQ_EMPTY(&st->deferred.head) && st->block.n > 0);
+    while (seal && n->commit.nqueued >= MAX_SEALED_QUEUE)
+        seq_sleep_locked(n, -1); /* backpressure: the disk is behind */
+    return seal;
+}
+
+/* Seal the open block and queue it for the committer; on failure refuse its jobs and stop
+ * taking submissions. */
+static void
+seq_seal(struct node *n, struct seq_state *st)
+{
+    struct sealed_item *it = calloc(1, sizeof(*it));
+    struct sbx_err err;
+    struct job *j;
+    int rc = it ? SBX_OK : SBX_ENOMEM;
+
+    pthread_mutex_lock(&n->state_mu);
+    if (rc == SBX_OK)
+        rc = node_chain_seal(n->chain, &n->op_key, &it->s, &err);
+    pthread_mutex_unlock(&n->state_mu);
+    st->open = 0;
+    if (rc) {
+        LOG_ERROR(LOG_NODE, "sealing a block failed: %s; the node stops taking submissions",
+                  rc == SBX_ENOMEM ? "out of memory" : err.msg);
+        atomic_store(&n->failed, 1);
+        free(it);
+        for (j = STAILQ_FIRST(&st->block.head); j != NULL; j = STAILQ_NEXT(j, link))
+            node_result_refuse(&j->res, SBX_EINTERNAL, "internal error");
+        pthread_mutex_lock(&n->mu);
+        node_commit_complete_locked(n, &st->block);
+        pthread_mutex_unlock(&n->mu);
+        return;
+    }
+    for (j = STAILQ_FIRST(&st->block.head); j != NULL; j = STAILQ_NEXT(j, link))
+        memcpy(j->res.block_hash, it->s.tip.hash, 32);
+    node_jobq_init(&it->jobs);
+    node_jobq_concat(&it->jobs, &st->block);
+    pthread_mutex_lock(&n->mu);
+    node_commit_push_locked(n, it);
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* The sequencer: takes signed jobs in arrival order, gives verdicts into the open block and
+ * seals it when it is due. Exits once stopping and nothing is left. */
+static void *
+sequencer_main(void *arg)
+{
+    struct node *n = arg;
+    struct seq_state st;
+
+    memset(&st, 0, sizeof(st));
+    node_jobq_init(&st.block);
+    node_jobq_init(&st.deferred);
+    for (;;) {
+        struct jobq take, decided;
+        int seal, room;
+
+        node_jobq_init(&take);
+        node_jobq_init(&decided);
+        pthread_mutex_lock(&n->mu);
+        seq_wait_locked(n, &st);
+        room = n->cfg.blockmaxtxs - (int)st.block.n;
+        while (room-- > 0 && !STAILQ_EMPTY(&n->pipe.seqq.head))
+            node_jobq_push(&take, node_jobq_pop(&n->pipe.seqq));
+        if (!st.open && STAILQ_EMPTY(&take.head) && n->pipe.stop_seq &&
+            STAILQ_EMPTY(&st.deferred.head) && STAILQ_EMPTY(&n->pipe.seqq.head)) {
+            pthread_mutex_unlock(&n->mu);
+            break;
+        }
+        pthread_mutex_unlock(&n->mu);
+        if (!STAILQ_EMPTY(&take.head))
+            seq_decide(n, &st, &take, &decided);
+        pthread_mutex_lock(&n->mu);
+        node_commit_complete_locked(n, &decided);
+        seal = seq_due_locked(n, &st);
+        pthread_mutex_unlock(&n->mu);
+        if (seal)
+            seq_seal(n, &st);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ start / stop */
+
+void
+node_pipeline_start(struct node *n)
+{
+    for (int i = 0; i < n->nworkers; i++)
+        if (pthread_create(&n->pipe.workers[i], NULL, worker_main, n) != 0)
+            SBX_BUG("cannot start a worker thread");
+    if (pthread_create(&n->pipe.seq_thr, NULL, sequencer_main, n) != 0)
+        SBX_BUG("cannot start the sequencer thread");
+}
+
+void
+node_pipeline_stop(struct node *n)
+{
+    for (int i = 0; i < n->nworkers; i++)
+        pthread_join(n->pipe.workers[i], NULL);
+    pthread_mutex_lock(&n->mu);
+    n->pipe.stop_seq = 1;
+    pthread_cond_broadcast(&n->pipe.seq_cv);
+    pthread_mutex_unlock(&n->mu);
+    pthread_join(n->pipe.seq_thr, NULL);
+}
+
+/* ------------------------------------------------------------------ submit (event loop) */
+
+static int
+admit(struct node *n, node_done_fn fn, void *arg)
+{
+    int rc = SBX_OK, failed = atomic_load(&n->failed);
+
+    pthread_mutex_lock(&n->mu);
+    if (n->stopping || failed)
+        rc = SBX_EUNAVAIL;
+    else if (n->pipe.inflight >= (size_t)n->cfg.queue_max)
+        rc = SBX_EOVERLOAD;
+    else
+        n->pipe.inflight++;
+    pthread_mutex_unlock(&n->mu);
+    if (rc == SBX_EUNAVAIL)
+        node_refuse_now(fn, arg, rc,
+                        failed ? "the node has stopped after an error"
+                               : "the node is shutting down");
+    else if (rc == SBX_EOVERLOAD)
+        node_refuse_now(fn, arg, rc, "the submission queue is full; retry later");
+    return rc;
+}
+
+/* An admitted job could not be built: give its place back and refuse it. */
+static void
+unadmit(struct node *n, node_done_fn fn, void *arg)
+{
+    pthread_mutex_lock(&n->mu);
+    n->pipe.inflight--;
+    pthread_mutex_unlock(&n->mu);
+    node_refuse_now(fn, arg, SBX_ENOMEM, "out of memory");
+}
+
+static void
+enqueue(struct node *n, struct job *j)
+{
+    pthread_mutex_lock(&n->mu);
+    node_jobq_push(&n->pipe.workq, j);
+    if (n->pipe.idle_workers) {
+        n->pipe.idle_workers--;
+        pthread_cond_signal(&n->pipe.work_cv);
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+void
+node_submit(struct node *n, const struct ledger_tx *tx, node_done_fn fn, void *arg)
+{
+    struct job *j;
+
+    if (tx->type == LEDGER_TX_GENESIS) {
+        node_refuse_now(fn, arg, SBX_EINVAL, "type: a genesis transaction cannot be submitted");
+        return;
+    }
+    if (n->role != NODE_ROLE_OPERATOR) {
+        struct ledger_tx t = *tx;
+
+        node_relay_submit(n, &t, NULL, 0, 0, fn, arg);
+        return;
+    }
+    if (admit(n, fn, arg) != SBX_OK)
+        return;
+    j = job_new(fn, arg);
+    if (j == NULL) {
+        unadmit(n, fn, arg);
+        return;
+    }
+    j->tx = *tx;
+    j->tx.version = LEDGER_TX_VERSION;
+    j->tx.timestamp = time_now_ms();
+    enqueue(n, j);
+}
+
+void
+node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_fn fn, void *arg)
+{
+    struct job *j;
+
+    if (len > SBX_TX_MAX_SIZE) {
+        node_refuse_now(fn, arg, SBX_ETOOLONG, "hex: transaction larger than its maximum size");
+        return;
+    }
+    if (n->role != NODE_ROLE_OPERATOR) {
+        struct ledger_tx tx;
+        struct sbx_err err;
+        size_t ulen;
+        int rc = ledger_tx_decode(&tx, raw, len, &ulen, &err);
+
+        if (rc) {
+            node_refuse_now(fn, arg, rc, err.msg);
+            return;
+        }
+        node_relay_submit(n, &tx, raw, len, ulen, fn, arg);
+        ledger_tx_release(&tx);
+        return;
+    }
+    if (admit(n, fn, arg) != SBX_OK)
+        return;
+    j = job_new(fn, arg);
+    if (j == NULL || buf_put(&j->enc, raw, len) != SBX_OK) {
+        if (j)
+            node_pipeline_job_free(j);
+        unadmit(n, fn, arg);
+        return;
+    }
+    j->raw = 1;
+    enqueue(n, j);
+}
+
+int
+node_check(struct node *n, const struct ledger_tx *tx, struct cmp_result *res, struct sbx_err *err)
+{
+    struct ledger_tx t = *tx;
+    struct cmp_block_ctx ctx;
+    uint8_t txid[32] = {0};
+    int rc;
+
+    if (t.type == LEDGER_TX_GENESIS)
+        return sbx_err_set(err, SBX_EINVAL, "type: not a business transaction");
+    memcpy(t.signer, node_chain_genesis(n->chain)->operator_key, 32);
+    if (t.timestamp == 0)
+        t.timestamp = time_now_ms();
+    pthread_mutex_lock(&n->state_mu);
+    ctx.height = node_chain_tip(n->chain)->height + 1;
+    ctx.time_ms = t.timestamp;
+    rc = cmp_evaluate(node_chain_engine(n->chain), &t, txid, &ctx, res);
+    pthread_mutex_unlock(&n->state_mu);
+    if (rc)
+        return sbx_err_set(err, rc, "evaluation failed");
+    return SBX_OK;
+}
+
+size_t
+node_queue_depth(struct node *n)
+{
+    size_t d;
+
+    pthread_mutex_lock(&n->mu);
+    d = n->pipe.inflight;
+    pthread_mutex_unlock(&n->mu);
+    return d;
+}
