@@ -45,7 +45,7 @@ node_commit_complete_locked(struct node *n, struct jobq *jobs)
     if (STAILQ_EMPTY(&jobs->head))
         return;
     n->pipe.inflight -= jobs->n;
-    node_jobq_concat(&n->commit.doneq, jobs);
+    node_pipeline_jobq_concat(&n->commit.doneq, jobs);
     event_active(n->commit.done_ev, EV_READ, 0);
 }
 
@@ -54,9 +54,9 @@ node_commit_complete_one(struct node *n, struct job *j)
 {
     struct jobq q;
 
-    node_jobq_init(&q);
+    node_pipeline_jobq_init(&q);
     j->decided = 1;
-    node_jobq_push(&q, j);
+    node_pipeline_jobq_push(&q, j);
     pthread_mutex_lock(&n->mu);
     node_commit_complete_locked(n, &q);
     pthread_mutex_unlock(&n->mu);
@@ -201,11 +201,11 @@ node_commit_deliver(struct node *n)
     struct jobq q;
     struct job *j;
 
-    node_jobq_init(&q);
+    node_pipeline_jobq_init(&q);
     pthread_mutex_lock(&n->mu);
-    node_jobq_concat(&q, &n->commit.doneq);
+    node_pipeline_jobq_concat(&q, &n->commit.doneq);
     pthread_mutex_unlock(&n->mu);
-    while ((j = node_jobq_pop(&q)) != NULL) {
+    while ((j = node_pipeline_jobq_pop(&q)) != NULL) {
         j->fn(j->arg, &j->res);
         node_pipeline_job_free(j);
     }

@@ -136,7 +136,7 @@ follow_main(void *arg)
         sbx_err_clear(&err);
         it = calloc(1, sizeof(*it));
         if (it != NULL)
-            node_jobq_init(&it->jobs);
+            node_pipeline_jobq_init(&it->jobs);
         rc = follow_apply(n, b, it, &err);
 
         pthread_mutex_lock(&n->mu);

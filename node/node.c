@@ -232,9 +232,9 @@ node_new(const struct node_config *cfg, struct event_base *base)
     pthread_cond_init(&n->commit.cv, NULL);
     pthread_cond_init(&n->follow.follow_cv, NULL);
     pthread_cond_init(&n->follow.verify_cv, NULL);
-    node_jobq_init(&n->pipe.workq);
-    node_jobq_init(&n->pipe.seqq);
-    node_jobq_init(&n->commit.doneq);
+    node_pipeline_jobq_init(&n->pipe.workq);
+    node_pipeline_jobq_init(&n->pipe.seqq);
+    node_pipeline_jobq_init(&n->commit.doneq);
     STAILQ_INIT(&n->commit.queue);
     STAILQ_INIT(&n->follow.queue);
     LIST_INIT(&n->relay.pending);

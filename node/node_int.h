@@ -7,13 +7,14 @@
  *     alert_mu      a leaf: nothing else is locked while it is held
  *
  * state_mu guards the chain's engine and open block (what node_chain_* changes or reads besides
- * the store, which is thread-safe). mu guards the queues between the threads and the durable
- * tip. The follower's applier holds state_mu while it waits on mu for the committer; the
- * sequencer never takes state_mu while it holds mu.
+ * the store, which is thread-safe); the committer's node_chain_write_all is the one chain call
+ * made without it (chain.c keeps what the writer shares with the builder safe for that). mu
+ * guards the queues between the threads and the durable tip. The follower's applier holds state_mu
+ * while it waits on mu for the committer; the sequencer never takes state_mu while it holds mu.
  *
- * Threads (one file each): the event loop (node.c, the node_* API, relay.c, commit.c's delivery),
- * the workers and the sequencer (pipeline.c), the committer (commit.c), the follower's verifiers
- * and applier (follower.c), the verifychain thread (verify.c).
+ * Threads and their files: the event loop (node.c, the node_* API, relay.c, commit.c's
+ * delivery), the workers and the sequencer (pipeline.c), the committer (commit.c), the
+ * follower's verifiers and applier (follower.c), the verifychain thread (verify.c).
  *
  * Beside each field: the lock that guards it, "_Atomic", "immutable after node_open" or
  * "event-loop thread only".
@@ -52,8 +53,8 @@ struct job {
     int decided; /* the result is final (refused, or a duplicate answered from the store) */
 };
 
-/* A queue of jobs with its length. Initialise with node_jobq_init (an empty STAILQ points into
- * its own head: a queue is moved with node_jobq_concat, never copied). */
+/* A queue of jobs with its length. Initialise with node_pipeline_jobq_init (an empty STAILQ points
+ * into its own head: a queue is moved with node_pipeline_jobq_concat, never copied). */
 struct jobq {
     STAILQ_HEAD(, job) head;
     size_t n;
@@ -185,7 +186,9 @@ struct node {
     struct node_config cfg;
     char *datadir;
     struct event_base *base;
-    struct node_chain *chain; /* its engine and open block: state_mu; its store: any thread */
+    /* its engine and open block: state_mu (but see node_chain_write_all above); its store and
+     * genesis: any thread */
+    struct node_chain *chain;
     struct ledger_key op_key;
     struct ledger_key reg_key;
     struct ledger_key obs_key; /* an observer's node key */
@@ -224,11 +227,11 @@ void node_refuse_now(node_done_fn fn, void *arg, int rc, const char *msg);
 
 /* ------------------------------------------------------------------ pipeline.c */
 
-void node_jobq_init(struct jobq *q);
-void node_jobq_push(struct jobq *q, struct job *j);
-struct job *node_jobq_pop(struct jobq *q);
+void node_pipeline_jobq_init(struct jobq *q);
+void node_pipeline_jobq_push(struct jobq *q, struct job *j);
+struct job *node_pipeline_jobq_pop(struct jobq *q);
 /* Move every job of `src` to the end of `dst`; `src` is left empty. */
-void node_jobq_concat(struct jobq *dst, struct jobq *src);
+void node_pipeline_jobq_concat(struct jobq *dst, struct jobq *src);
 void node_pipeline_job_free(struct job *j);
 /* Operator: start the workers and the sequencer (event loop, from node_open). */
 void node_pipeline_start(struct node *n);

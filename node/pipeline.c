@@ -10,8 +10,9 @@
  *
  * Threads: node_submit, node_submit_raw, node_check, node_queue_depth, node_pipeline_start and
  * node_pipeline_stop run on the event-loop thread; worker_main and work on the worker threads;
- * sequencer_main and the seq_* and sequence functions on the sequencer thread. The node_jobq_*
- * helpers run on whichever thread owns the queue (mu held for the shared ones).
+ * sequencer_main and the seq_* and sequence functions on the sequencer thread. The
+ * node_pipeline_jobq_* helpers run on whichever thread owns the queue (mu held for the shared
+ * ones).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -34,21 +35,21 @@
 /* ------------------------------------------------------------------ job queues */
 
 void
-node_jobq_init(struct jobq *q)
+node_pipeline_jobq_init(struct jobq *q)
 {
     STAILQ_INIT(&q->head);
     q->n = 0;
 }
 
 void
-node_jobq_push(struct jobq *q, struct job *j)
+node_pipeline_jobq_push(struct jobq *q, struct job *j)
 {
     STAILQ_INSERT_TAIL(&q->head, j, link);
     q->n++;
 }
 
 struct job *
-node_jobq_pop(struct jobq *q)
+node_pipeline_jobq_pop(struct jobq *q)
 {
     struct job *j = STAILQ_FIRST(&q->head);
 
@@ -60,7 +61,7 @@ node_jobq_pop(struct jobq *q)
 }
 
 void
-node_jobq_concat(struct jobq *dst, struct jobq *src)
+node_pipeline_jobq_concat(struct jobq *dst, struct jobq *src)
 {
     STAILQ_CONCAT(&dst->head, &src->head);
     dst->n += src->n;
@@ -148,7 +149,7 @@ worker_take_locked(struct node *n, struct jobq *take)
     share = p->workq.n / (size_t)n->nworkers;
     share = share < 1 ? 1 : share > WORKER_BATCH ? WORKER_BATCH : share;
     while (share-- > 0 && !STAILQ_EMPTY(&p->workq.head))
-        node_jobq_push(take, node_jobq_pop(&p->workq));
+        node_pipeline_jobq_push(take, node_pipeline_jobq_pop(&p->workq));
     if (!STAILQ_EMPTY(&p->workq.head) && p->idle_workers) {
         p->idle_workers--;
         pthread_cond_signal(&p->work_cv); /* more than our share: wake a peer */
@@ -164,19 +165,19 @@ worker_main(void *arg)
         struct jobq take, done;
         struct job *j;
 
-        node_jobq_init(&take);
-        node_jobq_init(&done);
+        node_pipeline_jobq_init(&take);
+        node_pipeline_jobq_init(&done);
         pthread_mutex_lock(&n->mu);
         worker_take_locked(n, &take);
         pthread_mutex_unlock(&n->mu);
         if (STAILQ_EMPTY(&take.head))
             return NULL; /* stopping and nothing left */
-        while ((j = node_jobq_pop(&take)) != NULL)
+        while ((j = node_pipeline_jobq_pop(&take)) != NULL)
             if (work(n, j))
-                node_jobq_push(&done, j);
+                node_pipeline_jobq_push(&done, j);
         if (!STAILQ_EMPTY(&done.head)) {
             pthread_mutex_lock(&n->mu);
-            node_jobq_concat(&n->pipe.seqq, &done);
+            node_pipeline_jobq_concat(&n->pipe.seqq, &done);
             if (n->pipe.seq_waiting) {
                 n->pipe.seq_waiting = 0; /* one wake-up is enough */
                 pthread_cond_signal(&n->pipe.seq_cv);
@@ -294,36 +295,36 @@ sequence(struct node *n, struct job *j, int64_t now, struct jobq *deferred, stru
     if (j->raw && (j->tx.timestamp > now + skew || j->tx.timestamp < now - skew)) {
         node_result_refuse(&j->res, SBX_EINVAL,
                            "timestamp: more than time.max_skew_ms away from the node's clock");
-        node_jobq_push(decided, j);
+        node_pipeline_jobq_push(decided, j);
         return 0;
     }
     if (business && cmp_engine_supervision_ok(eng, now, &lag) != SBX_OK) {
         j->res.rc = SBX_EUNAVAIL;
         snprintf(j->res.message, sizeof(j->res.message),
                  "supervision.lag: regulators have not attested for %lld ms", (long long)lag);
-        node_jobq_push(decided, j);
+        node_pipeline_jobq_push(decided, j);
         return 0;
     }
     switch (check_duplicate(n, j)) {
     case DUP_ANSWERED:
-        node_jobq_push(decided, j);
+        node_pipeline_jobq_push(decided, j);
         return 0;
     case DUP_WAIT:
-        node_jobq_push(deferred, j);
+        node_pipeline_jobq_push(deferred, j);
         return 0;
     case DUP_NONE:
         break;
     }
     rc = node_chain_add(n->chain, j->enc.data, j->enc.len, &j->tx, j->txid, &cres);
     if (rc == SBX_ETOOLONG) {
-        node_jobq_push(deferred, j); /* the block is full: next block */
+        node_pipeline_jobq_push(deferred, j); /* the block is full: next block */
         return 0;
     }
     if (rc) {
         LOG_ERROR(LOG_NODE, "sequencer: %s; the node stops taking submissions", sbx_rc_name(rc));
         atomic_store(&n->failed, 1);
         node_result_refuse(&j->res, SBX_EINTERNAL, "internal error");
-        node_jobq_push(decided, j);
+        node_pipeline_jobq_push(decided, j);
         return 0;
     }
     j->res.verdict = cres.verdict;
@@ -380,8 +381,8 @@ seq_wait_locked(struct node *n, struct seq_state *st)
 
     if (n->commit.durable_gen != st->gen_seen && !STAILQ_EMPTY(&st->deferred.head)) {
         /* a block was written: retry what waited for it, in front of newer arrivals */
-        node_jobq_concat(&st->deferred, &p->seqq);
-        node_jobq_concat(&p->seqq, &st->deferred);
+        node_pipeline_jobq_concat(&st->deferred, &p->seqq);
+        node_pipeline_jobq_concat(&p->seqq, &st->deferred);
     }
     st->gen_seen = n->commit.durable_gen;
     for (;;) {
@@ -419,12 +420,12 @@ seq_decide(struct node *n, struct seq_state *st, struct jobq *take, struct jobq 
             st->opened_us = time_mono_us();
         }
     }
-    while ((j = node_jobq_pop(take)) != NULL) {
+    while ((j = node_pipeline_jobq_pop(take)) != NULL) {
         if (atomic_load(&n->failed)) {
             node_result_refuse(&j->res, SBX_EUNAVAIL, "the node has stopped after an error");
-            node_jobq_push(decided, j);
+            node_pipeline_jobq_push(decided, j);
         } else if (sequence(n, j, now, &st->deferred, decided)) {
-            node_jobq_push(&st->block, j);
+            node_pipeline_jobq_push(&st->block, j);
         }
     }
     if (st->open && st->block.n == 0) {
@@ -479,8 +480,8 @@ seq_seal(struct node *n, struct seq_state *st)
     }
     for (j = STAILQ_FIRST(&st->block.head); j != NULL; j = STAILQ_NEXT(j, link))
         memcpy(j->res.block_hash, it->s.tip.hash, 32);
-    node_jobq_init(&it->jobs);
-    node_jobq_concat(&it->jobs, &st->block);
+    node_pipeline_jobq_init(&it->jobs);
+    node_pipeline_jobq_concat(&it->jobs, &st->block);
     pthread_mutex_lock(&n->mu);
     node_commit_push_locked(n, it);
     pthread_mutex_unlock(&n->mu);
@@ -495,19 +496,19 @@ sequencer_main(void *arg)
     struct seq_state st;
 
     memset(&st, 0, sizeof(st));
-    node_jobq_init(&st.block);
-    node_jobq_init(&st.deferred);
+    node_pipeline_jobq_init(&st.block);
+    node_pipeline_jobq_init(&st.deferred);
     for (;;) {
         struct jobq take, decided;
         int seal, room;
 
-        node_jobq_init(&take);
-        node_jobq_init(&decided);
+        node_pipeline_jobq_init(&take);
+        node_pipeline_jobq_init(&decided);
         pthread_mutex_lock(&n->mu);
         seq_wait_locked(n, &st);
         room = n->cfg.blockmaxtxs - (int)st.block.n;
         while (room-- > 0 && !STAILQ_EMPTY(&n->pipe.seqq.head))
-            node_jobq_push(&take, node_jobq_pop(&n->pipe.seqq));
+            node_pipeline_jobq_push(&take, node_pipeline_jobq_pop(&n->pipe.seqq));
         if (!st.open && STAILQ_EMPTY(&take.head) && n->pipe.stop_seq &&
             STAILQ_EMPTY(&st.deferred.head) && STAILQ_EMPTY(&n->pipe.seqq.head)) {
             pthread_mutex_unlock(&n->mu);
@@ -588,7 +589,7 @@ static void
 enqueue(struct node *n, struct job *j)
 {
     pthread_mutex_lock(&n->mu);
-    node_jobq_push(&n->pipe.workq, j);
+    node_pipeline_jobq_push(&n->pipe.workq, j);
     if (n->pipe.idle_workers) {
         n->pipe.idle_workers--;
         pthread_cond_signal(&n->pipe.work_cv);
