@@ -1,5 +1,5 @@
 /* The node's own methods: what the node is (getinfo), its peer links and its own alerts, and
- * stopping it. Event-loop thread; the engine is read under node_lock().
+ * stopping it. Event-loop thread; the engine's state is read through node_status_get().
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -19,48 +19,28 @@
 #define PACKAGE_VERSION "unknown"
 #endif
 
-static const char *
-node_role_name(enum node_role r)
-{
-    switch (r) {
-    case NODE_ROLE_OPERATOR:
-        return "operator";
-    case NODE_ROLE_REGULATOR:
-        return "regulator";
-    case NODE_ROLE_OBSERVER:
-        return "observer";
-    }
-    return "unknown";
-}
-
 int
 rpc_m_admin_getinfo(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                     struct rpc_outcome *out, struct sbx_err *err)
 {
     struct ledger_tip tip;
-    struct cmp_engine *e;
-    uint64_t fin;
-    int status, halted;
+    struct node_status st;
     json_t *r;
 
     (void)m;
     (void)params;
     node_tip(env->node, &tip);
-    node_lock(env->node);
-    e = node_engine(env->node);
-    status = cmp_engine_licence_status(e);
-    halted = cmp_engine_market_halted(e);
-    fin = rpc_m_supervise_final_height(e);
-    node_unlock(env->node);
+    node_status_get(env->node, env->now_ms, &st);
     r = json_object();
     if (r != NULL) {
         json_object_set_new(r, "network", json_string(node_network(env->node)));
         json_object_set_new(r, "role", json_string(node_role_name(node_role(env->node))));
         json_object_set_new(r, "height", rpc_render_u64(tip.height));
         json_object_set_new(r, "tip_hash", hex_json(tip.hash, 32));
-        json_object_set_new(r, "final_height", rpc_render_u64(fin));
-        json_object_set_new(r, "licence_status", json_string(rpc_render_licence_status(status)));
-        json_object_set_new(r, "halted", json_boolean(halted));
+        json_object_set_new(r, "final_height", rpc_render_u64(st.final_height));
+        json_object_set_new(r, "licence_status",
+                            json_string(rpc_render_licence_status(st.licence_status)));
+        json_object_set_new(r, "halted", json_boolean(st.market_halted));
         json_object_set_new(r, "node_key", hex_json(node_identity(env->node)->pubkey, 32));
         json_object_set_new(r, "following", json_boolean(node_following(env->node)));
         json_object_set_new(

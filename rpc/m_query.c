@@ -1,6 +1,6 @@
 /* The query methods: blocks and transactions (getblock, gettx, gettrade), accounts and usage
  * (getaccount, getusage) and the lists (listtrades, listrejections, listalerts). Event-loop
- * thread; the engine is read under node_lock(), the store without a lock.
+ * thread; the engine's state is read through node/'s snapshot functions, the store without a lock.
  *
  * Nothing here blocks on the pipeline. List methods bound the keys they scan per call
  * (SCAN_BUDGET) so that a query cannot hold the event loop for long, and hand back a cursor to
@@ -69,49 +69,21 @@ limit_json(int64_t used, int64_t limit, const char *period)
     return o;
 }
 
-/* The usage of one account, read with the state lock held. */
-struct account_usage {
-    struct cmp_usage_view u;
-    int64_t holding_used; /* VND value of its largest crypto holding (what limit.holding caps) */
-};
-
-static int
-read_usage(const struct cmp_engine *e, const char *id, int64_t now_ms, struct account_usage *au)
-{
-    const struct ledger_account *a = ledger_state_get(cmp_engine_state(e), id);
-    const struct ledger_genesis *g = cmp_engine_genesis(e);
-    int rc;
-
-    memset(au, 0, sizeof(*au));
-    if (a == NULL)
-        return SBX_ENOTFOUND;
-    rc = cmp_engine_usage(e, id, now_ms, &au->u);
-    for (size_t i = 1; rc == SBX_OK && i < g->nassets && i < SBX_MAX_ASSETS; i++) {
-        int64_t v;
-
-        if (ledger_notional(a->balance[i], cmp_engine_price(e, (int)i), g->assets[i].decimals,
-                            &v) != SBX_OK)
-            v = INT64_MAX;
-        if (v > au->holding_used)
-            au->holding_used = v;
-    }
-    return rc;
-}
-
 static json_t *
-account_limits_json(const struct account_usage *au)
+account_limits_json(const struct node_account *au)
 {
     json_t *o = json_object();
 
     if (o == NULL)
         return NULL;
     /* a single trade uses nothing beforehand: the whole limit is left for the next one */
-    json_object_set_new(o, "limit.per_trade", limit_json(0, au->u.per_trade_limit, "trade"));
-    json_object_set_new(o, "limit.daily", limit_json(au->u.daily_used, au->u.daily_limit, "day"));
+    json_object_set_new(o, "limit.per_trade", limit_json(0, au->usage.per_trade_limit, "trade"));
+    json_object_set_new(o, "limit.daily",
+                        limit_json(au->usage.daily_used, au->usage.daily_limit, "day"));
     json_object_set_new(o, "limit.monthly",
-                        limit_json(au->u.monthly_used, au->u.monthly_limit, "month"));
+                        limit_json(au->usage.monthly_used, au->usage.monthly_limit, "month"));
     json_object_set_new(o, "limit.holding",
-                        limit_json(au->holding_used, au->u.holding_limit, "holding"));
+                        limit_json(au->holding_used, au->usage.holding_limit, "holding"));
     return o;
 }
 
@@ -121,30 +93,17 @@ rpc_m_query_getaccount(const struct rpc_env *env, const struct rpc_method *m, js
 {
     char id[SBX_ID_MAX + 1];
     json_t *r, *bal;
-    const struct ledger_account *a;
-    struct ledger_account acc;
-    struct account_usage u;
-    struct cmp_engine *e;
+    struct node_account u;
+    const struct ledger_account *acc = &u.account;
     size_t na = env->nassets < SBX_MAX_ASSETS ? env->nassets : SBX_MAX_ASSETS;
-    int rc, sanctioned = 0, found = 0;
+    int rc;
 
     (void)m;
     rc = rpc_params_id(json_object_get(params, "account"), SBX_ID_MAX, id, "account", err);
     if (rc)
         return rc;
-    memset(&u, 0, sizeof(u));
-    node_lock(env->node);
-    e = node_engine(env->node);
-    a = ledger_state_get(cmp_engine_state(e), id);
-    if (a != NULL) {
-        found = 1;
-        acc = *a;
-        acc.ext = NULL;
-        sanctioned = cmp_engine_is_sanctioned(e, id, NULL);
-        rc = read_usage(e, id, env->now_ms, &u);
-    }
-    node_unlock(env->node);
-    if (!found)
+    rc = node_account_get(env->node, id, env->now_ms, &u);
+    if (rc == SBX_ENOTFOUND)
         return sbx_err_set(err, SBX_ENOTFOUND, "account: no account %s", id);
     if (rc)
         return sbx_err_set(err, rc, "usage of an existing account");
@@ -155,22 +114,22 @@ rpc_m_query_getaccount(const struct rpc_env *env, const struct rpc_method *m, js
         json_decref(bal);
         return rpc_outcome_result(out, NULL, err);
     }
-    json_object_set_new(r, "account", json_string(acc.id));
-    json_object_set_new(r, "kyc_tier", json_integer(acc.kyc_tier));
+    json_object_set_new(r, "account", json_string(acc->id));
+    json_object_set_new(r, "kyc_tier", json_integer(acc->kyc_tier));
     json_object_set_new(r, "investor_class",
-                        json_string(ledger_investor_class_name(acc.investor_class)));
-    json_object_set_new(r, "country", json_string(acc.country));
-    json_object_set_new(r, "status", json_string(ledger_account_status_name(acc.status)));
-    json_object_set_new(r, "frozen", json_boolean(acc.frozen));
-    json_object_set_new(r, "sanctioned", json_boolean(sanctioned));
-    json_object_set_new(r, "kyc_ref", hex_json(acc.kyc_ref, 32));
-    json_object_set_new(r, "bank_ref", hex_json(acc.bank_ref, 32));
-    json_object_set_new(r, "opened_at", rpc_render_int(acc.opened_ms));
-    json_object_set_new(r, "updated_at", rpc_render_int(acc.updated_ms));
-    json_object_set_new(r, "last_activity_at", rpc_render_int(acc.last_activity_ms));
+                        json_string(ledger_investor_class_name(acc->investor_class)));
+    json_object_set_new(r, "country", json_string(acc->country));
+    json_object_set_new(r, "status", json_string(ledger_account_status_name(acc->status)));
+    json_object_set_new(r, "frozen", json_boolean(acc->frozen));
+    json_object_set_new(r, "sanctioned", json_boolean(u.sanctioned));
+    json_object_set_new(r, "kyc_ref", hex_json(acc->kyc_ref, 32));
+    json_object_set_new(r, "bank_ref", hex_json(acc->bank_ref, 32));
+    json_object_set_new(r, "opened_at", rpc_render_int(acc->opened_ms));
+    json_object_set_new(r, "updated_at", rpc_render_int(acc->updated_ms));
+    json_object_set_new(r, "last_activity_at", rpc_render_int(acc->last_activity_ms));
     for (size_t i = 0; i < na; i++)
         json_object_set_new(bal, env->assets[i].symbol,
-                            rpc_render_amount(acc.balance[i], env->assets[i].decimals));
+                            rpc_render_amount(acc->balance[i], env->assets[i].decimals));
     json_object_set_new(r, "balances", bal);
     json_object_set_new(r, "usage", account_limits_json(&u));
     return rpc_outcome_result(out, r, err);
@@ -182,10 +141,8 @@ rpc_m_query_getusage(const struct rpc_env *env, const struct rpc_method *m, json
 {
     char id[SBX_ID_MAX + 1];
     json_t *jacc = json_object_get(params, "account"), *r, *limits = NULL;
-    struct account_usage u;
-    struct cmp_params p;
-    struct cmp_engine *e;
-    int64_t day = 0, total = 0, active = 0;
+    struct node_account u;
+    struct node_exchange_usage x;
     int rc = SBX_OK;
 
     (void)m;
@@ -194,16 +151,11 @@ rpc_m_query_getusage(const struct rpc_env *env, const struct rpc_method *m, json
     if (rc)
         return rc;
     memset(&u, 0, sizeof(u));
-    node_lock(env->node);
-    e = node_engine(env->node);
-    p = *cmp_engine_params(e);
-    if (rpc_params_present(jacc)) {
-        rc = read_usage(e, id, env->now_ms, &u);
-    } else {
-        cmp_engine_exchange_usage(e, env->now_ms, &day, &total);
-        active = (int64_t)ledger_state_count_active(cmp_engine_state(e));
-    }
-    node_unlock(env->node);
+    memset(&x, 0, sizeof(x));
+    if (rpc_params_present(jacc))
+        rc = node_account_get(env->node, id, env->now_ms, &u);
+    else
+        node_exchange_usage_get(env->node, env->now_ms, &x);
     if (rc == SBX_ENOTFOUND)
         return sbx_err_set(err, SBX_ENOTFOUND, "account: no account %s", id);
     if (rc)
@@ -218,15 +170,15 @@ rpc_m_query_getusage(const struct rpc_env *env, const struct rpc_method *m, json
         limits = json_object();
         if (limits != NULL) {
             json_object_set_new(limits, "limit.exchange_daily",
-                                limit_json(day, p.v[CMP_P_EXCHANGE_DAILY], "day"));
+                                limit_json(x.daily_used, x.daily_limit, "day"));
             json_object_set_new(limits, "limit.exchange_total",
-                                limit_json(total, p.v[CMP_P_EXCHANGE_TOTAL], "licence"));
+                                limit_json(x.total_used, x.total_limit, "licence"));
             json_object_set_new(limits, "limit.participants",
-                                json_pack("{s:I, s:I, s:I, s:s}", "used", (json_int_t)active,
-                                          "limit", (json_int_t)p.v[CMP_P_PARTICIPANTS_MAX],
-                                          "remaining",
-                                          (json_int_t)(p.v[CMP_P_PARTICIPANTS_MAX] > active
-                                                           ? p.v[CMP_P_PARTICIPANTS_MAX] - active
+                                json_pack("{s:I, s:I, s:I, s:s}", "used",
+                                          (json_int_t)x.active_accounts, "limit",
+                                          (json_int_t)x.participants_max, "remaining",
+                                          (json_int_t)(x.participants_max > x.active_accounts
+                                                           ? x.participants_max - x.active_accounts
                                                            : 0),
                                           "period", "licence"));
         }

@@ -1,6 +1,7 @@
 /* The supervision methods: the licence as it stands (getlicence), the regulators' attestations
  * and the supervision lag (getsupervision), and verifying the stored chain (verifychain, run by
- * the node on a thread of its own). Event-loop thread; the engine is read under node_lock().
+ * the node on a thread of its own). Event-loop thread; the engine's state is read through
+ * node_status_get().
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -17,30 +18,6 @@
 #include "rpc/params.h"
 #include "rpc/render.h"
 #include "util/hex.h"
-
-static int
-cmp_u64_desc(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-    return (a < b) - (a > b);
-}
-
-uint64_t
-rpc_m_supervise_final_height(const struct cmp_engine *e)
-{
-    const struct ledger_genesis *g = cmp_engine_genesis(e);
-    uint64_t h[SBX_MAX_REGULATORS];
-    size_t n = g->nregulators < SBX_MAX_REGULATORS ? g->nregulators : SBX_MAX_REGULATORS;
-    int64_t t;
-
-    if (g->attestation_quorum == 0 || g->attestation_quorum > n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        cmp_engine_attested(e, i, &h[i], &t);
-    qsort(h, n, sizeof(h[0]), cmp_u64_desc);
-    return h[g->attestation_quorum - 1];
-}
 
 /* VND amounts travel as decimal strings; counts, times and percentages as integers. */
 static int
@@ -65,22 +42,14 @@ int
 rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                            struct rpc_outcome *out, struct sbx_err *err)
 {
-    struct cmp_params p;
-    struct cmp_engine *e;
-    int status, halted, asset_halted[SBX_MAX_ASSETS] = {0};
+    struct node_status st;
+    const struct cmp_params *p = &st.params;
     json_t *r, *ps, *ha;
     size_t na = env->nassets < SBX_MAX_ASSETS ? env->nassets : SBX_MAX_ASSETS;
 
     (void)m;
     (void)params;
-    node_lock(env->node);
-    e = node_engine(env->node);
-    p = *cmp_engine_params(e);
-    status = cmp_engine_licence_status(e);
-    halted = cmp_engine_market_halted(e);
-    for (size_t i = 1; i < na; i++)
-        asset_halted[i] = cmp_engine_asset_halted(e, (int)i);
-    node_unlock(env->node);
+    node_status_get(env->node, env->now_ms, &st);
 
     r = json_object();
     ps = json_object();
@@ -91,25 +60,25 @@ rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m
         json_decref(ha);
         return rpc_outcome_result(out, NULL, err);
     }
-    json_object_set_new(r, "licence_id", json_string(p.licence_id));
-    json_object_set_new(r, "house_account", json_string(p.house_account));
-    json_object_set_new(r, "status", json_string(rpc_render_licence_status(status)));
-    json_object_set_new(r, "version", json_integer(p.version));
-    json_object_set_new(r, "valid_from", rpc_render_int(p.v[CMP_P_VALID_FROM]));
-    json_object_set_new(r, "valid_to", rpc_render_int(p.v[CMP_P_VALID_TO]));
-    json_object_set_new(r, "halted", json_boolean(halted));
+    json_object_set_new(r, "licence_id", json_string(p->licence_id));
+    json_object_set_new(r, "house_account", json_string(p->house_account));
+    json_object_set_new(r, "status", json_string(rpc_render_licence_status(st.licence_status)));
+    json_object_set_new(r, "version", json_integer(p->version));
+    json_object_set_new(r, "valid_from", rpc_render_int(p->v[CMP_P_VALID_FROM]));
+    json_object_set_new(r, "valid_to", rpc_render_int(p->v[CMP_P_VALID_TO]));
+    json_object_set_new(r, "halted", json_boolean(st.market_halted));
     for (size_t i = 1; i < na; i++) {
-        if (asset_halted[i])
+        if (st.asset_halted[i])
             json_array_append_new(ha, json_string(env->assets[i].symbol));
     }
     json_object_set_new(r, "halted_assets", ha);
     for (int i = 0; i < CMP_P_COUNT; i++)
-        put_param(ps, cmp_params_name((enum cmp_param)i), p.v[i]);
+        put_param(ps, cmp_params_name((enum cmp_param)i), p->v[i]);
     for (size_t i = 1; i < na; i++) {
         char name[SBX_PARAM_NAME_MAX + 1];
 
         snprintf(name, sizeof(name), "asset.%s.ref_price_vnd", env->assets[i].symbol);
-        put_param(ps, name, p.ref_price[i]);
+        put_param(ps, name, p->ref_price[i]);
     }
     json_object_set_new(r, "params", ps);
     return rpc_outcome_result(out, r, err);
@@ -119,35 +88,12 @@ int
 rpc_m_supervise_getsupervision(const struct rpc_env *env, const struct rpc_method *m,
                                json_t *params, struct rpc_outcome *out, struct sbx_err *err)
 {
-    struct {
-        uint8_t key[32];
-        uint64_t height;
-        int64_t time;
-    } regs[SBX_MAX_REGULATORS];
-    const struct ledger_genesis *g;
-    struct cmp_engine *e;
-    size_t n;
-    uint64_t fin;
-    int64_t lag = 0, max_lag_s;
-    int ok, aq, dq;
+    struct node_status st;
     json_t *r, *arr;
 
     (void)m;
     (void)params;
-    node_lock(env->node);
-    e = node_engine(env->node);
-    g = cmp_engine_genesis(e);
-    n = g->nregulators < SBX_MAX_REGULATORS ? g->nregulators : SBX_MAX_REGULATORS;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(regs[i].key, g->regulator_keys[i], 32);
-        cmp_engine_attested(e, i, &regs[i].height, &regs[i].time);
-    }
-    aq = g->attestation_quorum;
-    dq = g->directive_quorum;
-    fin = rpc_m_supervise_final_height(e);
-    ok = cmp_engine_supervision_ok(e, env->now_ms, &lag) == SBX_OK;
-    max_lag_s = cmp_engine_params(e)->v[CMP_P_MAX_LAG_S];
-    node_unlock(env->node);
+    node_status_get(env->node, env->now_ms, &st);
 
     r = json_object();
     arr = json_array();
@@ -156,18 +102,20 @@ rpc_m_supervise_getsupervision(const struct rpc_env *env, const struct rpc_metho
         json_decref(arr);
         return rpc_outcome_result(out, NULL, err);
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < st.nregulators; i++) {
+        const struct node_regulator_status *reg = &st.regulators[i];
         json_t *o = json_object();
 
         if (o == NULL)
             continue;
-        json_object_set_new(o, "key", hex_json(regs[i].key, 32));
-        json_object_set_new(o, "attested_height", rpc_render_u64(regs[i].height));
-        if (regs[i].time > 0) {
-            json_object_set_new(o, "attested_at", rpc_render_int(regs[i].time));
-            json_object_set_new(
-                o, "lag_ms",
-                rpc_render_int(env->now_ms > regs[i].time ? env->now_ms - regs[i].time : 0));
+        json_object_set_new(o, "key", hex_json(reg->key, 32));
+        json_object_set_new(o, "attested_height", rpc_render_u64(reg->attested_height));
+        if (reg->attested_ms > 0) {
+            json_object_set_new(o, "attested_at", rpc_render_int(reg->attested_ms));
+            json_object_set_new(o, "lag_ms",
+                                rpc_render_int(env->now_ms > reg->attested_ms
+                                                   ? env->now_ms - reg->attested_ms
+                                                   : 0));
         } else {
             json_object_set_new(o, "attested_at", json_null());
             json_object_set_new(o, "lag_ms", json_null());
@@ -175,12 +123,12 @@ rpc_m_supervise_getsupervision(const struct rpc_env *env, const struct rpc_metho
         json_array_append_new(arr, o);
     }
     json_object_set_new(r, "regulators", arr);
-    json_object_set_new(r, "attestation_quorum", json_integer(aq));
-    json_object_set_new(r, "directive_quorum", json_integer(dq));
-    json_object_set_new(r, "final_height", rpc_render_u64(fin));
-    json_object_set_new(r, "supervision_ok", json_boolean(ok));
-    json_object_set_new(r, "lag_ms", rpc_render_int(lag));
-    json_object_set_new(r, "max_lag_s", rpc_render_int(max_lag_s));
+    json_object_set_new(r, "attestation_quorum", json_integer(st.attestation_quorum));
+    json_object_set_new(r, "directive_quorum", json_integer(st.directive_quorum));
+    json_object_set_new(r, "final_height", rpc_render_u64(st.final_height));
+    json_object_set_new(r, "supervision_ok", json_boolean(st.supervision_ok));
+    json_object_set_new(r, "lag_ms", rpc_render_int(st.supervision_lag_ms));
+    json_object_set_new(r, "max_lag_s", rpc_render_int(st.params.v[CMP_P_MAX_LAG_S]));
     node_supervision_json(env->node, r);
     return rpc_outcome_result(out, r, err);
 }

@@ -8,10 +8,6 @@
 #include "compliance/engine.h"
 #include "rpc/methods.h"
 
-/* The highest height attested by attestation_quorum regulators (0 if none). Caller holds the
- * node lock. */
-uint64_t rpc_m_supervise_final_height(const struct cmp_engine *e);
-
 int rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m,
                                json_t *params, struct rpc_outcome *out, struct sbx_err *err);
 int rpc_m_supervise_getsupervision(const struct rpc_env *env, const struct rpc_method *m,

@@ -8,8 +8,9 @@
  * with rpc_methods_submit_done); when it fails it returns an sbx code with a message, and the
  * dispatcher maps the code (rpc_outcome_fail), so no handler names a JSON-RPC code. The
  * handlers live by family in rpc/m_submit.c, m_query.c, m_supervise.c and m_admin.c. They run
- * on the event-loop thread; reads of the compliance engine hold node_lock(), store reads need no
- * lock. Every method, parameter, result and error is documented in doc/rpc.md (DESIGN.md 7).
+ * on the event-loop thread; they read the compliance engine through node/'s snapshot functions
+ * (node_status_get, node_account_get, ...), the store directly (it is thread-safe). Every
+ * method, parameter, result and error is documented in doc/rpc.md.
  */
 #ifndef SBX_RPC_METHODS_H
 #define SBX_RPC_METHODS_H

@@ -725,11 +725,9 @@ rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *no
     s->auth_delay_ms =
         cfg->auth_fail_delay_ms >= 0 ? cfg->auth_fail_delay_ms : DEFAULT_AUTH_DELAY_MS;
 
-    node_lock(node);
-    g = cmp_engine_genesis(node_engine(node));
+    g = node_genesis(node); /* immutable while the node is open */
     s->nassets = g->nassets < SBX_MAX_ASSETS ? g->nassets : SBX_MAX_ASSETS;
     memcpy(s->assets, g->assets, s->nassets * sizeof(s->assets[0]));
-    node_unlock(node);
 
     rc = rpc_auth_new(&s->auth, cfg->rpcauth, cfg->rpcauth != NULL ? cfg->nrpcauth : 0,
                       cfg->cookie_path, err);
