@@ -296,13 +296,72 @@ scan_collect(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, siz
     return a->stop_after && a->n >= a->stop_after;
 }
 
+/* One scan and what it must find: `n` keys, with want[k].key at position want[k].at. */
+struct scan_case {
+    const char *prefix;
+    const char *start; /* NULL: from the first (or, in reverse, the last) key of the prefix */
+    int reverse;
+    size_t stop_after; /* the callback stops the scan after this many keys (0: never) */
+    size_t n;
+    struct {
+        size_t at;
+        const char *key;
+    } want[3];
+};
+
+static const struct scan_case scan_cases[] = {
+    /* forward over the prefix */
+    {"X", NULL, 0, 0, 7, {{0, "X"}, {5, "X4a"}, {6, "X5"}}},
+    /* forward from a start key (inclusive) */
+    {"X", "X3", 0, 0, 4, {{0, "X3"}, {3, "X5"}}},
+    /* reverse over the whole prefix */
+    {"X", NULL, 1, 0, 7, {{0, "X5"}, {1, "X4a"}, {6, "X"}}},
+    /* reverse from the last key < start */
+    {"X", "X4", 1, 0, 4, {{0, "X3"}, {3, "X"}}},
+    /* a start between keys, and one past them all */
+    {"X", "X4b", 1, 0, 6, {{0, "X4a"}}},
+    {"X", "X9", 1, 0, 7, {{0, "X5"}}},
+    /* a start outside the prefix's range: the scan still covers just the range */
+    {"X", "W9", 0, 0, 7, {{0, "X"}}},
+    {"X", "Y0", 1, 0, 7, {{0, "X5"}}},
+    /* the callback stops the scan */
+    {"X", NULL, 0, 2, 2, {{0, NULL}}},
+    {"X", NULL, 1, 1, 1, {{0, "X5"}}},
+    /* longer prefixes, an empty range, the last key of the keyspace */
+    {"X4", NULL, 1, 0, 2, {{0, "X4a"}}},
+    {"Z", NULL, 0, 0, 0, {{0, NULL}}},
+    {"Z", NULL, 1, 0, 0, {{0, NULL}}},
+    {"\xff\xff", NULL, 1, 0, 1, {{0, NULL}}},
+    {"\xff", NULL, 1, 0, 2, {{0, "\xff\xff"}}},
+    /* reverse from a start past the last key of the keyspace */
+    {"\xff", "\xff\xff\x01", 1, 0, 2, {{0, "\xff\xff"}, {1, "\xff\x01"}}},
+};
+
+static void
+check_scan(struct ledger_store *s, size_t i, const struct scan_case *c)
+{
+    struct scan_acc a;
+    struct sbx_err err;
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    a.stop_after = c->stop_after;
+    rc = ledger_store_scan(s, c->prefix, strlen(c->prefix), c->start,
+                           c->start ? strlen(c->start) : 0, c->reverse, scan_collect, &a, &err);
+    if (rc != SBX_OK || a.n != c->n)
+        fail_msg("scan case %zu: rc %s, %zu keys, want %zu", i, sbx_rc_name(rc), a.n, c->n);
+    for (size_t k = 0; k < SBX_ARRAY_LEN(c->want) && c->want[k].key != NULL; k++) {
+        if (strcmp(a.keys[c->want[k].at], c->want[k].key) != 0)
+            fail_msg("scan case %zu: key %zu is \"%s\"", i, c->want[k].at, a.keys[c->want[k].at]);
+    }
+}
+
 static void
 test_store_scan(void **state)
 {
     char *tmp = test_tmpdir(), *dir;
     struct ledger_store *s;
     struct ledger_store_batch *b;
-    struct scan_acc a;
     struct sbx_err err;
     const char *keys[] = {"W9", "X", "X1", "X2", "X3", "X4", "X4a", "X5", "Y", "Y0"};
 
@@ -319,91 +378,8 @@ test_store_scan(void **state)
     assert_int_equal(ledger_store_commit(s, b, 0, &err), SBX_OK);
     ledger_store_batch_free(b);
 
-    /* forward over the prefix */
-    memset(&a, 0, sizeof(a));
-    assert_int_equal(ledger_store_scan(s, "X", 1, NULL, 0, 0, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 7);
-    assert_string_equal(a.keys[0], "X");
-    assert_string_equal(a.keys[5], "X4a");
-    assert_string_equal(a.keys[6], "X5");
-
-    /* forward from a start key (inclusive) */
-    memset(&a, 0, sizeof(a));
-    assert_int_equal(ledger_store_scan(s, "X", 1, "X3", 2, 0, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 4);
-    assert_string_equal(a.keys[0], "X3");
-    assert_string_equal(a.keys[3], "X5");
-
-    /* reverse over the whole prefix */
-    memset(&a, 0, sizeof(a));
-    assert_int_equal(ledger_store_scan(s, "X", 1, NULL, 0, 1, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 7);
-    assert_string_equal(a.keys[0], "X5");
-    assert_string_equal(a.keys[1], "X4a");
-    assert_string_equal(a.keys[6], "X");
-
-    /* reverse from the last key < start */
-    memset(&a, 0, sizeof(a));
-    assert_int_equal(ledger_store_scan(s, "X", 1, "X4", 2, 1, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 4);
-    assert_string_equal(a.keys[0], "X3");
-    assert_string_equal(a.keys[3], "X");
-    /* a start between keys, and one past them all */
-    memset(&a, 0, sizeof(a));
-    assert_int_equal(ledger_store_scan(s, "X", 1, "X4b", 3, 1, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 6);
-    assert_string_equal(a.keys[0], "X4a");
-    memset(&a, 0, sizeof(a));
-    assert_int_equal(ledger_store_scan(s, "X", 1, "X9", 2, 1, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 7);
-    assert_string_equal(a.keys[0], "X5");
-
-    /* a start outside the prefix's range: the scan still covers just the range */
-    memset(&a, 0, sizeof(a));
-    assert_int_equal(ledger_store_scan(s, "X", 1, "W9", 2, 0, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 7);
-    assert_string_equal(a.keys[0], "X");
-    memset(&a, 0, sizeof(a));
-    assert_int_equal(ledger_store_scan(s, "X", 1, "Y0", 2, 1, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 7);
-    assert_string_equal(a.keys[0], "X5");
-
-    /* the callback stops the scan */
-    memset(&a, 0, sizeof(a));
-    a.stop_after = 2;
-    assert_int_equal(ledger_store_scan(s, "X", 1, NULL, 0, 0, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 2);
-    memset(&a, 0, sizeof(a));
-    a.stop_after = 1;
-    assert_int_equal(ledger_store_scan(s, "X", 1, NULL, 0, 1, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 1);
-    assert_string_equal(a.keys[0], "X5");
-
-    /* longer prefixes, an empty range, the last key of the keyspace */
-    memset(&a, 0, sizeof(a));
-    assert_int_equal(ledger_store_scan(s, "X4", 2, NULL, 0, 1, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 2);
-    assert_string_equal(a.keys[0], "X4a");
-    memset(&a, 0, sizeof(a));
-    assert_int_equal(ledger_store_scan(s, "Z", 1, NULL, 0, 0, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 0);
-    assert_int_equal(ledger_store_scan(s, "Z", 1, NULL, 0, 1, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 0);
-    memset(&a, 0, sizeof(a));
-    assert_int_equal(ledger_store_scan(s, "\xff\xff", 2, NULL, 0, 1, scan_collect, &a, &err),
-                     SBX_OK);
-    assert_int_equal(a.n, 1);
-    memset(&a, 0, sizeof(a));
-    assert_int_equal(ledger_store_scan(s, "\xff", 1, NULL, 0, 1, scan_collect, &a, &err), SBX_OK);
-    assert_int_equal(a.n, 2);
-    assert_string_equal(a.keys[0], "\xff\xff");
-    /* reverse from a start past the last key of the keyspace */
-    memset(&a, 0, sizeof(a));
-    assert_int_equal(ledger_store_scan(s, "\xff", 1, "\xff\xff\x01", 3, 1, scan_collect, &a, &err),
-                     SBX_OK);
-    assert_int_equal(a.n, 2);
-    assert_string_equal(a.keys[0], "\xff\xff");
-    assert_string_equal(a.keys[1], "\xff\x01");
+    for (size_t i = 0; i < SBX_ARRAY_LEN(scan_cases); i++)
+        check_scan(s, i, &scan_cases[i]);
 
     ledger_store_close(s);
     free(dir);

@@ -225,20 +225,32 @@ chain_store(const char *dir, struct tblock t[CHAIN_LEN])
     return s;
 }
 
-/* Overwrite stored block h with `raw` through a raw batch. */
+/* Put `val` under `key` (delete `key` if val is NULL) in a synced batch of its own, behind the
+ * store's back. */
 static void
-overwrite_block(struct ledger_store *s, uint64_t h, const uint8_t *raw, size_t len)
+store_raw(struct ledger_store *s, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
     struct ledger_store_batch *b = ledger_store_batch_new();
     struct sbx_err err;
-    uint8_t key[9];
 
     assert_non_null(b);
-    key[0] = LEDGER_K_BLOCK;
-    buf_store_u64(key + 1, h);
-    ledger_store_batch_put(b, key, sizeof(key), raw, len);
+    if (val != NULL)
+        ledger_store_batch_put(b, key, klen, val, vlen);
+    else
+        ledger_store_batch_del(b, key, klen);
     assert_int_equal(ledger_store_commit(s, b, 1, &err), SBX_OK);
     ledger_store_batch_free(b);
+}
+
+/* Overwrite stored block h with `raw` (delete it if raw is NULL). */
+static void
+overwrite_block(struct ledger_store *s, uint64_t h, const uint8_t *raw, size_t len)
+{
+    uint8_t key[9];
+
+    key[0] = LEDGER_K_BLOCK;
+    buf_store_u64(key + 1, h);
+    store_raw(s, key, sizeof(key), raw, len);
 }
 
 static void
@@ -256,6 +268,78 @@ expect_verify_fail(struct ledger_store *s, uint64_t from, uint64_t want_failed,
     assert_true(err.msg[0] != '\0');
 }
 
+/* Block 2 of the chain in `s` tampered with in several ways, then restored. */
+static void
+verify_tampered_block(struct ledger_store *s, const struct tblock t[CHAIN_LEN])
+{
+    struct sbx_err err;
+    uint64_t checked, failed_at;
+    uint8_t *raw = malloc(t[2].enc.len);
+
+    assert_non_null(raw);
+
+    /* a flipped bit in block 2's header: its signature fails; from 3 on, the link to it */
+    memcpy(raw, t[2].enc.data, t[2].enc.len);
+    raw[OFF_TIME + 7] ^= 0x01;
+    overwrite_block(s, 2, raw, t[2].enc.len);
+    expect_verify_fail(s, 0, 2, 2);
+    assert_int_equal(ledger_store_verify(s, 0, 1, &checked, &failed_at, &err), SBX_OK);
+    expect_verify_fail(s, 3, 3, 0);
+
+    /* a flipped bit in a transaction's signature (not covered by the roots) */
+    memcpy(raw, t[2].enc.data, t[2].enc.len);
+    raw[OFF_ENTRY0 + 4 + t[2].b.entries[0].tx_len - 1] ^= 0x20;
+    overwrite_block(s, 2, raw, t[2].enc.len);
+    expect_verify_fail(s, 0, 2, 2);
+    sbx_err_clear(&err);
+    assert_int_equal(ledger_store_verify(s, 1, UINT64_MAX, &checked, &failed_at, &err),
+                     SBX_ECORRUPT);
+    assert_non_null(strstr(err.msg, "transaction 0"));
+
+    /* a flipped bit in a verdict: the verdict root no longer matches */
+    memcpy(raw, t[2].enc.data, t[2].enc.len);
+    raw[t[2].enc.len - 1] ^= 0x01;
+    overwrite_block(s, 2, raw, t[2].enc.len);
+    expect_verify_fail(s, 0, 2, 2);
+
+    /* truncated by one byte */
+    overwrite_block(s, 2, t[2].enc.data, t[2].enc.len - 1);
+    expect_verify_fail(s, 0, 2, 2);
+
+    /* restored: valid again */
+    overwrite_block(s, 2, t[2].enc.data, t[2].enc.len);
+    assert_int_equal(ledger_store_verify(s, 0, UINT64_MAX, &checked, &failed_at, &err), SBX_OK);
+    assert_int_equal(checked, CHAIN_LEN);
+    free(raw);
+}
+
+/* Index entries of the chain in `s` broken one after the other, then a block removed. */
+static void
+verify_broken_index(struct ledger_store *s, const struct tblock t[CHAIN_LEN])
+{
+    uint8_t key[33], val[12];
+
+    /* a transaction index entry pointing elsewhere, then missing */
+    key[0] = LEDGER_K_TX;
+    memcpy(key + 1, t[3].txids[1], 32);
+    buf_store_u64(val, 3);
+    buf_store_u32(val + 8, 0);
+    store_raw(s, key, sizeof(key), val, sizeof(val));
+    expect_verify_fail(s, 0, 3, 3);
+    store_raw(s, key, sizeof(key), NULL, 0);
+    expect_verify_fail(s, 0, 3, 3);
+
+    /* a missing hash index entry */
+    key[0] = LEDGER_K_HASH;
+    memcpy(key + 1, t[1].hash, 32);
+    store_raw(s, key, sizeof(key), NULL, 0);
+    expect_verify_fail(s, 0, 1, 1);
+
+    /* a missing block */
+    overwrite_block(s, 0, NULL, 0);
+    expect_verify_fail(s, 0, 0, 0);
+}
+
 static void
 test_store_verify(void **state)
 {
@@ -264,7 +348,6 @@ test_store_verify(void **state)
     struct tblock t[CHAIN_LEN];
     struct sbx_err err;
     uint64_t checked, failed_at;
-    uint8_t *raw;
 
     (void)state;
     assert_non_null(tmp);
@@ -287,90 +370,9 @@ test_store_verify(void **state)
     assert_int_equal(ledger_store_verify(s, 7, 9, &checked, &failed_at, &err), SBX_OK);
     assert_int_equal(checked, 0);
 
-    raw = malloc(t[2].enc.len);
-    assert_non_null(raw);
+    verify_tampered_block(s, t);
+    verify_broken_index(s, t);
 
-    /* a flipped bit in block 2's header: its signature fails; from 3 on, the link to it */
-    memcpy(raw, t[2].enc.data, t[2].enc.len);
-    raw[OFF_TIME + 7] ^= 0x01;
-    overwrite_block(s, 2, raw, t[2].enc.len);
-    expect_verify_fail(s, 0, 2, 2);
-    assert_int_equal(ledger_store_verify(s, 0, 1, &checked, &failed_at, &err), SBX_OK);
-    expect_verify_fail(s, 3, 3, 0);
-
-    /* a flipped bit in a transaction's signature (not covered by the roots) */
-    memcpy(raw, t[2].enc.data, t[2].enc.len);
-    raw[OFF_ENTRY0 + 4 + t[2].b.entries[0].tx_len - 1] ^= 0x20;
-    overwrite_block(s, 2, raw, t[2].enc.len);
-    expect_verify_fail(s, 0, 2, 2);
-    {
-        sbx_err_clear(&err);
-        assert_int_equal(ledger_store_verify(s, 1, UINT64_MAX, &checked, &failed_at, &err),
-                         SBX_ECORRUPT);
-        assert_non_null(strstr(err.msg, "transaction 0"));
-    }
-
-    /* a flipped bit in a verdict: the verdict root no longer matches */
-    memcpy(raw, t[2].enc.data, t[2].enc.len);
-    raw[t[2].enc.len - 1] ^= 0x01;
-    overwrite_block(s, 2, raw, t[2].enc.len);
-    expect_verify_fail(s, 0, 2, 2);
-
-    /* truncated by one byte */
-    overwrite_block(s, 2, t[2].enc.data, t[2].enc.len - 1);
-    expect_verify_fail(s, 0, 2, 2);
-
-    /* restored: valid again */
-    overwrite_block(s, 2, t[2].enc.data, t[2].enc.len);
-    assert_int_equal(ledger_store_verify(s, 0, UINT64_MAX, &checked, &failed_at, &err), SBX_OK);
-    assert_int_equal(checked, CHAIN_LEN);
-
-    /* a transaction index entry pointing elsewhere, then missing */
-    {
-        struct ledger_store_batch *b = ledger_store_batch_new();
-        uint8_t key[33], val[12];
-
-        assert_non_null(b);
-        key[0] = LEDGER_K_TX;
-        memcpy(key + 1, t[3].txids[1], 32);
-        buf_store_u64(val, 3);
-        buf_store_u32(val + 8, 0);
-        ledger_store_batch_put(b, key, sizeof(key), val, sizeof(val));
-        assert_int_equal(ledger_store_commit(s, b, 1, &err), SBX_OK);
-        expect_verify_fail(s, 0, 3, 3);
-        ledger_store_batch_del(b, key, sizeof(key));
-        assert_int_equal(ledger_store_commit(s, b, 1, &err), SBX_OK);
-        expect_verify_fail(s, 0, 3, 3);
-        ledger_store_batch_free(b);
-    }
-    /* a missing hash index entry */
-    {
-        struct ledger_store_batch *b = ledger_store_batch_new();
-        uint8_t key[33];
-
-        assert_non_null(b);
-        key[0] = LEDGER_K_HASH;
-        memcpy(key + 1, t[1].hash, 32);
-        ledger_store_batch_del(b, key, sizeof(key));
-        assert_int_equal(ledger_store_commit(s, b, 1, &err), SBX_OK);
-        ledger_store_batch_free(b);
-        expect_verify_fail(s, 0, 1, 1);
-    }
-    /* a missing block */
-    {
-        struct ledger_store_batch *b = ledger_store_batch_new();
-        uint8_t key[9];
-
-        assert_non_null(b);
-        key[0] = LEDGER_K_BLOCK;
-        buf_store_u64(key + 1, 0);
-        ledger_store_batch_del(b, key, sizeof(key));
-        assert_int_equal(ledger_store_commit(s, b, 1, &err), SBX_OK);
-        ledger_store_batch_free(b);
-        expect_verify_fail(s, 0, 0, 0);
-    }
-
-    free(raw);
     ledger_store_close(s);
     for (size_t i = 0; i < CHAIN_LEN; i++)
         tblock_free(&t[i]);
