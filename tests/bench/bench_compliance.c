@@ -26,6 +26,7 @@
 #include "compliance/engine.h"
 #include "compliance/params.h"
 #include "ledger/changes.h"
+#include "tests/unit/test_helpers.h"
 
 #define RUNS 5
 #define BLOCK 1000
@@ -97,11 +98,7 @@ struct bench {
 static void
 txid_for(uint8_t out[32], uint32_t n)
 {
-    memset(out, 0x5c, 32);
-    out[0] = (uint8_t)(n >> 24);
-    out[1] = (uint8_t)(n >> 16);
-    out[2] = (uint8_t)(n >> 8);
-    out[3] = (uint8_t)n;
+    test_txid_for(out, 0x5c, n);
 }
 
 static void

@@ -140,11 +140,7 @@ fx_teardown(void **state)
 void
 txid_for(uint8_t out[32], uint32_t n)
 {
-    memset(out, 0xa5, 32);
-    out[0] = (uint8_t)(n >> 24);
-    out[1] = (uint8_t)(n >> 16);
-    out[2] = (uint8_t)(n >> 8);
-    out[3] = (uint8_t)n;
+    test_txid_for(out, 0xa5, n);
 }
 
 void
