@@ -174,7 +174,7 @@ open_ok(const char *dir, int create)
     return s;
 }
 
-char *
+static char *
 subdir(const char *base, const char *name)
 {
     size_t n = strlen(base) + strlen(name) + 2;
@@ -183,6 +183,22 @@ subdir(const char *base, const char *name)
     assert_non_null(p);
     snprintf(p, n, "%s/%s", base, name);
     return p;
+}
+
+char *
+store_dir_new(char **tmp)
+{
+    *tmp = test_tmpdir();
+    assert_non_null(*tmp);
+    return subdir(*tmp, "ledger");
+}
+
+void
+store_dir_free(char *tmp, char *dir)
+{
+    free(dir);
+    test_rmtree(tmp);
+    free(tmp);
 }
 
 /* Commit t with changes c as the new tip. */

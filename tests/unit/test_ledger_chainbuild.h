@@ -55,8 +55,10 @@ void put_s(struct ledger_changes *c, const char *k, const char *v);
 
 /* Open (or create) the store in `dir`, asserting success. */
 struct ledger_store *open_ok(const char *dir, int create);
-/* "base/name", malloc'd. */
-char *subdir(const char *base, const char *name);
+/* A fresh temporary directory (in *tmp) and the path of a store in it, "<tmp>/ledger" (not
+ * created yet), both malloc'd; store_dir_free frees both and removes the directory. */
+char *store_dir_new(char **tmp);
+void store_dir_free(char *tmp, char *dir);
 /* Commit t with changes c (may be NULL) as the new tip, synced. */
 void commit_block(struct ledger_store *s, const struct tblock *t, const struct ledger_changes *c);
 

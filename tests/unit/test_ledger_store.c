@@ -12,15 +12,13 @@
 static void
 test_store_open(void **state)
 {
-    char *tmp = test_tmpdir(), *dir;
+    char *tmp, *dir = store_dir_new(&tmp);
     struct ledger_store *s = NULL;
     struct ledger_tip tip;
     struct sbx_err err;
     struct buf v;
 
     (void)state;
-    assert_non_null(tmp);
-    dir = subdir(tmp, "ledger");
 
     /* not there and not to be created */
     assert_int_equal(ledger_store_open(&s, dir, 0, &err), SBX_ENOTFOUND);
@@ -50,23 +48,19 @@ test_store_open(void **state)
     }
     ledger_store_close(s);
 
-    free(dir);
-    test_rmtree(tmp);
-    free(tmp);
+    store_dir_free(tmp, dir);
 }
 
 static void
 test_store_schema(void **state)
 {
-    char *tmp = test_tmpdir(), *dir;
+    char *tmp, *dir = store_dir_new(&tmp);
     struct ledger_store *s = NULL;
     struct ledger_store_batch *b;
     struct sbx_err err;
     uint8_t v[4];
 
     (void)state;
-    assert_non_null(tmp);
-    dir = subdir(tmp, "ledger");
 
     /* a store of schema 2 */
     s = open_ok(dir, 1);
@@ -112,16 +106,14 @@ test_store_schema(void **state)
     assert_non_null(strstr(err.msg, "schema"));
     assert_null(s);
 
-    free(dir);
-    test_rmtree(tmp);
-    free(tmp);
+    store_dir_free(tmp, dir);
 }
 
 static void
 test_store_commit_reopen(void **state)
 {
     static const uint8_t zero[32];
-    char *tmp = test_tmpdir(), *dir;
+    char *tmp, *dir = store_dir_new(&tmp);
     struct ledger_store *s;
     struct ledger_changes c;
     struct ledger_tip tip;
@@ -133,8 +125,6 @@ test_store_commit_reopen(void **state)
     uint32_t idx;
 
     (void)state;
-    assert_non_null(tmp);
-    dir = subdir(tmp, "ledger");
     s = open_ok(dir, 1);
 
     /* a state record that the block deletes */
@@ -193,16 +183,14 @@ test_store_commit_reopen(void **state)
     ledger_store_close(s);
     ledger_changes_release(&c);
     tblock_free(&t);
-    free(dir);
-    test_rmtree(tmp);
-    free(tmp);
+    store_dir_free(tmp, dir);
 }
 
 static void
 test_store_atomic(void **state)
 {
     static const uint8_t zero[32];
-    char *tmp = test_tmpdir(), *dir;
+    char *tmp, *dir = store_dir_new(&tmp);
     struct ledger_store *s;
     struct ledger_store_batch *b;
     struct ledger_changes c;
@@ -215,8 +203,6 @@ test_store_atomic(void **state)
     char key[16];
 
     (void)state;
-    assert_non_null(tmp);
-    dir = subdir(tmp, "ledger");
     s = open_ok(dir, 1);
     tblock_build(&t, 20, 0, zero, zero, 29);
     ledger_changes_init(&c);
@@ -268,9 +254,7 @@ test_store_atomic(void **state)
     buf_release(&v);
     ledger_changes_release(&c);
     tblock_free(&t);
-    free(dir);
-    test_rmtree(tmp);
-    free(tmp);
+    store_dir_free(tmp, dir);
 }
 
 /* ---- scans ---- */
@@ -359,15 +343,13 @@ check_scan(struct ledger_store *s, size_t i, const struct scan_case *c)
 static void
 test_store_scan(void **state)
 {
-    char *tmp = test_tmpdir(), *dir;
+    char *tmp, *dir = store_dir_new(&tmp);
     struct ledger_store *s;
     struct ledger_store_batch *b;
     struct sbx_err err;
     const char *keys[] = {"W9", "X", "X1", "X2", "X3", "X4", "X4a", "X5", "Y", "Y0"};
 
     (void)state;
-    assert_non_null(tmp);
-    dir = subdir(tmp, "ledger");
     s = open_ok(dir, 1);
     b = ledger_store_batch_new();
     assert_non_null(b);
@@ -382,9 +364,7 @@ test_store_scan(void **state)
         check_scan(s, i, &scan_cases[i]);
 
     ledger_store_close(s);
-    free(dir);
-    test_rmtree(tmp);
-    free(tmp);
+    store_dir_free(tmp, dir);
 }
 
 int

@@ -136,13 +136,11 @@ crash_check(const char *dir, uint64_t at_least)
 static void
 test_store_crash_exit(void **state)
 {
-    char *tmp = test_tmpdir(), *dir;
+    char *tmp, *dir = store_dir_new(&tmp);
     pid_t pid;
     int status;
 
     (void)state;
-    assert_non_null(tmp);
-    dir = subdir(tmp, "ledger");
     fflush(NULL);
     pid = fork();
     assert_true(pid >= 0);
@@ -161,23 +159,19 @@ test_store_crash_exit(void **state)
         assert_int_equal(tip.height, 11);
         ledger_store_close(s);
     }
-    free(dir);
-    test_rmtree(tmp);
-    free(tmp);
+    store_dir_free(tmp, dir);
 }
 
 /* kill -9 in the middle of a stream of commits: every acknowledged block survives. */
 static void
 test_store_crash_kill(void **state)
 {
-    char *tmp = test_tmpdir(), *dir;
+    char *tmp, *dir = store_dir_new(&tmp);
     uint64_t acked = 0;
     int fds[2], status, nacks = 0;
     pid_t pid;
 
     (void)state;
-    assert_non_null(tmp);
-    dir = subdir(tmp, "ledger");
     assert_int_equal(pipe(fds), 0);
     fflush(NULL);
     pid = fork();
@@ -200,9 +194,7 @@ test_store_crash_kill(void **state)
     assert_true(WIFSIGNALED(status));
     close(fds[0]);
     crash_check(dir, acked);
-    free(dir);
-    test_rmtree(tmp);
-    free(tmp);
+    store_dir_free(tmp, dir);
 }
 
 /* ---- verification ---- */
@@ -343,15 +335,13 @@ verify_broken_index(struct ledger_store *s, const struct tblock t[CHAIN_LEN])
 static void
 test_store_verify(void **state)
 {
-    char *tmp = test_tmpdir(), *dir;
+    char *tmp, *dir = store_dir_new(&tmp);
     struct ledger_store *s;
     struct tblock t[CHAIN_LEN];
     struct sbx_err err;
     uint64_t checked, failed_at;
 
     (void)state;
-    assert_non_null(tmp);
-    dir = subdir(tmp, "ledger");
 
     /* an empty store verifies, with nothing checked */
     s = open_ok(dir, 1);
@@ -376,9 +366,7 @@ test_store_verify(void **state)
     ledger_store_close(s);
     for (size_t i = 0; i < CHAIN_LEN; i++)
         tblock_free(&t[i]);
-    free(dir);
-    test_rmtree(tmp);
-    free(tmp);
+    store_dir_free(tmp, dir);
 }
 
 int
