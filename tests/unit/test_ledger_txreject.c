@@ -6,8 +6,48 @@
 #include "tests/unit/test_ledger.h"
 #include "tests/unit/test_ledger_txbuild.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* One field of a fresh, signed transaction set to a value it may not have, and the refusal. */
+struct field_case {
+    int kind;         /* for a directive: its kind */
+    size_t off, size; /* the field in struct ledger_tx */
+    const char *text; /* a string field's value; NULL: an int64_t field gets `value` */
+    int64_t value;
+    int code;
+    const char *names; /* what the refusal must name */
+};
+#define TEXT_CASE(kind, m, s, code, names)                                                         \
+    {                                                                                              \
+        (kind), offsetof(struct ledger_tx, m), sizeof(((struct ledger_tx *)0)->m), (s), 0, (code), \
+            (names)                                                                                \
+    }
+#define INT_CASE(kind, m, v, code, names)                                                          \
+    {                                                                                              \
+        (kind), offsetof(struct ledger_tx, m), sizeof(int64_t), NULL, (v), (code), (names)         \
+    }
+
+/* Make a trade (a directive of c->kind if `directive`), sign it, set the field, and expect the
+ * refusal. */
+static void
+expect_field_refused(const struct field_case *c, int directive)
+{
+    struct ledger_tx tx;
+    uint8_t *field = (uint8_t *)&tx + c->off;
+
+    if (directive)
+        make_directive(&tx, c->kind, 0);
+    else
+        make_trade(&tx, 0);
+    sign(&tx, directive ? REG(0) : OP);
+    if (c->text != NULL)
+        snprintf((char *)field, c->size, "%s", c->text);
+    else
+        memcpy(field, &c->value, sizeof(c->value));
+    expect_refused(&tx, c->code, c->names);
+}
 
 static void
 test_reject_header(void **state)
@@ -250,6 +290,24 @@ transfer_flag_off(const struct ledger_transfer *t)
            1 + strlen(t->reference);
 }
 
+static const struct field_case unused_directive_fields[] = {
+    TEXT_CASE(LEDGER_DIR_HALT, u.directive.account, "acc-1", SBX_ENONCANON, "directive.account"),
+    INT_CASE(LEDGER_DIR_HALT, u.directive.value, 1, SBX_ENONCANON, "directive.value"),
+    TEXT_CASE(LEDGER_DIR_FREEZE, u.directive.asset, "BTC", SBX_ENONCANON, "directive.asset"),
+    TEXT_CASE(LEDGER_DIR_FREEZE, u.directive.address, "bc1q", SBX_ENONCANON, "directive.address"),
+    TEXT_CASE(LEDGER_DIR_LICENCE_REVOKE, u.directive.name, "x", SBX_ENONCANON, "directive.name"),
+};
+
+static const struct field_case required_directive_fields[] = {
+    TEXT_CASE(LEDGER_DIR_FREEZE, u.directive.account, "", SBX_EINVAL, "directive.account"),
+    TEXT_CASE(LEDGER_DIR_SET_PARAM, u.directive.name, "", SBX_EINVAL, "directive.name"),
+    INT_CASE(LEDGER_DIR_SET_PARAM, u.directive.value, -1, SBX_EINVAL, "directive.value"),
+    INT_CASE(LEDGER_DIR_LICENCE_EXTEND, u.directive.value, 0, SBX_EINVAL, "directive.value"),
+};
+
+static const struct field_case lower_case_asset =
+    TEXT_CASE(LEDGER_DIR_HALT, u.directive.asset, "btc", SBX_EINVAL, "directive.asset");
+
 static void
 test_reject_unused_fields(void **state)
 {
@@ -288,26 +346,8 @@ test_reject_unused_fields(void **state)
     expect_refused(&tx, SBX_ENONCANON, "deposit.has_screening");
 
     /* directive fields the kind does not use */
-    make_directive(&tx, LEDGER_DIR_HALT, 0);
-    sign(&tx, REG(0));
-    SET(tx.u.directive.account, "acc-1");
-    expect_refused(&tx, SBX_ENONCANON, "directive.account");
-    make_directive(&tx, LEDGER_DIR_HALT, 0);
-    sign(&tx, REG(0));
-    tx.u.directive.value = 1;
-    expect_refused(&tx, SBX_ENONCANON, "directive.value");
-    make_directive(&tx, LEDGER_DIR_FREEZE, 0);
-    sign(&tx, REG(0));
-    SET(tx.u.directive.asset, "BTC");
-    expect_refused(&tx, SBX_ENONCANON, "directive.asset");
-    make_directive(&tx, LEDGER_DIR_FREEZE, 0);
-    sign(&tx, REG(0));
-    SET(tx.u.directive.address, "bc1q");
-    expect_refused(&tx, SBX_ENONCANON, "directive.address");
-    make_directive(&tx, LEDGER_DIR_LICENCE_REVOKE, 0);
-    sign(&tx, REG(0));
-    SET(tx.u.directive.name, "x");
-    expect_refused(&tx, SBX_ENONCANON, "directive.name");
+    for (size_t i = 0; i < SBX_ARRAY_LEN(unused_directive_fields); i++)
+        expect_field_refused(&unused_directive_fields[i], 1);
     make_directive(&tx, LEDGER_DIR_SET_PARAM, 0);
     sign(&tx, REG(0));
     tx.u.directive.cosig[3].sig[0] = 1; /* a cosignature slot past ncosig */
@@ -330,22 +370,8 @@ test_reject_unused_fields(void **state)
     buf_release(&b);
 
     /* required and exclusive directive targets */
-    make_directive(&tx, LEDGER_DIR_FREEZE, 0);
-    sign(&tx, REG(0));
-    tx.u.directive.account[0] = '\0';
-    expect_refused(&tx, SBX_EINVAL, "directive.account");
-    make_directive(&tx, LEDGER_DIR_SET_PARAM, 0);
-    sign(&tx, REG(0));
-    tx.u.directive.name[0] = '\0';
-    expect_refused(&tx, SBX_EINVAL, "directive.name");
-    make_directive(&tx, LEDGER_DIR_SET_PARAM, 0);
-    sign(&tx, REG(0));
-    tx.u.directive.value = -1;
-    expect_refused(&tx, SBX_EINVAL, "directive.value");
-    make_directive(&tx, LEDGER_DIR_LICENCE_EXTEND, 0);
-    sign(&tx, REG(0));
-    tx.u.directive.value = 0;
-    expect_refused(&tx, SBX_EINVAL, "directive.value");
+    for (size_t i = 0; i < SBX_ARRAY_LEN(required_directive_fields); i++)
+        expect_field_refused(&required_directive_fields[i], 1);
     make_directive(&tx, LEDGER_DIR_SANCTION_ADD, 0);
     sign(&tx, REG(0));
     SET(tx.u.directive.account, "acc-1"); /* both */
@@ -355,11 +381,19 @@ test_reject_unused_fields(void **state)
     expect_refused(&tx, SBX_EINVAL, "directive.account");
     SET(tx.u.directive.address, "has space");
     expect_refused(&tx, SBX_EINVAL, "directive.address");
-    make_directive(&tx, LEDGER_DIR_HALT, 0);
-    sign(&tx, REG(0));
-    SET(tx.u.directive.asset, "btc");
-    expect_refused(&tx, SBX_EINVAL, "directive.asset");
+    expect_field_refused(&lower_case_asset, 1);
 }
+
+static const struct field_case trade_fields[] = {
+    INT_CASE(0, u.trade.quantity, -5, SBX_EINVAL, "trade.quantity"),
+    INT_CASE(0, u.trade.price, 0, SBX_EINVAL, "trade.price"),
+    INT_CASE(0, u.trade.price, INT64_MIN, SBX_EINVAL, "trade.price"),
+    INT_CASE(0, u.trade.fee_buyer, -1, SBX_EINVAL, "trade.fee_buyer"),
+    INT_CASE(0, u.trade.fee_seller, -1, SBX_EINVAL, "trade.fee_seller"),
+    INT_CASE(0, u.trade.executed_at, 0, SBX_EINVAL, "trade.executed_at"),
+    TEXT_CASE(0, u.trade.seller, "alice", SBX_EINVAL, "trade.seller"), /* the buyer's id */
+    TEXT_CASE(0, u.trade.buyer_order, "o 1", SBX_EINVAL, "trade.buyer_order"),
+};
 
 static void
 test_reject_amounts(void **state)
@@ -401,36 +435,8 @@ test_reject_amounts(void **state)
     expect_decode_rc(b.data, b.len, SBX_EINVAL, "trade.quantity");
     buf_release(&b);
 
-    make_trade(&tx, 0);
-    sign(&tx, OP);
-    tx.u.trade.quantity = -5;
-    expect_refused(&tx, SBX_EINVAL, "trade.quantity");
-    make_trade(&tx, 0);
-    sign(&tx, OP);
-    tx.u.trade.price = 0;
-    expect_refused(&tx, SBX_EINVAL, "trade.price");
-    tx.u.trade.price = INT64_MIN;
-    expect_refused(&tx, SBX_EINVAL, "trade.price");
-    make_trade(&tx, 0);
-    sign(&tx, OP);
-    tx.u.trade.fee_buyer = -1;
-    expect_refused(&tx, SBX_EINVAL, "trade.fee_buyer");
-    make_trade(&tx, 0);
-    sign(&tx, OP);
-    tx.u.trade.fee_seller = -1;
-    expect_refused(&tx, SBX_EINVAL, "trade.fee_seller");
-    make_trade(&tx, 0);
-    sign(&tx, OP);
-    tx.u.trade.executed_at = 0;
-    expect_refused(&tx, SBX_EINVAL, "trade.executed_at");
-    make_trade(&tx, 0);
-    sign(&tx, OP);
-    SET(tx.u.trade.seller, tx.u.trade.buyer);
-    expect_refused(&tx, SBX_EINVAL, "trade.seller");
-    make_trade(&tx, 0);
-    sign(&tx, OP);
-    SET(tx.u.trade.buyer_order, "o 1");
-    expect_refused(&tx, SBX_EINVAL, "trade.buyer_order");
+    for (size_t i = 0; i < SBX_ARRAY_LEN(trade_fields); i++)
+        expect_field_refused(&trade_fields[i], 0);
 }
 
 static void
