@@ -137,6 +137,8 @@ void expect_same_verdict(const struct ledger_verdict *a, const struct ledger_ver
 int64_t balance(struct fx *f, const char *acct, int asset);
 /* Open `id` at `ts` and fund it with `vnd` VND and `btc` BTC base units. */
 void funded(struct fx *f, const char *id, int tier, int cls, int64_t vnd, int64_t btc, int64_t ts);
+/* funded() for a tier-1 domestic individual with VND only. */
+void funded_retail(struct fx *f, const char *id, int64_t vnd, int64_t ts);
 
 /* The tests, by file. */
 /* test_compliance_market.c */

@@ -22,11 +22,11 @@ test_travel_rule(void **state)
     struct ledger_tx tx;
 
     fx_init(f, NULL);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 0, t);
-    funded(f, "B", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 0, t);
-    funded(f, "C", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 0, t);
-    funded(f, "D", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 0, t);
-    funded(f, "E", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 0, t);
+    funded_retail(f, "A", 0, t);
+    funded_retail(f, "B", 0, t);
+    funded_retail(f, "C", 0, t);
+    funded_retail(f, "D", 0, t);
+    funded_retail(f, "E", 0, t);
     /* three transfers inside 24 h: the third reaches the threshold exactly */
     EXPECT_OK(xfer(f, LEDGER_TX_DEPOSIT, "A", "ETH", 5 * M, t, 0));
     EXPECT_OK(xfer(f, LEDGER_TX_DEPOSIT, "A", "ETH", 5 * M, t + HOUR_MS, 0));
@@ -81,8 +81,8 @@ test_sanctions(void **state)
     struct ledger_tx tx;
 
     fx_init(f, NULL);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 50 * M, 0, T0);
-    funded(f, "B", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 50 * M, 0, T0);
+    funded_retail(f, "A", 50 * M, T0);
+    funded_retail(f, "B", 50 * M, T0);
     EXPECT_OK(deposit_tr(f, "B", "ETH", 10 * M, T0));
     mk_dir(&tx, LEDGER_DIR_SANCTION_ADD, KEY_REG, NULL, T0 + 1);
     cpy(tx.u.directive.account, sizeof(tx.u.directive.account), "A");
@@ -132,7 +132,7 @@ test_screening(void **state)
     struct ledger_tx tx;
 
     fx_init(f, NULL);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 0, T0);
+    funded_retail(f, "A", 0, T0);
     mk_xfer(&tx, LEDGER_TX_DEPOSIT, "S-1", "A", "BTC", 1000, T0);
     tx.u.transfer.has_screening = 1;
     cpy(tx.u.transfer.screening.provider, sizeof(tx.u.transfer.screening.provider), "chainscan");
@@ -240,10 +240,10 @@ test_rapid_in_out(void **state)
     int64_t t = T0;
 
     fx_init(f, NULL);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 0, t);
-    funded(f, "B", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 0, t);
-    funded(f, "C", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 0, t);
-    funded(f, "D", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 0, t);
+    funded_retail(f, "A", 0, t);
+    funded_retail(f, "B", 0, t);
+    funded_retail(f, "C", 0, t);
+    funded_retail(f, "D", 0, t);
     EXPECT_NO_ALERTS(deposit(f, "A", "VND", 10 * M, t));
     EXPECT_ALERTS(withdraw(f, "A", "VND", 8 * M, t + HOUR_MS), (size_t)1, CMP_ALERT_RAPID_IN_OUT,
                   "A");
@@ -267,7 +267,7 @@ test_velocity(void **state)
     int64_t t = T0;
 
     fx_init(f, NULL);
-    funded(f, "V", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 0, t);
+    funded_retail(f, "V", 0, t);
     for (int i = 1; i <= 19; i++)
         EXPECT_NO_ALERTS(deposit(f, "V", "VND", 1000, t + i * MIN_MS));
     EXPECT_ALERTS(deposit(f, "V", "VND", 1000, t + 20 * MIN_MS), (size_t)1, CMP_ALERT_VELOCITY,

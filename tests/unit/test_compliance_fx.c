@@ -62,15 +62,7 @@ make_genesis(struct ledger_tx *g, char *licence, int nreg, int dquorum, int aquo
         key(gen->regulator_keys[i], KEY_REG + i);
     gen->directive_quorum = (uint8_t)dquorum;
     gen->attestation_quorum = (uint8_t)aquorum;
-    gen->nassets = 3;
-    snprintf(gen->assets[0].symbol, sizeof(gen->assets[0].symbol), "%s", "VND");
-    gen->assets[0].decimals = 0;
-    snprintf(gen->assets[1].symbol, sizeof(gen->assets[1].symbol), "%s", "BTC");
-    gen->assets[1].decimals = 8;
-    snprintf(gen->assets[2].symbol, sizeof(gen->assets[2].symbol), "%s", "ETH");
-    gen->assets[2].decimals = 8;
-    gen->licence_json = licence;
-    gen->licence_len = (uint32_t)strlen(licence);
+    test_genesis_assets(gen, licence);
 }
 
 void
@@ -475,4 +467,10 @@ funded(struct fx *f, const char *id, int tier, int cls, int64_t vnd, int64_t btc
         EXPECT_OK(deposit(f, id, "VND", vnd, ts));
     if (btc)
         EXPECT_OK(deposit_tr(f, id, "BTC", btc, ts));
+}
+
+void
+funded_retail(struct fx *f, const char *id, int64_t vnd, int64_t ts)
+{
+    funded(f, id, 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, vnd, 0, ts);
 }

@@ -53,7 +53,7 @@ test_foreign_factor(void **state)
     fx_init(f, "\"limit.foreign_factor_pct\": 50");
     funded(f, "FI", 1, LEDGER_CLASS_FOREIGN_INDIVIDUAL, 500 * M, 0, T0);
     funded(f, "FO", 1, LEDGER_CLASS_FOREIGN_ORG, 500 * M, 0, T0);
-    funded(f, "DI", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 500 * M, 0, T0);
+    funded_retail(f, "DI", 500 * M, T0);
     EXPECT_REJ_FIGS(trade(f, "FI", HOUSE, 50 * M + 1, T0), CMP_RULE_LIMIT_PER_TRADE, 50 * M, 0,
                     50 * M + 1);
     EXPECT_OK(trade(f, "FI", HOUSE, 50 * M, T0));
@@ -90,7 +90,7 @@ test_daily_midnight(void **state)
 
     assert_int_equal(next - last, 1);
     fx_init(f, NO_HOLDING);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 1000 * M, 0, T0);
+    funded_retail(f, "A", 1000 * M, T0);
     /* 400M as buyer and seller on 1 October (local) */
     EXPECT_OK(trade(f, "A", HOUSE, 100 * M, T0));
     EXPECT_OK(trade(f, "A", HOUSE, 100 * M, last - 2));
@@ -125,8 +125,7 @@ test_monthly_boundary(void **state)
     struct cmp_usage_view u;
 
     fx_init(f, NO_HOLDING);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 2000 * M, 0,
-           local_ms(2025, 10, 29, 9, 0, 0, 0));
+    funded_retail(f, "A", 2000 * M, local_ms(2025, 10, 29, 9, 0, 0, 0));
     for (int d = 29; d <= 30; d++)
         for (int i = 0; i < 4; i++)
             EXPECT_OK(
@@ -150,8 +149,8 @@ test_holding(void **state)
     struct fx *f = *state;
 
     fx_init(f, NULL);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 0, T0);
-    funded(f, "B", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 200 * M, 0, T0);
+    funded_retail(f, "A", 0, T0);
+    funded_retail(f, "B", 200 * M, T0);
     funded(f, "C", 3, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 0, T0);
     funded(f, "D", 3, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 1000 * M, 0, T0);
     /* by deposit, valued at the reference price */
@@ -214,7 +213,7 @@ test_set_param(void **state)
     int64_t t = T0;
 
     fx_init(f, NULL);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 1000 * M, 0, t);
+    funded_retail(f, "A", 1000 * M, t);
     EXPECT_OK(trade(f, "A", HOUSE, 100 * M, t + 1));
     assert_int_equal(f->res.verdict.param_version, 1);
     EXPECT_OK(trade(f, "A", HOUSE, 100 * M, t + 2));
@@ -302,8 +301,8 @@ test_balance(void **state)
     int64_t house_vnd;
 
     fx_init(f, NULL);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 10010000, 0, T0);
-    funded(f, "B", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 10009999, 0, T0);
+    funded_retail(f, "A", 10010000, T0);
+    funded_retail(f, "B", 10009999, T0);
     house_vnd = balance(f, HOUSE, 0);
     /* the buyer needs notional + fee */
     EXPECT_REJ_FIGS(trade_fee(f, "B", HOUSE, "BTC", 10 * M, PRICE, 10000, 0, T0),
@@ -361,7 +360,7 @@ test_cooling_off(void **state)
     struct fx *f = *state;
 
     fx_init(f, "\"kyc.cooling_off_s\": 3600");
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 50 * M, 0, T0);
+    funded_retail(f, "A", 50 * M, T0);
     funded(f, "B", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 0, 10 * M, T0 + 1000);
     EXPECT_REJ_FIGS(trade(f, "A", HOUSE, 1000, T0 + HOUR_MS - 1), CMP_RULE_KYC_COOLING_OFF,
                     T0 + HOUR_MS, T0 + HOUR_MS - 1, 0);
@@ -379,7 +378,7 @@ test_id_duplicate(void **state)
     struct ledger_tx tx;
 
     fx_init(f, NULL);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 1000, 0, T0);
+    funded_retail(f, "A", 1000, T0);
     /* a rejected first attempt still takes the id */
     mk_trade(&tx, "T-1", "A", HOUSE, "BTC", 2000, PRICE, T0);
     EXPECT_REJ(run(f, &tx), CMP_RULE_BALANCE_INSUFFICIENT);

@@ -138,7 +138,7 @@ test_auth_signer(void **state)
     static const int other[] = {KEY_OTHER, 0};
 
     fx_init(f, NULL);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 10 * M, 0, T0);
+    funded_retail(f, "A", 10 * M, T0);
     /* business transactions must be signed by the operator key */
     mk_trade(&tx, "T-auth", "A", HOUSE, "BTC", 1000, PRICE, T0);
     key(tx.signer, KEY_REG);
@@ -226,7 +226,7 @@ test_halts(void **state)
     struct ledger_tx tx;
 
     fx_init(f, NULL);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 50 * M, 0, T0);
+    funded_retail(f, "A", 50 * M, T0);
     mk_dir(&tx, LEDGER_DIR_HALT, KEY_REG, NULL, T0 + 1);
     cpy(tx.u.directive.asset, sizeof(tx.u.directive.asset), "BTC");
     EXPECT_OK(directive(f, &tx));
@@ -264,7 +264,7 @@ test_licence_status(void **state)
     struct ledger_tx tx;
 
     fx_init(f, NULL);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 50 * M, 0, T0);
+    funded_retail(f, "A", 50 * M, T0);
     EXPECT_OK(run(f, mk_dir(&tx, LEDGER_DIR_LICENCE_SUSPEND, KEY_REG, NULL, T0 + 1)));
     assert_int_equal(cmp_engine_licence_status(f->e), CMP_LICENCE_SUSPENDED);
     EXPECT_REJ(trade(f, "A", HOUSE, 1000, T0 + 2), CMP_RULE_LICENCE_STATUS);
@@ -313,7 +313,7 @@ test_trading_hours(void **state)
     int64_t day = local_ms(2025, 10, 1, 0, 0, 0, 0);
 
     fx_init(f, "\"trading.open_min\": 540, \"trading.close_min\": 1020");
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 50 * M, 0, day);
+    funded_retail(f, "A", 50 * M, day);
     EXPECT_REJ_FIGS(trade(f, "A", HOUSE, 1000, day + 9 * HOUR_MS - 1), CMP_RULE_TRADING_HOURS, 1020,
                     539, 0);
     EXPECT_OK(trade(f, "A", HOUSE, 1000, day + 9 * HOUR_MS));
@@ -332,7 +332,7 @@ test_settlement_currency(void **state)
     struct fx *f = *state;
 
     fx_init(f, NULL);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 50 * M, 0, T0);
+    funded_retail(f, "A", 50 * M, T0);
     EXPECT_REJ(trade_fee(f, "A", HOUSE, "VND", 1000, 1, 0, 0, T0), CMP_RULE_SETTLEMENT_CURRENCY);
     EXPECT_REJ(trade_fee(f, "A", HOUSE, "USD", 1000, PRICE, 0, 0, T0),
                CMP_RULE_SETTLEMENT_CURRENCY);

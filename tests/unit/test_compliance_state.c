@@ -24,7 +24,7 @@ test_evaluate_is_pure(void **state)
     uint8_t h1[32], h2[32];
 
     fx_init(f, NULL);
-    funded(f, "A", 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 500 * M, 0, T0);
+    funded_retail(f, "A", 500 * M, T0);
     end_block(f, NULL);
     mk_trade(&tx, "T-pure", "A", HOUSE, "BTC", 100 * M, PRICE, T0 + 1);
     EXPECT_OK(check(f, &tx));
