@@ -57,11 +57,22 @@ decode_copy(const uint8_t *in, size_t len, struct sbx_err *err)
     return rc;
 }
 
+/* Reference inner node: tagged("sbx/node", left | right). `out` may be `left`. */
+static void
+ref_node(uint8_t out[32], const uint8_t left[32], const uint8_t right[32])
+{
+    uint8_t pair[64];
+
+    memcpy(pair, left, 32);
+    memcpy(pair + 32, right, 32);
+    sha256_tagged_slow(out, "sbx/node", pair, 64);
+}
+
 /* Reference merkle root, level by level (the rule as block.h states it). */
 static void
 ref_merkle(const uint8_t (*items)[32], size_t n, uint8_t out[32])
 {
-    uint8_t(*lv)[32], pair[64];
+    uint8_t(*lv)[32];
     size_t m = n;
 
     memset(out, 0, 32);
@@ -75,9 +86,7 @@ ref_merkle(const uint8_t (*items)[32], size_t n, uint8_t out[32])
         size_t k = 0;
 
         for (size_t i = 0; i + 1 < m; i += 2) {
-            memcpy(pair, lv[i], 32);
-            memcpy(pair + 32, lv[i + 1], 32);
-            sha256_tagged_slow(lv[k++], "sbx/node", pair, 64);
+            ref_node(lv[k++], lv[i], lv[i + 1]);
         }
         if (m % 2)
             memcpy(lv[k++], lv[m - 1], 32);
@@ -344,7 +353,7 @@ test_block_encode_checks(void **state)
 static void
 test_merkle(void **state)
 {
-    uint8_t items[100][32], root[32], ref[32], pair[64], la[32], lb[32], lc[32];
+    uint8_t items[100][32], root[32], ref[32], la[32], lb[32], lc[32];
     static const uint8_t zero[32];
 
     (void)state;
@@ -362,17 +371,13 @@ test_merkle(void **state)
     /* two: node(leaf a, leaf b) */
     ledger_merkle_root(items, 2, root);
     sha256_tagged_slow(lb, "sbx/leaf", items[1], 32);
-    memcpy(pair, la, 32);
-    memcpy(pair + 32, lb, 32);
-    sha256_tagged_slow(ref, "sbx/node", pair, 64);
+    ref_node(ref, la, lb);
     assert_memory_equal(root, ref, 32);
 
     /* three: the odd c is promoted unchanged, node(node(a, b), leaf c) */
     ledger_merkle_root(items, 3, root);
     sha256_tagged_slow(lc, "sbx/leaf", items[2], 32);
-    memcpy(pair, ref, 32);
-    memcpy(pair + 32, lc, 32);
-    sha256_tagged_slow(ref, "sbx/node", pair, 64);
+    ref_node(ref, ref, lc);
     assert_memory_equal(root, ref, 32);
 
     /* [a, b, c] and [a, b, c, c] differ (no duplication of the odd node) */

@@ -51,11 +51,31 @@ test_store_open(void **state)
     store_dir_free(tmp, dir);
 }
 
+/* Commit `b` (freed here) to a fresh store in `dir` (whatever was there is removed), close it
+ * and open it again; returns the code of that open, which must refuse. */
+static int
+reopen_refused(const char *dir, struct ledger_store_batch *b, int create, struct sbx_err *err)
+{
+    struct ledger_store *s;
+    int rc;
+
+    test_rmtree(dir);
+    s = open_ok(dir, 1);
+    assert_int_equal(ledger_store_commit(s, b, 1, err), SBX_OK);
+    ledger_store_batch_free(b);
+    ledger_store_close(s);
+    s = NULL;
+    sbx_err_clear(err);
+    rc = ledger_store_open(&s, dir, create, err);
+    assert_int_not_equal(rc, SBX_OK);
+    assert_null(s);
+    return rc;
+}
+
 static void
 test_store_schema(void **state)
 {
     char *tmp, *dir = store_dir_new(&tmp);
-    struct ledger_store *s = NULL;
     struct ledger_store_batch *b;
     struct sbx_err err;
     uint8_t v[4];
@@ -63,48 +83,27 @@ test_store_schema(void **state)
     (void)state;
 
     /* a store of schema 2 */
-    s = open_ok(dir, 1);
     b = ledger_store_batch_new();
     assert_non_null(b);
     buf_store_u32(v, 2);
     ledger_store_batch_put(b, "Mschema", 7, v, 4);
-    assert_int_equal(ledger_store_commit(s, b, 1, &err), SBX_OK);
-    ledger_store_batch_free(b);
-    ledger_store_close(s);
-    s = NULL;
-    sbx_err_clear(&err);
-    assert_int_equal(ledger_store_open(&s, dir, 1, &err), SBX_ECORRUPT);
-    assert_null(s);
+    assert_int_equal(reopen_refused(dir, b, 1, &err), SBX_ECORRUPT);
     assert_non_null(strstr(err.msg, "version 2"));
     assert_non_null(strstr(err.msg, "version 1"));
 
     /* a malformed schema record */
-    test_rmtree(dir);
-    s = open_ok(dir, 1);
     b = ledger_store_batch_new();
     assert_non_null(b);
     ledger_store_batch_put(b, "Mschema", 7, v, 3);
-    assert_int_equal(ledger_store_commit(s, b, 1, &err), SBX_OK);
-    ledger_store_batch_free(b);
-    ledger_store_close(s);
-    s = NULL;
-    assert_int_equal(ledger_store_open(&s, dir, 0, &err), SBX_ECORRUPT);
+    assert_int_equal(reopen_refused(dir, b, 0, &err), SBX_ECORRUPT);
 
     /* a database with records but no schema record */
-    test_rmtree(dir);
-    s = open_ok(dir, 1);
     b = ledger_store_batch_new();
     assert_non_null(b);
     ledger_store_batch_del(b, "Mschema", 7);
     ledger_store_batch_put(b, "Aacct", 5, "x", 1);
-    assert_int_equal(ledger_store_commit(s, b, 1, &err), SBX_OK);
-    ledger_store_batch_free(b);
-    ledger_store_close(s);
-    s = NULL;
-    sbx_err_clear(&err);
-    assert_int_equal(ledger_store_open(&s, dir, 1, &err), SBX_ECORRUPT);
+    assert_int_equal(reopen_refused(dir, b, 1, &err), SBX_ECORRUPT);
     assert_non_null(strstr(err.msg, "schema"));
-    assert_null(s);
 
     store_dir_free(tmp, dir);
 }
