@@ -80,6 +80,17 @@ test_foreign_factor(void **state)
 
 #define NO_HOLDING "\"limit.holding.tier1\": 1000000000000000"
 
+/* `acct` has used exactly `daily` and `monthly` VND of its limits as seen at `at`. */
+static void
+expect_used(struct fx *f, const char *acct, int64_t at, int64_t daily, int64_t monthly)
+{
+    struct cmp_usage_view u;
+
+    assert_int_equal(cmp_engine_usage(f->e, acct, at, &u), SBX_OK);
+    assert_int_equal(u.daily_used, daily);
+    assert_int_equal(u.monthly_used, monthly);
+}
+
 void
 test_daily_midnight(void **state)
 {
@@ -101,9 +112,7 @@ test_daily_midnight(void **state)
     assert_int_equal(cmp_engine_usage(f->e, "A", last, &u), SBX_OK);
     assert_int_equal(u.daily_used, 400 * M);
     /* local midnight: a new day */
-    assert_int_equal(cmp_engine_usage(f->e, "A", next, &u), SBX_OK);
-    assert_int_equal(u.daily_used, 0);
-    assert_int_equal(u.monthly_used, 400 * M);
+    expect_used(f, "A", next, 0, 400 * M);
     EXPECT_OK(trade(f, "A", HOUSE, 100 * M, next));
     EXPECT_OK(trade(f, "A", HOUSE, 100 * M, next + HOUR_MS));
     EXPECT_OK(trade(f, "A", HOUSE, 100 * M, next + 2 * HOUR_MS));
@@ -111,9 +120,7 @@ test_daily_midnight(void **state)
     EXPECT_OK(trade(f, "A", HOUSE, 100 * M, local_ms(2025, 10, 2, 6, 59, 59, 999)));
     EXPECT_REJ_FIGS(trade(f, "A", HOUSE, 1, local_ms(2025, 10, 2, 7, 0, 0, 0)),
                     CMP_RULE_LIMIT_DAILY, 400 * M, 400 * M, 1);
-    assert_int_equal(cmp_engine_usage(f->e, "A", next, &u), SBX_OK);
-    assert_int_equal(u.daily_used, 400 * M);
-    assert_int_equal(u.monthly_used, 800 * M);
+    expect_used(f, "A", next, 400 * M, 800 * M);
 }
 
 void
@@ -122,7 +129,6 @@ test_monthly_boundary(void **state)
     struct fx *f = *state;
     int64_t last = local_ms(2025, 10, 31, 23, 59, 59, 999);
     int64_t next = local_ms(2025, 11, 1, 0, 0, 0, 0);
-    struct cmp_usage_view u;
 
     fx_init(f, NO_HOLDING);
     funded_retail(f, "A", 2000 * M, local_ms(2025, 10, 29, 9, 0, 0, 0));
@@ -134,13 +140,9 @@ test_monthly_boundary(void **state)
     EXPECT_OK(trade(f, "A", HOUSE, 100 * M, last - 1));
     /* 1,000M this month; 200M today */
     EXPECT_REJ_FIGS(trade(f, "A", HOUSE, 1, last), CMP_RULE_LIMIT_MONTHLY, 1000 * M, 1000 * M, 1);
-    assert_int_equal(cmp_engine_usage(f->e, "A", last, &u), SBX_OK);
-    assert_int_equal(u.monthly_used, 1000 * M);
-    assert_int_equal(u.daily_used, 200 * M);
+    expect_used(f, "A", last, 200 * M, 1000 * M);
     EXPECT_OK(trade(f, "A", HOUSE, 100 * M, next));
-    assert_int_equal(cmp_engine_usage(f->e, "A", next, &u), SBX_OK);
-    assert_int_equal(u.monthly_used, 100 * M);
-    assert_int_equal(u.daily_used, 100 * M);
+    expect_used(f, "A", next, 100 * M, 100 * M);
 }
 
 void
