@@ -28,8 +28,8 @@ extern char log_path[512];
 extern SSL_CTX *cli_ssl;
 
 /* Per test. */
-extern struct event_base *base;
-extern char *tmp;
+extern struct event_base *g_base;
+extern char *g_tmp;
 
 /* Run the event loop for `ms` milliseconds. */
 void spin(int ms);

@@ -35,16 +35,16 @@ static long log_mark_pos;
 SSL_CTX *cli_ssl;
 
 /* Per test. */
-struct event_base *base;
-char *tmp;
+struct event_base *g_base;
+char *g_tmp;
 
 void
 spin(int ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
-    event_base_loopexit(base, &tv);
-    event_base_dispatch(base);
+    event_base_loopexit(g_base, &tv);
+    event_base_dispatch(g_base);
 }
 
 /* ------------------------------------------------------------------ the log */
@@ -155,7 +155,7 @@ config(struct p2p_config *cfg, const struct ledger_key *key, const char *name)
     static int next;
     char *dir = dirs[next++ % 8];
 
-    snprintf(dir, sizeof(dirs[0]), "%s/%s", tmp, name);
+    snprintf(dir, sizeof(dirs[0]), "%s/%s", g_tmp, name);
     memset(cfg, 0, sizeof(*cfg));
     cfg->bind = "127.0.0.1";
     cfg->certdir = dir;
@@ -170,7 +170,7 @@ void
 start(struct inst *in, const struct p2p_config *cfg)
 {
     struct sbx_err err;
-    int rc = p2p_new(&in->p, base, cfg, &callbacks, in, &err);
+    int rc = p2p_new(&in->p, g_base, cfg, &callbacks, in, &err);
 
     if (rc != SBX_OK)
         fprintf(stderr, "p2p_new: %s\n", err.msg);
@@ -267,12 +267,12 @@ cli_open(struct cli *c, int port, int tls)
     if (tls) {
         SSL *ssl = SSL_new(cli_ssl);
         assert_non_null(ssl);
-        c->bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+        c->bev = bufferevent_openssl_socket_new(g_base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
                                                 BEV_OPT_CLOSE_ON_FREE);
         assert_non_null(c->bev);
         bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
     } else {
-        c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+        c->bev = bufferevent_socket_new(g_base, -1, BEV_OPT_CLOSE_ON_FREE);
         assert_non_null(c->bev);
     }
     bufferevent_setcb(c->bev, cli_read_cb, NULL, cli_event_cb, c);
@@ -356,9 +356,9 @@ int
 p2p_fx_setup(void **state)
 {
     (void)state;
-    base = event_base_new();
-    tmp = test_tmpdir();
-    if (base == NULL || tmp == NULL)
+    g_base = event_base_new();
+    g_tmp = test_tmpdir();
+    if (g_base == NULL || g_tmp == NULL)
         return -1;
     log_mark();
     return 0;
@@ -368,11 +368,11 @@ int
 p2p_fx_teardown(void **state)
 {
     (void)state;
-    event_base_free(base);
-    base = NULL;
-    test_rmtree(tmp);
-    free(tmp);
-    tmp = NULL;
+    event_base_free(g_base);
+    g_base = NULL;
+    test_rmtree(g_tmp);
+    free(g_tmp);
+    g_tmp = NULL;
     return 0;
 }
 

@@ -391,7 +391,7 @@ test_certdir(void **state)
     assert_string_equal(cert1, cert2);
 
     assert_int_equal(chmod(keypath, 0644), 0);
-    assert_int_equal(p2p_new(&p, base, &cfg, &callbacks, &b, &err), SBX_EDENIED);
+    assert_int_equal(p2p_new(&p, g_base, &cfg, &callbacks, &b, &err), SBX_EDENIED);
     assert_null(p);
     assert_int_equal(chmod(keypath, 0600), 0);
 
@@ -399,7 +399,7 @@ test_certdir(void **state)
     assert_non_null(f);
     fputs("not a certificate\n", f);
     fclose(f);
-    assert_int_equal(p2p_new(&p, base, &cfg, &callbacks, &b, &err), SBX_EIO);
+    assert_int_equal(p2p_new(&p, g_base, &cfg, &callbacks, &b, &err), SBX_EIO);
     assert_null(p);
 
     /* Without the certificate both files are made anew. */
@@ -429,28 +429,28 @@ test_config_errors(void **state)
         connect[0] = bad_targets[i];
         cfg.connect = connect;
         cfg.nconnect = 1;
-        if (p2p_new(&p, base, &cfg, &callbacks, &b, &err) != SBX_EINVAL)
+        if (p2p_new(&p, g_base, &cfg, &callbacks, &b, &err) != SBX_EINVAL)
             fail_msg("'%s' accepted", bad_targets[i]);
         assert_null(p);
         assert_non_null(strstr(err.msg, "connect"));
     }
     config(&cfg, &key_a, "a");
     cfg.max_frame = 128;
-    assert_int_equal(p2p_new(&p, base, &cfg, &callbacks, &b, &err), SBX_EINVAL);
+    assert_int_equal(p2p_new(&p, g_base, &cfg, &callbacks, &b, &err), SBX_EINVAL);
     config(&cfg, &key_a, "a");
     cfg.max_sendq = cfg.max_frame;
-    assert_int_equal(p2p_new(&p, base, &cfg, &callbacks, &b, &err), SBX_EINVAL);
+    assert_int_equal(p2p_new(&p, g_base, &cfg, &callbacks, &b, &err), SBX_EINVAL);
     config(&cfg, &key_a, "a");
     cfg.reconnect_min_ms = 500;
     cfg.reconnect_max_ms = 100;
-    assert_int_equal(p2p_new(&p, base, &cfg, &callbacks, &b, &err), SBX_EINVAL);
+    assert_int_equal(p2p_new(&p, g_base, &cfg, &callbacks, &b, &err), SBX_EINVAL);
     config(&cfg, &key_a, "a");
     cfg.node_key = NULL;
-    assert_int_equal(p2p_new(&p, base, &cfg, &callbacks, &b, &err), SBX_EINVAL);
+    assert_int_equal(p2p_new(&p, g_base, &cfg, &callbacks, &b, &err), SBX_EINVAL);
     config(&cfg, &key_a, "a");
     cfg.listen = 1;
     cfg.port = 70000;
-    assert_int_equal(p2p_new(&p, base, &cfg, &callbacks, &b, &err), SBX_EINVAL);
+    assert_int_equal(p2p_new(&p, g_base, &cfg, &callbacks, &b, &err), SBX_EINVAL);
     assert_null(p);
 
     /* Valid spellings, and a port already taken. */
@@ -458,14 +458,14 @@ test_config_errors(void **state)
     connect[0] = "[::1]:8646";
     cfg.connect = connect;
     cfg.nconnect = 1;
-    assert_int_equal(p2p_new(&p, base, &cfg, &callbacks, &b, &err), SBX_OK);
+    assert_int_equal(p2p_new(&p, g_base, &cfg, &callbacks, &b, &err), SBX_OK);
     p2p_free(p); /* before the loop ran: no attempt was made */
     p = NULL;
     config(&cfg, &key_b, "b");
     cfg.listen = 1;
     start(&b, &cfg);
     cfg.port = p2p_port(b.p);
-    assert_int_equal(p2p_new(&p, base, &cfg, &callbacks, &b2, &err), SBX_EIO);
+    assert_int_equal(p2p_new(&p, g_base, &cfg, &callbacks, &b2, &err), SBX_EIO);
     assert_null(p);
     inst_free(&b);
     p2p_free(NULL);
