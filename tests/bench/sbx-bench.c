@@ -22,6 +22,10 @@
  * Ordinary trades are small enough (scaled to -trades and -accounts) that no ordinary account
  * comes near its daily limit or runs out of funds, whatever order the node sees them in.
  *
+ * The program is in three files: this one (options, running the phases, the report),
+ * bench_load_phases.c (building the phases) and bench_load_conn.c (the connections and the
+ * classification of replies); bench_load.h declares what they share.
+ *
  * Exit status: 0 if every request got a JSON-RPC reply and every error code was one the run
  * expects (-32000 rejections, -32003 conflicts); 1 if a request failed for a transport or
  * authentication reason or an unexpected code came back; 2 on a usage error.
@@ -87,14 +91,20 @@ static const char usage_text[] =
 
 /* ------------------------------------------------------------------ small helpers */
 
+/* "sbx-bench: <message>" on stderr, then `tail`. */
+static void SBX_PRINTF(1, 0) complain(const char *fmt, va_list ap, const char *tail)
+{
+    fputs("sbx-bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(tail, stderr);
+}
+
 void SBX_NORETURN SBX_PRINTF(1, 2) die(const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    fputs("sbx-bench: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    complain(fmt, ap, "\n");
     va_end(ap);
     exit(1);
 }
@@ -224,9 +234,7 @@ static void SBX_NORETURN SBX_PRINTF(1, 2) usage_error(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    fputs("sbx-bench: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs("\n(sbx-bench -help for usage)\n", stderr);
+    complain(fmt, ap, "\n(sbx-bench -help for usage)\n");
     va_end(ap);
     exit(2);
 }
