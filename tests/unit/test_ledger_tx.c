@@ -21,8 +21,7 @@ test_roundtrip_genesis(void **state)
     (void)state;
     for (int max = 0; max <= 1; max++) {
         make_genesis(&tx, max);
-        sign(&tx, OP);
-        check_encoding(&tx);
+        sign_and_check(&tx, OP);
         ledger_tx_release(&tx);
         assert_null(tx.u.genesis.licence_json);
         ledger_tx_release(&tx); /* twice is harmless */
@@ -38,13 +37,11 @@ test_roundtrip_accounts(void **state)
     (void)state;
     for (int max = 0; max <= 1; max++) {
         make_account_open(&tx, max);
-        sign(&tx, OP);
-        check_encoding(&tx);
+        sign_and_check(&tx, OP);
     }
     for (size_t i = 0; i < SBX_ARRAY_LEN(upd); i++) {
         make_account_update(&tx, upd[i][0], upd[i][1]);
-        sign(&tx, OP);
-        check_encoding(&tx);
+        sign_and_check(&tx, OP);
     }
 }
 
@@ -56,11 +53,9 @@ test_roundtrip_transfers(void **state)
     (void)state;
     for (int which = 0; which < 8; which++) {
         make_transfer(&tx, (which & 1) ? LEDGER_TX_WITHDRAWAL : LEDGER_TX_DEPOSIT, which);
-        sign(&tx, OP);
-        check_encoding(&tx);
+        sign_and_check(&tx, OP);
         make_transfer(&tx, (which & 1) ? LEDGER_TX_DEPOSIT : LEDGER_TX_WITHDRAWAL, which);
-        sign(&tx, OP);
-        check_encoding(&tx);
+        sign_and_check(&tx, OP);
     }
 }
 
@@ -72,8 +67,7 @@ test_roundtrip_trade(void **state)
     (void)state;
     for (int max = 0; max <= 1; max++) {
         make_trade(&tx, max);
-        sign(&tx, OP);
-        check_encoding(&tx);
+        sign_and_check(&tx, OP);
     }
 }
 
@@ -87,8 +81,7 @@ test_roundtrip_directives(void **state)
     for (int kind = 1; kind <= LEDGER_DIR_KIND_MAX; kind++) {
         for (int max = 0; max <= 1; max++) {
             make_directive(&tx, kind, max);
-            sign(&tx, REG(0));
-            check_encoding(&tx);
+            sign_and_check(&tx, REG(0));
             sbx_err_clear(&err);
             assert_int_equal(ledger_keys_cosign_tx(&tx, REG(1), &err), SBX_OK);
             assert_int_equal(ledger_keys_cosign_tx(&tx, REG(2), &err), SBX_OK);
@@ -112,8 +105,7 @@ test_roundtrip_attestation(void **state)
 
     (void)state;
     make_attestation(&tx);
-    sign(&tx, REG(0));
-    check_encoding(&tx);
+    sign_and_check(&tx, REG(0));
 }
 
 /* The layout, byte for byte, for one trade (pins the field order and integer widths). */

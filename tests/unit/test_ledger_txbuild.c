@@ -437,3 +437,10 @@ signed_encoding(struct ledger_tx *tx, struct buf *b)
     sign(tx, tx->type == LEDGER_TX_DIRECTIVE ? REG(0) : OP);
     encode(tx, b);
 }
+
+void
+sign_and_check(struct ledger_tx *tx, const struct ledger_key *k)
+{
+    sign(tx, k);
+    check_encoding(tx);
+}

@@ -62,5 +62,7 @@ void expect_decode_rc(const uint8_t *p, size_t len, int code, const char *field)
 void expect_refused(const struct ledger_tx *tx, int code, const char *field);
 /* Round trip, prefixes and a trailing byte for a valid, signed transaction. */
 void check_encoding(struct ledger_tx *tx);
+/* sign() with k, then check_encoding(). */
+void sign_and_check(struct ledger_tx *tx, const struct ledger_key *k);
 
 #endif
