@@ -26,6 +26,7 @@
 #include "compliance/engine.h"
 #include "compliance/params.h"
 #include "ledger/changes.h"
+#include "tests/unit/test_helpers.h"
 
 #define RUNS 5
 #define BLOCK 1000
@@ -97,11 +98,7 @@ struct bench {
 static void
 txid_for(uint8_t out[32], uint32_t n)
 {
-    memset(out, 0x5c, 32);
-    out[0] = (uint8_t)(n >> 24);
-    out[1] = (uint8_t)(n >> 16);
-    out[2] = (uint8_t)(n >> 8);
-    out[3] = (uint8_t)n;
+    test_txid_for(out, 0x5c, n);
 }
 
 static void
@@ -165,14 +162,7 @@ setup(struct bench *b, size_t naccounts)
     memset(gen->regulator_keys[0], 0x10, 32);
     gen->directive_quorum = 1;
     gen->attestation_quorum = 1;
-    gen->nassets = 3;
-    snprintf(gen->assets[0].symbol, sizeof(gen->assets[0].symbol), "%s", "VND");
-    snprintf(gen->assets[1].symbol, sizeof(gen->assets[1].symbol), "%s", "BTC");
-    gen->assets[1].decimals = 8;
-    snprintf(gen->assets[2].symbol, sizeof(gen->assets[2].symbol), "%s", "ETH");
-    gen->assets[2].decimals = 8;
-    gen->licence_json = licence;
-    gen->licence_len = (uint32_t)strlen(licence);
+    test_genesis_assets(gen, licence);
     rc = cmp_engine_new(&b->e, &g, &err);
     free(licence);
     if (rc)

@@ -11,9 +11,8 @@
  * $TMPDIR or /tmp) that is removed at the end. Rates are printed with floating point; nothing
  * here feeds a hash or an amount.
  */
-#define _GNU_SOURCE 1 /* nftw's FTW_DEPTH/FTW_PHYS, statfs */
+#define _GNU_SOURCE 1 /* statfs */
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include "ledger/tx.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "tests/unit/test_helpers.h"
 #include "util/sha256.h"
 
 #define RUNS 5
@@ -424,15 +424,6 @@ commit_run(struct ledger_store *s, struct bblock *blocks, size_t from, size_t n)
     return (double)n / (now_s() - t0);
 }
 
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 bench_store(const char *parent, size_t nthreads, const struct ledger_key *op,
             const struct ledger_key *prod)
@@ -495,7 +486,7 @@ bench_store(const char *parent, size_t nthreads, const struct ledger_key *op,
 
     ledger_store_close(s);
     free_chain(blocks, nblocks);
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_rmtree(dir);
     free(store);
     free(dir);
 }

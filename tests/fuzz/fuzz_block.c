@@ -7,10 +7,8 @@
 
 #include "ledger/block.h"
 #include "ledger/keys.h"
+#include "tests/fuzz/fuzz_common.h"
 #include "util/buf.h"
-#include "util/sha256.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -20,12 +18,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct buf out;
     uint8_t *copy;
 
-    if (sha256_global_init() != SBX_OK || ledger_keys_global_init() != SBX_OK)
-        abort();
-    copy = malloc(size ? size : 1);
+    copy = fuzz_copy_input(data, size);
     if (copy == NULL)
         return 0;
-    memcpy(copy, data, size);
     if (ledger_block_decode(&b, copy, size, &err) == SBX_OK) {
         buf_init(&out, LEDGER_BLOCK_MAX_SIZE);
         if (ledger_block_encode(&b, &out, &err) != SBX_OK || out.len != size ||

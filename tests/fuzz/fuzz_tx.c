@@ -7,10 +7,8 @@
 
 #include "ledger/keys.h"
 #include "ledger/tx.h"
+#include "tests/fuzz/fuzz_common.h"
 #include "util/buf.h"
-#include "util/sha256.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -21,13 +19,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t ulen;
     uint8_t *copy;
 
-    if (sha256_global_init() != SBX_OK || ledger_keys_global_init() != SBX_OK)
-        abort();
-    /* an exactly-sized heap copy, so that AddressSanitizer sees any read past the end */
-    copy = malloc(size ? size : 1);
+    copy = fuzz_copy_input(data, size);
     if (copy == NULL)
         return 0;
-    memcpy(copy, data, size);
     if (ledger_tx_decode(&tx, copy, size, &ulen, &err) == SBX_OK) {
         uint8_t txid[32];
 

@@ -1,6 +1,6 @@
-/* Helpers shared by the unit test binaries. */
+/* Helpers shared by the unit test binaries and the benchmarks: see test_helpers.h. */
 #define _GNU_SOURCE 1
-#include "tests/unit/test_common.h"
+#include "tests/unit/test_helpers.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -43,4 +43,14 @@ test_rmtree(const char *path)
 {
     if (path != NULL)
         nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+test_txid_for(uint8_t out[32], uint8_t fill, uint32_t n)
+{
+    memset(out, fill, 32);
+    out[0] = (uint8_t)(n >> 24);
+    out[1] = (uint8_t)(n >> 16);
+    out[2] = (uint8_t)(n >> 8);
+    out[3] = (uint8_t)n;
 }

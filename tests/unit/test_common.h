@@ -8,9 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-/* A fresh temporary directory (mkdtemp) under $TMPDIR or /tmp; the caller removes it with
- * test_rmtree. Returns a malloc'd path. */
-char *test_tmpdir(void);
-void test_rmtree(const char *path);
+#include "tests/unit/test_helpers.h"
 
 #endif

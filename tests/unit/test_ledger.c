@@ -8,7 +8,11 @@ main(void)
     int failed = 0;
 
     failed += test_ledger_tx_run();
+    failed += test_ledger_txreject_run();
+    failed += test_ledger_keys_run();
     failed += test_ledger_state_run();
+    failed += test_ledger_block_run();
     failed += test_ledger_store_run();
+    failed += test_ledger_verify_run();
     return failed ? 1 : 0;
 }
