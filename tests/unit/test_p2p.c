@@ -605,6 +605,7 @@ test_wrong_network_id(void **state)
     inst_free(&b);
 }
 
+#ifdef SBX_TEST_HOOKS
 /* A sends a proof with a flipped bit: B refuses it. Once A signs correctly, it gets in. */
 static void
 test_forged_signature(void **state)
@@ -628,6 +629,7 @@ test_forged_signature(void **state)
     inst_free(&a);
     inst_free(&b);
 }
+#endif
 
 /* The test vector of doc/protocol.md. The hand-made clients below sign with this same digest
  * and p2p accepts them, so the document, this function and p2p.c agree. */
@@ -835,6 +837,7 @@ test_garbage_tcp(void **state)
     inst_free(&b);
 }
 
+#ifdef SBX_TEST_HOOKS
 /* A peer that stays silent, and one that stops after TLS, are closed at the timeout. */
 static void
 test_handshake_timeout(void **state)
@@ -863,6 +866,7 @@ test_handshake_timeout(void **state)
     cli_close(&tls);
     inst_free(&b);
 }
+#endif
 
 /* B stops and starts again on the same port: A links again by itself, with back-off between
  * its failed attempts. */
@@ -950,6 +954,7 @@ test_send_queue_full(void **state)
     inst_free(&b);
 }
 
+#ifdef SBX_TEST_HOOKS
 /* A peer that stops reading: queued output makes no progress and the link is closed. */
 static void
 test_write_timeout(void **state)
@@ -985,6 +990,7 @@ test_write_timeout(void **state)
     inst_free(&b);
     free(big);
 }
+#endif
 
 /* Past P2P_MAX_INBOUND_HANDSHAKING silent connections, the next one is closed at once. */
 static void
@@ -1192,16 +1198,22 @@ main(void)
         cmocka_unit_test_setup_teardown(test_connect_and_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_network_id, setup, teardown),
+#ifdef SBX_TEST_HOOKS
         cmocka_unit_test_setup_teardown(test_forged_signature, setup, teardown),
+#endif
         cmocka_unit_test_setup_teardown(test_auth_digest_vector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_reflect_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_tcp, setup, teardown),
+#ifdef SBX_TEST_HOOKS
         cmocka_unit_test_setup_teardown(test_handshake_timeout, setup, teardown),
+#endif
         cmocka_unit_test_setup_teardown(test_reconnect_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_queue_full, setup, teardown),
+#ifdef SBX_TEST_HOOKS
         cmocka_unit_test_setup_teardown(test_write_timeout, setup, teardown),
+#endif
         cmocka_unit_test_setup_teardown(test_inbound_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_to_self, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certdir, setup, teardown),
