@@ -7,8 +7,9 @@
  * batch (block, state changes, indexes, tip); node_chain_write() makes it durable.
  *
  * Following: node_chain_apply() takes a block from the operator, re-checks everything (links,
- * roots, signatures, every verdict, the state digest) and writes it; a block that fails leaves
- * the store untouched (the in-memory state is then rebuilt from the store).
+ * roots, signatures, every verdict, the state digest) and writes it, or seals it for the caller
+ * to write; a block that fails leaves the store untouched (the in-memory state is then rebuilt
+ * from the store).
  *
  * Threads: begin/add/seal/apply run on one thread (the sequencer); write may run on another
  * (the committer) for a sealed block while the next one is being built.
@@ -98,10 +99,6 @@ struct par_pool;
 /* Check the signatures of the blocks node_chain_apply() takes on `pool`'s threads (NULL: on the
  * calling thread). The pool must outlive the chain's use of it. */
 void node_chain_set_pool(struct node_chain *c, struct par_pool *pool);
-/* Whether blocks that node_chain_apply() writes are synced (default 1). A follower catching up
- * writes unsynced and syncs the last block of a run: a crash loses at most blocks it can fetch
- * again, and LevelDB never reorders or tears a batch. */
-void node_chain_set_sync(struct node_chain *c, int sync);
 /* The height of the last block that holds anything but attestations (0 if none). Followers
  * attest such blocks; a block of attestations alone needs no attestation of its own. Any
  * thread, without the state lock. */
@@ -111,32 +108,37 @@ uint64_t node_chain_last_substantive(const struct node_chain *c);
 int node_chain_lookup_id(struct node_chain *c, const uint8_t *key, size_t klen,
                          uint8_t txid[static 32]) SBX_WARN_UNUSED;
 
-/* Following: validate and apply an encoded block at the next height. SBX_ECORRUPT (with the
- * reason: which check, which transaction) if it is invalid. */
-int node_chain_apply(struct node_chain *c, const uint8_t *block, size_t len,
-                     struct sbx_err *err) SBX_WARN_UNUSED;
+/* How node_chain_apply takes a block. All zero (or a NULL pointer for the whole) is the plain
+ * case: decode the block, check every signature (on the pool), write it (synced) and, if it is
+ * refused, rebuild the in-memory state from the store before returning. */
+struct node_chain_apply_opts {
+    /* The block decoded already, and the txids of its transactions, with the header's and every
+     * transaction's signature checked already (node_chain_check_txs). Both or neither. Only for
+     * a block after genesis. */
+    const struct ledger_block *decoded;
+    const uint8_t (*txids)[32];
+    /* Non-NULL: do not write the block; seal its store batch into *seal_into (write it with
+     * node_chain_write or node_chain_write_all, then node_sealed_release). On failure the
+     * engine may hold part of the block: call node_chain_reload once every block sealed before
+     * it is written. */
+    struct node_sealed *seal_into;
+};
 
-/* The first half of node_chain_apply: validate and apply to the in-memory state, and seal the
- * block's store batch without writing it (write it with node_chain_write or _write_all). On
- * failure the engine may hold part of the block: call node_chain_reload once every block
- * sealed before it is written. */
-int node_chain_apply_seal(struct node_chain *c, const uint8_t *block, size_t len,
-                          struct node_sealed *sealed, struct sbx_err *err) SBX_WARN_UNUSED;
-/* The same in two steps, so that a follower can check the signatures of later blocks while it
- * applies earlier ones. node_chain_check_txs is stateless and thread-safe: it decodes
- * transactions [from, to) of decoded block `b`, fills their txids and checks their signatures
- * (on failure *bad is the index). node_chain_apply_checked then does the rest for the next
- * height once every transaction passed: the header signature (unless `header_checked`), links,
- * roots, every verdict and the state digest. */
+/* Following: validate and apply an encoded block at the next height (block 0 on a chain being
+ * created). SBX_EINVAL for another height; SBX_ECORRUPT (with the reason: which check, which
+ * transaction) if it is invalid; SBX_ENOMEM, SBX_EIO. The one way to apply a block. */
+int node_chain_apply(struct node_chain *c, const uint8_t *block, size_t len,
+                     const struct node_chain_apply_opts *opts, struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* Decode transactions [from, to) of decoded block `b`, fill their txids and check their
+ * signatures (on failure *bad is the index), so that a follower can check the signatures of
+ * later blocks while it applies earlier ones (then node_chain_apply with opts->decoded).
+ * Stateless and thread-safe. */
 int node_chain_check_txs(const struct ledger_block *b, size_t from, size_t to, uint8_t (*txids)[32],
                          size_t *bad, struct sbx_err *err) SBX_WARN_UNUSED;
-int node_chain_apply_checked(struct node_chain *c, const uint8_t *block, size_t len,
-                             const struct ledger_block *b, const uint8_t (*txids)[32],
-                             int header_checked, struct node_sealed *sealed,
-                             struct sbx_err *err) SBX_WARN_UNUSED;
 /* Rebuild the in-memory state from the store (after a refused block). */
 int node_chain_reload(struct node_chain *c, struct sbx_err *err) SBX_WARN_UNUSED;
-/* Write several sealed blocks, in order, as one commit (synced unless node_chain_set_sync(0)). */
+/* Write several sealed blocks, in order, as one commit (synced). */
 int node_chain_write_all(struct node_chain *c, struct node_sealed **s, size_t n,
                          struct sbx_err *err) SBX_WARN_UNUSED;
 

@@ -96,8 +96,11 @@ follow_apply(struct node *n, struct qblock *b, struct sealed_item *it, struct sb
     else if (it == NULL)
         rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
     else
-        rc = node_chain_apply_checked(n->chain, b->data, b->len, &b->b,
-                                      (const uint8_t(*)[32])b->txids, 1, &it->s, err);
+        rc = node_chain_apply(
+            n->chain, b->data, b->len,
+            &(struct node_chain_apply_opts){
+                .decoded = &b->b, .txids = (const uint8_t(*)[32])b->txids, .seal_into = &it->s},
+            err);
     if (rc) {
         struct sbx_err e2;
 

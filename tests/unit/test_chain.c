@@ -275,7 +275,7 @@ test_follower_revalidates(void **state)
     assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
     for (uint64_t h = 1; h < tip.height; h++) {
         assert_int_equal(ledger_store_get_block(store, h, &raw, &err), SBX_OK);
-        assert_int_equal(node_chain_apply(fol, raw.data, raw.len, &err), SBX_OK);
+        assert_int_equal(node_chain_apply(fol, raw.data, raw.len, NULL, &err), SBX_OK);
     }
     /* the last block has the rejected trade: flip its verdict to "accepted", re-sign it with
      * the operator key as a dishonest operator would, and the follower refuses it */
@@ -301,7 +301,7 @@ test_follower_revalidates(void **state)
         buf_init(&forged, LEDGER_BLOCK_MAX_SIZE);
         assert_int_equal(ledger_block_encode(&b, &forged, &err), SBX_OK);
         memcpy(before, node_chain_tip(fol)->state_digest, 32);
-        assert_int_equal(node_chain_apply(fol, forged.data, forged.len, &err), SBX_ECORRUPT);
+        assert_int_equal(node_chain_apply(fol, forged.data, forged.len, NULL, &err), SBX_ECORRUPT);
         assert_non_null(strstr(err.msg, "verdict differs"));
         assert_memory_equal(node_chain_tip(fol)->state_digest, before, 32);
         /* the same with a wrong state digest instead */
@@ -311,7 +311,7 @@ test_follower_revalidates(void **state)
         assert_int_equal(ledger_block_sign(&b.hdr, &op), SBX_OK);
         buf_reset(&forged);
         assert_int_equal(ledger_block_encode(&b, &forged, &err), SBX_OK);
-        assert_int_equal(node_chain_apply(fol, forged.data, forged.len, &err), SBX_ECORRUPT);
+        assert_int_equal(node_chain_apply(fol, forged.data, forged.len, NULL, &err), SBX_ECORRUPT);
         if (strstr(err.msg, "state digest") == NULL)
             fail_msg("unexpected reason: %s", err.msg);
         ledger_block_release(&b);
@@ -319,7 +319,7 @@ test_follower_revalidates(void **state)
         ledger_keys_wipe(&op);
     }
     /* and the honest block still applies after the refusals */
-    assert_int_equal(node_chain_apply(fol, raw.data, raw.len, &err), SBX_OK);
+    assert_int_equal(node_chain_apply(fol, raw.data, raw.len, NULL, &err), SBX_OK);
     assert_memory_equal(node_chain_tip(fol)->state_digest, tip.state_digest, 32);
     buf_release(&raw);
     node_chain_close(fol);
@@ -362,7 +362,7 @@ test_checkpoint_replay(void **state)
     assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
     for (uint64_t h = 1; h < tip.height; h++) {
         assert_int_equal(ledger_store_get_block(store, h, &raw, &err), SBX_OK);
-        assert_int_equal(node_chain_apply(fol, raw.data, raw.len, &err), SBX_OK);
+        assert_int_equal(node_chain_apply(fol, raw.data, raw.len, NULL, &err), SBX_OK);
     }
     before = *node_chain_tip(fol);
     a = ledger_state_get(cmp_engine_state(node_chain_engine(fol)), "dave");
@@ -387,7 +387,7 @@ test_checkpoint_replay(void **state)
     assert_int_equal(buf_load_u64(v.data), before.height);
     /* the replayed state is the real one: the operator's next block applies on it */
     assert_int_equal(ledger_store_get_block(store, tip.height, &raw, &err), SBX_OK);
-    assert_int_equal(node_chain_apply(fol, raw.data, raw.len, &err), SBX_OK);
+    assert_int_equal(node_chain_apply(fol, raw.data, raw.len, NULL, &err), SBX_OK);
     assert_memory_equal(node_chain_tip(fol)->state_digest, tip.state_digest, 32);
     assert_int_equal(node_chain_checkpoint(fol, &err), SBX_OK);
     node_chain_close(fol);

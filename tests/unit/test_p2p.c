@@ -31,17 +31,23 @@ main(void)
         cmocka_unit_test_setup_teardown(test_connect_and_messages, p2p_fx_setup, p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key, p2p_fx_setup, p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_wrong_network_id, p2p_fx_setup, p2p_fx_teardown),
+#ifdef SBX_TEST_HOOKS
         cmocka_unit_test_setup_teardown(test_forged_signature, p2p_fx_setup, p2p_fx_teardown),
+#endif
         cmocka_unit_test_setup_teardown(test_auth_digest_vector, p2p_fx_setup, p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_auth_reflect_replay, p2p_fx_setup, p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_close_from_callback, p2p_fx_setup, p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_frames, p2p_fx_setup, p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_garbage_tcp, p2p_fx_setup, p2p_fx_teardown),
+#ifdef SBX_TEST_HOOKS
         cmocka_unit_test_setup_teardown(test_handshake_timeout, p2p_fx_setup, p2p_fx_teardown),
+#endif
         cmocka_unit_test_setup_teardown(test_reconnect_after_restart, p2p_fx_setup,
                                         p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_send_queue_full, p2p_fx_setup, p2p_fx_teardown),
+#ifdef SBX_TEST_HOOKS
         cmocka_unit_test_setup_teardown(test_write_timeout, p2p_fx_setup, p2p_fx_teardown),
+#endif
         cmocka_unit_test_setup_teardown(test_inbound_cap, p2p_fx_setup, p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_connect_to_self, p2p_fx_setup, p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_certdir, p2p_fx_setup, p2p_fx_teardown),

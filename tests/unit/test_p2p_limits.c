@@ -123,6 +123,7 @@ test_garbage_tcp(void **state)
     inst_free(&b);
 }
 
+#ifdef SBX_TEST_HOOKS
 /* A peer that stays silent, and one that stops after TLS, are closed at the timeout. */
 void
 test_handshake_timeout(void **state)
@@ -151,6 +152,7 @@ test_handshake_timeout(void **state)
     cli_close(&tls);
     inst_free(&b);
 }
+#endif
 
 /* B stops and starts again on the same port: A links again by itself, with back-off between
  * its failed attempts. */
@@ -236,6 +238,7 @@ test_send_queue_full(void **state)
     inst_free(&b);
 }
 
+#ifdef SBX_TEST_HOOKS
 /* A peer that stops reading: queued output makes no progress and the link is closed. */
 void
 test_write_timeout(void **state)
@@ -271,6 +274,7 @@ test_write_timeout(void **state)
     inst_free(&b);
     free(big);
 }
+#endif
 
 /* Past P2P_MAX_INBOUND_HANDSHAKING silent connections, the next one is closed at once. */
 void

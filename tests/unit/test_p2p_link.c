@@ -189,6 +189,7 @@ test_wrong_network_id(void **state)
     inst_free(&b);
 }
 
+#ifdef SBX_TEST_HOOKS
 /* A sends a proof with a flipped bit: B refuses it. Once A signs correctly, it gets in. */
 void
 test_forged_signature(void **state)
@@ -210,6 +211,7 @@ test_forged_signature(void **state)
     inst_free(&a);
     inst_free(&b);
 }
+#endif
 
 /* The test vector of doc/protocol.md. The hand-made clients below sign with this same digest
  * and p2p accepts them, so the document, this function and p2p.c agree. */

@@ -1,0 +1,200 @@
+/* State checkpoints of the chain (see node_chain_checkpoint in chain.h and chain_internal.h).
+ *
+ * A block's batch holds the block, its indexes and the tip. The state records it changes
+ * (accounts, usage, parameters, lists, ids) wait here, latest value per key, and go into the
+ * store together as one checkpoint with the height they reflect: every CHECKPOINT_BLOCKS
+ * blocks, CHECKPOINT_TXS transactions or CHECKPOINT_BYTES bytes, at genesis, and on
+ * node_chain_checkpoint. The store's state is thus always that of one height; opening a chain
+ * replays the blocks after it.
+ *
+ * Threads: all from the sequencer (node_chain_checkpoint also at shutdown, with no block open).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/chain_internal.h"
+
+/* A checkpoint goes into a block's batch at the first block past any of these. */
+#define CHECKPOINT_BLOCKS 256
+#define CHECKPOINT_TXS 100000
+#define CHECKPOINT_BYTES ((size_t)32 * 1024 * 1024)
+
+/* A state record waiting for the next checkpoint. */
+struct deferred {
+    uint8_t del;
+    uint32_t vlen;
+    uint8_t val[];
+};
+
+/* The meta record that holds the height of the store's state records. */
+static const uint8_t state_height_key[] = {LEDGER_K_META, 's', 't', 'a', 't', 'e'};
+/* The meta record of the tip (written by ledger_store_batch_block; removed by a reindex). */
+static const uint8_t tip_key[] = {LEDGER_K_META, 't', 'i', 'p'};
+
+static void
+free_deferred(void *ctx, const void *key, size_t klen, void *val)
+{
+    free(val);
+}
+
+void
+node_chain_checkpoint_init(struct node_chain *c)
+{
+    map_init(&c->deferred);
+}
+
+void
+node_chain_checkpoint_release(struct node_chain *c)
+{
+    map_foreach(&c->deferred, free_deferred, NULL);
+    map_release(&c->deferred);
+}
+
+void
+node_chain_checkpoint_clear(struct node_chain *c)
+{
+    node_chain_checkpoint_release(c);
+    map_init(&c->deferred);
+    c->deferred_bytes = 0;
+    c->since_blocks = c->since_txs = 0;
+}
+
+/* Alerts ('L', 'K') are written with their block: they are append-only, the rules never read
+ * them back, and listalerts reads them from the store. Every other state record waits for the
+ * next checkpoint, so that the store's state is always that of one height. */
+int
+node_chain_checkpoint_defer(struct node_chain *c, struct ledger_store_batch *batch,
+                            const struct ledger_change *ch)
+{
+    struct deferred *d, *old;
+    int rc;
+
+    if (ch->key[0] == LEDGER_K_ALERT || ch->key[0] == LEDGER_K_ALERT_IDX) {
+        if (ch->del)
+            ledger_store_batch_del(batch, ch->key, ch->klen);
+        else
+            ledger_store_batch_put(batch, ch->key, ch->klen, ch->val, ch->vlen);
+        return SBX_OK;
+    }
+    d = malloc(sizeof(*d) + (ch->del ? 0 : ch->vlen));
+    if (d == NULL)
+        return SBX_ENOMEM;
+    d->del = ch->del;
+    d->vlen = ch->del ? 0 : ch->vlen;
+    if (d->vlen)
+        memcpy(d->val, ch->val, d->vlen);
+    old = map_get(&c->deferred, ch->key, ch->klen);
+    rc = map_put(&c->deferred, ch->key, ch->klen, d);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    if (old) {
+        c->deferred_bytes -= old->vlen + ch->klen;
+        free(old);
+    }
+    c->deferred_bytes += d->vlen + ch->klen;
+    return SBX_OK;
+}
+
+int
+node_chain_checkpoint_due(const struct node_chain *c, uint64_t height)
+{
+    return !c->no_checkpoint &&
+           (height == 0 || c->since_blocks >= CHECKPOINT_BLOCKS || c->since_txs >= CHECKPOINT_TXS ||
+            c->deferred_bytes >= CHECKPOINT_BYTES);
+}
+
+static void
+put_deferred(void *ctx, const void *key, size_t klen, void *val)
+{
+    struct deferred *d = val;
+
+    if (d->del)
+        ledger_store_batch_del(ctx, key, klen);
+    else
+        ledger_store_batch_put(ctx, key, klen, d->val, d->vlen);
+}
+
+void
+node_chain_checkpoint_into(struct node_chain *c, struct ledger_store_batch *batch, uint64_t height)
+{
+    uint8_t h[8];
+
+    map_foreach(&c->deferred, put_deferred, batch);
+    buf_store_u64(h, height);
+    ledger_store_batch_put(batch, state_height_key, sizeof(state_height_key), h, sizeof(h));
+    node_chain_checkpoint_clear(c);
+}
+
+int
+node_chain_checkpoint(struct node_chain *c, struct sbx_err *err)
+{
+    struct ledger_store_batch *b;
+    int rc;
+
+    if (c->building)
+        SBX_BUG("node_chain_checkpoint with a block open");
+    if (c->since_blocks == 0 && c->deferred_bytes == 0)
+        return SBX_OK;
+    b = ledger_store_batch_new();
+    if (b == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    node_chain_checkpoint_into(c, b, c->tip.height);
+    rc = ledger_store_commit(c->store, b, 1, err);
+    ledger_store_batch_free(b);
+    if (rc == SBX_OK)
+        node_chain_ids_checkpointed(c, c->tip.height);
+    return rc;
+}
+
+int
+node_chain_checkpoint_height(struct node_chain *c, uint64_t *out, struct sbx_err *err)
+{
+    struct buf v;
+    int rc;
+
+    buf_init(&v, 16);
+    rc = ledger_store_get(c->store, state_height_key, sizeof(state_height_key), &v, err);
+    if (rc == SBX_ENOTFOUND) {
+        *out = c->tip.height;
+        rc = SBX_OK;
+    } else if (rc == SBX_OK) {
+        if (v.len != 8)
+            rc = sbx_err_set(err, SBX_ECORRUPT, "state height record is malformed");
+        else
+            *out = buf_load_u64(v.data);
+    }
+    buf_release(&v);
+    return rc;
+}
+
+static int
+del_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    ledger_store_batch_del(ctx, key, klen);
+    return 0;
+}
+
+int
+node_chain_checkpoint_wipe(struct ledger_store *s, struct sbx_err *err)
+{
+    struct ledger_store_batch *b = ledger_store_batch_new();
+    int rc = SBX_OK;
+
+    if (b == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    for (int p = 0x20; p < 0x7f && rc == SBX_OK; p++) {
+        uint8_t prefix = (uint8_t)p;
+
+        if (prefix == LEDGER_K_BLOCK || prefix == LEDGER_K_META)
+            continue;
+        rc = ledger_store_scan(s, &prefix, 1, NULL, 0, 0, del_one, b, err);
+    }
+    ledger_store_batch_del(b, tip_key, sizeof(tip_key));
+    ledger_store_batch_del(b, state_height_key, sizeof(state_height_key));
+    if (rc == SBX_OK)
+        rc = ledger_store_commit(s, b, 1, err);
+    ledger_store_batch_free(b);
+    return rc;
+}
