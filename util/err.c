@@ -4,18 +4,23 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int
 sbx_err_set(struct sbx_err *err, int code, const char *fmt, ...)
 {
+    char msg[SBX_ERR_MSG_MAX];
     va_list ap;
 
     if (err == NULL)
         return code;
-    err->code = code;
+    /* Format aside first: callers wrap an earlier message (`"block 7: %s", err->msg`), and
+     * vsnprintf into a buffer that is also one of its arguments is undefined. */
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    err->code = code;
+    memcpy(err->msg, msg, sizeof(msg));
     return code;
 }
 

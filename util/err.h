@@ -55,7 +55,8 @@ struct sbx_err {
 };
 
 /* Set `err` (which may be NULL) to `code` with a printf-style message; returns `code` so that
- * callers can write `return sbx_err_set(err, SBX_EINVAL, "amount: ...")`. */
+ * callers can write `return sbx_err_set(err, SBX_EINVAL, "amount: ...")`. The arguments may
+ * include err->msg itself, to wrap an earlier message. */
 int sbx_err_set(struct sbx_err *err, int code, const char *fmt, ...) SBX_PRINTF(3, 4);
 
 /* Clear `err` (may be NULL) to SBX_OK with an empty message. */

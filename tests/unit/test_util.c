@@ -289,6 +289,10 @@ test_err(void **state)
     assert_int_equal(e.code, SBX_EINVAL);
     assert_string_equal(e.msg, "amount: negative");
     assert_int_equal(sbx_err_set(NULL, SBX_EIO, "ignored"), SBX_EIO);
+    /* wrapping the message already in err (the argument aliases the buffer it is written to) */
+    assert_int_equal(sbx_err_set(&e, SBX_ECORRUPT, "block %d: %s", 7, e.msg), SBX_ECORRUPT);
+    assert_string_equal(e.msg, "block 7: amount: negative");
+    assert_int_equal(e.code, SBX_ECORRUPT);
     sbx_err_clear(&e);
     assert_int_equal(e.code, SBX_OK);
 }
