@@ -10,5 +10,6 @@ main(void)
     failed += test_ledger_tx_run();
     failed += test_ledger_state_run();
     failed += test_ledger_store_run();
+    failed += test_ledger_storekey_run();
     return failed ? 1 : 0;
 }
