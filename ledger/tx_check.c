@@ -14,96 +14,81 @@
 
 /* ---- stateless checks ----------------------------------------------------------------- */
 
-int
-ledger_id_valid(const char *s, size_t max)
-{
-    size_t n = strnlen(s, max + 1);
-
-    if (n == 0 || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c < 0x21 || c > 0x7e)
-            return 0;
-    }
-    return 1;
-}
-
-/* `s` lives in a char array of max+1 bytes: SBX_ETOOLONG unless it is NUL-terminated in it. */
+/* `s` lives in a char array of max+1 bytes: SBX_ETOOLONG unless it is NUL-terminated in it, and
+ * SBX_EINVAL if it is empty but `required`. `*len` gets its length. */
 static int
-check_len(const char *s, size_t max, size_t *len, const char *pfx, const char *field,
+check_len(const char *s, size_t max, int required, size_t *len, const char *pfx, const char *field,
           struct sbx_err *err)
 {
     *len = strnlen(s, max + 1);
     if (*len > max)
         return sbx_err_set(err, SBX_ETOOLONG, "%s.%s: longer than %zu bytes", pfx, field, max);
+    if (*len == 0 && required)
+        return sbx_err_set(err, SBX_EINVAL, "%s.%s: must not be empty", pfx, field);
     return SBX_OK;
 }
 
-/* An identifier: printable ASCII without spaces; empty only if not `required`. */
+/* The byte sets of the ASCII string fields. */
+enum charset {
+    CHARS_ID,        /* identifiers: printable ASCII without spaces */
+    CHARS_SYMBOL,    /* asset symbols: A-Z and 0-9 */
+    CHARS_PRINTABLE, /* screening categories: printable ASCII, spaces allowed */
+};
+
+static int
+char_ok(enum charset cs, unsigned char c)
+{
+    switch (cs) {
+    case CHARS_ID:
+        return c >= 0x21 && c <= 0x7e;
+    case CHARS_SYMBOL:
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    case CHARS_PRINTABLE:
+        return c >= 0x20 && c <= 0x7e;
+    }
+    return 0;
+}
+
+/* A string of at most `max` bytes from the set `cs`; empty only if not `required`. */
+static int
+check_chars(const char *s, size_t max, int required, enum charset cs, const char *pfx,
+            const char *field, struct sbx_err *err)
+{
+    size_t n;
+    int rc = check_len(s, max, required, &n, pfx, field, err);
+
+    for (size_t i = 0; rc == SBX_OK && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (char_ok(cs, c))
+            continue;
+        if (cs == CHARS_SYMBOL)
+            return sbx_err_set(err, SBX_EINVAL, "%s.%s: asset symbols are A-Z and 0-9 only", pfx,
+                               field);
+        return sbx_err_set(err, SBX_EINVAL,
+                           "%s.%s: byte 0x%02x at offset %zu is not printable ASCII%s", pfx, field,
+                           c, i, cs == CHARS_ID ? " without spaces" : "");
+    }
+    return rc;
+}
+
 static int
 check_id(const char *s, size_t max, int required, const char *pfx, const char *field,
          struct sbx_err *err)
 {
-    size_t n;
-    int rc = check_len(s, max, &n, pfx, field, err);
-
-    if (rc)
-        return rc;
-    if (n == 0 && required)
-        return sbx_err_set(err, SBX_EINVAL, "%s.%s: must not be empty", pfx, field);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c < 0x21 || c > 0x7e)
-            return sbx_err_set(err, SBX_EINVAL,
-                               "%s.%s: byte 0x%02x at offset %zu is not printable ASCII "
-                               "without spaces",
-                               pfx, field, c, i);
-    }
-    return SBX_OK;
+    return check_chars(s, max, required, CHARS_ID, pfx, field, err);
 }
 
-/* An asset symbol: 1..SBX_ASSET_MAX of A-Z and 0-9. */
 static int
 check_symbol(const char *s, int required, const char *pfx, const char *field, struct sbx_err *err)
 {
-    size_t n;
-    int rc = check_len(s, SBX_ASSET_MAX, &n, pfx, field, err);
-
-    if (rc)
-        return rc;
-    if (n == 0 && required)
-        return sbx_err_set(err, SBX_EINVAL, "%s.%s: must not be empty", pfx, field);
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-
-        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
-            return sbx_err_set(err, SBX_EINVAL, "%s.%s: asset symbols are A-Z and 0-9 only", pfx,
-                               field);
-    }
-    return SBX_OK;
+    return check_chars(s, SBX_ASSET_MAX, required, CHARS_SYMBOL, pfx, field, err);
 }
 
-/* Printable ASCII, spaces allowed (screening categories); may be empty. */
-static int
-check_printable(const char *s, size_t max, const char *pfx, const char *field, struct sbx_err *err)
+int
+ledger_id_valid(const char *s, size_t max)
 {
-    size_t n;
-    int rc = check_len(s, max, &n, pfx, field, err);
-
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c < 0x20 || c > 0x7e)
-            return sbx_err_set(err, SBX_EINVAL,
-                               "%s.%s: byte 0x%02x at offset %zu is not printable ASCII", pfx,
-                               field, c, i);
-    }
-    return SBX_OK;
+    return check_id(s, max, 1, "", "", NULL) == SBX_OK;
 }
 
 /* Length of the UTF-8 sequence starting at s[i] (strict: no overlong forms, no surrogates,
@@ -152,12 +137,10 @@ check_text(const char *s, size_t max, int required, const char *pfx, const char 
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t n;
-    int rc = check_len(s, max, &n, pfx, field, err);
+    int rc = check_len(s, max, required, &n, pfx, field, err);
 
     if (rc)
         return rc;
-    if (n == 0 && required)
-        return sbx_err_set(err, SBX_EINVAL, "%s.%s: must not be empty", pfx, field);
     for (size_t i = 0; i < n;) {
         size_t l;
 
@@ -367,7 +350,8 @@ check_transfer(const struct ledger_transfer *t, const char *pfx, struct sbx_err 
             return rc;
         if (s->score > 100)
             return sbx_err_set(err, SBX_EINVAL, "%s.screening.score: must be 0..100", pfx);
-        rc = check_printable(s->categories, SBX_CATEGORIES_MAX, pfx, "screening.categories", err);
+        rc = check_chars(s->categories, SBX_CATEGORIES_MAX, 0, CHARS_PRINTABLE, pfx,
+                         "screening.categories", err);
         if (rc)
             return rc;
     } else if (!is_zero(&t->screening, sizeof(t->screening))) {
