@@ -88,7 +88,7 @@ c_uint(struct codec *c, uint64_t *v, size_t width, const char *field)
 /* An integer field of any width, signed or not (two's complement), big-endian. */
 #define C_INT(c, p, field)                                                                         \
     do {                                                                                           \
-        uint64_t v_ = (uint64_t) * (p);                                                            \
+        uint64_t v_ = (uint64_t)(*(p));                                                            \
                                                                                                    \
         c_uint((c), &v_, sizeof(*(p)), (field));                                                   \
         if ((c)->decoding)                                                                         \
