@@ -618,7 +618,7 @@ count_directive_signers(const struct cmp_engine *e, const struct ledger_tx *tx, 
     for (int i = 0; i < d->ncosig; i++) {
         if (!cmp_engine_is_regulator(e, d->cosig[i].pubkey))
             return 0;
-        (*count)++; /* distinctness is checked with the signatures (ledger_keys_verify_tx) */
+        (*count)++; /* distinctness is checked with the signatures (ledger_tx_verify) */
     }
     return 1;
 }

@@ -1,15 +1,16 @@
-/* Keys and BIP340 Schnorr signatures (libsecp256k1), key files, and transaction signing.
+/* Keys and BIP340 Schnorr signatures (libsecp256k1), and key files.
  *
  * One randomised secp256k1 context per process, created by ledger_keys_global_init() (the
  * entry points call it; the other functions call it too). Verification with a context is
  * thread-safe. Secret keys are wiped when a `struct ledger_key` is released and never logged.
+ * This file knows nothing of transactions: their signing (ledger_tx_sign & co., tx.h) builds on
+ * it, never the other way round.
  */
 #ifndef SBX_LEDGER_KEYS_H
 #define SBX_LEDGER_KEYS_H
 
 #include <stdint.h>
 
-#include "ledger/tx.h"
 #include "util/err.h"
 
 struct ledger_key {
@@ -37,17 +38,6 @@ int ledger_keys_sign(const struct ledger_key *k, const uint8_t msg[static 32],
 /* SBX_OK if `sig` is `pub`'s signature of `msg`; SBX_EPUBKEY for an invalid key; SBX_EBADSIG. */
 int ledger_keys_verify(const uint8_t pub[static 32], const uint8_t msg[static 32],
                        const uint8_t sig[static 64]) SBX_WARN_UNUSED;
-
-/* Set tx->signer to k's public key, compute the txid (into `txid`, may be NULL) and sign. */
-int ledger_keys_sign_tx(struct ledger_tx *tx, const struct ledger_key *k, uint8_t *txid,
-                        struct sbx_err *err) SBX_WARN_UNUSED;
-/* Add k's cosignature to a directive (k must differ from the signer and earlier cosigners). */
-int ledger_keys_cosign_tx(struct ledger_tx *tx, const struct ledger_key *k,
-                          struct sbx_err *err) SBX_WARN_UNUSED;
-/* Check the signer's signature and every cosignature over `txid`. Cosigners must be distinct
- * from each other and from the signer (SBX_ENONCANON otherwise). */
-int ledger_keys_verify_tx(const struct ledger_tx *tx, const uint8_t txid[static 32],
-                          struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* Write the secret as 64 hex characters and a newline to `path`, created with mode 0600
  * (refuses to overwrite). Read it back; a file readable by group or others is refused. */

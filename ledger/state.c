@@ -101,20 +101,31 @@ ledger_state_get(const struct ledger_state *st, const char *id)
     return map_get(&st->by_id, id, strlen(id));
 }
 
+/* Room for one more entry in the array `*v` of `n` used and `*alloc` allocated pointers: the
+ * capacity doubles, starting at `first`. */
+static int
+reserve_one(struct ledger_account ***v, size_t n, size_t *alloc, size_t first)
+{
+    size_t want = *alloc ? *alloc * 2 : first;
+    struct ledger_account **p;
+
+    if (n < *alloc)
+        return SBX_OK;
+    p = realloc(*v, want * sizeof(*p));
+    if (p == NULL)
+        return SBX_ENOMEM;
+    *v = p;
+    *alloc = want;
+    return SBX_OK;
+}
+
 static int
 mark_dirty(struct ledger_state *st, struct ledger_account *a)
 {
     if (a->dirty)
         return SBX_OK;
-    if (st->ndirty == st->dirty_alloc) {
-        size_t alloc = st->dirty_alloc ? st->dirty_alloc * 2 : 64;
-        struct ledger_account **d = realloc(st->dirty, alloc * sizeof(*d));
-
-        if (d == NULL)
-            return SBX_ENOMEM;
-        st->dirty = d;
-        st->dirty_alloc = alloc;
-    }
+    if (reserve_one(&st->dirty, st->ndirty, &st->dirty_alloc, 64) != SBX_OK)
+        return SBX_ENOMEM;
     st->dirty[st->ndirty++] = a;
     a->dirty = 1;
     return SBX_OK;
@@ -140,15 +151,8 @@ insert(struct ledger_state *st, const struct ledger_account *src, int dirty)
 
     if (map_get(&st->by_id, src->id, strlen(src->id)) != NULL)
         return SBX_ECONFLICT;
-    if (st->n == st->alloc) {
-        size_t alloc = st->alloc ? st->alloc * 2 : 256;
-        struct ledger_account **all = realloc(st->all, alloc * sizeof(*all));
-
-        if (all == NULL)
-            return SBX_ENOMEM;
-        st->all = all;
-        st->alloc = alloc;
-    }
+    if (reserve_one(&st->all, st->n, &st->alloc, 256) != SBX_OK)
+        return SBX_ENOMEM;
     a = malloc(sizeof(*a));
     if (a == NULL)
         return SBX_ENOMEM;
@@ -208,16 +212,6 @@ ledger_state_debit(struct ledger_account *a, int asset, int64_t amount)
         return SBX_EINVAL;
     a->balance[asset] -= amount;
     return SBX_OK;
-}
-
-size_t
-ledger_account_key(const char *id, uint8_t out[static 1 + SBX_ID_MAX])
-{
-    size_t n = strnlen(id, SBX_ID_MAX);
-
-    out[0] = LEDGER_K_ACCOUNT;
-    memcpy(out + 1, id, n);
-    return 1 + n;
 }
 
 int
@@ -299,7 +293,7 @@ ledger_account_decode(struct ledger_account *a, size_t nassets, const uint8_t *i
 int
 ledger_state_collect(struct ledger_state *st, struct ledger_changes *out)
 {
-    uint8_t key[1 + SBX_ID_MAX], val[ACCOUNT_RECORD_MAX];
+    uint8_t key[LEDGER_STORE_KEY_ACCOUNT_MAX], val[ACCOUNT_RECORD_MAX];
     size_t klen, vlen;
     int rc = SBX_OK;
 
@@ -309,7 +303,7 @@ ledger_state_collect(struct ledger_state *st, struct ledger_changes *out)
         a->dirty = 0;
         if (rc)
             continue;
-        klen = ledger_account_key(a->id, key);
+        klen = ledger_store_key_account(key, a->id);
         rc = ledger_account_encode(a, st->nassets, val, sizeof(val), &vlen);
         if (rc == SBX_OK)
             rc = ledger_changes_put(out, key, klen, val, vlen);
@@ -346,10 +340,9 @@ int
 ledger_state_load(struct ledger_state *st, struct ledger_store *store, struct sbx_err *err)
 {
     struct load_ctx c = {st, err, SBX_OK};
-    uint8_t prefix = LEDGER_K_ACCOUNT;
     int rc;
 
-    rc = ledger_store_scan(store, &prefix, 1, NULL, 0, 0, load_one, &c, err);
+    rc = ledger_store_scan_kind(store, LEDGER_K_ACCOUNT, load_one, &c, err);
     return rc ? rc : c.rc;
 }
 

@@ -73,12 +73,11 @@ int ledger_state_debit(struct ledger_account *a, int asset, int64_t amount) SBX_
 /* Append a put of every dirty account to `out` and clear the dirty marks. */
 int ledger_state_collect(struct ledger_state *st, struct ledger_changes *out) SBX_WARN_UNUSED;
 
-/* Record encoding of an account (the 'A' value) and its key ('A' + id). */
+/* Record encoding of an account (the 'A' value; its key: ledger_store_key_account). */
 int ledger_account_encode(const struct ledger_account *a, size_t nassets, uint8_t *out, size_t cap,
                           size_t *len) SBX_WARN_UNUSED;
 int ledger_account_decode(struct ledger_account *a, size_t nassets, const uint8_t *in, size_t len,
                           struct sbx_err *err) SBX_WARN_UNUSED;
-size_t ledger_account_key(const char *id, uint8_t out[static 1 + SBX_ID_MAX]);
 
 /* Load every 'A' record from the store (at start-up). */
 int ledger_state_load(struct ledger_state *st, struct ledger_store *store,

@@ -16,7 +16,6 @@
 #include <leveldb/c.h>
 
 #include "ledger/block.h"
-#include "ledger/keys.h"
 #include "ledger/tx.h"
 #include "util/log.h"
 
@@ -27,9 +26,6 @@
 
 #define TIP_SIZE (8 + 32 + 32)
 #define LOCATION_SIZE (8 + 4)
-
-static const uint8_t KEY_SCHEMA[] = {LEDGER_K_META, 's', 'c', 'h', 'e', 'm', 'a'};
-static const uint8_t KEY_TIP[] = {LEDGER_K_META, 't', 'i', 'p'};
 
 struct ledger_store {
     leveldb_t *db;
@@ -78,6 +74,190 @@ db_get(struct ledger_store *s, const leveldb_readoptions_t *ro, const void *key,
     return SBX_OK;
 }
 
+/* ---- keys ---- */
+
+/* `kind`, then `n` bytes of `p`: the shape of most keys. */
+static size_t
+key_bytes(uint8_t *out, uint8_t kind, const void *p, size_t n)
+{
+    out[0] = kind;
+    memcpy(out + 1, p, n);
+    return 1 + n;
+}
+
+/* `kind`, then the string `s` cut at `max` bytes (no terminator). */
+static size_t
+key_str(uint8_t *out, uint8_t kind, const char *s, size_t max)
+{
+    return key_bytes(out, kind, s, strnlen(s, max));
+}
+
+size_t
+ledger_store_key_meta_schema(uint8_t out[static LEDGER_STORE_KEY_META_MAX])
+{
+    return key_bytes(out, LEDGER_K_META, "schema", 6);
+}
+
+size_t
+ledger_store_key_meta_tip(uint8_t out[static LEDGER_STORE_KEY_META_MAX])
+{
+    return key_bytes(out, LEDGER_K_META, "tip", 3);
+}
+
+size_t
+ledger_store_key_meta_state(uint8_t out[static LEDGER_STORE_KEY_META_MAX])
+{
+    return key_bytes(out, LEDGER_K_META, "state", 5);
+}
+
+size_t
+ledger_store_prefix_meta_alert(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN])
+{
+    return key_bytes(out, LEDGER_K_META, "A", 1);
+}
+
+size_t
+ledger_store_key_meta_alert(uint8_t out[static LEDGER_STORE_KEY_META_ALERT_LEN], uint64_t seq)
+{
+    size_t n = ledger_store_prefix_meta_alert(out);
+
+    buf_store_u64(out + n, seq);
+    return n + 8;
+}
+
+size_t
+ledger_store_key_block(uint8_t out[static LEDGER_STORE_KEY_BLOCK_LEN], uint64_t height)
+{
+    out[0] = LEDGER_K_BLOCK;
+    buf_store_u64(out + 1, height);
+    return 1 + 8;
+}
+
+size_t
+ledger_store_key_hash(uint8_t out[static LEDGER_STORE_KEY_HASH_LEN], const uint8_t hash[static 32])
+{
+    return key_bytes(out, LEDGER_K_HASH, hash, 32);
+}
+
+size_t
+ledger_store_key_tx(uint8_t out[static LEDGER_STORE_KEY_HASH_LEN], const uint8_t txid[static 32])
+{
+    return key_bytes(out, LEDGER_K_TX, txid, 32);
+}
+
+size_t
+ledger_store_key_idem(uint8_t out[static LEDGER_STORE_KEY_IDEM_MAX], uint8_t kind, const char *id)
+{
+    out[0] = LEDGER_K_IDEM;
+    return 1 + key_str(out + 1, kind, id, SBX_ID_MAX);
+}
+
+size_t
+ledger_store_key_account(uint8_t out[static LEDGER_STORE_KEY_ACCOUNT_MAX], const char *id)
+{
+    return key_str(out, LEDGER_K_ACCOUNT, id, SBX_ID_MAX);
+}
+
+size_t
+ledger_store_key_usage(uint8_t out[static LEDGER_STORE_KEY_ACCOUNT_MAX], const char *account)
+{
+    return key_str(out, LEDGER_K_USAGE, account, SBX_ID_MAX);
+}
+
+size_t
+ledger_store_key_params(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN])
+{
+    return key_bytes(out, LEDGER_K_PARAM, "p", 1);
+}
+
+size_t
+ledger_store_key_list_global(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN])
+{
+    out[0] = LEDGER_K_LIST;
+    out[1] = LEDGER_LIST_GLOBAL;
+    return 2;
+}
+
+size_t
+ledger_store_key_list(uint8_t out[static LEDGER_STORE_KEY_LIST_MAX], uint8_t list,
+                      const char *entry)
+{
+    out[0] = LEDGER_K_LIST;
+    return 1 + key_str(out + 1, list, entry, SBX_ADDRESS_MAX);
+}
+
+size_t
+ledger_store_key_alert(uint8_t out[static LEDGER_STORE_KEY_HASH_LEN], const uint8_t id[static 32])
+{
+    return key_bytes(out, LEDGER_K_ALERT, id, 32);
+}
+
+size_t
+ledger_store_prefix_alert_index(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN], uint8_t kind)
+{
+    return key_bytes(out, LEDGER_K_ALERT_IDX, &kind, 1);
+}
+
+size_t
+ledger_store_key_alert_index(uint8_t out[static LEDGER_STORE_KEY_ALERT_INDEX_LEN], uint8_t kind,
+                             int64_t time_ms, const uint8_t id[static 32])
+{
+    size_t n = ledger_store_prefix_alert_index(out, kind);
+
+    n = ledger_store_key_seek(out, out, n, (uint64_t)time_ms);
+    memcpy(out + n, id, 32);
+    return n + 32;
+}
+
+size_t
+ledger_store_prefix_index(uint8_t out[static LEDGER_STORE_PREFIX_INDEX_MAX], uint8_t kind,
+                          const char *name, int rule)
+{
+    size_t n = 0;
+
+    out[n++] = kind;
+    if (rule >= 0) {
+        buf_store_u16(out + n, (uint16_t)rule);
+        n += 2;
+    }
+    if (name != NULL) {
+        size_t l = strnlen(name, SBX_ID_MAX);
+
+        memcpy(out + n, name, l);
+        n += l;
+        out[n++] = 0;
+    }
+    return n;
+}
+
+size_t
+ledger_store_key_index(uint8_t out[static LEDGER_STORE_KEY_INDEX_MAX], uint8_t kind,
+                       const char *name, int rule, int64_t time_ms, uint64_t height, uint32_t index,
+                       const uint8_t txid[static 32])
+{
+    size_t n = ledger_store_prefix_index(out, kind, name, rule);
+
+    n = ledger_store_key_seek(out, out, n, (uint64_t)time_ms);
+    buf_store_u64(out + n, height);
+    buf_store_u32(out + n + 8, index);
+    memcpy(out + n + 12, txid, 32);
+    return n + 12 + 32;
+}
+
+size_t
+ledger_store_key_seek(uint8_t *out, const uint8_t *prefix, size_t plen, uint64_t time)
+{
+    memmove(out, prefix, plen);
+    buf_store_u64(out + plen, time);
+    return plen + 8;
+}
+
+int
+ledger_store_key_is_alert(const uint8_t *key, size_t klen)
+{
+    return klen > 0 && (key[0] == LEDGER_K_ALERT || key[0] == LEDGER_K_ALERT_IDX);
+}
+
 /* ---- open and close ---- */
 
 /* 1 if dir/CURRENT exists (a LevelDB database is there). */
@@ -114,14 +294,15 @@ db_empty(struct ledger_store *s)
 static int
 schema_check(struct ledger_store *s, const char *dir, int create, struct sbx_err *err)
 {
-    uint8_t v[4];
+    uint8_t v[4], key[LEDGER_STORE_KEY_META_MAX];
+    size_t klen = ledger_store_key_meta_schema(key);
     struct buf val;
     char *errp = NULL;
     uint32_t version;
     int rc;
 
     buf_init(&val, 64);
-    rc = db_get(s, s->ropts, KEY_SCHEMA, sizeof(KEY_SCHEMA), &val, err);
+    rc = db_get(s, s->ropts, key, klen, &val, err);
     if (rc == SBX_OK) {
         if (val.len != 4) {
             rc = sbx_err_set(err, SBX_ECORRUPT,
@@ -148,8 +329,7 @@ schema_check(struct ledger_store *s, const char *dir, int create, struct sbx_err
         goto out;
     }
     buf_store_u32(v, LEDGER_STORE_SCHEMA);
-    leveldb_put(s->db, s->wsync, (const char *)KEY_SCHEMA, sizeof(KEY_SCHEMA), (const char *)v,
-                sizeof(v), &errp);
+    leveldb_put(s->db, s->wsync, (const char *)key, klen, (const char *)v, sizeof(v), &errp);
     if (errp != NULL) {
         rc = db_error(errp, "writing the schema version", err);
         goto out;
@@ -247,12 +427,13 @@ ledger_store_close(struct ledger_store *s)
 int
 ledger_store_tip(struct ledger_store *s, struct ledger_tip *tip, struct sbx_err *err)
 {
+    uint8_t key[LEDGER_STORE_KEY_META_MAX];
     struct buf val;
     int rc;
 
     memset(tip, 0, sizeof(*tip));
     buf_init(&val, TIP_SIZE);
-    rc = db_get(s, s->ropts, KEY_TIP, sizeof(KEY_TIP), &val, NULL);
+    rc = db_get(s, s->ropts, key, ledger_store_key_meta_tip(key), &val, NULL);
     if (rc == SBX_ENOTFOUND) {
         rc = sbx_err_set(err, SBX_ENOTFOUND, "ledger store: no block yet");
         goto out;
@@ -326,30 +507,28 @@ void
 ledger_store_batch_block(struct ledger_store_batch *b, const struct ledger_tip *tip,
                          const uint8_t *block, size_t len, const uint8_t (*txids)[32], size_t ntx)
 {
-    uint8_t key[1 + 32], val[TIP_SIZE];
+    uint8_t key[LEDGER_STORE_KEY_HASH_LEN], val[TIP_SIZE];
+    size_t klen;
 
-    key[0] = LEDGER_K_BLOCK;
-    buf_store_u64(key + 1, tip->height);
-    leveldb_writebatch_put(b->wb, (const char *)key, 1 + 8, (const char *)block, len);
+    klen = ledger_store_key_block(key, tip->height);
+    leveldb_writebatch_put(b->wb, (const char *)key, klen, (const char *)block, len);
 
-    key[0] = LEDGER_K_HASH;
-    memcpy(key + 1, tip->hash, 32);
+    klen = ledger_store_key_hash(key, tip->hash);
     buf_store_u64(val, tip->height);
-    leveldb_writebatch_put(b->wb, (const char *)key, 1 + 32, (const char *)val, 8);
+    leveldb_writebatch_put(b->wb, (const char *)key, klen, (const char *)val, 8);
 
-    key[0] = LEDGER_K_TX;
     for (size_t i = 0; i < ntx; i++) {
-        memcpy(key + 1, txids[i], 32);
+        klen = ledger_store_key_tx(key, txids[i]);
         buf_store_u64(val, tip->height);
         buf_store_u32(val + 8, (uint32_t)i);
-        leveldb_writebatch_put(b->wb, (const char *)key, 1 + 32, (const char *)val, LOCATION_SIZE);
+        leveldb_writebatch_put(b->wb, (const char *)key, klen, (const char *)val, LOCATION_SIZE);
     }
 
     buf_store_u64(val, tip->height);
     memcpy(val + 8, tip->hash, 32);
     memcpy(val + 40, tip->state_digest, 32);
-    leveldb_writebatch_put(b->wb, (const char *)KEY_TIP, sizeof(KEY_TIP), (const char *)val,
-                           TIP_SIZE);
+    klen = ledger_store_key_meta_tip(key);
+    leveldb_writebatch_put(b->wb, (const char *)key, klen, (const char *)val, TIP_SIZE);
 }
 
 void
@@ -383,14 +562,33 @@ int
 ledger_store_get_block(struct ledger_store *s, uint64_t height, struct buf *out,
                        struct sbx_err *err)
 {
-    uint8_t key[1 + 8];
+    uint8_t key[LEDGER_STORE_KEY_BLOCK_LEN];
     int rc;
 
-    key[0] = LEDGER_K_BLOCK;
-    buf_store_u64(key + 1, height);
-    rc = db_get(s, s->ropts, key, sizeof(key), out, err);
+    rc = db_get(s, s->ropts, key, ledger_store_key_block(key, height), out, err);
     if (rc == SBX_ENOTFOUND)
         return sbx_err_set(err, rc, "no block at height %llu", (unsigned long long)height);
+    return rc;
+}
+
+/* Read a record that must be exactly `vlen` bytes into `val`: SBX_ENOTFOUND with the message
+ * `absent`, SBX_ECORRUPT naming `what` if its length is wrong. */
+static int
+get_fixed(struct ledger_store *s, const uint8_t *key, size_t klen, uint8_t *val, size_t vlen,
+          const char *absent, const char *what, struct sbx_err *err)
+{
+    struct buf b;
+    int rc;
+
+    buf_init(&b, 64);
+    rc = db_get(s, s->ropts, key, klen, &b, err);
+    if (rc == SBX_ENOTFOUND)
+        rc = sbx_err_set(err, rc, "%s", absent);
+    else if (rc == SBX_OK && b.len != vlen)
+        rc = sbx_err_set(err, SBX_ECORRUPT, "ledger store: malformed %s record", what);
+    if (rc == SBX_OK)
+        memcpy(val, b.data, vlen);
+    buf_release(&b);
     return rc;
 }
 
@@ -398,28 +596,11 @@ int
 ledger_store_height_of(struct ledger_store *s, const uint8_t hash[static 32], uint64_t *height,
                        struct sbx_err *err)
 {
-    uint8_t key[1 + 32];
-    struct buf val;
-    int rc;
+    uint8_t key[LEDGER_STORE_KEY_HASH_LEN], val[8];
+    int rc = get_fixed(s, key, ledger_store_key_hash(key, hash), val, sizeof(val),
+                       "no block with this hash", "block hash index", err);
 
-    *height = 0;
-    key[0] = LEDGER_K_HASH;
-    memcpy(key + 1, hash, 32);
-    buf_init(&val, 64);
-    rc = db_get(s, s->ropts, key, sizeof(key), &val, err);
-    if (rc == SBX_ENOTFOUND) {
-        rc = sbx_err_set(err, rc, "no block with this hash");
-        goto out;
-    }
-    if (rc)
-        goto out;
-    if (val.len != 8) {
-        rc = sbx_err_set(err, SBX_ECORRUPT, "ledger store: malformed block hash index record");
-        goto out;
-    }
-    *height = buf_load_u64(val.data);
-out:
-    buf_release(&val);
+    *height = rc ? 0 : buf_load_u64(val);
     return rc;
 }
 
@@ -427,30 +608,12 @@ int
 ledger_store_tx_location(struct ledger_store *s, const uint8_t txid[static 32], uint64_t *height,
                          uint32_t *index, struct sbx_err *err)
 {
-    uint8_t key[1 + 32];
-    struct buf val;
-    int rc;
+    uint8_t key[LEDGER_STORE_KEY_HASH_LEN], val[LOCATION_SIZE];
+    int rc = get_fixed(s, key, ledger_store_key_tx(key, txid), val, sizeof(val),
+                       "no such transaction", "transaction index", err);
 
-    *height = 0;
-    *index = 0;
-    key[0] = LEDGER_K_TX;
-    memcpy(key + 1, txid, 32);
-    buf_init(&val, 64);
-    rc = db_get(s, s->ropts, key, sizeof(key), &val, err);
-    if (rc == SBX_ENOTFOUND) {
-        rc = sbx_err_set(err, rc, "no such transaction");
-        goto out;
-    }
-    if (rc)
-        goto out;
-    if (val.len != LOCATION_SIZE) {
-        rc = sbx_err_set(err, SBX_ECORRUPT, "ledger store: malformed transaction index record");
-        goto out;
-    }
-    *height = buf_load_u64(val.data);
-    *index = buf_load_u32(val.data + 8);
-out:
-    buf_release(&val);
+    *height = rc ? 0 : buf_load_u64(val);
+    *index = rc ? 0 : buf_load_u32(val + 8);
     return rc;
 }
 
@@ -570,6 +733,13 @@ out:
     return rc;
 }
 
+int
+ledger_store_scan_kind(struct ledger_store *s, uint8_t kind, ledger_store_scan_fn fn, void *ctx,
+                       struct sbx_err *err)
+{
+    return ledger_store_scan(s, &kind, 1, NULL, 0, 0, fn, ctx, err);
+}
+
 /* ---- verification ---- */
 
 /* Read and decode the block at `height` (with checksums verified) into `b`, whose entries point
@@ -578,14 +748,12 @@ static int
 verify_load(struct ledger_store *s, uint64_t height, struct buf *raw, struct ledger_block *b,
             struct sbx_err *err)
 {
-    uint8_t key[1 + 8];
+    uint8_t key[LEDGER_STORE_KEY_BLOCK_LEN];
     struct sbx_err e;
     int rc;
 
     memset(b, 0, sizeof(*b));
-    key[0] = LEDGER_K_BLOCK;
-    buf_store_u64(key + 1, height);
-    rc = db_get(s, s->ropts_verify, key, sizeof(key), raw, err);
+    rc = db_get(s, s->ropts_verify, key, ledger_store_key_block(key, height), raw, err);
     if (rc == SBX_ENOTFOUND || rc == SBX_ETOOLONG)
         return sbx_err_set(err, SBX_ECORRUPT, "block %llu: %s", (unsigned long long)height,
                            rc == SBX_ENOTFOUND ? "missing" : "over the size limit");
@@ -639,7 +807,7 @@ verify_block(struct ledger_store *s, const struct ledger_block *b, const uint8_t
         rc = ledger_tx_decode(&tx, en->tx, en->tx_len, &ulen, &e);
         if (rc == SBX_OK) {
             ledger_tx_id_raw(txid, en->tx, ulen);
-            rc = ledger_keys_verify_tx(&tx, txid, &e);
+            rc = ledger_tx_verify(&tx, txid, &e);
         }
         ledger_tx_release(&tx);
         if (rc)

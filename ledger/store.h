@@ -4,25 +4,43 @@
  * changes are written in one synced WriteBatch together with the new tip, so after a crash the
  * store holds the whole block or none of it. Records are never pruned.
  *
- *   'M' "schema"                   -> u32 schema version
- *   'M' "tip"                      -> u64 height | 32 block hash | 32 state digest
- *   'B' u64 height                 -> encoded block
- *   'H' 32 block hash              -> u64 height
- *   'T' 32 txid                    -> u64 height | u32 index in block
- *   'I' u8 kind, id                -> 32 txid        (idempotency: account, trade, transfer ids)
- *   'A' account id                 -> account record (ledger/state.c)
- *   'U' ...                        -> usage counters (compliance)
- *   'P' name                       -> licence parameter (compliance)
- *   'S' ...                        -> sanctions list and other compliance lists
- *   'L' 32 alert id                -> alert record;  'K' kind, u64 time, 32 id -> ""
- *   'X' account 0x00 POS             -> ""           (transactions by account and time)
- *   'Y' asset 0x00 POS               -> ""           (trades by asset and time)
- *   'R' u16 rule POS                 -> ""           (rejections by rule and time)
- *   'Q' POS                          -> ""           (all rejections by time)
- *   'Z' POS                          -> ""           (all trades by time)
+ * Every key is built by one function below (ledger_store_key_*, and ledger_store_prefix_* for
+ * the prefixes that scans start from); nothing else writes key bytes by hand. The keys:
+ *
+ *   key                                 built by                       value
+ *   'M' "schema"                        ledger_store_key_meta_schema   u32 schema version
+ *   'M' "tip"                           ledger_store_key_meta_tip      u64 height | 32 block hash |
+ *                                                                      32 state digest
+ *   'M' "state"                         ledger_store_key_meta_state    u64 height the state
+ *                                                                      records reflect (node/)
+ *   'M' 'A' u64 seq                     ledger_store_key_meta_alert    node alert, JSON (node/);
+ *                                       ledger_store_prefix_meta_alert  never in a block
+ *   'B' u64 height                      ledger_store_key_block         encoded block
+ *   'H' 32 block hash                   ledger_store_key_hash          u64 height
+ *   'T' 32 txid                         ledger_store_key_tx            u64 height | u32 index
+ *   'I' u8 kind, id                     ledger_store_key_idem          32 txid (idempotency:
+ *                                                                      account, trade, transfer)
+ *   'A' account id                      ledger_store_key_account       account record (state.c)
+ *   'U' account id                      ledger_store_key_usage         usage counters (compliance)
+ *   'P' 'p'                             ledger_store_key_params        licence parameters
+ *   'S' 'g'                             ledger_store_key_list_global   compliance global record
+ *   'S' u8 list, entry                  ledger_store_key_list          "\x01": sanctions, list
+ *                                                                      LEDGER_LIST_ACCOUNT/ADDRESS
+ *   'L' 32 alert id                     ledger_store_key_alert         alert record (compliance)
+ *   'K' u8 kind u64 time 32 alert id    ledger_store_key_alert_index   "" (alerts by kind, time);
+ *                                       ledger_store_prefix_alert_index  per kind
+ *   'X' account 0x00 POS                ledger_store_key_index         "" (transactions by
+ *                                                                      account and time)
+ *   'Y' asset 0x00 POS                  (the same)                     "" (trades by asset, time)
+ *   'R' u16 rule POS                    (the same)                     "" (rejections by rule)
+ *   'Q' POS                             (the same)                     "" (all rejections)
+ *   'Z' POS                             (the same)                     "" (all trades by time)
+ *
  * where POS = u64 time | u64 height | u32 index in block | 32 txid (LEDGER_INDEX_TAIL bytes):
  * the transaction's timestamp, then its place on the ledger, so that entries with the same
- * millisecond keep ledger order. All big-endian, so keys sort by time.
+ * millisecond keep ledger order; ledger_store_prefix_index gives the part before POS. All
+ * integers big-endian, so keys sort by time. Ids are cut at SBX_ID_MAX bytes (list entries at
+ * SBX_ADDRESS_MAX), as the writers always did.
  */
 #ifndef SBX_LEDGER_STORE_H
 #define SBX_LEDGER_STORE_H
@@ -31,6 +49,7 @@
 #include <stdint.h>
 
 #include "ledger/changes.h"
+#include "ledger/tx.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -53,6 +72,71 @@
 #define LEDGER_K_REJECTION_ALL 'Q'
 #define LEDGER_K_TRADES 'Z'
 #define LEDGER_INDEX_TAIL (8 + 8 + 4 + 32)
+
+/* The lists under 'S' (the byte after the kind). */
+#define LEDGER_LIST_ACCOUNT 'a' /* sanctioned account ids */
+#define LEDGER_LIST_ADDRESS 'd' /* sanctioned crypto addresses */
+#define LEDGER_LIST_GLOBAL 'g'  /* not a list: the compliance global record */
+
+/* Room each builder needs (its longest key). */
+#define LEDGER_STORE_KEY_META_MAX 7 /* 'M' "schema" */
+#define LEDGER_STORE_KEY_META_ALERT_LEN (1 + 1 + 8)
+#define LEDGER_STORE_KEY_BLOCK_LEN (1 + 8)
+#define LEDGER_STORE_KEY_HASH_LEN (1 + 32) /* 'H', 'T' and 'L' keys */
+#define LEDGER_STORE_KEY_IDEM_MAX (2 + SBX_ID_MAX)
+#define LEDGER_STORE_KEY_ACCOUNT_MAX (1 + SBX_ID_MAX) /* 'A' and 'U' keys */
+#define LEDGER_STORE_KEY_LIST_MAX (2 + SBX_ADDRESS_MAX)
+#define LEDGER_STORE_KEY_PAIR_LEN 2 /* 'P' 'p', 'S' 'g', and the two-byte prefixes */
+#define LEDGER_STORE_KEY_ALERT_INDEX_LEN (1 + 1 + 8 + 32)
+#define LEDGER_STORE_PREFIX_INDEX_MAX (1 + 2 + SBX_ID_MAX + 1)
+#define LEDGER_STORE_KEY_INDEX_MAX (LEDGER_STORE_PREFIX_INDEX_MAX + LEDGER_INDEX_TAIL)
+
+/* Key builders: each writes its key to `out` and returns its length. */
+size_t ledger_store_key_meta_schema(uint8_t out[static LEDGER_STORE_KEY_META_MAX]);
+size_t ledger_store_key_meta_tip(uint8_t out[static LEDGER_STORE_KEY_META_MAX]);
+size_t ledger_store_key_meta_state(uint8_t out[static LEDGER_STORE_KEY_META_MAX]);
+/* A node alert: 'M' 'A' u64 seq; the prefix of them all is 'M' 'A'. */
+size_t ledger_store_key_meta_alert(uint8_t out[static LEDGER_STORE_KEY_META_ALERT_LEN],
+                                   uint64_t seq);
+size_t ledger_store_prefix_meta_alert(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN]);
+size_t ledger_store_key_block(uint8_t out[static LEDGER_STORE_KEY_BLOCK_LEN], uint64_t height);
+size_t ledger_store_key_hash(uint8_t out[static LEDGER_STORE_KEY_HASH_LEN],
+                             const uint8_t hash[static 32]);
+size_t ledger_store_key_tx(uint8_t out[static LEDGER_STORE_KEY_HASH_LEN],
+                           const uint8_t txid[static 32]);
+/* The record of a used id: 'I' kind id (kind: the CMP_ID_* of compliance/). */
+size_t ledger_store_key_idem(uint8_t out[static LEDGER_STORE_KEY_IDEM_MAX], uint8_t kind,
+                             const char *id);
+size_t ledger_store_key_account(uint8_t out[static LEDGER_STORE_KEY_ACCOUNT_MAX], const char *id);
+size_t ledger_store_key_usage(uint8_t out[static LEDGER_STORE_KEY_ACCOUNT_MAX],
+                              const char *account);
+size_t ledger_store_key_params(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN]);
+size_t ledger_store_key_list_global(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN]);
+/* An entry of list `list` (LEDGER_LIST_ACCOUNT or LEDGER_LIST_ADDRESS). */
+size_t ledger_store_key_list(uint8_t out[static LEDGER_STORE_KEY_LIST_MAX], uint8_t list,
+                             const char *entry);
+size_t ledger_store_key_alert(uint8_t out[static LEDGER_STORE_KEY_HASH_LEN],
+                              const uint8_t id[static 32]);
+size_t ledger_store_key_alert_index(uint8_t out[static LEDGER_STORE_KEY_ALERT_INDEX_LEN],
+                                    uint8_t kind, int64_t time_ms, const uint8_t id[static 32]);
+/* 'K' kind: the prefix of one kind's alert index entries. */
+size_t ledger_store_prefix_alert_index(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN], uint8_t kind);
+/* The part of an index key before POS: `kind` (LEDGER_K_BY_ACCOUNT, _BY_ASSET, _REJECTION,
+ * _REJECTION_ALL or _TRADES), then u16 `rule` when rule >= 0, then `name` and a 0x00 when name is
+ * not NULL. */
+size_t ledger_store_prefix_index(uint8_t out[static LEDGER_STORE_PREFIX_INDEX_MAX], uint8_t kind,
+                                 const char *name, int rule);
+/* A whole index entry: the prefix above, then POS (time_ms, the block height and the index in
+ * the block, the txid). */
+size_t ledger_store_key_index(uint8_t out[static LEDGER_STORE_KEY_INDEX_MAX], uint8_t kind,
+                              const char *name, int rule, int64_t time_ms, uint64_t height,
+                              uint32_t index, const uint8_t txid[static 32]);
+/* `prefix` then u64 `time`: where a scan of time-ordered keys ('X'...'Z', 'K' kind) reaches
+ * `time` (out holds plen + 8). */
+size_t ledger_store_key_seek(uint8_t *out, const uint8_t *prefix, size_t plen, uint64_t time);
+/* 1 if `key` is an alert record or alert index entry ('L', 'K'): these go with their block, not
+ * with the state checkpoints. */
+int ledger_store_key_is_alert(const uint8_t *key, size_t klen);
 
 struct ledger_store;
 
@@ -111,6 +195,9 @@ typedef int (*ledger_store_scan_fn)(void *ctx, const uint8_t *key, size_t klen, 
 int ledger_store_scan(struct ledger_store *s, const void *prefix, size_t plen, const void *start,
                       size_t slen, int reverse, ledger_store_scan_fn fn, void *ctx,
                       struct sbx_err *err) SBX_WARN_UNUSED;
+/* Every record of one kind (keys starting with the byte `kind`), ascending. */
+int ledger_store_scan_kind(struct ledger_store *s, uint8_t kind, ledger_store_scan_fn fn, void *ctx,
+                           struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* Re-read blocks from..to (inclusive; to is clamped to the tip): each decodes, its hash links to
  * the previous block, roots match, the producer signature and every transaction signature

@@ -6,7 +6,7 @@
  *   u8  type (enum ledger_tx_type)
  *   32  signer: x-only secp256k1 public key
  *   i64 timestamp, ms since the Unix epoch (UTC)
- *   ... body, by type (see tx.c for each field's order)
+ *   ... body, by type (see tx_encode.c for each field's order)
  *   --- end of the "unsigned encoding": txid = tagged_hash("sbx/tx", unsigned encoding)
  *   64  BIP340 signature of txid by `signer`
  *   directive only: u8 n, then n x (32 cosigner key, 64 signature of txid)
@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ledger/keys.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -47,57 +48,62 @@
 #define SBX_ASSET_DECIMALS_MAX 8
 #define SBX_AMOUNT_MAX INT64_MAX
 
-enum ledger_tx_type {
-    LEDGER_TX_GENESIS = 0, /* network definition; only in block 0 */
-    LEDGER_TX_ACCOUNT_OPEN = 1,
-    LEDGER_TX_ACCOUNT_UPDATE = 2,
-    LEDGER_TX_DEPOSIT = 3,
-    LEDGER_TX_WITHDRAWAL = 4,
-    LEDGER_TX_TRADE = 5,
-    LEDGER_TX_DIRECTIVE = 6,
-    LEDGER_TX_ATTESTATION = 7,
-};
+/* The enumerations and their names (JSON, logs): X(enum, number, "name"). Each table gives the
+ * enum and, in tx.c, a ledger_<what>_name() / ledger_<what>_parse() pair. */
+#define LEDGER_TX_TYPES(X)                                                                         \
+    X(LEDGER_TX_GENESIS, 0, "genesis") /* network definition; only in block 0 */                   \
+    X(LEDGER_TX_ACCOUNT_OPEN, 1, "account_open")                                                   \
+    X(LEDGER_TX_ACCOUNT_UPDATE, 2, "account_update")                                               \
+    X(LEDGER_TX_DEPOSIT, 3, "deposit")                                                             \
+    X(LEDGER_TX_WITHDRAWAL, 4, "withdrawal")                                                       \
+    X(LEDGER_TX_TRADE, 5, "trade")                                                                 \
+    X(LEDGER_TX_DIRECTIVE, 6, "directive")                                                         \
+    X(LEDGER_TX_ATTESTATION, 7, "attestation")
 #define LEDGER_TX_TYPE_MAX LEDGER_TX_ATTESTATION
 
-enum ledger_investor_class {
-    LEDGER_CLASS_DOMESTIC_INDIVIDUAL = 1,
-    LEDGER_CLASS_DOMESTIC_ORG = 2,
-    LEDGER_CLASS_FOREIGN_INDIVIDUAL = 3,
-    LEDGER_CLASS_FOREIGN_ORG = 4,
-};
+#define LEDGER_INVESTOR_CLASSES(X)                                                                 \
+    X(LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 1, "domestic_individual")                                  \
+    X(LEDGER_CLASS_DOMESTIC_ORG, 2, "domestic_org")                                                \
+    X(LEDGER_CLASS_FOREIGN_INDIVIDUAL, 3, "foreign_individual")                                    \
+    X(LEDGER_CLASS_FOREIGN_ORG, 4, "foreign_org")
 
-enum ledger_account_status {
-    LEDGER_ACCOUNT_ACTIVE = 1,
-    LEDGER_ACCOUNT_CLOSED = 2,
-};
+#define LEDGER_ACCOUNT_STATUSES(X)                                                                 \
+    X(LEDGER_ACCOUNT_ACTIVE, 1, "active")                                                          \
+    X(LEDGER_ACCOUNT_CLOSED, 2, "closed")
 
-enum ledger_travel_protocol {
-    LEDGER_TRAVEL_TRISA = 1,
-    LEDGER_TRAVEL_TRP = 2,
-    LEDGER_TRAVEL_OTHER = 3,
-};
+#define LEDGER_TRAVEL_PROTOCOLS(X)                                                                 \
+    X(LEDGER_TRAVEL_TRISA, 1, "trisa")                                                             \
+    X(LEDGER_TRAVEL_TRP, 2, "trp")                                                                 \
+    X(LEDGER_TRAVEL_OTHER, 3, "other")
 
-enum ledger_travel_status {
-    LEDGER_TRAVEL_ACCEPTED = 1,
-    LEDGER_TRAVEL_PENDING = 2,
-    LEDGER_TRAVEL_REJECTED = 3,
-};
+#define LEDGER_TRAVEL_STATUSES(X)                                                                  \
+    X(LEDGER_TRAVEL_ACCEPTED, 1, "accepted")                                                       \
+    X(LEDGER_TRAVEL_PENDING, 2, "pending")                                                         \
+    X(LEDGER_TRAVEL_REJECTED, 3, "rejected")
 
-enum ledger_directive_kind {
-    LEDGER_DIR_HALT = 1,           /* asset: one asset, or empty for the whole market */
-    LEDGER_DIR_RESUME = 2,         /* asset as for halt */
-    LEDGER_DIR_FREEZE = 3,         /* account */
-    LEDGER_DIR_UNFREEZE = 4,       /* account */
-    LEDGER_DIR_SET_PARAM = 5,      /* name, value */
-    LEDGER_DIR_LICENCE_EXTEND = 6, /* value = new valid_to (ms) */
-    LEDGER_DIR_LICENCE_SUSPEND = 7,
-    LEDGER_DIR_LICENCE_WIND_DOWN = 8,
-    LEDGER_DIR_LICENCE_REVOKE = 9,
-    LEDGER_DIR_LICENCE_REINSTATE = 10, /* suspended -> active */
-    LEDGER_DIR_SANCTION_ADD = 11,      /* account or address */
-    LEDGER_DIR_SANCTION_REMOVE = 12,   /* account or address */
-};
+#define LEDGER_DIRECTIVE_KINDS(X)                                                                  \
+    X(LEDGER_DIR_HALT, 1, "halt")           /* asset: one asset, or empty for the whole market */  \
+    X(LEDGER_DIR_RESUME, 2, "resume")       /* asset as for halt */                                \
+    X(LEDGER_DIR_FREEZE, 3, "freeze")       /* account */                                          \
+    X(LEDGER_DIR_UNFREEZE, 4, "unfreeze")   /* account */                                          \
+    X(LEDGER_DIR_SET_PARAM, 5, "set_param") /* name, value */                                      \
+    X(LEDGER_DIR_LICENCE_EXTEND, 6, "licence_extend") /* value = new valid_to (ms) */              \
+    X(LEDGER_DIR_LICENCE_SUSPEND, 7, "licence_suspend")                                            \
+    X(LEDGER_DIR_LICENCE_WIND_DOWN, 8, "licence_wind_down")                                        \
+    X(LEDGER_DIR_LICENCE_REVOKE, 9, "licence_revoke")                                              \
+    X(LEDGER_DIR_LICENCE_REINSTATE, 10, "licence_reinstate") /* suspended -> active */             \
+    X(LEDGER_DIR_SANCTION_ADD, 11, "sanction_add")           /* account or address */              \
+    X(LEDGER_DIR_SANCTION_REMOVE, 12, "sanction_remove")     /* account or address */
 #define LEDGER_DIR_KIND_MAX LEDGER_DIR_SANCTION_REMOVE
+
+#define LEDGER_ENUM_VALUE(e, n, s) e = n,
+enum ledger_tx_type { LEDGER_TX_TYPES(LEDGER_ENUM_VALUE) };
+enum ledger_investor_class { LEDGER_INVESTOR_CLASSES(LEDGER_ENUM_VALUE) };
+enum ledger_account_status { LEDGER_ACCOUNT_STATUSES(LEDGER_ENUM_VALUE) };
+enum ledger_travel_protocol { LEDGER_TRAVEL_PROTOCOLS(LEDGER_ENUM_VALUE) };
+enum ledger_travel_status { LEDGER_TRAVEL_STATUSES(LEDGER_ENUM_VALUE) };
+enum ledger_directive_kind { LEDGER_DIRECTIVE_KINDS(LEDGER_ENUM_VALUE) };
+#undef LEDGER_ENUM_VALUE
 
 struct ledger_account_open {
     char account[SBX_ID_MAX + 1];
@@ -219,10 +225,16 @@ void ledger_tx_init(struct ledger_tx *tx, enum ledger_tx_type type);
 void ledger_tx_release(struct ledger_tx *tx);
 
 /* The stateless checks that decoding applies (ranges, string charsets, fields the type does
- * not use left empty). Encoding calls it too, so nothing invalid is ever encoded. */
+ * not use left empty). Encoding calls it too, so nothing invalid is ever encoded. (tx_check.c) */
 int ledger_tx_check(const struct ledger_tx *tx, struct sbx_err *err) SBX_WARN_UNUSED;
+/* The same checks but for the curve check of the signer's key (a square root, about 5 us): what
+ * encoding applies, whose signer comes from our own key pair or from a decoder that checked it.
+ * An invalid key could not produce a verifying signature anyway. */
+int ledger_tx_check_for_encoding(const struct ledger_tx *tx, struct sbx_err *err) SBX_WARN_UNUSED;
+/* Identifier check: 1..max bytes of printable ASCII without spaces. */
+int ledger_id_valid(const char *s, size_t max);
 
-/* Append the unsigned encoding (what the txid covers) to `out`. */
+/* Append the unsigned encoding (what the txid covers) to `out`. (tx_encode.c) */
 int ledger_tx_encode_unsigned(const struct ledger_tx *tx, struct buf *out,
                               struct sbx_err *err) SBX_WARN_UNUSED;
 /* Append the full encoding (unsigned part, signature, cosignatures). */
@@ -240,21 +252,31 @@ int ledger_tx_id(const struct ledger_tx *tx, uint8_t txid[static 32],
 /* txid from an encoded transaction's unsigned part. */
 void ledger_tx_id_raw(uint8_t txid[static 32], const uint8_t *unsigned_enc, size_t len);
 
-/* Names for JSON and logs: "trade", "deposit", ...; NULL if unknown. And the reverse
- * (returns -1 if unknown). */
+/* Signatures (tx_sign.c). Set tx->signer to k's public key, compute the txid (into `txid`, may
+ * be NULL) and sign. */
+int ledger_tx_sign(struct ledger_tx *tx, const struct ledger_key *k, uint8_t *txid,
+                   struct sbx_err *err) SBX_WARN_UNUSED;
+/* Add k's cosignature to a directive (k must differ from the signer and earlier cosigners). */
+int ledger_tx_cosign(struct ledger_tx *tx, const struct ledger_key *k,
+                     struct sbx_err *err) SBX_WARN_UNUSED;
+/* Check the signer's signature and every cosignature over `txid`. Cosigners must be distinct
+ * from each other and from the signer (SBX_ENONCANON otherwise). */
+int ledger_tx_verify(const struct ledger_tx *tx, const uint8_t txid[static 32],
+                     struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* Names for JSON and logs ("trade", "deposit", ...; NULL if unknown) and the reverse (-1 if
+ * unknown), one pair per table above. */
 const char *ledger_tx_type_name(int type);
+int ledger_tx_type_parse(const char *s);
 const char *ledger_investor_class_name(int cls);
 int ledger_investor_class_parse(const char *s);
-const char *ledger_directive_kind_name(int kind);
-int ledger_directive_kind_parse(const char *s);
+const char *ledger_account_status_name(int s);
+int ledger_account_status_parse(const char *s);
 const char *ledger_travel_protocol_name(int p);
 int ledger_travel_protocol_parse(const char *s);
 const char *ledger_travel_status_name(int s);
 int ledger_travel_status_parse(const char *s);
-const char *ledger_account_status_name(int s);
-int ledger_account_status_parse(const char *s);
-
-/* Identifier check: 1..max bytes of printable ASCII without spaces. */
-int ledger_id_valid(const char *s, size_t max);
+const char *ledger_directive_kind_name(int kind);
+int ledger_directive_kind_parse(const char *s);
 
 #endif

@@ -41,7 +41,7 @@ node_chain_genesis_load(struct node_chain *c, const uint8_t *raw, size_t len, st
         uint8_t txid[32];
 
         ledger_tx_id_raw(txid, b.entries[0].tx, b.entries[0].tx_len - 64);
-        rc = ledger_keys_verify_tx(&c->genesis, txid, err);
+        rc = ledger_tx_verify(&c->genesis, txid, err);
         if (rc)
             goto out;
     }
@@ -99,7 +99,7 @@ node_chain_make_genesis(const char *network, const struct ledger_key *operator_k
     }
     g->licence_len = (uint32_t)strlen(g->licence_json);
     tx.timestamp = time_ms;
-    rc = ledger_keys_sign_tx(&tx, operator_key, txid, err);
+    rc = ledger_tx_sign(&tx, operator_key, txid, err);
     rc = rc ? rc : ledger_tx_encode(&tx, &raw, err);
     rc = rc ? rc : cmp_engine_new(&eng, &tx, err);
     rc = rc ? rc : cmp_collect(eng, &ch);

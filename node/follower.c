@@ -411,6 +411,6 @@ node_make_attestation(struct node *n, const struct ledger_tip *tip, struct buf *
     tx.u.attestation.height = tip->height;
     memcpy(tx.u.attestation.block_hash, tip->hash, 32);
     buf_reset(out);
-    rc = ledger_keys_sign_tx(&tx, &n->reg_key, txid, err);
+    rc = ledger_tx_sign(&tx, &n->reg_key, txid, err);
     return rc ? rc : ledger_tx_encode(&tx, out, err);
 }

@@ -111,7 +111,7 @@ open_house_account(struct node *n, struct sbx_err *err)
     tx.timestamp = time_now_ms();
     buf_init(&enc, SBX_TX_MAX_SIZE);
     memset(&s, 0, sizeof(s));
-    rc = ledger_keys_sign_tx(&tx, &n->op_key, txid, err);
+    rc = ledger_tx_sign(&tx, &n->op_key, txid, err);
     rc = rc ? rc : ledger_tx_encode(&tx, &enc, err);
     rc = rc ? rc : node_chain_begin(n->chain, tx.timestamp);
     rc = rc ? rc : node_chain_add(n->chain, enc.data, enc.len, &tx, txid, &res);

@@ -104,7 +104,7 @@ work(struct node *n, struct job *j)
             rc = sbx_err_set(&err, SBX_EINVAL, "hex: a genesis transaction cannot be submitted");
         if (rc == SBX_OK) {
             ledger_tx_id_raw(j->txid, j->enc.data, j->ulen);
-            rc = ledger_keys_verify_tx(&j->tx, j->txid, &err);
+            rc = ledger_tx_verify(&j->tx, j->txid, &err);
         }
     } else {
         const struct ledger_key *k = &n->op_key;
@@ -120,7 +120,7 @@ work(struct node *n, struct job *j)
             }
             k = &n->reg_key;
         }
-        rc = ledger_keys_sign_tx(&j->tx, k, j->txid, &err);
+        rc = ledger_tx_sign(&j->tx, k, j->txid, &err);
         rc = rc ? rc : ledger_tx_encode(&j->tx, &j->enc, &err);
     }
     if (rc) {

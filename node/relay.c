@@ -149,13 +149,13 @@ node_relay_submit(struct node *n, struct ledger_tx *tx, const uint8_t *raw_in, s
     if (raw_in != NULL) {
         ledger_tx_id_raw(txid, raw_in, ulen);
         rc = buf_put(&enc, raw_in, raw_len);
-        rc = rc ? rc : ledger_keys_verify_tx(tx, txid, &err);
+        rc = rc ? rc : ledger_tx_verify(tx, txid, &err);
     } else if (!n->has_reg_key) {
         rc = sbx_err_set(&err, SBX_EDENIED, "this node holds no regulator key");
     } else {
         tx->version = LEDGER_TX_VERSION;
         tx->timestamp = time_now_ms();
-        rc = ledger_keys_sign_tx(tx, &n->reg_key, txid, &err);
+        rc = ledger_tx_sign(tx, &n->reg_key, txid, &err);
         rc = rc ? rc : ledger_tx_encode(tx, &enc, &err);
     }
     if (rc)

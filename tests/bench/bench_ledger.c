@@ -285,7 +285,7 @@ bblock_fill(struct bblock *bb, size_t blk, const struct ledger_key *op)
     buf_init(&bb->enc, LEDGER_BLOCK_MAX_SIZE);
     for (size_t i = 0; i < BLOCK_TXS; i++) {
         make_trade(&tx, blk, i);
-        rc = ledger_keys_sign_tx(&tx, op, bb->txids[i], &err);
+        rc = ledger_tx_sign(&tx, op, bb->txids[i], &err);
         if (rc)
             die("sign trade", rc, &err);
         bb->off[i] = bb->txs.len;
@@ -580,7 +580,7 @@ main(int argc, char **argv)
 
     make_trade(&cc.tx, 0, 0);
     buf_init(&cc.enc, SBX_TX_MAX_SIZE);
-    rc = ledger_keys_sign_tx(&cc.tx, &sc.key, NULL, &err);
+    rc = ledger_tx_sign(&cc.tx, &sc.key, NULL, &err);
     if (rc)
         die("sign trade", rc, &err);
     bench_op("trade encode + decode, 1 thread", op_codec, &cc);

@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ulen > size)
             abort();
         ledger_tx_id_raw(txid, copy, ulen);
-        (void)ledger_keys_verify_tx(&tx, txid, &err);
+        (void)ledger_tx_verify(&tx, txid, &err);
         buf_release(&out);
         ledger_tx_release(&tx);
     } else if (err.msg[0] == '\0') {

@@ -14,5 +14,6 @@ main(void)
     failed += test_ledger_block_run();
     failed += test_ledger_store_run();
     failed += test_ledger_verify_run();
+    failed += test_ledger_storekey_run();
     return failed ? 1 : 0;
 }

@@ -9,5 +9,6 @@ int test_ledger_state_run(void);    /* test_ledger_state.c: amounts, accounts, b
 int test_ledger_block_run(void);    /* test_ledger_block.c: blocks, merkle, change sets */
 int test_ledger_store_run(void);    /* test_ledger_store.c: LevelDB store, atomic commit, scans */
 int test_ledger_verify_run(void);   /* test_ledger_verify.c: crashes, chain verification */
+int test_ledger_storekey_run(void); /* test_ledger_storekey.c: every store key, byte for byte */
 
 #endif

@@ -58,7 +58,7 @@ tblock_make(struct tblock *t, size_t n, uint64_t height, const uint8_t prev[32],
     }
     for (size_t i = 0; i < n; i++) {
         make_trade(&tx, seed, i);
-        rc = ledger_keys_sign_tx(&tx, &g_op, t->txids[i], &err);
+        rc = ledger_tx_sign(&tx, &g_op, t->txids[i], &err);
         if (rc)
             goto out;
         t->off[i] = t->txs.len;

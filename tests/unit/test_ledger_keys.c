@@ -26,11 +26,11 @@ test_sign_verify(void **state)
     (void)state;
     make_trade(&tx, 0);
     sbx_err_clear(&err);
-    assert_int_equal(ledger_keys_sign_tx(&tx, OP, txid, &err), SBX_OK);
+    assert_int_equal(ledger_tx_sign(&tx, OP, txid, &err), SBX_OK);
     assert_memory_equal(tx.signer, OP->pubkey, 32);
     assert_int_equal(ledger_tx_id(&tx, id2, NULL), SBX_OK);
     assert_memory_equal(txid, id2, 32);
-    assert_int_equal(ledger_keys_verify_tx(&tx, txid, &err), SBX_OK);
+    assert_int_equal(ledger_tx_verify(&tx, txid, &err), SBX_OK);
     assert_int_equal(ledger_keys_verify(OP->pubkey, txid, tx.sig), SBX_OK);
 
     /* every single-bit change of the signature is caught */
@@ -39,14 +39,14 @@ test_sign_verify(void **state)
 
         bad.sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         sbx_err_clear(&err);
-        assert_int_equal(ledger_keys_verify_tx(&bad, txid, &err), SBX_EBADSIG);
+        assert_int_equal(ledger_tx_verify(&bad, txid, &err), SBX_EBADSIG);
         assert_non_null(strstr(err.msg, "tx.sig"));
     }
 
     /* another key's signature, or a different message, does not verify */
     assert_int_equal(ledger_keys_verify(REG(0)->pubkey, txid, tx.sig), SBX_EBADSIG);
     id2[0] ^= 1;
-    assert_int_equal(ledger_keys_verify_tx(&tx, id2, NULL), SBX_EBADSIG);
+    assert_int_equal(ledger_tx_verify(&tx, id2, NULL), SBX_EBADSIG);
 
     /* a flipped bit in the body: still decodes, but the txid changes and the signature fails */
     encode(&tx, &b);
@@ -55,19 +55,19 @@ test_sign_verify(void **state)
     assert_int_not_equal(dec.u.trade.quantity, tx.u.trade.quantity);
     ledger_tx_id_raw(id2, b.data, ulen);
     assert_memory_not_equal(id2, txid, 32);
-    assert_int_equal(ledger_keys_verify_tx(&dec, id2, &err), SBX_EBADSIG);
+    assert_int_equal(ledger_tx_verify(&dec, id2, &err), SBX_EBADSIG);
     buf_release(&b);
 
     /* a signer that is not a key */
     memset(tx.signer, 0xff, 32);
-    assert_int_equal(ledger_keys_verify_tx(&tx, txid, &err), SBX_EPUBKEY);
+    assert_int_equal(ledger_tx_verify(&tx, txid, &err), SBX_EPUBKEY);
     assert_non_null(strstr(err.msg, "tx.signer"));
 
     /* signing refuses an invalid transaction and says why */
     make_trade(&tx, 0);
     tx.u.trade.quantity = 0;
     sbx_err_clear(&err);
-    assert_int_equal(ledger_keys_sign_tx(&tx, OP, txid, &err), SBX_EINVAL);
+    assert_int_equal(ledger_tx_sign(&tx, OP, txid, &err), SBX_EINVAL);
     assert_non_null(strstr(err.msg, "trade.quantity"));
 }
 
@@ -82,11 +82,11 @@ test_cosign(void **state)
 
     (void)state;
     make_directive(&tx, LEDGER_DIR_FREEZE, 0);
-    assert_int_equal(ledger_keys_sign_tx(&tx, REG(0), txid, NULL), SBX_OK);
-    assert_int_equal(ledger_keys_cosign_tx(&tx, REG(1), NULL), SBX_OK);
-    assert_int_equal(ledger_keys_cosign_tx(&tx, REG(2), NULL), SBX_OK);
+    assert_int_equal(ledger_tx_sign(&tx, REG(0), txid, NULL), SBX_OK);
+    assert_int_equal(ledger_tx_cosign(&tx, REG(1), NULL), SBX_OK);
+    assert_int_equal(ledger_tx_cosign(&tx, REG(2), NULL), SBX_OK);
     sbx_err_clear(&err);
-    assert_int_equal(ledger_keys_verify_tx(&tx, txid, &err), SBX_OK);
+    assert_int_equal(ledger_tx_verify(&tx, txid, &err), SBX_OK);
 
     /* cosigning does not change the txid */
     {
@@ -98,20 +98,20 @@ test_cosign(void **state)
 
     /* the same key twice, or the signer again, is refused */
     bad = tx;
-    assert_int_equal(ledger_keys_cosign_tx(&bad, REG(1), &err), SBX_ENONCANON);
+    assert_int_equal(ledger_tx_cosign(&bad, REG(1), &err), SBX_ENONCANON);
     assert_int_equal(bad.u.directive.ncosig, 2);
-    assert_int_equal(ledger_keys_cosign_tx(&bad, REG(0), &err), SBX_ENONCANON);
+    assert_int_equal(ledger_tx_cosign(&bad, REG(0), &err), SBX_ENONCANON);
     assert_int_equal(bad.u.directive.ncosig, 2);
 
     /* ... also when it arrives already in the struct or on the wire */
     bad = tx;
     bad.u.directive.cosig[1] = bad.u.directive.cosig[0];
-    assert_int_equal(ledger_keys_verify_tx(&bad, txid, &err), SBX_ENONCANON);
+    assert_int_equal(ledger_tx_verify(&bad, txid, &err), SBX_ENONCANON);
     assert_non_null(strstr(err.msg, "cosig[1]"));
     expect_refused(&bad, SBX_ENONCANON, "cosig[1]");
     bad = tx;
     memcpy(bad.u.directive.cosig[0].pubkey, bad.signer, 32);
-    assert_int_equal(ledger_keys_verify_tx(&bad, txid, &err), SBX_ENONCANON);
+    assert_int_equal(ledger_tx_verify(&bad, txid, &err), SBX_ENONCANON);
     expect_refused(&bad, SBX_ENONCANON, "cosig[0]");
 
     encode(&tx, &b);
@@ -131,7 +131,7 @@ test_cosign(void **state)
         bad = tx;
         bad.u.directive.cosig[1].sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         sbx_err_clear(&err);
-        assert_int_equal(ledger_keys_verify_tx(&bad, txid, &err), SBX_EBADSIG);
+        assert_int_equal(ledger_tx_verify(&bad, txid, &err), SBX_EBADSIG);
         assert_non_null(strstr(err.msg, "cosig[1]"));
     }
 
@@ -140,13 +140,13 @@ test_cosign(void **state)
     assert_int_equal(decode_copy(&dec, b.data, b.len, &ulen, &err), SBX_OK);
     assert_int_equal(dec.u.directive.ncosig, 2);
     ledger_tx_id_raw(txid, b.data, ulen);
-    assert_int_equal(ledger_keys_verify_tx(&dec, txid, &err), SBX_OK);
+    assert_int_equal(ledger_tx_verify(&dec, txid, &err), SBX_OK);
     buf_release(&b);
 
     /* only directives take cosignatures */
     make_trade(&tx, 0);
     sign(&tx, OP);
-    assert_int_equal(ledger_keys_cosign_tx(&tx, REG(0), &err), SBX_EINVAL);
+    assert_int_equal(ledger_tx_cosign(&tx, REG(0), &err), SBX_EINVAL);
 }
 
 /* BIP340 test vectors 0 (valid) and 5 (public key not on the curve), 6 (bad signature). */

@@ -83,8 +83,8 @@ test_roundtrip_directives(void **state)
             make_directive(&tx, kind, max);
             sign_and_check(&tx, REG(0));
             sbx_err_clear(&err);
-            assert_int_equal(ledger_keys_cosign_tx(&tx, REG(1), &err), SBX_OK);
-            assert_int_equal(ledger_keys_cosign_tx(&tx, REG(2), &err), SBX_OK);
+            assert_int_equal(ledger_tx_cosign(&tx, REG(1), &err), SBX_OK);
+            assert_int_equal(ledger_tx_cosign(&tx, REG(2), &err), SBX_OK);
             assert_int_equal(tx.u.directive.ncosig, 2);
             check_encoding(&tx);
         }
@@ -93,8 +93,8 @@ test_roundtrip_directives(void **state)
     make_directive(&tx, LEDGER_DIR_LICENCE_REVOKE, 1);
     sign(&tx, REG(0));
     for (int i = 0; i < SBX_MAX_COSIGS; i++)
-        assert_int_equal(ledger_keys_cosign_tx(&tx, &g_keys[2 + i], NULL), SBX_OK);
-    assert_int_equal(ledger_keys_cosign_tx(&tx, &g_keys[2 + SBX_MAX_COSIGS], &err), SBX_ETOOLONG);
+        assert_int_equal(ledger_tx_cosign(&tx, &g_keys[2 + i], NULL), SBX_OK);
+    assert_int_equal(ledger_tx_cosign(&tx, &g_keys[2 + SBX_MAX_COSIGS], &err), SBX_ETOOLONG);
     check_encoding(&tx);
 }
 

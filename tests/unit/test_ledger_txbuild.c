@@ -285,7 +285,7 @@ sign(struct ledger_tx *tx, const struct ledger_key *k)
     struct sbx_err err;
 
     sbx_err_clear(&err);
-    assert_int_equal(ledger_keys_sign_tx(tx, k, NULL, &err), SBX_OK);
+    assert_int_equal(ledger_tx_sign(tx, k, NULL, &err), SBX_OK);
 }
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -406,7 +406,7 @@ check_encoding(struct ledger_tx *tx)
     sha256_tagged_slow(id3, "sbx/tx", u.data, u.len);
     assert_memory_equal(id1, id2, 32);
     assert_memory_equal(id1, id3, 32);
-    assert_int_equal(ledger_keys_verify_tx(&dec, id2, NULL), SBX_OK);
+    assert_int_equal(ledger_tx_verify(&dec, id2, NULL), SBX_OK);
     ledger_tx_release(&dec);
 
     /* every strict prefix is truncated (and never read past) */
