@@ -17,17 +17,6 @@
 #include "util/log.h"
 #include "util/time.h"
 
-/* The store key of alert number `seq` (from 1): 'M' 'A' u64 seq. */
-#define ALERT_KEY_LEN 10
-
-static void
-alert_key(uint8_t key[static ALERT_KEY_LEN], uint64_t seq)
-{
-    key[0] = LEDGER_K_META;
-    key[1] = 'A';
-    buf_store_u64(key + 2, seq);
-}
-
 /* Room for one more alert (alert_mu held, or no other thread running); SBX_ENOMEM. */
 static int
 alerts_grow(struct node_alerts *a)
@@ -85,10 +74,10 @@ node_alerts_init(struct node *n)
 void
 node_alerts_load(struct node *n)
 {
-    uint8_t prefix[ALERT_KEY_LEN];
+    uint8_t prefix[LEDGER_STORE_KEY_PAIR_LEN];
+    size_t plen = ledger_store_prefix_meta_alert(prefix);
 
-    alert_key(prefix, 0);
-    if (ledger_store_scan(node_chain_store(n->chain), prefix, 2, NULL, 0, 0, alert_load_cb,
+    if (ledger_store_scan(node_chain_store(n->chain), prefix, plen, NULL, 0, 0, alert_load_cb,
                           &n->alerts, NULL) != SBX_OK)
         LOG_WARN(LOG_NODE, "cannot read the node alerts kept in the store");
 }
@@ -135,13 +124,13 @@ static void
 alert_store(struct node *n, uint64_t seq, const char *text)
 {
     struct ledger_store_batch *b = ledger_store_batch_new();
-    uint8_t key[ALERT_KEY_LEN];
+    uint8_t key[LEDGER_STORE_KEY_META_ALERT_LEN];
+    size_t klen = ledger_store_key_meta_alert(key, seq);
     struct sbx_err err;
 
     if (b == NULL)
         return;
-    alert_key(key, seq);
-    ledger_store_batch_put(b, key, sizeof(key), text, strlen(text));
+    ledger_store_batch_put(b, key, klen, text, strlen(text));
     if (ledger_store_commit(node_chain_store(n->chain), b, 1, &err) != SBX_OK)
         LOG_ERROR(LOG_NODE, "cannot keep the alert in the store: %s", err.msg);
     ledger_store_batch_free(b);

@@ -26,11 +26,6 @@ struct deferred {
     uint8_t val[];
 };
 
-/* The meta record that holds the height of the store's state records. */
-static const uint8_t state_height_key[] = {LEDGER_K_META, 's', 't', 'a', 't', 'e'};
-/* The meta record of the tip (written by ledger_store_batch_block; removed by a reindex). */
-static const uint8_t tip_key[] = {LEDGER_K_META, 't', 'i', 'p'};
-
 static void
 free_deferred(void *ctx, const void *key, size_t klen, void *val)
 {
@@ -69,7 +64,7 @@ node_chain_checkpoint_defer(struct node_chain *c, struct ledger_store_batch *bat
     struct deferred *d, *old;
     int rc;
 
-    if (ch->key[0] == LEDGER_K_ALERT || ch->key[0] == LEDGER_K_ALERT_IDX) {
+    if (ledger_store_key_is_alert(ch->key, ch->klen)) {
         if (ch->del)
             ledger_store_batch_del(batch, ch->key, ch->klen);
         else
@@ -119,11 +114,12 @@ put_deferred(void *ctx, const void *key, size_t klen, void *val)
 void
 node_chain_checkpoint_into(struct node_chain *c, struct ledger_store_batch *batch, uint64_t height)
 {
-    uint8_t h[8];
+    uint8_t h[8], key[LEDGER_STORE_KEY_META_MAX];
+    size_t klen = ledger_store_key_meta_state(key);
 
     map_foreach(&c->deferred, put_deferred, batch);
     buf_store_u64(h, height);
-    ledger_store_batch_put(batch, state_height_key, sizeof(state_height_key), h, sizeof(h));
+    ledger_store_batch_put(batch, key, klen, h, sizeof(h));
     node_chain_checkpoint_clear(c);
 }
 
@@ -151,11 +147,13 @@ node_chain_checkpoint(struct node_chain *c, struct sbx_err *err)
 int
 node_chain_checkpoint_height(struct node_chain *c, uint64_t *out, struct sbx_err *err)
 {
+    uint8_t key[LEDGER_STORE_KEY_META_MAX];
+    size_t klen = ledger_store_key_meta_state(key);
     struct buf v;
     int rc;
 
     buf_init(&v, 16);
-    rc = ledger_store_get(c->store, state_height_key, sizeof(state_height_key), &v, err);
+    rc = ledger_store_get(c->store, key, klen, &v, err);
     if (rc == SBX_ENOTFOUND) {
         *out = c->tip.height;
         rc = SBX_OK;
@@ -180,10 +178,12 @@ int
 node_chain_checkpoint_wipe(struct ledger_store *s, struct sbx_err *err)
 {
     struct ledger_store_batch *b = ledger_store_batch_new();
+    uint8_t key[LEDGER_STORE_KEY_META_MAX];
     int rc = SBX_OK;
 
     if (b == NULL)
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    /* every kind but the blocks and the meta records; of those, the tip and the state height */
     for (int p = 0x20; p < 0x7f && rc == SBX_OK; p++) {
         uint8_t prefix = (uint8_t)p;
 
@@ -191,8 +191,8 @@ node_chain_checkpoint_wipe(struct ledger_store *s, struct sbx_err *err)
             continue;
         rc = ledger_store_scan(s, &prefix, 1, NULL, 0, 0, del_one, b, err);
     }
-    ledger_store_batch_del(b, tip_key, sizeof(tip_key));
-    ledger_store_batch_del(b, state_height_key, sizeof(state_height_key));
+    ledger_store_batch_del(b, key, ledger_store_key_meta_tip(key));
+    ledger_store_batch_del(b, key, ledger_store_key_meta_state(key));
     if (rc == SBX_OK)
         rc = ledger_store_commit(s, b, 1, err);
     ledger_store_batch_free(b);

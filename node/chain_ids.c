@@ -25,13 +25,8 @@ struct inflight_id {
 static size_t
 idem_key(uint8_t key[static NODE_CHAIN_IDKEY], uint8_t kind, const char *id)
 {
-    size_t n = strnlen(id, SBX_ID_MAX);
-
     memset(key, 0, NODE_CHAIN_IDKEY);
-    key[0] = LEDGER_K_IDEM;
-    key[1] = kind;
-    memcpy(key + 2, id, n);
-    return 2 + n;
+    return ledger_store_key_idem(key, kind, id);
 }
 
 static void

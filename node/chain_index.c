@@ -10,41 +10,13 @@
 
 #include "node/chain_internal.h"
 
-/* The largest index key: prefix, rule, name and its NUL, position. */
-#define INDEX_KEY_MAX (1 + SBX_ID_MAX + 1 + 2 + LEDGER_INDEX_TAIL)
-
-/* The key of an index entry: `prefix`, the rule (if `rule` >= 0, u16), the name and a NUL (if
- * `name`), then the position: time, height, index in the block, txid. Returns its length. */
-static size_t
-index_key(uint8_t key[static INDEX_KEY_MAX], uint8_t prefix, const char *name, int rule,
-          int64_t time, uint64_t height, uint32_t index, const uint8_t txid[static 32])
-{
-    size_t n = 0, l;
-
-    key[n++] = prefix;
-    if (rule >= 0) {
-        buf_store_u16(key + n, (uint16_t)rule);
-        n += 2;
-    }
-    if (name != NULL) {
-        l = strnlen(name, SBX_ID_MAX);
-        memcpy(key + n, name, l);
-        n += l;
-        key[n++] = 0;
-    }
-    buf_store_u64(key + n, (uint64_t)time);
-    buf_store_u64(key + n + 8, height);
-    buf_store_u32(key + n + 16, index);
-    memcpy(key + n + 20, txid, 32);
-    return n + LEDGER_INDEX_TAIL;
-}
-
 static void
 index_put(struct node_chain *c, uint8_t prefix, const char *name, int64_t time,
           const uint8_t txid[static 32], int rule)
 {
-    uint8_t key[INDEX_KEY_MAX];
-    size_t n = index_key(key, prefix, name, rule, time, c->tip.height + 1, (uint32_t)c->n, txid);
+    uint8_t key[LEDGER_STORE_KEY_INDEX_MAX];
+    size_t n = ledger_store_key_index(key, prefix, name, rule, time, c->tip.height + 1,
+                                      (uint32_t)c->n, txid);
 
     ledger_store_batch_put(c->batch, key, n, "", 0);
 }

@@ -216,7 +216,7 @@ static enum dup
 check_duplicate(struct node *n, struct job *j)
 {
     struct ledger_store *store = node_chain_store(n->chain);
-    uint8_t key[2 + SBX_ID_MAX], orig[32], again[32];
+    uint8_t key[LEDGER_STORE_KEY_IDEM_MAX], orig[32], again[32];
     struct ledger_tx otx, cand;
     struct ledger_block b;
     struct buf raw;
@@ -230,11 +230,8 @@ check_duplicate(struct node *n, struct job *j)
     id = job_id(&j->tx, &kind);
     if (id == NULL)
         return DUP_NONE;
-    len = strnlen(id, SBX_ID_MAX);
-    key[0] = LEDGER_K_IDEM;
-    key[1] = kind;
-    memcpy(key + 2, id, len);
-    if (node_chain_find_id(n->chain, key, 2 + len, orig) != SBX_OK)
+    len = ledger_store_key_idem(key, kind, id);
+    if (node_chain_find_id(n->chain, key, len, orig) != SBX_OK)
         return DUP_NONE;
     if (ledger_store_tx_location(store, orig, &height, &index, NULL) != SBX_OK)
         return DUP_WAIT;

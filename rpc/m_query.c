@@ -351,7 +351,7 @@ rpc_m_query_gettrade(const struct rpc_env *env, const struct rpc_method *m, json
                      struct rpc_outcome *out, struct sbx_err *err)
 {
     char id[SBX_ID_MAX + 1];
-    uint8_t key[2 + SBX_ID_MAX], txid[32];
+    uint8_t key[LEDGER_STORE_KEY_IDEM_MAX], txid[32];
     size_t n;
     int rc;
 
@@ -359,12 +359,9 @@ rpc_m_query_gettrade(const struct rpc_env *env, const struct rpc_method *m, json
     rc = rpc_params_id(json_object_get(params, "trade_id"), SBX_ID_MAX, id, "trade_id", err);
     if (rc)
         return rc;
-    n = strlen(id);
-    key[0] = LEDGER_K_IDEM;
-    key[1] = CMP_ID_TRADE;
-    memcpy(key + 2, id, n);
+    n = ledger_store_key_idem(key, CMP_ID_TRADE, id);
     /* the id may be only in memory until the next state checkpoint (chain.h) */
-    rc = node_find_id(env->node, key, 2 + n, txid);
+    rc = node_find_id(env->node, key, n, txid);
     if (rc == SBX_ENOTFOUND)
         return sbx_err_set(err, rc, "trade_id: no trade %s", id);
     if (rc)
@@ -497,10 +494,8 @@ list_index(const struct rpc_env *env, const uint8_t *prefix, size_t plen,
         sp = a->cursor;
         slen = a->cursor_len;
     } else if (a->has_to && a->to < INT64_MAX) {
-        memcpy(start, prefix, plen);
-        buf_store_u64(start + plen, (uint64_t)a->to + 1);
+        slen = ledger_store_key_seek(start, prefix, plen, (uint64_t)a->to + 1);
         sp = start;
-        slen = plen + 8;
     }
     q.env = env;
     q.st = node_store(env->node);
@@ -528,25 +523,13 @@ list_index(const struct rpc_env *env, const uint8_t *prefix, size_t plen,
     return list_result(q.items, q.more ? q.last : NULL, q.lastlen, out, err);
 }
 
-/* `tag`, then `id`, then a 0 byte: the prefix of a per-account or per-asset index. */
-static size_t
-id_prefix(uint8_t *out, uint8_t tag, const char *id)
-{
-    size_t n = strlen(id);
-
-    out[0] = tag;
-    memcpy(out + 1, id, n);
-    out[1 + n] = 0;
-    return 2 + n;
-}
-
 int
 rpc_m_query_listtrades(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                        struct rpc_outcome *out, struct sbx_err *err)
 {
     json_t *jacc = json_object_get(params, "account"), *jasset = json_object_get(params, "asset");
     char account[SBX_ID_MAX + 1], asset[SBX_ASSET_MAX + 1];
-    uint8_t prefix[1 + SBX_ID_MAX + 1];
+    uint8_t prefix[LEDGER_STORE_PREFIX_INDEX_MAX];
     struct rpc_params_list a;
     int rc;
 
@@ -560,14 +543,16 @@ rpc_m_query_listtrades(const struct rpc_env *env, const struct rpc_method *m, js
         return rc;
     if (rpc_params_present(jacc)) {
         /* every transaction of the account: keep its trades (of the asset, if given) */
-        return list_index(env, prefix, id_prefix(prefix, LEDGER_K_BY_ACCOUNT, account), &a,
+        return list_index(env, prefix,
+                          ledger_store_prefix_index(prefix, LEDGER_K_BY_ACCOUNT, account, -1), &a,
                           LEDGER_TX_TRADE, rpc_params_present(jasset) ? asset : NULL, out, err);
     }
     if (rpc_params_present(jasset))
-        return list_index(env, prefix, id_prefix(prefix, LEDGER_K_BY_ASSET, asset), &a,
+        return list_index(env, prefix,
+                          ledger_store_prefix_index(prefix, LEDGER_K_BY_ASSET, asset, -1), &a,
                           LEDGER_TX_TRADE, NULL, out, err);
-    prefix[0] = LEDGER_K_TRADES;
-    return list_index(env, prefix, 1, &a, LEDGER_TX_TRADE, NULL, out, err);
+    return list_index(env, prefix, ledger_store_prefix_index(prefix, LEDGER_K_TRADES, NULL, -1), &a,
+                      LEDGER_TX_TRADE, NULL, out, err);
 }
 
 int
@@ -575,7 +560,7 @@ rpc_m_query_listrejections(const struct rpc_env *env, const struct rpc_method *m
                            struct rpc_outcome *out, struct sbx_err *err)
 {
     json_t *jrule = json_object_get(params, "rule");
-    uint8_t prefix[3];
+    uint8_t prefix[LEDGER_STORE_PREFIX_INDEX_MAX];
     struct rpc_params_list a;
     int rc, rule = -1;
 
@@ -586,17 +571,17 @@ rpc_m_query_listrejections(const struct rpc_env *env, const struct rpc_method *m
                              "rule", err);
     if (rc)
         return rc;
-    if (rule >= 0) {
-        prefix[0] = LEDGER_K_REJECTION;
-        buf_store_u16(prefix + 1, (uint16_t)rule);
-        return list_index(env, prefix, 3, &a, -1, NULL, out, err);
-    }
-    prefix[0] = LEDGER_K_REJECTION_ALL;
-    return list_index(env, prefix, 1, &a, -1, NULL, out, err);
+    if (rule >= 0)
+        return list_index(env, prefix,
+                          ledger_store_prefix_index(prefix, LEDGER_K_REJECTION, NULL, rule), &a, -1,
+                          NULL, out, err);
+    return list_index(env, prefix,
+                      ledger_store_prefix_index(prefix, LEDGER_K_REJECTION_ALL, NULL, -1), &a, -1,
+                      NULL, out, err);
 }
 
-/* An alert index entry: 'K' kind u64 time 32 id. */
-#define ALERT_KEY_SIZE (1 + 1 + 8 + 32)
+/* An alert index entry: 'K' kind u64 time 32 id (ledger/store.h). */
+#define ALERT_KEY_SIZE LEDGER_STORE_KEY_ALERT_INDEX_LEN
 
 struct alert_ref {
     uint64_t time;
@@ -676,30 +661,26 @@ alert_scan(struct ledger_store *st, const struct rpc_params_list *a, int kind, s
     int rc = SBX_OK;
 
     for (int k = 1; rc == SBX_OK && k <= CMP_ALERT_MAX; k++) {
-        uint8_t prefix[2] = {LEDGER_K_ALERT_IDX, (uint8_t)k}, start[ALERT_KEY_SIZE];
-        size_t slen = 0;
+        uint8_t prefix[LEDGER_STORE_KEY_PAIR_LEN], start[ALERT_KEY_SIZE];
+        size_t plen = ledger_store_prefix_alert_index(prefix, (uint8_t)k), slen = 0;
 
         if (kind > 0 && k != kind)
             continue;
         if (a->cursor_len > 0) {
             uint64_t ct = buf_load_u64(a->cursor + 2);
 
-            memcpy(start, prefix, 2);
             if (k == a->cursor[1]) {
                 memcpy(start, a->cursor, ALERT_KEY_SIZE);
                 slen = ALERT_KEY_SIZE;
             } else {
                 /* a lower kind sorts after the cursor at the same time; a higher one before */
-                buf_store_u64(start + 2, k < a->cursor[1] ? ct + 1 : ct);
-                slen = 10;
+                slen = ledger_store_key_seek(start, prefix, plen, k < a->cursor[1] ? ct + 1 : ct);
             }
         } else if (a->has_to && a->to < INT64_MAX) {
-            memcpy(start, prefix, 2);
-            buf_store_u64(start + 2, (uint64_t)a->to + 1);
-            slen = 10;
+            slen = ledger_store_key_seek(start, prefix, plen, (uint64_t)a->to + 1);
         }
         q->this_kind = 0;
-        rc = ledger_store_scan(st, prefix, 2, slen ? start : NULL, slen, 1, alert_cb, q, err);
+        rc = ledger_store_scan(st, prefix, plen, slen ? start : NULL, slen, 1, alert_cb, q, err);
     }
     if (rc == SBX_OK)
         qsort(q->refs, q->n, sizeof(q->refs[0]), alert_ref_cmp);
@@ -720,12 +701,11 @@ alert_items(struct ledger_store *st, const struct alert_ref *refs, size_t take, 
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
     buf_init(&val, 1024);
     for (size_t i = 0; i < take; i++) {
-        uint8_t key[1 + 32];
+        uint8_t key[LEDGER_STORE_KEY_HASH_LEN];
+        size_t klen = ledger_store_key_alert(key, refs[i].id);
         struct cmp_alert al;
 
-        key[0] = LEDGER_K_ALERT;
-        memcpy(key + 1, refs[i].id, 32);
-        rc = ledger_store_get(st, key, sizeof(key), &val, err);
+        rc = ledger_store_get(st, key, klen, &val, err);
         if (rc == SBX_ENOTFOUND) {
             rc = SBX_OK;
             continue;
@@ -790,10 +770,7 @@ rpc_m_query_listalerts(const struct rpc_env *env, const struct rpc_method *m, js
     if (more && take > 0) {
         const struct alert_ref *last = &q.refs[take - 1];
 
-        key[0] = LEDGER_K_ALERT_IDX;
-        key[1] = last->kind;
-        buf_store_u64(key + 2, last->time);
-        memcpy(key + 10, last->id, 32);
+        ledger_store_key_alert_index(key, last->kind, (int64_t)last->time, last->id);
     }
     rc = list_result(items, more && take > 0 ? key : NULL, sizeof(key), out, err);
 out:

@@ -21,7 +21,7 @@
 #define RPC_LIST_LIMIT_DEFAULT 100
 #define RPC_LIST_LIMIT_MAX 1000
 /* Longest list cursor: an index key, 'X' account 0x00 u64 time 32 txid. */
-#define RPC_CURSOR_MAX (1 + SBX_ID_MAX + 1 + 2 + LEDGER_INDEX_TAIL)
+#define RPC_CURSOR_MAX LEDGER_STORE_KEY_INDEX_MAX
 
 /* 1 if `v` was given: neither absent nor JSON null (null stands for "not given"). */
 int rpc_params_present(const json_t *v);
