@@ -11,6 +11,7 @@
 
 #include "ledger/amount.h"
 #include "ledger/store.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/map.h"
 
@@ -101,30 +102,13 @@ ledger_state_get(const struct ledger_state *st, const char *id)
     return map_get(&st->by_id, id, strlen(id));
 }
 
-/* Room for one more entry in the array `*v` of `n` used and `*alloc` allocated pointers: the
- * capacity doubles, starting at `first`. */
-static int
-reserve_one(struct ledger_account ***v, size_t n, size_t *alloc, size_t first)
-{
-    size_t want = *alloc ? *alloc * 2 : first;
-    struct ledger_account **p;
-
-    if (n < *alloc)
-        return SBX_OK;
-    p = realloc(*v, want * sizeof(*p));
-    if (p == NULL)
-        return SBX_ENOMEM;
-    *v = p;
-    *alloc = want;
-    return SBX_OK;
-}
-
 static int
 mark_dirty(struct ledger_state *st, struct ledger_account *a)
 {
     if (a->dirty)
         return SBX_OK;
-    if (reserve_one(&st->dirty, st->ndirty, &st->dirty_alloc, 64) != SBX_OK)
+    if (array_reserve(&st->dirty, st->ndirty + 1, &st->dirty_alloc, sizeof(*st->dirty), 64) !=
+        SBX_OK)
         return SBX_ENOMEM;
     st->dirty[st->ndirty++] = a;
     a->dirty = 1;
@@ -151,7 +135,7 @@ insert(struct ledger_state *st, const struct ledger_account *src, int dirty)
 
     if (map_get(&st->by_id, src->id, strlen(src->id)) != NULL)
         return SBX_ECONFLICT;
-    if (reserve_one(&st->all, st->n, &st->alloc, 256) != SBX_OK)
+    if (array_reserve(&st->all, st->n + 1, &st->alloc, sizeof(*st->all), 256) != SBX_OK)
         return SBX_ENOMEM;
     a = malloc(sizeof(*a));
     if (a == NULL)

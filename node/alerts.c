@@ -13,27 +13,10 @@
 #include <string.h>
 
 #include "node/node_int.h"
+#include "util/array.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/time.h"
-
-/* Room for one more alert (alert_mu held, or no other thread running); SBX_ENOMEM. */
-static int
-alerts_grow(struct node_alerts *a)
-{
-    size_t alloc;
-    void *p;
-
-    if (a->n < a->alloc)
-        return SBX_OK;
-    alloc = a->alloc ? 2 * a->alloc : 16;
-    p = realloc(a->items, alloc * sizeof(*a->items));
-    if (p == NULL)
-        return SBX_ENOMEM;
-    a->items = p;
-    a->alloc = alloc;
-    return SBX_OK;
-}
 
 static void
 alerts_append(struct node_alerts *a, json_t *obj, int64_t time_ms, enum node_alert_severity sev)
@@ -55,7 +38,7 @@ alert_load_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, si
 
     if (o == NULL || !json_is_object(o))
         return 0;
-    if (alerts_grow(a) != SBX_OK) {
+    if (array_reserve(&a->items, a->n + 1, &a->alloc, sizeof(*a->items), 16) != SBX_OK) {
         json_decref(o);
         return 1;
     }
@@ -156,7 +139,7 @@ node_alert(struct node *n, enum node_alert_severity sev, const char *kind, uint6
         LOG_WARN(LOG_NODE, "alert (%s): %s", kind, msg);
     pthread_mutex_lock(&a->mu);
     o = NULL;
-    if (alerts_grow(a) == SBX_OK)
+    if (array_reserve(&a->items, a->n + 1, &a->alloc, sizeof(*a->items), 16) == SBX_OK)
         o = alert_json((uint64_t)a->n + 1, now, sev, kind, msg, height, peer, proof);
     else
         json_decref(proof);

@@ -19,25 +19,6 @@
 #include "node/chain_internal.h"
 #include "util/log.h"
 
-int
-node_chain_grow(void *arrp, size_t n, size_t *alloc, size_t size, size_t first)
-{
-    size_t want = *alloc ? *alloc * 2 : first;
-    void *arr, *p;
-
-    if (n < *alloc)
-        return SBX_OK;
-    if (want < *alloc || want > SIZE_MAX / size)
-        return SBX_ENOMEM;
-    memcpy(&arr, arrp, sizeof(arr)); /* a T * read through void * (same representation) */
-    p = realloc(arr, want * size);
-    if (p == NULL)
-        return SBX_ENOMEM;
-    memcpy(arrp, &p, sizeof(p));
-    *alloc = want;
-    return SBX_OK;
-}
-
 static int
 rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "node/chain_internal.h"
+#include "util/array.h"
 #include "util/log.h"
 
 int
@@ -63,8 +64,8 @@ node_chain_build_room(struct node_chain *c)
     if (c->n >= LEDGER_BLOCK_MAX_TXS)
         return SBX_ETOOLONG;
     /* two arrays of the same length: c->alloc follows the second */
-    rc = node_chain_grow(&c->e, c->n, &alloc, sizeof(*c->e), 1024);
-    return rc ? rc : node_chain_grow(&c->txids, c->n, &c->alloc, sizeof(*c->txids), 1024);
+    rc = array_reserve(&c->e, c->n + 1, &alloc, sizeof(*c->e), 1024);
+    return rc ? rc : array_reserve(&c->txids, c->n + 1, &c->alloc, sizeof(*c->txids), 1024);
 }
 
 int

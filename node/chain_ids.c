@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "node/chain_internal.h"
+#include "util/array.h"
 
 /* an id recorded by a block that is not yet in the store */
 struct inflight_id {
@@ -130,8 +131,8 @@ node_chain_ids_add(struct node_chain *c, uint8_t kind, const char *id,
         return SBX_ENOMEM;
     memcpy(f->txid, txid, 32);
     f->height = height;
-    if (node_chain_grow(&c->block_ids, c->nblock_ids, &c->block_ids_alloc, sizeof(*c->block_ids),
-                        256) != SBX_OK) {
+    if (array_reserve(&c->block_ids, c->nblock_ids + 1, &c->block_ids_alloc, sizeof(*c->block_ids),
+                      256) != SBX_OK) {
         free(f);
         return SBX_ENOMEM;
     }
@@ -181,7 +182,7 @@ forget_pick(void *ctx, const void *key, size_t klen, void *val)
 
     if (f->height > fg->height || klen > sizeof(fg->keys[0]) - 1)
         return;
-    if (node_chain_grow(&fg->keys, fg->n, &fg->alloc, sizeof(fg->keys[0]), 1024) != SBX_OK)
+    if (array_reserve(&fg->keys, fg->n + 1, &fg->alloc, sizeof(fg->keys[0]), 1024) != SBX_OK)
         return; /* kept: a later checkpoint forgets it */
     memset(fg->keys[fg->n], 0, sizeof(fg->keys[0]));
     memcpy(fg->keys[fg->n], key, klen);

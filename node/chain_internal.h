@@ -82,7 +82,6 @@ struct node_chain {
 /* Make room for element `n` of the array whose pointer is at `arrp` (a `T **`), of *alloc
  * elements of `size` bytes: when full it doubles, or starts at `first`. SBX_ENOMEM leaves the
  * array and *alloc as they were. The one way the chain's arrays grow. */
-int node_chain_grow(void *arrp, size_t n, size_t *alloc, size_t size, size_t first) SBX_WARN_UNUSED;
 
 /* chain.c */
 /* A fresh chain object for `dir` (no store opened). NULL when out of memory. */

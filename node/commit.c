@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "node/node_int.h"
+#include "util/array.h"
 #include "util/log.h"
 
 /* ------------------------------------------------------------------ queues (mu held) */
@@ -74,14 +75,8 @@ commit_write(struct node *n, struct sealed_list *list, size_t k, struct node_sea
     struct sbx_err err;
     int rc;
 
-    if (k > *cap) {
-        void *p = realloc(*arr, k * sizeof(**arr));
-
-        if (p == NULL)
-            SBX_BUG("out of memory in the committer");
-        *arr = p;
-        *cap = k;
-    }
+    if (array_reserve(arr, k, cap, sizeof(**arr), k) != SBX_OK)
+        SBX_BUG("out of memory in the committer");
     k = 0;
     for (it = STAILQ_FIRST(list); it != NULL; it = STAILQ_NEXT(it, link))
         (*arr)[k++] = &it->s;

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/array.h"
 #include "util/hex.h"
 #include "util/num.h"
 #include "util/log.h"
@@ -119,7 +120,7 @@ struct conf_read {
     int explicit_conf; /* the file was named with -conf */
     int line;          /* lines read so far */
     struct entry *v;
-    size_t n;
+    size_t n, alloc;
     int rc;       /* first error found by the reader or the handler */
     int err_line; /* ... and its line */
     struct sbx_err *err;
@@ -432,7 +433,6 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
     struct conf_read *r = user;
     const struct opt *o = opt_find(name, strlen(name));
     int devnet_section = strcmp(section, "devnet") == 0;
-    struct entry *v;
     char *copy;
 
     if (r->rc != SBX_OK)
@@ -449,12 +449,8 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
         return conf_fail(r, SBX_EINVAL, "datadir: only in a file given with -conf");
     if (r->n >= CONF_MAX_ENTRIES)
         return conf_fail(r, SBX_EINVAL, "more than %d entries", CONF_MAX_ENTRIES);
-    if (r->n % 64 == 0) {
-        v = realloc(r->v, (r->n + 64) * sizeof(*v));
-        if (v == NULL)
-            return conf_fail(r, SBX_ENOMEM, "out of memory");
-        r->v = v;
-    }
+    if (array_reserve(&r->v, r->n + 1, &r->alloc, sizeof(*r->v), 64) != SBX_OK)
+        return conf_fail(r, SBX_ENOMEM, "out of memory");
     copy = strdup(value);
     if (copy == NULL)
         return conf_fail(r, SBX_ENOMEM, "out of memory");

@@ -39,6 +39,7 @@
 #include "node/node.h"
 #include "rpc/auth.h"
 #include "rpc/methods.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -574,15 +575,8 @@ bev_cb(struct event_base *base, void *arg)
 
     if (bev == NULL)
         return NULL;
-    if (s->nclaims == s->claims_cap) {
-        size_t cap = s->claims_cap ? 2 * s->claims_cap : 16;
-        struct claim *v = realloc(s->claims, cap * sizeof(*v));
-
-        if (v == NULL)
-            return bev; /* not counted; still served */
-        s->claims = v;
-        s->claims_cap = cap;
-    }
+    if (array_reserve(&s->claims, s->nclaims + 1, &s->claims_cap, sizeof(*s->claims), 16) != SBX_OK)
+        return bev;          /* not counted; still served */
     bufferevent_incref(bev); /* keeps the struct readable until claimed */
     s->nconns++;
     s->claims[s->nclaims].bev = bev;

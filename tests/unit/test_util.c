@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/hex.h"
@@ -297,6 +298,50 @@ test_err(void **state)
     assert_int_equal(e.code, SBX_OK);
 }
 
+/* array_reserve: doubling from `first`, a jump past twice the capacity, and the refusals that
+ * leave the array as it was. */
+static void
+test_array_reserve(void **state)
+{
+    uint32_t *v = NULL;
+    size_t alloc = 0;
+
+    (void)state;
+    assert_int_equal(array_reserve(&v, 0, &alloc, sizeof(*v), 4), SBX_OK);
+    assert_null(v);
+    assert_int_equal(alloc, 0);
+    assert_int_equal(array_reserve(&v, 1, &alloc, sizeof(*v), 4), SBX_OK);
+    assert_non_null(v);
+    assert_int_equal(alloc, 4);
+    for (uint32_t i = 0; i < 4; i++)
+        v[i] = i;
+    assert_int_equal(array_reserve(&v, 4, &alloc, sizeof(*v), 4), SBX_OK); /* fits: no change */
+    assert_int_equal(alloc, 4);
+    assert_int_equal(array_reserve(&v, 5, &alloc, sizeof(*v), 4), SBX_OK);
+    assert_int_equal(alloc, 8);
+    assert_int_equal(array_reserve(&v, 33, &alloc, sizeof(*v), 4),
+                     SBX_OK); /* 8 -> 16 -> 32 -> 64 */
+    assert_int_equal(alloc, 64);
+    for (uint32_t i = 0; i < 4; i++)
+        assert_int_equal(v[i], i); /* the contents moved with the array */
+    {
+        uint32_t *before = v;
+
+        /* more elements than size_t can count in bytes: refused, nothing changed */
+        assert_int_equal(array_reserve(&v, SIZE_MAX / 2, &alloc, sizeof(*v), 4), SBX_ENOMEM);
+        assert_ptr_equal(v, before);
+        assert_int_equal(alloc, 64);
+        assert_int_equal(array_reserve(&v, SIZE_MAX, &alloc, 1, 4), SBX_ENOMEM);
+        assert_int_equal(alloc, 64);
+    }
+    free(v);
+    v = NULL;
+    alloc = 0;
+    assert_int_equal(array_reserve(&v, 3, &alloc, sizeof(*v), 0), SBX_OK); /* first 0: from 1 */
+    assert_int_equal(alloc, 4);
+    free(v);
+}
+
 static void
 test_num_parse_int(void **state)
 {
@@ -398,6 +443,7 @@ main(void)
         cmocka_unit_test(test_sha256_tagged),
         cmocka_unit_test(test_map),
         cmocka_unit_test(test_err),
+        cmocka_unit_test(test_array_reserve),
         cmocka_unit_test(test_num_parse_int),
         cmocka_unit_test(test_log_enable),
         cmocka_unit_test(test_par_run),
