@@ -6,6 +6,14 @@
 
 #include <string.h>
 
+/* The licence status each licence directive leaves. */
+static const uint8_t licence_status_after[] = {
+    [LEDGER_DIR_LICENCE_SUSPEND] = CMP_LICENCE_SUSPENDED,
+    [LEDGER_DIR_LICENCE_WIND_DOWN] = CMP_LICENCE_WIND_DOWN,
+    [LEDGER_DIR_LICENCE_REVOKE] = CMP_LICENCE_REVOKED,
+    [LEDGER_DIR_LICENCE_REINSTATE] = CMP_LICENCE_ACTIVE,
+};
+
 static int
 count_directive_signers(const struct cmp_engine *e, const struct ledger_tx *tx, int *count)
 {
@@ -143,16 +151,10 @@ cmp_directives_apply(struct cmp_engine *e, const struct ledger_tx *tx, const str
         e->params_dirty = 1;
         break;
     case LEDGER_DIR_LICENCE_SUSPEND:
-        e->licence_status = CMP_LICENCE_SUSPENDED;
-        break;
     case LEDGER_DIR_LICENCE_WIND_DOWN:
-        e->licence_status = CMP_LICENCE_WIND_DOWN;
-        break;
     case LEDGER_DIR_LICENCE_REVOKE:
-        e->licence_status = CMP_LICENCE_REVOKED;
-        break;
     case LEDGER_DIR_LICENCE_REINSTATE:
-        e->licence_status = CMP_LICENCE_ACTIVE;
+        e->licence_status = licence_status_after[d->kind];
         break;
     case LEDGER_DIR_SANCTION_ADD:
     case LEDGER_DIR_SANCTION_REMOVE: {

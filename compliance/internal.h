@@ -171,6 +171,10 @@ int cmp_persist_set_sanction(struct cmp_engine *e, char kind, const char *s,
 int cmp_persist_collect(struct cmp_engine *e, struct ledger_changes *out) SBX_WARN_UNUSED;
 int cmp_persist_load(struct cmp_engine *e, struct ledger_store *store,
                      struct sbx_err *err) SBX_WARN_UNUSED;
+/* Start reading a record whose first byte is its format version: SBX_ECORRUPT if that is not
+ * `version`. */
+int cmp_persist_open_record(struct buf_reader *r, const uint8_t *in, size_t len,
+                            uint8_t version) SBX_WARN_UNUSED;
 /* Put or read `n` signed 64-bit fields in order (the layout of a record's counters). */
 int cmp_persist_put_i64s(struct buf *b, const int64_t *const *v, size_t n) SBX_WARN_UNUSED;
 int cmp_persist_read_i64s(struct buf_reader *r, int64_t *const *v, size_t n) SBX_WARN_UNUSED;

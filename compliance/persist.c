@@ -18,15 +18,23 @@
 
 /* ------------------------------------------------------------------ keys */
 
+/* `plen` bytes of `prefix`, then the text `s` (at most `max` bytes, no terminator). */
+static size_t
+text_key(const uint8_t *prefix, size_t plen, const char *s, size_t max, uint8_t *out)
+{
+    size_t n = strnlen(s, max);
+
+    memcpy(out, prefix, plen);
+    memcpy(out + plen, s, n);
+    return plen + n;
+}
+
 static size_t
 id_key(uint8_t kind, const char *id, uint8_t out[static 2 + SBX_ID_MAX])
 {
-    size_t n = strnlen(id, SBX_ID_MAX);
+    const uint8_t prefix[] = {LEDGER_K_IDEM, kind};
 
-    out[0] = LEDGER_K_IDEM;
-    out[1] = kind;
-    memcpy(out + 2, id, n);
-    return 2 + n;
+    return text_key(prefix, sizeof(prefix), id, SBX_ID_MAX, out);
 }
 
 /* A sanctions list entry: kind 'a' (account) or 'd' (address). The in-memory list uses the same
@@ -34,12 +42,9 @@ id_key(uint8_t kind, const char *id, uint8_t out[static 2 + SBX_ID_MAX])
 static size_t
 sanction_key(char kind, const char *s, uint8_t out[static 2 + SBX_ADDRESS_MAX])
 {
-    size_t n = strnlen(s, SBX_ADDRESS_MAX);
+    const uint8_t prefix[] = {LEDGER_K_LIST, (uint8_t)kind};
 
-    out[0] = LEDGER_K_LIST;
-    out[1] = (uint8_t)kind;
-    memcpy(out + 2, s, n);
-    return 2 + n;
+    return text_key(prefix, sizeof(prefix), s, SBX_ADDRESS_MAX, out);
 }
 
 static size_t
@@ -61,11 +66,9 @@ params_key(uint8_t out[static 2])
 static size_t
 usage_key(const char *id, uint8_t out[static 1 + SBX_ID_MAX])
 {
-    size_t n = strnlen(id, SBX_ID_MAX);
+    const uint8_t prefix[] = {LEDGER_K_USAGE};
 
-    out[0] = LEDGER_K_USAGE;
-    memcpy(out + 1, id, n);
-    return 1 + n;
+    return text_key(prefix, sizeof(prefix), id, SBX_ID_MAX, out);
 }
 
 /* ------------------------------------------------------------------ ids and sanctions */
@@ -120,6 +123,19 @@ cmp_persist_set_sanction(struct cmp_engine *e, char kind, const char *s, int on)
 /* ------------------------------------------------------------------ records */
 
 int
+cmp_persist_open_record(struct buf_reader *r, const uint8_t *in, size_t len, uint8_t version)
+{
+    uint8_t ver;
+    int rc;
+
+    buf_reader_init(r, in, len);
+    rc = buf_read_u8(r, &ver);
+    if (rc == SBX_OK && ver != version)
+        return SBX_ECORRUPT;
+    return rc;
+}
+
+int
 cmp_persist_put_i64s(struct buf *b, const int64_t *const *v, size_t n)
 {
     int rc = SBX_OK;
@@ -163,13 +179,8 @@ decode_global(struct cmp_engine *e, const uint8_t *in, size_t len)
 {
     int64_t *const exchange[] = {&e->ex_day, &e->ex_day_vnd, &e->ex_total_vnd};
     struct buf_reader r;
-    uint8_t ver;
-    int rc;
+    int rc = cmp_persist_open_record(&r, in, len, GLOBAL_VERSION);
 
-    buf_reader_init(&r, in, len);
-    rc = buf_read_u8(&r, &ver);
-    if (rc == SBX_OK && ver != GLOBAL_VERSION)
-        return SBX_ECORRUPT;
     rc = rc ? rc : buf_read_u8(&r, &e->licence_status);
     rc = rc ? rc : buf_read_u8(&r, &e->market_halted);
     rc = rc ? rc : buf_read_u32(&r, &e->halted_assets);
@@ -210,13 +221,11 @@ decode_params(struct cmp_engine *e, const uint8_t *in, size_t len)
 {
     struct cmp_params *p = &e->params;
     struct buf_reader r;
-    uint8_t ver, n, hl = 0, ll = 0;
-    int rc;
+    uint8_t n, hl = 0, ll = 0;
+    int rc = cmp_persist_open_record(&r, in, len, PARAMS_VERSION);
 
-    buf_reader_init(&r, in, len);
-    rc = buf_read_u8(&r, &ver);
-    if (rc == SBX_OK && ver != PARAMS_VERSION)
-        return SBX_ECORRUPT;
+    if (rc == SBX_ECORRUPT)
+        return rc; /* another format: nothing of it is read */
     rc = rc ? rc : buf_read_u32(&r, &p->version);
     rc = rc ? rc : buf_read_u8(&r, &n);
     if (rc == SBX_OK && n != CMP_P_COUNT)

@@ -44,16 +44,15 @@
     X(CMP_RULE_DIRECTIVE_INVALID, 30, "directive.invalid")                                         \
     X(CMP_RULE_ATTESTATION_INVALID, 31, "attestation.invalid")
 
-enum cmp_rule { CMP_RULE_NONE = 0, CMP_RULES(CMP_ENUM_CONSTANT) };
-#define CMP_RULE_MAX 31
-
 #define CMP_ALERTS(X)                                                                              \
     X(CMP_ALERT_LARGE_VALUE, 1, "aml.large_value")                                                 \
     X(CMP_ALERT_STRUCTURING, 2, "aml.structuring")                                                 \
     X(CMP_ALERT_RAPID_IN_OUT, 3, "aml.rapid_in_out")                                               \
     X(CMP_ALERT_VELOCITY, 4, "aml.velocity")
 
+enum cmp_rule { CMP_RULE_NONE = 0, CMP_RULES(CMP_ENUM_CONSTANT) };
 enum cmp_alert_kind { CMP_ALERT_NONE = 0, CMP_ALERTS(CMP_ENUM_CONSTANT) };
+#define CMP_RULE_MAX 31
 #define CMP_ALERT_MAX 4
 
 /* "limit.daily" for CMP_RULE_LIMIT_DAILY; NULL for an unknown number. */

@@ -205,14 +205,10 @@ cmp_usage_decode(struct cmp_usage *u, const uint8_t *in, size_t len)
 {
     int64_t *const counters[] = USAGE_COUNTERS(u);
     struct buf_reader rd;
-    uint8_t ver;
     int rc;
 
     memset(u, 0, sizeof(*u));
-    buf_reader_init(&rd, in, len);
-    rc = buf_read_u8(&rd, &ver);
-    if (rc == SBX_OK && ver != USAGE_VERSION)
-        return SBX_ECORRUPT;
+    rc = cmp_persist_open_record(&rd, in, len, USAGE_VERSION);
     rc = rc ? rc : cmp_persist_read_i64s(&rd, counters, SBX_ARRAY_LEN(counters));
     rc = rc ? rc : get_ring(&rd, &u->xfer, RING_TV);
     rc = rc ? rc : get_ring(&rd, &u->near, RING_T);
