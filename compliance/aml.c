@@ -31,7 +31,7 @@ cmp_aml_check_travel_rule(const struct cmp_engine *e, const struct ledger_accoun
     const struct cmp_usage *u = cmp_engine_usage_of(a);
     int64_t window = e->params.v[CMP_P_TRAVEL_RULE_WINDOW_S] * 1000;
     int64_t threshold = e->params.v[CMP_P_TRAVEL_RULE_VND];
-    int64_t prior = cmp_ring_sum(&u->xfer, now, window);
+    int64_t prior = cmp_usage_ring_sum(&u->xfer, now, window);
 
     if (u->xfer_over_until > now && __builtin_add_overflow(prior, u->xfer_over_vnd, &prior))
         prior = INT64_MAX;
@@ -107,10 +107,10 @@ party_alerts(const struct cmp_engine *e, const struct ledger_account *a, int64_t
     if (value >= p->v[CMP_P_LARGE_VALUE_VND])
         add_alert(res, CMP_ALERT_LARGE_VALUE, a->id, now, value, txid);
     if (near_threshold(p, value) &&
-        cmp_ring_count(&u->near, now, p->v[CMP_P_STRUCTURING_WINDOW_S] * 1000) + 1 >=
+        cmp_usage_ring_count(&u->near, now, p->v[CMP_P_STRUCTURING_WINDOW_S] * 1000) + 1 >=
             p->v[CMP_P_STRUCTURING_N])
         add_alert(res, CMP_ALERT_STRUCTURING, a->id, now, value, txid);
-    if (cmp_ring_count(&u->vel, now, p->v[CMP_P_VELOCITY_WINDOW_S] * 1000) + 1 ==
+    if (cmp_usage_ring_count(&u->vel, now, p->v[CMP_P_VELOCITY_WINDOW_S] * 1000) + 1 ==
         p->v[CMP_P_VELOCITY_N])
         add_alert(res, CMP_ALERT_VELOCITY, a->id, now, value, txid);
 }
@@ -180,8 +180,8 @@ cmp_aml_record_movement(const struct cmp_engine *e, const struct ledger_account 
             u->react_vnd = INT64_MAX;
     }
     if (near_threshold(&e->params, value))
-        cmp_ring_push(&u->near, now, 0, 0, &dropped, &dropped_one);
-    cmp_ring_push(&u->vel, now, 0, 0, &dropped, &dropped_one);
+        cmp_usage_ring_push(&u->near, now, 0, 0, &dropped, &dropped_one);
+    cmp_usage_ring_push(&u->vel, now, 0, 0, &dropped, &dropped_one);
 }
 
 void
@@ -194,7 +194,7 @@ cmp_aml_record_transfer(const struct cmp_engine *e, struct cmp_usage *u, const s
 
     if (res->asset != 0) {
         /* what a full ring drops still counts towards the Travel Rule until its window ends */
-        cmp_ring_push(&u->xfer, now, res->value_vnd, res->asset, &dropped, &dropped_one);
+        cmp_usage_ring_push(&u->xfer, now, res->value_vnd, res->asset, &dropped, &dropped_one);
         if (dropped_one && now - dropped.t < window) {
             if (u->xfer_over_until <= now)
                 u->xfer_over_vnd = 0;
@@ -205,5 +205,6 @@ cmp_aml_record_transfer(const struct cmp_engine *e, struct cmp_usage *u, const s
         }
     }
     if (tx->type == LEDGER_TX_DEPOSIT)
-        cmp_ring_push(&u->dep, now, tx->u.transfer.amount, res->asset, &dropped, &dropped_one);
+        cmp_usage_ring_push(&u->dep, now, tx->u.transfer.amount, res->asset, &dropped,
+                            &dropped_one);
 }

@@ -399,9 +399,9 @@ cmp_engine_usage(const struct cmp_engine *e, const char *account, int64_t now_ms
         return SBX_ENOTFOUND;
     u = cmp_engine_usage_of(a);
     out->daily_used =
-        cmp_period_used(u->day, u->day_vnd, time_local_day(now_ms, cmp_engine_offset_min(e)));
-    out->monthly_used =
-        cmp_period_used(u->month, u->month_vnd, time_local_month(now_ms, cmp_engine_offset_min(e)));
+        cmp_usage_period_used(u->day, u->day_vnd, time_local_day(now_ms, cmp_engine_offset_min(e)));
+    out->monthly_used = cmp_usage_period_used(u->month, u->month_vnd,
+                                              time_local_month(now_ms, cmp_engine_offset_min(e)));
     out->daily_limit =
         cmp_params_tier_limit(&e->params, CMP_P_DAILY_T1, a->kyc_tier, a->investor_class);
     out->monthly_limit =
@@ -417,8 +417,8 @@ void
 cmp_engine_exchange_usage(const struct cmp_engine *e, int64_t now_ms, int64_t *daily_used,
                           int64_t *total_used)
 {
-    *daily_used =
-        cmp_period_used(e->ex_day, e->ex_day_vnd, time_local_day(now_ms, cmp_engine_offset_min(e)));
+    *daily_used = cmp_usage_period_used(e->ex_day, e->ex_day_vnd,
+                                        time_local_day(now_ms, cmp_engine_offset_min(e)));
     *total_used = e->ex_total_vnd;
 }
 

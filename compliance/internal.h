@@ -191,18 +191,18 @@ int cmp_usage_record_movement(struct cmp_engine *e, struct ledger_account *a, in
                               int64_t value, int trade) SBX_WARN_UNUSED;
 /* Add `v` to a calendar counter (`*last` its period, `*sum` its total), saturating. */
 void cmp_usage_add_period(int64_t *last, int64_t *sum, int64_t period, int64_t v);
-void cmp_ring_push(struct cmp_ring *r, int64_t t, int64_t v, int asset, struct cmp_event *dropped,
-                   int *did_drop);
+void cmp_usage_ring_push(struct cmp_ring *r, int64_t t, int64_t v, int asset,
+                         struct cmp_event *dropped, int *did_drop);
 /* Number of events with now - t < window_ms (events later than now count too). */
-int cmp_ring_count(const struct cmp_ring *r, int64_t now, int64_t window_ms);
+int cmp_usage_ring_count(const struct cmp_ring *r, int64_t now, int64_t window_ms);
 /* Sum of values of those events (saturating). */
-int64_t cmp_ring_sum(const struct cmp_ring *r, int64_t now, int64_t window_ms);
+int64_t cmp_usage_ring_sum(const struct cmp_ring *r, int64_t now, int64_t window_ms);
 int cmp_usage_encode(const struct cmp_usage *u, struct buf *out) SBX_WARN_UNUSED;
 int cmp_usage_decode(struct cmp_usage *u, const uint8_t *in, size_t len) SBX_WARN_UNUSED;
 /* Used amount in the period `period` of a counter whose last period is `last` holding `sum`:
  * the same period -> sum; a later one -> 0; an earlier one (a timestamp that went backwards)
  * -> sum, counted against the latest period so nothing escapes a limit. */
-int64_t cmp_period_used(int64_t last, int64_t sum, int64_t period);
+int64_t cmp_usage_period_used(int64_t last, int64_t sum, int64_t period);
 
 /* alerts.c */
 void cmp_alert_make(struct cmp_alert *a, int kind, const char *account, int64_t time_ms,

@@ -55,12 +55,13 @@ check_party_limit(const struct cmp_engine *e, const struct ledger_account *a, in
         return 0;
     case CMP_RULE_LIMIT_DAILY:
         limit = cmp_params_tier_limit(&e->params, CMP_P_DAILY_T1, a->kyc_tier, a->investor_class);
-        used = cmp_period_used(u->day, u->day_vnd, time_local_day(now, cmp_engine_offset_min(e)));
+        used = cmp_usage_period_used(u->day, u->day_vnd,
+                                     time_local_day(now, cmp_engine_offset_min(e)));
         break;
     default:
         limit = cmp_params_tier_limit(&e->params, CMP_P_MONTHLY_T1, a->kyc_tier, a->investor_class);
-        used = cmp_period_used(u->month, u->month_vnd,
-                               time_local_month(now, cmp_engine_offset_min(e)));
+        used = cmp_usage_period_used(u->month, u->month_vnd,
+                                     time_local_month(now, cmp_engine_offset_min(e)));
         break;
     }
     if (notional > limit || used > limit - notional)
@@ -83,7 +84,8 @@ cmp_limits_check_trade(const struct cmp_engine *e, const struct ledger_account *
             return 1;
     }
     limit = e->params.v[CMP_P_EXCHANGE_DAILY];
-    used = cmp_period_used(e->ex_day, e->ex_day_vnd, time_local_day(now, cmp_engine_offset_min(e)));
+    used = cmp_usage_period_used(e->ex_day, e->ex_day_vnd,
+                                 time_local_day(now, cmp_engine_offset_min(e)));
     if (notional > limit || used > limit - notional)
         return cmp_engine_reject(res, CMP_RULE_LIMIT_EXCHANGE_DAILY, limit, used, notional, NULL),
                1;

@@ -83,8 +83,8 @@ cmp_usage_record_movement(struct cmp_engine *e, struct ledger_account *a, int64_
 }
 
 void
-cmp_ring_push(struct cmp_ring *r, int64_t t, int64_t v, int asset, struct cmp_event *dropped,
-              int *did_drop)
+cmp_usage_ring_push(struct cmp_ring *r, int64_t t, int64_t v, int asset, struct cmp_event *dropped,
+                    int *did_drop)
 {
     *did_drop = 0;
     if (r->n == CMP_RING_MAX) {
@@ -100,7 +100,7 @@ cmp_ring_push(struct cmp_ring *r, int64_t t, int64_t v, int asset, struct cmp_ev
 }
 
 int
-cmp_ring_count(const struct cmp_ring *r, int64_t now, int64_t window_ms)
+cmp_usage_ring_count(const struct cmp_ring *r, int64_t now, int64_t window_ms)
 {
     int n = 0;
 
@@ -110,7 +110,7 @@ cmp_ring_count(const struct cmp_ring *r, int64_t now, int64_t window_ms)
 }
 
 int64_t
-cmp_ring_sum(const struct cmp_ring *r, int64_t now, int64_t window_ms)
+cmp_usage_ring_sum(const struct cmp_ring *r, int64_t now, int64_t window_ms)
 {
     int64_t s = 0;
 
@@ -124,7 +124,7 @@ cmp_ring_sum(const struct cmp_ring *r, int64_t now, int64_t window_ms)
 }
 
 int64_t
-cmp_period_used(int64_t last, int64_t sum, int64_t period)
+cmp_usage_period_used(int64_t last, int64_t sum, int64_t period)
 {
     return period > last ? 0 : sum;
 }
