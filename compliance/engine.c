@@ -270,17 +270,17 @@ rules_for(const struct ledger_tx *tx)
     return &by_type[tx->type];
 }
 
-/* The gate of business transactions: the operator's key, the licence period and status. */
+/* The gate of business transactions: the operator's key, the licence period and status. Returns
+ * 1 to go on, 0 after filling `res` with the rejection. */
 static int
 licence_allows(const struct cmp_engine *e, const struct ledger_tx *tx, struct cmp_result *res)
 {
     int64_t now = tx->timestamp;
-
-    if (memcmp(tx->signer, e->genesis.operator_key, 32) != 0)
-        return cmp_engine_reject(res, CMP_RULE_AUTH_SIGNER, 0, 0, 0, "not the operator key"), 0;
     /* a wound-down licence lets clients withdraw after its end: their funds are theirs */
     int unwinding = e->licence_status == CMP_LICENCE_WIND_DOWN && tx->type == LEDGER_TX_WITHDRAWAL;
 
+    if (memcmp(tx->signer, e->genesis.operator_key, 32) != 0)
+        return cmp_engine_reject(res, CMP_RULE_AUTH_SIGNER, 0, 0, 0, "not the operator key"), 0;
     if (!unwinding && (now < e->params.v[CMP_P_VALID_FROM] || now >= e->params.v[CMP_P_VALID_TO]))
         return cmp_engine_reject(res, CMP_RULE_LICENCE_WINDOW, e->params.v[CMP_P_VALID_TO], now, 0,
                                  "outside the licence period"),
