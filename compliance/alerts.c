@@ -6,6 +6,26 @@
 #include "ledger/store.h"
 #include "util/sha256.h"
 
+/* The alert record's key. */
+static size_t
+alert_key(const struct cmp_alert *a, uint8_t out[static 1 + 32])
+{
+    out[0] = LEDGER_K_ALERT;
+    memcpy(out + 1, a->id, 32);
+    return 1 + 32;
+}
+
+/* Its index entry: by kind, then time, then id. */
+static size_t
+alert_index_key(const struct cmp_alert *a, uint8_t out[static 1 + 1 + 8 + 32])
+{
+    out[0] = LEDGER_K_ALERT_IDX;
+    out[1] = a->kind;
+    buf_store_u64(out + 2, (uint64_t)a->time_ms);
+    memcpy(out + 10, a->id, 32);
+    return 1 + 1 + 8 + 32;
+}
+
 void
 cmp_alert_make(struct cmp_alert *a, int kind, const char *account, int64_t time_ms,
                int64_t amount_vnd, const uint8_t txid[static 32])
@@ -73,14 +93,8 @@ cmp_alert_changes(const struct cmp_alert *a, struct ledger_changes *c)
 
     buf_init(&b, 256);
     rc = cmp_alert_encode(a, &b);
-    key[0] = LEDGER_K_ALERT;
-    memcpy(key + 1, a->id, 32);
-    rc = rc ? rc : ledger_changes_put(c, key, sizeof(key), b.data, b.len);
-    idx[0] = LEDGER_K_ALERT_IDX;
-    idx[1] = a->kind;
-    buf_store_u64(idx + 2, (uint64_t)a->time_ms);
-    memcpy(idx + 10, a->id, 32);
-    rc = rc ? rc : ledger_changes_put(c, idx, sizeof(idx), "", 0);
+    rc = rc ? rc : ledger_changes_put(c, key, alert_key(a, key), b.data, b.len);
+    rc = rc ? rc : ledger_changes_put(c, idx, alert_index_key(a, idx), "", 0);
     buf_release(&b);
     return rc;
 }

@@ -35,12 +35,19 @@
 struct ledger_store;
 struct cmp_engine;
 
-enum cmp_licence_status {
-    CMP_LICENCE_ACTIVE = 1,
-    CMP_LICENCE_SUSPENDED = 2,
-    CMP_LICENCE_WIND_DOWN = 3,
-    CMP_LICENCE_REVOKED = 4,
-};
+/* X(enum, number, "name"); the number is stored in the licence state record. */
+#define CMP_LICENCE_STATUSES(X)                                                                    \
+    X(CMP_LICENCE_ACTIVE, 1, "active")                                                             \
+    X(CMP_LICENCE_SUSPENDED, 2, "suspended")                                                       \
+    X(CMP_LICENCE_WIND_DOWN, 3, "wind_down")                                                       \
+    X(CMP_LICENCE_REVOKED, 4, "revoked")
+
+enum cmp_licence_status { CMP_LICENCE_STATUSES(CMP_ENUM_CONSTANT) };
+
+/* "wind_down" for CMP_LICENCE_WIND_DOWN; NULL for an unknown number. */
+const char *cmp_licence_status_name(int status);
+/* The number of a licence status name, or -1. */
+int cmp_licence_status_parse(const char *name);
 
 /* Idempotency id kinds ('I' records). */
 enum cmp_id_kind {

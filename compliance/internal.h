@@ -1,13 +1,31 @@
-/* Internal to compliance/: per-account usage and alert records shared by engine.c, usage.c and
- * alerts.c. Not part of the folder's API. */
+/* Internal to compliance/: the engine's state, per-account usage records and the functions the
+ * engine's files share. Not part of the folder's API (see engine.h for that).
+ *
+ * The engine is split by concern:
+ *   engine.c      the public entry points: lifecycle, read access, the licence gate and the
+ *                 dispatch of evaluate/apply by transaction type, queries;
+ *   accounts.c    account_open / account_update;
+ *   movements.c   deposits, withdrawals and trades: the order of their checks, and their effects;
+ *   limits.c      the limit.* rules (participants, per trade, daily, monthly, exchange-wide,
+ *                 holding) and the exchange-wide counters;
+ *   aml.c         the Travel Rule, the dormant-account refresh and the AML alerts;
+ *   directives.c  regulator directives;
+ *   persist.c     the records the engine stores (ids, sanctions, licence state, parameters,
+ *                 usage): collect and load;
+ *   usage.c       per-account usage counters and rolling windows;
+ *   alerts.c      alert records;
+ *   names.c       the text of every enum (rules, alerts, licence statuses).
+ */
 #ifndef SBX_COMPLIANCE_INTERNAL_H
 #define SBX_COMPLIANCE_INTERNAL_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "compliance/engine.h"
 #include "compliance/params.h"
 #include "util/buf.h"
+#include "util/map.h"
 
 struct cmp_event {
     int64_t t; /* ms */
@@ -33,24 +51,158 @@ struct cmp_usage {
     struct cmp_ring near;     /* near-threshold transactions (structuring) */
     struct cmp_ring vel;      /* all accepted movements (velocity) */
     struct cmp_ring dep;      /* deposits, base units (rapid in-and-out) */
+    /* not stored: changed since the last collect, on the engine's dirty list */
     uint8_t dirty;
+    struct ledger_account *owner; /* set when it goes on the list */
+    STAILQ_ENTRY(cmp_usage) dirty_link;
 };
+
+STAILQ_HEAD(cmp_usage_list, cmp_usage);
+
+struct cmp_attested {
+    uint64_t height;
+    int64_t time_ms;
+};
+
+struct cmp_engine {
+    struct ledger_genesis genesis; /* licence_json not kept (NULL) */
+    int64_t genesis_ms;
+    struct ledger_state *st;
+    struct cmp_params params;
+    uint8_t licence_status;
+    uint8_t market_halted;
+    uint32_t halted_assets; /* bit i = asset i halted */
+    int64_t ex_day, ex_day_vnd, ex_total_vnd;
+    int64_t last_price[SBX_MAX_ASSETS];
+    struct cmp_attested att[SBX_MAX_REGULATORS];
+    struct map sanctions; /* "a" + account or "d" + address -> non-NULL */
+    int global_dirty, params_dirty;
+    /* pending records for the next collect */
+    struct ledger_changes pending; /* sanctions, ids, alerts */
+    struct cmp_usage_list usage_dirty;
+    /* ids: in memory (no hook), or this block's and the previous block's (with a hook) */
+    struct map ids_cur, ids_prev;
+    int (*id_lookup)(void *ctx, const uint8_t *key, size_t klen);
+    void *id_ctx;
+    int (*hash_lookup)(void *ctx, uint64_t height, uint8_t hash[32]);
+    void *hash_ctx;
+};
+
+/* The evaluate and apply steps of one transaction type (see engine.c's dispatch table).
+ * Evaluate returns SBX_OK with the verdict in `res`, or an internal error; apply records an
+ * accepted transaction. */
+typedef int cmp_eval_fn(const struct cmp_engine *e, const struct ledger_tx *tx,
+                        const struct cmp_block_ctx *ctx, struct cmp_result *res);
+typedef int cmp_apply_fn(struct cmp_engine *e, const struct ledger_tx *tx,
+                         const struct cmp_result *res);
+
+/* engine.c: helpers every rule family uses */
+/* Fill `res` with a rejection by `rule` and its figures; `what` (may be NULL) for the message.
+ * Returns SBX_OK (a rejection is a verdict, not a failure). */
+int cmp_engine_reject(struct cmp_result *res, int rule, int64_t limit, int64_t used,
+                      int64_t requested, const char *what);
+/* The licence's UTC offset in minutes (time.utc_offset_min). */
+int cmp_engine_offset_min(const struct cmp_engine *e);
+/* 1 if `id` is the house account (exempt from client limits and alerts). */
+int cmp_engine_is_house(const struct cmp_engine *e, const char *id);
+/* The account's usage record, or an all-zero one if it has none yet. */
+const struct cmp_usage *cmp_engine_usage_of(const struct ledger_account *a);
+/* VND value of `amount` base units of `asset` (VND itself: the amount). */
+int cmp_engine_value_vnd(const struct cmp_engine *e, int asset, int64_t amount,
+                         int64_t *out) SBX_WARN_UNUSED;
+
+/* accounts.c */
+cmp_eval_fn cmp_accounts_eval_open, cmp_accounts_eval_update;
+cmp_apply_fn cmp_accounts_apply_open, cmp_accounts_apply_update;
+
+/* movements.c */
+cmp_eval_fn cmp_movements_eval_transfer, cmp_movements_eval_trade;
+cmp_apply_fn cmp_movements_apply_transfer, cmp_movements_apply_trade;
+
+/* limits.c: each check returns 1 after filling `res` with a rejection, else 0 */
+/* Open client accounts (the house account left out). */
+int64_t cmp_limits_participants(const struct cmp_engine *e);
+/* limit.participants for one more open account `id`. */
+int cmp_limits_check_participants(const struct cmp_engine *e, const char *id,
+                                  struct cmp_result *res);
+/* limit.per_trade, limit.daily, limit.monthly for both parties, then the exchange-wide ones. */
+int cmp_limits_check_trade(const struct cmp_engine *e, const struct ledger_account *buyer,
+                           const struct ledger_account *seller, int64_t now, int64_t notional,
+                           struct cmp_result *res);
+/* limit.holding: value of the asset held after receiving `qty` more. */
+int cmp_limits_check_holding(const struct cmp_engine *e, const struct ledger_account *a, int asset,
+                             int64_t qty, struct cmp_result *res);
+/* Count an accepted trade's notional in the exchange-wide counters. */
+void cmp_limits_record_exchange(struct cmp_engine *e, int64_t now, int64_t notional);
+
+/* aml.c: checks as in limits.c */
+int cmp_aml_check_travel_rule(const struct cmp_engine *e, const struct ledger_account *a,
+                              const struct ledger_transfer *t, int64_t now, int64_t value,
+                              struct cmp_result *res);
+/* kyc.refresh_required (house account exempt). */
+int cmp_aml_check_dormant(const struct cmp_engine *e, const struct ledger_account *a, int64_t now,
+                          int64_t value, struct cmp_result *res);
+/* The alerts of an accepted movement, appended to res->alerts. */
+void cmp_aml_alerts(const struct cmp_engine *e, const struct ledger_tx *tx,
+                    const uint8_t txid[static 32], struct cmp_result *res);
+/* Record one party's accepted movement of `value` VND in its AML windows (dormancy, near
+ * threshold, velocity). */
+void cmp_aml_record_movement(const struct cmp_engine *e, const struct ledger_account *a,
+                             struct cmp_usage *u, int64_t now, int64_t value);
+/* Record an accepted transfer in the Travel Rule window (crypto) and the deposits window. */
+void cmp_aml_record_transfer(const struct cmp_engine *e, struct cmp_usage *u,
+                             const struct ledger_tx *tx, const struct cmp_result *res);
+
+/* directives.c */
+cmp_eval_fn cmp_directives_eval;
+cmp_apply_fn cmp_directives_apply;
+
+/* persist.c */
+/* 1 if the id was used before, 0 if not, < 0 on a lookup error. */
+int cmp_persist_id_seen(const struct cmp_engine *e, uint8_t kind, const char *id);
+/* Take the id (this block's ids, and its record for the next collect). */
+int cmp_persist_put_id(struct cmp_engine *e, uint8_t kind, const char *id,
+                       const uint8_t txid[static 32]) SBX_WARN_UNUSED;
+/* 1 if the account (kind 'a') or address (kind 'd') `s` is on the sanctions list. */
+int cmp_persist_sanctioned(const struct cmp_engine *e, char kind, const char *s);
+/* List (on) or unlist `s`, and its record for the next collect. */
+int cmp_persist_set_sanction(struct cmp_engine *e, char kind, const char *s,
+                             int on) SBX_WARN_UNUSED;
+int cmp_persist_collect(struct cmp_engine *e, struct ledger_changes *out) SBX_WARN_UNUSED;
+int cmp_persist_load(struct cmp_engine *e, struct ledger_store *store,
+                     struct sbx_err *err) SBX_WARN_UNUSED;
+/* Start reading a record whose first byte is its format version: SBX_ECORRUPT if that is not
+ * `version`. */
+int cmp_persist_open_record(struct buf_reader *r, const uint8_t *in, size_t len,
+                            uint8_t version) SBX_WARN_UNUSED;
+/* Put or read `n` signed 64-bit fields in order (the layout of a record's counters). */
+int cmp_persist_put_i64s(struct buf *b, const int64_t *const *v, size_t n) SBX_WARN_UNUSED;
+int cmp_persist_read_i64s(struct buf_reader *r, int64_t *const *v, size_t n) SBX_WARN_UNUSED;
 
 /* usage.c */
 struct cmp_usage *cmp_usage_new(void);
 void cmp_usage_free(void *u);
-void cmp_ring_push(struct cmp_ring *r, int64_t t, int64_t v, int asset, struct cmp_event *dropped,
-                   int *did_drop);
+/* The account's usage record for writing, created if need be and put on the engine's dirty list
+ * (NULL: out of memory). */
+struct cmp_usage *cmp_usage_mut(struct cmp_engine *e, struct ledger_account *a);
+/* Record one party's accepted movement of `value` VND at `now` (`trade`: also the calendar
+ * counters); the house account only gets its last activity. */
+int cmp_usage_record_movement(struct cmp_engine *e, struct ledger_account *a, int64_t now,
+                              int64_t value, int trade) SBX_WARN_UNUSED;
+/* Add `v` to a calendar counter (`*last` its period, `*sum` its total), saturating. */
+void cmp_usage_add_period(int64_t *last, int64_t *sum, int64_t period, int64_t v);
+void cmp_usage_ring_push(struct cmp_ring *r, int64_t t, int64_t v, int asset,
+                         struct cmp_event *dropped, int *did_drop);
 /* Number of events with now - t < window_ms (events later than now count too). */
-int cmp_ring_count(const struct cmp_ring *r, int64_t now, int64_t window_ms);
+int cmp_usage_ring_count(const struct cmp_ring *r, int64_t now, int64_t window_ms);
 /* Sum of values of those events (saturating). */
-int64_t cmp_ring_sum(const struct cmp_ring *r, int64_t now, int64_t window_ms);
+int64_t cmp_usage_ring_sum(const struct cmp_ring *r, int64_t now, int64_t window_ms);
 int cmp_usage_encode(const struct cmp_usage *u, struct buf *out) SBX_WARN_UNUSED;
 int cmp_usage_decode(struct cmp_usage *u, const uint8_t *in, size_t len) SBX_WARN_UNUSED;
 /* Used amount in the period `period` of a counter whose last period is `last` holding `sum`:
  * the same period -> sum; a later one -> 0; an earlier one (a timestamp that went backwards)
  * -> sum, counted against the latest period so nothing escapes a limit. */
-int64_t cmp_period_used(int64_t last, int64_t sum, int64_t period);
+int64_t cmp_usage_period_used(int64_t last, int64_t sum, int64_t period);
 
 /* alerts.c */
 void cmp_alert_make(struct cmp_alert *a, int kind, const char *account, int64_t time_ms,

@@ -7,7 +7,6 @@
 
 #include <jansson.h>
 
-#include "compliance/rules.h"
 #include "ledger/amount.h"
 
 struct param_def {
@@ -269,47 +268,4 @@ cmp_params_tier_limit(const struct cmp_params *p, enum cmp_param tier1_param, in
         limit = scaled;
     }
     return limit;
-}
-
-#define X(e, n, s) {n, s},
-static const struct {
-    int n;
-    const char *s;
-} rule_names[] = {CMP_RULES(X)}, alert_names[] = {CMP_ALERTS(X)};
-#undef X
-
-const char *
-cmp_rule_name(int rule)
-{
-    for (size_t i = 0; i < SBX_ARRAY_LEN(rule_names); i++)
-        if (rule_names[i].n == rule)
-            return rule_names[i].s;
-    return NULL;
-}
-
-int
-cmp_rule_parse(const char *name)
-{
-    for (size_t i = 0; i < SBX_ARRAY_LEN(rule_names); i++)
-        if (strcmp(rule_names[i].s, name) == 0)
-            return rule_names[i].n;
-    return -1;
-}
-
-const char *
-cmp_alert_name(int kind)
-{
-    for (size_t i = 0; i < SBX_ARRAY_LEN(alert_names); i++)
-        if (alert_names[i].n == kind)
-            return alert_names[i].s;
-    return NULL;
-}
-
-int
-cmp_alert_parse(const char *name)
-{
-    for (size_t i = 0; i < SBX_ARRAY_LEN(alert_names); i++)
-        if (strcmp(alert_names[i].s, name) == 0)
-            return alert_names[i].n;
-    return -1;
 }

@@ -7,7 +7,10 @@
 #ifndef SBX_COMPLIANCE_RULES_H
 #define SBX_COMPLIANCE_RULES_H
 
-/* X(enum, number, "id") */
+/* The tables of compliance/ are X-macros of X(enum, number, "text"): this makes an enum's
+ * constants of one; names.c makes the name and parse functions of the same table. */
+#define CMP_ENUM_CONSTANT(e, n, s) e = n,
+
 #define CMP_RULES(X)                                                                               \
     X(CMP_RULE_AUTH_SIGNER, 1, "auth.signer")                                                      \
     X(CMP_RULE_LICENCE_WINDOW, 2, "licence.window")                                                \
@@ -41,27 +44,24 @@
     X(CMP_RULE_DIRECTIVE_INVALID, 30, "directive.invalid")                                         \
     X(CMP_RULE_ATTESTATION_INVALID, 31, "attestation.invalid")
 
-#define X(e, n, s) e = n,
-enum cmp_rule { CMP_RULE_NONE = 0, CMP_RULES(X) };
-#undef X
-#define CMP_RULE_MAX 31
-
 #define CMP_ALERTS(X)                                                                              \
     X(CMP_ALERT_LARGE_VALUE, 1, "aml.large_value")                                                 \
     X(CMP_ALERT_STRUCTURING, 2, "aml.structuring")                                                 \
     X(CMP_ALERT_RAPID_IN_OUT, 3, "aml.rapid_in_out")                                               \
     X(CMP_ALERT_VELOCITY, 4, "aml.velocity")
 
-#define X(e, n, s) e = n,
-enum cmp_alert_kind { CMP_ALERT_NONE = 0, CMP_ALERTS(X) };
-#undef X
+enum cmp_rule { CMP_RULE_NONE = 0, CMP_RULES(CMP_ENUM_CONSTANT) };
+enum cmp_alert_kind { CMP_ALERT_NONE = 0, CMP_ALERTS(CMP_ENUM_CONSTANT) };
+#define CMP_RULE_MAX 31
 #define CMP_ALERT_MAX 4
 
 /* "limit.daily" for CMP_RULE_LIMIT_DAILY; NULL for an unknown number. */
 const char *cmp_rule_name(int rule);
 /* The number of a rule id, or -1. */
 int cmp_rule_parse(const char *name);
+/* "aml.large_value" for CMP_ALERT_LARGE_VALUE; NULL for an unknown number. */
 const char *cmp_alert_name(int kind);
+/* The number of an alert id, or -1. */
 int cmp_alert_parse(const char *name);
 
 #endif

@@ -4,12 +4,15 @@
  * only ever ask about the current one. Rolling windows keep the last CMP_RING_MAX events, enough
  * for any count parameter (their maximum is CMP_RING_MAX); a sum over a window (the Travel Rule
  * aggregation) carries what a full ring dropped as a conservative overflow total. Reading costs
- * a few dozen comparisons, never a scan of history.
+ * a few dozen comparisons, never a scan of history. Writing one puts it on the engine's dirty
+ * list, which cmp_collect() empties into the block's records.
  */
 #include "compliance/internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/time.h"
 
 #define USAGE_VERSION 1
 
@@ -25,9 +28,63 @@ cmp_usage_free(void *u)
     free(u);
 }
 
+struct cmp_usage *
+cmp_usage_mut(struct cmp_engine *e, struct ledger_account *a)
+{
+    struct cmp_usage *u = a->ext;
+
+    if (u == NULL) {
+        u = cmp_usage_new();
+        if (u == NULL)
+            return NULL;
+        a->ext = u;
+    }
+    if (!u->dirty) {
+        u->owner = a;
+        STAILQ_INSERT_TAIL(&e->usage_dirty, u, dirty_link);
+        u->dirty = 1;
+    }
+    return u;
+}
+
 void
-cmp_ring_push(struct cmp_ring *r, int64_t t, int64_t v, int asset, struct cmp_event *dropped,
-              int *did_drop)
+cmp_usage_add_period(int64_t *last, int64_t *sum, int64_t period, int64_t v)
+{
+    if (period > *last) {
+        *last = period;
+        *sum = 0;
+    }
+    if (__builtin_add_overflow(*sum, v, sum))
+        *sum = INT64_MAX;
+}
+
+int
+cmp_usage_record_movement(struct cmp_engine *e, struct ledger_account *a, int64_t now,
+                          int64_t value, int trade)
+{
+    int offset = cmp_engine_offset_min(e);
+    struct cmp_usage *u;
+
+    if (cmp_engine_is_house(e, a->id)) {
+        a->last_activity_ms = now;
+        return SBX_OK;
+    }
+    u = cmp_usage_mut(e, a);
+    if (u == NULL)
+        return SBX_ENOMEM;
+    if (trade) {
+        cmp_usage_add_period(&u->day, &u->day_vnd, time_local_day(now, offset), value);
+        cmp_usage_add_period(&u->month, &u->month_vnd, time_local_month(now, offset), value);
+    }
+    cmp_aml_record_movement(e, a, u, now, value);
+    if (now > a->last_activity_ms)
+        a->last_activity_ms = now;
+    return SBX_OK;
+}
+
+void
+cmp_usage_ring_push(struct cmp_ring *r, int64_t t, int64_t v, int asset, struct cmp_event *dropped,
+                    int *did_drop)
 {
     *did_drop = 0;
     if (r->n == CMP_RING_MAX) {
@@ -43,7 +100,7 @@ cmp_ring_push(struct cmp_ring *r, int64_t t, int64_t v, int asset, struct cmp_ev
 }
 
 int
-cmp_ring_count(const struct cmp_ring *r, int64_t now, int64_t window_ms)
+cmp_usage_ring_count(const struct cmp_ring *r, int64_t now, int64_t window_ms)
 {
     int n = 0;
 
@@ -53,7 +110,7 @@ cmp_ring_count(const struct cmp_ring *r, int64_t now, int64_t window_ms)
 }
 
 int64_t
-cmp_ring_sum(const struct cmp_ring *r, int64_t now, int64_t window_ms)
+cmp_usage_ring_sum(const struct cmp_ring *r, int64_t now, int64_t window_ms)
 {
     int64_t s = 0;
 
@@ -67,7 +124,7 @@ cmp_ring_sum(const struct cmp_ring *r, int64_t now, int64_t window_ms)
 }
 
 int64_t
-cmp_period_used(int64_t last, int64_t sum, int64_t period)
+cmp_usage_period_used(int64_t last, int64_t sum, int64_t period)
 {
     return period > last ? 0 : sum;
 }
@@ -122,19 +179,20 @@ get_ring(struct buf_reader *rd, struct cmp_ring *r, enum ring_fields f)
     return rc;
 }
 
+/* The counters of a usage record, in their stored order (before the rings). */
+#define USAGE_COUNTERS(u)                                                                          \
+    {                                                                                              \
+        &(u)->day, &(u)->day_vnd, &(u)->month, &(u)->month_vnd, &(u)->react_ms, &(u)->react_vnd,   \
+            &(u)->xfer_over_vnd, &(u)->xfer_over_until                                             \
+    }
+
 int
 cmp_usage_encode(const struct cmp_usage *u, struct buf *out)
 {
+    const int64_t *const counters[] = USAGE_COUNTERS(u);
     int rc = buf_put_u8(out, USAGE_VERSION);
 
-    rc = rc ? rc : buf_put_i64(out, u->day);
-    rc = rc ? rc : buf_put_i64(out, u->day_vnd);
-    rc = rc ? rc : buf_put_i64(out, u->month);
-    rc = rc ? rc : buf_put_i64(out, u->month_vnd);
-    rc = rc ? rc : buf_put_i64(out, u->react_ms);
-    rc = rc ? rc : buf_put_i64(out, u->react_vnd);
-    rc = rc ? rc : buf_put_i64(out, u->xfer_over_vnd);
-    rc = rc ? rc : buf_put_i64(out, u->xfer_over_until);
+    rc = rc ? rc : cmp_persist_put_i64s(out, counters, SBX_ARRAY_LEN(counters));
     rc = rc ? rc : put_ring(out, &u->xfer, RING_TV);
     rc = rc ? rc : put_ring(out, &u->near, RING_T);
     rc = rc ? rc : put_ring(out, &u->vel, RING_T);
@@ -145,23 +203,13 @@ cmp_usage_encode(const struct cmp_usage *u, struct buf *out)
 int
 cmp_usage_decode(struct cmp_usage *u, const uint8_t *in, size_t len)
 {
+    int64_t *const counters[] = USAGE_COUNTERS(u);
     struct buf_reader rd;
-    uint8_t ver;
     int rc;
 
     memset(u, 0, sizeof(*u));
-    buf_reader_init(&rd, in, len);
-    rc = buf_read_u8(&rd, &ver);
-    if (rc == SBX_OK && ver != USAGE_VERSION)
-        return SBX_ECORRUPT;
-    rc = rc ? rc : buf_read_i64(&rd, &u->day);
-    rc = rc ? rc : buf_read_i64(&rd, &u->day_vnd);
-    rc = rc ? rc : buf_read_i64(&rd, &u->month);
-    rc = rc ? rc : buf_read_i64(&rd, &u->month_vnd);
-    rc = rc ? rc : buf_read_i64(&rd, &u->react_ms);
-    rc = rc ? rc : buf_read_i64(&rd, &u->react_vnd);
-    rc = rc ? rc : buf_read_i64(&rd, &u->xfer_over_vnd);
-    rc = rc ? rc : buf_read_i64(&rd, &u->xfer_over_until);
+    rc = cmp_persist_open_record(&rd, in, len, USAGE_VERSION);
+    rc = rc ? rc : cmp_persist_read_i64s(&rd, counters, SBX_ARRAY_LEN(counters));
     rc = rc ? rc : get_ring(&rd, &u->xfer, RING_TV);
     rc = rc ? rc : get_ring(&rd, &u->near, RING_T);
     rc = rc ? rc : get_ring(&rd, &u->vel, RING_T);

@@ -67,20 +67,12 @@ rpc_render_u64(uint64_t v)
     return json_integer(v > (uint64_t)INT64_MAX ? (json_int_t)INT64_MAX : (json_int_t)v);
 }
 
-static const char *const licence_status_names[] = {
-    [CMP_LICENCE_ACTIVE] = "active",
-    [CMP_LICENCE_SUSPENDED] = "suspended",
-    [CMP_LICENCE_WIND_DOWN] = "wind_down",
-    [CMP_LICENCE_REVOKED] = "revoked",
-};
-
 const char *
 rpc_render_licence_status(int s)
 {
-    if (s < 0 || (size_t)s >= SBX_ARRAY_LEN(licence_status_names) ||
-        licence_status_names[s] == NULL)
-        return "unknown";
-    return licence_status_names[s];
+    const char *name = cmp_licence_status_name(s);
+
+    return name != NULL ? name : "unknown";
 }
 
 /* A rule's id, or "rule.<n>" for a number this build does not know. */

@@ -12,6 +12,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_rule_names),
+        cmocka_unit_test(test_licence_status_names),
+        cmocka_unit_test(test_alert_names),
         T(test_params_licence),
         T(test_licence_window),
         T(test_auth_signer),

@@ -143,6 +143,8 @@ void funded_retail(struct fx *f, const char *id, int64_t vnd, int64_t ts);
 /* The tests, by file. */
 /* test_compliance_market.c */
 void test_rule_names(void **state);
+void test_licence_status_names(void **state); /* test_compliance_names.c */
+void test_alert_names(void **state);
 void test_params_licence(void **state);
 void test_licence_window(void **state);
 void test_auth_signer(void **state);
