@@ -6,26 +6,6 @@
 #include "ledger/store.h"
 #include "util/sha256.h"
 
-/* The alert record's key. */
-static size_t
-alert_key(const struct cmp_alert *a, uint8_t out[static 1 + 32])
-{
-    out[0] = LEDGER_K_ALERT;
-    memcpy(out + 1, a->id, 32);
-    return 1 + 32;
-}
-
-/* Its index entry: by kind, then time, then id. */
-static size_t
-alert_index_key(const struct cmp_alert *a, uint8_t out[static 1 + 1 + 8 + 32])
-{
-    out[0] = LEDGER_K_ALERT_IDX;
-    out[1] = a->kind;
-    buf_store_u64(out + 2, (uint64_t)a->time_ms);
-    memcpy(out + 10, a->id, 32);
-    return 1 + 1 + 8 + 32;
-}
-
 void
 cmp_alert_make(struct cmp_alert *a, int kind, const char *account, int64_t time_ms,
                int64_t amount_vnd, const uint8_t txid[static 32])
@@ -87,14 +67,16 @@ cmp_alert_decode(struct cmp_alert *a, const uint8_t *in, size_t len, struct sbx_
 int
 cmp_alert_changes(const struct cmp_alert *a, struct ledger_changes *c)
 {
-    uint8_t key[1 + 32], idx[1 + 1 + 8 + 32];
+    uint8_t key[LEDGER_STORE_KEY_HASH_LEN], idx[LEDGER_STORE_KEY_ALERT_INDEX_LEN];
     struct buf b;
     int rc;
 
     buf_init(&b, 256);
     rc = cmp_alert_encode(a, &b);
-    rc = rc ? rc : ledger_changes_put(c, key, alert_key(a, key), b.data, b.len);
-    rc = rc ? rc : ledger_changes_put(c, idx, alert_index_key(a, idx), "", 0);
+    rc = rc ? rc : ledger_changes_put(c, key, ledger_store_key_alert(key, a->id), b.data, b.len);
+    rc = rc ? rc
+            : ledger_changes_put(
+                  c, idx, ledger_store_key_alert_index(idx, a->kind, a->time_ms, a->id), "", 0);
     buf_release(&b);
     return rc;
 }

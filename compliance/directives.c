@@ -161,8 +161,8 @@ cmp_directives_apply(struct cmp_engine *e, const struct ledger_tx *tx, const str
         int on = d->kind == LEDGER_DIR_SANCTION_ADD;
 
         if (d->account[0])
-            return cmp_persist_set_sanction(e, 'a', d->account, on);
-        return cmp_persist_set_sanction(e, 'd', d->address, on);
+            return cmp_persist_set_sanction(e, LEDGER_LIST_ACCOUNT, d->account, on);
+        return cmp_persist_set_sanction(e, LEDGER_LIST_ADDRESS, d->address, on);
     }
     default:
         return SBX_EINTERNAL;

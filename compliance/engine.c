@@ -153,9 +153,9 @@ cmp_engine_is_regulator(const struct cmp_engine *e, const uint8_t key[static 32]
 int
 cmp_engine_is_sanctioned(const struct cmp_engine *e, const char *account, const char *address)
 {
-    if (account && account[0] && cmp_persist_sanctioned(e, 'a', account))
+    if (account && account[0] && cmp_persist_sanctioned(e, LEDGER_LIST_ACCOUNT, account))
         return 1;
-    if (address && address[0] && cmp_persist_sanctioned(e, 'd', address))
+    if (address && address[0] && cmp_persist_sanctioned(e, LEDGER_LIST_ADDRESS, address))
         return 1;
     return 0;
 }

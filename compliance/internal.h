@@ -24,6 +24,7 @@
 
 #include "compliance/engine.h"
 #include "compliance/params.h"
+#include "ledger/store.h"
 #include "util/buf.h"
 #include "util/map.h"
 
@@ -163,7 +164,8 @@ int cmp_persist_id_seen(const struct cmp_engine *e, uint8_t kind, const char *id
 /* Take the id (this block's ids, and its record for the next collect). */
 int cmp_persist_put_id(struct cmp_engine *e, uint8_t kind, const char *id,
                        const uint8_t txid[static 32]) SBX_WARN_UNUSED;
-/* 1 if the account (kind 'a') or address (kind 'd') `s` is on the sanctions list. */
+/* 1 if the account (kind LEDGER_LIST_ACCOUNT) or address (LEDGER_LIST_ADDRESS) `s` is on the
+ * sanctions list (ledger/store.h). */
 int cmp_persist_sanctioned(const struct cmp_engine *e, char kind, const char *s);
 /* List (on) or unlist `s`, and its record for the next collect. */
 int cmp_persist_set_sanction(struct cmp_engine *e, char kind, const char *s,

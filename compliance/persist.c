@@ -18,66 +18,15 @@
 
 /* ------------------------------------------------------------------ keys */
 
-/* `plen` bytes of `prefix`, then the text `s` (at most `max` bytes, no terminator). */
-static size_t
-text_key(const uint8_t *prefix, size_t plen, const char *s, size_t max, uint8_t *out)
-{
-    size_t n = strnlen(s, max);
-
-    memcpy(out, prefix, plen);
-    memcpy(out + plen, s, n);
-    return plen + n;
-}
-
-static size_t
-id_key(uint8_t kind, const char *id, uint8_t out[static 2 + SBX_ID_MAX])
-{
-    const uint8_t prefix[] = {LEDGER_K_IDEM, kind};
-
-    return text_key(prefix, sizeof(prefix), id, SBX_ID_MAX, out);
-}
-
-/* A sanctions list entry: kind 'a' (account) or 'd' (address). The in-memory list uses the same
- * bytes as its key. */
-static size_t
-sanction_key(char kind, const char *s, uint8_t out[static 2 + SBX_ADDRESS_MAX])
-{
-    const uint8_t prefix[] = {LEDGER_K_LIST, (uint8_t)kind};
-
-    return text_key(prefix, sizeof(prefix), s, SBX_ADDRESS_MAX, out);
-}
-
-static size_t
-global_key(uint8_t out[static 2])
-{
-    out[0] = LEDGER_K_LIST;
-    out[1] = 'g';
-    return 2;
-}
-
-static size_t
-params_key(uint8_t out[static 2])
-{
-    out[0] = LEDGER_K_PARAM;
-    out[1] = 'p';
-    return 2;
-}
-
-static size_t
-usage_key(const char *id, uint8_t out[static 1 + SBX_ID_MAX])
-{
-    const uint8_t prefix[] = {LEDGER_K_USAGE};
-
-    return text_key(prefix, sizeof(prefix), id, SBX_ID_MAX, out);
-}
+/* Every key is built by ledger/store.c (its key table is in ledger/store.h). */
 
 /* ------------------------------------------------------------------ ids and sanctions */
 
 int
 cmp_persist_id_seen(const struct cmp_engine *e, uint8_t kind, const char *id)
 {
-    uint8_t k[2 + SBX_ID_MAX];
-    size_t n = id_key(kind, id, k);
+    uint8_t k[LEDGER_STORE_KEY_IDEM_MAX];
+    size_t n = ledger_store_key_idem(k, kind, id);
 
     if (map_get(&e->ids_cur, k, n) || map_get(&e->ids_prev, k, n))
         return 1;
@@ -90,8 +39,8 @@ int
 cmp_persist_put_id(struct cmp_engine *e, uint8_t kind, const char *id,
                    const uint8_t txid[static 32])
 {
-    uint8_t k[2 + SBX_ID_MAX];
-    size_t n = id_key(kind, id, k);
+    uint8_t k[LEDGER_STORE_KEY_IDEM_MAX];
+    size_t n = ledger_store_key_idem(k, kind, id);
     int rc = map_put(&e->ids_cur, k, n, (void *)1);
 
     return rc ? rc : ledger_changes_put(&e->pending, k, n, txid, 32);
@@ -100,16 +49,16 @@ cmp_persist_put_id(struct cmp_engine *e, uint8_t kind, const char *id,
 int
 cmp_persist_sanctioned(const struct cmp_engine *e, char kind, const char *s)
 {
-    uint8_t k[2 + SBX_ADDRESS_MAX];
+    uint8_t k[LEDGER_STORE_KEY_LIST_MAX];
 
-    return map_get(&e->sanctions, k, sanction_key(kind, s, k)) != NULL;
+    return map_get(&e->sanctions, k, ledger_store_key_list(k, (uint8_t)kind, s)) != NULL;
 }
 
 int
 cmp_persist_set_sanction(struct cmp_engine *e, char kind, const char *s, int on)
 {
-    uint8_t k[2 + SBX_ADDRESS_MAX];
-    size_t n = sanction_key(kind, s, k);
+    uint8_t k[LEDGER_STORE_KEY_LIST_MAX];
+    size_t n = ledger_store_key_list(k, (uint8_t)kind, s);
     int rc;
 
     if (on) {
@@ -256,7 +205,7 @@ decode_params(struct cmp_engine *e, const uint8_t *in, size_t len)
 static int
 collect_usage(struct cmp_engine *e, struct buf *b, struct ledger_changes *out, int rc)
 {
-    uint8_t key[1 + SBX_ID_MAX];
+    uint8_t key[LEDGER_STORE_KEY_ACCOUNT_MAX];
     struct cmp_usage *u;
 
     STAILQ_FOREACH(u, &e->usage_dirty, dirty_link)
@@ -266,7 +215,9 @@ collect_usage(struct cmp_engine *e, struct buf *b, struct ledger_changes *out, i
             continue;
         buf_reset(b);
         rc = cmp_usage_encode(u, b);
-        rc = rc ? rc : ledger_changes_put(out, key, usage_key(u->owner->id, key), b->data, b->len);
+        rc = rc ? rc
+                : ledger_changes_put(out, key, ledger_store_key_usage(key, u->owner->id), b->data,
+                                     b->len);
     }
     STAILQ_INIT(&e->usage_dirty);
     return rc;
@@ -275,7 +226,7 @@ collect_usage(struct cmp_engine *e, struct buf *b, struct ledger_changes *out, i
 int
 cmp_persist_collect(struct cmp_engine *e, struct ledger_changes *out)
 {
-    uint8_t key[2];
+    uint8_t key[LEDGER_STORE_KEY_PAIR_LEN];
     struct buf b;
     int rc;
 
@@ -285,13 +236,14 @@ cmp_persist_collect(struct cmp_engine *e, struct ledger_changes *out)
     if (rc == SBX_OK && e->global_dirty) {
         buf_reset(&b);
         rc = encode_global(e, &b);
-        rc = rc ? rc : ledger_changes_put(out, key, global_key(key), b.data, b.len);
+        rc = rc ? rc
+                : ledger_changes_put(out, key, ledger_store_key_list_global(key), b.data, b.len);
         e->global_dirty = 0;
     }
     if (rc == SBX_OK && e->params_dirty) {
         buf_reset(&b);
         rc = encode_params(e, &b);
-        rc = rc ? rc : ledger_changes_put(out, key, params_key(key), b.data, b.len);
+        rc = rc ? rc : ledger_changes_put(out, key, ledger_store_key_params(key), b.data, b.len);
         e->params_dirty = 0;
     }
     for (size_t i = 0; rc == SBX_OK && i < e->pending.n; i++) {
@@ -345,12 +297,11 @@ static int
 load_list(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
     struct load_ctx *c = ctx;
+    uint8_t g[LEDGER_STORE_KEY_PAIR_LEN];
 
-    uint8_t g[2];
-
-    if (klen == global_key(g) && memcmp(key, g, klen) == 0) {
+    if (klen == ledger_store_key_list_global(g) && memcmp(key, g, klen) == 0) {
         c->rc = decode_global(c->e, val, vlen);
-    } else if (klen >= 3 && (key[1] == 'a' || key[1] == 'd')) {
+    } else if (klen >= 3 && (key[1] == LEDGER_LIST_ACCOUNT || key[1] == LEDGER_LIST_ADDRESS)) {
         c->rc = map_put(&c->e->sanctions, key, klen, (void *)1);
     } else {
         c->rc = SBX_ECORRUPT;
@@ -372,11 +323,11 @@ cmp_persist_load(struct cmp_engine *e, struct ledger_store *store, struct sbx_er
 {
     struct load_ctx c = {e, SBX_OK};
     struct buf v;
-    uint8_t prefix, key[2];
+    uint8_t key[LEDGER_STORE_KEY_PAIR_LEN];
     int rc;
 
     buf_init(&v, 1 << 16);
-    rc = ledger_store_get(store, key, params_key(key), &v, err);
+    rc = ledger_store_get(store, key, ledger_store_key_params(key), &v, err);
     if (rc == SBX_OK && decode_params(e, v.data, v.len) != SBX_OK)
         rc = sbx_err_set(err, SBX_ECORRUPT, "store: licence parameter record is malformed");
     buf_release(&v);
@@ -385,16 +336,11 @@ cmp_persist_load(struct cmp_engine *e, struct ledger_store *store, struct sbx_er
     rc = ledger_state_load(e->st, store, err);
     if (rc)
         return rc;
-    prefix = LEDGER_K_USAGE;
-    rc = ledger_store_scan(store, &prefix, 1, NULL, 0, 0, load_usage, &c, err);
-    if (rc == SBX_OK && c.rc == SBX_OK) {
-        prefix = LEDGER_K_LIST;
-        rc = ledger_store_scan(store, &prefix, 1, NULL, 0, 0, load_list, &c, err);
-    }
-    if (rc == SBX_OK && c.rc == SBX_OK && e->id_lookup == NULL) {
-        prefix = LEDGER_K_IDEM;
-        rc = ledger_store_scan(store, &prefix, 1, NULL, 0, 0, load_id, &c, err);
-    }
+    rc = ledger_store_scan_kind(store, LEDGER_K_USAGE, load_usage, &c, err);
+    if (rc == SBX_OK && c.rc == SBX_OK)
+        rc = ledger_store_scan_kind(store, LEDGER_K_LIST, load_list, &c, err);
+    if (rc == SBX_OK && c.rc == SBX_OK && e->id_lookup == NULL)
+        rc = ledger_store_scan_kind(store, LEDGER_K_IDEM, load_id, &c, err);
     if (rc == SBX_OK && c.rc != SBX_OK)
         rc = sbx_err_set(err, c.rc, "store: compliance record is malformed");
     e->global_dirty = 0;
