@@ -3,7 +3,7 @@
 #ifndef SBX_RPC_M_QUERY_H
 #define SBX_RPC_M_QUERY_H
 
-#include "rpc/methods.h"
+#include "rpc/outcome.h"
 
 int rpc_m_query_getblock(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                          struct rpc_outcome *out, struct sbx_err *err);

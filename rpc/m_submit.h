@@ -2,7 +2,7 @@
 #ifndef SBX_RPC_M_SUBMIT_H
 #define SBX_RPC_M_SUBMIT_H
 
-#include "rpc/methods.h"
+#include "rpc/outcome.h"
 
 /* Any method with a builder (openaccount, updateaccount, deposit, withdraw, submittrade,
  * submitdirective): build the transaction with m->build and hand it to the server to submit. */

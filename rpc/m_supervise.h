@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "compliance/engine.h"
-#include "rpc/methods.h"
+#include "rpc/outcome.h"
 
 int rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m,
                                json_t *params, struct rpc_outcome *out, struct sbx_err *err);

@@ -15,7 +15,7 @@
 #include "ledger/tx.h"
 #include "node/node.h"
 #include "rpc/locate.h"
-#include "rpc/methods.h"
+#include "rpc/outcome.h"
 #include "util/err.h"
 
 /* Text that may not be valid UTF-8 (free text from the ledger): as is if it is, else with every

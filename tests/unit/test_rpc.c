@@ -247,20 +247,20 @@ test_error_codes(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
-        assert_int_equal(rpc_methods_code(params[i]), RPC_INVALID_PARAMS);
-    assert_int_equal(rpc_methods_code(SBX_OK), 0);
-    assert_int_equal(rpc_methods_code(SBX_ENOTFOUND), -32001);
-    assert_int_equal(rpc_methods_code(SBX_EDENIED), -32002);
-    assert_int_equal(rpc_methods_code(SBX_ECONFLICT), -32003);
-    assert_int_equal(rpc_methods_code(SBX_EUNAVAIL), -32004);
-    assert_int_equal(rpc_methods_code(SBX_EBADSIG), -32005);
-    assert_int_equal(rpc_methods_code(SBX_EOVERLOAD), -32006);
-    assert_int_equal(rpc_methods_code(SBX_EREJECTED), -32000);
-    assert_int_equal(rpc_methods_code(SBX_EIO), -32603);
-    assert_int_equal(rpc_methods_code(SBX_ENOMEM), -32603);
-    assert_int_equal(rpc_methods_code(SBX_EINTERNAL), -32603);
-    assert_int_equal(rpc_methods_code(SBX_ECORRUPT), -32603);
-    assert_int_equal(rpc_methods_code(-999), -32603);
+        assert_int_equal(rpc_outcome_code(params[i]), RPC_INVALID_PARAMS);
+    assert_int_equal(rpc_outcome_code(SBX_OK), 0);
+    assert_int_equal(rpc_outcome_code(SBX_ENOTFOUND), -32001);
+    assert_int_equal(rpc_outcome_code(SBX_EDENIED), -32002);
+    assert_int_equal(rpc_outcome_code(SBX_ECONFLICT), -32003);
+    assert_int_equal(rpc_outcome_code(SBX_EUNAVAIL), -32004);
+    assert_int_equal(rpc_outcome_code(SBX_EBADSIG), -32005);
+    assert_int_equal(rpc_outcome_code(SBX_EOVERLOAD), -32006);
+    assert_int_equal(rpc_outcome_code(SBX_EREJECTED), -32000);
+    assert_int_equal(rpc_outcome_code(SBX_EIO), -32603);
+    assert_int_equal(rpc_outcome_code(SBX_ENOMEM), -32603);
+    assert_int_equal(rpc_outcome_code(SBX_EINTERNAL), -32603);
+    assert_int_equal(rpc_outcome_code(SBX_ECORRUPT), -32603);
+    assert_int_equal(rpc_outcome_code(-999), -32603);
 }
 
 static void
