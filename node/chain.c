@@ -202,7 +202,7 @@ node_chain_open(struct node_chain **out, const char *dir, int reindex_all, int c
         c->tip_time = h.time_ms;
     }
     /* unknown after a restart: attest the tip once */
-    __atomic_store_n(&c->last_substantive, c->tip.height, __ATOMIC_RELAXED);
+    atomic_store_explicit(&c->last_substantive, c->tip.height, memory_order_relaxed);
     if (!reindex_all) { /* after a reindex the engine holds the state already */
         rc = cmp_engine_load(c->eng, c->store, err);
         rc = rc ? rc : replay_after_checkpoint(c, err);
@@ -268,7 +268,7 @@ node_chain_set_pool(struct node_chain *c, struct par_pool *pool)
 uint64_t
 node_chain_last_substantive(const struct node_chain *c)
 {
-    return __atomic_load_n(&c->last_substantive, __ATOMIC_RELAXED);
+    return atomic_load_explicit(&c->last_substantive, memory_order_relaxed);
 }
 
 /* The txids of a block's transactions (blocks from our own store: already verified). */
@@ -455,7 +455,7 @@ scratch_chain(struct node_chain **out, char **tmpdir, struct sbx_err *err)
 
 int
 node_chain_replay_check(struct node_chain *c, uint64_t from, uint64_t to, uint64_t *checked,
-                        uint64_t *failed_at, const int *cancel, struct sbx_err *err)
+                        uint64_t *failed_at, const atomic_int *cancel, struct sbx_err *err)
 {
     char *tmpdir = NULL;
     struct node_chain *r = NULL;
@@ -479,7 +479,7 @@ node_chain_replay_check(struct node_chain *c, uint64_t from, uint64_t to, uint64
     r->pool = c->pool;
     r->sync_writes = 0; /* a scratch store */
     for (uint64_t h = 0; h <= to; h++) {
-        if (cancel != NULL && __atomic_load_n(cancel, __ATOMIC_RELAXED)) {
+        if (cancel != NULL && atomic_load_explicit(cancel, memory_order_relaxed)) {
             rc = sbx_err_set(err, SBX_EUNAVAIL, "verification stopped: the node is stopping");
             goto out;
         }

@@ -17,6 +17,7 @@
 #ifndef SBX_NODE_CHAIN_H
 #define SBX_NODE_CHAIN_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -154,7 +155,7 @@ int node_chain_checkpoint(struct node_chain *c, struct sbx_err *err) SBX_WARN_UN
  * digest with what is stored (verifychain). Stops with SBX_EUNAVAIL once *cancel (if given)
  * becomes non-zero. */
 int node_chain_replay_check(struct node_chain *c, uint64_t from, uint64_t to, uint64_t *checked,
-                            uint64_t *failed_at, const int *cancel,
+                            uint64_t *failed_at, const atomic_int *cancel,
                             struct sbx_err *err) SBX_WARN_UNUSED;
 
 #endif

@@ -262,7 +262,7 @@ hand_over(struct node_chain *c, const struct ledger_block_header *hdr, struct no
     c->recent[tip->height % RECENT_HASHES].height1 = tip->height + 1;
     memcpy(c->recent[tip->height % RECENT_HASHES].hash, tip->hash, 32);
     if (c->block_substantive)
-        __atomic_store_n(&c->last_substantive, tip->height, __ATOMIC_RELAXED);
+        atomic_store_explicit(&c->last_substantive, tip->height, memory_order_relaxed);
     c->building = 0;
 }
 

@@ -59,11 +59,11 @@ struct node_chain {
     size_t absent_len;
     size_t nblock_ids, block_ids_alloc;
     /* following */
-    struct par_pool *pool;     /* signature checks of a block in parallel (NULL: one thread) */
-    int sync_writes;           /* blocks written are synced (default 1; 0 for reindex, replay) */
-    int block_substantive;     /* the block being built holds more than attestations */
-    uint64_t last_substantive; /* atomic */
-    int apply_dirty;           /* a refused block may have left part of itself in the engine */
+    struct par_pool *pool; /* signature checks of a block in parallel (NULL: one thread) */
+    int sync_writes;       /* blocks written are synced (default 1; 0 for reindex, replay) */
+    int block_substantive; /* the block being built holds more than attestations */
+    _Atomic uint64_t last_substantive; /* any thread */
+    int apply_dirty; /* a refused block may have left part of itself in the engine */
     /* hashes of the latest blocks (some may not be written yet), for attestations */
     struct {
         uint64_t height1; /* height + 1; 0 = empty */

@@ -176,9 +176,7 @@ struct verify_job;
 /* A verifychain on its own thread (verify.c). */
 struct node_verifychain {
     struct verify_job *job; /* event-loop thread only */
-    /* set by node_close, read by the verifychain thread: always through __atomic_load_n /
-     * __atomic_store_n (a plain int, because node_chain_replay_check takes a const int *) */
-    int cancel;
+    atomic_int cancel;      /* _Atomic: set by node_close, read by the verifychain thread */
 };
 
 struct node {

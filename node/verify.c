@@ -39,7 +39,7 @@ node_verify(struct node *n, uint64_t from, uint64_t to, uint64_t *checked, uint6
     for (uint64_t a = from; a <= to && rc == SBX_OK;) {
         uint64_t b = to - a >= VERIFY_STEP ? a + VERIFY_STEP - 1 : to, k = 0;
 
-        if (__atomic_load_n(&n->verify.cancel, __ATOMIC_RELAXED))
+        if (atomic_load_explicit(&n->verify.cancel, memory_order_relaxed))
             return sbx_err_set(err, SBX_EUNAVAIL, "verification stopped: the node is stopping");
         rc = ledger_store_verify(node_chain_store(n->chain), a, b, &k, failed_at, err);
         done += k;
@@ -138,6 +138,6 @@ void
 node_verify_cancel(struct node *n)
 {
     /* a running verifychain stops at its next block; its caller gets an answer */
-    __atomic_store_n(&n->verify.cancel, 1, __ATOMIC_RELAXED);
+    atomic_store_explicit(&n->verify.cancel, 1, memory_order_relaxed);
     verify_finish(n);
 }
