@@ -1,8 +1,8 @@
 /* Rule and alert identifiers.
  *
  * A rule's number is what a block's verdict records (ledger/block.h), so numbers are stable
- * forever: add new rules at the end, never renumber. The names are the ids of DESIGN.md
- * section 5 and doc/compliance.md (tests/check_compliance_doc.sh keeps the two in step).
+ * forever: add new rules at the end, never renumber. The names are the ids of
+ * doc/compliance.md (tests/check_compliance_doc.sh keeps the two in step).
  */
 #ifndef SBX_COMPLIANCE_RULES_H
 #define SBX_COMPLIANCE_RULES_H

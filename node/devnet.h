@@ -3,7 +3,7 @@
  * Fresh operator key, an embedded regulator key (its secret is public: devnet only, so that
  * directives can be tried), assets VND, BTC (8 decimals, reference price 2,500,000,000 VND) and
  * ETH (8 decimals, 90,000,000 VND), a licence valid from now for three years with the default
- * limits of DESIGN.md 5, `supervision.max_lag_s` 0 (no regulator node runs), and the
+ * limits of doc/compliance.md, `supervision.max_lag_s` 0 (no regulator node runs), and the
  * operator's house account "HOUSE".
  */
 #ifndef SBX_NODE_DEVNET_H

@@ -1,12 +1,13 @@
 /* The node's network layer: what sbx nodes say to each other over peer links (doc/protocol.md).
  *
- * It sits between the transport (node/p2p.c: TLS, node-key handshake, frames) and the node
- * (node/node.c: the chain and its pipelines). Every node serves blocks from its store to peers
- * that ask (getblocks) and keeps sending each such peer new blocks as they become durable. A
- * follower (regulator or observer) asks a peer for the blocks after its tip, hands them in
- * order to the node, which re-validates each fully before applying it, and watches for two
- * different operator-signed blocks at one height. A regulator attests to what it applied and
- * relays its directives to the operator; the operator submits both into its pipeline.
+ * It sits between the transport (node/p2p*.c: TLS, node-key handshake, frames) and the node
+ * (node/node.h: the chain and its pipelines, follower.c for what a follower does with blocks).
+ * Every node serves blocks from its store to peers that ask (getblocks) and keeps sending each such
+ * peer new blocks as they become durable. A follower (regulator or observer) asks a peer for the
+ * blocks after its tip, hands them in order to the node, which re-validates each fully before
+ * applying it, and watches for two different operator-signed blocks at one height. A regulator
+ * attests to what it applied and relays its directives to the operator; the operator submits both
+ * into its pipeline.
  *
  * Threads: everything here runs on the event loop given to node_net_open.
  */

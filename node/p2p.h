@@ -1,4 +1,4 @@
-/* Peer links: the transport between sbx nodes (DESIGN.md section 6, doc/protocol.md).
+/* Peer links: the transport between sbx nodes (doc/protocol.md).
  *
  * A `struct p2p` listens for peers and keeps links to the peers it was told to connect to. Each
  * link is TLS 1.3 (OpenSSL through libevent's bufferevent_openssl) with a self-signed

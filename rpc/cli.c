@@ -3,7 +3,7 @@
  *   sbx-cli [options] METHOD [name=value ...]
  *
  * Parameters are named. A value is sent as a JSON string, which is what amounts, quantities,
- * prices and ids must be (DESIGN.md section 7: "0.5" stays "0.5"), except: true and false are
+ * prices and ids must be (doc/rpc.md: "0.5" stays "0.5"), except: true and false are
  * booleans; a value that starts with '{' or '[' is parsed as JSON; an integer without leading
  * zeros is a number for the parameters that take integers (height, limit, ...); and
  * `name:=JSON` sends any JSON value as it is.
@@ -58,7 +58,7 @@ enum {
 #define RESPONSE_MAX (256u << 20) /* bytes of response body at most */
 #define MAX_PARAMS 256
 
-/* Parameters whose values are integers on the wire (DESIGN.md section 7 and doc/rpc.md). */
+/* Parameters whose values are integers on the wire (doc/rpc.md). */
 static const char *const int_params[] = {
     "height", "limit", "kyc_tier", "executed_at", "from", "to", "score", "valid_to", "value",
 };

@@ -16,7 +16,7 @@
 
 /* ------------------------------------------------------------------ error codes */
 
-/* The one table from sbx return codes to JSON-RPC codes (DESIGN.md 7). Anything not listed is
+/* The one table from sbx return codes to JSON-RPC codes (doc/rpc.md). Anything not listed is
  * an internal error (-32603): the client gets a generic message, the log gets the details. */
 static const struct {
     int rc;

@@ -3,8 +3,8 @@
  * Authentication is HTTP Basic against `rpcauth` lines (NAME:SALT$HASH:ROLE, HASH = hex
  * HMAC-SHA256 keyed with SALT over the password) or the cookie (`__cookie__`, role admin). Roles:
  * operator, supervisor, admin. Limits: body size (HTTP 413), batch size, connections, and a
- * delay before every HTTP 401. Every method, parameter, result and error code is as DESIGN.md
- * section 7 and doc/rpc.md give them.
+ * delay before every HTTP 401. Every method, parameter, result and error code is as doc/rpc.md
+ * gives them.
  */
 #ifndef SBX_RPC_SERVER_H
 #define SBX_RPC_SERVER_H

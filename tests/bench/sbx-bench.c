@@ -1,4 +1,4 @@
-/* sbx-bench: a load generator for sbxd's JSON-RPC interface (DESIGN.md sections 7 and 9).
+/* sbx-bench: a load generator for sbxd's JSON-RPC interface (doc/rpc.md).
  *
  * It opens accounts, funds them, then submits trades over many concurrent keep-alive HTTP/1.1
  * connections, one request (or one JSON-RPC batch) in flight on each, and reports what came

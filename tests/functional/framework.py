@@ -33,7 +33,7 @@ START_TIMEOUT = 90
 STOP_TIMEOUT = 90
 RPC_TIMEOUT = 120
 
-# JSON-RPC error codes (DESIGN.md section 7).
+# JSON-RPC error codes (doc/rpc.md).
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
@@ -84,7 +84,7 @@ def contrib_rpcauth(name, role, password):
 
 def rpcauth_line(name, password, role, salt=None):
     """An rpcauth line NAME:SALT$HASH:ROLE, HASH = hex HMAC-SHA256 keyed with SALT over the
-    password (DESIGN.md section 7)."""
+    password (doc/rpc.md)."""
     salt = salt or secrets.token_hex(16)
     digest = hmac.new(salt.encode(), password.encode(), hashlib.sha256).hexdigest()
     return "%s:%s$%s:%s" % (name, salt, digest, role)
@@ -453,7 +453,7 @@ def in_time(fn, timeout=60, what="condition"):
         time.sleep(0.05)
 
 
-# ---- multi-node networks (DESIGN.md section 6): an operator node and nodes that follow it
+# ---- multi-node networks (doc/protocol.md): an operator node and nodes that follow it
 
 # Generous bounds for what crosses the peer links (replication, attestations, relayed
 # directives) on a loaded 2-core machine; they bound conditions that must eventually hold.

@@ -1,4 +1,4 @@
-"""Crash safety (DESIGN.md principle 4 and section 9): kill -9 the node under load from
+"""Crash safety (doc/architecture.md, principle 4): kill -9 the node under load from
 sbx-bench, restart it, and check that every receipt the client got (accepted, or a recorded
 rejection) is on the ledger at the height it was given, and that the chain verifies."""
 

@@ -57,7 +57,7 @@ class DevnetTest(fw.NodeTestCase):
 
     def test_halt_and_resume(self):
         n = self.node()
-        # an rpcauth line made by hand as DESIGN.md 7 describes (not by contrib/rpcauth)
+        # an rpcauth line made by hand as doc/rpc.md describes (not by contrib/rpcauth)
         n.extra_args.append("-rpcauth=" + fw.rpcauth_line("sup", "pw-sup", "supervisor"))
         sup = ("sup", "pw-sup")
         n.restart()

@@ -15,7 +15,7 @@ from test_rpc import METHODS
 
 DOC = os.path.join(fw.SRCDIR, "doc", "rpc.md")
 HEX = re.compile(r"^[0-9a-f]{64}([0-9a-f]{64})?$")
-NOT_SERVED = {"getreport"}  # DESIGN.md 7 lists it; doc/rpc.md says it is not served yet
+NOT_SERVED = {"getreport"}  # doc/rpc.md lists it as not served yet
 
 
 def parse_examples(path):

@@ -1,4 +1,4 @@
-"""The multi-node network (DESIGN.md section 6): an operator node and regulator nodes that
+"""The multi-node network (doc/protocol.md): an operator node and regulator nodes that
 replicate its ledger over the TLS peer links, re-validate and attest every block, relay the
 directives they sign, detect a misbehaving operator, and an allow list for observers.
 

@@ -1,4 +1,4 @@
-"""JSON-RPC interface: every method of DESIGN.md section 7 (but getreport and the event stream),
+"""JSON-RPC interface: every method of doc/rpc.md (but getreport and the event stream),
 every error code, roles, HTTP authentication and size limits."""
 
 import base64
@@ -401,7 +401,7 @@ class RPCTest(fw.OneNodeTestCase):
 
     def test_rpcauth_line(self):
         """contrib/rpcauth makes NAME:SALT$HASH:ROLE with HASH = HMAC-SHA256(SALT, password), as
-        DESIGN.md 7 says, and sbxd accepts a line made by hand the same way."""
+        doc/rpc.md says, and sbxd accepts a line made by hand the same way."""
         line = fw.contrib_rpcauth("someone", "supervisor", "s3cret")
         name, rest = line.split(":", 1)
         salt_hash, role = rest.rsplit(":", 1)
@@ -678,7 +678,7 @@ class RPCTest(fw.OneNodeTestCase):
             conn.close()
 
     def test_every_method_is_known(self):
-        """Every method of DESIGN.md 7 exists for the admin cookie (none answers -32601)."""
+        """Every method of doc/rpc.md exists for the admin cookie (none answers -32601)."""
         for m in METHODS:
             if m == "stop":
                 continue
