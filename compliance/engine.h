@@ -69,7 +69,7 @@ struct cmp_alert {
 
 struct cmp_result {
     struct ledger_verdict verdict;
-    char message[160]; /* why, for people; not part of consensus */
+    char message[SBX_ERR_MSG_MAX]; /* why, for people; not part of consensus */
     size_t nalerts;
     struct cmp_alert alerts[CMP_MAX_ALERTS];
     /* what apply needs, computed once by evaluate */

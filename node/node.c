@@ -72,7 +72,7 @@ node_refuse_now(node_done_fn fn, void *arg, int rc, const char *msg)
 
     memset(&r, 0, sizeof(r));
     r.rc = rc;
-    snprintf(r.message, sizeof(r.message), "%.190s", msg);
+    snprintf(r.message, sizeof(r.message), "%s", msg);
     fn(arg, &r);
 }
 

@@ -76,7 +76,7 @@ struct node_result {
     int rc; /* SBX_OK accepted; SBX_EREJECTED recorded rejection (verdict.rule says which);
                SBX_ECONFLICT same id, different content; SBX_EOVERLOAD queue full;
                SBX_EUNAVAIL licence/supervision/shutting down; SBX_EBADSIG; SBX_EINVAL... */
-    char message[200];
+    char message[SBX_ERR_MSG_MAX];
     uint8_t txid[32];
     uint64_t height;
     uint8_t block_hash[32];

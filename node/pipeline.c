@@ -125,7 +125,7 @@ work(struct node *n, struct job *j)
     }
     if (rc) {
         j->res.rc = rc;
-        snprintf(j->res.message, sizeof(j->res.message), "%.190s", err.msg);
+        snprintf(j->res.message, sizeof(j->res.message), "%s", err.msg);
         node_commit_complete_one(n, j);
         return 0;
     }

@@ -73,7 +73,7 @@ rpc_methods_submit_done(struct rpc_outcome *o, const struct node_result *r)
     if (r->message[0] != '\0') {
         rpc_outcome_fail(o, SBX_EREJECTED, r->message);
     } else {
-        char m[RPC_MESSAGE_MAX];
+        char m[SBX_ERR_MSG_MAX];
 
         snprintf(m, sizeof(m), "rejected by rule %s", rule ? rule : "unknown");
         rpc_outcome_fail(o, SBX_EREJECTED, m);

@@ -47,14 +47,12 @@ enum rpc_outcome_kind {
     RPC_OUT_VERIFY,     /* `vfrom`..`vto` to hand to node_verify_async */
 };
 
-#define RPC_MESSAGE_MAX 256
-
 /* What one call gives. Owns what its pointers point to; rpc_outcome_release frees it. */
 struct rpc_outcome {
     int kind;
     json_t *result;
     int code;
-    char message[RPC_MESSAGE_MAX];
+    char message[SBX_ERR_MSG_MAX];
     json_t *data;         /* error data, or NULL */
     struct ledger_tx *tx; /* malloc'd */
     uint8_t *raw;         /* malloc'd */

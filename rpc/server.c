@@ -448,7 +448,7 @@ process(struct rpc_http *h, int role)
     struct rpc_env env;
     json_error_t je;
     json_t *body;
-    char msg[RPC_MESSAGE_MAX];
+    char msg[SBX_ERR_MSG_MAX];
 
     body = p != NULL
                ? json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je)
