@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ledger/locate.h"
 #include "node/node_int.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -216,16 +217,15 @@ static enum dup
 check_duplicate(struct node *n, struct job *j)
 {
     struct ledger_store *store = node_chain_store(n->chain);
-    uint8_t key[LEDGER_STORE_KEY_IDEM_MAX], orig[32], again[32];
+    uint8_t key[LEDGER_STORE_KEY_IDEM_MAX], orig[32], again[32], first_id[32];
+    const struct ledger_verdict *verdict;
+    struct ledger_locate loc;
     struct ledger_tx otx, cand;
-    struct ledger_block b;
-    struct buf raw;
     uint64_t height;
     uint32_t index;
     const char *id;
     uint8_t kind;
     size_t len;
-    enum dup out = DUP_ANSWERED;
 
     id = job_id(&j->tx, &kind);
     if (id == NULL)
@@ -235,22 +235,19 @@ check_duplicate(struct node *n, struct job *j)
         return DUP_NONE;
     if (ledger_store_tx_location(store, orig, &height, &index, NULL) != SBX_OK)
         return DUP_WAIT;
-    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
-    if (ledger_store_get_block(store, height, &raw, NULL) != SBX_OK ||
-        ledger_block_decode(&b, raw.data, raw.len, NULL) != SBX_OK) {
-        buf_release(&raw);
+    ledger_locate_init(&loc);
+    if (ledger_locate_block(store, height, &loc, NULL) != SBX_OK ||
+        ledger_locate_entry(&loc, index, &otx, first_id, &verdict, NULL) != SBX_OK) {
+        ledger_locate_release(&loc);
         node_result_refuse(&j->res, SBX_EINTERNAL, "reading the first submission failed");
         return DUP_ANSWERED;
-    }
-    if (index >= b.ntx ||
-        ledger_tx_decode(&otx, b.entries[index].tx, b.entries[index].tx_len, NULL, NULL)) {
-        node_result_refuse(&j->res, SBX_EINTERNAL, "reading the first submission failed");
-        goto out;
     }
     /* same content = the same txid once signer and time are the first submission's */
     cand = j->tx;
     cand.timestamp = otx.timestamp;
     memcpy(cand.signer, otx.signer, 32);
+    memcpy(j->res.txid, orig, 32);
+    j->res.height = height;
     if (ledger_tx_id(&cand, again, NULL) != SBX_OK || memcmp(again, orig, 32) != 0) {
         j->res.rc = SBX_ECONFLICT;
         snprintf(j->res.message, sizeof(j->res.message),
@@ -259,22 +256,16 @@ check_duplicate(struct node *n, struct job *j)
                  : kind == CMP_ID_TRANSFER ? "transfer_id"
                                            : "account",
                  id);
-        memcpy(j->res.txid, orig, 32);
-        j->res.height = height;
     } else {
-        j->res.verdict = b.entries[index].verdict;
+        j->res.verdict = *verdict;
         j->res.rc = j->res.verdict.status == LEDGER_VERDICT_ACCEPTED ? SBX_OK : SBX_EREJECTED;
         snprintf(j->res.message, sizeof(j->res.message), "%s",
                  j->res.rc ? "rejected when first submitted" : "");
-        memcpy(j->res.txid, orig, 32);
-        j->res.height = height;
-        ledger_block_hash(&b.hdr, j->res.block_hash);
+        memcpy(j->res.block_hash, loc.hash, 32);
     }
     ledger_tx_release(&otx);
-out:
-    ledger_block_release(&b);
-    buf_release(&raw);
-    return out;
+    ledger_locate_release(&loc);
+    return DUP_ANSWERED;
 }
 
 /* Give `j` its verdict in the open block, or decide it at once. Returns 1 if it joined the

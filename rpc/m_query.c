@@ -21,7 +21,7 @@
 #include "ledger/amount.h"
 #include "ledger/state.h"
 #include "ledger/store.h"
-#include "rpc/locate.h"
+#include "ledger/locate.h"
 #include "rpc/params.h"
 #include "rpc/render.h"
 #include "util/buf.h"
@@ -45,12 +45,12 @@ take_budget(const struct rpc_env *env, size_t units)
 /* Transaction `txid` with its verdict and place (rpc_render_entry), loading its block into
  * `k`. NULL with `err` set on failure. */
 static json_t *
-txid_json(const struct rpc_env *env, const uint8_t txid[static 32], struct rpc_locate *k, int *type,
-          struct sbx_err *err)
+txid_json(const struct rpc_env *env, const uint8_t txid[static 32], struct ledger_locate *k,
+          int *type, struct sbx_err *err)
 {
     uint32_t index;
 
-    if (rpc_locate_txid(node_store(env->node), txid, k, &index, err) != SBX_OK)
+    if (ledger_locate_txid(node_store(env->node), txid, k, &index, err) != SBX_OK)
         return NULL;
     return rpc_render_entry(env, k, index, type, err);
 }
@@ -192,7 +192,7 @@ rpc_m_query_getusage(const struct rpc_env *env, const struct rpc_method *m, json
 
 /* Read getblock's params and load the block they name (height or hash) into `k`. */
 static int
-block_select(const struct rpc_env *env, json_t *params, struct rpc_locate *k, int *verbose,
+block_select(const struct rpc_env *env, json_t *params, struct ledger_locate *k, int *verbose,
              int *want_hex, struct sbx_err *err)
 {
     json_t *jh = json_object_get(params, "height"), *jhash = json_object_get(params, "hash");
@@ -218,7 +218,7 @@ block_select(const struct rpc_env *env, json_t *params, struct rpc_locate *k, in
             sbx_err_set(err, rc, "hash: no block with this hash");
         h = (int64_t)hu;
     }
-    rc = rc ? rc : rpc_locate_block(st, (uint64_t)h, k, err);
+    rc = rc ? rc : ledger_locate_block(st, (uint64_t)h, k, err);
     if (rc == SBX_ENOTFOUND && rpc_params_present(jh))
         sbx_err_set(err, rc, "height: no block at height %lld", (long long)h);
     return rc;
@@ -226,7 +226,7 @@ block_select(const struct rpc_env *env, json_t *params, struct rpc_locate *k, in
 
 /* The transactions of the block in `k`: their txids, or (verbose) each in full. */
 static int
-block_list(const struct rpc_env *env, const struct rpc_locate *k, int verbose, json_t **out,
+block_list(const struct rpc_env *env, const struct ledger_locate *k, int verbose, json_t **out,
            struct sbx_err *err)
 {
     json_t *list = json_array();
@@ -251,7 +251,7 @@ block_list(const struct rpc_env *env, const struct rpc_locate *k, int verbose, j
             struct ledger_tx tx;
             uint8_t txid[32];
 
-            if (rpc_locate_entry(k, i, &tx, txid, NULL, err) == SBX_OK) {
+            if (ledger_locate_entry(k, i, &tx, txid, NULL, err) == SBX_OK) {
                 item = hex_json(txid, 32);
                 ledger_tx_release(&tx);
             }
@@ -270,12 +270,12 @@ int
 rpc_m_query_getblock(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                      struct rpc_outcome *out, struct sbx_err *err)
 {
-    struct rpc_locate k;
+    struct ledger_locate k;
     json_t *r = NULL, *list = NULL, *hx;
     int verbose = 0, want_hex = 0, rc;
 
     (void)m;
-    rpc_locate_init(&k);
+    ledger_locate_init(&k);
     rc = block_select(env, params, &k, &verbose, &want_hex, err);
     if (rc)
         goto out;
@@ -308,7 +308,7 @@ rpc_m_query_getblock(const struct rpc_env *env, const struct rpc_method *m, json
     r = NULL;
 out:
     json_decref(r);
-    rpc_locate_release(&k);
+    ledger_locate_release(&k);
     return rc;
 }
 
@@ -317,12 +317,12 @@ static int
 located_result(const struct rpc_env *env, const uint8_t txid[static 32], struct rpc_outcome *out,
                struct sbx_err *err)
 {
-    struct rpc_locate k;
+    struct ledger_locate k;
     json_t *r;
 
-    rpc_locate_init(&k);
+    ledger_locate_init(&k);
     r = txid_json(env, txid, &k, NULL, err);
-    rpc_locate_release(&k);
+    ledger_locate_release(&k);
     if (r == NULL && err->code == SBX_ENOTFOUND) {
         char hex[65];
 
@@ -387,7 +387,7 @@ struct listq {
     size_t lastlen;
     int more;
     size_t scanned;
-    struct rpc_locate blk;
+    struct ledger_locate blk;
     int rc;
     struct sbx_err *err;
 };
@@ -509,9 +509,9 @@ list_index(const struct rpc_env *env, const uint8_t *prefix, size_t plen,
     q.items = json_array();
     if (q.items == NULL)
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
-    rpc_locate_init(&q.blk);
+    ledger_locate_init(&q.blk);
     rc = ledger_store_scan(q.st, prefix, plen, sp, slen, 1, list_cb, &q, err);
-    rpc_locate_release(&q.blk);
+    ledger_locate_release(&q.blk);
     if (rc == SBX_OK)
         rc = q.rc;
     if (rc) {

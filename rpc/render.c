@@ -273,7 +273,7 @@ put_verdict(json_t *o, const struct ledger_verdict *v)
 }
 
 json_t *
-rpc_render_entry(const struct rpc_env *env, const struct rpc_locate *k, size_t i, int *type,
+rpc_render_entry(const struct rpc_env *env, const struct ledger_locate *k, size_t i, int *type,
                  struct sbx_err *err)
 {
     const struct ledger_verdict *verdict;
@@ -282,7 +282,7 @@ rpc_render_entry(const struct rpc_env *env, const struct rpc_locate *k, size_t i
     json_t *o;
     int rc;
 
-    rc = rpc_locate_entry(k, i, &tx, txid, &verdict, err);
+    rc = ledger_locate_entry(k, i, &tx, txid, &verdict, err);
     if (rc)
         return NULL;
     if (type != NULL)
@@ -347,7 +347,7 @@ rpc_render_rejection(const struct node_result *r, const char *message)
 }
 
 json_t *
-rpc_render_block_header(const struct rpc_locate *k)
+rpc_render_block_header(const struct ledger_locate *k)
 {
     const struct ledger_block_header *h = &k->b.hdr;
     json_t *r = json_object();

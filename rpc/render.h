@@ -14,7 +14,7 @@
 #include "compliance/engine.h"
 #include "ledger/tx.h"
 #include "node/node.h"
-#include "rpc/locate.h"
+#include "ledger/locate.h"
 #include "rpc/outcome.h"
 #include "util/err.h"
 
@@ -40,10 +40,10 @@ json_t *rpc_render_tx(const struct rpc_env *env, const struct ledger_tx *tx,
 /* Entry `i` of the block loaded in `k`: the transaction, its verdict and where it is (height,
  * block_hash, index); `*type` (if not NULL) gets the transaction's type. NULL with `err` set on
  * failure. */
-json_t *rpc_render_entry(const struct rpc_env *env, const struct rpc_locate *k, size_t i, int *type,
-                         struct sbx_err *err);
+json_t *rpc_render_entry(const struct rpc_env *env, const struct ledger_locate *k, size_t i,
+                         int *type, struct sbx_err *err);
 /* The header fields of the block loaded in `k` and its ntx. */
-json_t *rpc_render_block_header(const struct rpc_locate *k);
+json_t *rpc_render_block_header(const struct ledger_locate *k);
 
 /* The receipt of an accepted submission: {txid, height, block_hash, verdict}. */
 json_t *rpc_render_receipt(const struct node_result *r);

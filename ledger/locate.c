@@ -7,19 +7,19 @@
 #include <config.h>
 #endif
 
-#include "rpc/locate.h"
+#include "ledger/locate.h"
 
 #include <string.h>
 
 void
-rpc_locate_init(struct rpc_locate *k)
+ledger_locate_init(struct ledger_locate *k)
 {
     memset(k, 0, sizeof(*k));
     buf_init(&k->raw, LEDGER_BLOCK_MAX_SIZE);
 }
 
 void
-rpc_locate_release(struct rpc_locate *k)
+ledger_locate_release(struct ledger_locate *k)
 {
     if (k->loaded)
         ledger_block_release(&k->b);
@@ -28,8 +28,8 @@ rpc_locate_release(struct rpc_locate *k)
 }
 
 int
-rpc_locate_block(struct ledger_store *st, uint64_t height, struct rpc_locate *k,
-                 struct sbx_err *err)
+ledger_locate_block(struct ledger_store *st, uint64_t height, struct ledger_locate *k,
+                    struct sbx_err *err)
 {
     struct sbx_err e;
     int rc;
@@ -55,20 +55,20 @@ rpc_locate_block(struct ledger_store *st, uint64_t height, struct rpc_locate *k,
 }
 
 int
-rpc_locate_txid(struct ledger_store *st, const uint8_t txid[static 32], struct rpc_locate *k,
-                uint32_t *index, struct sbx_err *err)
+ledger_locate_txid(struct ledger_store *st, const uint8_t txid[static 32], struct ledger_locate *k,
+                   uint32_t *index, struct sbx_err *err)
 {
     uint64_t height;
     int rc;
 
     rc = ledger_store_tx_location(st, txid, &height, index, err);
-    return rc ? rc : rpc_locate_block(st, height, k, err);
+    return rc ? rc : ledger_locate_block(st, height, k, err);
 }
 
 int
-rpc_locate_entry(const struct rpc_locate *k, size_t i, struct ledger_tx *tx,
-                 uint8_t txid[static 32], const struct ledger_verdict **verdict,
-                 struct sbx_err *err)
+ledger_locate_entry(const struct ledger_locate *k, size_t i, struct ledger_tx *tx,
+                    uint8_t txid[static 32], const struct ledger_verdict **verdict,
+                    struct sbx_err *err)
 {
     const struct ledger_block_entry *e;
     struct sbx_err de;
