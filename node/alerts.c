@@ -27,6 +27,33 @@ alerts_append(struct node_alerts *a, json_t *obj, int64_t time_ms, enum node_ale
     a->n++;
 }
 
+#define SEVERITY_ENTRY(e, n, s) {e, s},
+static const struct {
+    enum node_alert_severity sev;
+    const char *name;
+} severity_names[] = {NODE_ALERT_SEVERITIES(SEVERITY_ENTRY)};
+
+static const char *
+severity_name(enum node_alert_severity sev)
+{
+    for (size_t i = 0; i < SBX_ARRAY_LEN(severity_names); i++) {
+        if (severity_names[i].sev == sev)
+            return severity_names[i].name;
+    }
+    return "warning";
+}
+
+/* The severity called `name`; a stored alert with none we know is kept as a warning. */
+static enum node_alert_severity
+severity_parse(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < SBX_ARRAY_LEN(severity_names); i++) {
+        if (strcmp(severity_names[i].name, name) == 0)
+            return severity_names[i].sev;
+    }
+    return NODE_ALERT_WARNING;
+}
+
 static int
 alert_load_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
@@ -42,9 +69,7 @@ alert_load_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, si
         json_decref(o);
         return 1;
     }
-    alerts_append(a, o, json_integer_value(jt),
-                  sev != NULL && strcmp(sev, "critical") == 0 ? NODE_ALERT_CRITICAL
-                                                              : NODE_ALERT_WARNING);
+    alerts_append(a, o, json_integer_value(jt), severity_parse(sev));
     return 0;
 }
 
@@ -88,8 +113,7 @@ alert_json(uint64_t seq, int64_t now, enum node_alert_severity sev, const char *
     }
     json_object_set_new(o, "seq", json_integer((json_int_t)seq));
     json_object_set_new(o, "time", json_integer(now));
-    json_object_set_new(o, "severity",
-                        json_string(sev == NODE_ALERT_CRITICAL ? "critical" : "warning"));
+    json_object_set_new(o, "severity", json_string(severity_name(sev)));
     json_object_set_new(o, "kind", json_string(kind));
     json_object_set_new(o, "message", json_string(msg));
     json_object_set_new(o, "height", json_integer((json_int_t)height));

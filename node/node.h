@@ -142,7 +142,11 @@ uint64_t node_last_substantive(struct node *n);
 
 /* Node alerts (not on the ledger: what this node saw): kept in the store, listed by RPC.
  * `proof` (may be NULL) is a JSON object that the alert keeps (its reference is stolen). */
-enum node_alert_severity { NODE_ALERT_WARNING = 1, NODE_ALERT_CRITICAL = 2 };
+#define NODE_ALERT_SEVERITIES(X)                                                                   \
+    X(NODE_ALERT_WARNING, 1, "warning")                                                            \
+    X(NODE_ALERT_CRITICAL, 2, "critical")
+#define NODE_ALERT_SEVERITY_CONSTANT(e, n, s) e = n,
+enum node_alert_severity { NODE_ALERT_SEVERITIES(NODE_ALERT_SEVERITY_CONSTANT) };
 void node_alert(struct node *n, enum node_alert_severity sev, const char *kind, uint64_t height,
                 const uint8_t *peer, struct json_t *proof, const char *fmt, ...) SBX_PRINTF(7, 8);
 /* A new JSON array of the alerts (newest last), or NULL when out of memory. */

@@ -34,26 +34,28 @@ struct rpc_auth {
     char *cookie_path; /* set once the file is written: removed at free */
 };
 
-static const char *const role_names[] = {
-    [RPC_ROLE_OPERATOR] = "operator",
-    [RPC_ROLE_SUPERVISOR] = "supervisor",
-    [RPC_ROLE_ADMIN] = "admin",
-};
+#define ROLE_ENTRY(e, n, s) {n, s},
+static const struct {
+    int role;
+    const char *name;
+} role_names[] = {RPC_ROLES(ROLE_ENTRY)};
 
 const char *
 rpc_auth_role_name(int role)
 {
-    if (role < 0 || (size_t)role >= SBX_ARRAY_LEN(role_names))
-        return NULL;
-    return role_names[role];
+    for (size_t i = 0; i < SBX_ARRAY_LEN(role_names); i++) {
+        if (role_names[i].role == role)
+            return role_names[i].name;
+    }
+    return NULL;
 }
 
 int
 rpc_auth_role_parse(const char *s)
 {
     for (size_t i = 0; i < SBX_ARRAY_LEN(role_names); i++) {
-        if (role_names[i] != NULL && strcmp(role_names[i], s) == 0)
-            return (int)i;
+        if (strcmp(role_names[i].name, s) == 0)
+            return role_names[i].role;
     }
     return 0;
 }

@@ -14,12 +14,15 @@
 
 #include "util/err.h"
 
-/* Roles are bits so that a method can name the set of roles allowed to call it. */
-enum rpc_role {
-    RPC_ROLE_OPERATOR = 1,
-    RPC_ROLE_SUPERVISOR = 2,
-    RPC_ROLE_ADMIN = 4,
-};
+/* The roles, X(enum, bit, "name"): bits, so that a method can name the set of roles allowed to
+ * call it. */
+#define RPC_ROLES(X)                                                                               \
+    X(RPC_ROLE_OPERATOR, 1, "operator")                                                            \
+    X(RPC_ROLE_SUPERVISOR, 2, "supervisor")                                                        \
+    X(RPC_ROLE_ADMIN, 4, "admin")
+#define RPC_ROLE_CONSTANT(e, n, s) e = n,
+
+enum rpc_role { RPC_ROLES(RPC_ROLE_CONSTANT) };
 #define RPC_ROLES_ANY (RPC_ROLE_OPERATOR | RPC_ROLE_SUPERVISOR | RPC_ROLE_ADMIN)
 
 #define RPC_AUTH_COOKIE_USER "__cookie__"

@@ -743,10 +743,27 @@ test_submit_done(void **state)
     rpc_outcome_release(&o);
 }
 
+/* Role names come from the RPC_ROLES table both ways; a set of roles is not one role. */
+static void
+test_auth_role_names(void **state)
+{
+    static const int roles[] = {RPC_ROLE_OPERATOR, RPC_ROLE_SUPERVISOR, RPC_ROLE_ADMIN};
+
+    (void)state;
+    for (size_t i = 0; i < SBX_ARRAY_LEN(roles); i++)
+        assert_int_equal(rpc_auth_role_parse(rpc_auth_role_name(roles[i])), roles[i]);
+    assert_string_equal(rpc_auth_role_name(RPC_ROLE_SUPERVISOR), "supervisor");
+    assert_null(rpc_auth_role_name(0));
+    assert_null(rpc_auth_role_name(RPC_ROLE_OPERATOR | RPC_ROLE_ADMIN));
+    assert_int_equal(rpc_auth_role_parse("Admin"), 0);
+    assert_int_equal(rpc_auth_role_parse(""), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auth_role_names),
         cmocka_unit_test(test_auth_parse_line),
         cmocka_unit_test(test_auth_parse_line_malformed),
         cmocka_unit_test(test_auth_new_names_line),
