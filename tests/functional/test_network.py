@@ -438,7 +438,17 @@ class MisbehaviourTest(NetworkTestCase):
         return net, alerts
 
     def test_wrong_verdict(self):
-        self.misbehave("wrong_verdict", "block_invalid")
+        net, alerts = self.misbehave("wrong_verdict", "block_invalid")
+        # node alerts are kept in the store: after a restart the alert is still there, and
+        # still critical
+        reg = net.regulators[0]
+        self.assertEqual(reg.stop(), 0)
+        reg.start()
+        kept = [a for a in reg.call("listnodealerts")["items"]
+                if a["kind"] == "block_invalid" and a["seq"] == alerts[reg.name]["seq"]]
+        self.assertEqual(len(kept), 1, kept)
+        self.assertEqual(kept[0]["severity"], "critical")
+        self.assertGreaterEqual(reg.call("getinfo")["critical_alerts"], 1)
 
     def test_wrong_digest(self):
         self.misbehave("wrong_digest", "block_invalid")
