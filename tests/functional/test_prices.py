@@ -4,15 +4,10 @@ set_param of a reference price moving the band from its block on, re-verified by
 
 import framework as fw
 from framework import in_time
+from test_devnet import directive
 
 T = fw.SYNC_TIMEOUT
 HOUSE = "HOUSE"
-
-
-def directive(kind, **kw):
-    d = {"kind": kind, "reason": "functional test", "legal_basis": "test licence 1.2"}
-    d.update(kw)
-    return d
 
 
 class DevnetPricesTest(fw.NodeTestCase):
