@@ -74,7 +74,7 @@ struct cmp_result {
     struct cmp_alert alerts[CMP_MAX_ALERTS];
     /* what apply needs, computed once by evaluate */
     int asset;         /* asset index, -1 if none */
-    int64_t value_vnd; /* notional of a trade, VND value of a transfer */
+    int64_t value_vnd; /* VND value at the reference price: a trade's quantity, a transfer */
 };
 
 /* The block a transaction is evaluated in. */
