@@ -277,6 +277,7 @@ void node_follower_update_idle_locked(struct node *n);
 
 /* Operator: start the timer that warns of reference prices near price.max_age_s; SBX_ENOMEM. */
 int node_prices_start(struct node *n) SBX_WARN_UNUSED;
+/* Event loop, when the node is freed: the timer. */
 void node_prices_free(struct node *n);
 
 /* ------------------------------------------------------------------ relay.c */
