@@ -111,7 +111,7 @@ cmp_directives_apply(struct cmp_engine *e, const struct ledger_tx *tx, const str
 {
     const struct ledger_directive *d = &tx->u.directive;
     struct ledger_account *a;
-    int asset;
+    int asset, param;
 
     (void)res;
     e->global_dirty = 1;
@@ -140,8 +140,12 @@ cmp_directives_apply(struct cmp_engine *e, const struct ledger_tx *tx, const str
         break;
     case LEDGER_DIR_SET_PARAM:
         if (cmp_params_set(&e->params, d->name, d->value, e->genesis.assets, e->genesis.nassets,
-                           NULL) != SBX_OK)
+                           NULL) != SBX_OK ||
+            cmp_params_lookup(d->name, e->genesis.assets, e->genesis.nassets, &param, &asset) !=
+                SBX_OK)
             return SBX_EINTERNAL;
+        if (asset > 0) /* price.stale counts from the directive's timestamp */
+            e->params.ref_set_ms[asset] = tx->timestamp;
         e->params.version++;
         e->params_dirty = 1;
         break;

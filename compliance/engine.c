@@ -6,7 +6,8 @@
  * apply() is the only writer. This file holds the engine's lifecycle and read access, the
  * licence gate that every business transaction passes first, the dispatch of evaluate and apply
  * by transaction type to the rule families (internal.h lists the files), attestations, and the
- * queries. The order of checks is the documented order.
+ * queries. The order of checks is the documented order. Crypto is valued at its reference price
+ * (a licence parameter only regulators change), never at a trade price.
  */
 #include "compliance/engine.h"
 
@@ -40,6 +41,8 @@ cmp_engine_new(struct cmp_engine **out, const struct ledger_tx *genesis, struct 
                               err);
     if (rc)
         goto fail;
+    for (size_t i = 1; i < g->nassets; i++)
+        e->params.ref_set_ms[i] = genesis->timestamp;
     e->st = ledger_state_new(g->assets, g->nassets, cmp_usage_free);
     if (e->st == NULL) {
         rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
@@ -132,7 +135,7 @@ cmp_engine_price(const struct cmp_engine *e, int asset)
 {
     if (asset <= 0 || (size_t)asset >= e->genesis.nassets)
         return asset == 0 ? 1 : 0;
-    return e->last_price[asset] ? e->last_price[asset] : e->params.ref_price[asset];
+    return e->params.ref_price[asset];
 }
 
 static int

@@ -2,7 +2,7 @@
  *
  * A `struct cmp_engine` holds the state the rules read: accounts and balances (ledger/state.h),
  * usage counters per account and exchange-wide, licence parameters and status, halts, freezes,
- * sanctions, last trade prices and regulator attestations. For each transaction:
+ * sanctions and regulator attestations. For each transaction:
  *
  *   cmp_evaluate()  reads the state and gives a verdict (accept, or reject with the first broken
  *                   rule and its figures) and the alerts; it changes nothing, so it also serves
@@ -74,7 +74,7 @@ struct cmp_result {
     struct cmp_alert alerts[CMP_MAX_ALERTS];
     /* what apply needs, computed once by evaluate */
     int asset;         /* asset index, -1 if none */
-    int64_t value_vnd; /* notional of a trade, VND value of a transfer */
+    int64_t value_vnd; /* VND value at the reference price: a trade's quantity, a transfer */
 };
 
 /* The block a transaction is evaluated in. */
@@ -116,7 +116,8 @@ int cmp_engine_asset_halted(const struct cmp_engine *e, int asset);
 int cmp_engine_is_sanctioned(const struct cmp_engine *e, const char *account, const char *address);
 int cmp_engine_is_regulator(const struct cmp_engine *e, const uint8_t key[static 32]);
 const struct ledger_genesis *cmp_engine_genesis(const struct cmp_engine *e);
-/* Valuation of one whole unit of asset `asset` in VND: last trade price, else reference price. */
+/* Valuation of one whole unit of asset `asset` in VND: its reference price
+ * (asset.<SYMBOL>.ref_price_vnd); 1 for VND, 0 for an unknown index. Trade prices never count. */
 int64_t cmp_engine_price(const struct cmp_engine *e, int asset);
 
 /* Usage of one account against its limits at time `now_ms` (the current day and month), for

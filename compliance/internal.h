@@ -8,6 +8,7 @@
  *   movements.c   deposits, withdrawals and trades: the order of their checks, and their effects;
  *   limits.c      the limit.* rules (participants, per trade, daily, monthly, exchange-wide,
  *                 holding) and the exchange-wide counters;
+ *   prices.c      the reference-price rules of a trade (price.band, price.stale);
  *   aml.c         the Travel Rule, the dormant-account refresh and the AML alerts;
  *   directives.c  regulator directives;
  *   persist.c     the records the engine stores (ids, sanctions, licence state, parameters,
@@ -74,7 +75,6 @@ struct cmp_engine {
     uint8_t market_halted;
     uint32_t halted_assets; /* bit i = asset i halted */
     int64_t ex_day, ex_day_vnd, ex_total_vnd;
-    int64_t last_price[SBX_MAX_ASSETS];
     struct cmp_attested att[SBX_MAX_REGULATORS];
     struct map sanctions; /* "a" + account or "d" + address -> non-NULL */
     int global_dirty, params_dirty;
@@ -119,6 +119,11 @@ cmp_apply_fn cmp_accounts_apply_open, cmp_accounts_apply_update;
 /* movements.c */
 cmp_eval_fn cmp_movements_eval_transfer, cmp_movements_eval_trade;
 cmp_apply_fn cmp_movements_apply_transfer, cmp_movements_apply_trade;
+
+/* prices.c: checks as in limits.c */
+/* price.band, then price.stale, for a trade of asset `asset` at `price` at time `now`. */
+int cmp_prices_check_trade(const struct cmp_engine *e, int asset, int64_t price, int64_t now,
+                           struct cmp_result *res);
 
 /* limits.c: each check returns 1 after filling `res` with a rejection, else 0 */
 /* Open client accounts (the house account left out). */

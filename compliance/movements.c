@@ -1,7 +1,8 @@
 /* Money movements: deposits, withdrawals and trades. Evaluation runs their checks in the
- * documented order (ids, halts, listing, trading hours, parties, sanctions and screening, value,
- * Travel Rule, cooling-off, limits, dormancy, balances), calling on the rule families of
- * limits.c and aml.c; apply moves the balances and counts the movement in the usage records.
+ * documented order (ids, halts, listing, reference price (prices.c), trading hours, parties,
+ * sanctions and screening, value, Travel Rule, cooling-off, limits, dormancy, balances), calling on
+ * the rule families of limits.c and aml.c; apply moves the balances and counts the movement in the
+ * usage records.
  */
 #include "compliance/internal.h"
 
@@ -124,7 +125,7 @@ cmp_movements_eval_trade(const struct cmp_engine *e, const struct ledger_tx *tx,
 {
     const struct ledger_trade *t = &tx->u.trade;
     const struct ledger_account *b, *s;
-    int64_t now = tx->timestamp, notional, cost;
+    int64_t now = tx->timestamp, notional, value, cost;
     int asset, minute, seen;
 
     (void)ctx;
@@ -144,6 +145,8 @@ cmp_movements_eval_trade(const struct cmp_engine *e, const struct ledger_tx *tx,
     res->asset = asset;
     if (cmp_engine_asset_halted(e, asset))
         return cmp_engine_reject(res, CMP_RULE_ASSET_HALTED, 0, 0, 0, t->asset);
+    if (cmp_prices_check_trade(e, asset, t->price, now, res))
+        return SBX_OK;
     minute = time_local_minute_of_day(now, cmp_engine_offset_min(e));
     if (minute < e->params.v[CMP_P_TRADING_OPEN_MIN] ||
         minute >= e->params.v[CMP_P_TRADING_CLOSE_MIN])
@@ -164,16 +167,19 @@ cmp_movements_eval_trade(const struct cmp_engine *e, const struct ledger_tx *tx,
         if (!cmp_engine_is_house(e, a->id) && now < from)
             return cmp_engine_reject(res, CMP_RULE_KYC_COOLING_OFF, from, now, 0, a->id);
     }
+    /* the money that moves is at the trade's price; limits and alerts count the value at the
+     * reference price, which the operator does not set */
     if (ledger_notional(t->quantity, t->price, e->genesis.assets[asset].decimals, &notional) ||
-        ledger_add(notional, t->fee_buyer, &cost))
+        ledger_add(notional, t->fee_buyer, &cost) ||
+        cmp_engine_value_vnd(e, asset, t->quantity, &value))
         return cmp_engine_reject(res, CMP_RULE_AMOUNT_OVERFLOW, 0, 0, 0, "notional overflows");
-    res->value_vnd = notional;
-    if (cmp_limits_check_trade(e, b, s, now, notional, res))
+    res->value_vnd = value;
+    if (cmp_limits_check_trade(e, b, s, now, value, res))
         return SBX_OK;
     if (cmp_limits_check_holding(e, b, asset, t->quantity, res))
         return SBX_OK;
-    if (cmp_aml_check_dormant(e, b, now, notional, res) ||
-        cmp_aml_check_dormant(e, s, now, notional, res))
+    if (cmp_aml_check_dormant(e, b, now, value, res) ||
+        cmp_aml_check_dormant(e, s, now, value, res))
         return SBX_OK;
     if (b->balance[0] < cost)
         return cmp_engine_reject(res, CMP_RULE_BALANCE_INSUFFICIENT, b->balance[0], 0, cost, b->id);
@@ -206,11 +212,12 @@ cmp_movements_apply_trade(struct cmp_engine *e, const struct ledger_tx *tx,
     struct ledger_account *b = ledger_state_get_mut(e->st, t->buyer);
     struct ledger_account *s = ledger_state_get_mut(e->st, t->seller);
     struct ledger_account *house = NULL;
-    int64_t notional = res->value_vnd, now = tx->timestamp, fees;
+    int64_t notional, value = res->value_vnd, now = tx->timestamp, fees;
     int asset = res->asset, rc;
 
-    if (b == NULL || s == NULL)
-        return SBX_EINTERNAL;
+    if (b == NULL || s == NULL ||
+        ledger_notional(t->quantity, t->price, e->genesis.assets[asset].decimals, &notional))
+        return SBX_EINTERNAL; /* evaluate said it fits */
     /* buyer pays notional + fee; seller delivers the asset and receives notional - fee */
     rc = ledger_state_debit(b, 0, notional);
     rc = rc ? rc : ledger_state_debit(b, 0, t->fee_buyer);
@@ -226,12 +233,11 @@ cmp_movements_apply_trade(struct cmp_engine *e, const struct ledger_tx *tx,
         if (house && ledger_state_credit(house, 0, fees) != SBX_OK)
             return SBX_EINTERNAL;
     }
-    rc = cmp_usage_record_movement(e, b, now, notional, 1);
-    rc = rc ? rc : cmp_usage_record_movement(e, s, now, notional, 1);
+    rc = cmp_usage_record_movement(e, b, now, value, 1);
+    rc = rc ? rc : cmp_usage_record_movement(e, s, now, value, 1);
     if (rc)
         return rc;
-    cmp_limits_record_exchange(e, now, notional);
-    e->last_price[asset] = t->price;
-    e->global_dirty = 1;
+    cmp_limits_record_exchange(e, now, value);
+    e->global_dirty = 1; /* the exchange-wide counters */
     return SBX_OK;
 }

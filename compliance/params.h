@@ -11,7 +11,9 @@
  *     "params": { "licence.valid_from": 1756659600000, "limit.daily.tier1": 400000000, ... } }
  * Parameters not named take their default; licence.valid_from and licence.valid_to are
  * required. Unknown names, values out of range and valid_from >= valid_to are refused.
- * Per-asset reference prices are "asset.<SYMBOL>.ref_price_vnd" for each genesis asset.
+ * Per-asset reference prices are "asset.<SYMBOL>.ref_price_vnd" for each genesis asset; the
+ * parameters also keep when each reference price was set (the genesis timestamp, then the
+ * timestamp of the set_param directive that changed it), for the rule price.stale.
  */
 #ifndef SBX_COMPLIANCE_PARAMS_H
 #define SBX_COMPLIANCE_PARAMS_H
@@ -64,7 +66,9 @@
     X(CMP_P_VELOCITY_N, "aml.velocity_count", 20, 1, CMP_RING_MAX)                                 \
     X(CMP_P_VELOCITY_WINDOW_S, "aml.velocity_window_s", 86400, 1, 86400 * 7)                       \
     X(CMP_P_MAX_SKEW_MS, "time.max_skew_ms", 60000, 0, 86400000)                                   \
-    X(CMP_P_UTC_OFFSET_MIN, "time.utc_offset_min", 420, -720, 840)
+    X(CMP_P_UTC_OFFSET_MIN, "time.utc_offset_min", 420, -720, 840)                                 \
+    X(CMP_P_PRICE_BAND_PCT, "price.band_pct", 10, 1, 100)                                          \
+    X(CMP_P_PRICE_MAX_AGE_S, "price.max_age_s", 86400, 0, 86400 * 365)
 
 #define X(e, name, def, lo, hi) e,
 enum cmp_param { CMP_PARAMS(X) CMP_P_COUNT };
@@ -72,8 +76,9 @@ enum cmp_param { CMP_PARAMS(X) CMP_P_COUNT };
 
 struct cmp_params {
     int64_t v[CMP_P_COUNT];
-    int64_t ref_price[SBX_MAX_ASSETS]; /* asset.<SYMBOL>.ref_price_vnd, index as genesis */
-    uint32_t version;                  /* 1 at genesis, +1 per change */
+    int64_t ref_price[SBX_MAX_ASSETS];  /* asset.<SYMBOL>.ref_price_vnd, index as genesis */
+    int64_t ref_set_ms[SBX_MAX_ASSETS]; /* when each was set: genesis or directive timestamp */
+    uint32_t version;                   /* 1 at genesis, +1 per change */
     char house_account[SBX_ID_MAX + 1];
     char licence_id[SBX_ID_MAX + 1];
 };
@@ -82,7 +87,8 @@ struct cmp_params {
 const char *cmp_params_name(enum cmp_param p);
 int64_t cmp_params_default(enum cmp_param p);
 
-/* Defaults for everything (valid_from = valid_to = 0, reference prices 0, version 1). */
+/* Defaults for everything (valid_from = valid_to = 0, reference prices and their times 0,
+ * version 1). */
 void cmp_params_defaults(struct cmp_params *p);
 
 /* Look up a parameter name, including "asset.<SYMBOL>.ref_price_vnd" (then *asset_index >= 0

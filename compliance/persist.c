@@ -2,7 +2,8 @@
  *
  * Records (ledger/store.h names the key bytes): idempotency ids ('I' + kind + id, value the
  * txid), the sanctions list ('S' + 'a' account or 'd' address), the licence state ('S' 'g': status,
- * halts, exchange counters, last prices, attestations), the licence parameters ('P' 'p') and
+ * halts, exchange counters, attestations), the licence parameters ('P' 'p', with the reference
+ * prices and when each was set) and
  * per-account usage ('U' + account; usage.c encodes it). Alerts are alerts.c's. Each key kind is
  * built by one function below. Changes accumulate in the engine (dirty flags, the usage dirty
  * list, pending records) and cmp_collect() hands them over once per block.
@@ -13,8 +14,8 @@
 
 #include "ledger/store.h"
 
-#define GLOBAL_VERSION 1
-#define PARAMS_VERSION 1
+#define GLOBAL_VERSION 2 /* 2: no last trade prices (valuation uses reference prices) */
+#define PARAMS_VERSION 2 /* 2: when each reference price was set */
 
 /* ------------------------------------------------------------------ keys */
 
@@ -114,8 +115,6 @@ encode_global(const struct cmp_engine *e, struct buf *b)
     rc = rc ? rc : buf_put_u8(b, e->market_halted);
     rc = rc ? rc : buf_put_u32(b, e->halted_assets);
     rc = rc ? rc : cmp_persist_put_i64s(b, exchange, SBX_ARRAY_LEN(exchange));
-    for (size_t i = 0; rc == SBX_OK && i < e->genesis.nassets; i++)
-        rc = buf_put_i64(b, e->last_price[i]);
     for (size_t i = 0; rc == SBX_OK && i < e->genesis.nregulators; i++) {
         rc = buf_put_u64(b, e->att[i].height);
         rc = rc ? rc : buf_put_i64(b, e->att[i].time_ms);
@@ -134,8 +133,6 @@ decode_global(struct cmp_engine *e, const uint8_t *in, size_t len)
     rc = rc ? rc : buf_read_u8(&r, &e->market_halted);
     rc = rc ? rc : buf_read_u32(&r, &e->halted_assets);
     rc = rc ? rc : cmp_persist_read_i64s(&r, exchange, SBX_ARRAY_LEN(exchange));
-    for (size_t i = 0; rc == SBX_OK && i < e->genesis.nassets; i++)
-        rc = buf_read_i64(&r, &e->last_price[i]);
     for (size_t i = 0; rc == SBX_OK && i < e->genesis.nregulators; i++) {
         rc = buf_read_u64(&r, &e->att[i].height);
         rc = rc ? rc : buf_read_i64(&r, &e->att[i].time_ms);
@@ -156,8 +153,10 @@ encode_params(const struct cmp_engine *e, struct buf *b)
     rc = rc ? rc : buf_put_u8(b, CMP_P_COUNT);
     for (int i = 0; rc == SBX_OK && i < CMP_P_COUNT; i++)
         rc = buf_put_i64(b, p->v[i]);
-    for (size_t i = 0; rc == SBX_OK && i < e->genesis.nassets; i++)
+    for (size_t i = 0; rc == SBX_OK && i < e->genesis.nassets; i++) {
         rc = buf_put_i64(b, p->ref_price[i]);
+        rc = rc ? rc : buf_put_i64(b, p->ref_set_ms[i]);
+    }
     rc = rc ? rc : buf_put_u8(b, (uint8_t)hl);
     rc = rc ? rc : buf_put(b, p->house_account, hl);
     rc = rc ? rc : buf_put_u8(b, (uint8_t)ll);
@@ -181,8 +180,10 @@ decode_params(struct cmp_engine *e, const uint8_t *in, size_t len)
         return SBX_ECORRUPT;
     for (int i = 0; rc == SBX_OK && i < CMP_P_COUNT; i++)
         rc = buf_read_i64(&r, &p->v[i]);
-    for (size_t i = 0; rc == SBX_OK && i < e->genesis.nassets; i++)
+    for (size_t i = 0; rc == SBX_OK && i < e->genesis.nassets; i++) {
         rc = buf_read_i64(&r, &p->ref_price[i]);
+        rc = rc ? rc : buf_read_i64(&r, &p->ref_set_ms[i]);
+    }
     rc = rc ? rc : buf_read_u8(&r, &hl);
     if (rc == SBX_OK && hl > SBX_ID_MAX)
         return SBX_ECORRUPT;

@@ -36,7 +36,7 @@ node_devnet_licence(int64_t now_ms)
     snprintf(s, 512,
              "{\"licence_id\":\"DEVNET-PILOT\",\"house_account\":\"%s\",\"params\":{"
              "\"licence.valid_from\":%lld,\"licence.valid_to\":%lld,"
-             "\"supervision.max_lag_s\":0,"
+             "\"price.max_age_s\":0,\"supervision.max_lag_s\":0,"
              "\"asset.BTC.ref_price_vnd\":2500000000,\"asset.ETH.ref_price_vnd\":90000000}}",
              NODE_DEVNET_HOUSE, (long long)now_ms, (long long)(now_ms + THREE_YEARS_MS));
     return s;

@@ -1,8 +1,8 @@
 /* The running node: opening and closing it, its keys and role, and what the rest of the
  * program reads of it (accessors and snapshots of the engine's state); see node.h. The threads
  * live in pipeline.c (workers, sequencer), commit.c (committer), follower.c (verifiers,
- * applier), relay.c (relayed directives), alerts.c and verify.c (verifychain); node_int.h holds
- * the shared state and its lock order.
+ * applier), relay.c (relayed directives), prices.c (the operator's reference-price warning),
+ * alerts.c and verify.c (verifychain); node_int.h holds the shared state and its lock order.
  *
  * Threads: every function here runs on the event-loop thread, except node_genkey (the entry
  * point, before any node exists), node_result_refuse (any thread, on a result it owns) and the
@@ -254,6 +254,7 @@ node_free(struct node *n)
     if (n->commit.done_ev)
         event_free(n->commit.done_ev);
     node_relay_free(n);
+    node_prices_free(n);
     node_chain_close(n->chain);
     par_pool_free(n->pool);
     node_follower_drop(n);
@@ -358,8 +359,8 @@ open_keys_and_chain(struct node *n, const struct node_paths *p, struct sbx_err *
     return SBX_OK;
 }
 
-/* Start the threads of the node's role: workers, sequencer and committer on the operator;
- * verifiers, applier, committer and the relay timer on a follower. */
+/* Start the threads of the node's role: workers, sequencer, committer and the reference-price
+ * timer on the operator; verifiers, applier, committer and the relay timer on a follower. */
 static int
 start_threads(struct node *n, struct sbx_err *err)
 {
@@ -374,7 +375,7 @@ start_threads(struct node *n, struct sbx_err *err)
     node_chain_set_pool(n->chain, n->pool);
     if (n->role == NODE_ROLE_OPERATOR) {
         n->pipe.workers = calloc((size_t)n->nworkers, sizeof(*n->pipe.workers));
-        if (n->pipe.workers == NULL)
+        if (n->pipe.workers == NULL || node_prices_start(n) != SBX_OK)
             return sbx_err_set(err, SBX_ENOMEM, "out of memory");
         node_pipeline_start(n);
     } else if (node_relay_start(n) != SBX_OK || node_follower_start(n) != SBX_OK) {

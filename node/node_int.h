@@ -158,6 +158,12 @@ struct node_relay {
     struct event *timer;              /* immutable after node_open */
 };
 
+/* The operator's watch on reference prices (prices.c). */
+struct node_prices {
+    int64_t warned_ms[SBX_MAX_ASSETS]; /* event-loop thread only: set time of the last warned */
+    struct event *timer;               /* immutable after node_open */
+};
+
 struct alert_item {
     int64_t time_ms;
     enum node_alert_severity sev;
@@ -208,6 +214,7 @@ struct node {
     struct node_commit commit;
     struct node_follower follow;
     struct node_relay relay;
+    struct node_prices prices;
     struct node_alerts alerts;
     struct node_verifychain verify;
 
@@ -265,6 +272,13 @@ void node_follower_stop(struct node *n);
 void node_follower_drop(struct node *n);
 /* Recompute follow.idle (mu held). */
 void node_follower_update_idle_locked(struct node *n);
+
+/* ------------------------------------------------------------------ prices.c */
+
+/* Operator: start the timer that warns of reference prices near price.max_age_s; SBX_ENOMEM. */
+int node_prices_start(struct node *n) SBX_WARN_UNUSED;
+/* Event loop, when the node is freed: the timer. */
+void node_prices_free(struct node *n);
 
 /* ------------------------------------------------------------------ relay.c */
 

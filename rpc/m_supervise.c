@@ -44,7 +44,7 @@ rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m
 {
     struct node_status st;
     const struct cmp_params *p = &st.params;
-    json_t *r, *ps, *ha;
+    json_t *r, *ps, *ha, *set;
     size_t na = env->nassets < SBX_MAX_ASSETS ? env->nassets : SBX_MAX_ASSETS;
 
     (void)m;
@@ -54,7 +54,9 @@ rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m
     r = json_object();
     ps = json_object();
     ha = json_array();
-    if (r == NULL || ps == NULL || ha == NULL) {
+    set = json_object();
+    if (r == NULL || ps == NULL || ha == NULL || set == NULL) {
+        json_decref(set);
         json_decref(r);
         json_decref(ps);
         json_decref(ha);
@@ -79,8 +81,10 @@ rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m
 
         snprintf(name, sizeof(name), "asset.%s.ref_price_vnd", env->assets[i].symbol);
         put_param(ps, name, p->ref_price[i]);
+        json_object_set_new(set, env->assets[i].symbol, rpc_render_int(p->ref_set_ms[i]));
     }
     json_object_set_new(r, "params", ps);
+    json_object_set_new(r, "ref_price_set_ms", set);
     return rpc_outcome_result(out, r, err);
 }
 

@@ -139,7 +139,7 @@ setup(struct bench *b, size_t naccounts)
         "\"limit.per_trade.tier3\":1000000000000000000,\"limit.daily.tier3\":1000000000000000000,"
         "\"limit.monthly.tier3\":1000000000000000000,\"limit.holding.tier3\":1000000000000000000,"
         "\"limit.exchange_daily\":9000000000000000000,"
-        "\"limit.exchange_total\":9000000000000000000}}";
+        "\"limit.exchange_total\":9000000000000000000,\"price.max_age_s\":0}}";
     struct ledger_tx g, tx;
     struct ledger_genesis *gen = &g.u.genesis;
     struct sbx_err err;

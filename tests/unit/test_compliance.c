@@ -1,6 +1,6 @@
 /* The compliance/ unit test binary: every rule at its edges, alerts, directives, determinism
  * of the state digest and persistence through the store. The tests are in
- * test_compliance_{market,limits,aml,state}.c, their fixture in test_compliance_fx.c.
+ * test_compliance_{market,limits,aml,state,prices}.c, their fixture in test_compliance_fx.c.
  */
 #include "tests/unit/test_common.h"
 #include "tests/unit/test_compliance.h"
@@ -49,6 +49,9 @@ main(void)
         T(test_evaluate_is_pure),
         T(test_determinism),
         T(test_persistence),
+        T(test_price_band),
+        T(test_price_band_follows_directive),
+        T(test_price_stale),
         T(test_every_rule_produced), /* last: reads what the others produced */
     };
 

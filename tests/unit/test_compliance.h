@@ -110,6 +110,8 @@ const struct cmp_result *trade_fee(struct fx *f, const char *buyer, const char *
 const struct cmp_result *trade(struct fx *f, const char *buyer, const char *seller, int64_t qty,
                                int64_t ts);
 const struct cmp_result *directive(struct fx *f, struct ledger_tx *tx);
+/* A set_param directive from the first regulator (a quorum of one). */
+const struct cmp_result *set_param(struct fx *f, const char *name, int64_t value, int64_t ts);
 /* Collect the pending changes (into `out` if not NULL), as at the end of a block, and start
  * the next block. */
 void end_block(struct fx *f, struct ledger_changes *out);
@@ -184,5 +186,9 @@ void test_evaluate_is_pure(void **state);
 void test_determinism(void **state);
 void test_persistence(void **state);
 void test_every_rule_produced(void **state);
+/* test_compliance_prices.c */
+void test_price_band(void **state);
+void test_price_band_follows_directive(void **state);
+void test_price_stale(void **state);
 
 #endif

@@ -36,10 +36,12 @@ test_per_trade_tiers(void **state)
                     2500 * M + 1);
     EXPECT_OK(trade(f, "T3", HOUSE, 2500 * M, T0));
     /* a realistic price: 0.04000003 ETH at 2,500,000,000 VND = 100,000,075 VND */
+    EXPECT_OK(set_param(f, "asset.ETH.ref_price_vnd", 2500000000, T0));
     EXPECT_REJ_FIGS(trade_fee(f, "T1", HOUSE, "ETH", 4000003, 2500000000, 0, 0, T0 + 1),
                     CMP_RULE_LIMIT_PER_TRADE, 100 * M, 0, 100000075);
     EXPECT_OK(trade_fee(f, "T1", HOUSE, "ETH", 4000000, 2500000000, 0, 0, T0 + 1));
     /* ... and rounded down: 1 base unit at 99 VND per whole unit is worth nothing */
+    EXPECT_OK(set_param(f, "asset.ETH.ref_price_vnd", 99, T0 + 1));
     EXPECT_OK(trade_fee(f, "T1", HOUSE, "ETH", 1, 99, 0, 0, T0 + 1));
     assert_int_equal(balance(f, "T1", 2), 4000001);
 }
@@ -170,8 +172,12 @@ test_holding(void **state)
     /* selling is fine, and makes room */
     EXPECT_OK(trade(f, HOUSE, "B", 1, T0));
     EXPECT_OK(trade(f, "B", HOUSE, 1, T0));
-    /* the valuation follows the last trade price: at twice the price A now holds 1,000M */
-    EXPECT_OK(trade_fee(f, "D", HOUSE, "BTC", 1, 2 * PRICE, 0, 0, T0));
+    /* the valuation follows the reference price, never a trade's: a trade at the band's edge
+     * leaves it, a regulator's set_param moves it; at twice the price A now holds 1,000M */
+    EXPECT_OK(trade_fee(f, "D", HOUSE, "BTC", 1, PRICE + PRICE / 10, 0, 0, T0));
+    assert_int_equal(cmp_engine_price(f->e, 1), PRICE);
+    EXPECT_REJ_FIGS(deposit_tr(f, "A", "BTC", 1, T0), CMP_RULE_LIMIT_HOLDING, 500 * M, 500 * M, 1);
+    EXPECT_OK(set_param(f, "asset.BTC.ref_price_vnd", 2 * PRICE, T0));
     assert_int_equal(cmp_engine_price(f->e, 1), 2 * PRICE);
     assert_int_equal(cmp_engine_price(f->e, 2), PRICE);
     assert_int_equal(cmp_engine_price(f->e, 0), 1);
@@ -421,8 +427,7 @@ test_amount_overflow(void **state)
 
     fx_init(f, NULL);
     funded(f, "A", 3, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 1000, 0, T0);
-    EXPECT_REJ_FIGS(trade_fee(f, "A", HOUSE, "BTC", INT64_C(1000000000000000000),
-                              INT64_C(1000000000000), 0, 0, T0),
+    EXPECT_REJ_FIGS(trade_fee(f, "A", HOUSE, "BTC", INT64_MAX, PRICE + PRICE / 10, 0, 0, T0),
                     CMP_RULE_AMOUNT_OVERFLOW, 0, 0, 0);
     /* the notional fits, notional + fee does not */
     EXPECT_REJ(trade_fee(f, "A", HOUSE, "BTC", INT64_MAX, PRICE, 1, 0, T0),

@@ -254,6 +254,8 @@ test_persistence(void **state)
     mk_dir(&tx, LEDGER_DIR_SANCTION_ADD, KEY_REG, NULL, tp);
     cpy(tx.u.directive.account, sizeof(tx.u.directive.account), seq_acct(7));
     EXPECT_OK(run(f, &tx));
+    /* a reference price and the time it was set (price.stale) survive the reload */
+    EXPECT_OK(set_param(f, "asset.ETH.ref_price_vnd", PRICE + 1, tp));
     assert_int_equal(cmp_collect(f->e, &ch), SBX_OK);
     commit_changes(s, &ch);
     ledger_changes_reset(&ch);
@@ -269,6 +271,9 @@ test_persistence(void **state)
     assert_int_equal(ledger_state_count(cmp_engine_state(e2)),
                      ledger_state_count(cmp_engine_state(f->e)));
     assert_int_equal(cmp_engine_params(e2)->version, cmp_engine_params(f->e)->version);
+    assert_int_equal(cmp_engine_params(e2)->ref_price[2], PRICE + 1);
+    assert_int_equal(cmp_engine_params(e2)->ref_set_ms[2], tp);
+    assert_int_equal(cmp_engine_params(e2)->ref_set_ms[1], GENESIS_MS);
     assert_true(cmp_engine_is_sanctioned(e2, seq_acct(7), NULL));
     assert_true(ledger_state_get(cmp_engine_state(e2), seq_acct(5))->frozen);
 
