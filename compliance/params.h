@@ -64,7 +64,8 @@
     X(CMP_P_VELOCITY_N, "aml.velocity_count", 20, 1, CMP_RING_MAX)                                 \
     X(CMP_P_VELOCITY_WINDOW_S, "aml.velocity_window_s", 86400, 1, 86400 * 7)                       \
     X(CMP_P_MAX_SKEW_MS, "time.max_skew_ms", 60000, 0, 86400000)                                   \
-    X(CMP_P_UTC_OFFSET_MIN, "time.utc_offset_min", 420, -720, 840)
+    X(CMP_P_UTC_OFFSET_MIN, "time.utc_offset_min", 420, -720, 840)                                 \
+    X(CMP_P_MAX_TRADE_AGE_MS, "time.max_trade_age_ms", 60000, 0, 86400000)
 
 #define X(e, name, def, lo, hi) e,
 enum cmp_param { CMP_PARAMS(X) CMP_P_COUNT };

@@ -14,7 +14,7 @@
 #include "ledger/store.h"
 
 #define GLOBAL_VERSION 1
-#define PARAMS_VERSION 1
+#define PARAMS_VERSION 2 /* 2: time.max_trade_age_ms */
 
 /* ------------------------------------------------------------------ keys */
 

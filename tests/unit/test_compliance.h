@@ -184,5 +184,10 @@ void test_evaluate_is_pure(void **state);
 void test_determinism(void **state);
 void test_persistence(void **state);
 void test_every_rule_produced(void **state);
+/* test_compliance_time.c */
+void test_executed_at(void **state);
+void test_executed_at_params(void **state);
+void test_executed_at_before_hours(void **state);
+void test_trading_hours_executed_at(void **state);
 
 #endif

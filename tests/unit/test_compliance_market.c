@@ -20,9 +20,10 @@ test_rule_names(void **state)
     for (int r = 1; r <= CMP_RULE_MAX; r++) {
         const char *n = cmp_rule_name(r);
 
-        assert_non_null(n);
-        assert_int_equal(cmp_rule_parse(n), r);
+        if (n != NULL) /* numbers may have gaps */
+            assert_int_equal(cmp_rule_parse(n), r);
     }
+    assert_non_null(cmp_rule_name(CMP_RULE_MAX));
     assert_null(cmp_rule_name(0));
     assert_null(cmp_rule_name(CMP_RULE_MAX + 1));
     assert_int_equal(cmp_rule_parse("limit.nope"), -1);

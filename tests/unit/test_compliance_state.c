@@ -334,7 +334,7 @@ test_every_rule_produced(void **state)
 
     (void)state;
     for (int r = 1; r <= CMP_RULE_MAX; r++) {
-        if (!rules_seen[r]) {
+        if (cmp_rule_name(r) != NULL && !rules_seen[r]) { /* numbers may have gaps */
             print_error("no test produced rule %s\n", cmp_rule_name(r));
             missing++;
         }
