@@ -79,6 +79,9 @@ deposit_tx(const char *transfer, const char *acct, const char *asset, int64_t am
 static struct ledger_tx
 trade_tx(const char *id, const char *buyer, const char *seller, int64_t qty, int64_t price)
 {
+    /* fixed within a run (part of the content, so a resubmission is the same trade) and recent
+     * (time.executed_at: within time.max_trade_age_ms of the time the node stamps) */
+    static int64_t executed_at;
     struct ledger_tx tx;
 
     ledger_tx_init(&tx, LEDGER_TX_TRADE);
@@ -88,7 +91,9 @@ trade_tx(const char *id, const char *buyer, const char *seller, int64_t qty, int
     snprintf(tx.u.trade.asset, sizeof(tx.u.trade.asset), "BTC");
     tx.u.trade.quantity = qty;
     tx.u.trade.price = price;
-    tx.u.trade.executed_at = 1764300000000; /* fixed: part of the content */
+    if (executed_at == 0)
+        executed_at = time_now_ms();
+    tx.u.trade.executed_at = executed_at;
     return tx;
 }
 
