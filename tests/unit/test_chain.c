@@ -332,6 +332,106 @@ test_follower_revalidates(void **state)
     free(fdir);
 }
 
+/* Sign `b` (decoded from an honest block) again with the operator key after a change, and
+ * apply it to `fol`: the code, and the reason in `err`. */
+static int
+apply_forged(struct node_chain *fol, struct ledger_block *b, const struct ledger_key *op,
+             struct sbx_err *err)
+{
+    struct buf forged;
+    int rc;
+
+    assert_int_equal(ledger_block_roots(b, b->hdr.tx_root, b->hdr.verdict_root, NULL, err), SBX_OK);
+    assert_int_equal(ledger_block_sign(&b->hdr, op), SBX_OK);
+    buf_init(&forged, LEDGER_BLOCK_MAX_SIZE);
+    assert_int_equal(ledger_block_encode(b, &forged, err), SBX_OK);
+    rc = node_chain_apply(fol, forged.data, forged.len, NULL, err);
+    buf_release(&forged);
+    return rc;
+}
+
+/* The block rule time.skew: a transaction's timestamp within time.max_skew_ms of its block's
+ * time, both edges included; a follower refuses a block with one 1 ms further either way. */
+static void
+test_follower_time_skew(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger_store *store = node_store(f->node);
+    struct node_chain *fol = NULL;
+    struct ledger_block b;
+    struct ledger_tx tx;
+    struct ledger_tip tip;
+    struct ledger_key op;
+    struct sbx_err err;
+    struct buf raw, txenc;
+    char *fdir = test_tmpdir(), path[4096];
+    int64_t skew, t, ts0;
+    uint8_t txid[32];
+
+    tx = open_tx("dave", 1);
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK); /* alone in the tip block */
+    node_tip(f->node, &tip);
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    snprintf(path, sizeof(path), "%s/ledger", fdir);
+    assert_int_equal(ledger_store_get_block(store, 0, &raw, &err), SBX_OK);
+    assert_int_equal(node_chain_create(path, raw.data, raw.len, &err), SBX_OK);
+    assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
+    for (uint64_t h = 1; h < tip.height; h++) {
+        assert_int_equal(ledger_store_get_block(store, h, &raw, &err), SBX_OK);
+        assert_int_equal(node_chain_apply(fol, raw.data, raw.len, NULL, &err), SBX_OK);
+    }
+    skew = cmp_engine_params(node_chain_engine(fol))->v[CMP_P_MAX_SKEW_MS];
+
+    /* the edges, against a block being built */
+    assert_int_equal(node_chain_begin(fol, time_now_ms()), SBX_OK);
+    t = node_chain_block_time(fol);
+    assert_int_equal(node_chain_time_fit(fol, t), 0);
+    assert_int_equal(node_chain_time_fit(fol, t - skew), 0);
+    assert_int_equal(node_chain_time_fit(fol, t + skew), 0);
+    assert_int_equal(node_chain_time_fit(fol, t - skew - 1), -1);
+    assert_int_equal(node_chain_time_fit(fol, t + skew + 1), 1);
+    node_chain_abort_empty(fol);
+
+    snprintf(path, sizeof(path), "%s/keys/operator.key", f->dir);
+    assert_int_equal(ledger_keys_load(&op, path, &err), SBX_OK);
+    assert_int_equal(ledger_store_get_block(store, tip.height, &raw, &err), SBX_OK);
+    assert_int_equal(ledger_block_decode(&b, raw.data, raw.len, &err), SBX_OK);
+    assert_int_equal(b.ntx, 1);
+    assert_int_equal(ledger_tx_decode(&tx, b.entries[0].tx, b.entries[0].tx_len, NULL, &err),
+                     SBX_OK);
+    ts0 = tx.timestamp;
+    /* a block dated 1 ms more than the skew after its transaction */
+    b.hdr.time_ms = ts0 + skew + 1;
+    assert_int_equal(apply_forged(fol, &b, &op, &err), SBX_ECORRUPT);
+    if (strstr(err.msg, "time.skew") == NULL)
+        fail_msg("unexpected reason: %s", err.msg);
+    /* a transaction dated 1 ms more than the skew after its block (signed again) */
+    b.hdr.time_ms = ts0;
+    tx.timestamp = ts0 + skew + 1;
+    buf_init(&txenc, SBX_TX_MAX_SIZE);
+    assert_int_equal(ledger_tx_sign(&tx, &op, txid, &err), SBX_OK);
+    assert_int_equal(ledger_tx_encode(&tx, &txenc, &err), SBX_OK);
+    b.entries[0].tx = txenc.data;
+    b.entries[0].tx_len = txenc.len;
+    assert_int_equal(apply_forged(fol, &b, &op, &err), SBX_ECORRUPT);
+    if (strstr(err.msg, "time.skew") == NULL)
+        fail_msg("unexpected reason: %s", err.msg);
+    ledger_block_release(&b);
+    /* exactly the skew after its transaction: the block applies, same state as the operator's */
+    assert_int_equal(ledger_block_decode(&b, raw.data, raw.len, &err), SBX_OK);
+    b.hdr.time_ms = ts0 + skew;
+    assert_int_equal(apply_forged(fol, &b, &op, &err), SBX_OK);
+    assert_memory_equal(node_chain_tip(fol)->state_digest, tip.state_digest, 32);
+    ledger_block_release(&b);
+    ledger_tx_release(&tx);
+    ledger_keys_wipe(&op);
+    buf_release(&txenc);
+    buf_release(&raw);
+    node_chain_close(fol);
+    test_rmtree(fdir);
+    free(fdir);
+}
+
 /* State checkpoints: a follower that stops without one (a crash) loads the last checkpoint
  * (genesis here) and replays the blocks after it on open: same tip, same state, and the next
  * block still applies; the replay then writes a checkpoint, so a second open replays nothing. */
@@ -464,6 +564,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_node_submit_trade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follower_revalidates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_follower_time_skew, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_overload_and_dry_run, setup, teardown),
     };
