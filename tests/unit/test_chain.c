@@ -253,17 +253,37 @@ test_node_group_commit(void **state)
 
 /* A follower re-validates the operator's blocks; a block with a wrong verdict or a wrong state
  * digest is refused and leaves the follower's state as it was. */
+/* A follower's chain in `fdir` from the genesis of `store`, with the blocks below `height`
+ * applied (`raw` is scratch). */
+static struct node_chain *
+follower_below(struct ledger_store *store, const char *fdir, uint64_t height, struct buf *raw)
+{
+    struct node_chain *fol = NULL;
+    struct sbx_err err;
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/ledger", fdir);
+    assert_int_equal(ledger_store_get_block(store, 0, raw, &err), SBX_OK);
+    assert_int_equal(node_chain_create(path, raw->data, raw->len, &err), SBX_OK);
+    assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
+    for (uint64_t h = 1; h < height; h++) {
+        assert_int_equal(ledger_store_get_block(store, h, raw, &err), SBX_OK);
+        assert_int_equal(node_chain_apply(fol, raw->data, raw->len, NULL, &err), SBX_OK);
+    }
+    return fol;
+}
+
 static void
 test_follower_revalidates(void **state)
 {
     struct fixture *f = *state;
     struct ledger_store *store;
-    struct node_chain *fol = NULL;
+    struct node_chain *fol;
     struct ledger_tx tx;
     struct ledger_tip tip;
     struct buf raw;
     struct sbx_err err;
-    char *fdir = test_tmpdir(), path[4096];
+    char *fdir = test_tmpdir();
 
     tx = open_tx("carol", 1);
     assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK);
@@ -274,14 +294,7 @@ test_follower_revalidates(void **state)
     node_tip(f->node, &tip);
     store = node_store(f->node);
     buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
-    snprintf(path, sizeof(path), "%s/ledger", fdir);
-    assert_int_equal(ledger_store_get_block(store, 0, &raw, &err), SBX_OK);
-    assert_int_equal(node_chain_create(path, raw.data, raw.len, &err), SBX_OK);
-    assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
-    for (uint64_t h = 1; h < tip.height; h++) {
-        assert_int_equal(ledger_store_get_block(store, h, &raw, &err), SBX_OK);
-        assert_int_equal(node_chain_apply(fol, raw.data, raw.len, NULL, &err), SBX_OK);
-    }
+    fol = follower_below(store, fdir, tip.height, &raw);
     /* the last block has the rejected trade: flip its verdict to "accepted", re-sign it with
      * the operator key as a dishonest operator would, and the follower refuses it */
     assert_int_equal(ledger_store_get_block(store, tip.height, &raw, &err), SBX_OK);
@@ -357,7 +370,7 @@ test_follower_time_skew(void **state)
 {
     struct fixture *f = *state;
     struct ledger_store *store = node_store(f->node);
-    struct node_chain *fol = NULL;
+    struct node_chain *fol;
     struct ledger_block b;
     struct ledger_tx tx;
     struct ledger_tip tip;
@@ -372,14 +385,7 @@ test_follower_time_skew(void **state)
     assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK); /* alone in the tip block */
     node_tip(f->node, &tip);
     buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
-    snprintf(path, sizeof(path), "%s/ledger", fdir);
-    assert_int_equal(ledger_store_get_block(store, 0, &raw, &err), SBX_OK);
-    assert_int_equal(node_chain_create(path, raw.data, raw.len, &err), SBX_OK);
-    assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
-    for (uint64_t h = 1; h < tip.height; h++) {
-        assert_int_equal(ledger_store_get_block(store, h, &raw, &err), SBX_OK);
-        assert_int_equal(node_chain_apply(fol, raw.data, raw.len, NULL, &err), SBX_OK);
-    }
+    fol = follower_below(store, fdir, tip.height, &raw);
     skew = cmp_engine_params(node_chain_engine(fol))->v[CMP_P_MAX_SKEW_MS];
 
     /* the edges, against a block being built */
