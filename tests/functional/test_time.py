@@ -95,6 +95,43 @@ class TimeSkewTest(fw.NodeTestCase):
         # the trade before it was never in question
         self.assertLess(good["height"], receipt["height"])
 
+    def test_clock_skew_warning(self):
+        """A regulator node warns (clock.skew) when a live block's time is further from its
+        clock than time.max_skew_ms, once, and goes on following."""
+        net = fw.Network(self, regulators=2)
+        op = net.operator
+
+        def clock_alerts(r):
+            return [a for a in r.call("listnodealerts")["items"] if a["kind"] == "clock.skew"]
+
+        self.assertReceipt(op.open_account()[1])
+        net.wait_synced()
+        for r in net.regulators:
+            self.assertEqual(clock_alerts(r), [], r.name)
+        # a skew of 0: a live block is a millisecond or more away from a regulator's clock
+        # (it is dated when the operator opens it, then written, synced and sent); every
+        # transaction the operator signs is dated with its block, so the blocks stay valid
+        rec = net.regulators[0].call("submitdirective", {
+            "kind": "set_param", "name": "time.max_skew_ms", "value": 0,
+            "reason": "functional test", "legal_basis": "test licence 1.2"})
+        self.assertReceipt(rec)
+
+        def warned(r):
+            self.assertReceipt(op.open_account()[1])
+            return clock_alerts(r) or None
+        for r in net.regulators:
+            alerts = in_time(lambda: warned(r), T, "%s warning clock.skew" % r.name)
+            self.assertEqual(alerts[0]["severity"], "warning", alerts)
+            self.assertGreater(alerts[0]["height"], rec["height"], alerts)
+        for _ in range(5):
+            self.assertReceipt(op.open_account()[1])
+        net.wait_synced()
+        for r in net.regulators:
+            self.assertEqual(len(clock_alerts(r)), 1, r.name)  # not repeated
+            info = r.call("getinfo")
+            self.assertIs(info["following"], True, r.name)
+            self.assertEqual(info["critical_alerts"], 0, r.name)
+
 
 if __name__ == "__main__":
     unittest.main()
