@@ -124,7 +124,10 @@ class TimeSkewTest(fw.NodeTestCase):
             self.assertEqual(alerts[0]["severity"], "warning", alerts)
             self.assertGreater(alerts[0]["height"], rec["height"], alerts)
         for _ in range(5):
-            self.assertReceipt(op.open_account()[1])
+            last = self.assertReceipt(op.open_account()[1])
+        # the operator stamped it again with its block's time (it was stamped at admission)
+        self.assertEqual(op.call("gettx", {"txid": last["txid"]})["timestamp"],
+                         op.call("getblock", {"height": last["height"]})["time"])
         net.wait_synced()
         for r in net.regulators:
             self.assertEqual(len(clock_alerts(r)), 1, r.name)  # not repeated
