@@ -1,8 +1,8 @@
 /* Money movements: deposits, withdrawals and trades. Evaluation runs their checks in the
- * documented order (ids, halts, listing, reference price (prices.c), trading hours, parties,
- * sanctions and screening, value, Travel Rule, cooling-off, limits, dormancy, balances), calling on
- * the rule families of limits.c and aml.c; apply moves the balances and counts the movement in the
- * usage records.
+ * documented order (ids, halts, listing, reference price (prices.c), execution time, trading
+ * hours, parties, sanctions and screening, value, Travel Rule, cooling-off, limits, dormancy,
+ * balances), calling on the rule families of limits.c and aml.c; apply moves the balances and
+ * counts the movement in the usage records.
  */
 #include "compliance/internal.h"
 
@@ -119,6 +119,27 @@ cmp_movements_apply_transfer(struct cmp_engine *e, const struct ledger_tx *tx,
 
 /* ------------------------------------------------------------------ trades */
 
+/* time.executed_at: the trade was executed no later than its transaction's timestamp plus
+ * time.max_skew_ms and no earlier than time.max_trade_age_ms before it (both edges valid).
+ * Times are below the year 2200 and parameters at most a day, so nothing overflows. */
+static int
+check_executed_at(const struct cmp_engine *e, const struct ledger_tx *tx, struct cmp_result *res)
+{
+    int64_t at = tx->u.trade.executed_at;
+    int64_t latest = tx->timestamp + e->params.v[CMP_P_MAX_SKEW_MS];
+    int64_t earliest = tx->timestamp - e->params.v[CMP_P_MAX_TRADE_AGE_MS];
+
+    if (at > latest)
+        return cmp_engine_reject(res, CMP_RULE_TIME_EXECUTED_AT, latest, 0, at,
+                                 "executed_at is after the transaction's time"),
+               1;
+    if (at < earliest)
+        return cmp_engine_reject(res, CMP_RULE_TIME_EXECUTED_AT, earliest, 0, at,
+                                 "executed_at is older than time.max_trade_age_ms"),
+               1;
+    return 0;
+}
+
 int
 cmp_movements_eval_trade(const struct cmp_engine *e, const struct ledger_tx *tx,
                          const struct cmp_block_ctx *ctx, struct cmp_result *res)
@@ -147,7 +168,9 @@ cmp_movements_eval_trade(const struct cmp_engine *e, const struct ledger_tx *tx,
         return cmp_engine_reject(res, CMP_RULE_ASSET_HALTED, 0, 0, 0, t->asset);
     if (cmp_prices_check_trade(e, asset, t->price, now, res))
         return SBX_OK;
-    minute = time_local_minute_of_day(now, cmp_engine_offset_min(e));
+    if (check_executed_at(e, tx, res))
+        return SBX_OK;
+    minute = time_local_minute_of_day(t->executed_at, cmp_engine_offset_min(e));
     if (minute < e->params.v[CMP_P_TRADING_OPEN_MIN] ||
         minute >= e->params.v[CMP_P_TRADING_CLOSE_MIN])
         return cmp_engine_reject(res, CMP_RULE_TRADING_HOURS, e->params.v[CMP_P_TRADING_CLOSE_MIN],

@@ -68,7 +68,8 @@
     X(CMP_P_MAX_SKEW_MS, "time.max_skew_ms", 60000, 0, 86400000)                                   \
     X(CMP_P_UTC_OFFSET_MIN, "time.utc_offset_min", 420, -720, 840)                                 \
     X(CMP_P_PRICE_BAND_PCT, "price.band_pct", 10, 1, 100)                                          \
-    X(CMP_P_PRICE_MAX_AGE_S, "price.max_age_s", 86400, 0, 86400 * 365)
+    X(CMP_P_PRICE_MAX_AGE_S, "price.max_age_s", 86400, 0, 86400 * 365)                             \
+    X(CMP_P_MAX_TRADE_AGE_MS, "time.max_trade_age_ms", 60000, 0, 86400000)
 
 #define X(e, name, def, lo, hi) e,
 enum cmp_param { CMP_PARAMS(X) CMP_P_COUNT };

@@ -44,7 +44,8 @@
     X(CMP_RULE_DIRECTIVE_INVALID, 30, "directive.invalid")                                         \
     X(CMP_RULE_ATTESTATION_INVALID, 31, "attestation.invalid")                                     \
     X(CMP_RULE_PRICE_BAND, 32, "price.band")                                                       \
-    X(CMP_RULE_PRICE_STALE, 33, "price.stale")
+    X(CMP_RULE_PRICE_STALE, 33, "price.stale")                                                     \
+    X(CMP_RULE_TIME_EXECUTED_AT, 34, "time.executed_at")
 
 #define CMP_ALERTS(X)                                                                              \
     X(CMP_ALERT_LARGE_VALUE, 1, "aml.large_value")                                                 \
@@ -54,7 +55,7 @@
 
 enum cmp_rule { CMP_RULE_NONE = 0, CMP_RULES(CMP_ENUM_CONSTANT) };
 enum cmp_alert_kind { CMP_ALERT_NONE = 0, CMP_ALERTS(CMP_ENUM_CONSTANT) };
-#define CMP_RULE_MAX 33
+#define CMP_RULE_MAX 34
 #define CMP_ALERT_MAX 4
 
 /* "limit.daily" for CMP_RULE_LIMIT_DAILY; NULL for an unknown number. */

@@ -229,6 +229,8 @@ header_read(struct ledger_block_header *h, struct buf_reader *r, struct sbx_err 
     if (h->version != LEDGER_BLOCK_VERSION)
         return sbx_err_set(err, SBX_EVERSION, "block header: unknown version %lu",
                            (unsigned long)h->version);
+    if (!ledger_time_valid(h->time_ms))
+        return sbx_err_set(err, SBX_EINVAL, "block header: time_ms must be >= 0 and before 2200");
     if (h->ntx > LEDGER_BLOCK_MAX_TXS)
         return sbx_err_set(err, SBX_ETOOLONG, "block header: %lu transactions, at most %d",
                            (unsigned long)h->ntx, LEDGER_BLOCK_MAX_TXS);
@@ -264,6 +266,8 @@ check_shape(const struct ledger_block *b, struct sbx_err *err)
     if (b->hdr.version != LEDGER_BLOCK_VERSION)
         return sbx_err_set(err, SBX_EVERSION, "block: unknown version %lu",
                            (unsigned long)b->hdr.version);
+    if (!ledger_time_valid(b->hdr.time_ms))
+        return sbx_err_set(err, SBX_EINVAL, "block: time_ms must be >= 0 and before 2200");
     if (b->ntx != b->hdr.ntx)
         return sbx_err_set(err, SBX_EINVAL, "block: header says %lu transactions, block has %zu",
                            (unsigned long)b->hdr.ntx, b->ntx);

@@ -47,6 +47,10 @@
 #define SBX_TX_MAX_SIZE (SBX_LICENCE_DOC_MAX + 4096) /* largest encoded transaction */
 #define SBX_ASSET_DECIMALS_MAX 8
 #define SBX_AMOUNT_MAX INT64_MAX
+/* Every time a transaction or a block carries (ms since the Unix epoch) lies in
+ * [0, LEDGER_TIME_END): 2200-01-01T00:00:00Z is the first millisecond decoding refuses, so that
+ * no sum of a time and a parameter (at most about 10^13 ms) can overflow an int64. */
+#define LEDGER_TIME_END INT64_C(7258118400000)
 
 /* The enumerations and their names (JSON, logs): X(enum, number, "name"). Each table gives the
  * enum and, in tx.c, a ledger_<what>_name() / ledger_<what>_parse() pair. */
@@ -218,6 +222,13 @@ struct ledger_tx {
     } u;
     uint8_t sig[64];
 };
+
+/* 1 if `ms` is a time a transaction or a block may carry: in [0, LEDGER_TIME_END). */
+static inline int
+ledger_time_valid(int64_t ms)
+{
+    return ms >= 0 && ms < LEDGER_TIME_END;
+}
 
 /* Zero `tx` and set version and type. */
 void ledger_tx_init(struct ledger_tx *tx, enum ledger_tx_type type);

@@ -389,8 +389,8 @@ check_trade(const struct ledger_trade *t, struct sbx_err *err)
         return sbx_err_set(err, SBX_EINVAL, "trade.fee_seller: must be >= 0");
     /* Notional is quantity * price / 10^decimals; the decimals live in genesis, so its
      * overflow is checked where the asset is known (compliance, via ledger_notional). */
-    if (t->executed_at <= 0)
-        return sbx_err_set(err, SBX_EINVAL, "trade.executed_at: must be > 0");
+    if (t->executed_at <= 0 || !ledger_time_valid(t->executed_at))
+        return sbx_err_set(err, SBX_EINVAL, "trade.executed_at: must be > 0 and before 2200");
     rc = check_id(t->buyer_order, SBX_ID_MAX, 0, "trade", "buyer_order", err);
     if (rc)
         return rc;
@@ -477,8 +477,9 @@ check_directive(const struct ledger_directive *d, const uint8_t signer[static 32
         if (d->value < 0)
             return sbx_err_set(err, SBX_EINVAL, "directive.value: must be >= 0");
     } else if (use & USE_VALID_TO) {
-        if (d->value <= 0)
-            return sbx_err_set(err, SBX_EINVAL, "directive.value: new valid_to must be > 0");
+        if (d->value <= 0 || !ledger_time_valid(d->value))
+            return sbx_err_set(err, SBX_EINVAL,
+                               "directive.value: new valid_to must be > 0 and before 2200");
     } else if (d->value != 0) {
         return sbx_err_set(err, SBX_ENONCANON, "directive.value: must be 0 for kind %s", kind);
     }
@@ -527,8 +528,8 @@ check_tx(const struct ledger_tx *tx, int keys, struct sbx_err *err)
     rc = keys ? check_pubkey(tx->signer, "tx.signer", err) : SBX_OK;
     if (rc)
         return rc;
-    if (tx->timestamp < 0)
-        return sbx_err_set(err, SBX_EINVAL, "tx.timestamp: must be >= 0");
+    if (!ledger_time_valid(tx->timestamp))
+        return sbx_err_set(err, SBX_EINVAL, "tx.timestamp: must be >= 0 and before 2200");
 
     switch (tx->type) {
     case LEDGER_TX_GENESIS:

@@ -76,6 +76,13 @@ int node_chain_begin(struct node_chain *c, int64_t time_ms) SBX_WARN_UNUSED;
 int node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struct ledger_tx *tx,
                    const uint8_t txid[static 32], struct cmp_result *res) SBX_WARN_UNUSED;
 size_t node_chain_pending(const struct node_chain *c);
+/* The block rule time.skew for the block being built: 0 if time `ts` lies within
+ * time.max_skew_ms (the engine's value now) of the block's time, either edge included; -1 if it
+ * is earlier, 1 if later. Followers refuse a block holding a transaction that does not fit
+ * (chain_apply.c); the operator keeps such a transaction out (node/pipeline.c). */
+int node_chain_time_fit(const struct node_chain *c, int64_t ts);
+/* The time of the block being built (node_chain_begin's, never before the tip's). */
+int64_t node_chain_block_time(const struct node_chain *c);
 /* Drop a block that was begun but received no transaction (no empty blocks are written). */
 void node_chain_abort_empty(struct node_chain *c);
 /* Close the block: state changes, digest, roots, signature by `producer`, the store batch. */
@@ -92,8 +99,11 @@ int node_chain_find_id(struct node_chain *c, const uint8_t *key, size_t klen,
                        uint8_t txid[static 32]) SBX_WARN_UNUSED;
 
 #ifdef SBX_TEST_HOOKS
-/* Test builds only: 1 = the next block sealed carries a flipped verdict, 2 = a wrong digest. */
+/* Test builds only: 1 = the next block sealed carries a flipped verdict, 2 = a wrong digest,
+ * 3 = the next transaction the operator signs is backdated (node_chain_test_backdate_take). */
 void node_chain_test_fault(struct node_chain *c, int fault);
+/* Test builds only: 1 once after node_chain_test_fault(c, 3), then 0. */
+int node_chain_test_backdate_take(struct node_chain *c);
 #endif
 
 struct par_pool;

@@ -2,7 +2,8 @@
  *
  * A block is checked in this order: its height, the header signature and every transaction's
  * signature (on the pool's threads, or ahead of time by the caller's verifiers), the links to
- * our tip, the producer, the time, the roots, then every transaction is applied through
+ * our tip, the producer, the time, the roots, then every transaction's timestamp is checked
+ * against the block's (the block rule time.skew) and the transaction applied through
  * node_chain_add and its verdict compared with the block's, and last the state digest
  * (node_chain_build_finish, shared with sealing). Block 0 is recorded as is once
  * node_chain_genesis_load has checked it.
@@ -161,6 +162,17 @@ apply_one(struct node_chain *c, const struct ledger_block *b, size_t i, const ui
     /* decoded and checked by node_chain_check_txs; decoding again is cheaper than keeping
      * every decoded transaction of a block */
     rc = ledger_tx_decode(&tx, e->tx, e->tx_len, NULL, err);
+    if (rc == SBX_OK && node_chain_time_fit(c, tx.timestamp) != 0) {
+        long long ts = (long long)tx.timestamp;
+
+        ledger_tx_release(&tx);
+        return sbx_err_set(err, SBX_ECORRUPT,
+                           "block %llu tx %zu: time.skew: timestamp %lld is more than "
+                           "time.max_skew_ms (%lld) from the block's time %lld",
+                           height, i, ts,
+                           (long long)cmp_engine_params(c->eng)->v[CMP_P_MAX_SKEW_MS],
+                           (long long)b->hdr.time_ms);
+    }
     rc = rc ? rc : node_chain_add(c, e->tx, e->tx_len, &tx, txid, &res);
     ledger_tx_release(&tx);
     if (rc)

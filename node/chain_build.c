@@ -56,6 +56,23 @@ node_chain_pending(const struct node_chain *c)
 }
 
 int
+node_chain_time_fit(const struct node_chain *c, int64_t ts)
+{
+    int64_t skew = cmp_engine_params(c->eng)->v[CMP_P_MAX_SKEW_MS];
+
+    /* both times are below the year 2200 (decoding refuses later ones): no overflow */
+    if (ts < c->time_ms - skew)
+        return -1;
+    return ts > c->time_ms + skew ? 1 : 0;
+}
+
+int64_t
+node_chain_block_time(const struct node_chain *c)
+{
+    return c->time_ms;
+}
+
+int
 node_chain_build_room(struct node_chain *c)
 {
     size_t alloc = c->alloc;
@@ -173,6 +190,15 @@ void
 node_chain_test_fault(struct node_chain *c, int fault)
 {
     c->test_fault = fault;
+}
+
+int
+node_chain_test_backdate_take(struct node_chain *c)
+{
+    if (c->test_fault != 3)
+        return 0;
+    c->test_fault = 0;
+    return 1;
 }
 #endif
 

@@ -75,7 +75,8 @@ struct node_chain {
     uint64_t since_blocks, since_txs;
     int no_checkpoint; /* while replaying blocks whose state is being rebuilt */
 #ifdef SBX_TEST_HOOKS
-    int test_fault; /* 1: the next sealed block carries a flipped verdict; 2: a wrong digest */
+    int test_fault; /* 1: the next sealed block carries a flipped verdict; 2: a wrong digest;
+                       3: the next transaction signed is backdated */
 #endif
 };
 

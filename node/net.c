@@ -12,6 +12,9 @@
  * duplicate, a different one validly signed by the operator is an equivocation (both headers
  * are kept as the proof, a critical alert is raised, and the node stops following).
  *
+ * Clock (followers): a live block dated further from our clock than time.max_skew_ms raises a
+ * clock.skew warning (check_clock).
+ *
  * Attesting (regulators): when the applier is idle and a block holding more than attestations
  * was applied since the last attestation, attest the tip to every linked operator; also every
  * max_lag_s / 3 while supervision.max_lag_s > 0, so that an idle exchange stays supervised,
@@ -45,6 +48,8 @@
 /* Attestation latency samples kept (operator), and blocks whose durable time is remembered. */
 #define LAT_SAMPLES 8192
 #define DURABLE_RING 8192
+/* A follower raises the clock.skew node alert at most this often. */
+#define CLOCK_ALERT_INTERVAL_US ((int64_t)600 * 1000000)
 
 struct peer_state {
     uint64_t next; /* next block to send it; UINT64_MAX = it has not asked */
@@ -66,7 +71,9 @@ struct node_net {
     struct p2p_peer *source;
     int64_t sync_us; /* when we last asked a source for blocks (0: caught up since) */
     uint64_t sync_from;
-    uint64_t gap_asked; /* the height last asked for after a gap (0 = none) */
+    uint64_t gap_asked;     /* the height last asked for after a gap (0 = none) */
+    int64_t max_skew_ms;    /* time.max_skew_ms, refreshed every tick */
+    int64_t clock_alert_us; /* when clock.skew was last raised (0 = never) */
     /* attesting */
     uint64_t attested_height;
     int64_t attested_ms, attested_us;
@@ -279,6 +286,30 @@ check_equivocation(struct node_net *net, struct p2p_peer *peer, const struct led
     net->source = NULL;
 }
 
+/* clock.skew: a live block whose time differs from this node's clock by more than
+ * time.max_skew_ms means that one of the two clocks is wrong (the operator's, which dates
+ * every block and transaction, or ours). Live: the sender made it after its last hello (a block
+ * above the tip it announced), so not a block we catch up on. A warning, at most once per
+ * CLOCK_ALERT_INTERVAL_US so that a clock that stays wrong cannot flood the alerts. */
+static void
+check_clock(struct node_net *net, const struct peer_state *ps, const struct ledger_block_header *h)
+{
+    int64_t now = time_now_ms(), diff = h->time_ms - now, mono = time_mono_us();
+
+    if (!ps->hello || h->height <= ps->tip)
+        return;
+    if (diff <= net->max_skew_ms && -diff <= net->max_skew_ms)
+        return;
+    if (net->clock_alert_us != 0 && mono - net->clock_alert_us < CLOCK_ALERT_INTERVAL_US)
+        return;
+    net->clock_alert_us = mono;
+    node_alert(net->node, NODE_ALERT_WARNING, "clock.skew", h->height, NULL, NULL,
+               "block %llu is dated %lld ms %s this node's clock (time.max_skew_ms %lld): check "
+               "the operator's clock and this node's",
+               (unsigned long long)h->height, (long long)(diff < 0 ? -diff : diff),
+               diff < 0 ? "behind" : "ahead of", (long long)net->max_skew_ms);
+}
+
 static void
 on_block(struct node_net *net, struct p2p_peer *peer, const uint8_t *payload, size_t len)
 {
@@ -311,6 +342,8 @@ on_block(struct node_net *net, struct p2p_peer *peer, const uint8_t *payload, si
         return;
     }
     rc = node_follow_block(net->node, payload, len);
+    if (rc == SBX_OK)
+        check_clock(net, p2p_peer_data(peer), &h);
     if (rc == SBX_EOVERLOAD)
         LOG_DEBUG(LOG_P2P, "applier queue full at block %llu: will ask again",
                   (unsigned long long)h.height);
@@ -665,7 +698,8 @@ attest_cb(evutil_socket_t fd, short what, void *arg)
     attest(arg, 0);
 }
 
-/* Every second: heartbeat attestations while supervision.max_lag_s is set. */
+/* Every second: hellos; on a follower, time.max_skew_ms for check_clock; on a regulator,
+ * heartbeat attestations while supervision.max_lag_s is set. */
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -674,9 +708,12 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
     int64_t max_lag_ms;
 
     p2p_foreach_peer(net->p2p, hello_each, net); /* peers' view of our tip (getpeerinfo) */
-    if (node_role(net->node) != NODE_ROLE_REGULATOR)
+    if (!net->follower)
         return;
     node_status_get(net->node, time_now_ms(), &st);
+    net->max_skew_ms = st.params.v[CMP_P_MAX_SKEW_MS];
+    if (node_role(net->node) != NODE_ROLE_REGULATOR)
+        return;
     max_lag_ms = st.params.v[CMP_P_MAX_LAG_S] * 1000;
     if (max_lag_ms > 0 && time_now_ms() - net->attested_ms >= max_lag_ms / 3)
         attest(net, 1);
@@ -698,6 +735,7 @@ node_net_open(struct node_net **out, struct node *n, struct event_base *base,
     if (net == NULL)
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
     net->node = n;
+    net->max_skew_ms = cmp_params_default(CMP_P_MAX_SKEW_MS); /* until the first tick */
     net->base = base;
     net->follower = node_role(n) != NODE_ROLE_OPERATOR;
     buf_init(&net->blk, LEDGER_BLOCK_MAX_SIZE);

@@ -154,8 +154,15 @@ struct json_t *node_alerts_json(struct node *n);
 size_t node_alert_count(struct node *n, enum node_alert_severity sev);
 
 #ifdef SBX_TEST_HOOKS
-/* Test hooks (--enable-test-hooks): the next block the operator seals is corrupted. */
-enum node_test_fault { NODE_FAULT_NONE, NODE_FAULT_VERDICT, NODE_FAULT_DIGEST };
+/* Test hooks (--enable-test-hooks): the next block the operator seals is corrupted (a flipped
+ * verdict, a wrong digest, or a transaction it signs stamped time.max_skew_ms + 1 ms before the
+ * block's time). */
+enum node_test_fault {
+    NODE_FAULT_NONE,
+    NODE_FAULT_VERDICT,
+    NODE_FAULT_DIGEST,
+    NODE_FAULT_BACKDATE
+};
 void node_test_fault(struct node *n, enum node_test_fault f);
 /* Sign a copy of block `height` with a different time (equivocation), encoded into `out`. */
 int node_test_equivocate(struct node *n, uint64_t height, struct buf *out,

@@ -91,6 +91,30 @@ node_pipeline_job_free(struct job *j)
 
 /* ------------------------------------------------------------------ workers */
 
+/* The key the operator node signs a submission of `tx`'s type with: the operator key, or the
+ * regulator key for a directive or an attestation (NULL when the node holds none). */
+static const struct ledger_key *
+job_key(const struct node *n, const struct ledger_tx *tx)
+{
+    if (tx->type == LEDGER_TX_DIRECTIVE || tx->type == LEDGER_TX_ATTESTATION)
+        return n->has_reg_key ? &n->reg_key : NULL;
+    return &n->op_key;
+}
+
+/* Sign j->tx with `k` into j->txid and encode it into j->enc (emptied first). */
+static int
+sign_job(struct job *j, const struct ledger_key *k, struct sbx_err *err)
+{
+    int rc;
+
+    buf_reset(&j->enc);
+    rc = ledger_tx_sign(&j->tx, k, j->txid, err);
+    rc = rc ? rc : ledger_tx_encode(&j->tx, &j->enc, err);
+    if (rc == SBX_OK)
+        memcpy(j->res.txid, j->txid, 32);
+    return rc;
+}
+
 /* Sign or verify one job. Returns 1 if it goes on to the sequencer, 0 if it was refused. */
 static int
 work(struct node *n, struct job *j)
@@ -108,21 +132,17 @@ work(struct node *n, struct job *j)
             rc = ledger_tx_verify(&j->tx, j->txid, &err);
         }
     } else {
-        const struct ledger_key *k = &n->op_key;
+        const struct ledger_key *k = job_key(n, &j->tx);
 
-        if (j->tx.type == LEDGER_TX_DIRECTIVE || j->tx.type == LEDGER_TX_ATTESTATION) {
-            if (!n->has_reg_key) {
-                j->res.rc = SBX_EDENIED;
-                snprintf(j->res.message, sizeof(j->res.message),
-                         "this node holds no regulator key: submit a directive signed by "
-                         "regulators with submitrawtx");
-                node_commit_complete_one(n, j);
-                return 0;
-            }
-            k = &n->reg_key;
+        if (k == NULL) {
+            j->res.rc = SBX_EDENIED;
+            snprintf(j->res.message, sizeof(j->res.message),
+                     "this node holds no regulator key: submit a directive signed by "
+                     "regulators with submitrawtx");
+            node_commit_complete_one(n, j);
+            return 0;
         }
-        rc = ledger_tx_sign(&j->tx, k, j->txid, &err);
-        rc = rc ? rc : ledger_tx_encode(&j->tx, &j->enc, &err);
+        rc = sign_job(j, k, &err);
     }
     if (rc) {
         j->res.rc = rc;
@@ -268,6 +288,62 @@ check_duplicate(struct node *n, struct job *j)
     return DUP_ANSWERED;
 }
 
+/* Re-stamp a job the node signed with time `ts` and sign it again. 1 on success; 0 if it was
+ * refused onto `decided`. */
+static int
+restamp(struct node *n, struct job *j, int64_t ts, struct jobq *decided)
+{
+    struct sbx_err err;
+
+    j->tx.timestamp = ts;
+    if (sign_job(j, job_key(n, &j->tx), &err) == SBX_OK)
+        return 1;
+    node_result_refuse(&j->res, SBX_EINTERNAL, "signing failed");
+    node_pipeline_jobq_push(decided, j);
+    return 0;
+}
+
+/* The block rule time.skew at the operator (state_mu held): a job's timestamp must lie within
+ * time.max_skew_ms of the open block's time. A job this node stamped and signed (stamped at
+ * admission, it may have waited in a long queue, or the block may have stayed open longer than
+ * the skew) is stamped with the block's time and signed again; a raw job keeps its signer's
+ * timestamp: one later than the block waits for the next block (onto `deferred`; the open block
+ * then holds something and is sealed at once), one earlier is refused (its clock check passed,
+ * so only a clock that went back behind the tip's time gets here). Returns 1 if `j` fits. */
+static int
+fit_block_time(struct node *n, struct job *j, struct jobq *deferred, struct jobq *decided)
+{
+    int fit = node_chain_time_fit(n->chain, j->tx.timestamp);
+
+    if (fit == 0)
+        return 1;
+    if (!j->raw)
+        return restamp(n, j, node_chain_block_time(n->chain), decided);
+    if (fit > 0 && node_chain_pending(n->chain) > 0) {
+        node_pipeline_jobq_push(deferred, j);
+        return 0;
+    }
+    node_result_refuse(&j->res, SBX_EINVAL,
+                       "timestamp: more than time.max_skew_ms away from the block's time");
+    node_pipeline_jobq_push(decided, j);
+    return 0;
+}
+
+#ifdef SBX_TEST_HOOKS
+/* Test builds: after testhook backdate, the next job this node signs is stamped
+ * time.max_skew_ms + 1 ms before the block's time (and signed again), breaking time.skew. */
+static int
+test_backdate(struct node *n, struct job *j, int64_t skew, struct jobq *decided, int *done)
+{
+    *done = 0;
+    if (j->raw || !node_chain_test_backdate_take(n->chain))
+        return 1;
+    *done = 1;
+    LOG_WARN(LOG_NODE, "test hook: a transaction stamped time.max_skew_ms + 1 ms before its block");
+    return restamp(n, j, node_chain_block_time(n->chain) - skew - 1, decided);
+}
+#endif
+
 /* Give `j` its verdict in the open block, or decide it at once. Returns 1 if it joined the
  * block, 0 if it was decided (or deferred onto `deferred`). With n->state_mu held. */
 static int
@@ -278,7 +354,7 @@ sequence(struct node *n, struct job *j, int64_t now, struct jobq *deferred, stru
     int business = j->tx.type >= LEDGER_TX_ACCOUNT_OPEN && j->tx.type <= LEDGER_TX_TRADE;
     struct cmp_result cres;
     int64_t lag, skew = p->v[CMP_P_MAX_SKEW_MS];
-    int rc;
+    int rc, backdated = 0;
 
     if (j->raw && (j->tx.timestamp > now + skew || j->tx.timestamp < now - skew)) {
         node_result_refuse(&j->res, SBX_EINVAL,
@@ -286,6 +362,12 @@ sequence(struct node *n, struct job *j, int64_t now, struct jobq *deferred, stru
         node_pipeline_jobq_push(decided, j);
         return 0;
     }
+#ifdef SBX_TEST_HOOKS
+    if (!test_backdate(n, j, skew, decided, &backdated))
+        return 0;
+#endif
+    if (!backdated && !fit_block_time(n, j, deferred, decided))
+        return 0;
     if (business && cmp_engine_supervision_ok(eng, now, &lag) != SBX_OK) {
         j->res.rc = SBX_EUNAVAIL;
         snprintf(j->res.message, sizeof(j->res.message),

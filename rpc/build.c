@@ -225,7 +225,7 @@ rpc_build_trade(json_t *params, const struct ledger_asset_def *assets, size_t na
         rc = rpc_params_amount(fb, 0, 0, &t->fee_buyer, "fee_buyer", err);
     if (rc == SBX_OK && rpc_params_present(fs))
         rc = rpc_params_amount(fs, 0, 0, &t->fee_seller, "fee_seller", err);
-    rc = rc ? rc : rpc_params_int(at, 1, INT64_MAX, &t->executed_at, "executed_at", err);
+    rc = rc ? rc : rpc_params_int(at, 1, LEDGER_TIME_END - 1, &t->executed_at, "executed_at", err);
     if (rc == SBX_OK && rpc_params_present(bo))
         rc = rpc_params_id(bo, SBX_ID_MAX, t->buyer_order, "buyer_order", err);
     if (rc == SBX_OK && rpc_params_present(so))

@@ -106,11 +106,13 @@ rpc_m_admin_testhook(const struct rpc_env *env, const struct rpc_method *m, json
         node_test_fault(env->node, NODE_FAULT_VERDICT);
     else if (strcmp(action, "wrong_digest") == 0)
         node_test_fault(env->node, NODE_FAULT_DIGEST);
+    else if (strcmp(action, "backdate") == 0)
+        node_test_fault(env->node, NODE_FAULT_BACKDATE);
     else if (strcmp(action, "equivocate") == 0 && env->net != NULL)
         node_net_test_equivocate(env->net);
     else
         return sbx_err_set(err, SBX_EINVAL,
-                           "action: one of wrong_verdict, wrong_digest, equivocate");
+                           "action: one of wrong_verdict, wrong_digest, backdate, equivocate");
     return rpc_outcome_result(out, json_pack("{s:s}", "armed", action), err);
 }
 #endif

@@ -194,7 +194,7 @@ trade_call(struct bench *b, struct phase *p, enum kind k, const char *trade_id, 
              "\"quantity\":\"%s\",\"price\":\"%" PRId64 "\",\"fee_buyer\":\"10\","
              "\"fee_seller\":\"10\",\"executed_at\":%" PRId64 ",\"buyer_order\":\"%s-b\","
              "\"seller_order\":\"%s-s\"",
-             trade_id, buyer, seller, asset, qty, price, b->now_ms, trade_id, trade_id);
+             trade_id, buyer, seller, asset, qty, price, time_now_ms(), trade_id, trade_id);
 }
 
 static int

@@ -79,6 +79,9 @@ deposit_tx(const char *transfer, const char *acct, const char *asset, int64_t am
 static struct ledger_tx
 trade_tx(const char *id, const char *buyer, const char *seller, int64_t qty, int64_t price)
 {
+    /* fixed within a run (part of the content, so a resubmission is the same trade) and recent
+     * (time.executed_at: within time.max_trade_age_ms of the time the node stamps) */
+    static int64_t executed_at;
     struct ledger_tx tx;
 
     ledger_tx_init(&tx, LEDGER_TX_TRADE);
@@ -88,7 +91,9 @@ trade_tx(const char *id, const char *buyer, const char *seller, int64_t qty, int
     snprintf(tx.u.trade.asset, sizeof(tx.u.trade.asset), "BTC");
     tx.u.trade.quantity = qty;
     tx.u.trade.price = price;
-    tx.u.trade.executed_at = 1764300000000; /* fixed: part of the content */
+    if (executed_at == 0)
+        executed_at = time_now_ms();
+    tx.u.trade.executed_at = executed_at;
     return tx;
 }
 
@@ -248,17 +253,37 @@ test_node_group_commit(void **state)
 
 /* A follower re-validates the operator's blocks; a block with a wrong verdict or a wrong state
  * digest is refused and leaves the follower's state as it was. */
+/* A follower's chain in `fdir` from the genesis of `store`, with the blocks below `height`
+ * applied (`raw` is scratch). */
+static struct node_chain *
+follower_below(struct ledger_store *store, const char *fdir, uint64_t height, struct buf *raw)
+{
+    struct node_chain *fol = NULL;
+    struct sbx_err err;
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/ledger", fdir);
+    assert_int_equal(ledger_store_get_block(store, 0, raw, &err), SBX_OK);
+    assert_int_equal(node_chain_create(path, raw->data, raw->len, &err), SBX_OK);
+    assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
+    for (uint64_t h = 1; h < height; h++) {
+        assert_int_equal(ledger_store_get_block(store, h, raw, &err), SBX_OK);
+        assert_int_equal(node_chain_apply(fol, raw->data, raw->len, NULL, &err), SBX_OK);
+    }
+    return fol;
+}
+
 static void
 test_follower_revalidates(void **state)
 {
     struct fixture *f = *state;
     struct ledger_store *store;
-    struct node_chain *fol = NULL;
+    struct node_chain *fol;
     struct ledger_tx tx;
     struct ledger_tip tip;
     struct buf raw;
     struct sbx_err err;
-    char *fdir = test_tmpdir(), path[4096];
+    char *fdir = test_tmpdir();
 
     tx = open_tx("carol", 1);
     assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK);
@@ -269,14 +294,7 @@ test_follower_revalidates(void **state)
     node_tip(f->node, &tip);
     store = node_store(f->node);
     buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
-    snprintf(path, sizeof(path), "%s/ledger", fdir);
-    assert_int_equal(ledger_store_get_block(store, 0, &raw, &err), SBX_OK);
-    assert_int_equal(node_chain_create(path, raw.data, raw.len, &err), SBX_OK);
-    assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
-    for (uint64_t h = 1; h < tip.height; h++) {
-        assert_int_equal(ledger_store_get_block(store, h, &raw, &err), SBX_OK);
-        assert_int_equal(node_chain_apply(fol, raw.data, raw.len, NULL, &err), SBX_OK);
-    }
+    fol = follower_below(store, fdir, tip.height, &raw);
     /* the last block has the rejected trade: flip its verdict to "accepted", re-sign it with
      * the operator key as a dishonest operator would, and the follower refuses it */
     assert_int_equal(ledger_store_get_block(store, tip.height, &raw, &err), SBX_OK);
@@ -321,6 +339,99 @@ test_follower_revalidates(void **state)
     /* and the honest block still applies after the refusals */
     assert_int_equal(node_chain_apply(fol, raw.data, raw.len, NULL, &err), SBX_OK);
     assert_memory_equal(node_chain_tip(fol)->state_digest, tip.state_digest, 32);
+    buf_release(&raw);
+    node_chain_close(fol);
+    test_rmtree(fdir);
+    free(fdir);
+}
+
+/* Sign `b` (decoded from an honest block) again with the operator key after a change, and
+ * apply it to `fol`: the code, and the reason in `err`. */
+static int
+apply_forged(struct node_chain *fol, struct ledger_block *b, const struct ledger_key *op,
+             struct sbx_err *err)
+{
+    struct buf forged;
+    int rc;
+
+    assert_int_equal(ledger_block_roots(b, b->hdr.tx_root, b->hdr.verdict_root, NULL, err), SBX_OK);
+    assert_int_equal(ledger_block_sign(&b->hdr, op), SBX_OK);
+    buf_init(&forged, LEDGER_BLOCK_MAX_SIZE);
+    assert_int_equal(ledger_block_encode(b, &forged, err), SBX_OK);
+    rc = node_chain_apply(fol, forged.data, forged.len, NULL, err);
+    buf_release(&forged);
+    return rc;
+}
+
+/* The block rule time.skew: a transaction's timestamp within time.max_skew_ms of its block's
+ * time, both edges included; a follower refuses a block with one 1 ms further either way. */
+static void
+test_follower_time_skew(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger_store *store = node_store(f->node);
+    struct node_chain *fol;
+    struct ledger_block b;
+    struct ledger_tx tx;
+    struct ledger_tip tip;
+    struct ledger_key op;
+    struct sbx_err err;
+    struct buf raw, txenc;
+    char *fdir = test_tmpdir(), path[4096];
+    int64_t skew, t, ts0;
+    uint8_t txid[32];
+
+    tx = open_tx("dave", 1);
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK); /* alone in the tip block */
+    node_tip(f->node, &tip);
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    fol = follower_below(store, fdir, tip.height, &raw);
+    skew = cmp_engine_params(node_chain_engine(fol))->v[CMP_P_MAX_SKEW_MS];
+
+    /* the edges, against a block being built */
+    assert_int_equal(node_chain_begin(fol, time_now_ms()), SBX_OK);
+    t = node_chain_block_time(fol);
+    assert_int_equal(node_chain_time_fit(fol, t), 0);
+    assert_int_equal(node_chain_time_fit(fol, t - skew), 0);
+    assert_int_equal(node_chain_time_fit(fol, t + skew), 0);
+    assert_int_equal(node_chain_time_fit(fol, t - skew - 1), -1);
+    assert_int_equal(node_chain_time_fit(fol, t + skew + 1), 1);
+    node_chain_abort_empty(fol);
+
+    snprintf(path, sizeof(path), "%s/keys/operator.key", f->dir);
+    assert_int_equal(ledger_keys_load(&op, path, &err), SBX_OK);
+    assert_int_equal(ledger_store_get_block(store, tip.height, &raw, &err), SBX_OK);
+    assert_int_equal(ledger_block_decode(&b, raw.data, raw.len, &err), SBX_OK);
+    assert_int_equal(b.ntx, 1);
+    assert_int_equal(ledger_tx_decode(&tx, b.entries[0].tx, b.entries[0].tx_len, NULL, &err),
+                     SBX_OK);
+    ts0 = tx.timestamp;
+    /* a block dated 1 ms more than the skew after its transaction */
+    b.hdr.time_ms = ts0 + skew + 1;
+    assert_int_equal(apply_forged(fol, &b, &op, &err), SBX_ECORRUPT);
+    if (strstr(err.msg, "time.skew") == NULL)
+        fail_msg("unexpected reason: %s", err.msg);
+    /* a transaction dated 1 ms more than the skew after its block (signed again) */
+    b.hdr.time_ms = ts0;
+    tx.timestamp = ts0 + skew + 1;
+    buf_init(&txenc, SBX_TX_MAX_SIZE);
+    assert_int_equal(ledger_tx_sign(&tx, &op, txid, &err), SBX_OK);
+    assert_int_equal(ledger_tx_encode(&tx, &txenc, &err), SBX_OK);
+    b.entries[0].tx = txenc.data;
+    b.entries[0].tx_len = txenc.len;
+    assert_int_equal(apply_forged(fol, &b, &op, &err), SBX_ECORRUPT);
+    if (strstr(err.msg, "time.skew") == NULL)
+        fail_msg("unexpected reason: %s", err.msg);
+    ledger_block_release(&b);
+    /* exactly the skew after its transaction: the block applies, same state as the operator's */
+    assert_int_equal(ledger_block_decode(&b, raw.data, raw.len, &err), SBX_OK);
+    b.hdr.time_ms = ts0 + skew;
+    assert_int_equal(apply_forged(fol, &b, &op, &err), SBX_OK);
+    assert_memory_equal(node_chain_tip(fol)->state_digest, tip.state_digest, 32);
+    ledger_block_release(&b);
+    ledger_tx_release(&tx);
+    ledger_keys_wipe(&op);
+    buf_release(&txenc);
     buf_release(&raw);
     node_chain_close(fol);
     test_rmtree(fdir);
@@ -459,6 +570,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_node_submit_trade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follower_revalidates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_follower_time_skew, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_overload_and_dry_run, setup, teardown),
     };

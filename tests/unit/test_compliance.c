@@ -1,6 +1,7 @@
 /* The compliance/ unit test binary: every rule at its edges, alerts, directives, determinism
  * of the state digest and persistence through the store. The tests are in
- * test_compliance_{market,limits,aml,state,prices}.c, their fixture in test_compliance_fx.c.
+ * test_compliance_{market,limits,aml,state,prices,time,names}.c, their fixture in
+ * test_compliance_fx.c.
  */
 #include "tests/unit/test_common.h"
 #include "tests/unit/test_compliance.h"
@@ -46,6 +47,10 @@ main(void)
         T(test_directive_quorum),
         T(test_attestation),
         T(test_supervision_lag),
+        T(test_executed_at),
+        T(test_executed_at_params),
+        T(test_executed_at_before_hours),
+        T(test_trading_hours_executed_at),
         T(test_evaluate_is_pure),
         T(test_determinism),
         T(test_persistence),

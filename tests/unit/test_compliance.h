@@ -190,5 +190,10 @@ void test_every_rule_produced(void **state);
 void test_price_band(void **state);
 void test_price_band_follows_directive(void **state);
 void test_price_stale(void **state);
+/* test_compliance_time.c */
+void test_executed_at(void **state);
+void test_executed_at_params(void **state);
+void test_executed_at_before_hours(void **state);
+void test_trading_hours_executed_at(void **state);
 
 #endif

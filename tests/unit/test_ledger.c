@@ -15,5 +15,6 @@ main(void)
     failed += test_ledger_store_run();
     failed += test_ledger_verify_run();
     failed += test_ledger_storekey_run();
+    failed += test_ledger_time_run();
     return failed ? 1 : 0;
 }

@@ -10,5 +10,6 @@ int test_ledger_block_run(void);    /* test_ledger_block.c: blocks, merkle, chan
 int test_ledger_store_run(void);    /* test_ledger_store.c: LevelDB store, atomic commit, scans */
 int test_ledger_verify_run(void);   /* test_ledger_verify.c: crashes, chain verification */
 int test_ledger_storekey_run(void); /* test_ledger_storekey.c: every store key, byte for byte */
+int test_ledger_time_run(void);     /* test_ledger_time.c: times refused from the year 2200 */
 
 #endif

@@ -187,7 +187,7 @@ make_trade(struct ledger_tx *tx, int max)
         t->price = INT64_MAX;
         t->fee_buyer = INT64_MAX;
         t->fee_seller = INT64_MAX;
-        t->executed_at = INT64_MAX;
+        t->executed_at = LEDGER_TIME_END - 1; /* the latest time decoding allows */
     } else {
         SET(t->trade_id, "t1");
         SET(t->buyer, "alice");
