@@ -89,7 +89,7 @@ static const char usage_text[] =
     "  sbx-cli -devnet getinfo\n"
     "  sbx-cli getblock height=12 verbose=true\n"
     "  sbx-cli submittrade trade_id=T1 buyer=alice seller=bob asset=BTC quantity=0.5 \\\n"
-    "      price=2450000000 executed_at=1764300000000\n"
+    "      price=2450000000 executed_at=$(date +%s000)\n"
     "\n"
     "Exit status: 0 success, 1 error from the server, 2 usage, 3 connection or\n"
     "authentication failure.\n";
