@@ -2,7 +2,8 @@
  *
  * Every number the rules use is a parameter here, set first by the genesis licence document
  * (a JSON object, stored in canonical form: keys sorted, no spaces) and changed afterwards only
- * by regulator `set_param` / `licence_extend` directives. Each change bumps the version; every
+ * by regulator `set_param` / `licence_extend` directives (the licence dates only by the latter:
+ * set_param refuses them). Each change bumps the version; every
  * verdict records the version it used. VND amounts are integers (VND has no minor unit).
  *
  * The licence document:
@@ -64,7 +65,9 @@
     X(CMP_P_VELOCITY_N, "aml.velocity_count", 20, 1, CMP_RING_MAX)                                 \
     X(CMP_P_VELOCITY_WINDOW_S, "aml.velocity_window_s", 86400, 1, 86400 * 7)                       \
     X(CMP_P_MAX_SKEW_MS, "time.max_skew_ms", 60000, 0, 86400000)                                   \
-    X(CMP_P_UTC_OFFSET_MIN, "time.utc_offset_min", 420, -720, 840)
+    X(CMP_P_UTC_OFFSET_MIN, "time.utc_offset_min", 420, -720, 840)                                 \
+    X(CMP_P_SCREENING_REQUIRED, "aml.screening_required", 1, 0, 1)                                 \
+    X(CMP_P_WIND_DOWN_DAYS, "licence.wind_down_days", 90, 0, 3650)
 
 #define X(e, name, def, lo, hi) e,
 enum cmp_param { CMP_PARAMS(X) CMP_P_COUNT };

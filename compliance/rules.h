@@ -42,7 +42,9 @@
     X(CMP_RULE_BALANCE_INSUFFICIENT, 28, "balance.insufficient")                                   \
     X(CMP_RULE_DIRECTIVE_QUORUM, 29, "directive.quorum")                                           \
     X(CMP_RULE_DIRECTIVE_INVALID, 30, "directive.invalid")                                         \
-    X(CMP_RULE_ATTESTATION_INVALID, 31, "attestation.invalid")
+    X(CMP_RULE_ATTESTATION_INVALID, 31, "attestation.invalid")                                     \
+    X(CMP_RULE_SCREENING_MISSING, 35, "screening.missing")                                         \
+    X(CMP_RULE_LICENCE_EXPIRED, 36, "licence.expired")
 
 #define CMP_ALERTS(X)                                                                              \
     X(CMP_ALERT_LARGE_VALUE, 1, "aml.large_value")                                                 \
@@ -52,7 +54,7 @@
 
 enum cmp_rule { CMP_RULE_NONE = 0, CMP_RULES(CMP_ENUM_CONSTANT) };
 enum cmp_alert_kind { CMP_ALERT_NONE = 0, CMP_ALERTS(CMP_ENUM_CONSTANT) };
-#define CMP_RULE_MAX 31
+#define CMP_RULE_MAX 36
 #define CMP_ALERT_MAX 4
 
 /* "limit.daily" for CMP_RULE_LIMIT_DAILY; NULL for an unknown number. */

@@ -49,6 +49,14 @@ main(void)
         T(test_evaluate_is_pure),
         T(test_determinism),
         T(test_persistence),
+        T(test_screening_required),
+        T(test_screening_withdrawal_edges),
+        T(test_travel_rule_by_address),
+        T(test_address_records_persist),
+        T(test_large_value_fiat_day),
+        T(test_licence_end_wind_down),
+        T(test_licence_dates_not_by_set_param),
+        T(test_licence_valid_to_2028),
         T(test_every_rule_produced), /* last: reads what the others produced */
     };
 
