@@ -287,9 +287,14 @@ wind_down_end(const struct cmp_params *p)
 int
 cmp_engine_licence_status_at(const struct cmp_engine *e, int64_t now_ms)
 {
-    if (e->licence_status == CMP_LICENCE_REVOKED || now_ms < e->params.v[CMP_P_VALID_TO])
-        return e->licence_status;
-    return now_ms < wind_down_end(&e->params) ? CMP_LICENCE_WIND_DOWN : CMP_LICENCE_EXPIRED;
+    int st = e->licence_status;
+
+    if (st == CMP_LICENCE_REVOKED || now_ms < e->params.v[CMP_P_VALID_TO])
+        return st;
+    if (now_ms >= wind_down_end(&e->params))
+        return CMP_LICENCE_EXPIRED;
+    /* a suspension holds in the wind-down too (licence_allows rejects with licence.status) */
+    return st == CMP_LICENCE_SUSPENDED ? st : CMP_LICENCE_WIND_DOWN;
 }
 
 /* The gate of business transactions: the operator's key, the licence period and status. In a

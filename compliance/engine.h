@@ -116,7 +116,8 @@ const struct ledger_state *cmp_engine_state(const struct cmp_engine *e);
 /* The status the directives left (active, suspended, wind_down, revoked). */
 int cmp_engine_licence_status(const struct cmp_engine *e);
 /* The status in force at `now_ms`: from licence.valid_to the licence winds down by itself for
- * licence.wind_down_days (wind_down), then it is expired; revoked stays revoked. */
+ * licence.wind_down_days (wind_down; a suspended licence stays suspended), then it is expired;
+ * revoked stays revoked. */
 int cmp_engine_licence_status_at(const struct cmp_engine *e, int64_t now_ms);
 int cmp_engine_market_halted(const struct cmp_engine *e);
 int cmp_engine_asset_halted(const struct cmp_engine *e, int asset);

@@ -48,6 +48,13 @@ test_licence_end_wind_down(void **state)
     EXPECT_OK(directive(f, &tx));
     assert_int_equal(cmp_engine_licence_status_at(f->e, end), CMP_LICENCE_ACTIVE);
     EXPECT_OK(trade(f, "A", HOUSE, 1000, end));
+    /* a suspension holds in the wind-down; after it, expired */
+    EXPECT_OK(run(f, mk_dir(&tx, LEDGER_DIR_LICENCE_SUSPEND, KEY_REG, NULL, end)));
+    assert_int_equal(cmp_engine_licence_status_at(f->e, end + DAY_MS), CMP_LICENCE_SUSPENDED);
+    EXPECT_REJ(withdraw(f, "A", "VND", 1000, end + DAY_MS), CMP_RULE_LICENCE_STATUS);
+    assert_int_equal(cmp_engine_licence_status_at(f->e, end + DAY_MS + 90 * DAY_MS),
+                     CMP_LICENCE_EXPIRED);
+    EXPECT_OK(run(f, mk_dir(&tx, LEDGER_DIR_LICENCE_REINSTATE, KEY_REG, NULL, end)));
     /* a revoked licence stays revoked */
     EXPECT_OK(run(f, mk_dir(&tx, LEDGER_DIR_LICENCE_REVOKE, KEY_REG, NULL, end + 1)));
     assert_int_equal(cmp_engine_licence_status_at(f->e, end + 2 * DAY_MS), CMP_LICENCE_REVOKED);
