@@ -1,8 +1,10 @@
 /* Anti-money-laundering rules: the Travel Rule (a complete originator/beneficiary record once a
- * client's crypto transfers reach the threshold within the window), the re-verification of a
- * dormant account (kyc.refresh_required), and the alerts an accepted movement raises (large
- * value, structuring, velocity, rapid in-and-out), with the rolling windows they read. Screening
- * and the sanctions list are checked where the movements are (movements.c, accounts.c).
+ * client's crypto transfers, or the transfers of every account to or from the same external
+ * address, reach the threshold within the window), the re-verification of a dormant account
+ * (kyc.refresh_required), and the alerts an accepted movement raises (large value per
+ * transaction and per local day of VND transfers, structuring, velocity, rapid in-and-out), with
+ * the rolling windows they read. Screening and the sanctions list are checked where the
+ * movements are (movements.c, accounts.c).
  */
 #include "compliance/internal.h"
 
@@ -29,12 +31,15 @@ cmp_aml_check_travel_rule(const struct cmp_engine *e, const struct ledger_accoun
                           struct cmp_result *res)
 {
     const struct cmp_usage *u = cmp_engine_usage_of(a);
+    const struct cmp_window *addr = t->reference[0] ? cmp_addresses_window(e, t->reference) : NULL;
     int64_t window = e->params.v[CMP_P_TRAVEL_RULE_WINDOW_S] * 1000;
     int64_t threshold = e->params.v[CMP_P_TRAVEL_RULE_VND];
-    int64_t prior = cmp_usage_ring_sum(&u->xfer, now, window);
+    int64_t prior = cmp_usage_window_sum(&u->xfer, now, window), by_address;
 
-    if (u->xfer_over_until > now && __builtin_add_overflow(prior, u->xfer_over_vnd, &prior))
-        prior = INT64_MAX;
+    /* linked by the account or by the address: the larger aggregate (a transfer of this account
+     * to this address is in both, so they are not added) */
+    if (addr && (by_address = cmp_usage_window_sum(addr, now, window)) > prior)
+        prior = by_address;
     if ((prior > INT64_MAX - value || prior + value >= threshold) && !travel_rule_complete(t))
         return cmp_engine_reject(res, CMP_RULE_TRAVEL_RULE_MISSING, threshold, prior, value,
                                  "a complete, accepted Travel Rule record is required"),
@@ -94,6 +99,22 @@ near_threshold(const struct cmp_params *p, int64_t value)
            value >= band_lo && value < lv;
 }
 
+/* aml.large_value over an account's VND deposits and withdrawals of one local day: the day's sum
+ * with `value`, when it reaches the threshold on a day that has not reached it before; else 0.
+ * A transfer that reaches it on its own raises the per-transaction alert and fills the day. */
+static int64_t
+fiat_day_sum_due(const struct cmp_engine *e, const struct cmp_usage *u, int64_t now, int64_t value)
+{
+    int64_t day = time_local_day(now, cmp_engine_offset_min(e));
+    int64_t sum = cmp_usage_period_used(u->fiat_day, u->fiat_day_vnd, day);
+
+    if (u->fiat_alert_day == day)
+        return 0;
+    if (__builtin_add_overflow(sum, value, &sum))
+        sum = INT64_MAX;
+    return sum >= e->params.v[CMP_P_LARGE_VALUE_VND] ? sum : 0;
+}
+
 /* Alerts for one party's accepted movement of `value` VND. */
 static void
 party_alerts(const struct cmp_engine *e, const struct ledger_account *a, int64_t now, int64_t value,
@@ -150,8 +171,14 @@ cmp_aml_alerts(const struct cmp_engine *e, const struct ledger_tx *tx,
                      txid, res);
     } else if (tx->type == LEDGER_TX_DEPOSIT || tx->type == LEDGER_TX_WITHDRAWAL) {
         const struct ledger_account *a = ledger_state_get(e->st, tx->u.transfer.account);
+        int64_t day_sum;
 
         party_alerts(e, a, tx->timestamp, res->value_vnd, txid, res);
+        if (res->asset == 0 && res->value_vnd < e->params.v[CMP_P_LARGE_VALUE_VND] &&
+            !cmp_engine_is_house(e, a->id) &&
+            (day_sum = fiat_day_sum_due(e, cmp_engine_usage_of(a), tx->timestamp, res->value_vnd)) >
+                0)
+            add_alert(res, CMP_ALERT_LARGE_VALUE, a->id, tx->timestamp, day_sum, txid);
         if (tx->type == LEDGER_TX_WITHDRAWAL)
             rapid_alert(e, a, &tx->u.transfer, res->asset, tx->timestamp, res->value_vnd, txid,
                         res);
@@ -184,27 +211,29 @@ cmp_aml_record_movement(const struct cmp_engine *e, const struct ledger_account 
     cmp_usage_ring_push(&u->vel, now, 0, 0, &dropped, &dropped_one);
 }
 
-void
-cmp_aml_record_transfer(const struct cmp_engine *e, struct cmp_usage *u, const struct ledger_tx *tx,
+int
+cmp_aml_record_transfer(struct cmp_engine *e, struct cmp_usage *u, const struct ledger_tx *tx,
                         const struct cmp_result *res)
 {
     int64_t window = e->params.v[CMP_P_TRAVEL_RULE_WINDOW_S] * 1000, now = tx->timestamp;
+    const char *addr = tx->u.transfer.reference;
     struct cmp_event dropped;
-    int dropped_one;
+    int dropped_one, rc = SBX_OK;
 
     if (res->asset != 0) {
-        /* what a full ring drops still counts towards the Travel Rule until its window ends */
-        cmp_usage_ring_push(&u->xfer, now, res->value_vnd, res->asset, &dropped, &dropped_one);
-        if (dropped_one && now - dropped.t < window) {
-            if (u->xfer_over_until <= now)
-                u->xfer_over_vnd = 0;
-            if (__builtin_add_overflow(u->xfer_over_vnd, dropped.v, &u->xfer_over_vnd))
-                u->xfer_over_vnd = INT64_MAX;
-            if (dropped.t + window > u->xfer_over_until)
-                u->xfer_over_until = dropped.t + window;
-        }
+        cmp_usage_window_push(&u->xfer, now, res->value_vnd, window);
+        if (addr[0])
+            rc = cmp_addresses_record(e, addr, now, res->value_vnd);
+    } else {
+        int64_t day = time_local_day(now, cmp_engine_offset_min(e));
+
+        cmp_usage_add_period(&u->fiat_day, &u->fiat_day_vnd, day, res->value_vnd);
+        if (cmp_usage_period_used(u->fiat_day, u->fiat_day_vnd, day) >=
+            e->params.v[CMP_P_LARGE_VALUE_VND])
+            u->fiat_alert_day = day;
     }
     if (tx->type == LEDGER_TX_DEPOSIT)
         cmp_usage_ring_push(&u->dep, now, tx->u.transfer.amount, res->asset, &dropped,
                             &dropped_one);
+    return rc;
 }

@@ -4,6 +4,7 @@
  */
 #include "compliance/internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* The licence status each licence directive leaves. */
@@ -61,6 +62,13 @@ cmp_directives_eval(const struct cmp_engine *e, const struct ledger_tx *tx,
             return cmp_engine_reject(res, CMP_RULE_DIRECTIVE_INVALID, 0, 0, 0, "unknown account");
         break;
     case LEDGER_DIR_SET_PARAM:
+        /* the licence dates belong to the licence directives (licence_extend) */
+        if (strcmp(d->name, cmp_params_name(CMP_P_VALID_FROM)) == 0 ||
+            strcmp(d->name, cmp_params_name(CMP_P_VALID_TO)) == 0) {
+            snprintf(err.msg, sizeof(err.msg), "%s: not by set_param (licence directives only)",
+                     d->name);
+            return cmp_engine_reject(res, CMP_RULE_DIRECTIVE_INVALID, 0, 0, d->value, err.msg);
+        }
         tmp = e->params;
         if (cmp_params_set(&tmp, d->name, d->value, e->genesis.assets, e->genesis.nassets, &err) !=
             SBX_OK)

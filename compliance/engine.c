@@ -51,8 +51,10 @@ cmp_engine_new(struct cmp_engine **out, const struct ledger_tx *genesis, struct 
     map_init(&e->sanctions);
     map_init(&e->ids_cur);
     map_init(&e->ids_prev);
+    map_init(&e->addresses);
     ledger_changes_init(&e->pending);
     STAILQ_INIT(&e->usage_dirty);
+    STAILQ_INIT(&e->addr_dirty);
     e->licence_status = CMP_LICENCE_ACTIVE;
     e->global_dirty = 1;
     e->params_dirty = 1;
@@ -72,6 +74,7 @@ cmp_engine_free(struct cmp_engine *e)
     map_release(&e->sanctions);
     map_release(&e->ids_cur);
     map_release(&e->ids_prev);
+    cmp_addresses_release(e);
     ledger_changes_release(&e->pending);
     free(e);
 }
@@ -273,23 +276,57 @@ rules_for(const struct ledger_tx *tx)
     return &by_type[tx->type];
 }
 
-/* The gate of business transactions: the operator's key, the licence period and status. Returns
- * 1 to go on, 0 after filling `res` with the rejection. */
+/* The end of the wind-down that follows licence.valid_to (saturating). */
+static int64_t
+wind_down_end(const struct cmp_params *p)
+{
+    int64_t end;
+
+    if (__builtin_add_overflow(p->v[CMP_P_VALID_TO], p->v[CMP_P_WIND_DOWN_DAYS] * CMP_DAY_MS, &end))
+        return INT64_MAX;
+    return end;
+}
+
+int
+cmp_engine_licence_status_at(const struct cmp_engine *e, int64_t now_ms)
+{
+    int st = e->licence_status;
+
+    if (st == CMP_LICENCE_REVOKED || now_ms < e->params.v[CMP_P_VALID_TO])
+        return st;
+    if (now_ms >= wind_down_end(&e->params))
+        return CMP_LICENCE_EXPIRED;
+    /* a suspension holds in the wind-down too (licence_allows rejects with licence.status) */
+    return st == CMP_LICENCE_SUSPENDED ? st : CMP_LICENCE_WIND_DOWN;
+}
+
+/* The gate of business transactions: the operator's key, the licence period and status. In a
+ * wind-down (from licence.valid_to for licence.wind_down_days, or by directive) clients may
+ * still withdraw their funds and be re-verified to do so (account_update); after it nothing.
+ * Returns 1 to go on, 0 after filling `res` with the rejection. */
 static int
 licence_allows(const struct cmp_engine *e, const struct ledger_tx *tx, struct cmp_result *res)
 {
-    int64_t now = tx->timestamp;
-    /* a wound-down licence lets clients withdraw after its end: their funds are theirs */
-    int unwinding = e->licence_status == CMP_LICENCE_WIND_DOWN && tx->type == LEDGER_TX_WITHDRAWAL;
+    const struct cmp_params *p = &e->params;
+    int64_t now = tx->timestamp, end = wind_down_end(p);
+    int unwinding = tx->type == LEDGER_TX_WITHDRAWAL || tx->type == LEDGER_TX_ACCOUNT_UPDATE;
 
     if (memcmp(tx->signer, e->genesis.operator_key, 32) != 0)
         return cmp_engine_reject(res, CMP_RULE_AUTH_SIGNER, 0, 0, 0, "not the operator key"), 0;
-    if (!unwinding && (now < e->params.v[CMP_P_VALID_FROM] || now >= e->params.v[CMP_P_VALID_TO]))
-        return cmp_engine_reject(res, CMP_RULE_LICENCE_WINDOW, e->params.v[CMP_P_VALID_TO], now, 0,
-                                 "outside the licence period"),
+    if (now < p->v[CMP_P_VALID_FROM])
+        return cmp_engine_reject(res, CMP_RULE_LICENCE_WINDOW, p->v[CMP_P_VALID_TO], now, 0,
+                                 "before the licence period"),
+               0;
+    if (now >= end)
+        return cmp_engine_reject(res, CMP_RULE_LICENCE_EXPIRED, end, now, 0,
+                                 "the licence and its wind-down have ended"),
+               0;
+    if (now >= p->v[CMP_P_VALID_TO] && !unwinding)
+        return cmp_engine_reject(res, CMP_RULE_LICENCE_EXPIRED, p->v[CMP_P_VALID_TO], now, 0,
+                                 "licence ended: withdrawals and account updates only"),
                0;
     if (e->licence_status == CMP_LICENCE_SUSPENDED || e->licence_status == CMP_LICENCE_REVOKED ||
-        (e->licence_status == CMP_LICENCE_WIND_DOWN && tx->type != LEDGER_TX_WITHDRAWAL))
+        (e->licence_status == CMP_LICENCE_WIND_DOWN && !unwinding))
         return cmp_engine_reject(res, CMP_RULE_LICENCE_STATUS, 0, 0, 0,
                                  "licence does not allow this"),
                0;

@@ -35,12 +35,15 @@
 struct ledger_store;
 struct cmp_engine;
 
-/* X(enum, number, "name"); the number is stored in the licence state record. */
+/* X(enum, number, "name"); the number is stored in the licence state record. `expired` is never
+ * stored: it is the status after licence.valid_to and its wind-down (cmp_engine_licence_status_at),
+ * as `wind_down` is during that wind-down. */
 #define CMP_LICENCE_STATUSES(X)                                                                    \
     X(CMP_LICENCE_ACTIVE, 1, "active")                                                             \
     X(CMP_LICENCE_SUSPENDED, 2, "suspended")                                                       \
     X(CMP_LICENCE_WIND_DOWN, 3, "wind_down")                                                       \
-    X(CMP_LICENCE_REVOKED, 4, "revoked")
+    X(CMP_LICENCE_REVOKED, 4, "revoked")                                                           \
+    X(CMP_LICENCE_EXPIRED, 5, "expired")
 
 enum cmp_licence_status { CMP_LICENCE_STATUSES(CMP_ENUM_CONSTANT) };
 
@@ -110,7 +113,12 @@ void cmp_engine_set_hash_lookup(struct cmp_engine *e,
 /* Read access for queries. */
 const struct cmp_params *cmp_engine_params(const struct cmp_engine *e);
 const struct ledger_state *cmp_engine_state(const struct cmp_engine *e);
+/* The status the directives left (active, suspended, wind_down, revoked). */
 int cmp_engine_licence_status(const struct cmp_engine *e);
+/* The status in force at `now_ms`: from licence.valid_to the licence winds down by itself for
+ * licence.wind_down_days (wind_down; a suspended licence stays suspended), then it is expired;
+ * revoked stays revoked. */
+int cmp_engine_licence_status_at(const struct cmp_engine *e, int64_t now_ms);
 int cmp_engine_market_halted(const struct cmp_engine *e);
 int cmp_engine_asset_halted(const struct cmp_engine *e, int asset);
 int cmp_engine_is_sanctioned(const struct cmp_engine *e, const char *account, const char *address);

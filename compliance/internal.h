@@ -14,6 +14,7 @@
  *   persist.c     the records the engine stores (ids, sanctions, licence state, parameters,
  *                 usage): collect and load;
  *   usage.c       per-account usage counters and rolling windows;
+ *   addresses.c   the Travel Rule window of each external crypto address;
  *   alerts.c      alert records;
  *   names.c       the text of every enum (rules, alerts, licence statuses).
  */
@@ -41,15 +42,37 @@ struct cmp_ring {
     struct cmp_event ev[CMP_RING_MAX];
 };
 
+/* A Travel Rule window: recent accepted crypto transfers (VND value) and what a full ring
+ * dropped, still counted (conservatively) until `over_until`. An account has one, and so has
+ * every external address (addresses.c). */
+struct cmp_window {
+    struct cmp_ring ev;
+    int64_t over_vnd;
+    int64_t over_until;
+};
+
+/* An external crypto address (a crypto transfer's reference) and its Travel Rule window, across
+ * every account that sent to it or received from it. */
+struct cmp_address {
+    char addr[SBX_REF_MAX + 1];
+    struct cmp_window w;
+    /* not stored: changed since the last collect, on the engine's address dirty list */
+    uint8_t dirty;
+    STAILQ_ENTRY(cmp_address) dirty_link;
+};
+
+STAILQ_HEAD(cmp_address_list, cmp_address);
+
 /* Per-account usage (hung on ledger_account.ext). */
 struct cmp_usage {
     int64_t day, day_vnd;     /* local day number and notional traded that day */
     int64_t month, month_vnd; /* local month number and notional that month */
     int64_t react_ms;         /* when the account last came back from dormancy, 0 = never */
     int64_t react_vnd;        /* value moved since then, on that local day */
-    struct cmp_ring xfer;     /* accepted crypto transfers, VND value (Travel Rule) */
-    int64_t xfer_over_vnd;    /* value of transfers dropped from a full ring ... */
-    int64_t xfer_over_until;  /* ... still counted until this time (conservative) */
+    struct cmp_window xfer;   /* accepted crypto transfers, VND value (Travel Rule) */
+    int64_t fiat_day;         /* local day number of ... */
+    int64_t fiat_day_vnd;     /* ... the VND deposited and withdrawn that day (large value) */
+    int64_t fiat_alert_day;   /* the last local day whose VND sum reached aml.large_value_vnd */
     struct cmp_ring near;     /* near-threshold transactions (structuring) */
     struct cmp_ring vel;      /* all accepted movements (velocity) */
     struct cmp_ring dep;      /* deposits, base units (rapid in-and-out) */
@@ -81,6 +104,8 @@ struct cmp_engine {
     /* pending records for the next collect */
     struct ledger_changes pending; /* sanctions, ids, alerts */
     struct cmp_usage_list usage_dirty;
+    struct map addresses; /* 'D' key of an address -> struct cmp_address (owned) */
+    struct cmp_address_list addr_dirty;
     /* ids: in memory (no hook), or this block's and the previous block's (with a hook) */
     struct map ids_cur, ids_prev;
     int (*id_lookup)(void *ctx, const uint8_t *key, size_t klen);
@@ -155,9 +180,10 @@ void cmp_aml_alerts(const struct cmp_engine *e, const struct ledger_tx *tx,
  * threshold, velocity). */
 void cmp_aml_record_movement(const struct cmp_engine *e, const struct ledger_account *a,
                              struct cmp_usage *u, int64_t now, int64_t value);
-/* Record an accepted transfer in the Travel Rule window (crypto) and the deposits window. */
-void cmp_aml_record_transfer(const struct cmp_engine *e, struct cmp_usage *u,
-                             const struct ledger_tx *tx, const struct cmp_result *res);
+/* Record an accepted transfer: the Travel Rule windows of the account and of its address
+ * (crypto), the day's VND sum (fiat), the deposits window. SBX_ENOMEM possible. */
+int cmp_aml_record_transfer(struct cmp_engine *e, struct cmp_usage *u, const struct ledger_tx *tx,
+                            const struct cmp_result *res) SBX_WARN_UNUSED;
 
 /* directives.c */
 cmp_eval_fn cmp_directives_eval;
@@ -210,6 +236,35 @@ int cmp_usage_decode(struct cmp_usage *u, const uint8_t *in, size_t len) SBX_WAR
  * the same period -> sum; a later one -> 0; an earlier one (a timestamp that went backwards)
  * -> sum, counted against the latest period so nothing escapes a limit. */
 int64_t cmp_usage_period_used(int64_t last, int64_t sum, int64_t period);
+
+/* Sum of a Travel Rule window's events with now - t < window_ms, and its overflow while it
+ * lasts (saturating). */
+int64_t cmp_usage_window_sum(const struct cmp_window *w, int64_t now, int64_t window_ms);
+/* Add an event of `v` VND at `now`; what a full ring drops still counts until its window ends. */
+void cmp_usage_window_push(struct cmp_window *w, int64_t now, int64_t v, int64_t window_ms);
+/* A ring in a record: times only (RING_T), with values (RING_TV), and assets (RING_TVA). */
+enum cmp_ring_fields { RING_T = 0, RING_TV = 1, RING_TVA = 2 };
+int cmp_usage_put_ring(struct buf *b, const struct cmp_ring *r,
+                       enum cmp_ring_fields f) SBX_WARN_UNUSED;
+int cmp_usage_get_ring(struct buf_reader *rd, struct cmp_ring *r,
+                       enum cmp_ring_fields f) SBX_WARN_UNUSED;
+
+/* addresses.c */
+/* The window of external address `addr`, or NULL when no transfer has used it. */
+const struct cmp_window *cmp_addresses_window(const struct cmp_engine *e, const char *addr);
+/* Count an accepted crypto transfer of `value` VND at `now` for `addr` (created if new, put on
+ * the engine's address dirty list). SBX_ENOMEM possible. */
+int cmp_addresses_record(struct cmp_engine *e, const char *addr, int64_t now,
+                         int64_t value) SBX_WARN_UNUSED;
+/* Append the records of the addresses changed since the last collect to `out` (the list is
+ * emptied even after a failure; `rc` is the result so far). */
+int cmp_addresses_collect(struct cmp_engine *e, struct buf *b, struct ledger_changes *out,
+                          int rc) SBX_WARN_UNUSED;
+/* Read one stored 'D' record back (at start-up). SBX_ECORRUPT or SBX_ENOMEM. */
+int cmp_addresses_load(struct cmp_engine *e, const uint8_t *key, size_t klen, const uint8_t *val,
+                       size_t vlen) SBX_WARN_UNUSED;
+/* Free every address record (engine teardown). */
+void cmp_addresses_release(struct cmp_engine *e);
 
 /* alerts.c */
 void cmp_alert_make(struct cmp_alert *a, int kind, const char *account, int64_t time_ms,

@@ -1,8 +1,9 @@
 /* Money movements: deposits, withdrawals and trades. Evaluation runs their checks in the
  * documented order (ids, halts, listing, reference price (prices.c), execution time, trading
- * hours, parties, sanctions and screening, value, Travel Rule, cooling-off, limits, dormancy,
- * balances), calling on the rule families of limits.c and aml.c; apply moves the balances and
- * counts the movement in the usage records.
+ * hours, parties, sanctions and screening (a screening result required for crypto, its score
+ * below the block level), value, Travel Rule, cooling-off, limits, dormancy, balances), calling
+ * on the rule families of limits.c and aml.c; apply moves the balances and counts the movement
+ * in the usage records.
  */
 #include "compliance/internal.h"
 
@@ -66,7 +67,10 @@ cmp_movements_eval_transfer(const struct cmp_engine *e, const struct ledger_tx *
     if (cmp_engine_is_sanctioned(e, a->id, asset ? t->reference : NULL))
         return cmp_engine_reject(res, CMP_RULE_AML_SANCTIONED, 0, 0, 0,
                                  "account or address listed");
-    if (deposit && t->has_screening && t->screening.score >= e->params.v[CMP_P_SCREENING_BLOCK])
+    if (asset != 0 && !t->has_screening && e->params.v[CMP_P_SCREENING_REQUIRED])
+        return cmp_engine_reject(res, CMP_RULE_SCREENING_MISSING, 0, 0, 0,
+                                 "a crypto transfer needs a screening result");
+    if (t->has_screening && t->screening.score >= e->params.v[CMP_P_SCREENING_BLOCK])
         return cmp_engine_reject(res, CMP_RULE_AML_SCREENING, e->params.v[CMP_P_SCREENING_BLOCK],
                                  t->screening.score, t->screening.score, "risk score too high");
     if (cmp_engine_value_vnd(e, asset, t->amount, &value) != SBX_OK)
@@ -113,8 +117,7 @@ cmp_movements_apply_transfer(struct cmp_engine *e, const struct ledger_tx *tx,
     u = cmp_usage_mut(e, a);
     if (u == NULL)
         return SBX_ENOMEM;
-    cmp_aml_record_transfer(e, u, tx, res);
-    return SBX_OK;
+    return cmp_aml_record_transfer(e, u, tx, res);
 }
 
 /* ------------------------------------------------------------------ trades */

@@ -2,7 +2,8 @@
  *
  * Every number the rules use is a parameter here, set first by the genesis licence document
  * (a JSON object, stored in canonical form: keys sorted, no spaces) and changed afterwards only
- * by regulator `set_param` / `licence_extend` directives. Each change bumps the version; every
+ * by regulator `set_param` / `licence_extend` directives (the licence dates only by the latter:
+ * set_param refuses them). Each change bumps the version; every
  * verdict records the version it used. VND amounts are integers (VND has no minor unit).
  *
  * The licence document:
@@ -69,7 +70,9 @@
     X(CMP_P_UTC_OFFSET_MIN, "time.utc_offset_min", 420, -720, 840)                                 \
     X(CMP_P_PRICE_BAND_PCT, "price.band_pct", 10, 1, 100)                                          \
     X(CMP_P_PRICE_MAX_AGE_S, "price.max_age_s", 86400, 0, 86400 * 365)                             \
-    X(CMP_P_MAX_TRADE_AGE_MS, "time.max_trade_age_ms", 60000, 0, 86400000)
+    X(CMP_P_MAX_TRADE_AGE_MS, "time.max_trade_age_ms", 60000, 0, 86400000)                         \
+    X(CMP_P_SCREENING_REQUIRED, "aml.screening_required", 1, 0, 1)                                 \
+    X(CMP_P_WIND_DOWN_DAYS, "licence.wind_down_days", 90, 0, 3650)
 
 #define X(e, name, def, lo, hi) e,
 enum cmp_param { CMP_PARAMS(X) CMP_P_COUNT };

@@ -3,8 +3,9 @@
  * Records (ledger/store.h names the key bytes): idempotency ids ('I' + kind + id, value the
  * txid), the sanctions list ('S' + 'a' account or 'd' address), the licence state ('S' 'g': status,
  * halts, exchange counters, attestations), the licence parameters ('P' 'p', with the reference
- * prices and when each was set) and
- * per-account usage ('U' + account; usage.c encodes it). Alerts are alerts.c's. Each key kind is
+ * prices and when each was set) and per-account usage ('U' + account; usage.c encodes it), the
+ * Travel Rule windows of external addresses ('D' + address; addresses.c encodes them). Alerts
+ * are alerts.c's. Each key kind is
  * built by one function below. Changes accumulate in the engine (dirty flags, the usage dirty
  * list, pending records) and cmp_collect() hands them over once per block.
  */
@@ -15,7 +16,8 @@
 #include "ledger/store.h"
 
 #define GLOBAL_VERSION 2 /* 2: no last trade prices (valuation uses reference prices) */
-#define PARAMS_VERSION 2 /* 2: when each reference price was set; time.max_trade_age_ms */
+#define PARAMS_VERSION 2 /* 2: when each reference price was set; time.max_trade_age_ms,
+                            aml.screening_required, licence.wind_down_days */
 
 /* ------------------------------------------------------------------ keys */
 
@@ -234,6 +236,7 @@ cmp_persist_collect(struct cmp_engine *e, struct ledger_changes *out)
     buf_init(&b, 1 << 16);
     rc = ledger_state_collect(e->st, out);
     rc = collect_usage(e, &b, out, rc);
+    rc = cmp_addresses_collect(e, &b, out, rc);
     if (rc == SBX_OK && e->global_dirty) {
         buf_reset(&b);
         rc = encode_global(e, &b);
@@ -295,6 +298,15 @@ load_usage(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_
 }
 
 static int
+load_address(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    struct load_ctx *c = ctx;
+
+    c->rc = cmp_addresses_load(c->e, key, klen, val, vlen);
+    return c->rc != SBX_OK;
+}
+
+static int
 load_list(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
     struct load_ctx *c = ctx;
@@ -338,6 +350,8 @@ cmp_persist_load(struct cmp_engine *e, struct ledger_store *store, struct sbx_er
     if (rc)
         return rc;
     rc = ledger_store_scan_kind(store, LEDGER_K_USAGE, load_usage, &c, err);
+    if (rc == SBX_OK && c.rc == SBX_OK)
+        rc = ledger_store_scan_kind(store, LEDGER_K_ADDRESS, load_address, &c, err);
     if (rc == SBX_OK && c.rc == SBX_OK)
         rc = ledger_store_scan_kind(store, LEDGER_K_LIST, load_list, &c, err);
     if (rc == SBX_OK && c.rc == SBX_OK && e->id_lookup == NULL)

@@ -45,7 +45,9 @@
     X(CMP_RULE_ATTESTATION_INVALID, 31, "attestation.invalid")                                     \
     X(CMP_RULE_PRICE_BAND, 32, "price.band")                                                       \
     X(CMP_RULE_PRICE_STALE, 33, "price.stale")                                                     \
-    X(CMP_RULE_TIME_EXECUTED_AT, 34, "time.executed_at")
+    X(CMP_RULE_TIME_EXECUTED_AT, 34, "time.executed_at")                                           \
+    X(CMP_RULE_SCREENING_MISSING, 35, "screening.missing")                                         \
+    X(CMP_RULE_LICENCE_EXPIRED, 36, "licence.expired")
 
 #define CMP_ALERTS(X)                                                                              \
     X(CMP_ALERT_LARGE_VALUE, 1, "aml.large_value")                                                 \
@@ -55,7 +57,7 @@
 
 enum cmp_rule { CMP_RULE_NONE = 0, CMP_RULES(CMP_ENUM_CONSTANT) };
 enum cmp_alert_kind { CMP_ALERT_NONE = 0, CMP_ALERTS(CMP_ENUM_CONSTANT) };
-#define CMP_RULE_MAX 34
+#define CMP_RULE_MAX 36
 #define CMP_ALERT_MAX 4
 
 /* "limit.daily" for CMP_RULE_LIMIT_DAILY; NULL for an unknown number. */

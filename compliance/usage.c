@@ -14,7 +14,7 @@
 
 #include "util/time.h"
 
-#define USAGE_VERSION 1
+#define USAGE_VERSION 2 /* 2: the day's VND sum (fiat_day, fiat_day_vnd, fiat_alert_day) */
 
 struct cmp_usage *
 cmp_usage_new(void)
@@ -129,12 +129,37 @@ cmp_usage_period_used(int64_t last, int64_t sum, int64_t period)
     return period > last ? 0 : sum;
 }
 
+int64_t
+cmp_usage_window_sum(const struct cmp_window *w, int64_t now, int64_t window_ms)
+{
+    int64_t s = cmp_usage_ring_sum(&w->ev, now, window_ms);
+
+    if (w->over_until > now && __builtin_add_overflow(s, w->over_vnd, &s))
+        s = INT64_MAX;
+    return s;
+}
+
+void
+cmp_usage_window_push(struct cmp_window *w, int64_t now, int64_t v, int64_t window_ms)
+{
+    struct cmp_event dropped;
+    int dropped_one;
+
+    cmp_usage_ring_push(&w->ev, now, v, 0, &dropped, &dropped_one);
+    if (dropped_one && now - dropped.t < window_ms) {
+        if (w->over_until <= now)
+            w->over_vnd = 0;
+        if (__builtin_add_overflow(w->over_vnd, dropped.v, &w->over_vnd))
+            w->over_vnd = INT64_MAX;
+        if (dropped.t + window_ms > w->over_until)
+            w->over_until = dropped.t + window_ms;
+    }
+}
+
 /* What a ring's events carry besides the time: rings for counting (velocity, structuring)
  * store times only, which keeps the records that every trade rewrites small. */
-enum ring_fields { RING_T = 0, RING_TV = 1, RING_TVA = 2 };
-
-static int
-put_ring(struct buf *b, const struct cmp_ring *r, enum ring_fields f)
+int
+cmp_usage_put_ring(struct buf *b, const struct cmp_ring *r, enum cmp_ring_fields f)
 {
     size_t each = 8 + (f >= RING_TV ? 8 : 0) + (f == RING_TVA ? 1 : 0);
     uint8_t *p;
@@ -158,8 +183,8 @@ put_ring(struct buf *b, const struct cmp_ring *r, enum ring_fields f)
     return SBX_OK;
 }
 
-static int
-get_ring(struct buf_reader *rd, struct cmp_ring *r, enum ring_fields f)
+int
+cmp_usage_get_ring(struct buf_reader *rd, struct cmp_ring *r, enum cmp_ring_fields f)
 {
     int rc = buf_read_u8(rd, &r->n);
 
@@ -183,7 +208,8 @@ get_ring(struct buf_reader *rd, struct cmp_ring *r, enum ring_fields f)
 #define USAGE_COUNTERS(u)                                                                          \
     {                                                                                              \
         &(u)->day, &(u)->day_vnd, &(u)->month, &(u)->month_vnd, &(u)->react_ms, &(u)->react_vnd,   \
-            &(u)->xfer_over_vnd, &(u)->xfer_over_until                                             \
+            &(u)->xfer.over_vnd, &(u)->xfer.over_until, &(u)->fiat_day, &(u)->fiat_day_vnd,        \
+            &(u)->fiat_alert_day                                                                   \
     }
 
 int
@@ -193,10 +219,10 @@ cmp_usage_encode(const struct cmp_usage *u, struct buf *out)
     int rc = buf_put_u8(out, USAGE_VERSION);
 
     rc = rc ? rc : cmp_persist_put_i64s(out, counters, SBX_ARRAY_LEN(counters));
-    rc = rc ? rc : put_ring(out, &u->xfer, RING_TV);
-    rc = rc ? rc : put_ring(out, &u->near, RING_T);
-    rc = rc ? rc : put_ring(out, &u->vel, RING_T);
-    rc = rc ? rc : put_ring(out, &u->dep, RING_TVA);
+    rc = rc ? rc : cmp_usage_put_ring(out, &u->xfer.ev, RING_TV);
+    rc = rc ? rc : cmp_usage_put_ring(out, &u->near, RING_T);
+    rc = rc ? rc : cmp_usage_put_ring(out, &u->vel, RING_T);
+    rc = rc ? rc : cmp_usage_put_ring(out, &u->dep, RING_TVA);
     return rc;
 }
 
@@ -210,10 +236,10 @@ cmp_usage_decode(struct cmp_usage *u, const uint8_t *in, size_t len)
     memset(u, 0, sizeof(*u));
     rc = cmp_persist_open_record(&rd, in, len, USAGE_VERSION);
     rc = rc ? rc : cmp_persist_read_i64s(&rd, counters, SBX_ARRAY_LEN(counters));
-    rc = rc ? rc : get_ring(&rd, &u->xfer, RING_TV);
-    rc = rc ? rc : get_ring(&rd, &u->near, RING_T);
-    rc = rc ? rc : get_ring(&rd, &u->vel, RING_T);
-    rc = rc ? rc : get_ring(&rd, &u->dep, RING_TVA);
+    rc = rc ? rc : cmp_usage_get_ring(&rd, &u->xfer.ev, RING_TV);
+    rc = rc ? rc : cmp_usage_get_ring(&rd, &u->near, RING_T);
+    rc = rc ? rc : cmp_usage_get_ring(&rd, &u->vel, RING_T);
+    rc = rc ? rc : cmp_usage_get_ring(&rd, &u->dep, RING_TVA);
     if (rc == SBX_OK && buf_reader_left(&rd))
         rc = SBX_ECORRUPT;
     return rc ? SBX_ECORRUPT : SBX_OK;

@@ -165,6 +165,12 @@ ledger_store_key_usage(uint8_t out[static LEDGER_STORE_KEY_ACCOUNT_MAX], const c
 }
 
 size_t
+ledger_store_key_address(uint8_t out[static LEDGER_STORE_KEY_ADDRESS_MAX], const char *address)
+{
+    return key_str(out, LEDGER_K_ADDRESS, address, SBX_REF_MAX);
+}
+
+size_t
 ledger_store_key_params(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN])
 {
     return key_bytes(out, LEDGER_K_PARAM, "p", 1);

@@ -22,9 +22,11 @@
  *                                                                      account, trade, transfer)
  *   'A' account id                      ledger_store_key_account       account record (state.c)
  *   'U' account id                      ledger_store_key_usage         usage counters (compliance)
- *   'P' 'p'                             ledger_store_key_params        licence parameters
- *   'S' 'g'                             ledger_store_key_list_global   compliance global record
- *   'S' u8 list, entry                  ledger_store_key_list          "\x01": sanctions, list
+ *   'D' address                         ledger_store_key_address       Travel Rule window of an
+ *                                                                      external address
+ * (compliance) 'P' 'p'                             ledger_store_key_params        licence
+ * parameters 'S' 'g'                             ledger_store_key_list_global   compliance global
+ * record 'S' u8 list, entry                  ledger_store_key_list          "\x01": sanctions, list
  *                                                                      LEDGER_LIST_ACCOUNT/ADDRESS
  *   'L' 32 alert id                     ledger_store_key_alert         alert record (compliance)
  *   'K' u8 kind u64 time 32 alert id    ledger_store_key_alert_index   "" (alerts by kind, time);
@@ -62,6 +64,7 @@
 #define LEDGER_K_IDEM 'I'
 #define LEDGER_K_ACCOUNT 'A'
 #define LEDGER_K_USAGE 'U'
+#define LEDGER_K_ADDRESS 'D'
 #define LEDGER_K_PARAM 'P'
 #define LEDGER_K_LIST 'S'
 #define LEDGER_K_ALERT 'L'
@@ -85,6 +88,7 @@
 #define LEDGER_STORE_KEY_HASH_LEN (1 + 32) /* 'H', 'T' and 'L' keys */
 #define LEDGER_STORE_KEY_IDEM_MAX (2 + SBX_ID_MAX)
 #define LEDGER_STORE_KEY_ACCOUNT_MAX (1 + SBX_ID_MAX) /* 'A' and 'U' keys */
+#define LEDGER_STORE_KEY_ADDRESS_MAX (1 + SBX_REF_MAX)
 #define LEDGER_STORE_KEY_LIST_MAX (2 + SBX_ADDRESS_MAX)
 #define LEDGER_STORE_KEY_PAIR_LEN 2 /* 'P' 'p', 'S' 'g', and the two-byte prefixes */
 #define LEDGER_STORE_KEY_ALERT_INDEX_LEN (1 + 1 + 8 + 32)
@@ -110,6 +114,9 @@ size_t ledger_store_key_idem(uint8_t out[static LEDGER_STORE_KEY_IDEM_MAX], uint
 size_t ledger_store_key_account(uint8_t out[static LEDGER_STORE_KEY_ACCOUNT_MAX], const char *id);
 size_t ledger_store_key_usage(uint8_t out[static LEDGER_STORE_KEY_ACCOUNT_MAX],
                               const char *account);
+/* The Travel Rule window of an external crypto address (a transfer's reference): 'D' address. */
+size_t ledger_store_key_address(uint8_t out[static LEDGER_STORE_KEY_ADDRESS_MAX],
+                                const char *address);
 size_t ledger_store_key_params(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN]);
 size_t ledger_store_key_list_global(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN]);
 /* An entry of list `list` (LEDGER_LIST_ACCOUNT or LEDGER_LIST_ADDRESS). */

@@ -622,7 +622,7 @@ node_status_get(struct node *n, int64_t now_ms, struct node_status *st)
     pthread_mutex_lock(&n->state_mu);
     e = node_chain_engine(n->chain);
     g = cmp_engine_genesis(e);
-    st->licence_status = cmp_engine_licence_status(e);
+    st->licence_status = cmp_engine_licence_status_at(e, now_ms);
     st->market_halted = cmp_engine_market_halted(e);
     na = g->nassets < SBX_MAX_ASSETS ? g->nassets : SBX_MAX_ASSETS;
     for (size_t i = 1; i < na; i++)

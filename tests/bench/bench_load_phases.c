@@ -180,7 +180,8 @@ deposit_call(struct bench *b, struct phase *p, const struct account *a, const ch
                  "\"transfer_id\":\"%s-d%lu\",\"account\":\"%s\",\"asset\":\"%s\","
                  "\"amount\":\"%s\",\"reference\":\"chain-%s-%lu\","
                  "\"travel_rule\":{\"protocol\":\"trisa\",\"vasp\":\"vasp-bench\","
-                 "\"originator_hash\":\"%s\",\"beneficiary_hash\":\"%s\",\"status\":\"accepted\"}",
+                 "\"originator_hash\":\"%s\",\"beneficiary_hash\":\"%s\",\"status\":\"accepted\"},"
+                 "\"screening\":{\"provider\":\"chainscan-bench\",\"score\":0}",
                  b->prefix, n, a->id, asset, amt, b->prefix, n, orig, bene);
     }
 }

@@ -14,7 +14,8 @@
  *
  * Set-up (all ids carry a prefix made of the start time and the pid, so runs never collide):
  *   - `accounts` ordinary accounts with KYC tiers 1..3 (a tenth foreign), each funded with VND,
- *     BTC and ETH inside the tier's limit.holding (crypto deposits carry a Travel Rule record);
+ *     BTC and ETH inside the tier's limit.holding (crypto deposits carry a Travel Rule record
+ *     and a screening result);
  *   - one tier-3 market maker M, funded for the special trades below;
  *   - four tier-1 accounts E whose daily limit is used up exactly by four set-up trades of
  *     100,000,000 VND with M (so that a later trade breaks limit.daily, not limit.per_trade);

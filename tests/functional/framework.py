@@ -321,13 +321,22 @@ class Node:
         return account, r
 
     def deposit(self, account, asset, amount, transfer_id=None, travel_rule=True, auth=None,
-                reference=None):
-        transfer_id = transfer_id or uid("dep")
+                reference=None, screening=True):
+        """A deposit; crypto carries a Travel Rule record and a clean screening result unless
+        told not to (travel_rule=False, screening=False)."""
+        return self.transfer("deposit", account, asset, amount, transfer_id, travel_rule, auth,
+                             reference, screening)
+
+    def transfer(self, method, account, asset, amount, transfer_id=None, travel_rule=True,
+                 auth=None, reference=None, screening=True):
+        transfer_id = transfer_id or uid(method[:3])
         params = {"transfer_id": transfer_id, "account": account, "asset": asset,
                   "amount": amount, "reference": reference or "ref-" + transfer_id}
         if asset != "VND" and travel_rule:
             params["travel_rule"] = travel_rule_record(account)
-        return self.call("deposit", params, auth=auth)
+        if asset != "VND" and screening:
+            params["screening"] = screening_record()
+        return self.call(method, params, auth=auth)
 
     def funded_pair(self, vnd="200000000", btc="0.05000000"):
         """A buyer with VND and a seller with BTC, both tier 1."""
@@ -347,6 +356,10 @@ class Node:
 def travel_rule_record(seed):
     return {"protocol": "trisa", "vasp": "vasp-test", "originator_hash": hex32(str(seed) + "o"),
             "beneficiary_hash": hex32(str(seed) + "b"), "status": "accepted"}
+
+
+def screening_record(score=0):
+    return {"provider": "chainscan", "score": score}
 
 
 def trade_params(buyer, seller, quantity="0.00100000", price=str(BTC_REF), asset="BTC",

@@ -73,6 +73,11 @@ deposit_tx(const char *transfer, const char *acct, const char *asset, int64_t am
     snprintf(tx.u.transfer.asset, sizeof(tx.u.transfer.asset), "%s", asset);
     tx.u.transfer.amount = amount;
     snprintf(tx.u.transfer.reference, sizeof(tx.u.transfer.reference), "bank-%s", transfer);
+    if (strcmp(asset, "VND") != 0) { /* crypto carries a screening result */
+        tx.u.transfer.has_screening = 1;
+        snprintf(tx.u.transfer.screening.provider, sizeof(tx.u.transfer.screening.provider),
+                 "chainscan");
+    }
     return tx;
 }
 

@@ -57,6 +57,14 @@ main(void)
         T(test_price_band),
         T(test_price_band_follows_directive),
         T(test_price_stale),
+        T(test_screening_required),
+        T(test_screening_withdrawal_edges),
+        T(test_travel_rule_by_address),
+        T(test_address_records_persist),
+        T(test_large_value_fiat_day),
+        T(test_licence_end_wind_down),
+        T(test_licence_dates_not_by_set_param),
+        T(test_licence_valid_to_2028),
         T(test_every_rule_produced), /* last: reads what the others produced */
     };
 

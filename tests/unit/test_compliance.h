@@ -142,6 +142,10 @@ void funded(struct fx *f, const char *id, int tier, int cls, int64_t vnd, int64_
 /* funded() for a tier-1 domestic individual with VND only. */
 void funded_retail(struct fx *f, const char *id, int64_t vnd, int64_t ts);
 
+struct ledger_store;
+/* Write a finished change set to the store (unsynced), as a checkpoint does. */
+void commit_changes(struct ledger_store *s, struct ledger_changes *ch);
+
 /* The tests, by file. */
 /* test_compliance_market.c */
 void test_rule_names(void **state);
@@ -195,5 +199,15 @@ void test_executed_at(void **state);
 void test_executed_at_params(void **state);
 void test_executed_at_before_hours(void **state);
 void test_trading_hours_executed_at(void **state);
+/* test_compliance_screening.c */
+void test_screening_required(void **state);
+void test_screening_withdrawal_edges(void **state);
+void test_travel_rule_by_address(void **state);
+void test_address_records_persist(void **state);
+void test_large_value_fiat_day(void **state);
+/* test_compliance_licence.c */
+void test_licence_end_wind_down(void **state);
+void test_licence_dates_not_by_set_param(void **state);
+void test_licence_valid_to_2028(void **state);
 
 #endif

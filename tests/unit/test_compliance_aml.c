@@ -141,11 +141,11 @@ test_screening(void **state)
     cpy(tx.u.transfer.transfer_id, sizeof(tx.u.transfer.transfer_id), "S-2");
     tx.u.transfer.screening.score = 79;
     EXPECT_OK(run(f, &tx));
-    /* withdrawals are not screened by this rule */
+    /* withdrawals are screened too (edges in test_compliance_screening.c) */
     mk_xfer(&tx, LEDGER_TX_WITHDRAWAL, "S-3", "A", "BTC", 1000, T0);
     tx.u.transfer.has_screening = 1;
     tx.u.transfer.screening.score = 100;
-    EXPECT_OK(run(f, &tx));
+    EXPECT_REJ(run(f, &tx), CMP_RULE_AML_SCREENING);
     /* 101 switches the rule off */
     mk_dir(&tx, LEDGER_DIR_SET_PARAM, KEY_REG, NULL, T0);
     cpy(tx.u.directive.name, sizeof(tx.u.directive.name), "aml.screening_block_score");

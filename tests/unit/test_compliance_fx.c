@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "compliance/params.h"
+#include "ledger/store.h"
 #include "util/time.h"
 
 /* Local (UTC+7) civil time -> ms since the epoch. */
@@ -187,6 +188,12 @@ mk_xfer(struct ledger_tx *tx, int type, const char *xid, const char *acct, const
     cpy(t->asset, sizeof(t->asset), asset);
     t->amount = amount;
     snprintf(t->reference, sizeof(t->reference), "ref-%s", xid);
+    if (strcmp(asset, "VND") != 0) {
+        /* crypto carries a screening result (aml.screening_required), a clean one */
+        t->has_screening = 1;
+        cpy(t->screening.provider, sizeof(t->screening.provider), "chainscan");
+        t->screening.score = 0;
+    }
     return tx;
 }
 
@@ -486,4 +493,18 @@ void
 funded_retail(struct fx *f, const char *id, int64_t vnd, int64_t ts)
 {
     funded(f, id, 1, LEDGER_CLASS_DOMESTIC_INDIVIDUAL, vnd, 0, ts);
+}
+
+void
+commit_changes(struct ledger_store *s, struct ledger_changes *ch)
+{
+    struct ledger_store_batch *b = ledger_store_batch_new();
+    struct sbx_err err;
+
+    assert_non_null(b);
+    ledger_changes_finish(ch);
+    ledger_store_batch_changes(b, ch);
+    if (ledger_store_commit(s, b, 0, &err) != SBX_OK)
+        fail_msg("commit: %s", err.msg);
+    ledger_store_batch_free(b);
 }

@@ -413,7 +413,7 @@ test_id_duplicate(void **state)
     mk_trade(&tx, "X-1", "A", HOUSE, "BTC", 1, PRICE, T0);
     EXPECT_OK(run(f, &tx));
     /* a licence rejection takes the id too */
-    mk_trade(&tx, "T-3", "A", HOUSE, "BTC", 1, PRICE, VALID_TO);
+    mk_trade(&tx, "T-3", "A", HOUSE, "BTC", 1, PRICE, VALID_FROM - 1);
     EXPECT_REJ(run(f, &tx), CMP_RULE_LICENCE_WINDOW);
     tx.timestamp = T0;
     EXPECT_REJ(run(f, &tx), CMP_RULE_ID_DUPLICATE);

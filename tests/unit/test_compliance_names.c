@@ -13,7 +13,7 @@ void
 test_licence_status_names(void **state)
 {
     (void)state;
-    for (int s = CMP_LICENCE_ACTIVE; s <= CMP_LICENCE_REVOKED; s++) {
+    for (int s = CMP_LICENCE_ACTIVE; s <= CMP_LICENCE_EXPIRED; s++) {
         const char *n = cmp_licence_status_name(s);
 
         assert_non_null(n);
@@ -21,8 +21,9 @@ test_licence_status_names(void **state)
     }
     assert_string_equal(cmp_licence_status_name(CMP_LICENCE_ACTIVE), "active");
     assert_string_equal(cmp_licence_status_name(CMP_LICENCE_WIND_DOWN), "wind_down");
+    assert_string_equal(cmp_licence_status_name(CMP_LICENCE_EXPIRED), "expired");
     assert_null(cmp_licence_status_name(0));
-    assert_null(cmp_licence_status_name(CMP_LICENCE_REVOKED + 1));
+    assert_null(cmp_licence_status_name(CMP_LICENCE_EXPIRED + 1));
     assert_int_equal(cmp_licence_status_parse("Active"), -1);
     assert_int_equal(cmp_licence_status_parse(""), -1);
 }

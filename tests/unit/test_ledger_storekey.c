@@ -101,6 +101,23 @@ test_compliance_keys(void **state)
     ASSERT_KEY(k, ledger_store_key_list(k, LEDGER_LIST_ADDRESS, addr), want, sizeof(want));
 }
 
+/* 'D' address: the Travel Rule window of an external address, cut at SBX_REF_MAX. */
+static void
+test_address_keys(void **state)
+{
+    uint8_t k[LEDGER_STORE_KEY_ADDRESS_MAX], want[1 + SBX_REF_MAX];
+    char addr[SBX_REF_MAX + 2];
+
+    (void)state;
+    assert_int_equal(LEDGER_STORE_KEY_ADDRESS_MAX, 1 + SBX_REF_MAX);
+    ASSERT_KEY(k, ledger_store_key_address(k, "bc1qxy"), "Dbc1qxy", 7);
+    ASSERT_KEY(k, ledger_store_key_address(k, ""), "D", 1);
+    fill(addr, SBX_REF_MAX + 1, 'q'); /* one byte over: cut */
+    want[0] = 'D';
+    memset(want + 1, 'q', SBX_REF_MAX);
+    ASSERT_KEY(k, ledger_store_key_address(k, addr), want, sizeof(want));
+}
+
 /* 'K' kind u64 time 32 id, and its per-kind prefix. */
 static void
 test_alert_index_keys(void **state)
@@ -206,7 +223,7 @@ test_ledger_storekey_run(void)
         cmocka_unit_test(test_meta_keys),        cmocka_unit_test(test_block_keys),
         cmocka_unit_test(test_id_keys),          cmocka_unit_test(test_compliance_keys),
         cmocka_unit_test(test_alert_index_keys), cmocka_unit_test(test_index_keys),
-        cmocka_unit_test(test_key_is_alert),
+        cmocka_unit_test(test_address_keys),     cmocka_unit_test(test_key_is_alert),
     };
 
     return cmocka_run_group_tests_name("ledger store keys", tests, NULL, NULL);
