@@ -16,8 +16,9 @@
 #include "ledger/store.h"
 
 #define GLOBAL_VERSION 2 /* 2: no last trade prices (valuation uses reference prices) */
-#define PARAMS_VERSION 2 /* 2: when each reference price was set; time.max_trade_age_ms,
-                            aml.screening_required, licence.wind_down_days */
+#define PARAMS_VERSION                                                                             \
+    2 /* 2: when each reference price was set; time.max_trade_age_ms,                              \
+         aml.screening_required, licence.wind_down_days */
 
 /* ------------------------------------------------------------------ keys */
 
