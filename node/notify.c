@@ -155,6 +155,30 @@ expand(const char *cmd, const char *summary, char *out, size_t cap)
     return 1;
 }
 
+/* Start /bin/sh with `argv`, with the signals the node ignores or blocks back to their defaults
+ * (a shell pipeline expects SIGPIPE). The errno-style code of posix_spawn. */
+static int
+spawn_shell(pid_t *pid, char *const argv[])
+{
+    posix_spawnattr_t attr;
+    sigset_t none, defaults;
+    int rc;
+
+    rc = posix_spawnattr_init(&attr);
+    if (rc != 0)
+        return rc;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGCHLD);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    rc = posix_spawn(pid, "/bin/sh", NULL, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
 /* Start the command for one summary (event loop). */
 static void
 run_one(struct node_notify *nt, const char *summary)
@@ -172,7 +196,7 @@ run_one(struct node_notify *nt, const char *summary)
         nt->dropped++;
         return;
     }
-    rc = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ);
+    rc = spawn_shell(&pid, argv);
     if (rc != 0) {
         LOG_WARN(LOG_NODE, "alertnotify: cannot start /bin/sh: %s", strerror(rc));
         return;

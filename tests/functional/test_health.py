@@ -16,7 +16,40 @@ def health(node):
     return status, json.loads(body)
 
 
+def metrics(node):
+    status, body = node.http(b"", method="GET", path="/metrics")
+    assert status == 200, body
+    return dict(line.rsplit(" ", 1) for line in body.decode().splitlines()
+                if line and not line.startswith("#"))
+
+
 class HealthTest(fw.NodeTestCase):
+
+    def check_metrics(self, net):
+        """Every node counts the same blocks the same way; the operator measures attestations."""
+        op = net.operator
+        height = net.wait_synced()
+        net.wait_attested(height)
+        ledger = ("sbx_transactions_total", "sbx_rejections_total", "sbx_alerts_total")
+
+        def same():
+            height = net.wait_synced()
+            counts = []
+            for node in [op] + net.regulators:
+                m = metrics(node)
+                if int(m["sbx_height"]) != height:
+                    return None
+                counts.append({k: v for k, v in m.items() if k.startswith(ledger)})
+            return counts if all(c == counts[0] for c in counts) else None
+        counts = in_time(same, T, "the same ledger counters on every node")
+        self.assertEqual(counts[0]['sbx_transactions_total{type="trade",verdict="accepted"}'], "1")
+        m = metrics(op)
+        self.assertEqual(m['sbx_peers{role="regulator"}'], "2")
+        self.assertGreaterEqual(int(m["sbx_attestation_latency_seconds_count"]), 1)
+        for key in net.reg_keys:
+            self.assertGreaterEqual(int(m['sbx_regulator_attested_height{regulator="%s"}' % key]),
+                                    height)
+        self.assertEqual(metrics(net.regulators[0])['sbx_peers{role="operator"}'], "1")
 
     def test_healthy_network_then_refused_block(self):
         net = fw.Network(self, regulators=2)
@@ -30,6 +63,7 @@ class HealthTest(fw.NodeTestCase):
             self.assertEqual(got[1], {"status": "ok", "reasons": []}, node.name)
         # only GET
         self.assertEqual(op.http(b"", auth=False, method="POST", path="/health")[0], 405)
+        self.check_metrics(net)
 
         try:
             op.call("testhook", {"action": "wrong_verdict"})
