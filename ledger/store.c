@@ -111,6 +111,12 @@ ledger_store_key_meta_state(uint8_t out[static LEDGER_STORE_KEY_META_MAX])
 }
 
 size_t
+ledger_store_key_meta_tally(uint8_t out[static LEDGER_STORE_KEY_META_MAX])
+{
+    return key_bytes(out, LEDGER_K_META, "tally", 5);
+}
+
+size_t
 ledger_store_prefix_meta_alert(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN])
 {
     return key_bytes(out, LEDGER_K_META, "A", 1);

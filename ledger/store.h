@@ -13,6 +13,8 @@
  *                                                                      32 state digest
  *   'M' "state"                         ledger_store_key_meta_state    u64 height the state
  *                                                                      records reflect (node/)
+ *   'M' "tally"                         ledger_store_key_meta_tally    what the blocks up to the
+ *                                                                      state height hold (node/)
  *   'M' 'A' u64 seq                     ledger_store_key_meta_alert    node alert, JSON (node/);
  *                                       ledger_store_prefix_meta_alert  never in a block
  *   'B' u64 height                      ledger_store_key_block         encoded block
@@ -99,6 +101,7 @@
 size_t ledger_store_key_meta_schema(uint8_t out[static LEDGER_STORE_KEY_META_MAX]);
 size_t ledger_store_key_meta_tip(uint8_t out[static LEDGER_STORE_KEY_META_MAX]);
 size_t ledger_store_key_meta_state(uint8_t out[static LEDGER_STORE_KEY_META_MAX]);
+size_t ledger_store_key_meta_tally(uint8_t out[static LEDGER_STORE_KEY_META_MAX]);
 /* A node alert: 'M' 'A' u64 seq; the prefix of them all is 'M' 'A'. */
 size_t ledger_store_key_meta_alert(uint8_t out[static LEDGER_STORE_KEY_META_ALERT_LEN],
                                    uint64_t seq);

@@ -180,6 +180,7 @@ node_alert(struct node *n, enum node_alert_severity sev, const char *kind, uint6
         alert_store(n, seq, text);
         free(text);
     }
+    node_notify_node_alert(n, severity_name(sev), kind, height, msg);
 }
 
 json_t *

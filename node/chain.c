@@ -77,6 +77,7 @@ chain_free(struct node_chain *c)
     buf_release(&c->txs);
     free(c->e);
     free(c->txids);
+    free(c->balerts);
     ledger_store_batch_free(c->batch);
     node_chain_ids_release(c);
     node_chain_checkpoint_release(c);
@@ -205,6 +206,7 @@ node_chain_open(struct node_chain **out, const char *dir, int reindex_all, int c
     atomic_store_explicit(&c->last_substantive, c->tip.height, memory_order_relaxed);
     if (!reindex_all) { /* after a reindex the engine holds the state already */
         rc = cmp_engine_load(c->eng, c->store, err);
+        rc = rc ? rc : node_chain_checkpoint_load_tally(c, err);
         rc = rc ? rc : replay_after_checkpoint(c, err);
         if (rc)
             goto out;
@@ -381,6 +383,7 @@ reload_engine(struct node_chain *c, struct sbx_err *err)
         if (rc == SBX_OK)
             c->tip_time = h.time_ms;
         rc = rc ? rc : cmp_engine_load(c->eng, c->store, err);
+        rc = rc ? rc : node_chain_checkpoint_load_tally(c, err);
         rc = rc ? rc : replay_after_checkpoint(c, err);
     }
     buf_release(&raw);

@@ -31,6 +31,19 @@
 
 struct node_chain;
 
+/* What the blocks of the chain hold, counted as each transaction is added (building) or
+ * re-checked (following) and kept with every state checkpoint, so that a restart replays only
+ * the blocks after the last one: transactions by type and verdict, rejections by rule,
+ * compliance alerts by kind. The genesis transaction is not counted. */
+#define NODE_TALLY_TYPES (LEDGER_TX_TYPE_MAX + 1)
+#define NODE_TALLY_RULES 256
+#define NODE_TALLY_ALERTS 16
+struct node_tally {
+    uint64_t tx[NODE_TALLY_TYPES][2];      /* [type][0: accepted, 1: rejected] */
+    uint64_t rejections[NODE_TALLY_RULES]; /* by rule number */
+    uint64_t alerts[NODE_TALLY_ALERTS];    /* by alert kind */
+};
+
 /* A block ready to be written. */
 struct node_sealed {
     struct ledger_tip tip; /* the block's height, hash and state digest */
@@ -40,7 +53,9 @@ struct node_sealed {
     size_t ntx;
     uint8_t (*ids)[2 + SBX_ID_MAX + 1]; /* idempotency keys the block records (NUL-padded) */
     size_t nids;
-    int checkpoint; /* the batch also holds a state checkpoint at this height */
+    int checkpoint;           /* the batch also holds a state checkpoint at this height */
+    struct cmp_alert *alerts; /* the compliance alerts its transactions raised */
+    size_t nalerts;
 };
 
 /* Create a chain in `dir` (which must not hold one) from an encoded genesis block: block 0 with
@@ -92,6 +107,9 @@ int node_chain_seal(struct node_chain *c, const struct ledger_key *producer,
 int node_chain_write(struct node_chain *c, struct node_sealed *s,
                      struct sbx_err *err) SBX_WARN_UNUSED;
 void node_sealed_release(struct node_sealed *s);
+
+/* Copy the chain's tally (on the thread that builds or applies, or under its lock). */
+void node_chain_tally(const struct node_chain *c, struct node_tally *out);
 
 /* The txid that used idempotency key `key` ('I' kind id): in a block not yet written, or in
  * the store. SBX_ENOTFOUND if the id is unused. */

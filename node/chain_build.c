@@ -25,6 +25,7 @@ node_chain_begin(struct node_chain *c, int64_t time_ms)
     c->time_ms = time_ms < c->tip_time ? c->tip_time : time_ms;
     c->n = 0;
     c->nblock_ids = 0;
+    c->nbalerts = 0;
     c->block_substantive = 0;
     buf_reset(&c->txs);
     c->batch = ledger_store_batch_new();
@@ -85,6 +86,36 @@ node_chain_build_room(struct node_chain *c)
     return rc ? rc : array_reserve(&c->txids, c->n + 1, &c->alloc, sizeof(*c->txids), 1024);
 }
 
+/* Count transaction `tx` with its verdict in the tally and keep its alerts for the sealed block.
+ */
+static int
+count_tx(struct node_chain *c, const struct ledger_tx *tx, const struct cmp_result *res)
+{
+    int rejected = res->verdict.status == LEDGER_VERDICT_REJECTED;
+
+    if ((unsigned)tx->type < NODE_TALLY_TYPES)
+        c->tally.tx[tx->type][rejected]++;
+    if (rejected && res->verdict.rule < NODE_TALLY_RULES)
+        c->tally.rejections[res->verdict.rule]++;
+    for (size_t i = 0; i < res->nalerts; i++) {
+        int rc =
+            array_reserve(&c->balerts, c->nbalerts + 1, &c->balerts_alloc, sizeof(*c->balerts), 16);
+
+        if (rc)
+            return rc;
+        if (res->alerts[i].kind < NODE_TALLY_ALERTS)
+            c->tally.alerts[res->alerts[i].kind]++;
+        c->balerts[c->nbalerts++] = res->alerts[i];
+    }
+    return SBX_OK;
+}
+
+void
+node_chain_tally(const struct node_chain *c, struct node_tally *out)
+{
+    *out = c->tally;
+}
+
 int
 node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struct ledger_tx *tx,
                const uint8_t txid[static 32], struct cmp_result *res)
@@ -122,6 +153,9 @@ node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struc
     c->e[c->n].verdict = res->verdict;
     memcpy(c->txids[c->n], txid, 32);
     node_chain_index_tx(c, tx, txid, &res->verdict); /* at index c->n */
+    rc = count_tx(c, tx, res);
+    if (rc)
+        return rc;
     if (tx->type != LEDGER_TX_ATTESTATION)
         c->block_substantive = 1;
     c->n++;
@@ -283,6 +317,10 @@ hand_over(struct node_chain *c, const struct ledger_block_header *hdr, struct no
     out->nids = c->nblock_ids;
     c->block_ids = NULL;
     c->nblock_ids = c->block_ids_alloc = 0;
+    out->alerts = c->balerts; /* the same for the alerts */
+    out->nalerts = c->nbalerts;
+    c->balerts = NULL;
+    c->nbalerts = c->balerts_alloc = 0;
     c->tip = *tip;
     c->tip_time = hdr->time_ms;
     c->recent[tip->height % RECENT_HASHES].height1 = tip->height + 1;
@@ -382,6 +420,7 @@ void
 node_sealed_release(struct node_sealed *s)
 {
     free(s->ids);
+    free(s->alerts);
     buf_release(&s->block);
     ledger_store_batch_free(s->batch);
     memset(s, 0, sizeof(*s));

@@ -111,6 +111,73 @@ put_deferred(void *ctx, const void *key, size_t klen, void *val)
         ledger_store_batch_put(ctx, key, klen, d->val, d->vlen);
 }
 
+/* The tally record: for each count that is not zero, u8 class (0 transactions by type and
+ * verdict, 1 rejections by rule, 2 alerts by kind), u16 index, u64 count. A transaction count's
+ * index is type * 2 + (1 if rejected). */
+#define TALLY_ENTRY 11
+
+static size_t
+tally_put(uint8_t *p, uint8_t cls, size_t idx, uint64_t v)
+{
+    if (v == 0)
+        return 0;
+    p[0] = cls;
+    p[1] = (uint8_t)(idx >> 8);
+    p[2] = (uint8_t)idx;
+    buf_store_u64(p + 3, v);
+    return TALLY_ENTRY;
+}
+
+static void
+tally_into(const struct node_tally *t, struct ledger_store_batch *batch)
+{
+    uint8_t rec[(NODE_TALLY_TYPES * 2 + NODE_TALLY_RULES + NODE_TALLY_ALERTS) * TALLY_ENTRY];
+    uint8_t key[LEDGER_STORE_KEY_META_MAX];
+    size_t len = 0;
+
+    for (size_t i = 0; i < NODE_TALLY_TYPES * 2; i++)
+        len += tally_put(rec + len, 0, i, t->tx[i / 2][i % 2]);
+    for (size_t i = 0; i < NODE_TALLY_RULES; i++)
+        len += tally_put(rec + len, 1, i, t->rejections[i]);
+    for (size_t i = 0; i < NODE_TALLY_ALERTS; i++)
+        len += tally_put(rec + len, 2, i, t->alerts[i]);
+    ledger_store_batch_put(batch, key, ledger_store_key_meta_tally(key), rec, len);
+}
+
+int
+node_chain_checkpoint_load_tally(struct node_chain *c, struct sbx_err *err)
+{
+    uint8_t key[LEDGER_STORE_KEY_META_MAX];
+    struct node_tally *t = &c->tally;
+    struct buf v;
+    int rc;
+
+    memset(t, 0, sizeof(*t));
+    buf_init(&v, sizeof(*t) * 2);
+    rc = ledger_store_get(c->store, key, ledger_store_key_meta_tally(key), &v, err);
+    if (rc == SBX_ENOTFOUND) {
+        rc = SBX_OK; /* a store written before tallies: the counts start now */
+        goto out;
+    }
+    if (rc == SBX_OK && v.len % TALLY_ENTRY != 0)
+        rc = sbx_err_set(err, SBX_ECORRUPT, "tally record is malformed");
+    for (size_t off = 0; rc == SBX_OK && off < v.len; off += TALLY_ENTRY) {
+        const uint8_t *p = v.data + off;
+        size_t idx = (size_t)p[1] << 8 | p[2];
+        uint64_t n = buf_load_u64(p + 3);
+
+        if (p[0] == 0 && idx < NODE_TALLY_TYPES * 2)
+            t->tx[idx / 2][idx % 2] = n;
+        else if (p[0] == 1 && idx < NODE_TALLY_RULES)
+            t->rejections[idx] = n;
+        else if (p[0] == 2 && idx < NODE_TALLY_ALERTS)
+            t->alerts[idx] = n;
+    }
+out:
+    buf_release(&v);
+    return rc;
+}
+
 void
 node_chain_checkpoint_into(struct node_chain *c, struct ledger_store_batch *batch, uint64_t height)
 {
@@ -120,6 +187,7 @@ node_chain_checkpoint_into(struct node_chain *c, struct ledger_store_batch *batc
     map_foreach(&c->deferred, put_deferred, batch);
     buf_store_u64(h, height);
     ledger_store_batch_put(batch, key, klen, h, sizeof(h));
+    tally_into(&c->tally, batch);
     node_chain_checkpoint_clear(c);
 }
 
@@ -193,6 +261,7 @@ node_chain_checkpoint_wipe(struct ledger_store *s, struct sbx_err *err)
     }
     ledger_store_batch_del(b, key, ledger_store_key_meta_tip(key));
     ledger_store_batch_del(b, key, ledger_store_key_meta_state(key));
+    ledger_store_batch_del(b, key, ledger_store_key_meta_tally(key));
     if (rc == SBX_OK)
         rc = ledger_store_commit(s, b, 1, err);
     ledger_store_batch_free(b);

@@ -73,7 +73,10 @@ struct node_chain {
     struct map deferred;
     size_t deferred_bytes;
     uint64_t since_blocks, since_txs;
-    int no_checkpoint; /* while replaying blocks whose state is being rebuilt */
+    int no_checkpoint;         /* while replaying blocks whose state is being rebuilt */
+    struct node_tally tally;   /* up to the block being built; kept with each checkpoint */
+    struct cmp_alert *balerts; /* the alerts of the block being built */
+    size_t nbalerts, balerts_alloc;
 #ifdef SBX_TEST_HOOKS
     int test_fault; /* 1: the next sealed block carries a flipped verdict; 2: a wrong digest;
                        3: the next transaction signed is backdated */
@@ -151,6 +154,8 @@ void node_chain_checkpoint_into(struct node_chain *c, struct ledger_store_batch 
  * checkpoints existed). */
 int node_chain_checkpoint_height(struct node_chain *c, uint64_t *out,
                                  struct sbx_err *err) SBX_WARN_UNUSED;
+/* Read the tally kept with the last checkpoint into c->tally (zero if there is none). */
+int node_chain_checkpoint_load_tally(struct node_chain *c, struct sbx_err *err) SBX_WARN_UNUSED;
 /* Remove every record but the blocks and the schema, for -reindex. */
 int node_chain_checkpoint_wipe(struct ledger_store *s, struct sbx_err *err) SBX_WARN_UNUSED;
 

@@ -23,6 +23,7 @@
 #include "node/node_int.h"
 #include "util/array.h"
 #include "util/log.h"
+#include "util/time.h"
 
 /* ------------------------------------------------------------------ queues (mu held) */
 
@@ -100,6 +101,23 @@ commit_write(struct node *n, struct sealed_list *list, size_t k, struct node_sea
     return rc;
 }
 
+/* The blocks of one write are durable: measure them and announce their alerts. */
+static void
+commit_observe(struct node *n, struct node_sealed **arr, size_t k, double seconds)
+{
+    size_t ntx[64];
+
+    for (size_t i = 0; i < k; i += SBX_ARRAY_LEN(ntx)) {
+        size_t m = k - i < SBX_ARRAY_LEN(ntx) ? k - i : SBX_ARRAY_LEN(ntx);
+
+        for (size_t j = 0; j < m; j++)
+            ntx[j] = arr[i + j]->ntx;
+        node_metrics_observe_commit(n, i == 0 ? seconds : -1, ntx, m);
+    }
+    for (size_t i = 0; i < k; i++)
+        node_notify_alerts(n, arr[i]->tip.height, arr[i]->alerts, arr[i]->nalerts);
+}
+
 /* Writes sealed blocks in order, a round at a time. */
 static void *
 committer_main(void *arg)
@@ -112,6 +130,7 @@ committer_main(void *arg)
         struct sealed_list list;
         struct sealed_item *it;
         size_t k = 0;
+        int64_t t0;
         int rc;
 
         STAILQ_INIT(&list);
@@ -128,7 +147,10 @@ committer_main(void *arg)
 
         for (it = STAILQ_FIRST(&list); it != NULL; it = STAILQ_NEXT(it, link))
             k++;
+        t0 = time_mono_us();
         rc = commit_write(n, &list, k, &arr, &cap);
+        if (rc == SBX_OK)
+            commit_observe(n, arr, k, (double)(time_mono_us() - t0) / 1e6);
         pthread_mutex_lock(&n->mu);
         if (rc == SBX_OK)
             n->commit.durable = arr[k - 1]->tip;

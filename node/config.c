@@ -97,6 +97,8 @@ static const struct opt options[] = {
     {"devnetregulator", K_KEY, 0, AT(devnet_regulators), AT(ndevnet_regulators), 0, 16},
     {"genesis", K_STR, 0, STR(genesis), 0, 0},
     {"genkey", K_BOOL, F_CMDLINE, AT(genkey), 0, 0, 1},
+    {"alertnotify", K_STR, 0, STR(alertnotify), 0, 0},
+    {"alertnotifyrate", K_INT, 0, AT(node.alertnotify_rate), 0, 1, 10000},
 };
 
 /* Where a value comes from, for error messages. */
@@ -161,6 +163,9 @@ static const char help_text[] =
     "  -queuemax=N           submissions waiting at most before `overloaded` (default 100000)\n"
     "  -workers=N            signature threads (default 0 = one per core)\n"
     "  -checkblocks=N        blocks re-verified at start-up (default 6)\n"
+    "  -alertnotify=CMD      run CMD (through /bin/sh) for every alert and node alert; %s in\n"
+    "                        it becomes a one-line summary in single quotes\n"
+    "  -alertnotifyrate=N    start at most N such commands a second (default 10)\n"
     "  -reindex              rebuild all state from the stored blocks\n"
     "\n"
     "Peer links (TLS 1.3; see doc/protocol.md):\n"
@@ -631,6 +636,7 @@ sbxd_config_load(struct sbxd_config *c, int argc, char **argv, struct sbx_err *e
     c->node.devnet_regulators = (const uint8_t(*)[32])c->devnet_regulators;
     c->node.ndevnet_regulators = c->ndevnet_regulators;
     c->node.genesis_path = c->genesis[0] ? c->genesis : NULL;
+    c->node.alertnotify = c->alertnotify[0] ? c->alertnotify : NULL;
     rc = SBX_OK;
 out:
     conf_read_release(&r);

@@ -441,6 +441,7 @@ note_latency(struct node_net *net, const uint8_t *payload, size_t len)
     if (h == 0 || net->durable[h % DURABLE_RING].height != h)
         return;
     net->lat_us[net->lat_next] = time_mono_us() - net->durable[h % DURABLE_RING].us;
+    node_metrics_observe_attestation(net->node, (double)net->lat_us[net->lat_next] / 1e6);
     net->lat_next = (net->lat_next + 1) % LAT_SAMPLES;
     if (net->nlat < LAT_SAMPLES)
         net->nlat++;

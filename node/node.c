@@ -227,6 +227,7 @@ node_new(const struct node_config *cfg, struct event_base *base)
     pthread_mutex_init(&n->mu, NULL);
     atomic_init(&n->failed, 0);
     node_alerts_init(n);
+    node_metrics_init(n);
     pthread_cond_init(&n->pipe.work_cv, NULL);
     pthread_cond_init(&n->pipe.seq_cv, NULL);
     pthread_cond_init(&n->commit.cv, NULL);
@@ -255,6 +256,7 @@ node_free(struct node *n)
         event_free(n->commit.done_ev);
     node_relay_free(n);
     node_prices_free(n);
+    node_notify_free(n);
     node_chain_close(n->chain);
     par_pool_free(n->pool);
     node_follower_drop(n);
@@ -262,6 +264,7 @@ node_free(struct node *n)
     ledger_keys_wipe(&n->reg_key);
     ledger_keys_wipe(&n->obs_key);
     node_alerts_release(n);
+    node_metrics_release(n);
     free(n->pipe.workers);
     free(n->follow.verifiers);
     free(n->datadir);
@@ -373,6 +376,8 @@ start_threads(struct node *n, struct sbx_err *err)
     if (par_pool_new(&n->pool, n->nworkers - 1) != SBX_OK)
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
     node_chain_set_pool(n->chain, n->pool);
+    if (node_notify_start(n, n->cfg.alertnotify, n->cfg.alertnotify_rate) != SBX_OK)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
     if (n->role == NODE_ROLE_OPERATOR) {
         n->pipe.workers = calloc((size_t)n->nworkers, sizeof(*n->pipe.workers));
         if (n->pipe.workers == NULL || node_prices_start(n) != SBX_OK)
@@ -702,4 +707,10 @@ node_is_regulator(struct node *n, const uint8_t key[static 32])
     reg = cmp_engine_is_regulator(node_chain_engine(n->chain), key);
     pthread_mutex_unlock(&n->state_mu);
     return reg;
+}
+
+int
+node_failed(struct node *n)
+{
+    return atomic_load(&n->failed);
 }

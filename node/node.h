@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "compliance/engine.h"
+#include "node/chain.h"
 #include "compliance/params.h"
 #include "ledger/block.h"
 #include "ledger/keys.h"
@@ -53,6 +54,10 @@ struct node_config {
     const uint8_t (*devnet_regulators)[32];
     size_t ndevnet_regulators;
     const char *genesis_path; /* a follower's first start: the genesis block, as hex */
+    /* -alertnotify: run through /bin/sh for every compliance alert of a block written and every
+     * node alert, %s replaced by a one-line summary in single quotes (NULL: none) */
+    const char *alertnotify;
+    int alertnotify_rate; /* commands started a second at most (0: the default, 10) */
 };
 
 void node_config_defaults(struct node_config *c);
@@ -168,6 +173,36 @@ void node_test_fault(struct node *n, enum node_test_fault f);
 int node_test_equivocate(struct node *n, uint64_t height, struct buf *out,
                          struct sbx_err *err) SBX_WARN_UNUSED;
 #endif
+
+/* ---- metrics (node/metrics.c) ---- */
+
+/* A latency or size histogram: counts per bucket (not cumulative), the last one above every
+ * bound. Floating point: these are measurements, never amounts. */
+#define NODE_HIST_BUCKETS 12
+struct node_histogram {
+    size_t nbounds;
+    double bounds[NODE_HIST_BUCKETS]; /* upper bounds, ascending */
+    uint64_t counts[NODE_HIST_BUCKETS + 1];
+    uint64_t count;
+    double sum;
+};
+/* Start `h` empty with the first NODE_HIST_BUCKETS of `bounds`. */
+void node_metrics_hist_init(struct node_histogram *h, const double *bounds, size_t n);
+void node_metrics_hist_observe(struct node_histogram *h, double v);
+
+/* What GET /metrics shows of the node, copied at one instant (any thread). */
+struct node_metrics_snapshot {
+    struct node_tally tally;         /* what the blocks hold, as applied in memory */
+    struct node_histogram commit;    /* seconds per synced write of the committer */
+    struct node_histogram block_txs; /* transactions per block written */
+    struct node_histogram attest;    /* operator: seconds from durable to attested */
+    int failed;                      /* the store could not write: submissions are refused */
+};
+void node_metrics_get(struct node *n, struct node_metrics_snapshot *out);
+/* Event loop (node/net.c): a regulator attested a block `seconds` after it became durable. */
+void node_metrics_observe_attestation(struct node *n, double seconds);
+/* 1 once the node stopped taking submissions after a failed write (any thread). */
+int node_failed(struct node *n);
 
 /* Dry run of a transaction against the current state (checktrade): no record, no signature.
  * Takes the state lock itself. */

@@ -5,6 +5,8 @@
  *
  *     state_mu  ->  mu
  *     alert_mu      a leaf: nothing else is locked while it is held
+ *     metrics_mu    a leaf (node/metrics.c)
+ *     notify_mu     a leaf (node/notify.c)
  *
  * state_mu guards the chain's engine and open block (what node_chain_* changes or reads besides
  * the store, which is thread-safe); the committer's node_chain_write_all is the one chain call
@@ -177,6 +179,16 @@ struct node_alerts {
     size_t n, alloc;          /* alert_mu */
 };
 
+/* The histograms of metrics.c. */
+struct node_metrics {
+    pthread_mutex_t mu;              /* metrics_mu: a leaf lock */
+    struct node_histogram commit;    /* metrics_mu */
+    struct node_histogram block_txs; /* metrics_mu */
+    struct node_histogram attest;    /* metrics_mu */
+};
+
+struct node_notify;
+
 struct verify_job;
 
 /* A verifychain on its own thread (verify.c). */
@@ -217,6 +229,8 @@ struct node {
     struct node_prices prices;
     struct node_alerts alerts;
     struct node_verifychain verify;
+    struct node_metrics metrics;
+    struct node_notify *notify; /* NULL without -alertnotify; set before any thread starts */
 
     /* the network layer: event-loop thread only */
     const struct node_events *ev;
@@ -299,6 +313,26 @@ void node_relay_free(struct node *n);
 void node_alerts_load(struct node *n);
 void node_alerts_init(struct node *n);
 void node_alerts_release(struct node *n);
+
+/* ------------------------------------------------------------------ metrics.c */
+
+void node_metrics_init(struct node *n);
+void node_metrics_release(struct node *n);
+/* Committer: one synced write took `seconds` and held blocks of ntx[0..nblocks) transactions. */
+void node_metrics_observe_commit(struct node *n, double seconds, const size_t *ntx, size_t nblocks);
+
+/* ------------------------------------------------------------------ notify.c */
+
+/* Event loop, before the threads start: run `cmd` (NULL or "": nothing) for every alert, at most
+ * `rate` a second (0: 10). SBX_ENOMEM. */
+int node_notify_start(struct node *n, const char *cmd, int rate) SBX_WARN_UNUSED;
+/* Committer: the compliance alerts of a block just written (any thread; never blocks). */
+void node_notify_alerts(struct node *n, uint64_t height, const struct cmp_alert *a, size_t na);
+/* A node alert was raised (any thread; never blocks). */
+void node_notify_node_alert(struct node *n, const char *severity, const char *kind, uint64_t height,
+                            const char *msg);
+/* Event loop, node_close: stop the timer, reap what has finished, forget the rest. */
+void node_notify_free(struct node *n);
 
 /* ------------------------------------------------------------------ verify.c */
 

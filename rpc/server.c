@@ -38,6 +38,8 @@
 #include "compliance/engine.h"
 #include "node/node.h"
 #include "rpc/auth.h"
+#include "rpc/health.h"
+#include "rpc/metrics.h"
 #include "rpc/methods.h"
 #include "util/array.h"
 #include "util/log.h"
@@ -72,7 +74,8 @@ struct rpc_conn {
 /* One JSON-RPC call of a request. */
 struct rpc_call {
     struct rpc_http *h;
-    json_t *id; /* NULL: a notification (no reply); json null for an unknown id */
+    json_t *id;         /* NULL: a notification (no reply); json null for an unknown id */
+    const char *method; /* the method table's name of the method called, or NULL (metrics) */
     struct rpc_outcome out;
 };
 
@@ -88,6 +91,7 @@ struct rpc_http {
     size_t pending; /* submissions not yet answered, +1 while dispatching */
     size_t budget;  /* what the reply may still show (RPC_RENDER_BUDGET) */
     int stop;
+    int64_t t0_us;              /* when the request was read (metrics) */
     TAILQ_ENTRY(rpc_http) link; /* in the server's live list while `s` is set */
 };
 
@@ -97,6 +101,7 @@ struct rpc_server {
     struct node_net *net;
     struct evhttp *http;
     struct rpc_auth *auth;
+    struct rpc_metrics *metrics;
     int port;
     size_t max_body;
     size_t max_batch;
@@ -269,6 +274,7 @@ http_new(struct rpc_server *s, struct evhttp_request *req, struct rpc_conn *conn
     h->s = s;
     h->req = req;
     h->conn = conn;
+    h->t0_us = time_mono_us();
     if (conn != NULL)
         conn->cur = h;
     TAILQ_INSERT_HEAD(&s->live, h, link);
@@ -312,6 +318,10 @@ finish(struct rpc_http *h)
 
     if (h->stop && h->s != NULL)
         arm_stop(h->s);
+    for (size_t i = 0; h->s != NULL && i < h->ncalls; i++)
+        rpc_metrics_observe(h->s->metrics, h->calls[i].method,
+                            h->calls[i].out.kind == RPC_OUT_ERROR ? h->calls[i].out.code : 0,
+                            (double)(time_mono_us() - h->t0_us) / 1e6);
     if (req == NULL) {
         if (h->stop && h->s != NULL)
             event_active(h->s->stop_ev, EV_TIMEOUT, 0);
@@ -412,6 +422,9 @@ run_call(struct rpc_http *h, struct rpc_call *c, json_t *req, const struct rpc_e
         return;
     }
     c->id = id != NULL ? json_incref(id) : NULL;
+    c->method = rpc_methods_find(json_string_value(method)) != NULL
+                    ? rpc_methods_find(json_string_value(method))->name
+                    : NULL;
     rpc_methods_call(env, json_string_value(method), params, &c->out);
     if (c->out.stop)
         h->stop = 1;
@@ -633,7 +646,7 @@ http_cb(struct evhttp_request *req, void *arg)
     struct rpc_conn *conn = NULL;
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     struct rpc_http *h;
-    int role;
+    int role, metrics;
 
     if (evcon != NULL) {
         struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
@@ -649,21 +662,18 @@ http_cb(struct evhttp_request *req, void *arg)
     if (path == NULL)
         path = "";
     if (strcmp(path, "/health") == 0) {
-        if (cmd != EVHTTP_REQ_GET) {
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-            send_plain(req, 405, "Method Not Allowed", "use GET\n", 0);
-            return;
-        }
-        send_plain(req, 200, "OK", "ok", 0);
+        rpc_health_serve(s->node, req);
         return;
     }
-    if (strcmp(path, "/") != 0) {
+    metrics = strcmp(path, "/metrics") == 0;
+    if (!metrics && strcmp(path, "/") != 0) {
         send_plain(req, 404, "Not Found", "not found\n", 0);
         return;
     }
-    if (cmd != EVHTTP_REQ_POST) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-        send_plain(req, 405, "Method Not Allowed", "use POST\n", 0);
+    if (cmd != (metrics ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                          metrics ? "GET" : "POST");
+        send_plain(req, 405, "Method Not Allowed", metrics ? "use GET\n" : "use POST\n", 0);
         return;
     }
     role = rpc_auth_check_header(
@@ -683,6 +693,12 @@ http_cb(struct evhttp_request *req, void *arg)
             auth_fail_cb(-1, 0, h);
             return;
         }
+        return;
+    }
+    if (metrics) {
+        rpc_metrics_serve(s->metrics, s->node, req);
+        h->req = NULL;
+        http_free(h);
         return;
     }
     process(h, role);
@@ -727,10 +743,11 @@ rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *no
                       cfg->cookie_path, err);
     if (rc)
         goto fail;
+    s->metrics = rpc_metrics_new();
     s->claim_ev = event_new(base, -1, 0, claim_cb, s);
     s->stop_ev = event_new(base, -1, 0, stop_cb, s);
     s->http = evhttp_new(base);
-    if (s->claim_ev == NULL || s->stop_ev == NULL || s->http == NULL) {
+    if (s->claim_ev == NULL || s->stop_ev == NULL || s->http == NULL || s->metrics == NULL) {
         rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
         goto fail;
     }
@@ -798,6 +815,7 @@ rpc_server_free(struct rpc_server *s)
     if (s->stop_ev != NULL)
         event_free(s->stop_ev);
     rpc_auth_free(s->auth); /* removes the cookie file */
+    rpc_metrics_free(s->metrics);
     free(s);
 }
 

@@ -414,7 +414,7 @@ class RPCTest(fw.OneNodeTestCase):
         try:
             conn.request("GET", "/health")  # no credentials needed
             r = conn.getresponse()
-            self.assertEqual((r.status, r.read().strip()), (200, b"ok"))
+            self.assertEqual((r.status, json.loads(r.read())), (200, {"status": "ok", "reasons": []}))
         finally:
             conn.close()
         status, _ = self.n.http(b"", method="GET", path="/")

@@ -520,6 +520,66 @@ test_checkpoint_replay(void **state)
     free(fdir);
 }
 
+/* The tally of what the blocks hold (GET /metrics): the operator counts as it builds, a follower
+ * as it applies the same blocks, to the same figures; it is kept with each checkpoint, and a
+ * follower that stopped without one (a crash) counts the replayed blocks again, once. */
+static void
+test_tally(void **state)
+{
+    struct fixture *f = *state;
+    struct node_metrics_snapshot *op = calloc(1, sizeof(*op));
+    struct node_tally t, t0;
+    struct node_chain *fol;
+    struct ledger_tx tx;
+    struct ledger_tip tip;
+    struct buf raw;
+    struct sbx_err err;
+    char *fdir = test_tmpdir(), path[4096];
+
+    assert_non_null(op);
+    node_metrics_get(f->node, op); /* the devnet's house account is open already */
+    t0 = op->tally;
+    tx = open_tx("tina", 1);
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK);
+    tx = deposit_tx("td1", "tina", "VND", 400000000); /* at the large-value threshold */
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK);
+    tx = trade_tx("tt1", "nobody", "tina", 1000, 2500000000);
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_EREJECTED);
+    node_metrics_get(f->node, op);
+    assert_int_equal(op->tally.tx[LEDGER_TX_ACCOUNT_OPEN][0], t0.tx[LEDGER_TX_ACCOUNT_OPEN][0] + 1);
+    assert_int_equal(op->tally.tx[LEDGER_TX_DEPOSIT][0], t0.tx[LEDGER_TX_DEPOSIT][0] + 1);
+    assert_int_equal(op->tally.tx[LEDGER_TX_TRADE][1], t0.tx[LEDGER_TX_TRADE][1] + 1);
+    assert_int_equal(op->tally.rejections[CMP_RULE_ACCOUNT_UNKNOWN],
+                     t0.rejections[CMP_RULE_ACCOUNT_UNKNOWN] + 1);
+    assert_int_equal(op->tally.alerts[CMP_ALERT_LARGE_VALUE], t0.alerts[CMP_ALERT_LARGE_VALUE] + 1);
+    assert_true(op->commit.count >= 1);
+    assert_true(op->block_txs.count >= 1);
+
+    node_tip(f->node, &tip);
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    fol = follower_below(node_store(f->node), fdir, tip.height + 1, &raw);
+    node_chain_tally(fol, &t);
+    assert_memory_equal(&t, &op->tally, sizeof(t));
+    node_chain_close(fol); /* no checkpoint: the blocks are replayed and counted on open */
+    snprintf(path, sizeof(path), "%s/ledger", fdir);
+    assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
+    node_chain_tally(fol, &t);
+    assert_memory_equal(&t, &op->tally, sizeof(t));
+    node_chain_close(fol); /* the replay wrote a checkpoint: nothing is counted twice */
+    assert_int_equal(node_chain_open(&fol, path, 0, 1, &err), SBX_OK);
+    node_chain_tally(fol, &t);
+    assert_memory_equal(&t, &op->tally, sizeof(t));
+    node_chain_close(fol);
+    assert_int_equal(node_chain_open(&fol, path, 1, 1, &err), SBX_OK); /* -reindex */
+    node_chain_tally(fol, &t);
+    assert_memory_equal(&t, &op->tally, sizeof(t));
+    node_chain_close(fol);
+    buf_release(&raw);
+    free(op);
+    test_rmtree(fdir);
+    free(fdir);
+}
+
 /* A full queue answers SBX_EOVERLOAD at once instead of growing; the dry run records nothing. */
 static void
 test_node_overload_and_dry_run(void **state)
@@ -577,6 +637,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_follower_revalidates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follower_time_skew, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tally, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_overload_and_dry_run, setup, teardown),
     };
 

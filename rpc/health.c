@@ -1,0 +1,117 @@
+/* GET /health: failed when the node cannot do its job (a follower that stopped following after
+ * a refused block or an equivocation, an open critical node alert, a store that could not write,
+ * an operator whose regulators no longer supervise it), degraded when it soon may not (a
+ * follower without any peer link, supervision lag past half of supervision.max_lag_s), ok
+ * otherwise. Each reason is a stable machine-readable word first, then detail.
+ *
+ * Threads: event loop only (the node's figures come through the snapshot functions).
+ */
+#include "rpc/health.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "util/time.h"
+
+enum level { OK, DEGRADED, FAILED };
+
+static void reason(json_t *reasons, enum level *lvl, enum level l, const char *fmt, ...)
+    SBX_PRINTF(4, 5);
+
+static void
+reason(json_t *reasons, enum level *lvl, enum level l, const char *fmt, ...)
+{
+    char text[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    json_array_append_new(reasons, json_string(text));
+    if (l > *lvl)
+        *lvl = l;
+}
+
+/* Operator: supervision; every role: the node alerts and the store. */
+static void
+check_supervision(struct node *node, int64_t now_ms, json_t *reasons, enum level *lvl)
+{
+    struct node_status *st = malloc(sizeof(*st));
+    int64_t max_lag_ms;
+
+    if (st == NULL)
+        return;
+    node_status_get(node, now_ms, st);
+    max_lag_ms = st->params.v[CMP_P_MAX_LAG_S] * 1000;
+    if (node_role(node) == NODE_ROLE_OPERATOR && !st->supervision_ok)
+        reason(reasons, lvl, FAILED, "supervision: regulators have not attested within %lld s",
+               (long long)st->params.v[CMP_P_MAX_LAG_S]);
+    else if (max_lag_ms > 0 && st->supervision_lag_ms > max_lag_ms / 2)
+        reason(reasons, lvl, DEGRADED, "supervision_lag: %lld ms, over half of %lld s",
+               (long long)st->supervision_lag_ms, (long long)st->params.v[CMP_P_MAX_LAG_S]);
+    free(st);
+}
+
+json_t *
+rpc_health_json(struct node *node, int64_t now_ms)
+{
+    static const char *const names[] = {"ok", "degraded", "failed"};
+    json_t *reasons = json_array();
+    enum level lvl = OK;
+    size_t critical = node_alert_count(node, NODE_ALERT_CRITICAL);
+
+    if (reasons == NULL)
+        return NULL;
+    if (node_failed(node))
+        reason(reasons, &lvl, FAILED, "store: a block could not be written");
+    if (!node_following(node))
+        reason(reasons, &lvl, FAILED,
+               "not_following: a block was refused or the producer equivocated");
+    if (critical > 0)
+        reason(reasons, &lvl, FAILED, "critical_alert: %zu critical node alerts", critical);
+    if (node_role(node) != NODE_ROLE_OPERATOR) {
+        json_t *peers = node_peers_json(node);
+
+        if (peers != NULL && json_array_size(peers) == 0)
+            reason(reasons, &lvl, DEGRADED, "no_peers: no link to the operator or a peer");
+        json_decref(peers);
+    }
+    check_supervision(node, now_ms, reasons, &lvl);
+    return json_pack("{s:s, s:o}", "status", names[lvl], "reasons", reasons);
+}
+
+void
+rpc_health_serve(struct node *node, struct evhttp_request *req)
+{
+    struct evbuffer *buf;
+    json_t *j;
+    char *text;
+    int ok;
+
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+        evhttp_send_error(req, 405, "Method Not Allowed");
+        return;
+    }
+    j = rpc_health_json(node, time_now_ms());
+    text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    buf = evbuffer_new();
+    if (text == NULL || buf == NULL) {
+        evhttp_send_error(req, 500, "Internal Server Error");
+        goto out;
+    }
+    ok = strcmp(json_string_value(json_object_get(j, "status")), "ok") == 0;
+    evbuffer_add_printf(buf, "%s\n", text);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_send_reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", buf);
+out:
+    if (buf != NULL)
+        evbuffer_free(buf);
+    free(text);
+    json_decref(j);
+}
