@@ -148,7 +148,9 @@ hash_lookup(void *ctx, uint64_t height, uint8_t hash[32])
     buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
     rc = ledger_store_get_block(r->st, height, &raw, NULL);
     if (rc == SBX_OK)
-        rc = ledger_block_header_decode(&h, raw.data, raw.len, NULL);
+        rc = raw.len < LEDGER_HEADER_SIZE
+                 ? SBX_ECORRUPT
+                 : ledger_block_header_decode(&h, raw.data, LEDGER_HEADER_SIZE, NULL);
     buf_release(&raw);
     if (rc)
         return 0;
@@ -326,8 +328,11 @@ replay_entry(struct report *r, const struct ledger_locate *k, size_t i, int in_p
     ledger_verdict_encode(&res.verdict, a);
     ledger_verdict_encode(v, b);
     if (memcmp(a, b, sizeof(a)) != 0) {
-        rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu tx %zu: the replay gives another verdict",
-                         (unsigned long long)k->height, i);
+        rc = sbx_err_set(err, SBX_ECORRUPT,
+                         "block %llu tx %zu (type %d): the replay gives rule %d status %d, the "
+                         "block rule %d status %d",
+                         (unsigned long long)k->height, i, tx.type, res.verdict.rule,
+                         res.verdict.status, v->rule, v->status);
         goto out;
     }
     if (in_period) {
