@@ -691,6 +691,9 @@ rpc_report_build(const struct rpc_env *env, enum rpc_report_kind kind, const cha
     r->eng = NULL;
     if (rc == SBX_OK)
         rc = replay(r, err);
+    /* a period without a block: the version in force at its end */
+    if (rc == SBX_OK && json_array_size(r->versions) == 0)
+        rc = note_version(r);
     if (rc == SBX_OK)
         rc = ledger_state_foreach_sorted(cmp_engine_state(r->eng), sum_liability, r);
     if (rc == SBX_OK && r->overflow)
