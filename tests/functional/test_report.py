@@ -21,6 +21,12 @@ def local_day(ms):
     return datetime.datetime.fromtimestamp(ms / 1000, LOCAL).strftime("%Y-%m-%d")
 
 
+def directive(kind, **kw):
+    d = {"kind": kind, "reason": "report test", "legal_basis": "test licence 1.2"}
+    d.update(kw)
+    return d
+
+
 def notional(quantity, price):
     return int((Decimal(quantity) * Decimal(price)).to_integral_value(ROUND_FLOOR))
 
@@ -48,9 +54,10 @@ def csv_tables(text):
 
 class ReportTest(fw.NodeTestCase):
 
-    def submit(self, n):
-        """Known accounts, deposits, trades and rejected trades; returns what the report of
-        their day must show (per day of the blocks they landed in)."""
+    def submit(self, n, reg):
+        """Known accounts, deposits, trades, directives (signed on the regulator node `reg`)
+        and rejected trades; returns what the report of their day must show (per day of the
+        blocks they landed in)."""
         want = {}
 
         def day_of(receipt):
@@ -58,7 +65,7 @@ class ReportTest(fw.NodeTestCase):
 
         def entry(receipt):
             return want.setdefault(day_of(receipt), {"trades": 0, "by_asset": {}, "rules": {},
-                                                    "deposits": {}})
+                                                    "deposits": {}, "directives": []})
 
         buyer, _ = n.open_account(investor_class="foreign_individual")
         seller, _ = n.open_account(tier=2)
@@ -73,6 +80,10 @@ class ReportTest(fw.NodeTestCase):
             e["trades"] += 1
             cnt, q, v = e["by_asset"].get(asset, (0, Decimal(0), 0))
             e["by_asset"][asset] = (cnt + 1, q + Decimal(qty), v + notional(qty, price))
+        entry(reg.call("submitdirective", directive("halt")))["directives"].append("halt")
+        e = entry(self.assertRejected("market.halted", n.trade, buyer, seller))
+        e["rules"]["market.halted"] = 1
+        entry(reg.call("submitdirective", directive("resume")))["directives"].append("resume")
         poor, _ = n.open_account()  # no VND
         for rule, args in [("account.unknown", (uid("ghost"), seller)),
                            ("account.unknown", (buyer, uid("ghost"))),
@@ -97,6 +108,9 @@ class ReportTest(fw.NodeTestCase):
         deposits = {d["asset"]: d["count"] for d in rep["deposits"]}
         for asset, cnt in want["deposits"].items():
             self.assertEqual(deposits[asset], cnt)
+        self.assertEqual([d["kind"] for d in rep["directives"]], want["directives"])
+        self.assertTrue(all(d["type"] == "directive" for d in rep["directives"]))
+        self.assertEqual(rep["rejections"]["count"], sum(want["rules"].values()))
         self.assertFalse(rep["complete"])  # the day has not ended
         self.assertIsNotNone(rep["first_height"])
 
@@ -138,7 +152,7 @@ class ReportTest(fw.NodeTestCase):
     def test_report_operator_and_regulator(self):
         net = fw.Network(self, regulators=1)
         n = net.operator
-        want = self.submit(n)
+        want = self.submit(n, net.regulators[0])
         for day, w in want.items():
             daily = {"kind": "daily", "date": day}
             (op_raw, reg_raw), (op_csv, reg_csv) = self.same_height(
@@ -158,6 +172,14 @@ class ReportTest(fw.NodeTestCase):
             res = json.loads(op_csv)["result"]
             self.assertEqual(res["report_hash"], rep["report_hash"])
             self.check_csv(res["csv"], rep)
+            # the large-value alerts are those listalerts shows for the day
+            listed = [a["id"] for a in n.call("listalerts", {"kind": "aml.large_value"})["items"]
+                      if rep["from"] <= a["time"] < rep["to"]]
+            self.assertEqual(sorted(a["id"] for a in rep["alerts"]["large_value"]),
+                             sorted(listed))
+            kinds = {k["kind"]: k["count"] for k in rep["alerts"]["by_kind"]}
+            self.assertEqual(kinds["aml.large_value"], len(listed))
+            self.assertGreaterEqual(len(listed), 1)  # the buyer's 400,000,000 VND deposit
         month = sorted(want)[0][:7]
         rep = n.call("getreport", {"kind": "monthly", "month": month})
         self.assertGreaterEqual(rep["trades"]["count"], sum(w["trades"] for w in want.values()))
