@@ -374,20 +374,19 @@ replay_genesis(struct report *r, struct ledger_locate *k, struct sbx_err *err)
     return SBX_OK;
 }
 
-/* Replay blocks 1..tip, counting those of [from, to); stop at the first block at or after `to`
- * (the period is then complete). */
+/* Replay blocks 0..tip into the engine that replay_genesis made, counting those of [from, to);
+ * stop at the first block at or after `to` (the period is then complete). */
 static int
 replay(struct report *r, struct sbx_err *err)
 {
     struct ledger_changes scratch;
     struct ledger_locate k;
     struct ledger_tip tip;
-    int rc;
+    int rc = SBX_OK;
 
     ledger_locate_init(&k);
     ledger_changes_init(&scratch);
     node_tip(r->env->node, &tip);
-    rc = replay_genesis(r, &k, err);
     for (uint64_t h = 0; rc == SBX_OK && h <= tip.height; h++) {
         int in_period;
 
@@ -687,8 +686,6 @@ rpc_report_build(const struct rpc_env *env, enum rpc_report_kind kind, const cha
     if (rc == SBX_OK)
         rc = rpc_report_period(kind, label, genesis_offset(r), &r->from, &r->to,
                                kind == RPC_REPORT_DAILY ? "date" : "month", err);
-    cmp_engine_free(r->eng);
-    r->eng = NULL;
     if (rc == SBX_OK)
         rc = replay(r, err);
     /* a period without a block: the version in force at its end */
