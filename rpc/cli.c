@@ -8,6 +8,9 @@
  * zeros is a number for the parameters that take integers (height, limit, ...); and
  * `name:=JSON` sends any JSON value as it is.
  *
+ * The result is printed as indented JSON, but a result object with a string member `csv`
+ * (getreport format=csv) is printed as that text, raw, so that `> file.csv` makes a CSV file.
+ *
  * Credentials: -rpcuser/-rpcpassword, else the cookie <datadir>/.cookie that sbxd writes at
  * start-up. The port: -rpcport, else (without -rpcconnect) <datadir>/.rpcport, which sbxd
  * writes while it runs, else the default. Exit status: 0 result printed; 1 the server answered with
@@ -66,7 +69,8 @@ static const char *const int_params[] = {
 static const char usage_text[] =
     "Usage: sbx-cli [options] METHOD [name=value ...]\n"
     "\n"
-    "Send one JSON-RPC request to sbxd and print the result as indented JSON.\n"
+    "Send one JSON-RPC request to sbxd and print the result as indented JSON (a result\n"
+    "with a member csv, getreport format=csv, as that text).\n"
     "\n"
     "Options:\n"
     "  -help                 print this text and exit\n"
@@ -492,7 +496,7 @@ sleep_ms(long ms)
 static int
 print_reply(const struct cli *c, const struct reply *r)
 {
-    json_t *resp = NULL, *result, *error, *code, *msg, *data;
+    json_t *resp = NULL, *result, *error, *code, *msg, *data, *csv;
     json_error_t je;
     char *text;
     int status = EXIT_RPC_ERROR;
@@ -540,7 +544,11 @@ print_reply(const struct cli *c, const struct reply *r)
         say("the answer has neither result nor error");
         goto out;
     }
-    if (json_is_string(result)) {
+    csv = json_object_get(result, "csv");
+    if (json_is_string(csv)) {
+        /* getreport format=csv: the CSV text itself, so that `> file.csv` gives a CSV file */
+        fputs(json_string_value(csv), stdout);
+    } else if (json_is_string(result)) {
         printf("%s\n", json_string_value(result));
     } else if (!json_is_null(result)) {
         text = json_dumps(result, JSON_INDENT(2) | JSON_ENCODE_ANY);

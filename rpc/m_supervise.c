@@ -1,6 +1,7 @@
 /* The supervision methods: the licence as it stands (getlicence), the regulators' attestations
- * and the supervision lag (getsupervision), and verifying the stored chain (verifychain, run by
- * the node on a thread of its own). Event-loop thread; the engine's state is read through
+ * and the supervision lag (getsupervision), verifying the stored chain (verifychain, run by
+ * the node on a thread of its own), and the daily and monthly reports (getreport, built by
+ * rpc/report.c). Event-loop thread; the engine's state is read through
  * node_status_get().
  */
 #ifdef HAVE_CONFIG_H
@@ -17,6 +18,7 @@
 #include "compliance/params.h"
 #include "rpc/params.h"
 #include "rpc/render.h"
+#include "rpc/report.h"
 #include "util/hex.h"
 
 /* VND amounts travel as decimal strings; counts, times and percentages as integers. */
@@ -163,4 +165,79 @@ rpc_m_supervise_verifychain(const struct rpc_env *env, const struct rpc_method *
     out->vfrom = (uint64_t)from;
     out->vto = (uint64_t)to;
     return SBX_OK;
+}
+
+/* A CSV report is at most this long (the JSON one is bounded by its lists). */
+#define REPORT_CSV_MAX (16u << 20)
+
+/* One of `a` / `b` (`*out` = 1 or 2), else SBX_EINVAL naming `field`. */
+static int
+pick(const json_t *v, const char *a, const char *b, int *out, const char *field,
+     struct sbx_err *err)
+{
+    const char *s = json_string_value(v);
+
+    if (s != NULL && strcmp(s, a) == 0)
+        *out = 1;
+    else if (s != NULL && strcmp(s, b) == 0)
+        *out = 2;
+    else
+        return sbx_err_set(err, SBX_EINVAL, "%s: \"%s\" or \"%s\"", field, a, b);
+    return SBX_OK;
+}
+
+int
+rpc_m_supervise_getreport(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                          struct rpc_outcome *out, struct sbx_err *err)
+{
+    json_t *jdate = json_object_get(params, "date"), *jmonth = json_object_get(params, "month");
+    json_t *jformat = json_object_get(params, "format"), *report = NULL, *r = NULL;
+    const json_t *label;
+    int kind, format = 1, rc;
+    struct buf csv;
+
+    (void)m;
+    buf_init(&csv, REPORT_CSV_MAX);
+    rc = pick(json_object_get(params, "kind"), "daily", "monthly", &kind, "kind", err);
+    if (rc == SBX_OK && rpc_params_present(jformat))
+        rc = pick(jformat, "json", "csv", &format, "format", err);
+    if (rc)
+        goto out;
+    label = kind == RPC_REPORT_DAILY ? jdate : jmonth;
+    if (rpc_params_present(kind == RPC_REPORT_DAILY ? jmonth : jdate)) {
+        rc = sbx_err_set(err, SBX_EINVAL, "%s: not for a %s report",
+                         kind == RPC_REPORT_DAILY ? "month" : "date",
+                         kind == RPC_REPORT_DAILY ? "daily" : "monthly");
+        goto out;
+    }
+    if (!json_is_string(label)) {
+        rc = sbx_err_set(err, SBX_EINVAL, "%s: missing (a string)",
+                         kind == RPC_REPORT_DAILY ? "date" : "month");
+        goto out;
+    }
+    rc = rpc_report_build(env, (enum rpc_report_kind)kind, json_string_value(label), &report, err);
+    if (rc)
+        goto out;
+    if (format == 1) {
+        rc = rpc_outcome_result(out, report, err);
+        report = NULL;
+        goto out;
+    }
+    rc = rpc_report_csv(report, &csv);
+    if (rc == SBX_OK)
+        rc = buf_put_u8(&csv, '\0');
+    if (rc) {
+        rc = sbx_err_set(err, rc, "format: the CSV text does not fit");
+        goto out;
+    }
+    r = json_object();
+    if (r != NULL) {
+        json_object_set_new(r, "csv", json_string((const char *)csv.data));
+        json_object_set(r, "report_hash", json_object_get(report, "report_hash"));
+    }
+    rc = rpc_outcome_result(out, r, err);
+out:
+    json_decref(report);
+    buf_release(&csv);
+    return rc;
 }

@@ -1,4 +1,4 @@
-/* The supervision methods: getlicence, getsupervision, verifychain. See the table in
+/* The supervision methods: getlicence, getsupervision, verifychain, getreport. See the table in
  * rpc/methods.c and doc/rpc.md. */
 #ifndef SBX_RPC_M_SUPERVISE_H
 #define SBX_RPC_M_SUPERVISE_H
@@ -16,5 +16,8 @@ int rpc_m_supervise_getsupervision(const struct rpc_env *env, const struct rpc_m
  * and answers with rpc_methods_verify_done. */
 int rpc_m_supervise_verifychain(const struct rpc_env *env, const struct rpc_method *m,
                                 json_t *params, struct rpc_outcome *out, struct sbx_err *err);
+/* A daily or monthly report (rpc/report.h), as JSON or as {csv, report_hash}. */
+int rpc_m_supervise_getreport(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                              struct rpc_outcome *out, struct sbx_err *err);
 
 #endif

@@ -145,6 +145,8 @@ static const struct rpc_method method_table[] = {
      "kind asset? account? address? name? value? valid_to? reason legal_basis"},
     {"getsupervision", ANY, rpc_m_supervise_getsupervision, NULL, ""},
     {"verifychain", SUPERVISOR, rpc_m_supervise_verifychain, NULL, "from? to?"},
+    {"getreport", SUPERVISOR | OPERATOR, rpc_m_supervise_getreport, NULL,
+     "kind date? month? format?"},
     {"getpeerinfo", ANY, rpc_m_admin_getpeerinfo, NULL, ""},
     {"listnodealerts", ANY, rpc_m_admin_listnodealerts, NULL, ""},
 #ifdef SBX_TEST_HOOKS

@@ -15,6 +15,7 @@
 #include "rpc/auth.h"
 #include "rpc/methods.h"
 #include "rpc/params.h"
+#include "rpc/report.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -682,7 +683,103 @@ test_roles_table(void **state)
     assert_int_equal(rpc_methods_find("submitrawtx")->roles, RPC_ROLES_ANY);
     assert_false(rpc_methods_find("verifychain")->roles & RPC_ROLE_OPERATOR);
     assert_false(rpc_methods_find("submittrade")->roles & RPC_ROLE_SUPERVISOR);
-    assert_null(rpc_methods_find("getreport"));
+    assert_true(rpc_methods_find("getreport")->roles & RPC_ROLE_OPERATOR);
+    assert_true(rpc_methods_find("getreport")->roles & RPC_ROLE_SUPERVISOR);
+}
+
+/* getreport's periods: local days and months at UTC+7, edges at local midnight. */
+static void
+test_report_period(void **state)
+{
+    static const char *bad_days[] = {"2026-1-01",   "2026-02-30", "1969-12-31", "2200-01-01",
+                                     "2026-12-06x", "",           "20261206",   "2026/12/06"};
+    static const char *bad_months[] = {"2026-13", "2026-00",  "2026-1", "1969-12",
+                                       "2200-01", "2026-012", "",       "2026_01"};
+    int64_t from, to, from2, to2;
+
+    (void)state;
+    /* 2026-12-06 00:00 at UTC+7 is 2026-12-05T17:00Z */
+    assert_int_equal(
+        rpc_report_period(RPC_REPORT_DAILY, "2026-12-06", 420, &from, &to, "date", NULL), SBX_OK);
+    assert_int_equal(from, INT64_C(1796490000000));
+    assert_int_equal(to - from, 86400000);
+    /* the day before ends where this one starts: its last millisecond is from - 1 */
+    assert_int_equal(
+        rpc_report_period(RPC_REPORT_DAILY, "2026-12-05", 420, &from2, &to2, "date", NULL), SBX_OK);
+    assert_int_equal(to2, from);
+    /* UTC noon of 2026-12-06 is 19:00 local: still that day; 17:00Z is the next day */
+    assert_true(INT64_C(1796558400000) >= from && INT64_C(1796558400000) < to);
+    assert_int_equal(to, INT64_C(1796576400000));
+    assert_int_equal(
+        rpc_report_period(RPC_REPORT_DAILY, "2026-12-05", 0, &from2, &to2, "date", NULL), SBX_OK);
+    assert_int_equal(from2, INT64_C(1796428800000));
+    assert_int_equal(
+        rpc_report_period(RPC_REPORT_MONTHLY, "2026-12", 420, &from, &to, "month", NULL), SBX_OK);
+    assert_int_equal(from, INT64_C(1796058000000));
+    assert_int_equal(to, INT64_C(1798736400000));
+    assert_int_equal(
+        rpc_report_period(RPC_REPORT_MONTHLY, "2024-02", 420, &from, &to, "month", NULL), SBX_OK);
+    assert_int_equal(from, INT64_C(1706720400000));
+    assert_int_equal(to, INT64_C(1709226000000));
+    assert_int_equal(to - from, INT64_C(29) * 86400000);
+    for (size_t i = 0; i < sizeof(bad_days) / sizeof(bad_days[0]); i++)
+        assert_int_equal(
+            rpc_report_period(RPC_REPORT_DAILY, bad_days[i], 420, &from, &to, "date", NULL),
+            SBX_EINVAL);
+    for (size_t i = 0; i < sizeof(bad_months) / sizeof(bad_months[0]); i++)
+        assert_int_equal(
+            rpc_report_period(RPC_REPORT_MONTHLY, bad_months[i], 420, &from, &to, "month", NULL),
+            SBX_EINVAL);
+}
+
+static void
+expect_field(const char *in, const char *want)
+{
+    struct buf b;
+
+    buf_init(&b, 1024);
+    assert_int_equal(rpc_report_csv_field(&b, in), SBX_OK);
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    buf_release(&b);
+}
+
+/* CSV quoting, a table of a small report, and the report hash (canonical JSON). */
+static void
+test_report_csv_and_hash(void **state)
+{
+    const char *want_head = "# report\nkind,date,month,from,to,complete,first_height,"
+                            "last_height\ndaily,\"x,y\",,,,true,,\n";
+    json_t *r;
+    char hex[65], hex2[65];
+    struct buf b;
+
+    (void)state;
+    expect_field("plain", "plain");
+    expect_field("", "");
+    expect_field("a,b", "\"a,b\"");
+    expect_field("say \"hi\"", "\"say \"\"hi\"\"\"");
+    expect_field("two\nlines", "\"two\nlines\"");
+    expect_field("cr\r", "\"cr\r\"");
+
+    r = json_pack("{s:s, s:s, s:b, s:n}", "kind", "daily", "date", "x,y", "complete", 1,
+                  "first_height");
+    assert_non_null(r);
+    buf_init(&b, 1 << 16);
+    assert_int_equal(rpc_report_csv(r, &b), SBX_OK);
+    assert_true(b.len > strlen(want_head));
+    assert_memory_equal(b.data, want_head, strlen(want_head));
+    buf_release(&b);
+    json_decref(r);
+
+    r = json_pack("{s:i, s:s}", "b", 1, "a", "x");
+    assert_non_null(r);
+    assert_int_equal(rpc_report_hash(r, hex), SBX_OK);
+    assert_string_equal(hex, "cdab067e9f3beb32d1252cfd63e492592fecbf591b0d08cadb24bb17f3864246");
+    json_object_set_new(r, "report_hash", json_string(hex));
+    assert_int_equal(rpc_report_hash(r, hex2), SBX_OK);
+    assert_string_equal(hex, hex2); /* the hash leaves itself out */
+    json_decref(r);
 }
 
 static void
@@ -779,6 +876,8 @@ main(void)
         cmocka_unit_test(test_build_directive),
         cmocka_unit_test(test_call_checks_before_handler),
         cmocka_unit_test(test_roles_table),
+        cmocka_unit_test(test_report_period),
+        cmocka_unit_test(test_report_csv_and_hash),
         cmocka_unit_test(test_submit_done),
     };
 
