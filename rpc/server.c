@@ -38,6 +38,7 @@
 #include "compliance/engine.h"
 #include "node/node.h"
 #include "rpc/auth.h"
+#include "rpc/events.h"
 #include "rpc/methods.h"
 #include "util/array.h"
 #include "util/log.h"
@@ -97,6 +98,7 @@ struct rpc_server {
     struct node_net *net;
     struct evhttp *http;
     struct rpc_auth *auth;
+    struct rpc_events *events; /* GET /events */
     int port;
     size_t max_body;
     size_t max_batch;
@@ -549,7 +551,7 @@ conn_close_cb(struct evhttp_connection *evcon, void *arg)
     struct rpc_conn *c = arg;
     struct rpc_http *h = c->cur;
 
-    (void)evcon;
+    rpc_events_closed(c->s->events, evcon);
     if (h != NULL) {
         h->conn = NULL;
         c->cur = NULL;
@@ -657,13 +659,14 @@ http_cb(struct evhttp_request *req, void *arg)
         send_plain(req, 200, "OK", "ok", 0);
         return;
     }
-    if (strcmp(path, "/") != 0) {
+    if (strcmp(path, "/") != 0 && strcmp(path, "/events") != 0) {
         send_plain(req, 404, "Not Found", "not found\n", 0);
         return;
     }
-    if (cmd != EVHTTP_REQ_POST) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-        send_plain(req, 405, "Method Not Allowed", "use POST\n", 0);
+    if (cmd != (path[1] == '\0' ? EVHTTP_REQ_POST : EVHTTP_REQ_GET)) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                          path[1] == '\0' ? "POST" : "GET");
+        send_plain(req, 405, "Method Not Allowed", path[1] == '\0' ? "use POST\n" : "use GET\n", 0);
         return;
     }
     role = rpc_auth_check_header(
@@ -683,6 +686,11 @@ http_cb(struct evhttp_request *req, void *arg)
             auth_fail_cb(-1, 0, h);
             return;
         }
+        return;
+    }
+    if (path[1] != '\0') {
+        http_free(h);
+        rpc_events_serve(s->events, req); /* any role may read */
         return;
     }
     process(h, role);
@@ -725,6 +733,9 @@ rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *no
 
     rc = rpc_auth_new(&s->auth, cfg->rpcauth, cfg->rpcauth != NULL ? cfg->nrpcauth : 0,
                       cfg->cookie_path, err);
+    rc = rc ? rc
+            : rpc_events_new(&s->events, base, node, s->assets, s->nassets, cfg->events_max_queue,
+                             err);
     if (rc)
         goto fail;
     s->claim_ev = event_new(base, -1, 0, claim_cb, s);
@@ -790,6 +801,7 @@ rpc_server_free(struct rpc_server *s)
         conn_unlink(c);
         free(c);
     }
+    rpc_events_free(s->events);
     for (size_t i = 0; i < s->nclaims; i++)
         bufferevent_decref(s->claims[i].bev);
     free(s->claims);
