@@ -55,7 +55,9 @@
 #define CACHE_BLOCKS 8
 #define FRAME_FMT "id: %" PRIu64 "\nevent: %s\ndata: %s\n\n"
 #define RETRY_MS 2000
-#define MAX_SNDBUF (1024 * 1024) /* what a browser waits before it reconnects */
+#define MAX_SNDBUF (1024 * 1024)
+#define WRITE_TIMEOUT_S 30 /* no progress writing: closed (the server's idle timeout) */
+#define READ_CAP 4096      /* what a browser waits before it reconnects */
 
 #define EVENT_TYPES(X)                                                                             \
     X(EV_BLOCK, "block")                                                                           \
@@ -641,6 +643,24 @@ limit_kernel_queue(struct ev_stream *st, size_t cap)
         LOG_DEBUG(LOG_RPC, "event stream: SO_SNDBUF: %s", strerror(errno));
 }
 
+/* Learn at once when the client goes: the server stopped reading the connection when the
+ * request came (rpc/server.c); a stream reads again, without a read timeout (a stream is quiet
+ * by nature) and into at most READ_CAP bytes that nobody looks at (evhttp ignores what comes
+ * while it writes a reply), so that the end of the connection reaches evhttp and its close
+ * callback. Writing keeps the server's idle timeout. */
+static void
+watch_close(struct ev_stream *st)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(st->evcon);
+    struct timeval wt = {WRITE_TIMEOUT_S, 0};
+
+    if (bev == NULL)
+        return;
+    bufferevent_set_timeouts(bev, NULL, &wt);
+    bufferevent_setwatermark(bev, EV_READ, 0, READ_CAP);
+    bufferevent_enable(bev, EV_READ);
+}
+
 /* Where a new stream starts, from its query and Last-Event-ID. NULL, or the reason it is
  * malformed. */
 static const char *
@@ -708,6 +728,7 @@ rpc_events_serve(struct rpc_events *ev, struct evhttp_request *req)
     evhttp_add_header(oh, "Cache-Control", "no-cache");
     evhttp_add_header(oh, "X-Accel-Buffering", "no");
     evhttp_send_reply_start(req, 200, "OK");
+    watch_close(st);
     TAILQ_INSERT_TAIL(&ev->streams, st, link);
     ev->nstreams++;
     buf = evbuffer_new();
@@ -736,6 +757,7 @@ rpc_events_closed(struct rpc_events *ev, struct evhttp_connection *evcon)
         return;
     TAILQ_REMOVE(&ev->streams, st, link);
     ev->nstreams--;
+    LOG_DEBUG(LOG_RPC, "event stream gone at id %" PRIu64 " (%zu open)", st->next, ev->nstreams);
     if (evhttp_request_get_connection(st->req) == NULL)
         evhttp_request_free(st->req); /* detached from the connection: ours to free */
     free(st);

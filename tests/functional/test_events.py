@@ -4,6 +4,7 @@ same ids on a regulator node, and a consumer that does not read being disconnect
 
 import http.client
 import json
+import os
 import socket
 import threading
 import time
@@ -195,6 +196,63 @@ class EventStreamTest(fw.NodeTestCase):
         self.assertEqual(a[:cut], b[:cut])
         self.assertEqual([e["data"] for e in streams["operator"][:cut]],
                          [e["data"] for e in streams["reg1"][:cut]])
+
+    def test_stream_cap(self):
+        n = self.node("op")
+        streams = [Stream(n) for _ in range(64)]
+        self.assertEqual({s.status for s in streams}, {200})
+        st, _ = n.http(b"", method="GET", path="/events")
+        self.assertEqual(st, 503)
+        streams.pop().close()  # the node hears of it at once and frees the place
+
+        def opens():
+            s = Stream(n)
+            if s.status == 200:
+                streams.append(s)
+                return True
+            s.close()
+            return False
+        fw.in_time(opens, 10, "a place for a new stream")
+        for s in streams:
+            s.close()
+        self.assertEqual(n.call("getinfo")["height"], tip(n))
+
+    def test_node_alerts(self):
+        net = fw.Network(self, regulators=1)
+        op, reg = net.operator, net.regulators[0]
+        buyer, seller = op.funded_pair()
+        net.wait_synced()
+        s = Stream(reg, "?topics=node_alert")
+        try:
+            op.call("testhook", {"action": "wrong_verdict"})
+        except fw.RPCError as e:
+            if e.code == -32601 and os.environ.get("CI") != "true":
+                self.skipTest("sbxd built without --enable-test-hooks")
+            raise
+        try:
+            op.trade(buyer, seller)
+        except fw.RPCError as e:
+            self.assertEqual(e.code, fw.REJECTED, e)
+        ev = s.next(60)
+        s.close()
+        self.assertIsNotNone(ev, "a node_alert event")
+        self.assertEqual(ev["event"], "node_alert")
+        self.assertEqual(ev["data"]["kind"], "block_invalid")
+        listed = [a for a in reg.call("listnodealerts")["items"] if a["seq"] == ev["data"]["seq"]]
+        self.assertEqual(listed, [ev["data"]])
+        ledger, _, number = ev["id"].partition(":")
+        self.assertEqual(int(number), ev["data"]["seq"])
+        self.assertEqual(int(ledger) >> SHIFT, reg.call("getinfo")["height"])
+        # resuming from just before it gives it again; from it or from a ledger id, not
+        s = Stream(reg, "?topics=node_alert", last_id="%s:%d" % (ledger, int(number) - 1))
+        again = s.next(10)
+        self.assertEqual(again, ev)
+        self.assertIsNone(s.next(1))
+        s.close()
+        for last in (ev["id"], ledger):
+            s = Stream(reg, "?topics=node_alert", last_id=last)
+            self.assertIsNone(s.next(1), last)
+            s.close()
 
     def test_slow_consumer_disconnected(self):
         n = self.node("op", extra_args=["-eventsmaxqueue=131072"])
