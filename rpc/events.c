@@ -615,20 +615,6 @@ parse_topics(const char *s, unsigned *out)
     return *out != 0 ? SBX_OK : SBX_EINVAL;
 }
 
-static void
-reply_text(struct evhttp_request *req, int code, const char *reason, const char *body)
-{
-    struct evbuffer *buf = evbuffer_new();
-
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; charset=utf-8");
-    if (buf != NULL)
-        evbuffer_add(buf, body, strlen(body));
-    evhttp_send_reply(req, code, reason, buf);
-    if (buf != NULL)
-        evbuffer_free(buf);
-}
-
 /* Keep the kernel's send buffer of the stream's socket to about the queue cap too (at most 1
  * MiB), so that a consumer that does not read is noticed after roughly twice the cap rather than
  * after the several MiB the kernel would otherwise take on. */
@@ -674,7 +660,7 @@ stream_start(struct rpc_events *ev, struct evhttp_request *req, struct ev_stream
 
     TAILQ_INIT(&q);
     if (query != NULL && evhttp_parse_query_str(query, &q) != 0)
-        return "malformed query";
+        return "malformed query\n";
     from = evhttp_find_header(&q, "from");
     topics = evhttp_find_header(&q, "topics");
     st->topics = ALL_TOPICS;
@@ -682,12 +668,12 @@ stream_start(struct rpc_events *ev, struct evhttp_request *req, struct ev_stream
     st->next = (ev->tip + 1) << RPC_EVENTS_SHIFT;
     if (topics != NULL && parse_topics(topics, &st->topics) != SBX_OK)
         bad = "topics: a comma-separated list of block, tx, rejection, alert, directive, "
-              "attestation, node_alert";
+              "attestation, node_alert\n";
     else if (last != NULL && last[0] != '\0') {
         if (parse_last_id(last, &st->next, &st->nalerts) != SBX_OK)
-            bad = "Last-Event-ID: not an id of this stream";
+            bad = "Last-Event-ID: not an id of this stream\n";
     } else if (from != NULL && parse_u64(from, strlen(from), &st->next) != SBX_OK) {
-        bad = "from: an event id (a decimal integer)";
+        bad = "from: an event id (a decimal integer)\n";
     }
     if (st->nalerts > ev->nalerts)
         st->nalerts = ev->nalerts; /* an id of another node, or before a wipe */
@@ -695,8 +681,8 @@ stream_start(struct rpc_events *ev, struct evhttp_request *req, struct ev_stream
     return bad;
 }
 
-void
-rpc_events_serve(struct rpc_events *ev, struct evhttp_request *req)
+int
+rpc_events_serve(struct rpc_events *ev, struct evhttp_request *req, const char **why)
 {
     struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
     struct ev_stream *st;
@@ -704,21 +690,23 @@ rpc_events_serve(struct rpc_events *ev, struct evhttp_request *req)
     char retry[32];
     struct evbuffer *buf;
 
+    *why = NULL;
+
     if (ev->node == NULL || ev->nstreams >= RPC_EVENTS_MAX_STREAMS) {
         LOG_WARN(LOG_RPC, "event stream refused: %zu open", ev->nstreams);
-        reply_text(req, 503, "Service Unavailable", "too many event streams\n");
-        return;
+        *why = "too many event streams\n";
+        return 503;
     }
     st = calloc(1, sizeof(*st));
     if (st == NULL) {
-        reply_text(req, 500, "Internal Server Error", "out of memory\n");
-        return;
+        *why = "out of memory\n";
+        return 500;
     }
     bad = stream_start(ev, req, st);
     if (bad != NULL) {
         free(st);
-        reply_text(req, 400, "Bad Request", bad);
-        return;
+        *why = bad;
+        return 400;
     }
     st->hub = ev;
     st->req = req;
@@ -739,6 +727,7 @@ rpc_events_serve(struct rpc_events *ev, struct evhttp_request *req)
         evbuffer_free(buf);
     }
     stream_pump(st);
+    return 0;
 }
 
 void

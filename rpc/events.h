@@ -35,9 +35,12 @@ int rpc_events_new(struct rpc_events **out, struct event_base *base, struct node
 /* Stop the heartbeat and forget the node. Call it after evhttp_free (which closes every stream
  * through rpc_events_closed). NULL is a no-op. */
 void rpc_events_free(struct rpc_events *ev);
-/* Serve `GET /events` on `req`, whose credentials were checked (any role may read): a stream
- * (HTTP 200, chunked), or 400 for a malformed query or Last-Event-ID, 503 past the stream cap. */
-void rpc_events_serve(struct rpc_events *ev, struct evhttp_request *req);
+/* Serve `GET /events` on `req`, whose credentials were checked (any role may read): 0 when it
+ * is a stream (HTTP 200, chunked; the request is the stream's now), else the HTTP status the
+ * caller answers with, `*why` the body: 400 for a malformed query or Last-Event-ID, 503 past
+ * the stream cap, 500 out of memory. */
+int rpc_events_serve(struct rpc_events *ev, struct evhttp_request *req,
+                     const char **why) SBX_WARN_UNUSED;
 /* The connection `evcon` is closing (its close callback): if it carries a stream, forget it
  * (and free its request if libevent detached it). */
 void rpc_events_closed(struct rpc_events *ev, struct evhttp_connection *evcon);

@@ -689,8 +689,13 @@ http_cb(struct evhttp_request *req, void *arg)
         return;
     }
     if (path[1] != '\0') {
+        const char *why;
+        int code;
+
         http_free(h);
-        rpc_events_serve(s->events, req); /* any role may read */
+        code = rpc_events_serve(s->events, req, &why); /* any role may read */
+        if (code != 0)
+            send_plain(req, code, NULL, why, 0);
         return;
     }
     process(h, role);
