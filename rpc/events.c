@@ -53,6 +53,7 @@
 #define HEARTBEAT_S 15
 #define FILL_MARK (64u * 1024) /* a replaying stream is filled up to this many bytes queued */
 #define CACHE_BLOCKS 8
+#define BLOCKS_PER_PUMP 64 /* blocks one replay step reads at most */
 #define FRAME_FMT "id: %" PRIu64 "\nevent: %s\ndata: %s\n\n"
 #define RETRY_MS 2000
 #define MAX_SNDBUF (1024 * 1024)
@@ -110,7 +111,8 @@ struct rpc_events {
     size_t nassets;
     size_t max_queue;
     struct event *heartbeat;
-    uint64_t tip; /* the durable tip's height, as last heard */
+    struct event *resume; /* replays that stopped after BLOCKS_PER_PUMP blocks continue */
+    uint64_t tip;         /* the durable tip's height, as last heard */
     uint64_t nalerts;
     TAILQ_HEAD(, ev_stream) streams;
     size_t nstreams;
@@ -416,11 +418,12 @@ add_node_alerts(struct rpc_events *ev, struct ev_stream *st, struct evbuffer *bu
 }
 
 /* Add ledger events from the stream's cursor into `buf` until the tip, or until `limit` bytes are
- * queued (with what the connection holds). SBX_OK, or a code if a block cannot be read. */
+ * queued (with what the connection holds), or (replaying) after BLOCKS_PER_PUMP blocks, when the
+ * hub's resume event continues. SBX_OK, or a code if a block cannot be read. */
 static int
 add_ledger(struct rpc_events *ev, struct ev_stream *st, struct evbuffer *buf, size_t limit)
 {
-    size_t base = queued(st);
+    size_t base = queued(st), blocks = 0;
 
     while (base + evbuffer_get_length(buf) < limit) {
         uint64_t h = st->next >> RPC_EVENTS_SHIFT;
@@ -430,6 +433,11 @@ add_ledger(struct rpc_events *ev, struct ev_stream *st, struct evbuffer *buf, si
 
         if (h > ev->tip) {
             st->live = 1;
+            return SBX_OK;
+        }
+        if (blocks++ == BLOCKS_PER_PUMP && !st->live) {
+            /* a replay that topics filter down to little: let the loop serve others first */
+            event_active(ev->resume, EV_TIMEOUT, 0);
             return SBX_OK;
         }
         sbx_err_clear(&err);
@@ -458,9 +466,12 @@ static void
 stream_pump(struct ev_stream *st)
 {
     struct rpc_events *ev = st->hub;
-    struct evbuffer *buf = evbuffer_new();
+    struct evbuffer *buf;
     int rc;
 
+    if (ev->node == NULL)
+        return; /* node_close has begun: the store goes with it */
+    buf = evbuffer_new();
     if (buf == NULL) {
         stream_drop(st, "out of memory");
         return;
@@ -497,6 +508,23 @@ pump_all(struct rpc_events *ev)
     for (st = TAILQ_FIRST(&ev->streams); st != NULL; st = next) {
         next = TAILQ_NEXT(st, link); /* `st` may be dropped */
         stream_pump(st);
+    }
+}
+
+/* Replaying streams that stopped after BLOCKS_PER_PUMP blocks continue (the others return at
+ * once: they wait for their output to drain, or are live). */
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct rpc_events *ev = arg;
+    struct ev_stream *st, *next;
+
+    (void)fd;
+    (void)what;
+    for (st = TAILQ_FIRST(&ev->streams); st != NULL; st = next) {
+        next = TAILQ_NEXT(st, link); /* `st` may be dropped */
+        if (!st->live)
+            stream_pump(st);
     }
 }
 
@@ -782,7 +810,9 @@ rpc_events_new(struct rpc_events **out, struct event_base *base, struct node *no
     ev->tip = tip.height;
     ev->nalerts = node_alerts_total(node);
     ev->heartbeat = event_new(base, -1, EV_PERSIST, heartbeat_cb, ev);
-    if (ev->heartbeat == NULL || event_add(ev->heartbeat, &(struct timeval){HEARTBEAT_S, 0}) != 0) {
+    ev->resume = event_new(base, -1, 0, resume_cb, ev);
+    if (ev->heartbeat == NULL || ev->resume == NULL ||
+        event_add(ev->heartbeat, &(struct timeval){HEARTBEAT_S, 0}) != 0) {
         rpc_events_free(ev);
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
     }
@@ -810,6 +840,8 @@ rpc_events_free(struct rpc_events *ev)
     }
     if (ev->heartbeat != NULL)
         event_free(ev->heartbeat);
+    if (ev->resume != NULL)
+        event_free(ev->resume);
     for (size_t i = 0; i < CACHE_BLOCKS; i++)
         block_clear(&ev->cache[i]);
     free(ev);
