@@ -598,10 +598,8 @@ parse_u64(const char *s, size_t len, uint64_t *out)
     return SBX_OK;
 }
 
-/* Last-Event-ID: "L" (a ledger id, or -1) or "L:N" (a node alert's id). The stream resumes
- * after it: `next` = L + 1, and `*nalerts` = N when there is one (else left alone). */
-static int
-parse_last_id(const char *s, uint64_t *next, uint64_t *nalerts)
+int
+rpc_events_parse_id(const char *s, uint64_t *next, uint64_t *nalerts)
 {
     const char *colon = strchr(s, ':');
     size_t llen = colon != NULL ? (size_t)(colon - s) : strlen(s);
@@ -619,9 +617,8 @@ parse_last_id(const char *s, uint64_t *next, uint64_t *nalerts)
     return SBX_OK;
 }
 
-/* `?topics=a,b`: the bit of each type named. */
-static int
-parse_topics(const char *s, unsigned *out)
+int
+rpc_events_parse_topics(const char *s, unsigned *out)
 {
     *out = 0;
     while (*s != '\0') {
@@ -694,11 +691,11 @@ stream_start(struct rpc_events *ev, struct evhttp_request *req, struct ev_stream
     st->topics = ALL_TOPICS;
     st->nalerts = ev->nalerts;
     st->next = (ev->tip + 1) << RPC_EVENTS_SHIFT;
-    if (topics != NULL && parse_topics(topics, &st->topics) != SBX_OK)
+    if (topics != NULL && rpc_events_parse_topics(topics, &st->topics) != SBX_OK)
         bad = "topics: a comma-separated list of block, tx, rejection, alert, directive, "
               "attestation, node_alert\n";
     else if (last != NULL && last[0] != '\0') {
-        if (parse_last_id(last, &st->next, &st->nalerts) != SBX_OK)
+        if (rpc_events_parse_id(last, &st->next, &st->nalerts) != SBX_OK)
             bad = "Last-Event-ID: not an id of this stream\n";
     } else if (from != NULL && parse_u64(from, strlen(from), &st->next) != SBX_OK) {
         bad = "from: an event id (a decimal integer)\n";
