@@ -53,7 +53,8 @@
 #define HEARTBEAT_S 15
 #define FILL_MARK (64u * 1024) /* a replaying stream is filled up to this many bytes queued */
 #define CACHE_BLOCKS 8
-#define BLOCKS_PER_PUMP 64 /* blocks one replay step reads at most */
+#define CACHE_BYTES (32u * 1024 * 1024) /* then only the block in use is kept */
+#define BLOCKS_PER_PUMP 64              /* blocks one replay step reads at most */
 #define FRAME_FMT "id: %" PRIu64 "\nevent: %s\ndata: %s\n\n"
 #define RETRY_MS 2000
 #define MAX_SNDBUF (1024 * 1024)
@@ -332,6 +333,38 @@ out:
     return SBX_OK;
 }
 
+static size_t
+block_bytes(const struct ev_block *b)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < b->n; i++)
+        k += b->items[i].len;
+    return k;
+}
+
+/* Forget the oldest blocks but `keep` while the cache holds more than CACHE_BYTES (a few large
+ * blocks would otherwise pin their text). */
+static void
+cache_trim(struct rpc_events *ev, const struct ev_block *keep)
+{
+    for (;;) {
+        struct ev_block *oldest = NULL;
+        size_t total = 0;
+
+        for (size_t i = 0; i < CACHE_BLOCKS; i++) {
+            struct ev_block *b = &ev->cache[i];
+
+            total += b->used ? block_bytes(b) : 0;
+            if (b->used && b != keep && (oldest == NULL || b->stamp < oldest->stamp))
+                oldest = b;
+        }
+        if (total <= CACHE_BYTES || oldest == NULL)
+            return;
+        block_clear(oldest);
+    }
+}
+
 /* The rendered events of block `height` (cached), or NULL with `err` set. */
 static const struct ev_block *
 block_get(struct rpc_events *ev, uint64_t height, struct sbx_err *err)
@@ -351,6 +384,7 @@ block_get(struct rpc_events *ev, uint64_t height, struct sbx_err *err)
     if (render_block(ev, height, victim, err) != SBX_OK)
         return NULL;
     victim->stamp = ++ev->clock;
+    cache_trim(ev, victim);
     return victim;
 }
 /* ------------------------------------------------------------------ streams */
