@@ -635,7 +635,7 @@ http_cb(struct evhttp_request *req, void *arg)
     struct rpc_conn *conn = NULL;
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     struct rpc_http *h;
-    int role;
+    int role, events;
 
     if (evcon != NULL) {
         struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
@@ -659,14 +659,14 @@ http_cb(struct evhttp_request *req, void *arg)
         send_plain(req, 200, "OK", "ok", 0);
         return;
     }
-    if (strcmp(path, "/") != 0 && strcmp(path, "/events") != 0) {
+    events = strcmp(path, "/events") == 0;
+    if (strcmp(path, "/") != 0 && !events) {
         send_plain(req, 404, "Not Found", "not found\n", 0);
         return;
     }
-    if (cmd != (path[1] == '\0' ? EVHTTP_REQ_POST : EVHTTP_REQ_GET)) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-                          path[1] == '\0' ? "POST" : "GET");
-        send_plain(req, 405, "Method Not Allowed", path[1] == '\0' ? "use POST\n" : "use GET\n", 0);
+    if (cmd != (events ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", events ? "GET" : "POST");
+        send_plain(req, 405, "Method Not Allowed", events ? "use GET\n" : "use POST\n", 0);
         return;
     }
     role = rpc_auth_check_header(
@@ -688,7 +688,7 @@ http_cb(struct evhttp_request *req, void *arg)
         }
         return;
     }
-    if (path[1] != '\0') {
+    if (events) {
         const char *why;
         int code;
 
