@@ -14,10 +14,11 @@
  * output up to FILL_MARK and continues when libevent says the output has drained. A stream that
  * has caught up is live: each new durable block is pushed to it whole, and a live stream whose
  * output still holds more than max_queue bytes when new events come (a consumer that does not
- * read) is disconnected; it resumes by id. What one stream holds is so bounded by max_queue and
- * one push. The rendered events of the last few blocks are cached, so that streams
- * reading the same block render it once. A heartbeat comment goes to every stream each
- * HEARTBEAT_S.
+ * read), or would hold more with them (a burst of blocks, a follower catching up), is
+ * disconnected; it resumes by id and replays. What one stream holds is so bounded by max_queue
+ * (and one event), and so is the work of one push. The rendered events of the last few blocks are
+ * cached, so that streams reading the same block render it once. A heartbeat comment goes to every
+ * stream each HEARTBEAT_S.
  *
  * Threads: everything runs on the event-loop thread (the node calls the watch there).
  */
@@ -452,28 +453,32 @@ add_node_alerts(struct rpc_events *ev, struct ev_stream *st, struct evbuffer *bu
 }
 
 /* Add ledger events from the stream's cursor into `buf` until the tip, or until `limit` bytes are
- * queued (with what the connection holds), or (replaying) after BLOCKS_PER_PUMP blocks, when the
- * hub's resume event continues. SBX_OK, or a code if a block cannot be read. */
+ * queued (with what the connection holds; then `*full` is 1), or after BLOCKS_PER_PUMP blocks
+ * (the hub's resume event continues). SBX_OK, or a code if a block cannot be read. */
 static int
-add_ledger(struct rpc_events *ev, struct ev_stream *st, struct evbuffer *buf, size_t limit)
+add_ledger(struct rpc_events *ev, struct ev_stream *st, struct evbuffer *buf, size_t limit,
+           int *full)
 {
     size_t base = queued(st), blocks = 0;
 
+    *full = 1;
     while (base + evbuffer_get_length(buf) < limit) {
         uint64_t h = st->next >> RPC_EVENTS_SHIFT;
         const struct ev_block *b;
         struct sbx_err err;
         size_t i;
 
+        *full = 0;
         if (h > ev->tip) {
             st->live = 1;
             return SBX_OK;
         }
-        if (blocks++ == BLOCKS_PER_PUMP && !st->live) {
-            /* a replay that topics filter down to little: let the loop serve others first */
+        if (blocks++ == BLOCKS_PER_PUMP) {
+            /* blocks that topics filter down to little: let the loop serve others first */
             event_active(ev->resume, EV_TIMEOUT, 0);
             return SBX_OK;
         }
+        *full = 1;
         sbx_err_clear(&err);
         b = block_get(ev, h, &err);
         if (b == NULL) {
@@ -490,18 +495,23 @@ add_ledger(struct rpc_events *ev, struct ev_stream *st, struct evbuffer *buf, si
         if (i == b->n)
             st->next = (h + 1) << RPC_EVENTS_SHIFT;
     }
+    if ((st->next >> RPC_EVENTS_SHIFT) > ev->tip) {
+        st->live = 1; /* the last block fitted just so */
+        *full = 0;
+    }
     return SBX_OK;
 }
 
-/* Bring the stream forward: node alerts, then ledger events (all of them when live, else up to
+/* Bring the stream forward: node alerts, then ledger events (when live, all of them, else up to
  * FILL_MARK queued). A live stream that still holds more than max_queue queued when new events
- * come is dropped instead. */
+ * come, or whose new events would take it over max_queue, is dropped instead (it resumes by id
+ * and replays from the store, a step at a time). */
 static void
 stream_pump(struct ev_stream *st)
 {
     struct rpc_events *ev = st->hub;
     struct evbuffer *buf;
-    int rc;
+    int rc, full;
 
     if (ev->node == NULL)
         return; /* node_close has begun: the store goes with it */
@@ -516,7 +526,12 @@ stream_pump(struct ev_stream *st)
         return;
     }
     add_node_alerts(ev, st, buf);
-    rc = add_ledger(ev, st, buf, st->live ? SIZE_MAX : FILL_MARK);
+    rc = add_ledger(ev, st, buf, st->live ? ev->max_queue : FILL_MARK, &full);
+    if (rc == SBX_OK && st->live && full) {
+        evbuffer_free(buf); /* the new blocks alone are more than the cap */
+        stream_drop(st, "the consumer fell behind (more than the queue cap)");
+        return;
+    }
     stream_send(st, buf);
     evbuffer_free(buf);
     if (rc)
@@ -545,8 +560,8 @@ pump_all(struct rpc_events *ev)
     }
 }
 
-/* Replaying streams that stopped after BLOCKS_PER_PUMP blocks continue (the others return at
- * once: they wait for their output to drain, or are live). */
+/* Streams that stopped after BLOCKS_PER_PUMP blocks continue (the others return at once: they
+ * wait for their output to drain, or have caught up). */
 static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -557,8 +572,7 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     for (st = TAILQ_FIRST(&ev->streams); st != NULL; st = next) {
         next = TAILQ_NEXT(st, link); /* `st` may be dropped */
-        if (!st->live)
-            stream_pump(st);
+        stream_pump(st);
     }
 }
 
