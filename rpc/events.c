@@ -565,15 +565,9 @@ pump_all(struct rpc_events *ev)
 static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {
-    struct rpc_events *ev = arg;
-    struct ev_stream *st, *next;
-
     (void)fd;
     (void)what;
-    for (st = TAILQ_FIRST(&ev->streams); st != NULL; st = next) {
-        next = TAILQ_NEXT(st, link); /* `st` may be dropped */
-        stream_pump(st);
-    }
+    pump_all(arg);
 }
 
 static void
