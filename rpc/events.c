@@ -133,7 +133,7 @@ block_clear(struct ev_block *b)
     memset(b, 0, sizeof(*b));
 }
 
-/* Append the frame of `data` (stolen) as event `type` with id text `id`. */
+/* Append the frame of `data` (stolen) as event `type` with id `seq`. */
 static int
 frame_add(struct ev_block *b, uint64_t seq, int type, json_t *data)
 {

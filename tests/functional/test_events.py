@@ -89,6 +89,7 @@ class EventStreamTest(fw.NodeTestCase):
     def activity(self, n, trades=2):
         """Accounts, deposits, trades and one rejected trade on `n`; returns the txids."""
         buyer, seller = n.funded_pair()
+        n.deposit(buyer, "VND", "400000000")  # at the large-value threshold: an alert
         txids = [n.trade(buyer, seller)["txid"] for _ in range(trades)]
         rej = self.assertRejected("limit.per_trade", n.trade, buyer, seller,
                                   quantity="10.00000000")
@@ -140,6 +141,17 @@ class EventStreamTest(fw.NodeTestCase):
         s.close()
         self.assertEqual(ledger_ids(first) + ledger_ids(missed), ledger_ids(everything),
                          "exactly the missed events, in order, none twice")
+
+        # every compliance alert, right after the transaction that raised it
+        listed = n.call("listalerts", {"limit": 1000})["items"]
+        alerts = [e for e in everything if e["event"] == "alert"]
+        self.assertGreaterEqual(len(alerts), 3)
+        self.assertEqual(sorted(a["id"] for a in listed), sorted(e["data"]["id"] for e in alerts))
+        for i, e in enumerate(everything):
+            if e["event"] == "alert":
+                before = [x for x in everything[:i] if x["event"] != "alert"][-1]
+                self.assertEqual(before["data"]["txid"], e["data"]["txid"])
+                self.assertEqual(e["data"], [a for a in listed if a["id"] == e["data"]["id"]][0])
 
         # ?from= starts at that id (inclusive); Last-Event-ID after it
         mid = everything[len(everything) // 2]
