@@ -216,12 +216,20 @@ class EventStreamTest(fw.NodeTestCase):
             s = Stream(node, "?from=0&topics=block,tx,rejection,alert,directive")
             streams[node.name] = s.until_height(height)
             s.close()
-        a, b = (ledger_ids(streams[k])for k in ("operator", "reg1"))
+        a, b = (ledger_ids(streams[k]) for k in ("operator", "reg1"))
         cut = min(len(a), len(b))
         self.assertGreater(cut, 10)
         self.assertEqual(a[:cut], b[:cut])
         self.assertEqual([e["data"] for e in streams["operator"][:cut]],
                          [e["data"] for e in streams["reg1"][:cut]])
+        # the regulator's attestations are attestation events (data: what gettx gives)
+        net.wait_attested(height)
+        s = Stream(op, "?from=0&topics=attestation")
+        att = s.next(30)
+        s.close()
+        self.assertEqual(att["event"], "attestation")
+        self.assertEqual(att["data"]["type"], "attestation")
+        self.assertEqual(att["data"], op.call("gettx", {"txid": att["data"]["txid"]}))
 
     def test_stream_cap(self):
         n = self.node("op")
