@@ -231,7 +231,8 @@ alerts_in(struct block_alerts *q, int64_t first, struct sbx_err *err)
     }
     if (q->rc)
         return sbx_err_set(err, q->rc, "reading the alerts of a block failed");
-    qsort(q->a, q->n, sizeof(*q->a), alert_cmp);
+    if (q->n > 1)
+        qsort(q->a, q->n, sizeof(*q->a), alert_cmp);
     return SBX_OK;
 }
 
