@@ -38,6 +38,7 @@
 #include "compliance/engine.h"
 #include "node/node.h"
 #include "rpc/auth.h"
+#include "rpc/events.h"
 #include "rpc/health.h"
 #include "rpc/metrics.h"
 #include "rpc/methods.h"
@@ -102,6 +103,7 @@ struct rpc_server {
     struct evhttp *http;
     struct rpc_auth *auth;
     struct rpc_metrics *metrics;
+    struct rpc_events *events; /* GET /events */
     int port;
     size_t max_body;
     size_t max_batch;
@@ -562,7 +564,7 @@ conn_close_cb(struct evhttp_connection *evcon, void *arg)
     struct rpc_conn *c = arg;
     struct rpc_http *h = c->cur;
 
-    (void)evcon;
+    rpc_events_closed(c->s->events, evcon);
     if (h != NULL) {
         h->conn = NULL;
         c->cur = NULL;
@@ -646,7 +648,7 @@ http_cb(struct evhttp_request *req, void *arg)
     struct rpc_conn *conn = NULL;
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     struct rpc_http *h;
-    int role, metrics;
+    int role, metrics, events, get;
 
     if (evcon != NULL) {
         struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
@@ -666,14 +668,15 @@ http_cb(struct evhttp_request *req, void *arg)
         return;
     }
     metrics = strcmp(path, "/metrics") == 0;
-    if (!metrics && strcmp(path, "/") != 0) {
+    events = strcmp(path, "/events") == 0;
+    get = metrics || events;
+    if (!get && strcmp(path, "/") != 0) {
         send_plain(req, 404, "Not Found", "not found\n", 0);
         return;
     }
-    if (cmd != (metrics ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-                          metrics ? "GET" : "POST");
-        send_plain(req, 405, "Method Not Allowed", metrics ? "use GET\n" : "use POST\n", 0);
+    if (cmd != (get ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", get ? "GET" : "POST");
+        send_plain(req, 405, "Method Not Allowed", get ? "use GET\n" : "use POST\n", 0);
         return;
     }
     role = rpc_auth_check_header(
@@ -699,6 +702,16 @@ http_cb(struct evhttp_request *req, void *arg)
         rpc_metrics_serve(s->metrics, s->node, req);
         h->req = NULL;
         http_free(h);
+        return;
+    }
+    if (events) {
+        const char *why;
+        int code;
+
+        http_free(h);
+        code = rpc_events_serve(s->events, req, &why); /* any role may read */
+        if (code != 0)
+            send_plain(req, code, NULL, why, 0);
         return;
     }
     process(h, role);
@@ -741,6 +754,9 @@ rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *no
 
     rc = rpc_auth_new(&s->auth, cfg->rpcauth, cfg->rpcauth != NULL ? cfg->nrpcauth : 0,
                       cfg->cookie_path, err);
+    rc = rc ? rc
+            : rpc_events_new(&s->events, base, node, s->assets, s->nassets, cfg->events_max_queue,
+                             err);
     if (rc)
         goto fail;
     s->metrics = rpc_metrics_new();
@@ -807,6 +823,7 @@ rpc_server_free(struct rpc_server *s)
         conn_unlink(c);
         free(c);
     }
+    rpc_events_free(s->events);
     for (size_t i = 0; i < s->nclaims; i++)
         bufferevent_decref(s->claims[i].bev);
     free(s->claims);
