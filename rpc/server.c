@@ -38,6 +38,7 @@
 #include "compliance/engine.h"
 #include "node/node.h"
 #include "rpc/auth.h"
+#include "rpc/dashboard.h"
 #include "rpc/methods.h"
 #include "util/array.h"
 #include "util/log.h"
@@ -633,7 +634,7 @@ http_cb(struct evhttp_request *req, void *arg)
     struct rpc_conn *conn = NULL;
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     struct rpc_http *h;
-    int role;
+    int role, page;
 
     if (evcon != NULL) {
         struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
@@ -657,17 +658,22 @@ http_cb(struct evhttp_request *req, void *arg)
         send_plain(req, 200, "OK", "ok", 0);
         return;
     }
-    if (strcmp(path, "/") != 0) {
+    page = rpc_dashboard_match(path);
+    if (strcmp(path, "/") != 0 && !page) {
         send_plain(req, 404, "Not Found", "not found\n", 0);
         return;
     }
-    if (cmd != EVHTTP_REQ_POST) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-        send_plain(req, 405, "Method Not Allowed", "use POST\n", 0);
+    if (cmd != (page ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", page ? "GET" : "POST");
+        send_plain(req, 405, "Method Not Allowed", page ? "use GET\n" : "use POST\n", 0);
         return;
     }
     role = rpc_auth_check_header(
         s->auth, evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"), NULL);
+    if (page && role != 0) {
+        rpc_dashboard_serve(req, path);
+        return;
+    }
     h = http_new(s, req, conn);
     if (h == NULL) {
         send_plain(req, 500, "Internal Server Error", "out of memory\n", 1);
