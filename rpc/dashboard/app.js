@@ -261,7 +261,7 @@
       tr.appendChild(k);
       tr.appendChild(el('td', '', String(r.attested_height)));
       var lagBlocks = Math.max(0, height - (r.attested_height || 0));
-      tr.appendChild(el('td', '', lagBlocks + ' blocks' +
+      tr.appendChild(el('td', '', lagBlocks + (lagBlocks === 1 ? ' block' : ' blocks') +
         (r.lag_ms !== null && r.lag_ms !== undefined ? ', ' + ago(r.lag_ms) : '')));
       tb.appendChild(tr);
     });
@@ -318,7 +318,7 @@
       box.appendChild(el('div', 'empty', emptyText));
       return 0;
     }
-    var W = 360, ROW = 22, LABEL = 150, max = 0, total = 0;
+    var W = Math.max(240, box.clientWidth || 360), ROW = 22, LABEL = 160, max = 0, total = 0;
     keys.forEach(function (k) { max = Math.max(max, counts[k]); total += counts[k]; });
     var s = svg('svg', {viewBox: '0 0 ' + W + ' ' + (keys.length * ROW + 4), role: 'img'});
     keys.forEach(function (k, n) {
@@ -354,7 +354,7 @@
       max = Math.max(max, v);
     }
     var top = max > 0 ? niceCeil(max) : 1;
-    var W = 600, H = 140, L = 34, B = 18, cw = (W - L) / n;
+    var W = Math.max(240, box.clientWidth || 600), H = 150, L = 34, B = 18, cw = (W - L) / n;
     var s = svg('svg', {viewBox: '0 0 ' + W + ' ' + H, role: 'img'});
     s.appendChild(svg('line', {x1: L, y1: H - B, x2: W, y2: H - B, 'class': 'axis'}));
     s.appendChild(svg('line', {x1: L, y1: 4, x2: W, y2: 4, 'class': 'axis'}));
@@ -539,6 +539,7 @@
     stream();
     load().catch(function (e) { showError('Cannot load the dashboard: ' + e.message); });
     setInterval(tick, 1000);
+    window.addEventListener('resize', function () { renderCharts(); renderTps(); });
     setInterval(refresh, 15000);
   });
 })();
