@@ -4,13 +4,17 @@
  *
  * Threads: node_alerts_init, node_alerts_load and node_alerts_release run on the event-loop
  * thread while no other thread runs (node_open, node_close); node_alert, node_alerts_json and
- * node_alert_count on any thread (they take alert_mu, a leaf lock).
+ * node_alerts_total and node_alert_count on any thread (they take alert_mu, a leaf lock);
+ * node_alert then wakes the event loop (the committer's done_ev), where notify tells the node's
+ * watches of the new alert.
  */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
 
 #include "node/node_int.h"
 #include "util/array.h"
@@ -180,6 +184,8 @@ node_alert(struct node *n, enum node_alert_severity sev, const char *kind, uint6
         alert_store(n, seq, text);
         free(text);
     }
+    if (n->commit.done_ev != NULL)
+        event_active(n->commit.done_ev, EV_READ, 0); /* the watches hear of it on the loop */
 }
 
 json_t *
@@ -194,6 +200,17 @@ node_alerts_json(struct node *n)
         json_array_append(a, n->alerts.items[i].obj);
     pthread_mutex_unlock(&n->alerts.mu);
     return a;
+}
+
+uint64_t
+node_alerts_total(struct node *n)
+{
+    uint64_t k;
+
+    pthread_mutex_lock(&n->alerts.mu);
+    k = n->alerts.n;
+    pthread_mutex_unlock(&n->alerts.mu);
+    return k;
 }
 
 size_t

@@ -155,13 +155,15 @@ committer_main(void *arg)
 
 /* ------------------------------------------------------------------ the event loop's side */
 
-/* Tell the network layer what changed since it last heard. */
+/* Tell the network layer and the watches what changed since they last heard: the tip, a
+ * refused block, new node alerts. */
 static void
 notify(struct node *n)
 {
     struct node_follower *f = &n->follow;
+    struct node_watch *w;
     struct ledger_tip tip;
-    uint64_t gen, rheight = 0;
+    uint64_t gen, rheight = 0, nalerts;
     char rmsg[SBX_ERR_MSG_MAX];
     int idle, refused = 0;
 
@@ -181,12 +183,26 @@ notify(struct node *n)
         node_relay_check(n);
         if (n->ev && n->ev->on_tip)
             n->ev->on_tip(n->ev_ctx, &tip, idle);
+        TAILQ_FOREACH(w, &n->watches, link)
+        {
+            if (w->on_tip != NULL)
+                w->on_tip(w->ctx, &tip, idle);
+        }
     }
     if (refused) {
         node_alert(n, NODE_ALERT_CRITICAL, "block_invalid", rheight, NULL, NULL,
                    "block %llu refused, following stopped: %s", (unsigned long long)rheight, rmsg);
         if (n->ev && n->ev->on_refused)
             n->ev->on_refused(n->ev_ctx, rheight, rmsg);
+    }
+    nalerts = node_alerts_total(n);
+    if (nalerts != n->alerts_notified) {
+        n->alerts_notified = nalerts;
+        TAILQ_FOREACH(w, &n->watches, link)
+        {
+            if (w->on_node_alerts != NULL)
+                w->on_node_alerts(w->ctx, nalerts);
+        }
     }
 }
 

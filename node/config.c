@@ -83,6 +83,7 @@ static const struct opt options[] = {
     {"rpcmaxbody", K_SIZE, 0, AT(rpcmaxbody), 0, 1024, 1073741824},
     {"rpcmaxbatch", K_INT, 0, AT(rpcmaxbatch), 0, 1, 100000},
     {"rpcmaxconns", K_INT, 0, AT(rpcmaxconns), 0, 1, 65536},
+    {"eventsmaxqueue", K_SIZE, 0, AT(eventsmaxqueue), 0, 1024, 1073741824},
     {"blockmaxtxs", K_INT, 0, AT(node.blockmaxtxs), 0, 1, 100000},
     {"blockmaxms", K_INT, 0, AT(node.blockmaxms), 0, 1, 10000},
     {"queuemax", K_INT, 0, AT(node.queue_max), 0, 1, 10000000},
@@ -154,6 +155,7 @@ static const char help_text[] =
     "  -rpcmaxbody=BYTES     largest request body (default 1048576)\n"
     "  -rpcmaxbatch=N        most requests in one batch (default 1000)\n"
     "  -rpcmaxconns=N        most open connections (default 512)\n"
+    "  -eventsmaxqueue=BYTES most bytes queued on one /events stream (default 4194304)\n"
     "\n"
     "Blocks and the pipeline:\n"
     "  -blockmaxtxs=N        close a block at N transactions (default 10000, 1..100000)\n"
@@ -519,6 +521,7 @@ config_defaults(struct sbxd_config *c)
     c->rpcmaxbody = 1048576;
     c->rpcmaxbatch = 1000;
     c->rpcmaxconns = 512;
+    c->eventsmaxqueue = 4194304;
     c->port = P2PPORT_MAIN;
     c->listen = 1;
     node_config_defaults(&c->node);

@@ -27,6 +27,7 @@ struct sbxd_config {
     size_t rpcmaxbody;
     int rpcmaxbatch;
     int rpcmaxconns;
+    size_t eventsmaxqueue; /* bytes queued on one /events stream */
     /* Peer links. */
     int port;                        /* 8646; devnet 18646 */
     char bind[256];                  /* default "" = all addresses */

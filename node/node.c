@@ -238,6 +238,7 @@ node_new(const struct node_config *cfg, struct event_base *base)
     STAILQ_INIT(&n->commit.queue);
     STAILQ_INIT(&n->follow.queue);
     LIST_INIT(&n->relay.pending);
+    TAILQ_INIT(&n->watches);
     n->datadir = strdup(cfg->datadir ? cfg->datadir : ".");
     if (n->datadir == NULL) {
         free(n);
@@ -411,6 +412,7 @@ node_open(struct node **out, const struct node_config *cfg, struct event_base *b
     if (rc)
         goto fail;
     node_alerts_load(n);
+    n->alerts_notified = node_alerts_total(n);
     n->commit.durable = *node_chain_tip(n->chain);
     n->follow.next = n->commit.durable.height + 1;
     n->follow.idle = 1;
@@ -466,6 +468,7 @@ node_close(struct node *n)
     }
     pthread_mutex_unlock(&n->state_mu);
     node_commit_deliver(n);
+    node_watch_close(n);
     node_relay_close(n);
     node_tip(n, &tip);
     LOG_INFO(LOG_NODE, "stopped at height %llu", (unsigned long long)tip.height);
@@ -517,6 +520,30 @@ node_set_events(struct node *n, const struct node_events *ev, void *ctx)
 {
     n->ev = ev;
     n->ev_ctx = ctx;
+}
+
+void
+node_watch_add(struct node *n, struct node_watch *w)
+{
+    TAILQ_INSERT_TAIL(&n->watches, w, link);
+}
+
+void
+node_watch_remove(struct node *n, struct node_watch *w)
+{
+    TAILQ_REMOVE(&n->watches, w, link);
+}
+
+void
+node_watch_close(struct node *n)
+{
+    struct node_watch *w;
+
+    while ((w = TAILQ_FIRST(&n->watches)) != NULL) {
+        TAILQ_REMOVE(&n->watches, w, link);
+        if (w->on_close != NULL)
+            w->on_close(w->ctx);
+    }
 }
 
 int

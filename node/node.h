@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "compliance/engine.h"
 #include "compliance/params.h"
@@ -112,6 +113,24 @@ struct node_events {
     void (*supervision)(void *ctx, struct json_t *obj);
 };
 void node_set_events(struct node *n, const struct node_events *ev, void *ctx);
+/* A watcher of the node: any number of them (the event stream of rpc/events.c, ...), each
+ * embedded in its owner and called on the event-loop thread, in the order they were added. Any
+ * callback may be NULL. */
+struct node_watch {
+    /* The durable tip has advanced (as node_events.on_tip). */
+    void (*on_tip)(void *ctx, const struct ledger_tip *tip, int idle);
+    /* Node alerts were raised: the node now holds `count` (numbered 1..count, see
+     * node_alerts_json). */
+    void (*on_node_alerts)(void *ctx, uint64_t count);
+    /* node_close has begun: the watch is dropped (do not call node_watch_remove after). */
+    void (*on_close)(void *ctx);
+    void *ctx;
+    TAILQ_ENTRY(node_watch) link; /* the node's; event-loop thread only */
+};
+/* Add `w` (not yet added) to the node's watchers; it stays the caller's memory. */
+void node_watch_add(struct node *n, struct node_watch *w);
+/* Remove `w` (added before, the node still open). */
+void node_watch_remove(struct node *n, struct node_watch *w);
 /* A new JSON array of open peers (empty without a network layer); NULL when out of memory. */
 struct json_t *node_peers_json(struct node *n);
 /* Add the network layer's supervision figures (attestation latency) to `obj`. */
@@ -149,8 +168,11 @@ uint64_t node_last_substantive(struct node *n);
 enum node_alert_severity { NODE_ALERT_SEVERITIES(NODE_ALERT_SEVERITY_CONSTANT) };
 void node_alert(struct node *n, enum node_alert_severity sev, const char *kind, uint64_t height,
                 const uint8_t *peer, struct json_t *proof, const char *fmt, ...) SBX_PRINTF(7, 8);
-/* A new JSON array of the alerts (newest last), or NULL when out of memory. */
+/* A new JSON array of the alerts (newest last; the i-th has "seq" i + 1), or NULL when out of
+ * memory. */
 struct json_t *node_alerts_json(struct node *n);
+/* How many node alerts the node holds (the "seq" of the newest). */
+uint64_t node_alerts_total(struct node *n);
 size_t node_alert_count(struct node *n, enum node_alert_severity sev);
 
 #ifdef SBX_TEST_HOOKS

@@ -221,6 +221,8 @@ struct node {
     /* the network layer: event-loop thread only */
     const struct node_events *ev;
     void *ev_ctx;
+    TAILQ_HEAD(, node_watch) watches; /* event-loop thread only */
+    uint64_t alerts_notified;         /* event-loop thread only: node alerts told to watches */
 };
 
 /* ------------------------------------------------------------------ node.c */
@@ -242,6 +244,9 @@ void node_pipeline_job_free(struct job *j);
 void node_pipeline_start(struct node *n);
 /* Operator: stop and join the workers, then the sequencer, which first seals what it holds. */
 void node_pipeline_stop(struct node *n);
+
+/* Tell every watch that node_close has begun and forget them (node.c). */
+void node_watch_close(struct node *n);
 
 /* ------------------------------------------------------------------ commit.c */
 

@@ -292,6 +292,7 @@ start(struct daemon *d, struct sbx_err *err)
     rc.max_body = d->cfg.rpcmaxbody;
     rc.max_batch = d->cfg.rpcmaxbatch;
     rc.max_conns = d->cfg.rpcmaxconns;
+    rc.events_max_queue = d->cfg.eventsmaxqueue;
     rc.net = d->net;
     rc_ = rpc_server_new(&d->rpc, d->base, d->node, &rc, err);
     if (rc_ != SBX_OK)

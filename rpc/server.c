@@ -39,6 +39,7 @@
 #include "node/node.h"
 #include "rpc/auth.h"
 #include "rpc/dashboard.h"
+#include "rpc/events.h"
 #include "rpc/methods.h"
 #include "util/array.h"
 #include "util/log.h"
@@ -98,6 +99,7 @@ struct rpc_server {
     struct node_net *net;
     struct evhttp *http;
     struct rpc_auth *auth;
+    struct rpc_events *events; /* GET /events */
     int port;
     size_t max_body;
     size_t max_batch;
@@ -550,7 +552,7 @@ conn_close_cb(struct evhttp_connection *evcon, void *arg)
     struct rpc_conn *c = arg;
     struct rpc_http *h = c->cur;
 
-    (void)evcon;
+    rpc_events_closed(c->s->events, evcon);
     if (h != NULL) {
         h->conn = NULL;
         c->cur = NULL;
@@ -634,7 +636,7 @@ http_cb(struct evhttp_request *req, void *arg)
     struct rpc_conn *conn = NULL;
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     struct rpc_http *h;
-    int role, page;
+    int role, page, get;
 
     if (evcon != NULL) {
         struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
@@ -659,13 +661,14 @@ http_cb(struct evhttp_request *req, void *arg)
         return;
     }
     page = rpc_dashboard_match(path);
-    if (strcmp(path, "/") != 0 && !page) {
+    get = page || strcmp(path, "/events") == 0;
+    if (strcmp(path, "/") != 0 && !get) {
         send_plain(req, 404, "Not Found", "not found\n", 0);
         return;
     }
-    if (cmd != (page ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", page ? "GET" : "POST");
-        send_plain(req, 405, "Method Not Allowed", page ? "use GET\n" : "use POST\n", 0);
+    if (cmd != (get ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", get ? "GET" : "POST");
+        send_plain(req, 405, "Method Not Allowed", get ? "use GET\n" : "use POST\n", 0);
         return;
     }
     role = rpc_auth_check_header(
@@ -689,6 +692,16 @@ http_cb(struct evhttp_request *req, void *arg)
             auth_fail_cb(-1, 0, h);
             return;
         }
+        return;
+    }
+    if (path[1] != '\0') {
+        const char *why;
+        int code;
+
+        http_free(h);
+        code = rpc_events_serve(s->events, req, &why); /* any role may read */
+        if (code != 0)
+            send_plain(req, code, NULL, why, 0);
         return;
     }
     process(h, role);
@@ -731,6 +744,9 @@ rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *no
 
     rc = rpc_auth_new(&s->auth, cfg->rpcauth, cfg->rpcauth != NULL ? cfg->nrpcauth : 0,
                       cfg->cookie_path, err);
+    rc = rc ? rc
+            : rpc_events_new(&s->events, base, node, s->assets, s->nassets, cfg->events_max_queue,
+                             err);
     if (rc)
         goto fail;
     s->claim_ev = event_new(base, -1, 0, claim_cb, s);
@@ -796,6 +812,7 @@ rpc_server_free(struct rpc_server *s)
         conn_unlink(c);
         free(c);
     }
+    rpc_events_free(s->events);
     for (size_t i = 0; i < s->nclaims; i++)
         bufferevent_decref(s->claims[i].bev);
     free(s->claims);

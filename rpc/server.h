@@ -2,9 +2,9 @@
  *
  * Authentication is HTTP Basic against `rpcauth` lines (NAME:SALT$HASH:ROLE, HASH = hex
  * HMAC-SHA256 keyed with SALT over the password) or the cookie (`__cookie__`, role admin). Roles:
- * operator, supervisor, admin. Limits: body size (HTTP 413), batch size, connections, and a
- * delay before every HTTP 401. Every method, parameter, result and error code is as doc/rpc.md
- * gives them.
+ * operator, supervisor, admin. `GET /events` (rpc/events.h) is served with the same credentials.
+ * Limits: body size (HTTP 413), batch size, connections, and a delay before every HTTP 401. Every
+ * method, parameter, result and error code is as doc/rpc.md gives them.
  */
 #ifndef SBX_RPC_SERVER_H
 #define SBX_RPC_SERVER_H
@@ -28,6 +28,7 @@ struct rpc_config {
     int max_batch;           /* requests in one batch (default 1000) */
     int max_conns;           /* open connections (default 512) */
     int auth_fail_delay_ms;  /* before answering 401 (default 250) */
+    size_t events_max_queue; /* bytes queued on one /events stream (0: the default, 4 MiB) */
     struct node_net *net;    /* the peer links (test hooks use them); may be NULL */
 };
 
