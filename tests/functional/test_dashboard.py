@@ -271,6 +271,13 @@ class DashboardBrowserTest(fw.NodeTestCase):
         b.wait_text("banner", lambda t: t.startswith("Following the operator"),
                     "the regulator's banner: following")
 
+        # a directive from this regulator: in the list, and the market line follows it
+        d = reg.call("submitdirective", {"kind": "halt", "asset": "ETH",
+                                         "reason": "dashboard test", "legal_basis": "test"})
+        self.assertEqual(d["verdict"], "accepted", d)
+        b.wait_text("directives", lambda t: "halt ETH" in t, "the directive in the list")
+        b.wait_text("market", lambda t: t == "halted: ETH", "the market halted for ETH")
+
         # the operator seals a block with a flipped verdict: the regulator refuses it
         op.call("testhook", {"action": "wrong_verdict"})
         try:
