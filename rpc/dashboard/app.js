@@ -21,7 +21,8 @@
     trades: {}, tradeSeen: {},   /* bucket index -> count */
     nodeAlerts: [], nodeAlertSeen: {},
     directiveSeen: {},
-    refreshTimer: null, loaded: false, queue: []
+    refreshTimer: null, loaded: false, queue: [],
+    lastBlockFromEvent: false, lastId: null  /* the last ledger event id seen */
   };
 
   function $(id) { return document.getElementById(id); }
@@ -494,21 +495,26 @@
     }
   }
 
+  /* The browser reconnects a dropped stream by itself (with Last-Event-ID); a stream the node
+   * refused or closed for good (HTTP 503: too many streams) is opened again here after a pause,
+   * from the event after the last ledger event seen. */
   function stream() {
     var tag = $('stream');
-    var es = new EventSource('/events');
+    var es = new EventSource('/events' + (st.lastId !== null ? '?from=' + (st.lastId + 1) : ''));
     es.onopen = function () {
       tag.textContent = 'live';
       tag.className = 'tag stream-on';
       refresh(); /* catch up on what happened while the stream was down */
     };
     es.onerror = function () {
-      tag.textContent = es.readyState === EventSource.CLOSED ? 'stream closed' : 'reconnecting';
+      tag.textContent = 'reconnecting';
       tag.className = 'tag stream-off';
+      if (es.readyState === EventSource.CLOSED) setTimeout(stream, 10000);
     };
     EVENTS.forEach(function (type) {
       es.addEventListener(type, function (ev) {
         var data;
+        if (/^[0-9]+$/.test(ev.lastEventId)) st.lastId = Number(ev.lastEventId);
         try {
           data = JSON.parse(ev.data);
         } catch (e) {
