@@ -181,8 +181,6 @@ notify(struct node *n)
     if (gen != n->commit.notified_gen) {
         n->commit.notified_gen = gen;
         node_relay_check(n);
-        if (n->ev && n->ev->on_tip)
-            n->ev->on_tip(n->ev_ctx, &tip, idle);
         TAILQ_FOREACH(w, &n->watches, link)
         {
             if (w->on_tip != NULL)
@@ -192,8 +190,11 @@ notify(struct node *n)
     if (refused) {
         node_alert(n, NODE_ALERT_CRITICAL, "block_invalid", rheight, NULL, NULL,
                    "block %llu refused, following stopped: %s", (unsigned long long)rheight, rmsg);
-        if (n->ev && n->ev->on_refused)
-            n->ev->on_refused(n->ev_ctx, rheight, rmsg);
+        TAILQ_FOREACH(w, &n->watches, link)
+        {
+            if (w->on_refused != NULL)
+                w->on_refused(w->ctx, rheight, rmsg);
+        }
     }
     nalerts = node_alerts_total(n);
     if (nalerts != n->alerts_notified) {

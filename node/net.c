@@ -63,6 +63,7 @@ struct node_net {
     struct p2p *p2p;
     struct event *pump_ev, *tick_ev, *attest_ev;
     struct node_events events;
+    struct node_watch watch; /* watching once ctx is set */
     uint8_t (*observers)[32];
     size_t nobservers;
     struct buf blk; /* scratch for blocks read from the store */
@@ -777,12 +778,14 @@ node_net_open(struct node_net **out, struct node *n, struct event_base *base,
         node_net_free(net);
         return rc;
     }
-    net->events.on_tip = ev_on_tip;
-    net->events.on_refused = ev_on_refused;
     net->events.relay = ev_relay;
     net->events.peers = ev_peers;
     net->events.supervision = ev_supervision;
     node_set_events(n, &net->events, net);
+    net->watch.on_tip = ev_on_tip;
+    net->watch.on_refused = ev_on_refused;
+    net->watch.ctx = net;
+    node_watch_add(n, &net->watch);
     *out = net;
     return SBX_OK;
 }
@@ -793,6 +796,8 @@ node_net_free(struct node_net *net)
     if (net == NULL)
         return;
     node_set_events(net->node, NULL, NULL);
+    if (net->watch.ctx != NULL)
+        node_watch_remove(net->node, &net->watch);
     p2p_free(net->p2p);
     if (net->pump_ev)
         event_free(net->pump_ev);

@@ -99,12 +99,9 @@ void node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_f
 
 struct json_t;
 
+/* What the network layer does for the node (one provider; what happens to the node is told to
+ * its watches, below). */
 struct node_events {
-    /* The durable tip has advanced (operator: a block was written; follower: blocks were
-     * applied and synced). `idle`: no block waits to be applied (always 1 on the operator). */
-    void (*on_tip)(void *ctx, const struct ledger_tip *tip, int idle);
-    /* A follower refused a block (it stops following): `height` and the reason. */
-    void (*on_refused)(void *ctx, uint64_t height, const char *reason);
     /* Send a signed transaction to the operator (a regulator's directive). SBX_OK if sent. */
     int (*relay)(void *ctx, const uint8_t *raw, size_t len);
     /* For getpeerinfo: a new JSON array describing the open peers. */
@@ -113,12 +110,15 @@ struct node_events {
     void (*supervision)(void *ctx, struct json_t *obj);
 };
 void node_set_events(struct node *n, const struct node_events *ev, void *ctx);
-/* A watcher of the node: any number of them (the event stream of rpc/events.c, ...), each
- * embedded in its owner and called on the event-loop thread, in the order they were added. Any
- * callback may be NULL. */
+/* A watcher of the node: any number of them (the peer links of node/net.c, the event streams of
+ * rpc/events.c, ...), each embedded in its owner and called on the event-loop thread, in the
+ * order they were added. Any callback may be NULL. */
 struct node_watch {
-    /* The durable tip has advanced (as node_events.on_tip). */
+    /* The durable tip has advanced (operator: a block was written; follower: blocks were
+     * applied and synced). `idle`: no block waits to be applied (always 1 on the operator). */
     void (*on_tip)(void *ctx, const struct ledger_tip *tip, int idle);
+    /* A follower refused a block (it stops following): `height` and the reason. */
+    void (*on_refused)(void *ctx, uint64_t height, const char *reason);
     /* Node alerts were raised: the node now holds `count` (numbered 1..count, see
      * node_alerts_json). */
     void (*on_node_alerts)(void *ctx, uint64_t count);

@@ -14,10 +14,11 @@
  * output up to FILL_MARK and continues when libevent says the output has drained. A stream that
  * has caught up is live: each new durable block is pushed to it whole, and a live stream whose
  * output still holds more than max_queue bytes when new events come (a consumer that does not
- * read) is disconnected; it resumes by id. What one stream holds is so bounded by max_queue and
- * one push. The rendered events of the last few blocks are cached, so that streams
- * reading the same block render it once. A heartbeat comment goes to every stream each
- * HEARTBEAT_S.
+ * read), or would hold more with them (a burst of blocks, a follower catching up), is
+ * disconnected; it resumes by id and replays. What one stream holds is so bounded by max_queue
+ * (and one event), and so is the work of one push. The rendered events of the last few blocks are
+ * cached, so that streams reading the same block render it once. A heartbeat comment goes to every
+ * stream each HEARTBEAT_S.
  *
  * Threads: everything runs on the event-loop thread (the node calls the watch there).
  */
@@ -53,6 +54,8 @@
 #define HEARTBEAT_S 15
 #define FILL_MARK (64u * 1024) /* a replaying stream is filled up to this many bytes queued */
 #define CACHE_BLOCKS 8
+#define CACHE_BYTES (32u * 1024 * 1024) /* then only the block in use is kept */
+#define BLOCKS_PER_PUMP 64              /* blocks one replay step reads at most */
 #define FRAME_FMT "id: %" PRIu64 "\nevent: %s\ndata: %s\n\n"
 #define RETRY_MS 2000
 #define MAX_SNDBUF (1024 * 1024)
@@ -110,7 +113,8 @@ struct rpc_events {
     size_t nassets;
     size_t max_queue;
     struct event *heartbeat;
-    uint64_t tip; /* the durable tip's height, as last heard */
+    struct event *resume; /* replays that stopped after BLOCKS_PER_PUMP blocks continue */
+    uint64_t tip;         /* the durable tip's height, as last heard */
     uint64_t nalerts;
     TAILQ_HEAD(, ev_stream) streams;
     size_t nstreams;
@@ -129,7 +133,7 @@ block_clear(struct ev_block *b)
     memset(b, 0, sizeof(*b));
 }
 
-/* Append the frame of `data` (stolen) as event `type` with id text `id`. */
+/* Append the frame of `data` (stolen) as event `type` with id `seq`. */
 static int
 frame_add(struct ev_block *b, uint64_t seq, int type, json_t *data)
 {
@@ -330,6 +334,38 @@ out:
     return SBX_OK;
 }
 
+static size_t
+block_bytes(const struct ev_block *b)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < b->n; i++)
+        k += b->items[i].len;
+    return k;
+}
+
+/* Forget the oldest blocks but `keep` while the cache holds more than CACHE_BYTES (a few large
+ * blocks would otherwise pin their text). */
+static void
+cache_trim(struct rpc_events *ev, const struct ev_block *keep)
+{
+    for (;;) {
+        struct ev_block *oldest = NULL;
+        size_t total = 0;
+
+        for (size_t i = 0; i < CACHE_BLOCKS; i++) {
+            struct ev_block *b = &ev->cache[i];
+
+            total += b->used ? block_bytes(b) : 0;
+            if (b->used && b != keep && (oldest == NULL || b->stamp < oldest->stamp))
+                oldest = b;
+        }
+        if (total <= CACHE_BYTES || oldest == NULL)
+            return;
+        block_clear(oldest);
+    }
+}
+
 /* The rendered events of block `height` (cached), or NULL with `err` set. */
 static const struct ev_block *
 block_get(struct rpc_events *ev, uint64_t height, struct sbx_err *err)
@@ -349,6 +385,7 @@ block_get(struct rpc_events *ev, uint64_t height, struct sbx_err *err)
     if (render_block(ev, height, victim, err) != SBX_OK)
         return NULL;
     victim->stamp = ++ev->clock;
+    cache_trim(ev, victim);
     return victim;
 }
 /* ------------------------------------------------------------------ streams */
@@ -416,22 +453,32 @@ add_node_alerts(struct rpc_events *ev, struct ev_stream *st, struct evbuffer *bu
 }
 
 /* Add ledger events from the stream's cursor into `buf` until the tip, or until `limit` bytes are
- * queued (with what the connection holds). SBX_OK, or a code if a block cannot be read. */
+ * queued (with what the connection holds; then `*full` is 1), or after BLOCKS_PER_PUMP blocks
+ * (the hub's resume event continues). SBX_OK, or a code if a block cannot be read. */
 static int
-add_ledger(struct rpc_events *ev, struct ev_stream *st, struct evbuffer *buf, size_t limit)
+add_ledger(struct rpc_events *ev, struct ev_stream *st, struct evbuffer *buf, size_t limit,
+           int *full)
 {
-    size_t base = queued(st);
+    size_t base = queued(st), blocks = 0;
 
+    *full = 1;
     while (base + evbuffer_get_length(buf) < limit) {
         uint64_t h = st->next >> RPC_EVENTS_SHIFT;
         const struct ev_block *b;
         struct sbx_err err;
         size_t i;
 
+        *full = 0;
         if (h > ev->tip) {
             st->live = 1;
             return SBX_OK;
         }
+        if (blocks++ == BLOCKS_PER_PUMP) {
+            /* blocks that topics filter down to little: let the loop serve others first */
+            event_active(ev->resume, EV_TIMEOUT, 0);
+            return SBX_OK;
+        }
+        *full = 1;
         sbx_err_clear(&err);
         b = block_get(ev, h, &err);
         if (b == NULL) {
@@ -448,19 +495,27 @@ add_ledger(struct rpc_events *ev, struct ev_stream *st, struct evbuffer *buf, si
         if (i == b->n)
             st->next = (h + 1) << RPC_EVENTS_SHIFT;
     }
+    if ((st->next >> RPC_EVENTS_SHIFT) > ev->tip) {
+        st->live = 1; /* the last block fitted just so */
+        *full = 0;
+    }
     return SBX_OK;
 }
 
-/* Bring the stream forward: node alerts, then ledger events (all of them when live, else up to
+/* Bring the stream forward: node alerts, then ledger events (when live, all of them, else up to
  * FILL_MARK queued). A live stream that still holds more than max_queue queued when new events
- * come is dropped instead. */
+ * come, or whose new events would take it over max_queue, is dropped instead (it resumes by id
+ * and replays from the store, a step at a time). */
 static void
 stream_pump(struct ev_stream *st)
 {
     struct rpc_events *ev = st->hub;
-    struct evbuffer *buf = evbuffer_new();
-    int rc;
+    struct evbuffer *buf;
+    int rc, full;
 
+    if (ev->node == NULL)
+        return; /* node_close has begun: the store goes with it */
+    buf = evbuffer_new();
     if (buf == NULL) {
         stream_drop(st, "out of memory");
         return;
@@ -471,7 +526,12 @@ stream_pump(struct ev_stream *st)
         return;
     }
     add_node_alerts(ev, st, buf);
-    rc = add_ledger(ev, st, buf, st->live ? SIZE_MAX : FILL_MARK);
+    rc = add_ledger(ev, st, buf, st->live ? ev->max_queue : FILL_MARK, &full);
+    if (rc == SBX_OK && st->live && full) {
+        evbuffer_free(buf); /* the new blocks alone are more than the cap */
+        stream_drop(st, "the consumer fell behind (more than the queue cap)");
+        return;
+    }
     stream_send(st, buf);
     evbuffer_free(buf);
     if (rc)
@@ -498,6 +558,16 @@ pump_all(struct rpc_events *ev)
         next = TAILQ_NEXT(st, link); /* `st` may be dropped */
         stream_pump(st);
     }
+}
+
+/* Streams that stopped after BLOCKS_PER_PUMP blocks continue (the others return at once: they
+ * wait for their output to drain, or have caught up). */
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pump_all(arg);
 }
 
 static void
@@ -570,10 +640,8 @@ parse_u64(const char *s, size_t len, uint64_t *out)
     return SBX_OK;
 }
 
-/* Last-Event-ID: "L" (a ledger id, or -1) or "L:N" (a node alert's id). The stream resumes
- * after it: `next` = L + 1, and `*nalerts` = N when there is one (else left alone). */
-static int
-parse_last_id(const char *s, uint64_t *next, uint64_t *nalerts)
+int
+rpc_events_parse_id(const char *s, uint64_t *next, uint64_t *nalerts)
 {
     const char *colon = strchr(s, ':');
     size_t llen = colon != NULL ? (size_t)(colon - s) : strlen(s);
@@ -591,9 +659,8 @@ parse_last_id(const char *s, uint64_t *next, uint64_t *nalerts)
     return SBX_OK;
 }
 
-/* `?topics=a,b`: the bit of each type named. */
-static int
-parse_topics(const char *s, unsigned *out)
+int
+rpc_events_parse_topics(const char *s, unsigned *out)
 {
     *out = 0;
     while (*s != '\0') {
@@ -666,11 +733,11 @@ stream_start(struct rpc_events *ev, struct evhttp_request *req, struct ev_stream
     st->topics = ALL_TOPICS;
     st->nalerts = ev->nalerts;
     st->next = (ev->tip + 1) << RPC_EVENTS_SHIFT;
-    if (topics != NULL && parse_topics(topics, &st->topics) != SBX_OK)
+    if (topics != NULL && rpc_events_parse_topics(topics, &st->topics) != SBX_OK)
         bad = "topics: a comma-separated list of block, tx, rejection, alert, directive, "
               "attestation, node_alert\n";
     else if (last != NULL && last[0] != '\0') {
-        if (parse_last_id(last, &st->next, &st->nalerts) != SBX_OK)
+        if (rpc_events_parse_id(last, &st->next, &st->nalerts) != SBX_OK)
             bad = "Last-Event-ID: not an id of this stream\n";
     } else if (from != NULL && parse_u64(from, strlen(from), &st->next) != SBX_OK) {
         bad = "from: an event id (a decimal integer)\n";
@@ -782,7 +849,9 @@ rpc_events_new(struct rpc_events **out, struct event_base *base, struct node *no
     ev->tip = tip.height;
     ev->nalerts = node_alerts_total(node);
     ev->heartbeat = event_new(base, -1, EV_PERSIST, heartbeat_cb, ev);
-    if (ev->heartbeat == NULL || event_add(ev->heartbeat, &(struct timeval){HEARTBEAT_S, 0}) != 0) {
+    ev->resume = event_new(base, -1, 0, resume_cb, ev);
+    if (ev->heartbeat == NULL || ev->resume == NULL ||
+        event_add(ev->heartbeat, &(struct timeval){HEARTBEAT_S, 0}) != 0) {
         rpc_events_free(ev);
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
     }
@@ -810,6 +879,8 @@ rpc_events_free(struct rpc_events *ev)
     }
     if (ev->heartbeat != NULL)
         event_free(ev->heartbeat);
+    if (ev->resume != NULL)
+        event_free(ev->resume);
     for (size_t i = 0; i < CACHE_BLOCKS; i++)
         block_clear(&ev->cache[i]);
     free(ev);

@@ -44,6 +44,15 @@ int rpc_events_serve(struct rpc_events *ev, struct evhttp_request *req,
 /* The connection `evcon` is closing (its close callback): if it carries a stream, forget it
  * (and free its request if libevent detached it). */
 void rpc_events_closed(struct rpc_events *ev, struct evhttp_connection *evcon);
+/* An event id as a client gives it back (Last-Event-ID): "L", a ledger id or -1, or "L:N", a
+ * node alert's id. SBX_OK with `*next` = L + 1 (the first ledger id after it) and, for "L:N",
+ * `*nalerts` = N (else left alone); SBX_EINVAL for anything else (nothing set then is
+ * meaningful). */
+int rpc_events_parse_id(const char *s, uint64_t *next, uint64_t *nalerts) SBX_WARN_UNUSED;
+/* `?topics=`: a comma-separated list of event types into one bit per type (bit i: the i-th of
+ * block, tx, rejection, alert, directive, attestation, node_alert). SBX_EINVAL for an unknown
+ * type or an empty list. */
+int rpc_events_parse_topics(const char *s, unsigned *out) SBX_WARN_UNUSED;
 /* Number of open streams. */
 size_t rpc_events_count(const struct rpc_events *ev);
 

@@ -636,7 +636,7 @@ http_cb(struct evhttp_request *req, void *arg)
     struct rpc_conn *conn = NULL;
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     struct rpc_http *h;
-    int role, page, get;
+    int role, page, events;
 
     if (evcon != NULL) {
         struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
@@ -661,14 +661,15 @@ http_cb(struct evhttp_request *req, void *arg)
         return;
     }
     page = rpc_dashboard_match(path);
-    get = page || strcmp(path, "/events") == 0;
-    if (strcmp(path, "/") != 0 && !get) {
+    events = strcmp(path, "/events") == 0;
+    if (strcmp(path, "/") != 0 && !page && !events) {
         send_plain(req, 404, "Not Found", "not found\n", 0);
         return;
     }
-    if (cmd != (get ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", get ? "GET" : "POST");
-        send_plain(req, 405, "Method Not Allowed", get ? "use GET\n" : "use POST\n", 0);
+    if (cmd != (page || events ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                          page || events ? "GET" : "POST");
+        send_plain(req, 405, "Method Not Allowed", page || events ? "use GET\n" : "use POST\n", 0);
         return;
     }
     role = rpc_auth_check_header(
@@ -694,7 +695,7 @@ http_cb(struct evhttp_request *req, void *arg)
         }
         return;
     }
-    if (path[1] != '\0') {
+    if (events) {
         const char *why;
         int code;
 

@@ -5,6 +5,7 @@ same ids on a regulator node, and a consumer that does not read being disconnect
 import http.client
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -88,6 +89,7 @@ class EventStreamTest(fw.NodeTestCase):
     def activity(self, n, trades=2):
         """Accounts, deposits, trades and one rejected trade on `n`; returns the txids."""
         buyer, seller = n.funded_pair()
+        n.deposit(buyer, "VND", "400000000")  # at the large-value threshold: an alert
         txids = [n.trade(buyer, seller)["txid"] for _ in range(trades)]
         rej = self.assertRejected("limit.per_trade", n.trade, buyer, seller,
                                   quantity="10.00000000")
@@ -140,6 +142,17 @@ class EventStreamTest(fw.NodeTestCase):
         self.assertEqual(ledger_ids(first) + ledger_ids(missed), ledger_ids(everything),
                          "exactly the missed events, in order, none twice")
 
+        # every compliance alert, right after the transaction that raised it
+        listed = n.call("listalerts", {"limit": 1000})["items"]
+        alerts = [e for e in everything if e["event"] == "alert"]
+        self.assertGreaterEqual(len(alerts), 3)
+        self.assertEqual(sorted(a["id"] for a in listed), sorted(e["data"]["id"] for e in alerts))
+        for i, e in enumerate(everything):
+            if e["event"] == "alert":
+                before = [x for x in everything[:i] if x["event"] != "alert"][-1]
+                self.assertEqual(before["data"]["txid"], e["data"]["txid"])
+                self.assertEqual(e["data"], [a for a in listed if a["id"] == e["data"]["id"]][0])
+
         # ?from= starts at that id (inclusive); Last-Event-ID after it
         mid = everything[len(everything) // 2]
         s = Stream(n, "?from=" + mid["id"])
@@ -154,6 +167,19 @@ class EventStreamTest(fw.NodeTestCase):
         self.assertEqual(ledger_ids(some), [x for x in ledger_ids(everything)
                                             if x[1] in ("block", "rejection")])
         self.assertIn("rejection", {e["event"] for e in some})
+
+    def test_long_replay(self):
+        """A replay over more blocks than one step reads (64) continues to the tip."""
+        n = self.node("op")
+        account, _ = n.open_account()
+        for _ in range(150):
+            n.deposit(account, "VND", "1000")
+        height = tip(n)
+        self.assertGreater(height, 150)
+        s = Stream(n, "?from=0&topics=block")
+        blocks = s.until_height(height)
+        s.close()
+        self.assertEqual([e["data"]["height"] for e in blocks], list(range(height + 1)))
 
     def test_live_and_errors(self):
         n = self.node("op")
@@ -298,16 +324,25 @@ class EventStreamTest(fw.NodeTestCase):
         self.assertGreater(sum(1 for e in got if e["event"] == "tx"), 50)
         # the slow socket was closed by the node: after what was queued, EOF
         slow.settimeout(10)
-        total = 0
+        raw = b""
         while True:
             chunk = slow.recv(65536)
             if not chunk:
                 break
-            total += len(chunk)
+            raw += chunk
         slow.close()
-        self.assertGreater(total, 0)
+        # each chunk holds whole events: the last one it got is where it resumes from
+        ids = re.findall(rb"id: (\d+)\nevent: \w+\ndata: [^\n]*\n\n", raw)
+        self.assertGreater(len(ids), 0)
+        last = ids[-1].decode()
+        s = Stream(n, "?from=0")
+        everything = s.until_height(tip(n))
+        s.close()
+        order = [e["id"] for e in everything]
+        s = Stream(n, last_id=last)
+        self.assertEqual(s.next(10)["id"], order[order.index(last) + 1])
+        s.close()
         self.assertIsInstance(n.call("getinfo")["height"], int)
-
 
 if __name__ == "__main__":
     unittest.main()

@@ -14,6 +14,7 @@
 #include "compliance/rules.h"
 #include "rpc/auth.h"
 #include "rpc/dashboard.h"
+#include "rpc/events.h"
 #include "rpc/methods.h"
 #include "rpc/params.h"
 #include "util/err.h"
@@ -746,6 +747,50 @@ test_submit_done(void **state)
 
 /* Role names come from the RPC_ROLES table both ways; a set of roles is not one role. */
 static void
+test_events_parse(void **state)
+{
+    uint64_t next = 7, n = 9;
+    unsigned t = 0;
+
+    (void)state;
+    assert_int_equal(rpc_events_parse_id("0", &next, &n), SBX_OK);
+    assert_true(next == 1 && n == 9); /* a ledger id leaves the node alert count alone */
+    assert_int_equal(rpc_events_parse_id("-1", &next, &n), SBX_OK);
+    assert_true(next == 0);
+    assert_int_equal(rpc_events_parse_id("1048576:3", &next, &n), SBX_OK);
+    assert_true(next == 1048577 && n == 3);
+    assert_int_equal(rpc_events_parse_id("-1:0", &next, &n), SBX_OK);
+    assert_true(next == 0 && n == 0);
+    assert_int_equal(rpc_events_parse_id("18446744073709551614", &next, &n), SBX_OK);
+    assert_true(next == UINT64_MAX);
+    /* one more has no id after it; a u64 overflow; junk */
+    const char *bad[] = {"18446744073709551615",
+                         "18446744073709551616",
+                         "",
+                         "x",
+                         "1:",
+                         ":1",
+                         "1:2:3",
+                         "+1",
+                         " 1",
+                         "1 ",
+                         "-2",
+                         "1:-1",
+                         "0x10"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(rpc_events_parse_id(bad[i], &next, &n), SBX_EINVAL);
+
+    assert_int_equal(rpc_events_parse_topics("block", &t), SBX_OK);
+    assert_int_equal(t, 1u);
+    assert_int_equal(rpc_events_parse_topics("node_alert,block,tx", &t), SBX_OK);
+    assert_int_equal(t, (1u << 6) | 1u | 2u);
+    assert_int_equal(rpc_events_parse_topics("", &t), SBX_EINVAL);
+    assert_int_equal(rpc_events_parse_topics("blocks", &t), SBX_EINVAL);
+    assert_int_equal(rpc_events_parse_topics("block,", &t), SBX_OK); /* a trailing comma */
+    assert_int_equal(rpc_events_parse_topics(",", &t), SBX_EINVAL);
+}
+
+static void
 test_auth_role_names(void **state)
 {
     static const int roles[] = {RPC_ROLE_OPERATOR, RPC_ROLE_SUPERVISOR, RPC_ROLE_ADMIN};
@@ -785,6 +830,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth_role_names),
         cmocka_unit_test(test_dashboard_match),
+        cmocka_unit_test(test_events_parse),
         cmocka_unit_test(test_auth_parse_line),
         cmocka_unit_test(test_auth_parse_line_malformed),
         cmocka_unit_test(test_auth_new_names_line),
