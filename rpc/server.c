@@ -38,6 +38,7 @@
 #include "compliance/engine.h"
 #include "node/node.h"
 #include "rpc/auth.h"
+#include "rpc/dashboard.h"
 #include "rpc/events.h"
 #include "rpc/health.h"
 #include "rpc/metrics.h"
@@ -648,7 +649,7 @@ http_cb(struct evhttp_request *req, void *arg)
     struct rpc_conn *conn = NULL;
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     struct rpc_http *h;
-    int role, metrics, events, get;
+    int role, metrics, events, page, get;
 
     if (evcon != NULL) {
         struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
@@ -669,7 +670,8 @@ http_cb(struct evhttp_request *req, void *arg)
     }
     metrics = strcmp(path, "/metrics") == 0;
     events = strcmp(path, "/events") == 0;
-    get = metrics || events;
+    page = rpc_dashboard_match(path);
+    get = metrics || events || page;
     if (!get && strcmp(path, "/") != 0) {
         send_plain(req, 404, "Not Found", "not found\n", 0);
         return;
@@ -681,6 +683,10 @@ http_cb(struct evhttp_request *req, void *arg)
     }
     role = rpc_auth_check_header(
         s->auth, evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"), NULL);
+    if (page && role != 0) {
+        rpc_dashboard_serve(req, path);
+        return;
+    }
     h = http_new(s, req, conn);
     if (h == NULL) {
         send_plain(req, 500, "Internal Server Error", "out of memory\n", 1);

@@ -13,6 +13,7 @@
 
 #include "compliance/rules.h"
 #include "rpc/auth.h"
+#include "rpc/dashboard.h"
 #include "rpc/events.h"
 #include "rpc/methods.h"
 #include "rpc/params.h"
@@ -901,11 +902,31 @@ test_auth_role_names(void **state)
     assert_int_equal(rpc_auth_role_parse(""), 0);
 }
 
+/* The dashboard serves its own files and nothing else under its path (the page, the script, the
+ * style and the icon, with and without the slash after /dashboard). */
+static void
+test_dashboard_match(void **state)
+{
+    (void)state;
+    assert_int_equal(rpc_dashboard_match("/dashboard"), 1);
+    assert_int_equal(rpc_dashboard_match("/dashboard/"), 1);
+    assert_int_equal(rpc_dashboard_match("/dashboard/app.js"), 1);
+    assert_int_equal(rpc_dashboard_match("/dashboard/style.css"), 1);
+    assert_int_equal(rpc_dashboard_match("/dashboard/icon.svg"), 1);
+    assert_int_equal(rpc_dashboard_match("/dashboard/index.html"), 0);
+    assert_int_equal(rpc_dashboard_match("/dashboard/../auth.c"), 0);
+    assert_int_equal(rpc_dashboard_match("/dashboardx"), 0);
+    assert_int_equal(rpc_dashboard_match("/"), 0);
+    assert_int_equal(rpc_dashboard_match(""), 0);
+    assert_int_equal(rpc_dashboard_match(NULL), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth_role_names),
+        cmocka_unit_test(test_dashboard_match),
         cmocka_unit_test(test_events_parse),
         cmocka_unit_test(test_auth_parse_line),
         cmocka_unit_test(test_auth_parse_line_malformed),
