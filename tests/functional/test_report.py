@@ -270,6 +270,8 @@ class ReportParamsTest(fw.OneNodeTestCase):
         while t.is_alive():
             n.call("getinfo")
             answered.append(time.monotonic())
+            if len(answered) <= 3:
+                n.open_account()  # the chain grows while the report reads it
             for method, p in (("getreport", params), ("verifychain", {})):
                 try:
                     n.call(method, p)
@@ -278,7 +280,8 @@ class ReportParamsTest(fw.OneNodeTestCase):
                     self.assertIn("already running", e.message)
                     busy[method] += 1
         t.join()
-        self.assertEqual(done["result"]["report_hash"], want["report_hash"])
+        self.assertEqual(done["result"]["kind"], "daily")
+        self.assertGreaterEqual(done["result"]["transactions"], want["transactions"])
         early = [a for a in answered if a < done["at"] - 0.05]
         self.assertGreater(len(early), 0, "no RPC answered while getreport ran")
         self.assertGreater(busy["getreport"], 0, "a second getreport was not refused")
