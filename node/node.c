@@ -2,7 +2,8 @@
  * program reads of it (accessors and snapshots of the engine's state); see node.h. The threads
  * live in pipeline.c (workers, sequencer), commit.c (committer), follower.c (verifiers,
  * applier), relay.c (relayed directives), prices.c (the operator's reference-price warning),
- * alerts.c and verify.c (verifychain); node_int.h holds the shared state and its lock order.
+ * alerts.c, job.c (the background job: verifychain, getreport) and verify.c (verifychain);
+ * node_int.h holds the shared state and its lock order.
  *
  * Threads: every function here runs on the event-loop thread, except node_genkey (the entry
  * point, before any node exists), node_result_refuse (any thread, on a result it owns) and the
@@ -441,7 +442,7 @@ node_close(struct node *n)
 
     if (n == NULL)
         return;
-    node_verify_cancel(n);
+    node_job_cancel(n);
     if (!n->threads_started) {
         node_free(n);
         return;

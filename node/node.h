@@ -181,6 +181,8 @@ uint64_t node_alerts_total(struct node *n);
 size_t node_alert_count(struct node *n, enum node_alert_severity sev);
 
 #ifdef SBX_TEST_HOOKS
+/* Test hook: node_job_stopping sleeps `ms` ms each time (a slow background job). */
+void node_test_job_delay(struct node *n, int ms);
 /* Test hooks (--enable-test-hooks): the next block the operator seals is corrupted (a flipped
  * verdict, a wrong digest, or a transaction it signs stamped time.max_skew_ms + 1 ms before the
  * block's time). */
@@ -303,16 +305,18 @@ size_t node_queue_depth(struct node *n);
 int node_verify(struct node *n, uint64_t from, uint64_t to, uint64_t *checked, uint64_t *failed_at,
                 struct sbx_err *err) SBX_WARN_UNUSED;
 
-/* node_verify on a thread of its own, so that the event loop (RPC, peer links) keeps serving:
- * fn(arg, result) is called once on the event-loop thread, at once with SBX_EUNAVAIL if
- * another verification is running or the node is stopping. node_close waits for a running one
- * and delivers its result. */
-struct node_verify_result {
-    int rc;
-    uint64_t checked, failed_at;
-    char message[SBX_ERR_MSG_MAX];
-};
-typedef void (*node_verify_fn)(void *arg, const struct node_verify_result *r);
-void node_verify_async(struct node *n, uint64_t from, uint64_t to, node_verify_fn fn, void *arg);
+/* The node's background read job (node/job.c): run(arg, err) on a thread of its own, so that
+ * the event loop (RPC, peer links) keeps serving; then done(arg, rc, err) once on the
+ * event-loop thread with what run returned. One job at a time: while one runs, or once the
+ * node is stopping, done is called at once with SBX_EUNAVAIL. run must only read the store
+ * (node_store) and memory of its own -- nothing of the event loop, no node accessor that is not
+ * documented as any-thread -- and call node_job_stopping between blocks, returning
+ * SBX_EUNAVAIL when it says so. node_close cancels a running job, waits for it and delivers its
+ * result. Event-loop thread. */
+typedef int (*node_job_run_fn)(void *arg, struct sbx_err *err);
+typedef void (*node_job_done_fn)(void *arg, int rc, const struct sbx_err *err);
+void node_job_async(struct node *n, node_job_run_fn run, node_job_done_fn done, void *arg);
+/* On the job thread, between blocks: nonzero once node_close wants the job to stop. */
+int node_job_stopping(struct node *n);
 
 #endif

@@ -16,7 +16,8 @@
  *
  * Threads and their files: the event loop (node.c, the node_* API, relay.c, commit.c's
  * delivery), the workers and the sequencer (pipeline.c), the committer (commit.c), the
- * follower's verifiers and applier (follower.c), the verifychain thread (verify.c).
+ * follower's verifiers and applier (follower.c), the background job thread (job.c: verifychain,
+ * getreport).
  *
  * Beside each field: the lock that guards it, "_Atomic", "immutable after node_open" or
  * "event-loop thread only".
@@ -189,12 +190,15 @@ struct node_metrics {
 
 struct node_notify;
 
-struct verify_job;
+struct node_job;
 
-/* A verifychain on its own thread (verify.c). */
-struct node_verifychain {
-    struct verify_job *job; /* event-loop thread only */
-    atomic_int cancel;      /* _Atomic: set by node_close, read by the verifychain thread */
+/* The background read job (job.c). */
+struct node_jobs {
+    struct node_job *job; /* the running one: event-loop thread only */
+    atomic_int cancel;    /* _Atomic: set by node_close, read by the job thread */
+#ifdef SBX_TEST_HOOKS
+    atomic_int test_delay_ms; /* node_test_job_delay */
+#endif
 };
 
 struct node {
@@ -228,7 +232,7 @@ struct node {
     struct node_relay relay;
     struct node_prices prices;
     struct node_alerts alerts;
-    struct node_verifychain verify;
+    struct node_jobs job;
     struct node_metrics metrics;
     struct node_notify *notify; /* NULL without -alertnotify; set before any thread starts */
 
@@ -339,9 +343,9 @@ void node_notify_node_alert(struct node *n, const char *severity, const char *ki
 /* Event loop, node_close: stop the timer, reap what has finished, forget the rest. */
 void node_notify_free(struct node *n);
 
-/* ------------------------------------------------------------------ verify.c */
+/* ------------------------------------------------------------------ job.c */
 
-/* Event loop, node_close: cancel a running verifychain and deliver its result. */
-void node_verify_cancel(struct node *n);
+/* Event loop, node_close: cancel a running background job and deliver its result. */
+void node_job_cancel(struct node *n);
 
 #endif

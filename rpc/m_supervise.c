@@ -1,8 +1,10 @@
 /* The supervision methods: the licence as it stands (getlicence), the regulators' attestations
- * and the supervision lag (getsupervision), verifying the stored chain (verifychain, run by
- * the node on a thread of its own), and the daily and monthly reports (getreport, built by
- * rpc/report.c). Event-loop thread; the engine's state is read through
- * node_status_get().
+ * and the supervision lag (getsupervision), verifying the stored chain (verifychain), and the
+ * daily and monthly reports (getreport, built by rpc/report.c). verifychain and getreport take
+ * a while: each makes a background job (struct rpc_job) that the server hands to the node's job
+ * thread (node_job_async). verify_run and report_run run on that thread and read only the
+ * store and their job; everything else runs on the event-loop thread, where the engine's state
+ * is read through node_status_get().
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -139,11 +141,56 @@ rpc_m_supervise_getsupervision(const struct rpc_env *env, const struct rpc_metho
     return rpc_outcome_result(out, r, err);
 }
 
+/* verifychain's job: node_verify of from..to on the job thread. */
+struct verify_job {
+    struct rpc_job base;
+    struct node *node;
+    uint64_t from, to;
+    uint64_t checked, failed_at; /* written by run */
+};
+
+static int
+verify_run(struct rpc_job *j, struct sbx_err *err)
+{
+    struct verify_job *v = (struct verify_job *)j;
+
+    return node_verify(v->node, v->from, v->to, &v->checked, &v->failed_at, err);
+}
+
+/* {ok, checked, failed_at?, error?}: a chain that does not verify is a result, not an error. */
+static int
+verify_finish(struct rpc_job *j, struct rpc_outcome *o, int rc, struct sbx_err *err)
+{
+    struct verify_job *v = (struct verify_job *)j;
+    json_t *r;
+
+    if (rc == SBX_EIO || rc == SBX_ENOMEM || rc == SBX_EINTERNAL || rc == SBX_EUNAVAIL)
+        return rc;
+    r = json_object();
+    if (r != NULL) {
+        json_object_set_new(r, "ok", json_boolean(rc == SBX_OK));
+        json_object_set_new(r, "checked", rpc_render_u64(v->checked));
+        if (rc != SBX_OK) {
+            json_object_set_new(r, "failed_at", rpc_render_u64(v->failed_at));
+            json_object_set_new(r, "error",
+                                rpc_render_text(err->msg[0] ? err->msg : sbx_rc_name(rc)));
+        }
+    }
+    return rpc_outcome_result(o, r, err);
+}
+
+static void
+job_free(struct rpc_job *j)
+{
+    free(j);
+}
+
 int
 rpc_m_supervise_verifychain(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                             struct rpc_outcome *out, struct sbx_err *err)
 {
     json_t *jfrom = json_object_get(params, "from"), *jto = json_object_get(params, "to");
+    struct verify_job *v;
     struct ledger_tip tip;
     int64_t from = 0, to;
     int rc;
@@ -159,11 +206,15 @@ rpc_m_supervise_verifychain(const struct rpc_env *env, const struct rpc_method *
                          (long long)to);
     if (rc)
         return rc;
-    /* a long chain takes a while: the node checks it on a thread of its own and the reply
-     * follows (rpc/server.c hands this to node_verify_async) */
-    out->kind = RPC_OUT_VERIFY;
-    out->vfrom = (uint64_t)from;
-    out->vto = (uint64_t)to;
+    /* a long chain takes a while: the node checks it on its job thread and the reply follows */
+    v = calloc(1, sizeof(*v));
+    if (v == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    v->base = (struct rpc_job){verify_run, verify_finish, job_free};
+    v->node = env->node;
+    v->from = (uint64_t)from;
+    v->to = (uint64_t)to;
+    rpc_outcome_job(out, &v->base);
     return SBX_OK;
 }
 
@@ -186,40 +237,32 @@ pick(const json_t *v, const char *a, const char *b, int *out, const char *field,
     return SBX_OK;
 }
 
-int
-rpc_m_supervise_getreport(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
-                          struct rpc_outcome *out, struct sbx_err *err)
-{
-    json_t *jdate = json_object_get(params, "date"), *jmonth = json_object_get(params, "month");
-    json_t *jformat = json_object_get(params, "format"), *report = NULL, *r = NULL;
-    const json_t *label;
-    int kind, format = 1, rc;
-    struct buf csv;
+/* getreport's job: the report built on the job thread, from a copy of what it needs of the
+ * call's environment (the node, for its store; the genesis assets) and the tip read before. */
+struct report_job {
+    struct rpc_job base;
+    struct rpc_env env; /* no budget, no peer links */
+    uint64_t tip;
+    enum rpc_report_kind kind;
+    int format; /* 1 JSON, 2 CSV */
+    char *label;
+    json_t *result; /* written by run */
+};
 
-    (void)m;
+static int
+report_run(struct rpc_job *j, struct sbx_err *err)
+{
+    struct report_job *rj = (struct report_job *)j;
+    json_t *report = NULL, *r = NULL;
+    struct buf csv;
+    int rc;
+
     buf_init(&csv, REPORT_CSV_MAX);
-    rc = pick(json_object_get(params, "kind"), "daily", "monthly", &kind, "kind", err);
-    if (rc == SBX_OK && rpc_params_present(jformat))
-        rc = pick(jformat, "json", "csv", &format, "format", err);
+    rc = rpc_report_build(&rj->env, rj->tip, rj->kind, rj->label, &report, err);
     if (rc)
         goto out;
-    label = kind == RPC_REPORT_DAILY ? jdate : jmonth;
-    if (rpc_params_present(kind == RPC_REPORT_DAILY ? jmonth : jdate)) {
-        rc = sbx_err_set(err, SBX_EINVAL, "%s: not for a %s report",
-                         kind == RPC_REPORT_DAILY ? "month" : "date",
-                         kind == RPC_REPORT_DAILY ? "daily" : "monthly");
-        goto out;
-    }
-    if (!json_is_string(label)) {
-        rc = sbx_err_set(err, SBX_EINVAL, "%s: missing (a string)",
-                         kind == RPC_REPORT_DAILY ? "date" : "month");
-        goto out;
-    }
-    rc = rpc_report_build(env, (enum rpc_report_kind)kind, json_string_value(label), &report, err);
-    if (rc)
-        goto out;
-    if (format == 1) {
-        rc = rpc_outcome_result(out, report, err);
+    if (rj->format == 1) {
+        rj->result = report;
         report = NULL;
         goto out;
     }
@@ -235,9 +278,82 @@ rpc_m_supervise_getreport(const struct rpc_env *env, const struct rpc_method *m,
         json_object_set_new(r, "csv", json_string((const char *)csv.data));
         json_object_set(r, "report_hash", json_object_get(report, "report_hash"));
     }
-    rc = rpc_outcome_result(out, r, err);
+    rj->result = r;
+    if (r == NULL)
+        rc = sbx_err_set(err, SBX_ENOMEM, "out of memory building a result");
 out:
     json_decref(report);
     buf_release(&csv);
     return rc;
+}
+
+static int
+report_finish(struct rpc_job *j, struct rpc_outcome *o, int rc, struct sbx_err *err)
+{
+    struct report_job *rj = (struct report_job *)j;
+
+    if (rc)
+        return rc;
+    rc = rpc_outcome_result(o, rj->result, err);
+    rj->result = NULL;
+    return rc;
+}
+
+static void
+report_free(struct rpc_job *j)
+{
+    struct report_job *rj = (struct report_job *)j;
+
+    json_decref(rj->result);
+    free(rj->label);
+    free(rj);
+}
+
+int
+rpc_m_supervise_getreport(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                          struct rpc_outcome *out, struct sbx_err *err)
+{
+    json_t *jdate = json_object_get(params, "date"), *jmonth = json_object_get(params, "month");
+    json_t *jformat = json_object_get(params, "format");
+    const json_t *label;
+    int kind, format = 1, rc;
+    struct report_job *rj;
+    struct ledger_tip tip;
+    int64_t from, to;
+
+    (void)m;
+    rc = pick(json_object_get(params, "kind"), "daily", "monthly", &kind, "kind", err);
+    if (rc == SBX_OK && rpc_params_present(jformat))
+        rc = pick(jformat, "json", "csv", &format, "format", err);
+    if (rc)
+        return rc;
+    label = kind == RPC_REPORT_DAILY ? jdate : jmonth;
+    if (rpc_params_present(kind == RPC_REPORT_DAILY ? jmonth : jdate))
+        return sbx_err_set(err, SBX_EINVAL, "%s: not for a %s report",
+                           kind == RPC_REPORT_DAILY ? "month" : "date",
+                           kind == RPC_REPORT_DAILY ? "daily" : "monthly");
+    if (!json_is_string(label))
+        return sbx_err_set(err, SBX_EINVAL, "%s: missing (a string)",
+                           kind == RPC_REPORT_DAILY ? "date" : "month");
+    /* the label's form does not depend on the offset, which only the replay knows */
+    rc = rpc_report_period((enum rpc_report_kind)kind, json_string_value(label), 0, &from, &to,
+                           kind == RPC_REPORT_DAILY ? "date" : "month", err);
+    if (rc)
+        return rc;
+    /* a replay from genesis takes a while: the node runs it on its job thread */
+    rj = calloc(1, sizeof(*rj));
+    if (rj == NULL || (rj->label = strdup(json_string_value(label))) == NULL) {
+        free(rj);
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    }
+    rj->base = (struct rpc_job){report_run, report_finish, report_free};
+    node_tip(env->node, &tip);
+    rj->env = *env;
+    rj->env.budget = NULL;
+    rj->env.net = NULL;
+    rj->tip = tip.height;
+    rj->kind = (enum rpc_report_kind)kind;
+    rj->format = format;
+    rpc_outcome_job(out, &rj->base);
+    return SBX_OK;
 }

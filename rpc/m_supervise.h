@@ -12,11 +12,12 @@ int rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_metho
                                json_t *params, struct rpc_outcome *out, struct sbx_err *err);
 int rpc_m_supervise_getsupervision(const struct rpc_env *env, const struct rpc_method *m,
                                    json_t *params, struct rpc_outcome *out, struct sbx_err *err);
-/* Checks from/to and hands the range to the server (RPC_OUT_VERIFY), which runs it on the node
- * and answers with rpc_methods_verify_done. */
+/* Checks from/to and makes the check of the range a background job (RPC_OUT_JOB: node_verify
+ * on the node's job thread) answered with {ok, checked, failed_at?, error?}. */
 int rpc_m_supervise_verifychain(const struct rpc_env *env, const struct rpc_method *m,
                                 json_t *params, struct rpc_outcome *out, struct sbx_err *err);
-/* A daily or monthly report (rpc/report.h), as JSON or as {csv, report_hash}. */
+/* Checks kind/date/month/format and makes the report (rpc/report.h) a background job
+ * (RPC_OUT_JOB) answered with the report as JSON or as {csv, report_hash}. */
 int rpc_m_supervise_getreport(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                               struct rpc_outcome *out, struct sbx_err *err);
 

@@ -81,30 +81,6 @@ rpc_methods_submit_done(struct rpc_outcome *o, const struct node_result *r)
     o->data = rpc_render_rejection(r, o->message);
 }
 
-void
-rpc_methods_verify_done(struct rpc_outcome *o, const struct node_verify_result *v)
-{
-    json_t *r;
-
-    o->kind = RPC_OUT_RESULT;
-    if (v->rc == SBX_EIO || v->rc == SBX_ENOMEM || v->rc == SBX_EINTERNAL ||
-        v->rc == SBX_EUNAVAIL) {
-        rpc_outcome_fail(o, v->rc, v->message);
-        return;
-    }
-    r = json_object();
-    if (r != NULL) {
-        json_object_set_new(r, "ok", json_boolean(v->rc == SBX_OK));
-        json_object_set_new(r, "checked", rpc_render_u64(v->checked));
-        if (v->rc != SBX_OK) {
-            json_object_set_new(r, "failed_at", rpc_render_u64(v->failed_at));
-            json_object_set_new(r, "error",
-                                rpc_render_text(v->message[0] ? v->message : sbx_rc_name(v->rc)));
-        }
-    }
-    set_result(o, r);
-}
-
 /* ------------------------------------------------------------------ the table */
 
 #define OPERATOR (RPC_ROLE_OPERATOR | RPC_ROLE_ADMIN)

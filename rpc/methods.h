@@ -33,8 +33,6 @@ json_t *rpc_methods_error_object(const struct rpc_outcome *o);
 /* Turn a submission's node_result into a receipt, a -32000 rejection with its data, or the
  * mapped error. */
 void rpc_methods_submit_done(struct rpc_outcome *o, const struct node_result *r);
-/* Turn a verifychain run's outcome into its result ({ok, checked, failed_at?, error?}). */
-void rpc_methods_verify_done(struct rpc_outcome *o, const struct node_verify_result *v);
 
 /* The method called `name`, or NULL. */
 const struct rpc_method *rpc_methods_find(const char *name);

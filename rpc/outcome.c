@@ -66,6 +66,9 @@ clear_payload(struct rpc_outcome *o)
     free(o->raw);
     o->raw = NULL;
     o->rawlen = 0;
+    if (o->job != NULL)
+        o->job->release(o->job);
+    o->job = NULL;
     o->code = 0;
     o->message[0] = '\0';
 }
@@ -130,4 +133,26 @@ rpc_outcome_submit_raw(struct rpc_outcome *o, uint8_t *raw, size_t rawlen)
     o->kind = RPC_OUT_SUBMIT_RAW;
     o->raw = raw;
     o->rawlen = rawlen;
+}
+
+void
+rpc_outcome_job(struct rpc_outcome *o, struct rpc_job *j)
+{
+    clear_payload(o);
+    o->kind = RPC_OUT_JOB;
+    o->job = j;
+}
+
+void
+rpc_outcome_job_done(struct rpc_outcome *o, int rc, const struct sbx_err *err)
+{
+    struct rpc_job *j = o->job;
+    struct sbx_err e = *err;
+
+    o->job = NULL;
+    o->kind = RPC_OUT_RESULT;
+    rc = j->finish(j, o, rc, &e);
+    if (rc)
+        rpc_outcome_fail(o, rc, e.msg);
+    j->release(j);
 }

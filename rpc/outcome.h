@@ -44,7 +44,22 @@ enum rpc_outcome_kind {
     RPC_OUT_ERROR,      /* code, message, data */
     RPC_OUT_SUBMIT,     /* `tx` to hand to node_submit */
     RPC_OUT_SUBMIT_RAW, /* `raw` to hand to node_submit_raw */
-    RPC_OUT_VERIFY,     /* `vfrom`..`vto` to hand to node_verify_async */
+    RPC_OUT_JOB,        /* `job` to run as the node's background job (node_job_async) */
+};
+
+struct rpc_outcome;
+
+/* A call that takes a while (verifychain, getreport): the server runs it as the node's
+ * background job (node_job_async) and answers when it is done. `run` goes on the job thread and
+ * may only read the store and the job's own memory (node.h says what that means); `finish`, on
+ * the event-loop thread, gets what run returned in `rc` and `err` (or the node's refusal,
+ * SBX_EUNAVAIL, without run having run) and, like a handler, sets `o` and returns SBX_OK or
+ * returns an sbx code with its message in `err`; `release` frees the job. A handler embeds this
+ * as the first member of a job struct of its own. */
+struct rpc_job {
+    int (*run)(struct rpc_job *j, struct sbx_err *err);
+    int (*finish)(struct rpc_job *j, struct rpc_outcome *o, int rc, struct sbx_err *err);
+    void (*release)(struct rpc_job *j);
 };
 
 /* What one call gives. Owns what its pointers point to; rpc_outcome_release frees it. */
@@ -57,7 +72,7 @@ struct rpc_outcome {
     struct ledger_tx *tx; /* malloc'd */
     uint8_t *raw;         /* malloc'd */
     size_t rawlen;
-    uint64_t vfrom, vto; /* RPC_OUT_VERIFY */
+    struct rpc_job *job; /* RPC_OUT_JOB: released with the outcome */
     int stop;            /* the call was `stop`: run the stop callback once the reply is out */
 };
 
@@ -76,6 +91,11 @@ int rpc_outcome_result(struct rpc_outcome *o, json_t *r, struct sbx_err *err) SB
 /* Make `o` a transaction to submit (taking `tx`, malloc'd) or a raw one (taking `raw`). */
 void rpc_outcome_submit(struct rpc_outcome *o, struct ledger_tx *tx);
 void rpc_outcome_submit_raw(struct rpc_outcome *o, uint8_t *raw, size_t rawlen);
+/* Make `o` a job to run in the background (taking `j`). */
+void rpc_outcome_job(struct rpc_outcome *o, struct rpc_job *j);
+/* Event loop, once the node has run (or refused) the job of `o`: make `o` its answer (through
+ * the job's finish) and release the job. */
+void rpc_outcome_job_done(struct rpc_outcome *o, int rc, const struct sbx_err *err);
 /* What a handler may use. */
 struct rpc_env {
     struct node *node;

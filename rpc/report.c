@@ -6,8 +6,11 @@
  *
  * Optimised for being right and simple rather than fast: the cost is one decode and one
  * evaluation per transaction from genesis to the period's end (about the cost of verifychain
- * without the signatures), on the event-loop thread. Ids and block hashes are looked up in the
- * store, as the node does, so memory stays bounded by one block.
+ * without the signatures), on the node's job thread (every function here but rpc_report_period
+ * and rpc_report_hash, which any thread may call): it touches only the store, the caller's
+ * copy of the environment and its own engine, and stops between blocks once the node is
+ * stopping. Ids and block hashes are looked up in the store, as the node does, so memory stays
+ * bounded by one block.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -52,6 +55,7 @@ struct report {
     struct ledger_store *st;
     struct cmp_engine *eng;
     uint64_t height; /* the block being replayed */
+    uint64_t tip;    /* the last block to replay */
     int64_t from, to;
     int any, complete, overflow;
     uint64_t first_h, last_h;
@@ -381,15 +385,17 @@ replay(struct report *r, struct sbx_err *err)
 {
     struct ledger_changes scratch;
     struct ledger_locate k;
-    struct ledger_tip tip;
     int rc = SBX_OK;
 
     ledger_locate_init(&k);
     ledger_changes_init(&scratch);
-    node_tip(r->env->node, &tip);
-    for (uint64_t h = 0; rc == SBX_OK && h <= tip.height; h++) {
+    for (uint64_t h = 0; rc == SBX_OK && h <= r->tip; h++) {
         int in_period;
 
+        if (node_job_stopping(r->env->node)) {
+            rc = sbx_err_set(err, SBX_EUNAVAIL, "the report stopped: the node is stopping");
+            break;
+        }
         rc = ledger_locate_block(r->st, h, &k, err);
         if (rc)
             break;
@@ -662,8 +668,8 @@ genesis_offset(const struct report *r)
 }
 
 int
-rpc_report_build(const struct rpc_env *env, enum rpc_report_kind kind, const char *label,
-                 json_t **out, struct sbx_err *err)
+rpc_report_build(const struct rpc_env *env, uint64_t tip, enum rpc_report_kind kind,
+                 const char *label, json_t **out, struct sbx_err *err)
 {
     struct report *r = calloc(1, sizeof(*r));
     struct ledger_locate k;
@@ -676,6 +682,7 @@ rpc_report_build(const struct rpc_env *env, enum rpc_report_kind kind, const cha
     if (r == NULL)
         return SBX_ENOMEM;
     r->env = env;
+    r->tip = tip;
     r->st = node_store(env->node);
     r->large = json_array();
     r->directives = json_array();

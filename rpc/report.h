@@ -31,12 +31,14 @@ int rpc_report_period(enum rpc_report_kind kind, const char *s, int offset_min, 
                       int64_t *to, const char *field, struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* Build the report of `kind` for period label `label` (the date or month as given) from the
- * store of env->node, replaying blocks 0..tip. `*out` gets the report object, report_hash
- * included. SBX_EINVAL for a bad label, SBX_ECORRUPT if the stored chain does not replay, SBX_EIO,
- * SBX_EOVERFLOW (a sum beyond int64), SBX_ENOMEM. Runs on the calling thread; costs one decode
- * and one evaluation per transaction of the chain up to the period's end. */
-int rpc_report_build(const struct rpc_env *env, enum rpc_report_kind kind, const char *label,
-                     json_t **out, struct sbx_err *err) SBX_WARN_UNUSED;
+ * store of env->node, replaying blocks 0..tip (the durable tip, read by the caller). `*out`
+ * gets the report object, report_hash included. SBX_EINVAL for a bad label, SBX_ECORRUPT if the
+ * stored chain does not replay, SBX_EIO, SBX_EOVERFLOW (a sum beyond int64), SBX_ENOMEM,
+ * SBX_EUNAVAIL if node_job_stopping says to stop (checked between blocks). Costs one decode and
+ * one evaluation per transaction of the chain up to the period's end. Runs on the node's job
+ * thread (rpc/m_supervise.c): it reads only the store, env's assets and memory of its own. */
+int rpc_report_build(const struct rpc_env *env, uint64_t tip, enum rpc_report_kind kind,
+                     const char *label, json_t **out, struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* SHA-256 (hex, 64 characters and a NUL) of the canonical JSON of `report` without its
  * report_hash member: json_dumps with JSON_COMPACT | JSON_SORT_KEYS. SBX_ENOMEM. */

@@ -377,13 +377,22 @@ submit_done(void *arg, const struct node_result *r)
     call_answered(c);
 }
 
-/* The node's answer to a verifychain (on the event loop). */
-static void
-verify_done(void *arg, const struct node_verify_result *v)
+/* A call's background job (RPC_OUT_JOB), on the node's job thread: the call waits, untouched. */
+static int
+job_run(void *arg, struct sbx_err *err)
 {
     struct rpc_call *c = arg;
 
-    rpc_methods_verify_done(&c->out, v);
+    return c->out.job->run(c->out.job, err);
+}
+
+/* The job's end (on the event loop). */
+static void
+job_done(void *arg, int rc, const struct sbx_err *err)
+{
+    struct rpc_call *c = arg;
+
+    rpc_outcome_job_done(&c->out, rc, err);
     call_answered(c);
 }
 
@@ -447,9 +456,9 @@ run_call(struct rpc_http *h, struct rpc_call *c, json_t *req, const struct rpc_e
         h->pending++;
         node_submit_raw(env->node, raw, len, submit_done, c);
         free(raw);
-    } else if (c->out.kind == RPC_OUT_VERIFY) {
+    } else if (c->out.kind == RPC_OUT_JOB) {
         h->pending++;
-        node_verify_async(env->node, c->out.vfrom, c->out.vto, verify_done, c);
+        node_job_async(env->node, job_run, job_done, c);
     }
 }
 

@@ -8,11 +8,13 @@ import hashlib
 import io
 import json
 import subprocess
+import threading
+import time
 import unittest
 from decimal import Decimal, ROUND_FLOOR
 
 import framework as fw
-from framework import INVALID_PARAMS, in_time, uid
+from framework import INVALID_PARAMS, METHOD_NOT_FOUND, UNAVAILABLE, in_time, uid
 
 LOCAL = datetime.timezone(datetime.timedelta(hours=7))  # time.utc_offset_min = 420 on devnet
 
@@ -231,6 +233,77 @@ class ReportParamsTest(fw.OneNodeTestCase):
         t = csv_tables(out.stdout.decode())
         self.assertEqual(t["report"][0]["date"], "2020-01-01")
         self.assertEqual(t["trades"][0]["count"], "0")
+
+    def test_report_keeps_rpc_serving(self):
+        """getreport replays the chain on the node's background job thread: RPC keeps answering
+        meanwhile, and a second getreport or a verifychain while it runs is refused with -32004
+        rather than queued. The test hook slows the replay down to 50 ms a block."""
+        n = self.n
+        try:
+            n.call("testhook", {"action": "slow_jobs"})
+        except fw.RPCError as e:
+            if e.code != METHOD_NOT_FOUND:
+                raise
+            self.skipTest("sbxd built without --enable-test-hooks (testhook: -32601)")
+        while n.call("getinfo")["height"] < 40:  # about 2 s of replay
+            n.open_account()
+        params = {"kind": "daily", "date": local_day(fw.now_ms())}
+        want = n.call("getreport", params)  # one alone: the reference bytes
+        done = {}
+
+        def report():
+            # The loop below may win the race and start the first job; this thread then
+            # retries until a report of its own has run to the end.
+            while True:
+                try:
+                    done["result"] = n.call("getreport", params)
+                    break
+                except fw.RPCError as e:
+                    if e.code != UNAVAILABLE:
+                        raise
+                    time.sleep(0.01)
+            done["at"] = time.monotonic()
+
+        t = threading.Thread(target=report)
+        t.start()
+        answered, busy = [], {"getreport": 0, "verifychain": 0}
+        while t.is_alive():
+            n.call("getinfo")
+            answered.append(time.monotonic())
+            if len(answered) <= 3:
+                n.open_account()  # the chain grows while the report reads it
+            for method, p in (("getreport", params), ("verifychain", {})):
+                try:
+                    n.call(method, p)
+                except fw.RPCError as e:
+                    self.assertEqual(e.code, UNAVAILABLE, e)
+                    self.assertIn("already running", e.message)
+                    busy[method] += 1
+        t.join()
+        self.assertEqual(done["result"]["kind"], "daily")
+        self.assertGreaterEqual(done["result"]["transactions"], want["transactions"])
+        early = [a for a in answered if a < done["at"] - 0.05]
+        self.assertGreater(len(early), 0, "no RPC answered while getreport ran")
+        self.assertGreater(busy["getreport"], 0, "a second getreport was not refused")
+        self.assertGreater(busy["verifychain"], 0, "a verifychain was not refused")
+        # a node stopping meanwhile stops the replay between two blocks and exits cleanly; the
+        # call gets -32004 or, if the server is already gone, no answer at all
+        late = {}
+
+        def stopped_report():
+            try:
+                late["result"] = n.call("getreport", params)
+            except Exception as e:  # noqa: BLE001 (either is right here)
+                late["error"] = e
+
+        t = threading.Thread(target=stopped_report)
+        t.start()
+        time.sleep(0.3)
+        self.assertEqual(n.stop(), 0)
+        t.join()
+        self.assertNotIn("result", late, "the report ran to its end despite the stop")
+        if isinstance(late["error"], fw.RPCError):
+            self.assertEqual(late["error"].code, UNAVAILABLE, late["error"])
 
 
 if __name__ == "__main__":

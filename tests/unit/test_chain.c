@@ -3,6 +3,8 @@
  * chain that re-validates the operator's blocks and refuses tampered ones. */
 #include "tests/unit/test_common.h"
 
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -628,6 +630,65 @@ test_node_overload_and_dry_run(void **state)
     assert_memory_equal(after.state_digest, before.state_digest, 32);
 }
 
+/* ------------------------------------------------------------------ the background job */
+
+struct job_probe {
+    struct node *n;
+    struct event_base *base;
+    atomic_int release; /* the job runs until this is set, or until the node stops */
+    int calls, rc;      /* done's calls and its last rc (event loop) */
+};
+
+static int
+job_wait(void *arg, struct sbx_err *err)
+{
+    struct job_probe *p = arg;
+
+    while (!atomic_load(&p->release)) {
+        if (node_job_stopping(p->n))
+            return sbx_err_set(err, SBX_EUNAVAIL, "stopped");
+        sched_yield();
+    }
+    return SBX_OK;
+}
+
+static void
+job_done(void *arg, int rc, const struct sbx_err *err)
+{
+    struct job_probe *p = arg;
+
+    (void)err;
+    p->calls++;
+    p->rc = rc;
+    event_base_loopbreak(p->base);
+}
+
+/* One job at a time: a second is refused at once; the first's result comes on the loop; a job
+ * still running when the node closes is stopped and answered. */
+static void
+test_background_job(void **state)
+{
+    struct fixture *f = *state;
+    struct job_probe a = {f->node, f->base, 0, 0, 0}, b = {f->node, f->base, 0, 0, 0};
+
+    node_job_async(f->node, job_wait, job_done, &a);
+    node_job_async(f->node, job_wait, job_done, &b);
+    assert_int_equal(b.calls, 1);
+    assert_int_equal(b.rc, SBX_EUNAVAIL);
+    assert_int_equal(a.calls, 0);
+    atomic_store(&a.release, 1);
+    event_base_dispatch(f->base);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.rc, SBX_OK);
+    /* the runner is free again; a job running at node_close is stopped */
+    b.calls = 0;
+    node_job_async(f->node, job_wait, job_done, &b);
+    assert_int_equal(b.calls, 0);
+    reopen(f);
+    assert_int_equal(b.calls, 1);
+    assert_int_equal(b.rc, SBX_EUNAVAIL);
+}
+
 int
 main(void)
 {
@@ -639,6 +700,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_checkpoint_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tally, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_overload_and_dry_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_job, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("node_chain", tests, NULL, NULL);
