@@ -1,8 +1,10 @@
 /* -alertnotify: a shell command run for every compliance alert of a block written (on every
  * node: the operator and each follower write the same blocks) and every node alert, as Bitcoin
- * Core's -alertnotify. `%s` in the command is replaced by a one-line summary in single quotes,
- * so that nothing in it (an account id may hold any printable character) reaches the shell as
- * syntax.
+ * Core's -alertnotify. `%s` in the command is replaced by a one-line summary in single quotes.
+ * An account id may hold any printable character, and an operator may put `%s` inside double
+ * quotes, where single quotes mean nothing: so the summary keeps only letters, digits and
+ * ` .,:=_/@+-`; anything else becomes `_`. The command gets no descriptor of the node but 0, 1
+ * and 2 (a peer socket held open by a long command would keep that link from closing).
  *
  * The node never waits for a command. The threads that see alerts (the committer, whichever
  * thread raises a node alert) put a summary on a bounded queue and wake the event loop, which
@@ -13,6 +15,7 @@
  * Threads: node_notify_alerts and node_notify_node_alert on any thread (they take notify_mu, a
  * leaf lock); node_notify_start, the callbacks and node_notify_free on the event loop.
  */
+#define _GNU_SOURCE /* posix_spawn_file_actions_addclosefrom_np (glibc 2.34) */
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -61,6 +64,19 @@ struct node_notify {
 };
 
 /* Queue one summary (any thread): control characters become spaces, the length is capped. */
+/* What a summary keeps of `c`: letters, digits and ` .,:=_/@+-`; anything else (quotes, `$`,
+ * backquotes, control characters...) becomes `_`, so no quoting of %s can let it reach the shell
+ * as syntax. */
+static char
+summary_char(char c)
+{
+    static const char keep[] = " .,:=_/@+-";
+
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return c;
+    return c != '\0' && strchr(keep, c) != NULL ? c : '_';
+}
+
 static void
 push(struct node *n, const char *text)
 {
@@ -73,11 +89,8 @@ push(struct node *n, const char *text)
     e = malloc(sizeof(*e));
     if (e == NULL)
         return;
-    for (i = 0; text[i] != '\0' && i < SUMMARY_MAX; i++) {
-        unsigned char c = (unsigned char)text[i];
-
-        e->text[i] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
-    }
+    for (i = 0; text[i] != '\0' && i < SUMMARY_MAX; i++)
+        e->text[i] = summary_char(text[i]);
     e->text[i] = '\0';
     pthread_mutex_lock(&nt->mu);
     if (nt->nqueued >= QUEUE_MAX) {
@@ -160,13 +173,21 @@ expand(const char *cmd, const char *summary, char *out, size_t cap)
 static int
 spawn_shell(pid_t *pid, char *const argv[])
 {
+    posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     sigset_t none, defaults;
     int rc;
 
-    rc = posix_spawnattr_init(&attr);
+    rc = posix_spawn_file_actions_init(&fa);
     if (rc != 0)
         return rc;
+    rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    if (rc == 0)
+        rc = posix_spawnattr_init(&attr);
+    if (rc != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return rc;
+    }
     sigemptyset(&none);
     sigemptyset(&defaults);
     sigaddset(&defaults, SIGPIPE);
@@ -174,8 +195,9 @@ spawn_shell(pid_t *pid, char *const argv[])
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    rc = posix_spawn(pid, "/bin/sh", NULL, &attr, argv, environ);
+    rc = posix_spawn(pid, "/bin/sh", &fa, &attr, argv, environ);
     posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
     return rc;
 }
 

@@ -38,7 +38,10 @@ class AlertNotifyTest(fw.NodeTestCase):
         got = in_time(lambda: (lambda l: l if len(l) >= 2 else None)(self.lines(out)), T,
                       "the second alert line")
         self.assertEqual(len(got), 2, got)
-        self.assertIn("account=%s " % evil, got[1])
+        # the summary keeps letters, digits and " .,:=_/@+-"; the rest becomes "_"
+        safe = "".join(c if c.isascii() and (c.isalnum() or c in " .,:=_/@+-") else "_"
+                       for c in evil)
+        self.assertIn("account=%s " % safe, got[1])
         self.assertFalse(os.path.exists(canary), "the summary ran as shell code")
 
         # a node alert: price.stale_soon, once per asset, when price.max_age_s is short
@@ -54,6 +57,21 @@ class AlertNotifyTest(fw.NodeTestCase):
         time.sleep(1)
         self.assertEqual(len(node_lines()), len(kept))
         self.assertFalse(os.path.exists(canary))
+
+    def test_double_quoted(self):
+        """An operator who writes "%s" inside double quotes (where single quotes mean nothing)
+        still cannot have an account id run as shell code."""
+        out = os.path.join(self.tmp, "quoted.txt")
+        canary = os.path.join(self.tmp, "canary")
+        n = self.node(extra_args=['-alertnotify=cd %s && echo "%%s" >> quoted.txt' % self.tmp])
+        evil = "q$(touch${IFS}canary)`touch${IFS}canary`"
+        n.open_account(evil)
+        n.deposit(evil, "VND", "400000000")  # aml.large_value
+        got = in_time(lambda: self.lines(out) or None, T, "the alert line")
+        self.assertEqual(len(got), 1, got)
+        self.assertIn("account=q__touch__IFS_canary__touch__IFS_canary_", got[0])
+        time.sleep(0.5)
+        self.assertFalse(os.path.exists(canary), "the summary ran as shell code")
 
     def test_rate(self):
         out = os.path.join(self.tmp, "alerts.txt")
