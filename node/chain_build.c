@@ -92,17 +92,16 @@ static int
 count_tx(struct node_chain *c, const struct ledger_tx *tx, const struct cmp_result *res)
 {
     int rejected = res->verdict.status == LEDGER_VERDICT_REJECTED;
+    int rc = array_reserve(&c->balerts, c->nbalerts + res->nalerts, &c->balerts_alloc,
+                           sizeof(*c->balerts), 16);
 
+    if (rc)
+        return rc; /* before counting: a failure leaves the tally as it was */
     if ((unsigned)tx->type < NODE_TALLY_TYPES)
         c->tally.tx[tx->type][rejected]++;
     if (rejected && res->verdict.rule < NODE_TALLY_RULES)
         c->tally.rejections[res->verdict.rule]++;
     for (size_t i = 0; i < res->nalerts; i++) {
-        int rc =
-            array_reserve(&c->balerts, c->nbalerts + 1, &c->balerts_alloc, sizeof(*c->balerts), 16);
-
-        if (rc)
-            return rc;
         if (res->alerts[i].kind < NODE_TALLY_ALERTS)
             c->tally.alerts[res->alerts[i].kind]++;
         c->balerts[c->nbalerts++] = res->alerts[i];

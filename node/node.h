@@ -134,7 +134,8 @@ struct node_watch {
 };
 /* Add `w` (not yet added) to the node's watchers; it stays the caller's memory. */
 void node_watch_add(struct node *n, struct node_watch *w);
-/* Remove `w` (added before, the node still open). */
+/* Remove `w` (added before, the node still open). Not from inside a watch's callback: the node
+ * is walking the list then. */
 void node_watch_remove(struct node *n, struct node_watch *w);
 /* A new JSON array of open peers (empty without a network layer); NULL when out of memory. */
 struct json_t *node_peers_json(struct node *n);
