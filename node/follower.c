@@ -35,6 +35,8 @@ qblock_free(struct qblock *b)
     free(b);
 }
 
+/* Empty the follow queue (mu held, or no verifier running). A block a verifier is still
+ * checking a slice of is only marked: that verifier frees it when it is done with it. */
 void
 node_follower_drop(struct node *n)
 {
@@ -43,7 +45,10 @@ node_follower_drop(struct node *n)
 
     while ((b = STAILQ_FIRST(&f->queue)) != NULL) {
         STAILQ_REMOVE_HEAD(&f->queue, link);
-        qblock_free(b);
+        if (b->slices_done < b->next_slice)
+            b->dropped = 1;
+        else
+            qblock_free(b);
     }
     f->nqueued = f->bytes = 0;
 }
@@ -228,9 +233,15 @@ verifier_main(void *arg)
         rc = rc ? rc : node_chain_check_txs(&b->b, from, to, b->txids, &bad, &err);
 
         pthread_mutex_lock(&n->mu);
+        b->slices_done++;
+        if (b->dropped) { /* the queue was emptied meanwhile (a refused block, a stop) */
+            if (b->slices_done == b->next_slice)
+                qblock_free(b);
+            continue;
+        }
         if (rc)
             verifier_note_bad_locked(b, bad, &err);
-        if (++b->slices_done == b->nslices && b == STAILQ_FIRST(&n->follow.queue))
+        if (b->slices_done == b->nslices && b == STAILQ_FIRST(&n->follow.queue))
             pthread_cond_broadcast(&n->follow.follow_cv);
     }
     pthread_mutex_unlock(&n->mu);
