@@ -609,6 +609,21 @@ class Network:
                 "%s at the operator's block %d" % (", ".join(n.name for n in nodes), height))
         return height
 
+    def last_substantive(self, height=None):
+        """The highest block at or below `height` (default: the operator's tip) holding anything
+        but attestations: the block that regulators attest. A block of attestations only is not
+        attested itself (or the attestations would never end), so wait_attested(tip) can wait
+        forever when the tip is one."""
+        op = self.operator
+        if height is None:
+            height = op.call("getinfo")["height"]
+        while height > 0:
+            txs = op.call("getblock", {"height": height, "verbose": True})["transactions"]
+            if any(tx["type"] != "attestation" for tx in txs):
+                return height
+            height -= 1
+        return height
+
     def wait_attested(self, height, keys=None, timeout=SYNC_TIMEOUT):
         """Wait until the operator's getsupervision shows every regulator key in `keys` (default
         all) with attested_height >= `height`; returns the getsupervision result."""

@@ -223,7 +223,7 @@ class EventStreamTest(fw.NodeTestCase):
         self.assertEqual([e["data"] for e in streams["operator"][:cut]],
                          [e["data"] for e in streams["reg1"][:cut]])
         # the regulator's attestations are attestation events (data: what gettx gives)
-        net.wait_attested(height)
+        net.wait_attested(net.last_substantive(height))
         s = Stream(op, "?from=0&topics=attestation")
         att = s.next(30)
         s.close()

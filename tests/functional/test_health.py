@@ -28,7 +28,8 @@ class HealthTest(fw.NodeTestCase):
     def check_metrics(self, net):
         """Every node counts the same blocks the same way; the operator measures attestations."""
         op = net.operator
-        height = net.wait_synced()
+        net.wait_synced()
+        height = net.last_substantive()
         net.wait_attested(height)
         ledger = ("sbx_transactions_total", "sbx_rejections_total", "sbx_alerts_total")
 
