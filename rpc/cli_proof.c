@@ -5,7 +5,9 @@
  * Beside the cryptographic checks, every field of the proof meant for people (the header's
  * fields, the txid, the place and the verdict of `tx`) must agree with the bytes that were
  * checked, so that what one reads in the proof is what was proved. The body fields of `tx`
- * (amounts, accounts) are not compared: tx_hex is what the txid covers.
+ * (amounts, accounts) are not compared: tx_hex is what the txid covers. Nor is the transaction's
+ * own signature, if it has one: the txid does not cover it, and a block-authenticated
+ * transaction has none (the block's signature is what authenticates it).
  *
  * What a valid proof does NOT show: that the block is on the chain a regulator follows (a
  * producer key can sign two blocks at one height). Compare the block hash it prints with that
@@ -35,14 +37,17 @@
 
 const char rpc_cli_proof_usage[] =
     "  sbx-cli verifytxproof PROOF [GENESIS]\n"
-    "      Check, without a node, a transaction proof from gettxproof (PROOF: a file with its\n"
-    "      result or the whole JSON-RPC response; - for standard input): the txid is the\n"
-    "      hash of the transaction, its merkle path and its verdict's lead to the header's\n"
-    "      roots, and the producer's signature verifies over the header. With GENESIS (a file\n"
-    "      with the hex of `getblock height=0 hex=true`) also that the producer is the\n"
-    "      operator key of that network. It does NOT show that the block is on the chain a\n"
-    "      regulator follows: compare the block hash it prints with the regulator's getblock.\n"
-    "      Exit status 0 valid, 1 invalid (the message says which check failed).\n";
+    "      Check, without a node, a transaction proof from gettxproof (PROOF: a file with\n"
+    "      its result or the whole JSON-RPC response; - for standard input): the txid is the\n"
+    "      hash of the transaction, its merkle path and its verdict's lead to the roots in\n"
+    "      the block header, and the producer's signature verifies over the header. With\n"
+    "      GENESIS (a file with the result of getblock height=0 hex=true, or its hex alone)\n"
+    "      also that the producer is the operator key of that network.\n"
+    "      It does NOT show that the block is on the chain a regulator follows: compare\n"
+    "      the block hash it prints with the regulator's getblock. Nor does it check the\n"
+    "      transaction's own signature, if it has one (the txid does not cover it).\n"
+    "      Exit status: 0 valid, 1 invalid (the message names the check that failed),\n"
+    "      2 usage.\n";
 
 /* The proof being checked, decoded. */
 struct vp {
@@ -200,6 +205,8 @@ check_genesis(const char *path, const struct vp *v, char *network, size_t size, 
     struct buf text, raw;
     struct ledger_block b;
     struct ledger_tx g;
+    json_t *doc = NULL, *res;
+    const char *hex;
     size_t len, rawlen = 0;
     int rc;
 
@@ -211,11 +218,19 @@ check_genesis(const char *path, const struct vp *v, char *network, size_t size, 
         sbx_err_set(err, rc, "genesis: %s", err->msg);
         goto out;
     }
-    len = strcspn((const char *)text.data, " \t\r\n");
+    hex = (const char *)text.data + strspn((const char *)text.data, " \t\r\n");
+    if (hex[0] == '{') {
+        /* getblock's result (or the whole response): its member "hex" */
+        doc = json_loadb((const char *)text.data, text.len - 1, 0, NULL);
+        res = json_object_get(doc, "result") != NULL ? json_object_get(doc, "result") : doc;
+        hex = json_string_value(json_object_get(res, "hex"));
+        hex = hex != NULL ? hex : "";
+    }
+    len = strcspn(hex, " \t\r\n");
     rc = buf_reserve(&raw, len / 2 + 1);
-    rc = rc ? rc : hex_decode_var(raw.data, len / 2 + 1, &rawlen, (const char *)text.data, len);
+    rc = rc ? rc : hex_decode_var(raw.data, len / 2 + 1, &rawlen, hex, len);
     if (rc) {
-        rc = sbx_err_set(err, SBX_EINVAL, "genesis: %s is not the hex of a block", path);
+        rc = sbx_err_set(err, SBX_EINVAL, "genesis: %s holds no block in hex", path);
         goto out;
     }
     rc = ledger_block_decode(&b, raw.data, rawlen, err);
@@ -232,6 +247,7 @@ check_genesis(const char *path, const struct vp *v, char *network, size_t size, 
     }
     snprintf(network, size, "%s", g.u.genesis.network);
 out:
+    json_decref(doc);
     ledger_tx_release(&g);
     ledger_block_release(&b);
     buf_release(&text);

@@ -77,6 +77,10 @@ class TxProofTest(fw.NodeTestCase):
         rejected = self.assertRejected("price.band", op.trade, buyer, seller,
                                        price=str(fw.BTC_REF * 2))
         net.wait_synced(height=rejected["height"])
+        # the genesis as getblock's result (as `sbx-cli getblock height=0 hex=true` saves it)
+        genesis_json = os.path.join(self.tmp, "genesis.json")
+        with open(genesis_json, "w") as f:
+            json.dump(op.call("getblock", {"height": 0, "hex": True}), f)
 
         for txid, verdict in ((multi[-1]["txid"], "accepted"), (rejected["txid"], "rejected")):
             proof = op.call("gettxproof", {"txid": txid})
@@ -86,6 +90,7 @@ class TxProofTest(fw.NodeTestCase):
             out = self.assertValid(proof)
             self.assertIn("verdict " + verdict, out)
             self.assertIn("network sbx-devnet", self.assertValid(proof, net.genesis_path))
+            self.assertIn("network sbx-devnet", self.assertValid(proof, genesis_json))
             # the whole JSON-RPC response, on standard input
             self.assertValid(proof, stdin=True)
 
