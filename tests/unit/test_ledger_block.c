@@ -1,5 +1,6 @@
-/* Unit tests of ledger/block.c and ledger/changes.c: block encoding and its refusals, merkle
- * roots, block signatures, change sets and the state digest.
+/* Unit tests of ledger/block.c, ledger/proof.c and ledger/changes.c: block encoding and its
+ * refusals, merkle roots and paths, transaction proofs, block signatures, change sets and the
+ * state digest.
  */
 #include "tests/unit/test_common.h"
 #include "tests/unit/test_ledger.h"
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger/proof.h"
 #include "ledger/tx.h"
 #include "util/sha256.h"
 
@@ -567,6 +569,72 @@ test_merkle_path(void **state)
     free(items);
 }
 
+/* ledger/proof.c: a proof of every entry of blocks of 1, 2, 5 and 7 trades (some rejected)
+ * checks; a flipped bit in the signature, the header, the transaction's unsigned part, the
+ * verdict or a sibling, a wrong index, or a path of another entry, is refused. */
+static void
+test_proof(void **state)
+{
+    static const uint8_t zero[32];
+    static const size_t sizes[] = {1, 2, 5, 7};
+    struct ledger_proof *p = malloc(sizeof(*p)), *q = malloc(sizeof(*q));
+    uint8_t txid[32], hash[32], tx[SBX_TX_MAX_SIZE];
+    struct sbx_err err;
+
+    (void)state;
+    assert_true(p != NULL && q != NULL);
+    for (size_t s = 0; s < SBX_ARRAY_LEN(sizes); s++) {
+        struct tblock t;
+
+        tblock_build(&t, sizes[s], 9, zero, zero, (unsigned)(40 + s));
+        assert_int_equal(ledger_proof_make(p, &t.b, (uint32_t)t.b.ntx, &err), SBX_EINVAL);
+        for (uint32_t i = 0; i < t.b.ntx; i++) {
+            assert_int_equal(ledger_proof_make(p, &t.b, i, &err), SBX_OK);
+            assert_int_equal(ledger_proof_check(p, txid, hash, &err), SBX_OK);
+            assert_memory_equal(txid, t.txids[i], 32);
+            assert_memory_equal(hash, t.hash, 32);
+
+            *q = *p;
+            q->hdr.sig[i % 64] ^= 1;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EBADSIG);
+            *q = *p;
+            q->hdr.state_digest[3] ^= 0x40;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EBADSIG);
+            *q = *p;
+            q->verdict.param_version ^= 1;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
+            assert_non_null(strstr(err.msg, "verdict_path"));
+            /* byte 40 is in the timestamp, which the txid covers */
+            *q = *p;
+            memcpy(tx, p->tx, p->tx_len);
+            tx[40] ^= 1;
+            q->tx = tx;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
+            assert_non_null(strstr(err.msg, "tx_path"));
+            if (t.b.ntx == 1)
+                continue;
+            *q = *p;
+            q->tx_path[0][7] ^= 0x02;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
+            *q = *p;
+            q->verdict_path[q->verdict_npath - 1][31] ^= 0x80;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
+            *q = *p;
+            q->index = (i + 1) % (uint32_t)t.b.ntx;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
+            /* another entry's transaction with this entry's paths */
+            assert_int_equal(ledger_proof_make(q, &t.b, (i + 1) % (uint32_t)t.b.ntx, &err), SBX_OK);
+            q->index = i;
+            memcpy(q->tx_path, p->tx_path, sizeof(p->tx_path));
+            q->tx_npath = p->tx_npath;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
+        }
+        tblock_free(&t);
+    }
+    free(p);
+    free(q);
+}
+
 static void
 test_block_signature(void **state)
 {
@@ -790,15 +858,11 @@ int
 test_ledger_block_run(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_block_roundtrip),
-        cmocka_unit_test(test_block_truncated_trailing),
-        cmocka_unit_test(test_block_bad_header),
-        cmocka_unit_test(test_block_bad_verdict),
-        cmocka_unit_test(test_block_encode_checks),
-        cmocka_unit_test(test_merkle),
-        cmocka_unit_test(test_merkle_path),
-        cmocka_unit_test(test_block_signature),
-        cmocka_unit_test(test_changes_last_write_wins),
+        cmocka_unit_test(test_block_roundtrip),     cmocka_unit_test(test_block_truncated_trailing),
+        cmocka_unit_test(test_block_bad_header),    cmocka_unit_test(test_block_bad_verdict),
+        cmocka_unit_test(test_block_encode_checks), cmocka_unit_test(test_merkle),
+        cmocka_unit_test(test_merkle_path),         cmocka_unit_test(test_proof),
+        cmocka_unit_test(test_block_signature),     cmocka_unit_test(test_changes_last_write_wins),
         cmocka_unit_test(test_changes_hash),
     };
 
