@@ -143,6 +143,64 @@ ledger_merkle_root(const uint8_t (*leaves)[32], size_t n, uint8_t out[static 32]
     merkle_finish(&m, out);
 }
 
+/* Node `j` of level `k` (level 0: the leaf hashes) is the root of the same construction over
+ * leaves [j * 2^k, min((j + 1) * 2^k, n)): each level pairs from the left, so a subtree starting
+ * at a multiple of 2^k is built exactly as a tree of its own. */
+static void
+merkle_node(const uint8_t (*leaves)[32], size_t n, unsigned k, size_t j, uint8_t out[static 32])
+{
+    size_t first = j << k, width = (size_t)1 << k;
+
+    ledger_merkle_root(leaves + first, n - first < width ? n - first : width, out);
+}
+
+int
+ledger_merkle_path(const uint8_t (*leaves)[32], size_t n, size_t index, uint8_t (*out)[32],
+                   size_t *npath)
+{
+    size_t count = n, m = 0;
+
+    *npath = 0;
+    if (index >= n)
+        return SBX_EINVAL;
+    for (unsigned k = 0; count > 1; k++) {
+        size_t sib = (index >> k) ^ 1;
+
+        if (sib < count)
+            merkle_node(leaves, n, k, sib, out[m++]);
+        count = count / 2 + count % 2;
+    }
+    *npath = m;
+    return SBX_OK;
+}
+
+int
+ledger_merkle_path_verify(const uint8_t leaf[static 32], size_t index, size_t n,
+                          const uint8_t (*path)[32], size_t npath, const uint8_t root[static 32])
+{
+    size_t count = n, m = 0;
+    uint8_t h[32];
+
+    if (index >= n)
+        return 0;
+    sha256_tagged(&SHA256_TAG_LEAF, h, leaf, 32);
+    for (unsigned k = 0; count > 1; k++) {
+        size_t pos = index >> k;
+
+        if (pos % 2 == 1 || pos + 1 < count) {
+            if (m == npath)
+                return 0;
+            if (pos % 2 == 1)
+                merkle_join(path[m], h, h);
+            else
+                merkle_join(h, path[m], h);
+            m++;
+        }
+        count = count / 2 + count % 2;
+    }
+    return m == npath && memcmp(h, root, 32) == 0;
+}
+
 /* ---- header ---- */
 
 void

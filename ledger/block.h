@@ -80,6 +80,25 @@ void ledger_verdict_hash(const struct ledger_verdict *v, uint8_t out[static 32])
 /* Merkle root over n 32-byte leaves (see above). */
 void ledger_merkle_root(const uint8_t (*leaves)[32], size_t n, uint8_t out[static 32]);
 
+/* Inclusion paths in that same tree. A path lists, from the leaf up, the sibling of each level
+ * at which the node on the way up has one (a node promoted unchanged has none), so its length
+ * and the side of each sibling follow from (index, n) alone: at level k the node is number
+ * index >> k of ceil(n / 2^k); an odd number has its sibling on the left, an even one on the
+ * right if there is one. */
+#define LEDGER_MERKLE_PATH_MAX 64
+
+/* The path of leaf `index` of the n leaves into out[0..*npath) (room for
+ * LEDGER_MERKLE_PATH_MAX). SBX_EINVAL if index >= n. Costs about n hashes, allocates nothing. */
+int ledger_merkle_path(const uint8_t (*leaves)[32], size_t n, size_t index, uint8_t (*out)[32],
+                       size_t *npath) SBX_WARN_UNUSED;
+/* 1 if `path` (npath siblings) leads from `leaf`, at `index` of n leaves, to `root`; 0 if it does
+ * not, or if index >= n or npath is not the length (index, n) call for. The count n must come
+ * from something the verifier trusts (a block header's ntx): a path of one tree can fit another
+ * tree of a nearby size. */
+int ledger_merkle_path_verify(const uint8_t leaf[static 32], size_t index, size_t n,
+                              const uint8_t (*path)[32], size_t npath,
+                              const uint8_t root[static 32]) SBX_WARN_UNUSED;
+
 /* Header: unsigned bytes into out[LEDGER_HEADER_UNSIGNED_SIZE], hash, sign, verify. */
 void ledger_block_header_encode_unsigned(const struct ledger_block_header *h,
                                          uint8_t out[static LEDGER_HEADER_UNSIGNED_SIZE]);

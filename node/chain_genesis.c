@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "compliance/params.h"
+#include "ledger/proof.h"
 #include "node/chain_internal.h"
 
 int
@@ -18,33 +19,10 @@ node_chain_genesis_load(struct node_chain *c, const uint8_t *raw, size_t len, st
     rc = ledger_block_decode(&b, raw, len, err);
     if (rc)
         return rc;
-    if (b.hdr.height != 0 || b.ntx != 1) {
-        rc = sbx_err_set(err, SBX_ECORRUPT, "genesis block: must be height 0 with one transaction");
-        goto out;
-    }
-    rc = ledger_block_check(&b, err);
-    if (rc)
-        goto out;
     ledger_tx_release(&c->genesis);
-    rc = ledger_tx_decode(&c->genesis, b.entries[0].tx, b.entries[0].tx_len, NULL, err);
+    rc = ledger_proof_genesis(&b, &c->genesis, err);
     if (rc)
         goto out;
-    if (c->genesis.type != LEDGER_TX_GENESIS ||
-        memcmp(c->genesis.signer, c->genesis.u.genesis.operator_key, 32) != 0 ||
-        memcmp(b.hdr.producer, c->genesis.u.genesis.operator_key, 32) != 0) {
-        rc = sbx_err_set(err, SBX_ECORRUPT,
-                         "genesis block: its transaction must be a genesis signed and produced "
-                         "by the operator key");
-        goto out;
-    }
-    {
-        uint8_t txid[32];
-
-        ledger_tx_id_raw(txid, b.entries[0].tx, b.entries[0].tx_len - 64);
-        rc = ledger_tx_verify(&c->genesis, txid, err);
-        if (rc)
-            goto out;
-    }
     ledger_block_hash(&b.hdr, c->genesis_hash);
     cmp_engine_free(c->eng);
     c->eng = NULL;

@@ -1,6 +1,7 @@
 /* sbx-cli: send one JSON-RPC request to sbxd and print the answer.
  *
  *   sbx-cli [options] METHOD [name=value ...]
+ *   sbx-cli verifytxproof PROOF [GENESIS]     (no node: rpc/cli_proof.c)
  *
  * Parameters are named. A value is sent as a JSON string, which is what amounts, quantities,
  * prices and ids must be (doc/rpc.md: "0.5" stays "0.5"), except: true and false are
@@ -39,6 +40,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "rpc/cli_proof.h"
 #include "util/num.h"
 #include "util/err.h"
 
@@ -68,6 +70,7 @@ static const char *const int_params[] = {
 
 static const char usage_text[] =
     "Usage: sbx-cli [options] METHOD [name=value ...]\n"
+    "       sbx-cli verifytxproof PROOF [GENESIS]\n"
     "\n"
     "Send one JSON-RPC request to sbxd and print the result as indented JSON (a result\n"
     "with a member csv, getreport format=csv, as that text).\n"
@@ -96,7 +99,9 @@ static const char usage_text[] =
     "      price=2450000000 executed_at=$(date +%s000)\n"
     "\n"
     "Exit status: 0 success, 1 error from the server, 2 usage, 3 connection or\n"
-    "authentication failure.\n";
+    "authentication failure.\n"
+    "\n"
+    "Commands that need no node:\n";
 
 struct cli {
     int devnet;
@@ -162,6 +167,7 @@ parse_args(struct cli *c, int argc, char **argv)
 
         if (opt_is(a, "help", &v) || opt_is(a, "h", &v) || opt_is(a, "?", &v)) {
             fputs(usage_text, stdout);
+            fputs(rpc_cli_proof_usage, stdout);
             return 0;
         } else if (opt_is(a, "devnet", &v)) {
             if (v != NULL && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
@@ -581,6 +587,8 @@ main(int argc, char **argv)
     status = parse_args(&c, argc, argv);
     if (status >= 0)
         return status;
+    if (strcmp(c.method, "verifytxproof") == 0)
+        return rpc_cli_proof_main(c.nparams, c.params);
     status = EXIT_USAGE;
     body = build_request(&c);
     if (body == NULL)

@@ -1,5 +1,5 @@
-/* The query methods: blocks and transactions (getblock, gettx, gettrade), accounts and usage
- * (getaccount, getusage) and the lists (listtrades, listrejections, listalerts). Event-loop
+/* The query methods: blocks and transactions (getblock, gettx, gettrade, gettxproof), accounts and
+ * usage (getaccount, getusage) and the lists (listtrades, listrejections, listalerts). Event-loop
  * thread; the engine's state is read through node/'s snapshot functions, the store without a lock.
  *
  * Nothing here blocks on the pipeline. List methods bound the keys they scan per call
@@ -22,6 +22,7 @@
 #include "ledger/state.h"
 #include "ledger/store.h"
 #include "ledger/locate.h"
+#include "ledger/proof.h"
 #include "rpc/params.h"
 #include "rpc/render.h"
 #include "util/buf.h"
@@ -367,6 +368,107 @@ rpc_m_query_gettrade(const struct rpc_env *env, const struct rpc_method *m, json
     if (rc)
         return sbx_err_set(err, rc, "reading the trade id record of %s failed", id);
     return located_result(env, txid, out, err);
+}
+
+/* A merkle path as a JSON array of hex siblings, from the leaf up. */
+static json_t *
+path_json(const uint8_t (*path)[32], size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a != NULL && i < n; i++) {
+        if (json_array_append_new(a, hex_json(path[i], 32)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* The proof of entry `index` of the block in `k` (doc/protocol.md, "Transaction proofs"). */
+static json_t *
+proof_json(const struct rpc_env *env, const struct ledger_locate *k, uint32_t index,
+           struct sbx_err *err)
+{
+    uint8_t hdr[LEDGER_HEADER_UNSIGNED_SIZE], verdict[LEDGER_VERDICT_SIZE], txid[32], bh[32];
+    struct ledger_proof *p = malloc(sizeof(*p)); /* 4 KiB of paths: not on the loop's stack */
+    json_t *r = NULL, *tx = NULL;
+
+    if (p == NULL) {
+        sbx_err_set(err, SBX_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (ledger_proof_make(p, &k->b, index, err) != SBX_OK)
+        goto out;
+    /* what is handed out must check: a stored block that fails is corrupt, not a proof */
+    if (ledger_proof_check(p, txid, bh, err) != SBX_OK) {
+        sbx_err_set(err, SBX_ECORRUPT, "block %llu: stored block fails its own proof",
+                    (unsigned long long)k->height);
+        goto out;
+    }
+    tx = rpc_render_entry(env, k, index, NULL, err);
+    r = tx != NULL ? json_object() : NULL;
+    if (r == NULL)
+        goto out;
+    ledger_block_header_encode_unsigned(&p->hdr, hdr);
+    ledger_verdict_encode(&p->verdict, verdict);
+    json_object_set_new(r, "format", json_string(RPC_TXPROOF_FORMAT));
+    json_object_set_new(r, "txid", hex_json(txid, 32));
+    json_object_set_new(r, "index", json_integer((json_int_t)index));
+    json_object_set_new(r, "tx", tx);
+    tx = NULL;
+    json_object_set_new(r, "tx_hex", hex_json(p->tx, p->tx_len));
+    json_object_set_new(r, "verdict_hex", hex_json(verdict, sizeof(verdict)));
+    json_object_set_new(r, "header", rpc_render_block_header(k));
+    json_object_set_new(r, "header_hex", hex_json(hdr, sizeof(hdr)));
+    json_object_set_new(r, "signature", hex_json(p->hdr.sig, 64));
+    json_object_set_new(r, "tx_path", path_json(p->tx_path, p->tx_npath));
+    json_object_set_new(r, "verdict_path", path_json(p->verdict_path, p->verdict_npath));
+out:
+    json_decref(tx);
+    free(p);
+    if (r == NULL && err->code == SBX_OK)
+        sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    return r;
+}
+
+int
+rpc_m_query_gettxproof(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                       struct rpc_outcome *out, struct sbx_err *err)
+{
+    struct ledger_locate k;
+    uint8_t txid[32];
+    uint32_t index;
+    json_t *r = NULL;
+    int rc;
+
+    (void)m;
+    ledger_locate_init(&k);
+    rc = rpc_params_hex32(json_object_get(params, "txid"), txid, "txid", err);
+    rc = rc ? rc : ledger_locate_txid(node_store(env->node), txid, &k, &index, err);
+    if (rc == SBX_ENOTFOUND) {
+        char hex[65];
+
+        hex_encode(hex, txid, 32);
+        sbx_err_set(err, rc, "txid: no transaction %s", hex);
+    }
+    if (rc)
+        goto out;
+    if (!take_budget(env, k.b.ntx * RPC_UNITS_TXID + RPC_UNITS_TX)) {
+        rc = sbx_err_set(err, SBX_EINVAL,
+                         "txid: its block is more than is left to show in this "
+                         "request; ask for it alone");
+        goto out;
+    }
+    r = proof_json(env, &k, index, err);
+    if (r == NULL) {
+        rc = err->code ? err->code : SBX_ENOMEM;
+        goto out;
+    }
+    rc = rpc_outcome_result(out, r, err);
+out:
+    ledger_locate_release(&k);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ handlers: lists */

@@ -1,4 +1,4 @@
-/* The query methods: getblock, gettx, gettrade, getaccount, getusage, listtrades,
+/* The query methods: getblock, gettx, gettrade, gettxproof, getaccount, getusage, listtrades,
  * listrejections, listalerts. See the table in rpc/methods.c and doc/rpc.md. */
 #ifndef SBX_RPC_M_QUERY_H
 #define SBX_RPC_M_QUERY_H
@@ -9,6 +9,11 @@ int rpc_m_query_getblock(const struct rpc_env *env, const struct rpc_method *m, 
                          struct rpc_outcome *out, struct sbx_err *err);
 int rpc_m_query_gettx(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                       struct rpc_outcome *out, struct sbx_err *err);
+/* gettxproof: the offline proof of a transaction (doc/rpc.md; checked by ledger_proof_check and
+ * `sbx-cli verifytxproof`); its "format" member is RPC_TXPROOF_FORMAT. */
+#define RPC_TXPROOF_FORMAT "sbx-txproof-1"
+int rpc_m_query_gettxproof(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                           struct rpc_outcome *out, struct sbx_err *err);
 int rpc_m_query_gettrade(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                          struct rpc_outcome *out, struct sbx_err *err);
 int rpc_m_query_getaccount(const struct rpc_env *env, const struct rpc_method *m, json_t *params,

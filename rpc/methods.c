@@ -110,6 +110,7 @@ static const struct rpc_method method_table[] = {
      "seller_order?"},
     {"getblock", ANY, rpc_m_query_getblock, NULL, "height? hash? verbose? hex?"},
     {"gettx", ANY, rpc_m_query_gettx, NULL, "txid"},
+    {"gettxproof", ANY, rpc_m_query_gettxproof, NULL, "txid"},
     {"gettrade", ANY, rpc_m_query_gettrade, NULL, "trade_id"},
     {"listtrades", ANY, rpc_m_query_listtrades, NULL, "account? asset?" LIST},
     {"getaccount", ANY, rpc_m_query_getaccount, NULL, "account"},

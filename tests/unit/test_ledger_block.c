@@ -1,5 +1,6 @@
-/* Unit tests of ledger/block.c and ledger/changes.c: block encoding and its refusals, merkle
- * roots, block signatures, change sets and the state digest.
+/* Unit tests of ledger/block.c, ledger/proof.c and ledger/changes.c: block encoding and its
+ * refusals, merkle roots and paths, transaction proofs, block signatures, change sets and the
+ * state digest.
  */
 #include "tests/unit/test_common.h"
 #include "tests/unit/test_ledger.h"
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger/proof.h"
 #include "ledger/tx.h"
 #include "util/sha256.h"
 
@@ -407,6 +409,232 @@ test_merkle(void **state)
     }
 }
 
+/* Reference inclusion path of every leaf, level by level as block.h states it: side[i][m] is
+ * 'L' or 'R', where sibling m of leaf i sits. */
+struct ref_paths {
+    uint8_t (*sib)[LEDGER_MERKLE_PATH_MAX][32];
+    char (*side)[LEDGER_MERKLE_PATH_MAX];
+    size_t *len;
+};
+
+static void
+ref_paths_make(struct ref_paths *r, const uint8_t (*items)[32], size_t n)
+{
+    uint8_t(*lv)[32] = malloc(n * 32);
+    size_t m = n;
+
+    r->sib = calloc(n, sizeof(*r->sib));
+    r->side = calloc(n, sizeof(*r->side));
+    r->len = calloc(n, sizeof(*r->len));
+    assert_true(lv != NULL && r->sib != NULL && r->side != NULL && r->len != NULL);
+    for (size_t i = 0; i < n; i++)
+        sha256_tagged_slow(lv[i], "sbx/leaf", items[i], 32);
+    for (unsigned k = 0; m > 1; k++) {
+        size_t next = 0;
+
+        for (size_t i = 0; i < n; i++) {
+            size_t pos = i >> k, sib = pos ^ 1;
+
+            if (sib < m) {
+                memcpy(r->sib[i][r->len[i]], lv[sib], 32);
+                r->side[i][r->len[i]++] = pos % 2 ? 'L' : 'R';
+            }
+        }
+        for (size_t i = 0; i + 1 < m; i += 2)
+            ref_node(lv[next++], lv[i], lv[i + 1]);
+        if (m % 2)
+            memcpy(lv[next++], lv[m - 1], 32);
+        m = next;
+    }
+    free(lv);
+}
+
+static void
+ref_paths_free(struct ref_paths *r)
+{
+    free(r->sib);
+    free(r->side);
+    free(r->len);
+}
+
+/* The sides leaf `index` of n leaves takes on its way up, as a string. */
+static void
+sides_of(size_t index, size_t n, char out[LEDGER_MERKLE_PATH_MAX + 1])
+{
+    size_t count = n, m = 0;
+
+    for (unsigned k = 0; count > 1; k++) {
+        size_t pos = index >> k;
+
+        if (pos % 2 == 1)
+            out[m++] = 'L';
+        else if (pos + 1 < count)
+            out[m++] = 'R';
+        count = count / 2 + count % 2;
+    }
+    out[m] = '\0';
+}
+
+/* Leaf `i` of n: its path matches the reference, verifies, and every change fails. Returns the
+ * number of wrong counts that the path happened to fit (possible: see block.h). */
+static size_t
+check_path(const uint8_t (*items)[32], size_t n, size_t i, const uint8_t root[32],
+           const struct ref_paths *r)
+{
+    uint8_t path[LEDGER_MERKLE_PATH_MAX + 1][32];
+    char mine[LEDGER_MERKLE_PATH_MAX + 1], other[LEDGER_MERKLE_PATH_MAX + 1];
+    size_t np = 99, fits = 0;
+
+    assert_int_equal(ledger_merkle_path(items, n, i, path, &np), SBX_OK);
+    assert_int_equal(np, r->len[i]);
+    assert_memory_equal(path, r->sib[i], np * 32);
+    assert_true(ledger_merkle_path_verify(items[i], i, n, path, np, root));
+    /* a flipped bit in each sibling, in the leaf, in the root */
+    for (size_t m = 0; m < np; m++) {
+        path[m][(i + m) % 32] ^= 0x10;
+        assert_false(ledger_merkle_path_verify(items[i], i, n, path, np, root));
+        path[m][(i + m) % 32] ^= 0x10;
+    }
+    {
+        uint8_t leaf[32], bad_root[32];
+
+        memcpy(leaf, items[i], 32);
+        leaf[i % 32] ^= 1;
+        assert_false(ledger_merkle_path_verify(leaf, i, n, path, np, root));
+        memcpy(bad_root, root, 32);
+        bad_root[31] ^= 0x80;
+        assert_false(ledger_merkle_path_verify(items[i], i, n, path, np, bad_root));
+    }
+    /* a sibling too many or too few */
+    memset(path[np], 0, 32);
+    assert_false(ledger_merkle_path_verify(items[i], i, n, path, np + 1, root));
+    if (np > 0)
+        assert_false(ledger_merkle_path_verify(items[i], i, n, path, np - 1, root));
+    /* every wrong index (all of them for small n, the neighbours and ends for large n) */
+    for (size_t j = 0; j <= n; j++) {
+        if (j == i || (n > 64 && j + 1 != i && j != i + 1 && j != 0 && j != n - 1 && j != n))
+            continue;
+        assert_false(ledger_merkle_path_verify(items[i], j, n, path, np, root));
+    }
+    /* a wrong count: refused unless the leaf takes the same sides in both trees, in which case
+     * the path is the same and so is the root (the header's ntx fixes the count) */
+    sides_of(i, n, mine);
+    assert_int_equal(strlen(mine), np);
+    assert_memory_equal(mine, r->side[i], np);
+    for (size_t d = 1; d <= 2; d++) {
+        size_t wrong[2] = {n + d, n > d ? n - d : 0};
+
+        for (size_t w = 0; w < 2; w++) {
+            int ok = ledger_merkle_path_verify(items[i], i, wrong[w], path, np, root);
+
+            sides_of(i, wrong[w], other);
+            assert_int_equal(ok, i < wrong[w] && strcmp(mine, other) == 0);
+            fits += (size_t)ok;
+        }
+    }
+    return fits;
+}
+
+static void
+test_merkle_path(void **state)
+{
+    static const size_t sizes[] = {1, 2, 3, 5, 6, 7, 8, 13, 1000};
+    uint8_t(*items)[32] = malloc(1000 * 32), root[32];
+    uint8_t path[LEDGER_MERKLE_PATH_MAX][32];
+    size_t np;
+
+    (void)state;
+    assert_non_null(items);
+    fill_items(items, 1000);
+    for (size_t s = 0; s < SBX_ARRAY_LEN(sizes); s++) {
+        size_t n = sizes[s], fits = 0;
+        struct ref_paths r;
+
+        ledger_merkle_root(items, n, root);
+        ref_paths_make(&r, items, n);
+        for (size_t i = 0; i < n; i++)
+            fits += check_path(items, n, i, root, &r);
+        /* a wrong count (four tried per leaf) is refused for some leaves at least */
+        assert_true(fits < 4 * n);
+        ref_paths_free(&r);
+        assert_int_equal(ledger_merkle_path(items, n, n, path, &np), SBX_EINVAL);
+        assert_int_equal(np, 0);
+    }
+    /* one leaf: an empty path, the root is its leaf hash */
+    assert_int_equal(ledger_merkle_path(items, 1, 0, path, &np), SBX_OK);
+    assert_int_equal(np, 0);
+    ledger_merkle_root(items, 1, root);
+    assert_true(ledger_merkle_path_verify(items[0], 0, 1, path, 0, root));
+    assert_false(ledger_merkle_path_verify(items[0], 0, 0, path, 0, root));
+    free(items);
+}
+
+/* ledger/proof.c: a proof of every entry of blocks of 1, 2, 5 and 7 trades (some rejected)
+ * checks; a flipped bit in the signature, the header, the transaction's unsigned part, the
+ * verdict or a sibling, a wrong index, or a path of another entry, is refused. */
+static void
+test_proof(void **state)
+{
+    static const uint8_t zero[32];
+    static const size_t sizes[] = {1, 2, 5, 7};
+    struct ledger_proof *p = malloc(sizeof(*p)), *q = malloc(sizeof(*q));
+    uint8_t txid[32], hash[32], tx[SBX_TX_MAX_SIZE];
+    struct sbx_err err;
+
+    (void)state;
+    assert_true(p != NULL && q != NULL);
+    for (size_t s = 0; s < SBX_ARRAY_LEN(sizes); s++) {
+        struct tblock t;
+
+        tblock_build(&t, sizes[s], 9, zero, zero, (unsigned)(40 + s));
+        assert_int_equal(ledger_proof_make(p, &t.b, (uint32_t)t.b.ntx, &err), SBX_EINVAL);
+        for (uint32_t i = 0; i < t.b.ntx; i++) {
+            assert_int_equal(ledger_proof_make(p, &t.b, i, &err), SBX_OK);
+            assert_int_equal(ledger_proof_check(p, txid, hash, &err), SBX_OK);
+            assert_memory_equal(txid, t.txids[i], 32);
+            assert_memory_equal(hash, t.hash, 32);
+
+            *q = *p;
+            q->hdr.sig[i % 64] ^= 1;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EBADSIG);
+            *q = *p;
+            q->hdr.state_digest[3] ^= 0x40;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EBADSIG);
+            *q = *p;
+            q->verdict.param_version ^= 1;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
+            assert_non_null(strstr(err.msg, "verdict_path"));
+            /* byte 40 is in the timestamp, which the txid covers */
+            *q = *p;
+            memcpy(tx, p->tx, p->tx_len);
+            tx[40] ^= 1;
+            q->tx = tx;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
+            assert_non_null(strstr(err.msg, "tx_path"));
+            if (t.b.ntx == 1)
+                continue;
+            *q = *p;
+            q->tx_path[0][7] ^= 0x02;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
+            *q = *p;
+            q->verdict_path[q->verdict_npath - 1][31] ^= 0x80;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
+            *q = *p;
+            q->index = (i + 1) % (uint32_t)t.b.ntx;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
+            /* another entry's transaction with this entry's paths */
+            assert_int_equal(ledger_proof_make(q, &t.b, (i + 1) % (uint32_t)t.b.ntx, &err), SBX_OK);
+            q->index = i;
+            memcpy(q->tx_path, p->tx_path, sizeof(p->tx_path));
+            q->tx_npath = p->tx_npath;
+            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
+        }
+        tblock_free(&t);
+    }
+    free(p);
+    free(q);
+}
+
 static void
 test_block_signature(void **state)
 {
@@ -633,6 +861,7 @@ test_ledger_block_run(void)
         cmocka_unit_test(test_block_roundtrip),     cmocka_unit_test(test_block_truncated_trailing),
         cmocka_unit_test(test_block_bad_header),    cmocka_unit_test(test_block_bad_verdict),
         cmocka_unit_test(test_block_encode_checks), cmocka_unit_test(test_merkle),
+        cmocka_unit_test(test_merkle_path),         cmocka_unit_test(test_proof),
         cmocka_unit_test(test_block_signature),     cmocka_unit_test(test_changes_last_write_wins),
         cmocka_unit_test(test_changes_hash),
     };
