@@ -445,6 +445,88 @@ test_follower_time_skew(void **state)
     free(fdir);
 }
 
+/* Block-authenticated transactions: what the node builds from its submissions carries no
+ * signature, and its signer is the producer. A follower refuses a block whose signature has one
+ * bit flipped, and a block the producer signed holding an unsigned transaction whose signer is
+ * another key (a regulator's); it accepts the same block with the producer as signer. -reindex
+ * and verifychain pass over such a chain. */
+static void
+test_follower_block_auth(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger_store *store = node_store(f->node);
+    struct node_chain *fol;
+    struct ledger_block b;
+    struct ledger_tx tx;
+    struct ledger_tip tip;
+    struct ledger_key op, reg;
+    struct sbx_err err;
+    struct buf raw, forged, txenc;
+    char *fdir = test_tmpdir(), path[4096];
+    uint64_t checked, failed;
+    uint8_t txid[32];
+
+    tx = open_tx("erin", 1);
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK); /* alone in the tip block */
+    node_tip(f->node, &tip);
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    fol = follower_below(store, fdir, tip.height, &raw);
+    snprintf(path, sizeof(path), "%s/keys/operator.key", f->dir);
+    assert_int_equal(ledger_keys_load(&op, path, &err), SBX_OK);
+    assert_int_equal(node_devnet_regulator_key(&reg), SBX_OK);
+    assert_int_equal(ledger_store_get_block(store, tip.height, &raw, &err), SBX_OK);
+    assert_int_equal(ledger_block_decode(&b, raw.data, raw.len, &err), SBX_OK);
+    assert_int_equal(b.ntx, 1);
+    assert_int_equal(ledger_tx_decode(&tx, b.entries[0].tx, b.entries[0].tx_len, NULL, &err),
+                     SBX_OK);
+    assert_int_equal(tx.auth, LEDGER_TX_AUTH_BLOCK);
+    assert_memory_equal(tx.signer, op.pubkey, 32);
+    assert_memory_equal(b.hdr.producer, op.pubkey, 32);
+
+    /* (a) one bit of the block's signature flipped */
+    b.hdr.sig[21] ^= 0x08;
+    buf_init(&forged, LEDGER_BLOCK_MAX_SIZE);
+    assert_int_equal(ledger_block_encode(&b, &forged, &err), SBX_OK);
+    assert_int_not_equal(node_chain_apply(fol, forged.data, forged.len, NULL, &err), SBX_OK);
+    if (strstr(err.msg, "sig") == NULL)
+        fail_msg("unexpected reason: %s", err.msg);
+    buf_release(&forged);
+
+    /* (b) the producer's block holding an unsigned transaction of the regulator's */
+    buf_init(&txenc, SBX_TX_MAX_SIZE);
+    assert_int_equal(ledger_tx_seal_for_block(&tx, reg.pubkey, &txenc, txid, &err), SBX_OK);
+    b.entries[0].tx = txenc.data;
+    b.entries[0].tx_len = txenc.len;
+    assert_int_not_equal(apply_forged(fol, &b, &op, &err), SBX_OK);
+    if (strstr(err.msg, "producer") == NULL)
+        fail_msg("unexpected reason: %s", err.msg);
+    /* ... and the same with the producer as the signer applies */
+    buf_reset(&txenc);
+    assert_int_equal(ledger_tx_seal_for_block(&tx, op.pubkey, &txenc, txid, &err), SBX_OK);
+    b.entries[0].tx = txenc.data;
+    b.entries[0].tx_len = txenc.len;
+    assert_int_equal(apply_forged(fol, &b, &op, &err), SBX_OK);
+    assert_memory_equal(node_chain_tip(fol)->state_digest, tip.state_digest, 32);
+    ledger_block_release(&b);
+    node_chain_close(fol);
+
+    /* -reindex and verifychain over the chain of block-authenticated transactions */
+    snprintf(path, sizeof(path), "%s/ledger", fdir);
+    assert_int_equal(node_chain_open(&fol, path, 1, 1, &err), SBX_OK);
+    assert_memory_equal(node_chain_tip(fol)->state_digest, tip.state_digest, 32);
+    node_chain_close(fol);
+    assert_int_equal(node_verify(f->node, 0, UINT64_MAX, &checked, &failed, &err), SBX_OK);
+    assert_int_equal(checked, tip.height + 1);
+
+    ledger_tx_release(&tx);
+    ledger_keys_wipe(&op);
+    ledger_keys_wipe(&reg);
+    buf_release(&txenc);
+    buf_release(&raw);
+    test_rmtree(fdir);
+    free(fdir);
+}
+
 /* State checkpoints: a follower that stops without one (a crash) loads the last checkpoint
  * (genesis here) and replays the blocks after it on open: same tip, same state, and the next
  * block still applies; the replay then writes a checkpoint, so a second open replays nothing. */
@@ -697,6 +779,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_node_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follower_revalidates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follower_time_skew, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_follower_block_auth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tally, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_overload_and_dry_run, setup, teardown),
