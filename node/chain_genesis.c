@@ -13,6 +13,8 @@ int
 node_chain_genesis_load(struct node_chain *c, const uint8_t *raw, size_t len, struct sbx_err *err)
 {
     struct ledger_block b;
+    uint8_t txid[32];
+    size_t ulen;
     int rc;
 
     rc = ledger_block_decode(&b, raw, len, err);
@@ -26,7 +28,7 @@ node_chain_genesis_load(struct node_chain *c, const uint8_t *raw, size_t len, st
     if (rc)
         goto out;
     ledger_tx_release(&c->genesis);
-    rc = ledger_tx_decode(&c->genesis, b.entries[0].tx, b.entries[0].tx_len, NULL, err);
+    rc = ledger_tx_decode(&c->genesis, b.entries[0].tx, b.entries[0].tx_len, &ulen, err);
     if (rc)
         goto out;
     if (c->genesis.type != LEDGER_TX_GENESIS ||
@@ -37,14 +39,11 @@ node_chain_genesis_load(struct node_chain *c, const uint8_t *raw, size_t len, st
                          "by the operator key");
         goto out;
     }
-    {
-        uint8_t txid[32];
-
-        ledger_tx_id_raw(txid, b.entries[0].tx, b.entries[0].tx_len - 64);
-        rc = ledger_tx_verify(&c->genesis, txid, err);
-        if (rc)
-            goto out;
-    }
+    /* a genesis is always signed (the decoder refuses one that is block-authenticated) */
+    ledger_tx_id_raw(txid, b.entries[0].tx, ulen);
+    rc = ledger_tx_verify(&c->genesis, txid, err);
+    if (rc)
+        goto out;
     ledger_block_hash(&b.hdr, c->genesis_hash);
     cmp_engine_free(c->eng);
     c->eng = NULL;
