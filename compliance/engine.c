@@ -337,7 +337,7 @@ int
 cmp_evaluate(const struct cmp_engine *e, const struct ledger_tx *tx, const uint8_t txid[static 32],
              const struct cmp_block_ctx *ctx, struct cmp_result *res)
 {
-    int business = tx->type >= LEDGER_TX_ACCOUNT_OPEN && tx->type <= LEDGER_TX_TRADE;
+    int business = ledger_tx_is_business(tx->type);
     const struct tx_rules *r = rules_for(tx);
     int rc;
 

@@ -3,7 +3,8 @@
  *
  * Making a proof hashes every txid and verdict of the block once more (the paths need the
  * siblings, which only the whole block gives); a proof is asked for one transaction at a time,
- * so this is not on any hot path. Checking costs a few dozen hashes and one signature check.
+ * so this is not on any hot path. Checking costs a few dozen hashes and one or two signature
+ * checks.
  */
 #include "ledger/proof.h"
 
@@ -68,10 +69,18 @@ ledger_proof_check(const struct ledger_proof *p, uint8_t txid[static 32],
     sbx_err_clear(&txerr);
     memset(&tx, 0, sizeof(tx));
     rc = ledger_tx_decode(&tx, p->tx, p->tx_len, &ulen, &txerr);
-    ledger_tx_release(&tx);
-    if (rc)
+    if (rc == SBX_OK) {
+        ledger_tx_id_raw(txid, p->tx, ulen);
+        /* a signed transaction's own signature, or a block-authenticated one's signer being the
+         * producer whose signature the header carries */
+        rc = ledger_tx_verify_in_block(&tx, txid, p->hdr.producer, &txerr);
+        ledger_tx_release(&tx);
+        if (rc)
+            return sbx_err_set(err, rc, "tx: %s", txerr.msg);
+    } else {
+        ledger_tx_release(&tx);
         return sbx_err_set(err, rc, "tx: does not decode: %s", txerr.msg);
-    ledger_tx_id_raw(txid, p->tx, ulen);
+    }
     if (p->index >= p->hdr.ntx)
         return sbx_err_set(err, SBX_EINVAL, "index: %lu, but the block has %lu transactions",
                            (unsigned long)p->index, (unsigned long)p->hdr.ntx);

@@ -36,7 +36,8 @@ struct ledger_proof {
 int ledger_proof_make(struct ledger_proof *p, const struct ledger_block *b, uint32_t index,
                       struct sbx_err *err) SBX_WARN_UNUSED;
 
-/* Check `p` on its own: the transaction decodes (its txid into `txid`), the txid's path leads
+/* Check `p` on its own: the transaction decodes (its txid into `txid`) and is authenticated
+ * (its own signature, or, block-authenticated, its signer is the producer), the txid's path leads
  * to the header's tx_root, the verdict's path to its verdict_root, and the producer's signature
  * verifies over the block hash (into `block_hash`). SBX_OK, or the code of the first check
  * that failed with `err` naming it ("tx: ...", "tx_path: ...", "verdict_path: ...",

@@ -323,6 +323,13 @@ schema_check(struct ledger_store *s, const char *dir, int create, struct sbx_err
             goto out;
         }
         version = buf_load_u32(val.data);
+        if (version < LEDGER_STORE_SCHEMA) {
+            rc = sbx_err_set(err, SBX_ECORRUPT,
+                             "ledger store in %s was made by an older version (schema %lu; this "
+                             "program uses %d): delete it or run the older sbxd",
+                             dir, (unsigned long)version, LEDGER_STORE_SCHEMA);
+            goto out;
+        }
         if (version != LEDGER_STORE_SCHEMA) {
             rc = sbx_err_set(err, SBX_ECORRUPT,
                              "ledger store in %s has schema version %lu; this program uses "
@@ -819,7 +826,7 @@ verify_block(struct ledger_store *s, const struct ledger_block *b, const uint8_t
         rc = ledger_tx_decode(&tx, en->tx, en->tx_len, &ulen, &e);
         if (rc == SBX_OK) {
             ledger_tx_id_raw(txid, en->tx, ulen);
-            rc = ledger_tx_verify(&tx, txid, &e);
+            rc = ledger_tx_verify_in_block(&tx, txid, b->hdr.producer, &e);
         }
         ledger_tx_release(&tx);
         if (rc)

@@ -57,7 +57,8 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define LEDGER_STORE_SCHEMA 1
+/* The schema version: 2 since transactions carry an auth byte (encoding version 2). */
+#define LEDGER_STORE_SCHEMA 2
 
 #define LEDGER_K_META 'M'
 #define LEDGER_K_BLOCK 'B'

@@ -49,11 +49,18 @@ parse_name(const char *const *names, size_t n, const char *s)
     }
 
 NAME_FUNCTIONS(tx_type, LEDGER_TX_TYPES)
+NAME_FUNCTIONS(tx_auth, LEDGER_TX_AUTHS)
 NAME_FUNCTIONS(investor_class, LEDGER_INVESTOR_CLASSES)
 NAME_FUNCTIONS(account_status, LEDGER_ACCOUNT_STATUSES)
 NAME_FUNCTIONS(travel_protocol, LEDGER_TRAVEL_PROTOCOLS)
 NAME_FUNCTIONS(travel_status, LEDGER_TRAVEL_STATUSES)
 NAME_FUNCTIONS(directive_kind, LEDGER_DIRECTIVE_KINDS)
+
+int
+ledger_tx_is_business(int type)
+{
+    return type >= LEDGER_TX_ACCOUNT_OPEN && type <= LEDGER_TX_TRADE;
+}
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
 

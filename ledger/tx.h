@@ -4,12 +4,19 @@
  *
  *   u8  version (LEDGER_TX_VERSION)
  *   u8  type (enum ledger_tx_type)
+ *   u8  auth (enum ledger_tx_auth): how the transaction is authenticated
  *   32  signer: x-only secp256k1 public key
  *   i64 timestamp, ms since the Unix epoch (UTC)
  *   ... body, by type (see tx_encode.c for each field's order)
  *   --- end of the "unsigned encoding": txid = tagged_hash("sbx/tx", unsigned encoding)
- *   64  BIP340 signature of txid by `signer`
+ *   AUTH_SIG only: 64  BIP340 signature of txid by `signer`
  *   directive only: u8 n, then n x (32 cosigner key, 64 signature of txid)
+ *
+ * A block-authenticated transaction (LEDGER_TX_AUTH_BLOCK) carries no signature: the signature
+ * of the block that holds it (whose header commits to every txid) authenticates it, so it is
+ * valid only in a block whose producer is its signer (ledger_tx_verify_in_block). Only the
+ * business types the operator builds itself may be block-authenticated; genesis, directives and
+ * attestations are always signed.
  *
  * Strings are a u8 (u16 for free text) length then the bytes, with a named maximum. Identifier
  * strings hold printable ASCII without spaces (0x21..0x7e); free text holds no control bytes.
@@ -27,7 +34,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define LEDGER_TX_VERSION 1
+#define LEDGER_TX_VERSION 2
 
 /* Named maximum lengths (bytes, excluding the NUL the structs keep). */
 #define SBX_ID_MAX 64             /* account, trade, transfer and order ids */
@@ -64,6 +71,12 @@
     X(LEDGER_TX_DIRECTIVE, 6, "directive")                                                         \
     X(LEDGER_TX_ATTESTATION, 7, "attestation")
 #define LEDGER_TX_TYPE_MAX LEDGER_TX_ATTESTATION
+
+/* How a transaction is authenticated (the auth byte). */
+#define LEDGER_TX_AUTHS(X)                                                                         \
+    X(LEDGER_TX_AUTH_SIG, 0, "signature") /* a BIP340 signature follows the unsigned part */       \
+    X(LEDGER_TX_AUTH_BLOCK, 1, "block")   /* no signature: its signer's block authenticates it */
+#define LEDGER_TX_AUTH_MAX LEDGER_TX_AUTH_BLOCK
 
 #define LEDGER_INVESTOR_CLASSES(X)                                                                 \
     X(LEDGER_CLASS_DOMESTIC_INDIVIDUAL, 1, "domestic_individual")                                  \
@@ -102,6 +115,7 @@
 
 #define LEDGER_ENUM_VALUE(e, n, s) e = n,
 enum ledger_tx_type { LEDGER_TX_TYPES(LEDGER_ENUM_VALUE) };
+enum ledger_tx_auth { LEDGER_TX_AUTHS(LEDGER_ENUM_VALUE) };
 enum ledger_investor_class { LEDGER_INVESTOR_CLASSES(LEDGER_ENUM_VALUE) };
 enum ledger_account_status { LEDGER_ACCOUNT_STATUSES(LEDGER_ENUM_VALUE) };
 enum ledger_travel_protocol { LEDGER_TRAVEL_PROTOCOLS(LEDGER_ENUM_VALUE) };
@@ -167,7 +181,7 @@ struct ledger_trade {
 
 struct ledger_cosig {
     uint8_t pubkey[32];
-    uint8_t sig[64];
+    uint8_t sig[64]; /* AUTH_SIG only; all zero on AUTH_BLOCK */
 };
 
 struct ledger_directive {
@@ -209,6 +223,7 @@ struct ledger_genesis {
 struct ledger_tx {
     uint8_t version;
     uint8_t type;
+    uint8_t auth; /* enum ledger_tx_auth */
     uint8_t signer[32];
     int64_t timestamp;
     union {
@@ -220,7 +235,7 @@ struct ledger_tx {
         struct ledger_directive directive;
         struct ledger_attestation attestation;
     } u;
-    uint8_t sig[64];
+    uint8_t sig[64]; /* AUTH_SIG only; all zero on AUTH_BLOCK */
 };
 
 /* 1 if `ms` is a time a transaction or a block may carry: in [0, LEDGER_TIME_END). */
@@ -230,7 +245,11 @@ ledger_time_valid(int64_t ms)
     return ms >= 0 && ms < LEDGER_TIME_END;
 }
 
-/* Zero `tx` and set version and type. */
+/* 1 if `type` is a business type (account_open, account_update, deposit, withdrawal, trade):
+ * what the licence gates and what may be block-authenticated. */
+int ledger_tx_is_business(int type);
+
+/* Zero `tx` and set version and type (auth = LEDGER_TX_AUTH_SIG). */
 void ledger_tx_init(struct ledger_tx *tx, enum ledger_tx_type type);
 /* Free what a decoded genesis owns; a no-op for the other types. */
 void ledger_tx_release(struct ledger_tx *tx);
@@ -242,6 +261,10 @@ int ledger_tx_check(const struct ledger_tx *tx, struct sbx_err *err) SBX_WARN_UN
  * encoding applies, whose signer comes from our own key pair or from a decoder that checked it.
  * An invalid key could not produce a verifying signature anyway. */
 int ledger_tx_check_for_encoding(const struct ledger_tx *tx, struct sbx_err *err) SBX_WARN_UNUSED;
+/* The header's part of those checks: version (1 is refused with its own message), type, the
+ * auth value, and block authentication only on a business type. The decoder applies it as soon
+ * as it has read the header, so that it knows whether a signature follows. */
+int ledger_tx_check_header(const struct ledger_tx *tx, struct sbx_err *err) SBX_WARN_UNUSED;
 /* Identifier check: 1..max bytes of printable ASCII without spaces. */
 int ledger_id_valid(const char *s, size_t max);
 
@@ -263,22 +286,37 @@ int ledger_tx_id(const struct ledger_tx *tx, uint8_t txid[static 32],
 /* txid from an encoded transaction's unsigned part. */
 void ledger_tx_id_raw(uint8_t txid[static 32], const uint8_t *unsigned_enc, size_t len);
 
-/* Signatures (tx_sign.c). Set tx->signer to k's public key, compute the txid (into `txid`, may
- * be NULL) and sign. */
+/* Signatures (tx_sign.c). Set tx->auth to LEDGER_TX_AUTH_SIG and tx->signer to k's public key,
+ * compute the txid (into `txid`, may be NULL) and sign. */
 int ledger_tx_sign(struct ledger_tx *tx, const struct ledger_key *k, uint8_t *txid,
                    struct sbx_err *err) SBX_WARN_UNUSED;
 /* Add k's cosignature to a directive (k must differ from the signer and earlier cosigners). */
 int ledger_tx_cosign(struct ledger_tx *tx, const struct ledger_key *k,
                      struct sbx_err *err) SBX_WARN_UNUSED;
-/* Check the signer's signature and every cosignature over `txid`. Cosigners must be distinct
- * from each other and from the signer (SBX_ENONCANON otherwise). */
+/* Make `tx` block-authenticated by `signer` (the producer of the block it will go in): set auth,
+ * signer and a zero signature, append its encoding to `out` and put its txid in `txid`. Nothing
+ * is signed (no key needed); the encoding is the unsigned part, so it is hashed once. On
+ * failure `out` is left as the caller gave it. */
+int ledger_tx_seal_for_block(struct ledger_tx *tx, const uint8_t signer[static 32], struct buf *out,
+                             uint8_t txid[static 32], struct sbx_err *err) SBX_WARN_UNUSED;
+/* Check the signer's signature and every cosignature over `txid`, outside any block. Cosigners
+ * must be distinct from each other and from the signer (SBX_ENONCANON otherwise). A
+ * block-authenticated transaction is refused (SBX_EBADSIG: it has no signature to check). */
 int ledger_tx_verify(const struct ledger_tx *tx, const uint8_t txid[static 32],
                      struct sbx_err *err) SBX_WARN_UNUSED;
+/* Check `tx` as part of a block produced by `producer` (whose header signature the caller
+ * checks): a block-authenticated transaction needs signer == producer (SBX_EBADSIG otherwise);
+ * a signed one is checked as by ledger_tx_verify. */
+int ledger_tx_verify_in_block(const struct ledger_tx *tx, const uint8_t txid[static 32],
+                              const uint8_t producer[static 32],
+                              struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* Names for JSON and logs ("trade", "deposit", ...; NULL if unknown) and the reverse (-1 if
  * unknown), one pair per table above. */
 const char *ledger_tx_type_name(int type);
 int ledger_tx_type_parse(const char *s);
+const char *ledger_tx_auth_name(int auth); /* "signature", "block" */
+int ledger_tx_auth_parse(const char *s);
 const char *ledger_investor_class_name(int cls);
 int ledger_investor_class_parse(const char *s);
 const char *ledger_account_status_name(int s);

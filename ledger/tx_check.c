@@ -513,6 +513,29 @@ check_directive(const struct ledger_directive *d, const uint8_t signer[static 32
     return SBX_OK;
 }
 
+int
+ledger_tx_check_header(const struct ledger_tx *tx, struct sbx_err *err)
+{
+    if (tx->version == 1)
+        return sbx_err_set(err, SBX_EVERSION,
+                           "tx.version: version 1 (before block-authenticated transactions) is "
+                           "no longer accepted");
+    if (tx->version != LEDGER_TX_VERSION)
+        return sbx_err_set(err, SBX_EVERSION, "tx.version: unknown version %u",
+                           (unsigned)tx->version);
+    if (tx->type > LEDGER_TX_TYPE_MAX)
+        return sbx_err_set(err, SBX_ETYPE, "tx.type: unknown type %u", (unsigned)tx->type);
+    if (tx->auth > LEDGER_TX_AUTH_MAX)
+        return sbx_err_set(err, SBX_ETYPE, "tx.auth: unknown authentication %u",
+                           (unsigned)tx->auth);
+    if (tx->auth == LEDGER_TX_AUTH_BLOCK && !ledger_tx_is_business(tx->type))
+        return sbx_err_set(err, SBX_EINVAL,
+                           "tx.auth: a %s must be signed; only business transactions may be "
+                           "block-authenticated",
+                           ledger_tx_type_name(tx->type));
+    return SBX_OK;
+}
+
 /* The checks; `keys` = also check that the signer's key is on the curve (see
  * ledger_tx_check_for_encoding for why encoding skips it). */
 static int
@@ -520,11 +543,12 @@ check_tx(const struct ledger_tx *tx, int keys, struct sbx_err *err)
 {
     int rc;
 
-    if (tx->version != LEDGER_TX_VERSION)
-        return sbx_err_set(err, SBX_EVERSION, "tx.version: unknown version %u",
-                           (unsigned)tx->version);
-    if (tx->type > LEDGER_TX_TYPE_MAX)
-        return sbx_err_set(err, SBX_ETYPE, "tx.type: unknown type %u", (unsigned)tx->type);
+    rc = ledger_tx_check_header(tx, err);
+    if (rc)
+        return rc;
+    if (tx->auth == LEDGER_TX_AUTH_BLOCK && !is_zero(tx->sig, sizeof(tx->sig)))
+        return sbx_err_set(err, SBX_ENONCANON,
+                           "tx.sig: must be zero on a block-authenticated transaction");
     rc = keys ? check_pubkey(tx->signer, "tx.signer", err) : SBX_OK;
     if (rc)
         return rc;

@@ -294,12 +294,10 @@ static void
 walk_unsigned(struct codec *c, struct ledger_tx *tx)
 {
     c_bytes(c, &tx->version, 1, "version");
-    if (c->decoding && c->rc == SBX_OK && tx->version != LEDGER_TX_VERSION)
-        c->rc = sbx_err_set(c->err, SBX_EVERSION, "tx.version: unknown version %u",
-                            (unsigned)tx->version);
     c_bytes(c, &tx->type, 1, "type");
-    if (c->decoding && c->rc == SBX_OK && tx->type > LEDGER_TX_TYPE_MAX)
-        c->rc = sbx_err_set(c->err, SBX_ETYPE, "tx.type: unknown type %u", (unsigned)tx->type);
+    c_bytes(c, &tx->auth, 1, "auth");
+    if (c->decoding && c->rc == SBX_OK)
+        c->rc = ledger_tx_check_header(tx, c->err);
     c_bytes(c, tx->signer, 32, "signer");
     C_INT(c, &tx->timestamp, "timestamp");
     if (c->rc == SBX_OK) {
@@ -315,7 +313,8 @@ walk_signatures(struct codec *c, struct ledger_tx *tx)
 {
     struct ledger_directive *d = &tx->u.directive;
 
-    c_bytes(c, tx->sig, 64, "sig");
+    if (tx->auth == LEDGER_TX_AUTH_SIG)
+        c_bytes(c, tx->sig, 64, "sig");
     if (c->rc != SBX_OK || tx->type != LEDGER_TX_DIRECTIVE)
         return;
     c->pfx = "directive";
@@ -384,6 +383,13 @@ ledger_tx_decode(struct ledger_tx *tx, const uint8_t *in, size_t len, size_t *un
     rc = c.rc;
     if (rc)
         goto out;
+    if (buf_reader_left(&c.in) != 0 && tx->auth == LEDGER_TX_AUTH_BLOCK) {
+        rc = sbx_err_set(err, SBX_ETRAILING,
+                         "tx.sig: %zu bytes after the end: a block-authenticated transaction "
+                         "carries no signature",
+                         buf_reader_left(&c.in));
+        goto out;
+    }
     if (buf_reader_left(&c.in) != 0) {
         rc = sbx_err_set(err, SBX_ETRAILING, "tx: %zu bytes after the end", buf_reader_left(&c.in));
         goto out;

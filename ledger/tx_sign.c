@@ -1,4 +1,5 @@
-/* Transaction signatures: the signer's and, on directives, the cosigners'; see tx.h.
+/* Transaction signatures: the signer's and, on directives, the cosigners'; see tx.h. A
+ * block-authenticated transaction has none: it is checked against its block's producer.
  *
  * Built on the plain message signatures of keys.c: a transaction signs its txid (the tagged
  * hash of its unsigned encoding), so signing encodes it and verifying needs only the txid the
@@ -16,6 +17,7 @@ ledger_tx_sign(struct ledger_tx *tx, const struct ledger_key *k, uint8_t *txid, 
     uint8_t id[32];
     int rc;
 
+    tx->auth = LEDGER_TX_AUTH_SIG;
     memcpy(tx->signer, k->pubkey, 32);
     rc = ledger_tx_id(tx, id, err);
     if (rc)
@@ -28,6 +30,22 @@ ledger_tx_sign(struct ledger_tx *tx, const struct ledger_key *k, uint8_t *txid, 
     if (txid != NULL)
         memcpy(txid, id, 32);
 out:
+    return rc;
+}
+
+int
+ledger_tx_seal_for_block(struct ledger_tx *tx, const uint8_t signer[static 32], struct buf *out,
+                         uint8_t txid[static 32], struct sbx_err *err)
+{
+    size_t start = out->len;
+    int rc;
+
+    tx->auth = LEDGER_TX_AUTH_BLOCK;
+    memcpy(tx->signer, signer, 32);
+    memset(tx->sig, 0, sizeof(tx->sig));
+    rc = ledger_tx_encode(tx, out, err);
+    if (rc == SBX_OK)
+        ledger_tx_id_raw(txid, out->data + start, out->len - start);
     return rc;
 }
 
@@ -69,6 +87,10 @@ ledger_tx_verify(const struct ledger_tx *tx, const uint8_t txid[static 32], stru
     const struct ledger_directive *d = &tx->u.directive;
     int rc;
 
+    if (tx->auth != LEDGER_TX_AUTH_SIG)
+        return sbx_err_set(err, SBX_EBADSIG,
+                           "tx.auth: not signed: a block-authenticated transaction is valid only "
+                           "inside a block of its signer");
     rc = ledger_keys_verify(tx->signer, txid, tx->sig);
     if (rc == SBX_EPUBKEY)
         return sbx_err_set(err, rc, "tx.signer: not a valid x-only public key");
@@ -97,5 +119,18 @@ ledger_tx_verify(const struct ledger_tx *tx, const uint8_t txid[static 32], stru
         if (rc)
             return sbx_err_set(err, rc, "directive.cosig[%u]: verification failed", i);
     }
+    return SBX_OK;
+}
+
+int
+ledger_tx_verify_in_block(const struct ledger_tx *tx, const uint8_t txid[static 32],
+                          const uint8_t producer[static 32], struct sbx_err *err)
+{
+    if (tx->auth != LEDGER_TX_AUTH_BLOCK)
+        return ledger_tx_verify(tx, txid, err);
+    if (memcmp(tx->signer, producer, 32) != 0)
+        return sbx_err_set(err, SBX_EBADSIG,
+                           "tx.signer: a block-authenticated transaction must be signed by the "
+                           "block's producer");
     return SBX_OK;
 }

@@ -34,7 +34,7 @@ node_chain_check_txs(const struct ledger_block *b, size_t from, size_t to, uint8
         rc = ledger_tx_decode(&tx, e->tx, e->tx_len, &ulen, err);
         if (rc == SBX_OK) {
             ledger_tx_id_raw(txids[i], e->tx, ulen);
-            rc = ledger_tx_verify(&tx, txids[i], err);
+            rc = ledger_tx_verify_in_block(&tx, txids[i], b->hdr.producer, err);
             if (rc == SBX_OK && tx.type == LEDGER_TX_GENESIS)
                 rc = sbx_err_set(err, SBX_ECORRUPT, "a genesis transaction after block 0");
             ledger_tx_release(&tx);

@@ -87,7 +87,8 @@ join_path(char *out, size_t cap, const char *a, const char *b)
     return k < 0 || (size_t)k >= cap ? SBX_ETOOLONG : SBX_OK;
 }
 
-/* The devnet's house account, opened in its own block at first start. */
+/* The devnet's house account, opened in its own block at first start (block-authenticated, as
+ * every business transaction the operator builds). */
 static int
 open_house_account(struct node *n, struct sbx_err *err)
 {
@@ -112,8 +113,7 @@ open_house_account(struct node *n, struct sbx_err *err)
     tx.timestamp = time_now_ms();
     buf_init(&enc, SBX_TX_MAX_SIZE);
     memset(&s, 0, sizeof(s));
-    rc = ledger_tx_sign(&tx, &n->op_key, txid, err);
-    rc = rc ? rc : ledger_tx_encode(&tx, &enc, err);
+    rc = ledger_tx_seal_for_block(&tx, n->op_key.pubkey, &enc, txid, err);
     rc = rc ? rc : node_chain_begin(n->chain, tx.timestamp);
     rc = rc ? rc : node_chain_add(n->chain, enc.data, enc.len, &tx, txid, &res);
     rc = rc ? rc : node_chain_seal(n->chain, &n->op_key, &s, err);

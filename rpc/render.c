@@ -148,7 +148,8 @@ genesis_fields(json_t *o, const struct ledger_genesis *g)
     json_object_set_new(o, "licence", lic ? lic : json_null());
 }
 
-/* The transaction's own fields: txid, type, signer, timestamp and the body by type. */
+/* The transaction's own fields: txid, type, signer, auth (and signature when signed),
+ * timestamp and the body by type. */
 json_t *
 rpc_render_tx(const struct rpc_env *env, const struct ledger_tx *tx, const uint8_t txid[static 32])
 {
@@ -160,6 +161,9 @@ rpc_render_tx(const struct rpc_env *env, const struct ledger_tx *tx, const uint8
     json_object_set_new(o, "txid", hex_json(txid, 32));
     json_object_set_new(o, "type", json_string(ledger_tx_type_name(tx->type)));
     json_object_set_new(o, "signer", hex_json(tx->signer, 32));
+    json_object_set_new(o, "auth", json_string(ledger_tx_auth_name(tx->auth)));
+    if (tx->auth == LEDGER_TX_AUTH_SIG)
+        json_object_set_new(o, "signature", hex_json(tx->sig, 64));
     json_object_set_new(o, "timestamp", rpc_render_int(tx->timestamp));
     switch (tx->type) {
     case LEDGER_TX_GENESIS:

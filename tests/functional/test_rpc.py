@@ -328,6 +328,9 @@ class RPCTest(fw.OneNodeTestCase):
         r = self.assertReceipt(self.n.call("submitrawtx", {"hex": raw.hex()}))
         self.assertEqual(r["txid"], txid)
         self.assertEqual(self.n.call("getaccount", {"account": acct})["account"], acct)
+        tx = self.n.call("gettx", {"txid": txid})
+        self.assertEqual(tx["auth"], "signature")
+        self.assertEqual(tx["signature"], raw.hex()[-128:])
         # the same bytes again: the first receipt
         again = self.n.call("submitrawtx", {"hex": raw.hex()})
         self.assertEqual(again["txid"], txid)
@@ -337,6 +340,32 @@ class RPCTest(fw.OneNodeTestCase):
             self.assertRPCError(INVALID_PARAMS, self.n.call, "submitrawtx", {"hex": bad})
         self.assertRPCError(INVALID_PARAMS, self.n.call, "submitrawtx", {"hex": 5})
         self.assertRPCError(INVALID_PARAMS, self.n.call, "submitrawtx", {})
+
+    def test_submitrawtx_block_authenticated(self):
+        """An unsigned (block-authenticated) transaction is valid only inside a block of its
+        signer: offered alone it is refused as a bad signature, even with the operator's key as
+        signer; a signature's bytes after one, or the encoding of version 1, do not decode."""
+        acct = uid("rawb")
+        secret = txsign.read_key(os.path.join(self.n.datadir, "keys", "operator.key"))
+        body = txsign.account_open_body(acct, 1, "domestic_individual", "VN", hex32(acct + "k"),
+                                        hex32(acct + "b"))
+        raw, txid = txsign.block_auth_tx(txsign.ACCOUNT_OPEN, body, txsign.pubkey(secret),
+                                         fw.now_ms())
+        self.assertRPCError(BAD_SIGNATURE, self.n.call, "submitrawtx", {"hex": raw.hex()})
+        self.assertRPCError(INVALID_PARAMS, self.n.call, "submitrawtx",
+                            {"hex": raw.hex() + "00" * 64})
+        signed, _ = txsign.sign_tx(txsign.ACCOUNT_OPEN, body, secret, fw.now_ms())
+        v1 = b"\x01" + signed[1:2] + signed[3:]  # the same transaction without the auth byte
+        self.assertRPCError(INVALID_PARAMS, self.n.call, "submitrawtx", {"hex": v1.hex()})
+        self.assertRPCError(NOT_FOUND, self.n.call, "gettx", {"txid": txid})
+        # what the node builds from JSON-RPC is block-authenticated by its operator key
+        r = self.assertReceipt(self.n.call("openaccount", {
+            "account": acct, "kyc_tier": 1, "investor_class": "domestic_individual",
+            "country": "VN", "kyc_ref": hex32(acct + "k"), "bank_ref": hex32(acct + "b")}))
+        tx = self.n.call("gettx", {"txid": r["txid"]})
+        self.assertEqual(tx["auth"], "block")
+        self.assertNotIn("signature", tx)
+        self.assertEqual(tx["signer"], txsign.pubkey(secret).hex())
 
     # ---- error codes
 

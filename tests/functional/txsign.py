@@ -1,7 +1,7 @@
 """Build and sign sbx transactions in Python, for submitrawtx tests.
 
-The canonical encoding of ledger/tx.h (big-endian integers, u8-length strings, u16 for free
-text) and BIP340 Schnorr signatures over the txid (the "sbx/tx" tagged hash of the unsigned
+The canonical encoding of ledger/tx.h (version 2: an auth byte after the type; big-endian
+integers, u8-length strings, u16 for free text) and BIP340 Schnorr signatures over the txid (the "sbx/tx" tagged hash of the unsigned
 encoding). The signer is the reference algorithm of BIP340 in plain Python: slow (a few ms) and
 not constant-time, which is fine for tests. Standard library only.
 """
@@ -15,7 +15,9 @@ N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 G = (0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
      0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)
 
-TX_VERSION = 1
+TX_VERSION = 2
+AUTH_SIG = 0    # a signature follows the body
+AUTH_BLOCK = 1  # no signature: valid only inside a block of its signer
 ACCOUNT_OPEN = 1
 TRADE = 5
 DIRECTIVE = 6
@@ -97,8 +99,8 @@ def _str16(s):
     return struct.pack(">H", len(b)) + b
 
 
-def _header(tx_type, signer, timestamp):
-    return struct.pack(">BB", TX_VERSION, tx_type) + signer + struct.pack(">q", timestamp)
+def _header(tx_type, signer, timestamp, auth=AUTH_SIG):
+    return struct.pack(">BBB", TX_VERSION, tx_type, auth) + signer + struct.pack(">q", timestamp)
 
 
 def account_open_body(account, tier, investor_class, country, kyc_ref, bank_ref):
@@ -127,6 +129,13 @@ def sign_tx(tx_type, body, secret, timestamp):
     if tx_type == DIRECTIVE:
         raw += b"\x00"  # no cosigners
     return raw, txid.hex()
+
+
+def block_auth_tx(tx_type, body, signer, timestamp):
+    """The encoding (bytes) and txid (hex) of a block-authenticated transaction by the 32-byte
+    key `signer`: no signature, valid only inside a block that `signer` produced."""
+    raw = _header(tx_type, signer, timestamp, AUTH_BLOCK) + body
+    return raw, tagged_hash("sbx/tx", raw).hex()
 
 
 def read_key(path):

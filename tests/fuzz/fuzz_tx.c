@@ -1,6 +1,7 @@
 /* libFuzzer target: the transaction decoder. Any input must decode or be refused with a code
  * and a message, never crash or read out of bounds; what decodes must re-encode to exactly the
- * same bytes (the encoding is canonical). */
+ * same bytes (the encoding is canonical); a block-authenticated one verifies only in a block of
+ * its signer. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         ledger_tx_id_raw(txid, copy, ulen);
         (void)ledger_tx_verify(&tx, txid, &err);
+        /* an unsigned transaction has nothing after its body, never verifies outside a block,
+         * and is valid in a block of its signer */
+        if (tx.auth == LEDGER_TX_AUTH_BLOCK &&
+            (ulen != size || ledger_tx_verify(&tx, txid, &err) != SBX_EBADSIG ||
+             ledger_tx_verify_in_block(&tx, txid, tx.signer, &err) != SBX_OK))
+            abort();
         buf_release(&out);
         ledger_tx_release(&tx);
     } else if (err.msg[0] == '\0') {

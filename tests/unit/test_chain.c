@@ -370,79 +370,163 @@ apply_forged(struct node_chain *fol, struct ledger_block *b, const struct ledger
     return rc;
 }
 
+/* What a test of forged blocks starts from: an account opened alone in the tip block `tip`, a
+ * follower in `fdir` holding every block below it, the operator key, the tip block decoded into
+ * `b` from `raw`, and its one transaction decoded into `tx`. */
+struct forge {
+    struct ledger_tip tip;
+    struct node_chain *fol;
+    char *fdir;
+    struct ledger_key op;
+    struct buf raw;
+    struct ledger_block b;
+    struct ledger_tx tx;
+};
+
+static void
+forge_setup(struct fixture *f, struct forge *g, const char *account)
+{
+    struct ledger_store *store = node_store(f->node);
+    struct ledger_tx tx = open_tx(account, 1);
+    struct sbx_err err;
+    char path[4096];
+
+    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK); /* alone in the tip block */
+    node_tip(f->node, &g->tip);
+    g->fdir = test_tmpdir();
+    buf_init(&g->raw, LEDGER_BLOCK_MAX_SIZE);
+    g->fol = follower_below(store, g->fdir, g->tip.height, &g->raw);
+    snprintf(path, sizeof(path), "%s/keys/operator.key", f->dir);
+    assert_int_equal(ledger_keys_load(&g->op, path, &err), SBX_OK);
+    assert_int_equal(ledger_store_get_block(store, g->tip.height, &g->raw, &err), SBX_OK);
+    assert_int_equal(ledger_block_decode(&g->b, g->raw.data, g->raw.len, &err), SBX_OK);
+    assert_int_equal(g->b.ntx, 1);
+    assert_int_equal(
+        ledger_tx_decode(&g->tx, g->b.entries[0].tx, g->b.entries[0].tx_len, NULL, &err), SBX_OK);
+}
+
+static void
+forge_release(struct forge *g)
+{
+    ledger_block_release(&g->b);
+    ledger_tx_release(&g->tx);
+    ledger_keys_wipe(&g->op);
+    buf_release(&g->raw);
+    node_chain_close(g->fol);
+    test_rmtree(g->fdir);
+    free(g->fdir);
+}
+
 /* The block rule time.skew: a transaction's timestamp within time.max_skew_ms of its block's
  * time, both edges included; a follower refuses a block with one 1 ms further either way. */
 static void
 test_follower_time_skew(void **state)
 {
     struct fixture *f = *state;
-    struct ledger_store *store = node_store(f->node);
-    struct node_chain *fol;
-    struct ledger_block b;
-    struct ledger_tx tx;
-    struct ledger_tip tip;
-    struct ledger_key op;
+    struct forge g;
     struct sbx_err err;
-    struct buf raw, txenc;
-    char *fdir = test_tmpdir(), path[4096];
+    struct buf txenc;
     int64_t skew, t, ts0;
     uint8_t txid[32];
 
-    tx = open_tx("dave", 1);
-    assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK); /* alone in the tip block */
-    node_tip(f->node, &tip);
-    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
-    fol = follower_below(store, fdir, tip.height, &raw);
-    skew = cmp_engine_params(node_chain_engine(fol))->v[CMP_P_MAX_SKEW_MS];
+    forge_setup(f, &g, "dave");
+    skew = cmp_engine_params(node_chain_engine(g.fol))->v[CMP_P_MAX_SKEW_MS];
 
     /* the edges, against a block being built */
-    assert_int_equal(node_chain_begin(fol, time_now_ms()), SBX_OK);
-    t = node_chain_block_time(fol);
-    assert_int_equal(node_chain_time_fit(fol, t), 0);
-    assert_int_equal(node_chain_time_fit(fol, t - skew), 0);
-    assert_int_equal(node_chain_time_fit(fol, t + skew), 0);
-    assert_int_equal(node_chain_time_fit(fol, t - skew - 1), -1);
-    assert_int_equal(node_chain_time_fit(fol, t + skew + 1), 1);
-    node_chain_abort_empty(fol);
+    assert_int_equal(node_chain_begin(g.fol, time_now_ms()), SBX_OK);
+    t = node_chain_block_time(g.fol);
+    assert_int_equal(node_chain_time_fit(g.fol, t), 0);
+    assert_int_equal(node_chain_time_fit(g.fol, t - skew), 0);
+    assert_int_equal(node_chain_time_fit(g.fol, t + skew), 0);
+    assert_int_equal(node_chain_time_fit(g.fol, t - skew - 1), -1);
+    assert_int_equal(node_chain_time_fit(g.fol, t + skew + 1), 1);
+    node_chain_abort_empty(g.fol);
 
-    snprintf(path, sizeof(path), "%s/keys/operator.key", f->dir);
-    assert_int_equal(ledger_keys_load(&op, path, &err), SBX_OK);
-    assert_int_equal(ledger_store_get_block(store, tip.height, &raw, &err), SBX_OK);
-    assert_int_equal(ledger_block_decode(&b, raw.data, raw.len, &err), SBX_OK);
-    assert_int_equal(b.ntx, 1);
-    assert_int_equal(ledger_tx_decode(&tx, b.entries[0].tx, b.entries[0].tx_len, NULL, &err),
-                     SBX_OK);
-    ts0 = tx.timestamp;
+    ts0 = g.tx.timestamp;
     /* a block dated 1 ms more than the skew after its transaction */
-    b.hdr.time_ms = ts0 + skew + 1;
-    assert_int_equal(apply_forged(fol, &b, &op, &err), SBX_ECORRUPT);
+    g.b.hdr.time_ms = ts0 + skew + 1;
+    assert_int_equal(apply_forged(g.fol, &g.b, &g.op, &err), SBX_ECORRUPT);
     if (strstr(err.msg, "time.skew") == NULL)
         fail_msg("unexpected reason: %s", err.msg);
-    /* a transaction dated 1 ms more than the skew after its block (signed again) */
-    b.hdr.time_ms = ts0;
-    tx.timestamp = ts0 + skew + 1;
+    /* a transaction dated 1 ms more than the skew after its block (encoded again) */
+    g.b.hdr.time_ms = ts0;
+    g.tx.timestamp = ts0 + skew + 1;
     buf_init(&txenc, SBX_TX_MAX_SIZE);
-    assert_int_equal(ledger_tx_sign(&tx, &op, txid, &err), SBX_OK);
-    assert_int_equal(ledger_tx_encode(&tx, &txenc, &err), SBX_OK);
-    b.entries[0].tx = txenc.data;
-    b.entries[0].tx_len = txenc.len;
-    assert_int_equal(apply_forged(fol, &b, &op, &err), SBX_ECORRUPT);
+    assert_int_equal(ledger_tx_seal_for_block(&g.tx, g.op.pubkey, &txenc, txid, &err), SBX_OK);
+    g.b.entries[0].tx = txenc.data;
+    g.b.entries[0].tx_len = txenc.len;
+    assert_int_equal(apply_forged(g.fol, &g.b, &g.op, &err), SBX_ECORRUPT);
     if (strstr(err.msg, "time.skew") == NULL)
         fail_msg("unexpected reason: %s", err.msg);
-    ledger_block_release(&b);
+    ledger_block_release(&g.b);
     /* exactly the skew after its transaction: the block applies, same state as the operator's */
-    assert_int_equal(ledger_block_decode(&b, raw.data, raw.len, &err), SBX_OK);
-    b.hdr.time_ms = ts0 + skew;
-    assert_int_equal(apply_forged(fol, &b, &op, &err), SBX_OK);
-    assert_memory_equal(node_chain_tip(fol)->state_digest, tip.state_digest, 32);
-    ledger_block_release(&b);
-    ledger_tx_release(&tx);
-    ledger_keys_wipe(&op);
+    assert_int_equal(ledger_block_decode(&g.b, g.raw.data, g.raw.len, &err), SBX_OK);
+    g.b.hdr.time_ms = ts0 + skew;
+    assert_int_equal(apply_forged(g.fol, &g.b, &g.op, &err), SBX_OK);
+    assert_memory_equal(node_chain_tip(g.fol)->state_digest, g.tip.state_digest, 32);
     buf_release(&txenc);
-    buf_release(&raw);
-    node_chain_close(fol);
-    test_rmtree(fdir);
-    free(fdir);
+    forge_release(&g);
+}
+
+/* Block-authenticated transactions: what the node builds from its submissions carries no
+ * signature, and its signer is the producer. A follower refuses a block whose signature has one
+ * bit flipped, and a block the producer signed holding an unsigned transaction whose signer is
+ * another key (a regulator's); it accepts the same block with the producer as signer. -reindex
+ * and verifychain pass over such a chain. */
+static void
+test_follower_block_auth(void **state)
+{
+    struct fixture *f = *state;
+    struct forge g;
+    struct ledger_key reg;
+    struct sbx_err err;
+    struct buf forged, txenc;
+    char path[4096];
+    uint64_t checked, failed;
+    uint8_t txid[32];
+
+    forge_setup(f, &g, "erin");
+    assert_int_equal(node_devnet_regulator_key(&reg), SBX_OK);
+    assert_int_equal(g.tx.auth, LEDGER_TX_AUTH_BLOCK);
+    assert_memory_equal(g.tx.signer, g.op.pubkey, 32);
+    assert_memory_equal(g.b.hdr.producer, g.op.pubkey, 32);
+
+    /* (a) one bit of the block's signature flipped */
+    g.b.hdr.sig[21] ^= 0x08;
+    buf_init(&forged, LEDGER_BLOCK_MAX_SIZE);
+    assert_int_equal(ledger_block_encode(&g.b, &forged, &err), SBX_OK);
+    assert_int_not_equal(node_chain_apply(g.fol, forged.data, forged.len, NULL, &err), SBX_OK);
+    if (strstr(err.msg, "sig") == NULL)
+        fail_msg("unexpected reason: %s", err.msg);
+    buf_release(&forged);
+
+    /* (b) the producer's block holding an unsigned transaction of the regulator's */
+    buf_init(&txenc, SBX_TX_MAX_SIZE);
+    assert_int_equal(ledger_tx_seal_for_block(&g.tx, reg.pubkey, &txenc, txid, &err), SBX_OK);
+    g.b.entries[0].tx = txenc.data;
+    g.b.entries[0].tx_len = txenc.len;
+    assert_int_not_equal(apply_forged(g.fol, &g.b, &g.op, &err), SBX_OK);
+    if (strstr(err.msg, "producer") == NULL)
+        fail_msg("unexpected reason: %s", err.msg);
+    /* ... and the same with the producer as the signer applies */
+    buf_reset(&txenc);
+    assert_int_equal(ledger_tx_seal_for_block(&g.tx, g.op.pubkey, &txenc, txid, &err), SBX_OK);
+    g.b.entries[0].tx = txenc.data;
+    g.b.entries[0].tx_len = txenc.len;
+    assert_int_equal(apply_forged(g.fol, &g.b, &g.op, &err), SBX_OK);
+    assert_memory_equal(node_chain_tip(g.fol)->state_digest, g.tip.state_digest, 32);
+
+    /* -reindex and verifychain over the chain of block-authenticated transactions */
+    node_chain_close(g.fol);
+    snprintf(path, sizeof(path), "%s/ledger", g.fdir);
+    assert_int_equal(node_chain_open(&g.fol, path, 1, 1, &err), SBX_OK);
+    assert_memory_equal(node_chain_tip(g.fol)->state_digest, g.tip.state_digest, 32);
+    assert_int_equal(node_verify(f->node, 0, UINT64_MAX, &checked, &failed, &err), SBX_OK);
+    assert_int_equal(checked, g.tip.height + 1);
+
+    ledger_keys_wipe(&reg);
+    buf_release(&txenc);
+    forge_release(&g);
 }
 
 /* State checkpoints: a follower that stops without one (a crash) loads the last checkpoint
@@ -697,6 +781,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_node_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follower_revalidates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follower_time_skew, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_follower_block_auth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tally, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_overload_and_dry_run, setup, teardown),

@@ -9,6 +9,7 @@ main(void)
 
     failed += test_ledger_tx_run();
     failed += test_ledger_txreject_run();
+    failed += test_ledger_txauth_run();
     failed += test_ledger_keys_run();
     failed += test_ledger_state_run();
     failed += test_ledger_block_run();

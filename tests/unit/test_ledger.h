@@ -4,6 +4,7 @@
 
 int test_ledger_tx_run(void);       /* test_ledger_tx.c: tx encoding round trips, names */
 int test_ledger_txreject_run(void); /* test_ledger_txreject.c: each refusal of tx.c */
+int test_ledger_txauth_run(void);   /* test_ledger_txauth.c: block-authenticated transactions */
 int test_ledger_keys_run(void);     /* test_ledger_keys.c: signatures, cosignatures, key files */
 int test_ledger_state_run(void);    /* test_ledger_state.c: amounts, accounts, balances, changes */
 int test_ledger_block_run(void);    /* test_ledger_block.c: blocks, merkle, change sets */

@@ -609,8 +609,18 @@ test_proof(void **state)
             memcpy(tx, p->tx, p->tx_len);
             tx[40] ^= 1;
             q->tx = tx;
-            assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
-            assert_non_null(strstr(err.msg, "tx_path"));
+            if (i % 2 == 0) { /* signed (tblock_make): its own signature no longer verifies */
+                assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EBADSIG);
+                assert_true(strncmp(err.msg, "tx: ", 4) == 0);
+            } else { /* block-authenticated: the changed txid does not lead to the root */
+                assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EINVAL);
+                assert_non_null(strstr(err.msg, "tx_path"));
+                /* nor is it valid under another producer (the tx check comes first) */
+                *q = *p;
+                q->hdr.producer[0] ^= 1;
+                assert_int_equal(ledger_proof_check(q, txid, hash, &err), SBX_EBADSIG);
+                assert_true(strncmp(err.msg, "tx: ", 4) == 0);
+            }
             if (t.b.ntx == 1)
                 continue;
             *q = *p;

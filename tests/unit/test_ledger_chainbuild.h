@@ -1,8 +1,9 @@
 /* Blocks and stores shared by the ledger/ block, store and verification unit tests
  * (test_ledger_block.c, test_ledger_store.c, test_ledger_verify.c).
  *
- * Transactions are real signed trades (ledger/tx.c, ledger/keys.c), so the roots and
- * signatures these tests check are the ones a node would check.
+ * Transactions are real trades (ledger/tx.c, ledger/keys.c), so the roots and signatures these
+ * tests check are the ones a node would check: even entries signed by g_op (a signer that is
+ * not the producer, as a submitrawtx), odd ones block-authenticated by g_prod (the producer).
  */
 #ifndef SBX_TEST_LEDGER_CHAINBUILD_H
 #define SBX_TEST_LEDGER_CHAINBUILD_H
@@ -24,7 +25,7 @@
 #define OFF_SIG 184
 #define OFF_ENTRY0 LEDGER_HEADER_SIZE
 
-extern struct ledger_key g_op;   /* signs the transactions */
+extern struct ledger_key g_op;   /* signs the even transactions */
 extern struct ledger_key g_prod; /* signs the blocks */
 
 /* cmocka group set-up and tear-down: generate and wipe g_op and g_prod, silence the log (the
@@ -32,7 +33,7 @@ extern struct ledger_key g_prod; /* signs the blocks */
 int chainbuild_group_setup(void **state);
 int chainbuild_group_teardown(void **state);
 
-/* A block of n signed trades with real roots, signed by g_prod. */
+/* A block of n trades with real roots, signed by g_prod. */
 struct tblock {
     struct buf txs; /* the encoded transactions back to back */
     size_t *off;

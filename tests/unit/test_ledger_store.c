@@ -82,14 +82,23 @@ test_store_schema(void **state)
 
     (void)state;
 
-    /* a store of schema 2 */
+    /* a store of a later schema */
     b = ledger_store_batch_new();
     assert_non_null(b);
-    buf_store_u32(v, 2);
+    buf_store_u32(v, LEDGER_STORE_SCHEMA + 1);
     ledger_store_batch_put(b, "Mschema", 7, v, 4);
     assert_int_equal(reopen_refused(dir, b, 1, &err), SBX_ECORRUPT);
+    assert_non_null(strstr(err.msg, "schema version 3"));
     assert_non_null(strstr(err.msg, "version 2"));
-    assert_non_null(strstr(err.msg, "version 1"));
+
+    /* a store an older version made (schema 1: transactions without the auth byte) */
+    b = ledger_store_batch_new();
+    assert_non_null(b);
+    buf_store_u32(v, 1);
+    ledger_store_batch_put(b, "Mschema", 7, v, 4);
+    assert_int_equal(reopen_refused(dir, b, 1, &err), SBX_ECORRUPT);
+    assert_non_null(strstr(err.msg, "older version"));
+    assert_non_null(strstr(err.msg, "delete it"));
 
     /* a malformed schema record */
     b = ledger_store_batch_new();

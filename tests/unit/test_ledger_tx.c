@@ -113,8 +113,9 @@ static void
 test_encoding_layout(void **state)
 {
     static const char want_hex[] =
-        "01"                                                               /* version */
+        "02"                                                               /* version */
         "05"                                                               /* type */
+        "00"                                                               /* auth */
         "f9308a019258c31049344f85f89d5229b531c845836f99b08601f113bce036f9" /* signer */
         "0000018bcfe56800"                                                 /* timestamp */
         "027431"                                                           /* "t1" */

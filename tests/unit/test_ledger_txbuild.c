@@ -395,6 +395,7 @@ check_encoding(struct ledger_tx *tx)
     }
     assert_int_equal(b.version, a.version);
     assert_int_equal(b.type, a.type);
+    assert_int_equal(b.auth, a.auth);
     assert_int_equal(b.timestamp, a.timestamp);
     assert_memory_equal(b.signer, a.signer, 32);
     assert_memory_equal(b.sig, a.sig, 64);

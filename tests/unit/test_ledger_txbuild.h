@@ -18,7 +18,7 @@
 #include "util/buf.h"
 
 #define NKEYS 20
-#define HDR 42 /* version, type, signer, timestamp */
+#define HDR 43 /* version, type, auth, signer, timestamp */
 #define TS 1700000000000LL
 /* Copy a string into a char array (the house style has no strcpy). */
 #define SET(dst, s) snprintf((dst), sizeof(dst), "%s", (s))

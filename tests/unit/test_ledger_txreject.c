@@ -62,7 +62,7 @@ test_reject_header(void **state)
     p = b.data;
 
     expect_decode_rc(p, 0, SBX_ETRUNCATED, "version");
-    p[0] = 2;
+    p[0] = LEDGER_TX_VERSION + 1;
     expect_decode_rc(p, b.len, SBX_EVERSION, "version");
     p[0] = 0;
     expect_decode_rc(p, b.len, SBX_EVERSION, "version");
@@ -72,15 +72,23 @@ test_reject_header(void **state)
     p[1] = LEDGER_TX_TYPE_MAX + 1;
     expect_decode_rc(p, b.len, SBX_ETYPE, "type");
     p[1] = LEDGER_TX_TRADE;
-    memset(p + 2, 0xff, 32); /* x >= p: not on the curve */
+    p[2] = LEDGER_TX_AUTH_MAX + 1;
+    expect_decode_rc(p, b.len, SBX_ETYPE, "tx.auth");
+    p[2] = 0xff;
+    expect_decode_rc(p, b.len, SBX_ETYPE, "tx.auth");
+    p[2] = LEDGER_TX_AUTH_SIG;
+    memset(p + 3, 0xff, 32); /* x >= p: not on the curve */
     expect_decode_rc(p, b.len, SBX_EPUBKEY, "signer");
-    memset(p + 2, 0, 32);
+    memset(p + 3, 0, 32);
     expect_decode_rc(p, b.len, SBX_EPUBKEY, "signer");
     buf_release(&b);
 
     make_trade(&tx, 0);
-    tx.version = 2;
+    tx.version = LEDGER_TX_VERSION + 1;
     expect_refused(&tx, SBX_EVERSION, "version");
+    make_trade(&tx, 0);
+    tx.auth = LEDGER_TX_AUTH_MAX + 1;
+    expect_refused(&tx, SBX_ETYPE, "tx.auth");
     make_trade(&tx, 0);
     tx.type = 99;
     expect_refused(&tx, SBX_ETYPE, "type");

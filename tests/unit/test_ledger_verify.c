@@ -305,6 +305,54 @@ verify_tampered_block(struct ledger_store *s, const struct tblock t[CHAIN_LEN])
     free(raw);
 }
 
+/* Block 2 rebuilt and signed again by its producer, with its block-authenticated transaction
+ * (entry 1) made another key's: refused at block 2, naming the producer; then restored. */
+static void
+verify_foreign_unsigned_tx(struct ledger_store *s, const struct tblock t[CHAIN_LEN])
+{
+    struct ledger_block b;
+    struct ledger_tx tx;
+    struct buf txenc, enc;
+    struct sbx_err err;
+    uint8_t txid[32], hash[32], key[LEDGER_STORE_KEY_HASH_LEN], val[8];
+    uint64_t checked, failed_at;
+    size_t klen;
+
+    assert_int_equal(ledger_block_decode(&b, t[2].enc.data, t[2].enc.len, &err), SBX_OK);
+    assert_int_equal(ledger_tx_decode(&tx, b.entries[1].tx, b.entries[1].tx_len, NULL, &err),
+                     SBX_OK);
+    assert_int_equal(tx.auth, LEDGER_TX_AUTH_BLOCK);
+    assert_memory_equal(tx.signer, b.hdr.producer, 32);
+    buf_init(&txenc, SBX_TX_MAX_SIZE);
+    assert_int_equal(ledger_tx_seal_for_block(&tx, g_op.pubkey, &txenc, txid, &err), SBX_OK);
+    b.entries[1].tx = txenc.data;
+    b.entries[1].tx_len = (uint32_t)txenc.len;
+    assert_int_equal(ledger_block_roots(&b, b.hdr.tx_root, b.hdr.verdict_root, NULL, &err), SBX_OK);
+    assert_int_equal(ledger_block_sign(&b.hdr, &g_prod), SBX_OK);
+    buf_init(&enc, LEDGER_BLOCK_MAX_SIZE);
+    assert_int_equal(ledger_block_encode(&b, &enc, &err), SBX_OK);
+    ledger_block_hash(&b.hdr, hash);
+    overwrite_block(s, 2, enc.data, enc.len);
+    klen = ledger_store_key_hash(key, hash);
+    buf_store_u64(val, 2);
+    store_raw(s, key, klen, val, sizeof(val));
+
+    sbx_err_clear(&err);
+    assert_int_equal(ledger_store_verify(s, 0, UINT64_MAX, &checked, &failed_at, &err),
+                     SBX_ECORRUPT);
+    assert_int_equal(failed_at, 2);
+    assert_non_null(strstr(err.msg, "transaction 1"));
+    assert_non_null(strstr(err.msg, "producer"));
+
+    store_raw(s, key, klen, NULL, 0);
+    overwrite_block(s, 2, t[2].enc.data, t[2].enc.len);
+    assert_int_equal(ledger_store_verify(s, 0, UINT64_MAX, &checked, &failed_at, &err), SBX_OK);
+    ledger_block_release(&b);
+    ledger_tx_release(&tx);
+    buf_release(&txenc);
+    buf_release(&enc);
+}
+
 /* Index entries of the chain in `s` broken one after the other, then a block removed. */
 static void
 verify_broken_index(struct ledger_store *s, const struct tblock t[CHAIN_LEN])
@@ -361,6 +409,7 @@ test_store_verify(void **state)
     assert_int_equal(checked, 0);
 
     verify_tampered_block(s, t);
+    verify_foreign_unsigned_tx(s, t);
     verify_broken_index(s, t);
 
     ledger_store_close(s);
