@@ -1,6 +1,6 @@
 /* The operator's pipeline of the main job: submission, workers and the sequencer.
  *
- *   event loop --node_submit--> workq --workers: sign or verify--> seqq
+ *   any RPC loop --node_submit--> workq --workers: sign or verify--> seqq
  *   seqq --sequencer: idempotency, verdict, pending block--> sealed blocks (to commit.c)
  *
  * Optimised for throughput: signatures (the largest CPU cost) on one worker per core; a single
@@ -8,8 +8,10 @@
  * idle, when it reaches -blockmaxtxs, or -blockmaxms after it was opened, so that one fsync
  * covers every transaction that arrived while the previous block was being written.
  *
- * Threads: node_submit, node_submit_raw, node_check, node_queue_depth, node_pipeline_start and
- * node_pipeline_stop run on the event-loop thread; worker_main and work on the worker threads;
+ * Threads: node_submit, node_submit_raw, node_pipeline_submit and node_pipeline_submit_raw run
+ * on any event-loop thread that owns the sink they name (node.h; one lock of mu per submission);
+ * node_check and node_queue_depth on any thread; node_pipeline_start and node_pipeline_stop on
+ * the node's event-loop thread; worker_main and work on the worker threads;
  * sequencer_main and the seq_* and sequence functions on the sequencer thread. The
  * node_pipeline_jobq_* helpers run on whichever thread owns the queue (mu held for the shared
  * ones).
@@ -621,54 +623,51 @@ node_pipeline_stop(struct node *n)
     pthread_join(n->pipe.seq_thr, NULL);
 }
 
-/* ------------------------------------------------------------------ submit (event loop) */
+/* ------------------------------------------------------------------ submit (any RPC loop) */
 
+/* Admit `j` and queue it for the workers, under one lock: SBX_OK, or the refusal's code and
+ * `*why` (the job is then still the caller's). */
 static int
-admit(struct node *n, node_done_fn fn, void *arg)
+admit_enqueue(struct node *n, struct job *j, const char **why)
 {
-    int rc = SBX_OK, failed = atomic_load(&n->failed);
+    int rc = SBX_OK;
 
     pthread_mutex_lock(&n->mu);
-    if (n->stopping || failed)
+    if (n->stopping || atomic_load(&n->failed)) {
         rc = SBX_EUNAVAIL;
-    else if (n->pipe.inflight >= (size_t)n->cfg.queue_max)
+        *why = n->stopping ? "the node is shutting down" : "the node has stopped after an error";
+    } else if (n->pipe.inflight >= (size_t)n->cfg.queue_max) {
         rc = SBX_EOVERLOAD;
-    else
+        *why = "the submission queue is full; retry later";
+    } else {
         n->pipe.inflight++;
+        node_pipeline_jobq_push(&n->pipe.workq, j);
+        if (n->pipe.idle_workers) {
+            n->pipe.idle_workers--;
+            pthread_cond_signal(&n->pipe.work_cv);
+        }
+    }
     pthread_mutex_unlock(&n->mu);
-    if (rc == SBX_EUNAVAIL)
-        node_refuse_now(fn, arg, rc,
-                        failed ? "the node has stopped after an error"
-                               : "the node is shutting down");
-    else if (rc == SBX_EOVERLOAD)
-        node_refuse_now(fn, arg, rc, "the submission queue is full; retry later");
     return rc;
 }
 
-/* An admitted job could not be built: give its place back and refuse it. */
+/* Queue `j` (NULL: out of memory), or refuse it on the spot and free it. */
 static void
-unadmit(struct node *n, node_done_fn fn, void *arg)
+submit_job(struct node *n, struct job *j, node_done_fn fn, void *arg)
 {
-    pthread_mutex_lock(&n->mu);
-    n->pipe.inflight--;
-    pthread_mutex_unlock(&n->mu);
-    node_refuse_now(fn, arg, SBX_ENOMEM, "out of memory");
-}
+    const char *why = "out of memory";
+    int rc = j != NULL ? admit_enqueue(n, j, &why) : SBX_ENOMEM;
 
-static void
-enqueue(struct node *n, struct job *j)
-{
-    pthread_mutex_lock(&n->mu);
-    node_pipeline_jobq_push(&n->pipe.workq, j);
-    if (n->pipe.idle_workers) {
-        n->pipe.idle_workers--;
-        pthread_cond_signal(&n->pipe.work_cv);
-    }
-    pthread_mutex_unlock(&n->mu);
+    if (rc == SBX_OK)
+        return;
+    if (j != NULL)
+        node_pipeline_job_free(j);
+    node_refuse_now(fn, arg, rc, why);
 }
 
 void
-node_submit(struct node *n, const struct ledger_tx *tx, node_done_fn fn, void *arg)
+node_pipeline_submit(struct node *n, struct node_sink *sink, const struct ledger_tx *tx,
+                     node_done_fn fn, void *arg)
 {
     struct job *j;
 
@@ -682,21 +681,25 @@ node_submit(struct node *n, const struct ledger_tx *tx, node_done_fn fn, void *a
         node_relay_submit(n, &t, NULL, 0, 0, fn, arg);
         return;
     }
-    if (admit(n, fn, arg) != SBX_OK)
-        return;
     j = job_new(fn, arg);
-    if (j == NULL) {
-        unadmit(n, fn, arg);
-        return;
+    if (j != NULL) {
+        j->sink = sink;
+        j->tx = *tx;
+        j->tx.version = LEDGER_TX_VERSION;
+        j->tx.timestamp = time_now_ms();
     }
-    j->tx = *tx;
-    j->tx.version = LEDGER_TX_VERSION;
-    j->tx.timestamp = time_now_ms();
-    enqueue(n, j);
+    submit_job(n, j, fn, arg);
 }
 
 void
-node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_fn fn, void *arg)
+node_submit(struct node *n, const struct ledger_tx *tx, node_done_fn fn, void *arg)
+{
+    node_pipeline_submit(n, NULL, tx, fn, arg);
+}
+
+void
+node_pipeline_submit_raw(struct node *n, struct node_sink *sink, const uint8_t *raw, size_t len,
+                         node_done_fn fn, void *arg)
 {
     struct job *j;
 
@@ -718,17 +721,22 @@ node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_fn fn,
         ledger_tx_release(&tx);
         return;
     }
-    if (admit(n, fn, arg) != SBX_OK)
-        return;
     j = job_new(fn, arg);
-    if (j == NULL || buf_put(&j->enc, raw, len) != SBX_OK) {
-        if (j)
-            node_pipeline_job_free(j);
-        unadmit(n, fn, arg);
-        return;
+    if (j != NULL && buf_put(&j->enc, raw, len) != SBX_OK) {
+        node_pipeline_job_free(j);
+        j = NULL;
     }
-    j->raw = 1;
-    enqueue(n, j);
+    if (j != NULL) {
+        j->sink = sink;
+        j->raw = 1;
+    }
+    submit_job(n, j, fn, arg);
+}
+
+void
+node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_fn fn, void *arg)
+{
+    node_pipeline_submit_raw(n, NULL, raw, len, fn, arg);
 }
 
 int

@@ -20,12 +20,17 @@
  * cached, so that streams reading the same block render it once. A heartbeat comment goes to every
  * stream each HEARTBEAT_S.
  *
- * Threads: everything runs on the event-loop thread (the node calls the watch there).
+ * Threads: a hub and its streams belong to one RPC loop (rpc/loop.h) and run on its thread.
+ * The node calls the watch on the node's loop: a hub on that loop pumps at once, a foreign hub
+ * (another loop) only records the tip and alert count (atomics) and activates its wake event,
+ * and wake_cb pumps on the hub's own thread. rpc_events_new and rpc_events_free run on the
+ * node's loop thread (they add and remove the watch), the latter after the hub's loop stopped.
  */
 #include "rpc/events.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +113,11 @@ struct rpc_events {
     struct event_base *base;
     struct node *node; /* NULL once node_close has begun */
     struct node_watch watch;
+    /* a hub on another loop than the node's: the watch (node's loop) leaves what it heard here
+     * and activates `wake`, which pumps on the hub's loop */
+    int foreign;
+    _Atomic uint64_t heard_tip, heard_alerts;
+    struct event *wake;
     struct ledger_store *store;
     struct ledger_asset_def assets[SBX_MAX_ASSETS];
     size_t nassets;
@@ -601,6 +611,11 @@ on_tip(void *ctx, const struct ledger_tip *tip, int idle)
     struct rpc_events *ev = ctx;
 
     (void)idle;
+    if (ev->foreign) {
+        atomic_store(&ev->heard_tip, tip->height);
+        event_active(ev->wake, EV_TIMEOUT, 0); /* thread-safe: the node enables evthread */
+        return;
+    }
     ev->tip = tip->height;
     pump_all(ev);
 }
@@ -610,7 +625,26 @@ on_node_alerts(void *ctx, uint64_t count)
 {
     struct rpc_events *ev = ctx;
 
+    if (ev->foreign) {
+        atomic_store(&ev->heard_alerts, count);
+        event_active(ev->wake, EV_TIMEOUT, 0);
+        return;
+    }
     ev->nalerts = count;
+    pump_all(ev);
+}
+
+/* A foreign hub, on its own loop: what the watch heard. */
+static void
+wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct rpc_events *ev = arg;
+    uint64_t tip = atomic_load(&ev->heard_tip), nalerts = atomic_load(&ev->heard_alerts);
+
+    (void)fd;
+    (void)what;
+    ev->tip = tip > ev->tip ? tip : ev->tip;
+    ev->nalerts = nalerts > ev->nalerts ? nalerts : ev->nalerts;
     pump_all(ev);
 }
 
@@ -829,7 +863,7 @@ rpc_events_count(const struct rpc_events *ev)
 /* ------------------------------------------------------------------ lifecycle */
 
 int
-rpc_events_new(struct rpc_events **out, struct event_base *base, struct node *node,
+rpc_events_new(struct rpc_events **out, struct event_base *base, struct node *node, int foreign,
                const struct ledger_asset_def *assets, size_t nassets, size_t max_queue,
                struct sbx_err *err)
 {
@@ -849,9 +883,13 @@ rpc_events_new(struct rpc_events **out, struct event_base *base, struct node *no
     node_tip(node, &tip);
     ev->tip = tip.height;
     ev->nalerts = node_alerts_total(node);
+    ev->foreign = foreign;
+    atomic_init(&ev->heard_tip, ev->tip);
+    atomic_init(&ev->heard_alerts, ev->nalerts);
     ev->heartbeat = event_new(base, -1, EV_PERSIST, heartbeat_cb, ev);
     ev->resume = event_new(base, -1, 0, resume_cb, ev);
-    if (ev->heartbeat == NULL || ev->resume == NULL ||
+    ev->wake = event_new(base, -1, 0, wake_cb, ev);
+    if (ev->heartbeat == NULL || ev->resume == NULL || ev->wake == NULL ||
         event_add(ev->heartbeat, &(struct timeval){HEARTBEAT_S, 0}) != 0) {
         rpc_events_free(ev);
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
@@ -882,6 +920,8 @@ rpc_events_free(struct rpc_events *ev)
         event_free(ev->heartbeat);
     if (ev->resume != NULL)
         event_free(ev->resume);
+    if (ev->wake != NULL)
+        event_free(ev->wake);
     for (size_t i = 0; i < CACHE_BLOCKS; i++)
         block_clear(&ev->cache[i]);
     free(ev);
