@@ -127,7 +127,8 @@ struct rpc_events {
     uint64_t tip;         /* the durable tip's height, as last heard */
     uint64_t nalerts;
     TAILQ_HEAD(, ev_stream) streams;
-    size_t nstreams;
+    size_t nstreams;              /* this hub's */
+    _Atomic size_t *nstreams_all; /* every hub's (the cap is on them): the server's count */
     struct ev_block cache[CACHE_BLOCKS];
     uint64_t clock;
 };
@@ -794,18 +795,22 @@ rpc_events_serve(struct rpc_events *ev, struct evhttp_request *req, const char *
 
     *why = NULL;
 
-    if (ev->node == NULL || ev->nstreams >= RPC_EVENTS_MAX_STREAMS) {
-        LOG_WARN(LOG_RPC, "event stream refused: %zu open", ev->nstreams);
+    if (ev->node == NULL || atomic_fetch_add(ev->nstreams_all, 1) >= RPC_EVENTS_MAX_STREAMS) {
+        if (ev->node != NULL)
+            atomic_fetch_sub(ev->nstreams_all, 1);
+        LOG_WARN(LOG_RPC, "event stream refused: %zu open", atomic_load(ev->nstreams_all));
         *why = "too many event streams\n";
         return 503;
     }
     st = calloc(1, sizeof(*st));
     if (st == NULL) {
+        atomic_fetch_sub(ev->nstreams_all, 1);
         *why = "out of memory\n";
         return 500;
     }
     bad = stream_start(ev, req, st);
     if (bad != NULL) {
+        atomic_fetch_sub(ev->nstreams_all, 1);
         free(st);
         *why = bad;
         return 400;
@@ -848,6 +853,7 @@ rpc_events_closed(struct rpc_events *ev, struct evhttp_connection *evcon)
         return;
     TAILQ_REMOVE(&ev->streams, st, link);
     ev->nstreams--;
+    atomic_fetch_sub(ev->nstreams_all, 1);
     LOG_DEBUG(LOG_RPC, "event stream gone at id %" PRIu64 " (%zu open)", st->next, ev->nstreams);
     if (evhttp_request_get_connection(st->req) == NULL)
         evhttp_request_free(st->req); /* detached from the connection: ours to free */
@@ -864,8 +870,8 @@ rpc_events_count(const struct rpc_events *ev)
 
 int
 rpc_events_new(struct rpc_events **out, struct event_base *base, struct node *node, int foreign,
-               const struct ledger_asset_def *assets, size_t nassets, size_t max_queue,
-               struct sbx_err *err)
+               _Atomic size_t *nstreams_all, const struct ledger_asset_def *assets, size_t nassets,
+               size_t max_queue, struct sbx_err *err)
 {
     struct rpc_events *ev = calloc(1, sizeof(*ev));
     struct ledger_tip tip;
@@ -884,6 +890,7 @@ rpc_events_new(struct rpc_events **out, struct event_base *base, struct node *no
     ev->tip = tip.height;
     ev->nalerts = node_alerts_total(node);
     ev->foreign = foreign;
+    ev->nstreams_all = nstreams_all;
     atomic_init(&ev->heard_tip, ev->tip);
     atomic_init(&ev->heard_alerts, ev->nalerts);
     ev->heartbeat = event_new(base, -1, EV_PERSIST, heartbeat_cb, ev);

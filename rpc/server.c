@@ -1,4 +1,16 @@
-/* The JSON-RPC server: HTTP on libevent's evhttp, JSON-RPC 2.0 envelopes, batches, auth, limits.
+/* The JSON-RPC server: HTTP on libevent's evhttp, JSON-RPC 2.0 envelopes, batches, auth, limits;
+ * its event loops (-rpcthreads) and connections. The calls of a request are in
+ * rpc/server_call.c.
+ *
+ * Loops: loop 0 is the node's event loop; each other loop runs a base of its own on a thread of
+ * its own (rpc/loop.h). Every loop has its own evhttp, all accepting on one listening socket,
+ * its own connections, live requests, /events hub and node sink, touched only on its thread:
+ * a request is served start to end by the loop of its connection. The connection cap is one
+ * atomic count for all loops. What only the node's loop may do (the methods flagged
+ * RPC_METHOD_MAIN, a regulator's relayed submissions, the /health and /metrics pages) is posted
+ * to loop 0 as a hop and its answer posted back. Shutdown: rpc_server_stop ends the other
+ * loops' threads before node_close; rpc_server_free then delivers what the node handed the
+ * sinks and runs (cancelled) every hop still posted, before it frees anything.
  *
  * One `struct rpc_http` lives from the moment a POST is read until its reply is sent (or until
  * both the client is gone and every submission in it has been answered by the node). Requests
@@ -47,6 +59,7 @@
 #include "rpc/loop.h"
 #include "rpc/metrics.h"
 #include "rpc/methods.h"
+#include "rpc/server_int.h"
 #include "util/array.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -58,103 +71,7 @@
 #define DEFAULT_AUTH_DELAY_MS 250
 #define MAX_HEADERS_SIZE 16384
 #define IDLE_TIMEOUT_S 30
-#define STOP_FALLBACK_MS 1000 /* stop even if the reply to `stop` is never written */
 #define MAX_THREADS 64
-
-#define CONTAINER(p, type, field) ((type *)(void *)((char *)(p)-offsetof(type, field)))
-
-struct rpc_http;
-struct srv_loop;
-
-/* A connection just accepted: its bufferevent, and whether it came over the cap. */
-struct claim {
-    struct bufferevent *bev;
-    int refused;
-};
-
-/* One accepted connection. */
-struct rpc_conn {
-    struct srv_loop *l;
-    struct evhttp_connection *evcon;
-    int refused;                /* accepted over the cap: 503 and close */
-    struct rpc_http *cur;       /* the request of this connection we are working on */
-    TAILQ_ENTRY(rpc_conn) link; /* in the server's conns */
-};
-
-/* One JSON-RPC call of a request. */
-struct rpc_call {
-    struct rpc_http *h;
-    json_t *id;         /* NULL: a notification (no reply); json null for an unknown id */
-    const char *method; /* the method table's name of the method called, or NULL (metrics) */
-    struct rpc_outcome out;
-    int remote;         /* runs or waits on loop 0: its answer comes back by a hop */
-    json_t *rq;         /* a remote call not yet run: a copy of its request object */
-    struct rpc_hop hop; /* to loop 0 and back */
-};
-
-/* One HTTP request. */
-struct rpc_http {
-    struct srv_loop *l;         /* the loop of its connection; NULL once the server is gone */
-    struct srv_loop *home;      /* the same, kept until it is freed (hops come back there) */
-    struct evhttp_request *req; /* NULL once the request is gone (or answered) */
-    struct rpc_conn *conn;      /* NULL once the connection is gone */
-    struct event *timer;        /* the delay before a 401 */
-    int batch;
-    size_t ncalls;
-    struct rpc_call *calls;
-    size_t pending; /* submissions not yet answered, +1 while dispatching */
-    size_t budget;  /* what the reply may still show (RPC_RENDER_BUDGET) */
-    int stop;
-    int64_t t0_us;              /* when the request was read (metrics) */
-    struct rpc_env env;         /* what its calls see (remote ones too) */
-    int page;                   /* GET /health or /metrics rendered on loop 0 */
-    struct evbuffer *body;      /* ... into this, */
-    int code;                   /* ... with this HTTP status */
-    struct rpc_hop hop;         /* the page's way to loop 0 and back */
-    TAILQ_ENTRY(rpc_http) link; /* in its loop's live list while `l` is set */
-};
-
-/* One event loop of the server: its evhttp, connections and requests are its thread's alone. */
-struct srv_loop {
-    struct rpc_server *s;
-    int index; /* 0: the node's loop */
-    struct rpc_loop *loop;
-    struct event_base *base;
-    struct evhttp *http;
-    struct node_sink *sink;    /* the node answers this loop's submissions here */
-    struct rpc_events *events; /* GET /events on this loop */
-    TAILQ_HEAD(, rpc_conn) conns;
-    struct claim *claims; /* accepted, not yet claimed */
-    size_t nclaims, claims_cap;
-    struct event *claim_ev;
-    TAILQ_HEAD(, rpc_http) live; /* requests in progress */
-};
-
-struct rpc_server {
-    struct event_base *base; /* the node's (loop 0's) */
-    struct node *node;
-    struct node_net *net;
-    struct rpc_auth *auth;
-    struct rpc_metrics *metrics;
-    struct srv_loop *loops;
-    int nloops;
-    int operator_node; /* submissions may go to the node from any loop */
-    int port;
-    size_t max_body;
-    size_t max_batch;
-    size_t max_conns;
-    int auth_delay_ms;
-    struct ledger_asset_def assets[SBX_MAX_ASSETS];
-    size_t nassets;
-    /* connections of every loop, counted from accept, including those not yet claimed */
-    atomic_size_t nconns;
-    /* stop (stop_ev runs on loop 0) */
-    void (*stop_fn)(void *arg);
-    void *stop_arg;
-    struct event *stop_ev;
-    atomic_int stop_armed;
-    int stop_fired; /* loop 0 only */
-};
 
 void
 rpc_config_defaults(struct rpc_config *c)
@@ -177,482 +94,6 @@ rpc_config_default_threads(void)
     return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
-/* ------------------------------------------------------------------ replies */
-
-static int
-dump_cb(const char *buffer, size_t size, void *data)
-{
-    return evbuffer_add(data, buffer, size) == 0 ? 0 : -1;
-}
-
-static void
-send_plain(struct evhttp_request *req, int code, const char *reason, const char *body, int close)
-{
-    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-    struct evbuffer *buf = evbuffer_new();
-
-    evhttp_add_header(oh, "Content-Type", "text/plain; charset=utf-8");
-    if (close)
-        evhttp_add_header(oh, "Connection", "close");
-    if (buf != NULL)
-        evbuffer_add(buf, body, strlen(body));
-    evhttp_send_reply(req, code, reason, buf);
-    if (buf != NULL)
-        evbuffer_free(buf);
-}
-
-static void
-send_json(struct evhttp_request *req, const json_t *j)
-{
-    struct evbuffer *buf = evbuffer_new();
-
-    if (buf == NULL || json_dump_callback(j, dump_cb, buf, JSON_COMPACT) != 0) {
-        if (buf != NULL)
-            evbuffer_free(buf);
-        LOG_ERROR(LOG_RPC, "out of memory writing a reply");
-        send_plain(req, 500, "Internal Server Error", "out of memory\n", 1);
-        return;
-    }
-    evbuffer_add(buf, "\n", 1);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evhttp_send_reply(req, 200, "OK", buf);
-    evbuffer_free(buf);
-}
-
-/* {"jsonrpc":"2.0","id":ID,"error":{...}} for an error found before any call ran. */
-static void
-send_error(struct evhttp_request *req, int code, const char *message)
-{
-    struct rpc_outcome o;
-    json_t *resp;
-
-    rpc_outcome_init(&o);
-    rpc_outcome_error(&o, code, "%s", message);
-    resp =
-        json_pack("{s:s, s:n, s:o}", "jsonrpc", "2.0", "id", "error", rpc_methods_error_object(&o));
-    rpc_outcome_release(&o);
-    if (resp == NULL) {
-        send_plain(req, 500, "Internal Server Error", "out of memory\n", 1);
-        return;
-    }
-    send_json(req, resp);
-    json_decref(resp);
-}
-
-/* ------------------------------------------------------------------ stop */
-
-static void
-stop_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct rpc_server *s = arg;
-
-    (void)fd;
-    (void)what;
-    if (s->stop_fired)
-        return;
-    s->stop_fired = 1;
-    event_del(s->stop_ev);
-    LOG_INFO(LOG_RPC, "stop requested over RPC");
-    if (s->stop_fn != NULL)
-        s->stop_fn(s->stop_arg);
-}
-
-/* The reply to `stop` is written: stop now. */
-static void
-stop_reply_done(struct evhttp_request *req, void *arg)
-{
-    struct rpc_server *s = arg;
-
-    (void)req;
-    event_active(s->stop_ev, EV_TIMEOUT, 0);
-}
-
-/* Stop once the reply is out, or after STOP_FALLBACK_MS if it never is. */
-static void
-arm_stop(struct rpc_server *s)
-{
-    struct timeval tv = {STOP_FALLBACK_MS / 1000, (STOP_FALLBACK_MS % 1000) * 1000};
-
-    if (atomic_exchange(&s->stop_armed, 1))
-        return;
-    evtimer_add(s->stop_ev, &tv); /* any loop: the base is thread-safe (evthread) */
-}
-
-/* ------------------------------------------------------------------ request contexts */
-
-static void
-live_unlink(struct rpc_http *h)
-{
-    if (h->l == NULL)
-        return;
-    TAILQ_REMOVE(&h->l->live, h, link);
-}
-
-static void
-http_free(struct rpc_http *h)
-{
-    live_unlink(h);
-    if (h->conn != NULL && h->conn->cur == h)
-        h->conn->cur = NULL;
-    if (h->timer != NULL)
-        event_free(h->timer);
-    for (size_t i = 0; i < h->ncalls; i++) {
-        json_decref(h->calls[i].id);
-        rpc_outcome_release(&h->calls[i].out);
-    }
-    free(h->calls);
-    if (h->body != NULL)
-        evbuffer_free(h->body);
-    free(h);
-}
-
-static struct rpc_http *
-http_new(struct srv_loop *l, struct evhttp_request *req, struct rpc_conn *conn)
-{
-    struct rpc_http *h = calloc(1, sizeof(*h));
-
-    if (h == NULL)
-        return NULL;
-    h->l = l;
-    h->home = l;
-    h->req = req;
-    h->conn = conn;
-    h->t0_us = time_mono_us();
-    if (conn != NULL)
-        conn->cur = h;
-    TAILQ_INSERT_HEAD(&l->live, h, link);
-    return h;
-}
-
-/* The response object of one call, or NULL for a notification. */
-static json_t *
-call_response(const struct rpc_call *c)
-{
-    json_t *resp;
-
-    if (c->id == NULL)
-        return NULL;
-    resp = json_object();
-    if (resp == NULL)
-        return NULL;
-    json_object_set_new(resp, "jsonrpc", json_string("2.0"));
-    json_object_set(resp, "id", c->id);
-    if (c->out.kind == RPC_OUT_RESULT && c->out.result != NULL) {
-        json_object_set(resp, "result", c->out.result);
-    } else if (c->out.kind == RPC_OUT_ERROR) {
-        json_object_set_new(resp, "error", rpc_methods_error_object(&c->out));
-    } else {
-        struct rpc_outcome o;
-
-        rpc_outcome_init(&o);
-        rpc_outcome_fail(&o, SBX_EINTERNAL, "a call ended without an answer");
-        json_object_set_new(resp, "error", rpc_methods_error_object(&o));
-        rpc_outcome_release(&o);
-    }
-    return resp;
-}
-
-/* Every call is answered: reply (if the client is still there) and free the context. */
-static void
-finish(struct rpc_http *h)
-{
-    struct evhttp_request *req = h->req;
-    struct rpc_server *s = h->l != NULL ? h->l->s : NULL;
-    json_t *body = NULL;
-
-    if (h->stop && s != NULL)
-        arm_stop(s);
-    for (size_t i = 0; s != NULL && i < h->ncalls; i++)
-        rpc_metrics_observe(s->metrics, h->calls[i].method,
-                            h->calls[i].out.kind == RPC_OUT_ERROR ? h->calls[i].out.code : 0,
-                            (double)(time_mono_us() - h->t0_us) / 1e6);
-    if (req == NULL) {
-        if (h->stop && s != NULL)
-            event_active(s->stop_ev, EV_TIMEOUT, 0);
-        http_free(h);
-        return;
-    }
-    h->req = NULL;
-    if (h->batch) {
-        body = json_array();
-        for (size_t i = 0; body != NULL && i < h->ncalls; i++) {
-            json_t *r = call_response(&h->calls[i]);
-
-            if (r != NULL)
-                json_array_append_new(body, r);
-        }
-        if (body != NULL && json_array_size(body) == 0) {
-            json_decref(body);
-            body = NULL; /* only notifications: nothing to say */
-        }
-    } else if (h->ncalls == 1) {
-        body = call_response(&h->calls[0]);
-    }
-    if (h->stop && s != NULL)
-        evhttp_request_set_on_complete_cb(req, stop_reply_done, s);
-    if (body != NULL)
-        send_json(req, body);
-    else
-        evhttp_send_reply(req, 204, "No Content", NULL);
-    json_decref(body);
-    http_free(h);
-}
-
-/* On the request's own loop: one call that waited has its answer; reply once the last one has. */
-static void
-call_answered(struct rpc_call *c)
-{
-    struct rpc_http *h = c->h;
-
-    if (--h->pending == 0)
-        finish(h);
-}
-
-static void
-call_back_hop(struct rpc_hop *hop, int cancelled)
-{
-    (void)cancelled;
-    call_answered(CONTAINER(hop, struct rpc_call, hop));
-}
-
-/* A call's wait is over, on whichever loop it waited: a remote call goes home first. */
-static void
-call_done(struct rpc_call *c)
-{
-    if (!c->remote) {
-        call_answered(c);
-        return;
-    }
-    c->hop.fn = call_back_hop;
-    rpc_loop_post(c->h->home->loop, &c->hop);
-}
-
-/* The node's answer to one submission (on the loop whose sink it named). */
-static void
-submit_done(void *arg, const struct node_result *r)
-{
-    struct rpc_call *c = arg;
-
-    rpc_methods_submit_done(&c->out, r);
-    call_done(c);
-}
-
-/* A call's background job (RPC_OUT_JOB), on the node's job thread: the call waits, untouched. */
-static int
-job_run(void *arg, struct sbx_err *err)
-{
-    struct rpc_call *c = arg;
-
-    return c->out.job->run(c->out.job, err);
-}
-
-/* The job's end (on loop 0). */
-static void
-job_done(void *arg, int rc, const struct sbx_err *err)
-{
-    struct rpc_call *c = arg;
-
-    rpc_outcome_job_done(&c->out, rc, err);
-    call_done(c);
-}
-
-/* 1 if the outcome of `c` must wait on loop 0: a background job (node_job_async is the node
- * loop's), or a submission a regulator or observer relays from there. */
-static int
-wait_on_main(const struct rpc_server *s, const struct rpc_call *c)
-{
-    return c->out.kind == RPC_OUT_JOB || (!s->operator_node && (c->out.kind == RPC_OUT_SUBMIT ||
-                                                                c->out.kind == RPC_OUT_SUBMIT_RAW));
-}
-
-/* Hand a submission or job of `c` (h->pending counts it) to the node on loop `l`, else answer. */
-static void
-call_wait(struct srv_loop *l, struct rpc_call *c)
-{
-    if (c->out.kind == RPC_OUT_SUBMIT) {
-        struct ledger_tx *tx = c->out.tx;
-
-        c->out.tx = NULL;
-        node_sink_submit(l->sink, tx, submit_done, c); /* copies tx; may answer at once */
-        free(tx);
-    } else if (c->out.kind == RPC_OUT_SUBMIT_RAW) {
-        uint8_t *raw = c->out.raw;
-        size_t len = c->out.rawlen;
-
-        c->out.raw = NULL;
-        c->out.rawlen = 0;
-        node_sink_submit_raw(l->sink, raw, len, submit_done, c);
-        free(raw);
-    } else if (c->out.kind == RPC_OUT_JOB) {
-        node_job_async(l->s->node, job_run, job_done, c);
-    } else {
-        call_done(c);
-    }
-}
-
-/* On loop 0: run a remote call (unless it already ran) and wait for what it hands the node. */
-static void
-call_main_hop(struct rpc_hop *hop, int cancelled)
-{
-    struct rpc_call *c = CONTAINER(hop, struct rpc_call, hop);
-    struct rpc_http *h = c->h;
-
-    if (cancelled) { /* the server is going: every thread has stopped */
-        rpc_outcome_release(&c->out);
-        rpc_outcome_init(&c->out);
-        rpc_outcome_fail(&c->out, SBX_EUNAVAIL, "the node is shutting down");
-    } else if (c->rq != NULL) {
-        rpc_methods_call(&h->env, json_string_value(json_object_get(c->rq, "method")),
-                         json_object_get(c->rq, "params"), &c->out);
-    }
-    json_decref(c->rq);
-    c->rq = NULL;
-    if (cancelled)
-        call_done(c);
-    else
-        call_wait(&h->home->s->loops[0], c);
-}
-
-/* Check one request object of the envelope and run its method. */
-static void
-run_call(struct rpc_http *h, struct rpc_call *c, json_t *req, const struct rpc_env *env)
-{
-    struct srv_loop *l = h->l;
-    const struct rpc_method *m;
-    json_t *id, *version, *method, *params;
-
-    c->h = h;
-    rpc_outcome_init(&c->out);
-    if (!json_is_object(req)) {
-        c->id = json_null();
-        rpc_outcome_error(&c->out, RPC_INVALID_REQUEST, "a request must be a JSON object");
-        return;
-    }
-    id = json_object_get(req, "id");
-    if (id != NULL && !json_is_string(id) && !json_is_number(id) && !json_is_null(id)) {
-        c->id = json_null();
-        rpc_outcome_error(&c->out, RPC_INVALID_REQUEST, "id: must be a string, a number or null");
-        return;
-    }
-    version = json_object_get(req, "jsonrpc");
-    method = json_object_get(req, "method");
-    params = json_object_get(req, "params");
-    if (!json_is_string(version) || strcmp(json_string_value(version), "2.0") != 0 ||
-        !json_is_string(method) ||
-        (params != NULL && !json_is_object(params) && !json_is_array(params) &&
-         !json_is_null(params))) {
-        /* an invalid request is answered even without an id */
-        c->id = id != NULL ? json_incref(id) : json_null();
-        if (!json_is_string(version) || strcmp(json_string_value(version), "2.0") != 0)
-            rpc_outcome_error(&c->out, RPC_INVALID_REQUEST, "jsonrpc: must be \"2.0\"");
-        else if (!json_is_string(method))
-            rpc_outcome_error(&c->out, RPC_INVALID_REQUEST, "method: must be a string");
-        else
-            rpc_outcome_error(&c->out, RPC_INVALID_REQUEST,
-                              "params: must be an object or an array");
-        return;
-    }
-    c->id = id != NULL ? json_incref(id) : NULL;
-    m = rpc_methods_find(json_string_value(method));
-    c->method = m != NULL ? m->name : NULL;
-    if (m != NULL && (m->flags & RPC_METHOD_MAIN) && l->index != 0) {
-        c->rq = json_deep_copy(req); /* loop 0 runs it: nothing of `req` is shared */
-        if (c->rq == NULL) {
-            rpc_outcome_fail(&c->out, SBX_ENOMEM, "out of memory");
-            return;
-        }
-        c->remote = 1;
-        h->pending++;
-        return; /* posted once every call of the request has run (process) */
-    }
-    rpc_methods_call(env, json_string_value(method), params, &c->out);
-    if (c->out.stop)
-        h->stop = 1;
-    if (c->out.kind == RPC_OUT_SUBMIT || c->out.kind == RPC_OUT_SUBMIT_RAW ||
-        c->out.kind == RPC_OUT_JOB) {
-        h->pending++;
-        if (l->index != 0 && wait_on_main(l->s, c))
-            c->remote = 1; /* posted by process */
-        else
-            call_wait(l, c);
-    }
-}
-
-/* Parse the body and run its calls; the reply goes out from finish(). */
-static void
-process(struct rpc_http *h, int role)
-{
-    struct rpc_server *s = h->l->s;
-    struct evbuffer *in = evhttp_request_get_input_buffer(h->req);
-    size_t len = evbuffer_get_length(in);
-    const unsigned char *p = len ? evbuffer_pullup(in, -1) : NULL;
-    struct rpc_env *env = &h->env;
-    json_error_t je;
-    json_t *body;
-    char msg[SBX_ERR_MSG_MAX];
-
-    body = p != NULL
-               ? json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je)
-               : NULL;
-    if (body == NULL) {
-        snprintf(msg, sizeof(msg), "parse error: %s", p != NULL ? je.text : "empty body");
-        send_error(h->req, RPC_PARSE_ERROR, msg);
-        h->req = NULL;
-        http_free(h);
-        return;
-    }
-    if (json_is_array(body)) {
-        size_t n = json_array_size(body);
-
-        if (n == 0 || n > s->max_batch) {
-            if (n == 0)
-                snprintf(msg, sizeof(msg), "empty batch");
-            else
-                snprintf(msg, sizeof(msg), "batch of %zu requests: more than rpcmaxbatch (%zu)", n,
-                         s->max_batch);
-            send_error(h->req, RPC_INVALID_REQUEST, msg);
-            h->req = NULL;
-            http_free(h);
-            json_decref(body);
-            return;
-        }
-        h->batch = 1;
-        h->ncalls = n;
-    } else {
-        h->ncalls = 1;
-    }
-    h->calls = calloc(h->ncalls, sizeof(h->calls[0]));
-    if (h->calls == NULL) {
-        h->ncalls = 0;
-        send_plain(h->req, 500, "Internal Server Error", "out of memory\n", 1);
-        h->req = NULL;
-        http_free(h);
-        json_decref(body);
-        return;
-    }
-    env->node = s->node;
-    env->net = s->net;
-    env->role = role;
-    env->now_ms = time_now_ms();
-    env->assets = s->assets;
-    env->nassets = s->nassets;
-    h->budget = RPC_RENDER_BUDGET;
-    env->budget = &h->budget;
-    h->pending = 1; /* held while dispatching: a node answer cannot finish us midway */
-    for (size_t i = 0; i < h->ncalls; i++)
-        run_call(h, &h->calls[i], h->batch ? json_array_get(body, i) : body, env);
-    json_decref(body);
-    /* loop 0 gets the remote calls only now: this thread no longer touches h->budget */
-    for (size_t i = 0; i < h->ncalls; i++) {
-        if (h->calls[i].remote) {
-            h->calls[i].hop.fn = call_main_hop;
-            rpc_loop_post(s->loops[0].loop, &h->calls[i].hop);
-        }
-    }
-    if (--h->pending == 0)
-        finish(h);
-}
-
 static void
 auth_fail_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -663,10 +104,10 @@ auth_fail_cb(evutil_socket_t fd, short what, void *arg)
     if (h->req != NULL) {
         evhttp_add_header(evhttp_request_get_output_headers(h->req), "WWW-Authenticate",
                           "Basic realm=\"sbx\"");
-        send_plain(h->req, 401, "Unauthorized", "unauthorized\n", 0);
+        rpc_server_call_send_plain(h->req, 401, "Unauthorized", "unauthorized\n", 0);
         h->req = NULL;
     }
-    http_free(h);
+    rpc_server_call_free(h);
 }
 
 /* ------------------------------------------------------------------ connections */
@@ -705,7 +146,7 @@ conn_close_cb(struct evhttp_connection *evcon, void *arg)
             evhttp_request_free(h->req); /* detached from the connection: ours to free */
         h->req = NULL;
         if (h->pending == 0)
-            http_free(h); /* waiting only for the 401 delay */
+            rpc_server_call_free(h); /* waiting only for the 401 delay */
         /* else: freed when the node has answered every submission */
     }
     conn_unlink(c);
@@ -805,7 +246,7 @@ page_send(struct rpc_http *h)
     } else if (req != NULL) {
         evhttp_send_error(req, 500, "Internal Server Error");
     }
-    http_free(h);
+    rpc_server_call_free(h);
 }
 
 static void
@@ -832,7 +273,7 @@ page_main_hop(struct rpc_hop *hop, int cancelled)
 static void
 page_serve(struct srv_loop *l, struct evhttp_request *req, struct rpc_conn *conn, int page)
 {
-    struct rpc_http *h = http_new(l, req, conn);
+    struct rpc_http *h = rpc_server_call_new(l, req, conn);
 
     if (h == NULL) {
         evhttp_send_error(req, 500, "Internal Server Error");
@@ -872,7 +313,7 @@ http_cb(struct evhttp_request *req, void *arg)
         conn = conn_find(l, evcon);
     }
     if (conn != NULL && conn->refused) {
-        send_plain(req, 503, "Service Unavailable", "too many connections\n", 1);
+        rpc_server_call_send_plain(req, 503, "Service Unavailable", "too many connections\n", 1);
         return;
     }
     if (path == NULL)
@@ -891,12 +332,13 @@ http_cb(struct evhttp_request *req, void *arg)
     page = rpc_dashboard_match(path);
     get = metrics || events || page;
     if (!get && strcmp(path, "/") != 0) {
-        send_plain(req, 404, "Not Found", "not found\n", 0);
+        rpc_server_call_send_plain(req, 404, "Not Found", "not found\n", 0);
         return;
     }
     if (cmd != (get ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", get ? "GET" : "POST");
-        send_plain(req, 405, "Method Not Allowed", get ? "use GET\n" : "use POST\n", 0);
+        rpc_server_call_send_plain(req, 405, "Method Not Allowed", get ? "use GET\n" : "use POST\n",
+                                   0);
         return;
     }
     role = rpc_auth_check_header(
@@ -905,9 +347,9 @@ http_cb(struct evhttp_request *req, void *arg)
         rpc_dashboard_serve(req, path);
         return;
     }
-    h = http_new(l, req, conn);
+    h = rpc_server_call_new(l, req, conn);
     if (h == NULL) {
-        send_plain(req, 500, "Internal Server Error", "out of memory\n", 1);
+        rpc_server_call_send_plain(req, 500, "Internal Server Error", "out of memory\n", 1);
         return;
     }
     if (role == 0) {
@@ -923,7 +365,7 @@ http_cb(struct evhttp_request *req, void *arg)
         return;
     }
     if (metrics) {
-        http_free(h);
+        rpc_server_call_free(h);
         page_serve(l, req, conn, PAGE_METRICS);
         return;
     }
@@ -931,13 +373,13 @@ http_cb(struct evhttp_request *req, void *arg)
         const char *why;
         int code;
 
-        http_free(h);
+        rpc_server_call_free(h);
         code = rpc_events_serve(l->events, req, &why); /* any role may read */
         if (code != 0)
-            send_plain(req, code, NULL, why, 0);
+            rpc_server_call_send_plain(req, code, NULL, why, 0);
         return;
     }
-    process(h, role);
+    rpc_server_call_process(h, role);
 }
 
 /* ------------------------------------------------------------------ lifecycle */
@@ -970,8 +412,8 @@ loop_setup(struct rpc_server *s, struct srv_loop *l, const struct rpc_config *cf
     l->s = s;
     l->base = rpc_loop_base(l->loop);
     /* the node calls its watches on its own loop: a hub on another loop is woken by an event */
-    rc = rpc_events_new(&l->events, l->base, s->node, l->index != 0, s->assets, s->nassets,
-                        cfg->events_max_queue, err);
+    rc = rpc_events_new(&l->events, l->base, s->node, l->index != 0, &s->nstreams, s->assets,
+                        s->nassets, cfg->events_max_queue, err);
     if (rc)
         return rc;
     l->sink = node_sink_new(s->node, l->base);
@@ -1065,7 +507,7 @@ rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *no
     if (rc)
         goto fail;
     s->metrics = rpc_metrics_new();
-    s->stop_ev = event_new(base, -1, 0, stop_cb, s);
+    s->stop_ev = event_new(base, -1, 0, rpc_server_call_stop_cb, s);
     if (s->stop_ev == NULL || s->metrics == NULL) {
         rc = sbx_err_set(err, SBX_ENOMEM, "out of memory");
         goto fail;
@@ -1140,7 +582,7 @@ loop_free(struct srv_loop *l)
             h->conn->cur = NULL;
         h->conn = NULL;
         if (h->pending == 0)
-            http_free(h);
+            rpc_server_call_free(h);
     }
     if (l->http != NULL)
         evhttp_free(l->http); /* closes every connection: conn_close_cb frees our records */
