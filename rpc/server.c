@@ -46,6 +46,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -72,6 +73,7 @@
 #define MAX_HEADERS_SIZE 16384
 #define IDLE_TIMEOUT_S 30
 #define MAX_THREADS 64
+#define BALANCE_MS 50
 
 void
 rpc_config_defaults(struct rpc_config *c)
@@ -131,6 +133,74 @@ conn_unlink(struct rpc_conn *c)
     TAILQ_REMOVE(&c->l->conns, c, link);
 }
 
+/* Keep the loops' shares of the connections even (clients keep theirs open, so where a
+ * connection lands decides which loop serves it; every loop wakes on a new one and the first to
+ * accept takes it): a loop holding more than its share (all / loops + 1) stops accepting until
+ * it is back to it, re-checked on each close, while paused every BALANCE_MS, and at once when
+ * the last loop still accepting (which never stops) goes over its share: it posts each paused
+ * loop a re-check. Runs on the loop's thread. */
+static void recheck_others(struct srv_loop *l);
+
+static void
+balance(struct srv_loop *l)
+{
+    static const struct timeval balance_tv = {0, BALANCE_MS * 1000};
+    struct rpc_server *s = l->s;
+    size_t share = atomic_load(&s->nconns) / (size_t)s->nloops + 1;
+
+    if (s->nloops < 2 || l->listener == NULL || s->closing)
+        return; /* closing: evhttp_free closes the connections after the listeners */
+    if (!l->paused && l->nopen > share) {
+        if (atomic_fetch_sub(&s->naccepting, 1) > 1) {
+            evconnlistener_disable(l->listener);
+            l->paused = 1;
+            evtimer_add(l->balance_ev, &balance_tv);
+        } else {
+            atomic_fetch_add(&s->naccepting, 1);
+            recheck_others(l); /* the last one accepting: the paused ones may be under now */
+        }
+    } else if (l->paused && l->nopen <= share) {
+        atomic_fetch_add(&s->naccepting, 1);
+        evconnlistener_enable(l->listener);
+        l->paused = 0;
+        evtimer_del(l->balance_ev);
+    } else if (l->paused) {
+        evtimer_add(l->balance_ev, &balance_tv);
+    }
+}
+
+static void
+recheck_hop(struct rpc_hop *hop, int cancelled)
+{
+    struct srv_loop *l = CONTAINER(hop, struct srv_loop, recheck_hop);
+
+    atomic_store(&l->recheck, 0);
+    if (!cancelled)
+        balance(l);
+}
+
+/* Ask every paused loop but `l` to re-check its share on its own thread (once per post). */
+static void
+recheck_others(struct srv_loop *l)
+{
+    for (int i = 0; i < l->s->nloops; i++) {
+        struct srv_loop *m = &l->s->loops[i];
+
+        if (m != l && atomic_load(&m->paused) && !atomic_exchange(&m->recheck, 1)) {
+            m->recheck_hop.fn = recheck_hop;
+            rpc_loop_post(m->loop, &m->recheck_hop);
+        }
+    }
+}
+
+static void
+balance_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    balance(arg);
+}
+
 /* libevent is about to free the connection (and, unless it was detached, its request). */
 static void
 conn_close_cb(struct evhttp_connection *evcon, void *arg)
@@ -151,6 +221,8 @@ conn_close_cb(struct evhttp_connection *evcon, void *arg)
     }
     conn_unlink(c);
     atomic_fetch_sub(&c->l->s->nconns, 1);
+    c->l->nopen--;
+    balance(c->l);
     free(c);
 }
 
@@ -168,10 +240,12 @@ bev_cb(struct event_base *base, void *arg)
         return bev;                                /* not counted; still served */
     bufferevent_incref(bev);                       /* keeps the struct readable until claimed */
     open = atomic_fetch_add(&l->s->nconns, 1) + 1; /* one cap for every loop */
+    l->nopen++;
     l->claims[l->nclaims].bev = bev;
     l->claims[l->nclaims].refused = open > l->s->max_conns;
     l->nclaims++;
     event_active(l->claim_ev, EV_TIMEOUT, 0);
+    balance(l); /* a pause takes effect before the listener accepts the next one */
     return bev;
 }
 
@@ -195,6 +269,7 @@ claim_cb(evutil_socket_t fd, short what, void *arg)
         c = cbarg != NULL ? calloc(1, sizeof(*c)) : NULL;
         if (c == NULL) {
             atomic_fetch_sub(&l->s->nconns, 1); /* already gone, or cannot be tracked */
+            l->nopen--;
         } else {
             c->l = l;
             c->evcon = cbarg;
@@ -418,8 +493,9 @@ loop_setup(struct rpc_server *s, struct srv_loop *l, const struct rpc_config *cf
         return rc;
     l->sink = node_sink_new(s->node, l->base);
     l->claim_ev = event_new(l->base, -1, 0, claim_cb, l);
+    l->balance_ev = evtimer_new(l->base, balance_cb, l);
     l->http = evhttp_new(l->base);
-    if (l->sink == NULL || l->claim_ev == NULL || l->http == NULL)
+    if (l->sink == NULL || l->claim_ev == NULL || l->balance_ev == NULL || l->http == NULL)
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
     evhttp_set_allowed_methods(l->http, EVHTTP_REQ_POST | EVHTTP_REQ_GET);
     evhttp_set_max_body_size(l->http, (ev_ssize_t)s->max_body);
@@ -450,17 +526,20 @@ listen_all(struct rpc_server *s, const struct rpc_config *cfg, struct sbx_err *e
         return sbx_err_set(err, SBX_EIO, "rpc: cannot listen on %s port %d: %s", bind, cfg->port,
                            errno ? strerror(errno) : "bind failed");
     fd = evhttp_bound_socket_get_fd(sock);
+    s->loops[0].listener = evhttp_bound_socket_get_listener(sock);
     for (int i = 1; i < s->nloops; i++) {
         evutil_socket_t dfd = dup(fd);
 
         if (dfd < 0 || evutil_make_socket_nonblocking(dfd) != 0 ||
-            evhttp_accept_socket_with_handle(s->loops[i].http, dfd) == NULL) {
+            (sock = evhttp_accept_socket_with_handle(s->loops[i].http, dfd)) == NULL) {
             if (dfd >= 0)
                 close(dfd);
             return sbx_err_set(err, SBX_EIO, "rpc: cannot share the listening socket: %s",
                                strerror(errno));
         }
+        s->loops[i].listener = evhttp_bound_socket_get_listener(sock);
     }
+    atomic_store(&s->naccepting, s->nloops);
     s->port = bound_port(fd);
     if (s->port == 0)
         s->port = cfg->port;
@@ -554,6 +633,7 @@ server_drain(struct rpc_server *s)
 {
     size_t ran;
 
+    s->closing = 1;
     for (int i = 0; i < s->nloops; i++) {
         node_sink_free(s->loops[i].sink);
         s->loops[i].sink = NULL;
@@ -596,6 +676,8 @@ loop_free(struct srv_loop *l)
     free(l->claims);
     if (l->claim_ev != NULL)
         event_free(l->claim_ev);
+    if (l->balance_ev != NULL)
+        event_free(l->balance_ev);
 }
 
 void

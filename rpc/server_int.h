@@ -28,6 +28,7 @@ struct evbuffer;
 struct evhttp;
 struct evhttp_connection;
 struct evhttp_request;
+struct evconnlistener;
 struct node;
 struct node_net;
 struct node_sink;
@@ -103,6 +104,13 @@ struct srv_loop {
     size_t nclaims, claims_cap;
     struct event *claim_ev;
     TAILQ_HEAD(, rpc_http) live; /* requests in progress */
+    /* balance: this loop's share of the connections (see balance in rpc/server.c) */
+    struct evconnlistener *listener;
+    size_t nopen;               /* its connections, counted from accept */
+    atomic_int paused;          /* its listener is disabled (written on its thread only) */
+    struct event *balance_ev;   /* re-checks a paused listener */
+    atomic_int recheck;         /* recheck_hop is posted */
+    struct rpc_hop recheck_hop; /* another loop asks it to re-check (its share grew) */
 };
 
 struct rpc_server {
@@ -123,6 +131,8 @@ struct rpc_server {
     size_t nassets;
     /* connections of every loop, counted from accept, including those not yet claimed */
     atomic_size_t nconns;
+    atomic_int naccepting;   /* loops whose listener is enabled (never brought to 0) */
+    int closing;             /* rpc_server_free has begun (every other loop has stopped) */
     _Atomic size_t nstreams; /* /events streams of every loop */
     /* stop (stop_ev runs on loop 0) */
     void (*stop_fn)(void *arg);
