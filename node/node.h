@@ -4,7 +4,8 @@
  * main job: worker threads sign or verify submissions, one sequencer thread gives verdicts in
  * order and builds the pending block, one committer thread writes each block as one synced
  * LevelDB batch (group commit: the next block fills while the previous one syncs). Results are
- * delivered on the libevent thread that created the node, only after the block is durable.
+ * delivered on the libevent thread that created the node, or on the loop of the sink they name
+ * (node_sink_submit: the RPC server's other loops), only after the block is durable.
  *
  * Threads: node_* functions are called from the event-loop thread unless their comment says
  * otherwise. The engine's state (accounts, balances, usage, licence) is read through the
