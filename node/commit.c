@@ -47,6 +47,9 @@ node_commit_complete_locked(struct node *n, struct jobq *jobs)
     if (STAILQ_EMPTY(&jobs->head))
         return;
     n->pipe.inflight -= jobs->n;
+    node_sink_dispatch_locked(jobs); /* those of other loops */
+    if (STAILQ_EMPTY(&jobs->head))
+        return;
     node_pipeline_jobq_concat(&n->commit.doneq, jobs);
     event_active(n->commit.done_ev, EV_READ, 0);
 }

@@ -83,6 +83,7 @@ static const struct opt options[] = {
     {"rpcmaxbody", K_SIZE, 0, AT(rpcmaxbody), 0, 1024, 1073741824},
     {"rpcmaxbatch", K_INT, 0, AT(rpcmaxbatch), 0, 1, 100000},
     {"rpcmaxconns", K_INT, 0, AT(rpcmaxconns), 0, 1, 65536},
+    {"rpcthreads", K_INT, 0, AT(rpcthreads), 0, 0, 64},
     {"eventsmaxqueue", K_SIZE, 0, AT(eventsmaxqueue), 0, 1024, 1073741824},
     {"blockmaxtxs", K_INT, 0, AT(node.blockmaxtxs), 0, 1, 100000},
     {"blockmaxms", K_INT, 0, AT(node.blockmaxms), 0, 1, 10000},
@@ -157,6 +158,7 @@ static const char help_text[] =
     "  -rpcmaxbody=BYTES     largest request body (default 1048576)\n"
     "  -rpcmaxbatch=N        most requests in one batch (default 1000)\n"
     "  -rpcmaxconns=N        most open connections (default 512)\n"
+    "  -rpcthreads=N         event loops serving RPC, 1..64 (default 0 = one per core)\n"
     "  -eventsmaxqueue=BYTES most bytes queued on one /events stream (default 4194304)\n"
     "\n"
     "Blocks and the pipeline:\n"

@@ -27,6 +27,7 @@ struct sbxd_config {
     size_t rpcmaxbody;
     int rpcmaxbatch;
     int rpcmaxconns;
+    int rpcthreads;        /* RPC event loops; 0: one per online core */
     size_t eventsmaxqueue; /* bytes queued on one /events stream */
     /* Peer links. */
     int port;                        /* 8646; devnet 18646 */

@@ -4,7 +4,8 @@
  * main job: worker threads sign or verify submissions, one sequencer thread gives verdicts in
  * order and builds the pending block, one committer thread writes each block as one synced
  * LevelDB batch (group commit: the next block fills while the previous one syncs). Results are
- * delivered on the libevent thread that created the node, only after the block is durable.
+ * delivered on the libevent thread that created the node, or on the loop of the sink they name
+ * (node_sink_submit: the RPC server's other loops), only after the block is durable.
  *
  * Threads: node_* functions are called from the event-loop thread unless their comment says
  * otherwise. The engine's state (accounts, balances, usage, licence) is read through the
@@ -99,6 +100,23 @@ void node_submit(struct node *n, const struct ledger_tx *tx, node_done_fn fn, vo
 /* Submit an already signed, encoded transaction (submitrawtx): decoded and its signatures
  * verified on a worker; refused with SBX_EBADSIG or a decoding code if they fail. */
 void node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_fn fn, void *arg);
+
+/* Where results go when the caller runs an event loop of its own (the RPC server runs one per
+ * core): a sink on `base`, made on any thread before `base` runs or on its thread. NULL when
+ * out of memory. Finished jobs reach a sink in batches (one wake-up per batch). */
+struct node_sink;
+struct node_sink *node_sink_new(struct node *n, struct event_base *base);
+/* Deliver what `s` still holds (the callbacks run on the calling thread) and free it. Call it
+ * after node_close (which hands every outstanding result to its sink), on the sink's thread or
+ * once that thread no longer runs `base`. NULL is a no-op. */
+void node_sink_free(struct node_sink *s);
+/* node_submit / node_submit_raw from the thread that runs the sink's loop: `fn` is called on
+ * that thread. An operator takes them from any number of loops at once (one lock per
+ * submission). On a regulator or observer the submission is relayed by the node's loop: call
+ * them only there (with a sink on the node's base). */
+void node_sink_submit(struct node_sink *s, const struct ledger_tx *tx, node_done_fn fn, void *arg);
+void node_sink_submit_raw(struct node_sink *s, const uint8_t *raw, size_t len, node_done_fn fn,
+                          void *arg);
 
 /* ---- the network layer's side (node/net.c); all on the event-loop thread ---- */
 

@@ -7,6 +7,7 @@
  *     alert_mu      a leaf: nothing else is locked while it is held
  *     metrics_mu    a leaf (node/metrics.c)
  *     notify_mu     a leaf (node/notify.c)
+ *     sink_mu       a leaf, one per sink (node/sink.c); taken with mu held
  *
  * state_mu guards the chain's engine and open block (what node_chain_* changes or reads besides
  * the store, which is thread-safe); the committer's node_chain_write_all is the one chain call
@@ -52,6 +53,7 @@ struct job {
     uint8_t txid[32];
     node_done_fn fn;
     void *arg;
+    struct node_sink *sink; /* where fn is called: NULL for the node's own loop (doneq) */
     struct node_result res;
     int decided; /* the result is final (refused, or a duplicate answered from the store) */
 };
@@ -226,7 +228,7 @@ struct node {
     /* the node stopped taking submissions after an internal error: written by the sequencer
      * and the committer, read by the event loop */
     _Atomic int failed;
-    int stopping; /* event-loop thread only: node_close has begun */
+    int stopping; /* mu: node_close has begun (written on the event-loop thread) */
 
     struct node_pipeline pipe;
     struct node_commit commit;
@@ -260,6 +262,11 @@ struct job *node_pipeline_jobq_pop(struct jobq *q);
 /* Move every job of `src` to the end of `dst`; `src` is left empty. */
 void node_pipeline_jobq_concat(struct jobq *dst, struct jobq *src);
 void node_pipeline_job_free(struct job *j);
+/* node_submit / node_submit_raw with the sink of their results (NULL: the node's loop). */
+void node_pipeline_submit(struct node *n, struct node_sink *sink, const struct ledger_tx *tx,
+                          node_done_fn fn, void *arg);
+void node_pipeline_submit_raw(struct node *n, struct node_sink *sink, const uint8_t *raw,
+                              size_t len, node_done_fn fn, void *arg);
 /* Operator: start the workers and the sequencer (event loop, from node_open). */
 void node_pipeline_start(struct node *n);
 /* Operator: stop and join the workers, then the sequencer, which first seals what it holds. */
@@ -286,6 +293,12 @@ void node_commit_complete_locked(struct node *n, struct jobq *jobs);
 void node_commit_complete_one(struct node *n, struct job *j);
 /* Event loop: run the callbacks of finished jobs and tell the network layer what changed. */
 void node_commit_deliver(struct node *n);
+
+/* ------------------------------------------------------------------ sink.c */
+
+/* Hand finished jobs of `jobs` whose sink is set to their sinks, one event_active per sink
+ * (mu held); the others stay in `jobs`. */
+void node_sink_dispatch_locked(struct jobq *jobs);
 
 /* ------------------------------------------------------------------ follower.c */
 

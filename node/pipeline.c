@@ -1,7 +1,7 @@
 /* The operator's pipeline of the main job: submission, workers and the sequencer.
  *
- *   event loop --node_submit--> workq --workers: sign or verify--> seqq
- *   event loop --node_submit (business: encode + txid)-----------> seqq
+ *   any RPC loop --node_submit--> workq --workers: sign or verify--> seqq
+ *   any RPC loop --node_submit (business: encode + txid)---------> seqq
  *   seqq --sequencer: idempotency, verdict, pending block--> sealed blocks (to commit.c)
  *
  * The business transactions the node builds itself are block-authenticated (tx.h): not signed,
@@ -11,10 +11,12 @@
  * idle, when it reaches -blockmaxtxs, or -blockmaxms after it was opened, so that one fsync
  * covers every transaction that arrived while the previous block was being written.
  *
- * Threads: node_submit, node_submit_raw, node_check, node_queue_depth, node_pipeline_start and
- * node_pipeline_stop run on the event-loop thread; worker_main and work on the worker threads
- * (work, sign_job and seq_hand_locked also on the submitting thread for a job that needs no
- * worker); sequencer_main and the seq_* and sequence functions on the sequencer thread. The
+ * Threads: node_submit, node_submit_raw, node_pipeline_submit and node_pipeline_submit_raw run
+ * on any event-loop thread that owns the sink they name (node.h; one lock of mu per submission;
+ * a business transaction is encoded and hashed on that thread, before the lock); node_check and
+ * node_queue_depth on any thread; node_pipeline_start and node_pipeline_stop on the node's
+ * event-loop thread; worker_main and work on the worker threads; sequencer_main and the seq_*
+ * and sequence functions on the sequencer thread. The
  * node_pipeline_jobq_* helpers run on whichever thread owns the queue (mu held for the shared
  * ones).
  */
@@ -146,8 +148,9 @@ seq_hand_locked(struct node *n, struct jobq *q)
     }
 }
 
-/* Sign, encode or verify one job (a worker's, or the submitting thread's for a job that needs
- * no worker). Returns 1 if it goes on to the sequencer, 0 if it was refused. */
+/* Sign and encode, or verify, one job on a worker (a business transaction the node builds is
+ * sealed by submit_job instead). Returns 1 if it goes on to the sequencer, 0 if it was
+ * refused. */
 static int
 work(struct node *n, struct job *j)
 {
@@ -650,66 +653,70 @@ node_pipeline_stop(struct node *n)
     pthread_join(n->pipe.seq_thr, NULL);
 }
 
-/* ------------------------------------------------------------------ submit (event loop) */
+/* ------------------------------------------------------------------ submit (any RPC loop) */
 
+/* Admit `j` and queue it, under one lock: for the workers, or (a business transaction, sealed
+ * by the caller) for the sequencer. SBX_OK, or the refusal's code and `*why` (the job is then
+ * still the caller's). */
 static int
-admit(struct node *n, node_done_fn fn, void *arg)
+admit_enqueue(struct node *n, struct job *j, const char **why)
 {
-    int rc = SBX_OK, failed = atomic_load(&n->failed);
+    int rc = SBX_OK;
 
     pthread_mutex_lock(&n->mu);
-    if (n->stopping || failed)
+    if (n->stopping || atomic_load(&n->failed)) {
         rc = SBX_EUNAVAIL;
-    else if (n->pipe.inflight >= (size_t)n->cfg.queue_max)
+        *why = n->stopping ? "the node is shutting down" : "the node has stopped after an error";
+    } else if (n->pipe.inflight >= (size_t)n->cfg.queue_max) {
         rc = SBX_EOVERLOAD;
-    else
+        *why = "the submission queue is full; retry later";
+    } else {
         n->pipe.inflight++;
+        if (job_needs_worker(j)) {
+            node_pipeline_jobq_push(&n->pipe.workq, j);
+            if (n->pipe.idle_workers) {
+                n->pipe.idle_workers--;
+                pthread_cond_signal(&n->pipe.work_cv);
+            }
+        } else { /* sealed already (submit_job) */
+            struct jobq one;
+
+            node_pipeline_jobq_init(&one);
+            node_pipeline_jobq_push(&one, j);
+            seq_hand_locked(n, &one);
+        }
+    }
     pthread_mutex_unlock(&n->mu);
-    if (rc == SBX_EUNAVAIL)
-        node_refuse_now(fn, arg, rc,
-                        failed ? "the node has stopped after an error"
-                               : "the node is shutting down");
-    else if (rc == SBX_EOVERLOAD)
-        node_refuse_now(fn, arg, rc, "the submission queue is full; retry later");
     return rc;
 }
 
-/* An admitted job could not be built: give its place back and refuse it. */
+/* Queue `j` (NULL: out of memory), or refuse it on the spot and free it. */
 static void
-unadmit(struct node *n, node_done_fn fn, void *arg)
+submit_job(struct node *n, struct job *j, node_done_fn fn, void *arg)
 {
-    pthread_mutex_lock(&n->mu);
-    n->pipe.inflight--;
-    pthread_mutex_unlock(&n->mu);
-    node_refuse_now(fn, arg, SBX_ENOMEM, "out of memory");
-}
+    const char *why = "out of memory";
+    struct sbx_err err;
+    int rc = j != NULL ? SBX_OK : SBX_ENOMEM;
 
-static void
-enqueue(struct node *n, struct job *j)
-{
-    if (!job_needs_worker(j)) {
-        struct jobq one;
-
-        if (!work(n, j))
-            return; /* refused: answered */
-        node_pipeline_jobq_init(&one);
-        node_pipeline_jobq_push(&one, j);
-        pthread_mutex_lock(&n->mu);
-        seq_hand_locked(n, &one);
-        pthread_mutex_unlock(&n->mu);
+    /* a business transaction needs no worker: encode it and take its txid here, off the lock */
+    if (rc == SBX_OK && !job_needs_worker(j)) {
+        sbx_err_clear(&err);
+        rc = sign_job(j, &n->op_key, &err);
+        if (rc == SBX_OK)
+            memcpy(j->res.txid, j->txid, 32);
+        why = err.msg;
+    }
+    rc = rc ? rc : admit_enqueue(n, j, &why);
+    if (rc == SBX_OK)
         return;
-    }
-    pthread_mutex_lock(&n->mu);
-    node_pipeline_jobq_push(&n->pipe.workq, j);
-    if (n->pipe.idle_workers) {
-        n->pipe.idle_workers--;
-        pthread_cond_signal(&n->pipe.work_cv);
-    }
-    pthread_mutex_unlock(&n->mu);
+    if (j != NULL)
+        node_pipeline_job_free(j);
+    node_refuse_now(fn, arg, rc, why);
 }
 
 void
-node_submit(struct node *n, const struct ledger_tx *tx, node_done_fn fn, void *arg)
+node_pipeline_submit(struct node *n, struct node_sink *sink, const struct ledger_tx *tx,
+                     node_done_fn fn, void *arg)
 {
     struct job *j;
 
@@ -723,21 +730,25 @@ node_submit(struct node *n, const struct ledger_tx *tx, node_done_fn fn, void *a
         node_relay_submit(n, &t, NULL, 0, 0, fn, arg);
         return;
     }
-    if (admit(n, fn, arg) != SBX_OK)
-        return;
     j = job_new(fn, arg);
-    if (j == NULL) {
-        unadmit(n, fn, arg);
-        return;
+    if (j != NULL) {
+        j->sink = sink;
+        j->tx = *tx;
+        j->tx.version = LEDGER_TX_VERSION;
+        j->tx.timestamp = time_now_ms();
     }
-    j->tx = *tx;
-    j->tx.version = LEDGER_TX_VERSION;
-    j->tx.timestamp = time_now_ms();
-    enqueue(n, j);
+    submit_job(n, j, fn, arg);
 }
 
 void
-node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_fn fn, void *arg)
+node_submit(struct node *n, const struct ledger_tx *tx, node_done_fn fn, void *arg)
+{
+    node_pipeline_submit(n, NULL, tx, fn, arg);
+}
+
+void
+node_pipeline_submit_raw(struct node *n, struct node_sink *sink, const uint8_t *raw, size_t len,
+                         node_done_fn fn, void *arg)
 {
     struct job *j;
 
@@ -759,17 +770,22 @@ node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_fn fn,
         ledger_tx_release(&tx);
         return;
     }
-    if (admit(n, fn, arg) != SBX_OK)
-        return;
     j = job_new(fn, arg);
-    if (j == NULL || buf_put(&j->enc, raw, len) != SBX_OK) {
-        if (j)
-            node_pipeline_job_free(j);
-        unadmit(n, fn, arg);
-        return;
+    if (j != NULL && buf_put(&j->enc, raw, len) != SBX_OK) {
+        node_pipeline_job_free(j);
+        j = NULL;
     }
-    j->raw = 1;
-    enqueue(n, j);
+    if (j != NULL) {
+        j->sink = sink;
+        j->raw = 1;
+    }
+    submit_job(n, j, fn, arg);
+}
+
+void
+node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_fn fn, void *arg)
+{
+    node_pipeline_submit_raw(n, NULL, raw, len, fn, arg);
 }
 
 int

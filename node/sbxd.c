@@ -183,9 +183,11 @@ on_stop_event(evutil_socket_t fd, short what, void *arg)
     struct daemon *d = arg;
 
     LOG_INFO(LOG_NODE, "shutting down");
-    /* Peer links first (nothing new arrives from peers), then the node: it finishes the
-     * blocks in flight and delivers every outstanding result to the RPC server's requests
-     * (node.h), which must still exist; then the server. */
+    /* The RPC loops beside this one first (no new request from them), then the peer links
+     * (nothing new arrives from peers), then the node: it finishes the blocks in flight and
+     * hands every outstanding result to the RPC server's sinks (node.h), which must still
+     * exist; then the server, which delivers them. */
+    rpc_server_stop(d->rpc);
     node_net_free(d->net);
     d->net = NULL;
     node_close(d->node);
@@ -293,6 +295,7 @@ start(struct daemon *d, struct sbx_err *err)
     rc.max_batch = d->cfg.rpcmaxbatch;
     rc.max_conns = d->cfg.rpcmaxconns;
     rc.events_max_queue = d->cfg.eventsmaxqueue;
+    rc.threads = d->cfg.rpcthreads > 0 ? d->cfg.rpcthreads : rpc_config_default_threads();
     rc.net = d->net;
     rc_ = rpc_server_new(&d->rpc, d->base, d->node, &rc, err);
     if (rc_ != SBX_OK)
@@ -308,6 +311,7 @@ start(struct daemon *d, struct sbx_err *err)
 static void
 cleanup(struct daemon *d)
 {
+    rpc_server_stop(d->rpc);
     node_net_free(d->net);
     d->net = NULL;
     if (d->node != NULL)

@@ -20,12 +20,17 @@
  * cached, so that streams reading the same block render it once. A heartbeat comment goes to every
  * stream each HEARTBEAT_S.
  *
- * Threads: everything runs on the event-loop thread (the node calls the watch there).
+ * Threads: a hub and its streams belong to one RPC loop (rpc/loop.h) and run on its thread.
+ * The node calls the watch on the node's loop: a hub on that loop pumps at once, a foreign hub
+ * (another loop) only records the tip and alert count (atomics) and activates its wake event,
+ * and wake_cb pumps on the hub's own thread. rpc_events_new and rpc_events_free run on the
+ * node's loop thread (they add and remove the watch), the latter after the hub's loop stopped.
  */
 #include "rpc/events.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +113,11 @@ struct rpc_events {
     struct event_base *base;
     struct node *node; /* NULL once node_close has begun */
     struct node_watch watch;
+    /* a hub on another loop than the node's: the watch (node's loop) leaves what it heard here
+     * and activates `wake`, which pumps on the hub's loop */
+    int foreign;
+    _Atomic uint64_t heard_tip, heard_alerts;
+    struct event *wake;
     struct ledger_store *store;
     struct ledger_asset_def assets[SBX_MAX_ASSETS];
     size_t nassets;
@@ -117,7 +127,8 @@ struct rpc_events {
     uint64_t tip;         /* the durable tip's height, as last heard */
     uint64_t nalerts;
     TAILQ_HEAD(, ev_stream) streams;
-    size_t nstreams;
+    size_t nstreams;              /* this hub's */
+    _Atomic size_t *nstreams_all; /* every hub's (the cap is on them): the server's count */
     struct ev_block cache[CACHE_BLOCKS];
     uint64_t clock;
 };
@@ -601,6 +612,11 @@ on_tip(void *ctx, const struct ledger_tip *tip, int idle)
     struct rpc_events *ev = ctx;
 
     (void)idle;
+    if (ev->foreign) {
+        atomic_store(&ev->heard_tip, tip->height);
+        event_active(ev->wake, EV_TIMEOUT, 0); /* thread-safe: the node enables evthread */
+        return;
+    }
     ev->tip = tip->height;
     pump_all(ev);
 }
@@ -610,7 +626,26 @@ on_node_alerts(void *ctx, uint64_t count)
 {
     struct rpc_events *ev = ctx;
 
+    if (ev->foreign) {
+        atomic_store(&ev->heard_alerts, count);
+        event_active(ev->wake, EV_TIMEOUT, 0);
+        return;
+    }
     ev->nalerts = count;
+    pump_all(ev);
+}
+
+/* A foreign hub, on its own loop: what the watch heard. */
+static void
+wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct rpc_events *ev = arg;
+    uint64_t tip = atomic_load(&ev->heard_tip), nalerts = atomic_load(&ev->heard_alerts);
+
+    (void)fd;
+    (void)what;
+    ev->tip = tip > ev->tip ? tip : ev->tip;
+    ev->nalerts = nalerts > ev->nalerts ? nalerts : ev->nalerts;
     pump_all(ev);
 }
 
@@ -760,18 +795,22 @@ rpc_events_serve(struct rpc_events *ev, struct evhttp_request *req, const char *
 
     *why = NULL;
 
-    if (ev->node == NULL || ev->nstreams >= RPC_EVENTS_MAX_STREAMS) {
-        LOG_WARN(LOG_RPC, "event stream refused: %zu open", ev->nstreams);
+    if (ev->node == NULL || atomic_fetch_add(ev->nstreams_all, 1) >= RPC_EVENTS_MAX_STREAMS) {
+        if (ev->node != NULL)
+            atomic_fetch_sub(ev->nstreams_all, 1);
+        LOG_WARN(LOG_RPC, "event stream refused: %zu open", atomic_load(ev->nstreams_all));
         *why = "too many event streams\n";
         return 503;
     }
     st = calloc(1, sizeof(*st));
     if (st == NULL) {
+        atomic_fetch_sub(ev->nstreams_all, 1);
         *why = "out of memory\n";
         return 500;
     }
     bad = stream_start(ev, req, st);
     if (bad != NULL) {
+        atomic_fetch_sub(ev->nstreams_all, 1);
         free(st);
         *why = bad;
         return 400;
@@ -814,6 +853,7 @@ rpc_events_closed(struct rpc_events *ev, struct evhttp_connection *evcon)
         return;
     TAILQ_REMOVE(&ev->streams, st, link);
     ev->nstreams--;
+    atomic_fetch_sub(ev->nstreams_all, 1);
     LOG_DEBUG(LOG_RPC, "event stream gone at id %" PRIu64 " (%zu open)", st->next, ev->nstreams);
     if (evhttp_request_get_connection(st->req) == NULL)
         evhttp_request_free(st->req); /* detached from the connection: ours to free */
@@ -829,9 +869,9 @@ rpc_events_count(const struct rpc_events *ev)
 /* ------------------------------------------------------------------ lifecycle */
 
 int
-rpc_events_new(struct rpc_events **out, struct event_base *base, struct node *node,
-               const struct ledger_asset_def *assets, size_t nassets, size_t max_queue,
-               struct sbx_err *err)
+rpc_events_new(struct rpc_events **out, struct event_base *base, struct node *node, int foreign,
+               _Atomic size_t *nstreams_all, const struct ledger_asset_def *assets, size_t nassets,
+               size_t max_queue, struct sbx_err *err)
 {
     struct rpc_events *ev = calloc(1, sizeof(*ev));
     struct ledger_tip tip;
@@ -849,9 +889,14 @@ rpc_events_new(struct rpc_events **out, struct event_base *base, struct node *no
     node_tip(node, &tip);
     ev->tip = tip.height;
     ev->nalerts = node_alerts_total(node);
+    ev->foreign = foreign;
+    ev->nstreams_all = nstreams_all;
+    atomic_init(&ev->heard_tip, ev->tip);
+    atomic_init(&ev->heard_alerts, ev->nalerts);
     ev->heartbeat = event_new(base, -1, EV_PERSIST, heartbeat_cb, ev);
     ev->resume = event_new(base, -1, 0, resume_cb, ev);
-    if (ev->heartbeat == NULL || ev->resume == NULL ||
+    ev->wake = event_new(base, -1, 0, wake_cb, ev);
+    if (ev->heartbeat == NULL || ev->resume == NULL || ev->wake == NULL ||
         event_add(ev->heartbeat, &(struct timeval){HEARTBEAT_S, 0}) != 0) {
         rpc_events_free(ev);
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
@@ -882,6 +927,8 @@ rpc_events_free(struct rpc_events *ev)
         event_free(ev->heartbeat);
     if (ev->resume != NULL)
         event_free(ev->resume);
+    if (ev->wake != NULL)
+        event_free(ev->wake);
     for (size_t i = 0; i < CACHE_BLOCKS; i++)
         block_clear(&ev->cache[i]);
     free(ev);

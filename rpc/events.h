@@ -4,7 +4,8 @@
  * replay from the store by id (`?from=`, `Last-Event-ID`), topics, heartbeats and a cap on what
  * a stream may hold queued. doc/rpc.md "Event stream" is the contract.
  *
- * Threads: every function runs on the event-loop thread.
+ * Threads: every function runs on the thread of the hub's loop, but see rpc_events_new and
+ * rpc_events_free.
  */
 #ifndef SBX_RPC_EVENTS_H
 #define SBX_RPC_EVENTS_H
@@ -23,15 +24,18 @@ struct rpc_events;
 
 /* Ids: a ledger event's id is height * 2^RPC_EVENTS_SHIFT + its place in the block's list. */
 #define RPC_EVENTS_SHIFT 20
-#define RPC_EVENTS_MAX_STREAMS 64                       /* open streams; then HTTP 503 */
+#define RPC_EVENTS_MAX_STREAMS 64 /* open streams of all loops; then HTTP 503 */
 #define RPC_EVENTS_DEFAULT_MAX_QUEUE (4u * 1024 * 1024) /* bytes queued on one stream */
 
-/* Make the streams' hub of `node` (it watches the node's tip and node alerts). `assets` are
+/* Make the streams' hub of `node` for the loop of `base` (it watches the node's tip and node
+ * alerts; `foreign`: `base` is not the node's loop, so the watch wakes the hub by an event).
+ * Call it on the node's loop thread, before `base` runs. `nstreams_all` counts the open
+ * streams of every hub that shares it (RPC_EVENTS_MAX_STREAMS caps them all). `assets` are
  * the genesis assets (amounts are rendered with their decimals; copied). `max_queue`: the bytes
  * a live stream may hold queued before it is disconnected (0: the default). */
-int rpc_events_new(struct rpc_events **out, struct event_base *base, struct node *node,
-                   const struct ledger_asset_def *assets, size_t nassets, size_t max_queue,
-                   struct sbx_err *err) SBX_WARN_UNUSED;
+int rpc_events_new(struct rpc_events **out, struct event_base *base, struct node *node, int foreign,
+                   _Atomic size_t *nstreams_all, const struct ledger_asset_def *assets,
+                   size_t nassets, size_t max_queue, struct sbx_err *err) SBX_WARN_UNUSED;
 /* Stop the heartbeat and forget the node. Call it after evhttp_free (which closes every stream
  * through rpc_events_closed). NULL is a no-op. */
 void rpc_events_free(struct rpc_events *ev);

@@ -85,33 +85,16 @@ rpc_health_json(struct node *node, int64_t now_ms)
     return json_pack("{s:s, s:o}", "status", names[lvl], "reasons", reasons);
 }
 
-void
-rpc_health_serve(struct node *node, struct evhttp_request *req)
+int
+rpc_health_render(struct node *node, int64_t now_ms, struct evbuffer *out)
 {
-    struct evbuffer *buf;
-    json_t *j;
-    char *text;
-    int ok;
+    json_t *j = rpc_health_json(node, now_ms);
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    int code = 500;
 
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-        evhttp_send_error(req, 405, "Method Not Allowed");
-        return;
-    }
-    j = rpc_health_json(node, time_now_ms());
-    text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-    buf = evbuffer_new();
-    if (text == NULL || buf == NULL) {
-        evhttp_send_error(req, 500, "Internal Server Error");
-        goto out;
-    }
-    ok = strcmp(json_string_value(json_object_get(j, "status")), "ok") == 0;
-    evbuffer_add_printf(buf, "%s\n", text);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evhttp_send_reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", buf);
-out:
-    if (buf != NULL)
-        evbuffer_free(buf);
+    if (text != NULL && evbuffer_add_printf(out, "%s\n", text) >= 0)
+        code = strcmp(json_string_value(json_object_get(j, "status")), "ok") == 0 ? 200 : 503;
     free(text);
     json_decref(j);
+    return code;
 }

@@ -2,7 +2,7 @@
  * and process supervisors): {"status": "ok"|"degraded"|"failed", "reasons": [...]}, HTTP 200 for
  * ok and 503 otherwise. See doc/operations.md for what each reason means.
  *
- * Threads: event loop only.
+ * Threads: the node's event loop only (it reads the network layer's peers).
  */
 #ifndef SBX_RPC_HEALTH_H
 #define SBX_RPC_HEALTH_H
@@ -11,11 +11,12 @@
 
 #include "node/node.h"
 
-struct evhttp_request;
+struct evbuffer;
 
 /* The status object at `now_ms` (new reference), or NULL when out of memory. */
 json_t *rpc_health_json(struct node *node, int64_t now_ms);
-/* Answer GET /health (405 for another method). */
-void rpc_health_serve(struct node *node, struct evhttp_request *req);
+/* Append the status object (one line) to `out`: the HTTP status to answer with, 200 for ok, 503
+ * otherwise, 500 when out of memory. */
+int rpc_health_render(struct node *node, int64_t now_ms, struct evbuffer *out);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "rpc/metrics.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct rpc_count {
 };
 
 struct rpc_metrics {
+    pthread_mutex_t mu; /* every RPC loop observes; a leaf */
     struct rpc_count *counts;
     size_t ncounts, alloc;
     struct node_histogram duration;
@@ -45,8 +47,10 @@ rpc_metrics_new(void)
 {
     struct rpc_metrics *m = calloc(1, sizeof(*m));
 
-    if (m != NULL)
+    if (m != NULL) {
+        pthread_mutex_init(&m->mu, NULL);
         node_metrics_hist_init(&m->duration, rpc_bounds, SBX_ARRAY_LEN(rpc_bounds));
+    }
     return m;
 }
 
@@ -56,6 +60,7 @@ rpc_metrics_free(struct rpc_metrics *m)
     if (m == NULL)
         return;
     free(m->counts);
+    pthread_mutex_destroy(&m->mu);
     free(m);
 }
 
@@ -66,20 +71,24 @@ rpc_metrics_observe(struct rpc_metrics *m, const char *method, int code, double 
     const char *name = rm != NULL ? rm->name : "unknown";
     size_t i;
 
+    pthread_mutex_lock(&m->mu);
     node_metrics_hist_observe(&m->duration, seconds);
     for (i = 0; i < m->ncounts; i++) {
         if (m->counts[i].method == name && m->counts[i].code == code)
             break;
     }
     if (i == m->ncounts) {
-        if (array_reserve(&m->counts, i + 1, &m->alloc, sizeof(*m->counts), 32) != SBX_OK)
+        if (array_reserve(&m->counts, i + 1, &m->alloc, sizeof(*m->counts), 32) != SBX_OK) {
+            pthread_mutex_unlock(&m->mu);
             return;
+        }
         m->counts[i].method = name;
         m->counts[i].code = code;
         m->counts[i].n = 0;
         m->ncounts++;
     }
     m->counts[i].n++;
+    pthread_mutex_unlock(&m->mu);
 }
 
 /* ------------------------------------------------------------------ the exposition */
@@ -262,28 +271,13 @@ rpc_metrics_render(struct rpc_metrics *m, struct node *node, int64_t now_ms, str
     free(s);
     family(out, "sbx_rpc_requests_total", "counter",
            "JSON-RPC calls answered, by method and code (0 for a result).");
+    pthread_mutex_lock(&m->mu);
     for (size_t i = 0; i < m->ncounts; i++)
         evbuffer_add_printf(out, "sbx_rpc_requests_total{method=\"%s\",code=\"%d\"} %llu\n",
                             m->counts[i].method, m->counts[i].code,
                             (unsigned long long)m->counts[i].n);
     histogram(out, "sbx_rpc_request_duration_seconds",
               "Duration of a JSON-RPC HTTP request, once per call.", &m->duration);
+    pthread_mutex_unlock(&m->mu);
     return SBX_OK;
-}
-
-void
-rpc_metrics_serve(struct rpc_metrics *m, struct node *node, struct evhttp_request *req)
-{
-    struct evbuffer *buf = evbuffer_new();
-
-    if (buf == NULL || rpc_metrics_render(m, node, time_now_ms(), buf) != SBX_OK) {
-        if (buf != NULL)
-            evbuffer_free(buf);
-        evhttp_send_error(req, 500, "Internal Server Error");
-        return;
-    }
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; version=0.0.4; charset=utf-8");
-    evhttp_send_reply(req, 200, "OK", buf);
-    evbuffer_free(buf);
 }

@@ -1,8 +1,9 @@
 /* GET /metrics: the node's figures in the Prometheus text exposition format (0.0.4), and the
  * counts and latencies of the JSON-RPC requests this server answered.
  *
- * Threads: event loop only (the node's figures come through node_metrics_get and the other
- * snapshot functions of node/node.h).
+ * Threads: rpc_metrics_observe on any RPC loop (the counters have a lock of their own);
+ * rpc_metrics_render on the node's loop only (it reads the network layer's peers; the node's
+ * figures come through node_metrics_get and the other snapshot functions of node/node.h).
  */
 #ifndef SBX_RPC_METRICS_H
 #define SBX_RPC_METRICS_H
@@ -12,7 +13,6 @@
 #include "node/node.h"
 
 struct evbuffer;
-struct evhttp_request;
 struct rpc_metrics;
 
 /* A new, empty set of RPC counters; NULL when out of memory. */
@@ -25,7 +25,5 @@ void rpc_metrics_observe(struct rpc_metrics *m, const char *method, int code, do
 /* Append the whole exposition to `out`. SBX_OK or SBX_ENOMEM. */
 int rpc_metrics_render(struct rpc_metrics *m, struct node *node, int64_t now_ms,
                        struct evbuffer *out) SBX_WARN_UNUSED;
-/* Answer an authenticated GET /metrics. */
-void rpc_metrics_serve(struct rpc_metrics *m, struct node *node, struct evhttp_request *req);
 
 #endif

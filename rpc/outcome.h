@@ -129,6 +129,11 @@ struct rpc_method {
     rpc_method_fn fn;   /* the handler */
     rpc_build_fn build; /* the transaction builder of a submitting method, else NULL */
     const char *params; /* the parameter spec (rpc_params_check): "name other? ..." */
+    unsigned flags;     /* RPC_METHOD_* */
 };
+
+/* The handler reads what only the node's event loop may touch (the network layer, the
+ * background job): the server runs it on loop 0 whichever loop read the request. */
+#define RPC_METHOD_MAIN 1u
 
 #endif

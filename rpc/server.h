@@ -1,4 +1,5 @@
-/* The JSON-RPC 2.0 server: HTTP/1.1 POST / over libevent's evhttp, on the node's event loop.
+/* The JSON-RPC 2.0 server: HTTP/1.1 POST / over libevent's evhttp, on the node's event loop and
+ * -rpcthreads - 1 more loops of its own (rpc/loop.h).
  *
  * Authentication is HTTP Basic against `rpcauth` lines (NAME:SALT$HASH:ROLE, HASH = hex
  * HMAC-SHA256 keyed with SALT over the password) or the cookie (`__cookie__`, role admin). Roles:
@@ -30,14 +31,23 @@ struct rpc_config {
     int auth_fail_delay_ms;  /* before answering 401 (default 250) */
     size_t events_max_queue; /* bytes queued on one /events stream (0: the default, 4 MiB) */
     struct node_net *net;    /* the peer links (test hooks use them); may be NULL */
+    int threads;             /* event loops serving HTTP, 1..64 (default 1: the node's only) */
 };
 
 void rpc_config_defaults(struct rpc_config *c);
+/* The default of -rpcthreads: the number of online cores, 1..64. */
+int rpc_config_default_threads(void);
 
-/* Start listening. SBX_EINVAL names a malformed rpcauth line; SBX_EIO a bind failure. */
+/* Start listening: loop 0 on `base` (the node's, run by the caller) and cfg->threads - 1 more
+ * loops, each on a thread of its own, all accepting on the same socket. SBX_EINVAL names a
+ * malformed rpcauth line; SBX_EIO a bind failure. */
 int rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *node,
                    const struct rpc_config *cfg, struct sbx_err *err) SBX_WARN_UNUSED;
-/* Stop listening, drop connections, remove the cookie file. NULL is a no-op. */
+/* Stop the loops other than the node's and wait for their threads: call it first when the
+ * process stops, before node_close (what the node still answers is delivered at free). */
+void rpc_server_stop(struct rpc_server *s);
+/* Stop listening, drop connections, remove the cookie file: after node_close (or before any
+ * submission). NULL is a no-op. */
 void rpc_server_free(struct rpc_server *s);
 /* Called (on the event loop) when an admin calls `stop`, after the reply is sent. */
 void rpc_server_on_stop(struct rpc_server *s, void (*fn)(void *arg), void *arg);

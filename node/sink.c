@@ -1,0 +1,151 @@
+/* Sinks: the hand-back of finished submissions to an event loop of the caller's choosing, so
+ * that every RPC loop (rpc/server.c) gets its own requests' results on its own thread.
+ *
+ *   committer / workers --node_commit_complete_locked: one lock and one event_active per sink
+ *   and batch--> sink queue --the sink's loop: callbacks--> the RPC replies
+ *
+ * A job names its sink (NULL: the node's own loop, commit.c's doneq, as before sinks existed).
+ * A sink does not need the node once made: it may outlive node_close, and node_sink_free
+ * delivers what it still holds.
+ *
+ * Threads: node_sink_new on any thread (before the sink's loop runs, or on it);
+ * node_sink_dispatch_locked on the sequencer, workers or committer (mu held); sink_cb on the
+ * thread that runs the sink's loop; node_sink_submit and node_sink_submit_raw on that thread
+ * too; node_sink_free once the sink's loop no longer runs it (or on its thread), after
+ * node_close.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "node/node_int.h"
+
+/* Sinks one batch can name before it is split (more are handed over in a second pass). */
+#define DISPATCH_SINKS 16
+
+struct node_sink {
+    struct node *n;     /* immutable; not used after node_close */
+    pthread_mutex_t mu; /* sink_mu: a leaf */
+    struct jobq q;      /* sink_mu: finished jobs */
+    int armed;          /* sink_mu: the event is active and will take q */
+    struct event *ev;   /* immutable */
+};
+
+/* Run the callbacks of every job `s` holds, on the calling thread. */
+static void
+sink_deliver(struct node_sink *s)
+{
+    struct jobq q;
+    struct job *j;
+
+    node_pipeline_jobq_init(&q);
+    pthread_mutex_lock(&s->mu);
+    node_pipeline_jobq_concat(&q, &s->q);
+    s->armed = 0;
+    pthread_mutex_unlock(&s->mu);
+    while ((j = node_pipeline_jobq_pop(&q)) != NULL) {
+        j->fn(j->arg, &j->res);
+        node_pipeline_job_free(j);
+    }
+}
+
+static void
+sink_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sink_deliver(arg);
+}
+
+struct node_sink *
+node_sink_new(struct node *n, struct event_base *base)
+{
+    struct node_sink *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    s->n = n;
+    node_pipeline_jobq_init(&s->q);
+    s->ev = event_new(base, -1, 0, sink_cb, s);
+    if (s->ev == NULL || pthread_mutex_init(&s->mu, NULL) != 0) {
+        if (s->ev != NULL)
+            event_free(s->ev);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void
+node_sink_free(struct node_sink *s)
+{
+    if (s == NULL)
+        return;
+    sink_deliver(s);
+    event_free(s->ev);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* Move the jobs of `jobs` that name `s` to it (one lock); wake its loop if it was idle. */
+static void
+hand_over(struct node_sink *s, struct jobq *mine)
+{
+    int wake;
+
+    pthread_mutex_lock(&s->mu);
+    node_pipeline_jobq_concat(&s->q, mine);
+    wake = !s->armed;
+    s->armed = 1;
+    pthread_mutex_unlock(&s->mu);
+    if (wake)
+        event_active(s->ev, EV_TIMEOUT, 0);
+}
+
+void
+node_sink_dispatch_locked(struct jobq *jobs)
+{
+    while (!STAILQ_EMPTY(&jobs->head)) {
+        struct node_sink *sinks[DISPATCH_SINKS];
+        struct jobq parts[DISPATCH_SINKS], rest;
+        size_t k = 0, moved = 0;
+        struct job *j;
+
+        node_pipeline_jobq_init(&rest);
+        while ((j = node_pipeline_jobq_pop(jobs)) != NULL) {
+            size_t i = 0;
+
+            while (i < k && sinks[i] != j->sink)
+                i++;
+            if (j->sink == NULL || (i == k && k == DISPATCH_SINKS)) {
+                node_pipeline_jobq_push(&rest, j);
+                continue;
+            }
+            if (i == k) {
+                sinks[k] = j->sink;
+                node_pipeline_jobq_init(&parts[k++]);
+            }
+            node_pipeline_jobq_push(&parts[i], j);
+            moved++;
+        }
+        for (size_t i = 0; i < k; i++)
+            hand_over(sinks[i], &parts[i]);
+        node_pipeline_jobq_concat(jobs, &rest);
+        if (moved == 0)
+            return; /* what is left is the node's own */
+    }
+}
+
+void
+node_sink_submit(struct node_sink *s, const struct ledger_tx *tx, node_done_fn fn, void *arg)
+{
+    node_pipeline_submit(s->n, s, tx, fn, arg);
+}
+
+void
+node_sink_submit_raw(struct node_sink *s, const uint8_t *raw, size_t len, node_done_fn fn,
+                     void *arg)
+{
+    node_pipeline_submit_raw(s->n, s, raw, len, fn, arg);
+}

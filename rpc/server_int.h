@@ -1,0 +1,160 @@
+/* Internal to the RPC server (rpc/server.c, rpc/server_call.c): its loops, connections,
+ * requests and calls. Not an API: the rest of rpc/ sees rpc/server.h.
+ *
+ * Ownership: a connection, a request context and its calls belong to the loop that accepted
+ * the connection and are touched only on its thread, except a call's outcome (and the
+ * request's env and budget) while the call is remote: then loop 0 alone touches them until the
+ * call's hop comes back (rpc/loop.h; the mailbox's lock orders the two).
+ */
+#ifndef SBX_RPC_SERVER_INT_H
+#define SBX_RPC_SERVER_INT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/util.h>
+#include <jansson.h>
+
+#include "ledger/tx.h"
+#include "rpc/loop.h"
+#include "rpc/outcome.h"
+
+struct bufferevent;
+struct event;
+struct event_base;
+struct evbuffer;
+struct evhttp;
+struct evhttp_connection;
+struct evhttp_request;
+struct evconnlistener;
+struct node;
+struct node_net;
+struct node_sink;
+struct rpc_auth;
+struct rpc_events;
+struct rpc_metrics;
+struct rpc_server;
+
+#define CONTAINER(p, type, field) ((type *)(void *)((char *)(p)-offsetof(type, field)))
+
+struct rpc_http;
+struct srv_loop;
+
+/* A connection just accepted: its bufferevent, and whether it came over the cap. */
+struct claim {
+    struct bufferevent *bev;
+    int refused;
+};
+
+/* One accepted connection. */
+struct rpc_conn {
+    struct srv_loop *l;
+    struct evhttp_connection *evcon;
+    int refused;                /* accepted over the cap: 503 and close */
+    struct rpc_http *cur;       /* the request of this connection we are working on */
+    TAILQ_ENTRY(rpc_conn) link; /* in the server's conns */
+};
+
+/* One JSON-RPC call of a request. */
+struct rpc_call {
+    struct rpc_http *h;
+    json_t *id;         /* NULL: a notification (no reply); json null for an unknown id */
+    const char *method; /* the method table's name of the method called, or NULL (metrics) */
+    struct rpc_outcome out;
+    int remote;         /* runs or waits on loop 0: its answer comes back by a hop */
+    json_t *rq;         /* a remote call not yet run: a copy of its request object */
+    struct rpc_hop hop; /* to loop 0 and back */
+};
+
+/* One HTTP request. */
+struct rpc_http {
+    struct srv_loop *l;         /* the loop of its connection; NULL once the server is gone */
+    struct srv_loop *home;      /* the same, kept until it is freed (hops come back there) */
+    struct evhttp_request *req; /* NULL once the request is gone (or answered) */
+    struct rpc_conn *conn;      /* NULL once the connection is gone */
+    struct event *timer;        /* the delay before a 401 */
+    int batch;
+    size_t ncalls;
+    struct rpc_call *calls;
+    size_t pending; /* submissions not yet answered, +1 while dispatching */
+    size_t budget;  /* what the reply may still show (RPC_RENDER_BUDGET) */
+    int stop;
+    int64_t t0_us;              /* when the request was read (metrics) */
+    struct rpc_env env;         /* what its calls see (remote ones too) */
+    int page;                   /* GET /health or /metrics rendered on loop 0 */
+    struct evbuffer *body;      /* ... into this, */
+    int code;                   /* ... with this HTTP status */
+    struct rpc_hop hop;         /* the page's way to loop 0 and back */
+    TAILQ_ENTRY(rpc_http) link; /* in its loop's live list while `l` is set */
+};
+
+/* One event loop of the server: its evhttp, connections and requests are its thread's alone. */
+struct srv_loop {
+    struct rpc_server *s;
+    int index; /* 0: the node's loop */
+    struct rpc_loop *loop;
+    struct event_base *base;
+    struct evhttp *http;
+    struct node_sink *sink;    /* the node answers this loop's submissions here */
+    struct rpc_events *events; /* GET /events on this loop */
+    TAILQ_HEAD(, rpc_conn) conns;
+    struct claim *claims; /* accepted, not yet claimed */
+    size_t nclaims, claims_cap;
+    struct event *claim_ev;
+    TAILQ_HEAD(, rpc_http) live; /* requests in progress */
+    /* balance: this loop's share of the connections (see balance in rpc/server.c) */
+    struct evconnlistener *listener;
+    size_t nopen;               /* its connections, counted from accept */
+    atomic_int paused;          /* its listener is disabled (written on its thread only) */
+    struct event *balance_ev;   /* re-checks a paused listener */
+    atomic_int recheck;         /* recheck_hop is posted */
+    struct rpc_hop recheck_hop; /* another loop asks it to re-check (its share grew) */
+};
+
+struct rpc_server {
+    struct event_base *base; /* the node's (loop 0's) */
+    struct node *node;
+    struct node_net *net;
+    struct rpc_auth *auth;
+    struct rpc_metrics *metrics;
+    struct srv_loop *loops;
+    int nloops;
+    int operator_node; /* submissions may go to the node from any loop */
+    int port;
+    size_t max_body;
+    size_t max_batch;
+    size_t max_conns;
+    int auth_delay_ms;
+    struct ledger_asset_def assets[SBX_MAX_ASSETS];
+    size_t nassets;
+    /* connections of every loop, counted from accept, including those not yet claimed */
+    atomic_size_t nconns;
+    atomic_int naccepting;   /* loops whose listener is enabled (never brought to 0) */
+    int closing;             /* rpc_server_free has begun (every other loop has stopped) */
+    _Atomic size_t nstreams; /* /events streams of every loop */
+    /* stop (stop_ev runs on loop 0) */
+    void (*stop_fn)(void *arg);
+    void *stop_arg;
+    struct event *stop_ev;
+    atomic_int stop_armed;
+    int stop_fired; /* loop 0 only */
+};
+
+/* ---- rpc/server_call.c ---- */
+
+/* A plain-text reply (`close`: and close the connection). */
+void rpc_server_call_send_plain(struct evhttp_request *req, int code, const char *reason,
+                                const char *body, int close);
+/* A context for `req` on loop `l` (in its live list); NULL when out of memory. */
+struct rpc_http *rpc_server_call_new(struct srv_loop *l, struct evhttp_request *req,
+                                     struct rpc_conn *conn);
+void rpc_server_call_free(struct rpc_http *h);
+/* Parse the body of h->req and run its calls as `role`; the reply goes out once the last is
+ * answered (on h's loop). */
+void rpc_server_call_process(struct rpc_http *h, int role);
+/* stop_ev's callback (loop 0): run the server's stop function once. */
+void rpc_server_call_stop_cb(evutil_socket_t fd, short what, void *arg);
+
+#endif

@@ -1,0 +1,186 @@
+"""HTTP on every core (-rpcthreads, doc/operations.md): four event loops serving at once. Many
+clients on kept-alive connections submit trades and read (getinfo, gettx, getaccount) while
+several /events streams follow the chain; every receipt is found afterwards and every stream sees
+every block. Then a stop while clients are mid-request: a clean exit, and after a restart every
+receipt given is found."""
+
+import http.client
+import json
+import threading
+import time
+
+import framework as fw
+from test_events import Stream
+
+THREADS = 4
+CLIENTS = 8
+TRADES = 25  # per client
+STREAMS = 3
+
+
+class Client:
+    """One kept-alive HTTP connection (so that its requests stay on one loop)."""
+
+    def __init__(self, node, timeout=fw.RPC_TIMEOUT):
+        self.node = node
+        self.conn = http.client.HTTPConnection("127.0.0.1", node.rpcport, timeout=timeout)
+        self.headers = {"Content-Type": "application/json"}
+        self.headers.update(node._auth_header(None))
+        self.next_id = 0
+
+    def call(self, method, params=None):
+        self.next_id += 1
+        req = {"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params or {}}
+        self.conn.request("POST", "/", body=json.dumps(req).encode(), headers=self.headers)
+        resp = self.conn.getresponse()
+        reply = json.loads(resp.read())
+        if reply.get("error") is not None:
+            e = reply["error"]
+            raise fw.RPCError(e.get("code"), e.get("message"), e.get("data"))
+        return reply["result"]
+
+    def close(self):
+        self.conn.close()
+
+
+def blocks_until(stream, height, timeout=120):
+    """Block heights a topics=block stream gives until `height`."""
+    out = []
+    deadline = time.monotonic() + timeout
+    while not out or out[-1] < height:
+        ev = stream.next(max(0.1, deadline - time.monotonic()))
+        if ev is None:
+            raise AssertionError("no block %d within %d s (last %r)" %
+                                 (height, timeout, out[-1:]))
+        if ev["event"] == "block":
+            out.append(ev["data"]["height"])
+    return out
+
+
+class RPCThreadsTest(fw.NodeTestCase):
+
+    def run_clients(self, n, pairs, work):
+        """Run work(client, index, pair) on CLIENTS threads; returns their results, re-raising
+        the first failure."""
+        results, errors = [None] * CLIENTS, []
+
+        def body(i):
+            c = Client(n)
+            try:
+                results[i] = work(c, i, pairs[i % len(pairs)])
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=body, args=(i,)) for i in range(CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        return results
+
+    def test_many_clients_and_streams(self):
+        n = self.node("op", extra_args=["-rpcthreads=%d" % THREADS])
+        pairs = [n.funded_pair() for _ in range(CLIENTS // 2)]
+        start = n.call("getinfo")["height"]
+        streams = [Stream(n, "?from=0&topics=block") for _ in range(STREAMS)]
+        for s in streams:
+            self.assertEqual(s.status, 200)
+        seen = [[] for _ in streams]
+        stop_reading = threading.Event()
+
+        def read(i):
+            # keep every stream drained while the load runs (a live stream that is not read
+            # past its queue cap is disconnected)
+            while not stop_reading.is_set():
+                ev = streams[i].next(0.5)
+                if ev is not None and ev["event"] == "block":
+                    seen[i].append(ev["data"]["height"])
+
+        readers = [threading.Thread(target=read, args=(i,)) for i in range(STREAMS)]
+        for r in readers:
+            r.start()
+
+        def work(c, i, pair):
+            buyer, seller = pair
+            txids = []
+            for k in range(TRADES):
+                r = c.call("submittrade", fw.trade_params(buyer, seller))
+                txids.append(r["txid"])
+                if k % 5 == 0:
+                    self.assertGreaterEqual(c.call("getinfo")["height"], r["height"])
+                    self.assertEqual(c.call("gettx", {"txid": r["txid"]})["height"],
+                                     r["height"])
+                    c.call("getaccount", {"account": buyer})
+            return txids
+
+        try:
+            results = self.run_clients(n, pairs, work)
+        finally:
+            stop_reading.set()
+            for r in readers:
+                r.join()
+        txids = [t for r in results for t in r]
+        self.assertEqual(len(set(txids)), CLIENTS * TRADES)
+        for t in txids:
+            n.call("gettx", {"txid": t})
+        height = n.call("getinfo")["height"]
+        self.assertGreater(height, start)
+        for i, s in enumerate(streams):
+            got = seen[i] + (blocks_until(s, height) if not seen[i] or seen[i][-1] < height
+                             else [])
+            s.close()
+            self.assertEqual(got[:height + 1], list(range(height + 1)),
+                             "stream %d saw every block, in order" % i)
+        # the pages that live on the node's loop answer from any loop
+        for _ in range(2 * THREADS):
+            c = Client(n)
+            self.assertIn("peers", c.call("getpeerinfo"))
+            c.close()
+            status, _ = n.http(b"", method="GET", path="/health", auth=False)
+            self.assertEqual(status, 200)
+            status, body = n.http(b"", method="GET", path="/metrics")
+            self.assertEqual(status, 200)
+            self.assertIn(b"sbx_rpc_requests_total", body)
+
+    def test_stop_mid_request(self):
+        n = self.node("op", extra_args=["-rpcthreads=%d" % THREADS])
+        pairs = [n.funded_pair() for _ in range(CLIENTS // 2)]
+        acked, lock = [], threading.Lock()
+        go_stop = threading.Event()
+
+        def work(c, i, pair):
+            buyer, seller = pair
+            while True:
+                try:
+                    r = c.call("submittrade", fw.trade_params(buyer, seller))
+                except (OSError, http.client.HTTPException, ValueError, fw.RPCError):
+                    return None  # the node went (or refused while stopping)
+                with lock:
+                    acked.append(r["txid"])
+                    if len(acked) >= CLIENTS * 5:
+                        go_stop.set()
+
+        threads = threading.Thread(target=self.run_clients, args=(n, pairs, work))
+        threads.start()
+        self.assertTrue(go_stop.wait(120), "clients got receipts")
+        try:
+            n.call("stop")
+        except (OSError, http.client.HTTPException, fw.HTTPError):
+            pass  # the reply may be lost with the connection
+        n.proc.wait(fw.STOP_TIMEOUT)
+        threads.join()
+        self.assertEqual(n.stop(), 0, "a clean exit:\n" + n.tail())
+        n.start()
+        for t in acked:
+            n.call("gettx", {"txid": t})  # every receipt given is durable
+        # and SIGTERM stops every loop too
+        self.assertEqual(n.stop(), 0)
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
