@@ -117,21 +117,22 @@ stop_node() {
     wait "$1" 2>/dev/null
 }
 
-# bench NAME OPTIONS...: sbx-bench against the node just started; its summary line in $work/NAME.
+# bench NAME OPTIONS...: sbx-bench against the node just started; its summary line in
+# $work/NAME.sum, all it printed in $work/NAME.out.
 bench() {
     out=$1
     shift
     "$bin/sbx-bench" -devnet -datadir="$node_dir" -rpcport="$node_port" -accounts=200 -badpct=0 \
-        "$@" >"$work/$out.full" 2>&1 &
+        "$@" >"$work/$out.out" 2>&1 &
     bpid=$!
     pids="$pids $bpid"
     wait $bpid
-    grep '^summary:' "$work/$out.full" | tail -1 >>"$work/$out"
+    grep '^summary:' "$work/$out.out" | tail -1 >>"$work/$out.sum"
 }
 
 # field NAME KEY: the values of KEY= in every summary line of NAME, one a line.
 field() {
-    sed -n "s/.* $2=\([0-9.]*\).*/\1/p" "$work/$1" 2>/dev/null
+    sed -n "s/.* $2=\([0-9.]*\).*/\1/p" "$work/$1.sum" 2>/dev/null
 }
 
 # The store's bytes written per transaction, from GET /metrics of the running node.
@@ -249,6 +250,7 @@ big_report() {
     # the worst case after kill -9: nearly a checkpoint interval (100,000 transactions) to replay
     log "big chain: 90,000 more trades over RPC, then kill -9"
     bench tail -trades=90000 -conns=64 -batch=100
+    echo "tail: $(cat "$work/tail.sum")" >>"$work/bigres"
     kill -9 "$node_pid"
     wait "$node_pid" 2>/dev/null
     for how in kill9 clean; do
