@@ -535,8 +535,8 @@ list_index(const struct rpc_env *env, const uint8_t *prefix, size_t plen,
     return list_result(q.items, q.more ? q.last : NULL, q.lastlen, out, err);
 }
 
-/* The cursor of the list of all trades: 'Y' then POS (the by-asset prefix without an asset, so
- * that no per-asset cursor is taken for one), and the position it stands for. */
+/* The cursor of the list of all trades at position `p`: 'Y' then POS (the by-asset prefix
+ * without an asset, so that no per-asset cursor is taken for one, nor this one for theirs). */
 static size_t
 all_trades_cursor(uint8_t out[static LEDGER_STORE_KEY_INDEX_MAX], const struct ledger_index_pos *p)
 {
