@@ -1,6 +1,6 @@
 /* sbx-gen-chain: write a long devnet chain fast, for start-up, memory and size measurements.
  *
- *   sbx-gen-chain -datadir=DIR -trades=N [-accounts=N] [-blocktxs=N]
+ *   sbx-gen-chain -datadir=DIR -trades=N [-accounts=N] [-blocktxs=N] [-crash]
  *
  * It creates DIR as `sbxd -devnet` does on its first start (operator key, the embedded regulator
  * key, the devnet genesis), then appends blocks through the chain API that the operator's
@@ -11,6 +11,9 @@
  * built from the params an RPC client sends (rpc/build.c), signed, and applied with every rule;
  * there is no HTTP and no pipeline, so it runs at the speed of the rules, hashing and the store.
  * `sbxd -devnet -datadir=DIR` then serves the chain. One thread; the directory must be new.
+ *
+ * With -crash it stops as a kill -9 would leave the node: without the state checkpoint of a
+ * clean stop, so that the next start replays every block after the last one (it says how many).
  */
 #include <config.h>
 
@@ -44,6 +47,7 @@ struct gen {
     int open; /* a block is begun */
     size_t inblock, blocktxs;
     uint64_t ntx, nrej, nblocks;
+    uint64_t since_tx, since_blocks; /* written after the last state checkpoint */
 };
 
 static void
@@ -75,6 +79,8 @@ seal(struct gen *g)
     if (node_chain_seal(g->c, &g->op, &s, &err) != SBX_OK ||
         node_chain_write(g->c, &s, &err) != SBX_OK)
         die("block %" PRIu64 ": %s", g->nblocks + 1, err.msg);
+    g->since_tx = s.checkpoint ? 0 : g->since_tx + g->inblock;
+    g->since_blocks = s.checkpoint ? 0 : g->since_blocks + 1;
     node_sealed_release(&s);
     g->inblock = 0;
     g->open = 0;
@@ -215,6 +221,7 @@ main(int argc, char **argv)
 {
     const char *datadir = NULL;
     long ntrades = -1, naccounts = 1000, blocktxs = 1000;
+    int crash = 0;
     char dir[4096], key[4096];
     struct sbx_err err;
     struct gen g;
@@ -227,11 +234,13 @@ main(int argc, char **argv)
             ntrades = opt_long(argv[i] + 8, "trades", 0, 1000000000L);
         else if (strncmp(argv[i], "-accounts=", 10) == 0)
             naccounts = opt_long(argv[i] + 10, "accounts", 2, 9000);
+        else if (strcmp(argv[i], "-crash") == 0)
+            crash = 1;
         else if (strncmp(argv[i], "-blocktxs=", 10) == 0)
             blocktxs = opt_long(argv[i] + 10, "blocktxs", 1, LEDGER_BLOCK_MAX_TXS);
         else
             die("usage: sbx-gen-chain -datadir=DIR -trades=N [-accounts=N (1000)] "
-                "[-blocktxs=N (1000)]");
+                "[-blocktxs=N (1000)] [-crash]");
     }
     if (datadir == NULL || ntrades < 0)
         die("-datadir and -trades are required");
@@ -257,8 +266,12 @@ main(int argc, char **argv)
     open_accounts(&g, naccounts);
     trades(&g, naccounts, (uint64_t)ntrades);
     seal(&g);
-    if (node_chain_checkpoint(g.c, &err) != SBX_OK)
+    if (!crash && node_chain_checkpoint(g.c, &err) != SBX_OK)
         die("checkpoint: %s", err.msg);
+    if (crash)
+        printf("%s: no checkpoint at the end: the next start replays %" PRIu64
+               " transactions in %" PRIu64 " blocks\n",
+               datadir, g.since_tx, g.since_blocks);
     node_chain_close(g.c);
     printf("%s: %" PRIu64 " transactions (%ld trades) in %" PRIu64 " blocks, %" PRIu64
            " rejected, %.1f s\n",
