@@ -135,16 +135,22 @@ field() {
     sed -n "s/.* $2=\([0-9.]*\).*/\1/p" "$work/$1.sum" 2>/dev/null
 }
 
-# The store's bytes written per transaction, from GET /metrics of the running node.
+# The store's bytes written per transaction, from GET /metrics of the running node, then by key
+# kind, then what the node process wrote to the disk per transaction (/proc/PID/io write_bytes:
+# LevelDB's log, tables and compactions, and the debug log).
 store_bytes() {
-    curl -s -m 10 -u "$(cat "$node_dir/.cookie")" "http://127.0.0.1:$node_port/metrics" | awk '
+    {
+        curl -s -m 10 -u "$(cat "$node_dir/.cookie")" "http://127.0.0.1:$node_port/metrics"
+        sed -n 's/^write_bytes: /disk /p' "/proc/$node_pid/io"
+    } | awk '
+        /^disk / { disk = $2 }
         /^sbx_transactions_total\{/ { tx += $2 }
         /^sbx_store_written_bytes_total\{/ { b += $2; k = $1; sub(/.*kind="/, "", k);
             sub(/".*/, "", k); kb[k] = $2 }
         END { if (tx == 0) exit; printf "%.0f", b / tx;
             n = split("B T H X Y R Q I A U D P S L K M", order, " ");
             for (i = 1; i <= n; i++) if (order[i] in kb) printf " %s=%.0f", order[i], kb[order[i]] / tx;
-            printf "\n" }'
+            printf "; disk %.0f\n", disk / tx }'
 }
 
 # The operator's attestation latency histogram: "LE CUMULATIVE" lines, then "count N".
@@ -317,7 +323,7 @@ printf '%-44s %10s %8s  %s\n' "regulator catch-up, $cutx tx (tx/s)" "$cu" "-" ">
 printf '%-44s %10s %8s  %s\n' "with a regulator: attestation p99 (ms)" "$att" "-" \
     "<= 50 ms (a histogram bucket's bound): $(pass "$(echo "$att" | awk '{ print ($1 != "-" && $1 <= 50) }')"); submit p99 $rp99 ms"
 printf '%-44s %10s %8s  %s\n' "store bytes written per transaction" "$(cut -d' ' -f1 "$work/bytes" 2>/dev/null)" "-" \
-    "by key kind: $(cut -d' ' -f2- "$work/bytes" 2>/dev/null)"
+    "by key kind: $(cut -d' ' -f2- "$work/bytes" 2>/dev/null) (bytes to the disk)"
 echo "ceiling: one per request $ceil_req, without a per-trade signature $ceil_nosig, large batches $ceil_batch trades/s"
 [ -f "$work/bigres" ] && cat "$work/bigres"
 exit 0
