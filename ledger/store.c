@@ -8,6 +8,7 @@
  */
 #include "ledger/store.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@
 #define BLOOM_BITS 10
 
 #define TIP_SIZE (8 + 32 + 32)
-#define LOCATION_SIZE (8 + 4)
+#define LOCATION_MAX (2 * BUF_VARINT_MAX) /* varint height, varint index */
 
 struct ledger_store {
     leveldb_t *db;
@@ -36,11 +37,20 @@ struct ledger_store {
     leveldb_readoptions_t *ropts_verify; /* checksums on, does not fill the cache */
     leveldb_writeoptions_t *wsync;
     leveldb_writeoptions_t *wnosync;
+    _Atomic uint64_t written[LEDGER_STORE_KINDS]; /* bytes committed, by key kind */
 };
 
 struct ledger_store_batch {
     leveldb_writebatch_t *wb;
+    uint64_t written[LEDGER_STORE_KINDS]; /* key and value bytes, by key kind */
 };
+
+/* Count one write of the batch under its key's kind. */
+static void
+batch_count(struct ledger_store_batch *b, const void *key, size_t klen, size_t vlen)
+{
+    b->written[klen > 0 ? *(const uint8_t *)key : 0] += klen + vlen;
+}
 
 /* Log LevelDB's message (then free it) and give the caller a generic one. */
 static int
@@ -244,16 +254,14 @@ ledger_store_prefix_index(uint8_t out[static LEDGER_STORE_PREFIX_INDEX_MAX], uin
 
 size_t
 ledger_store_key_index(uint8_t out[static LEDGER_STORE_KEY_INDEX_MAX], uint8_t kind,
-                       const char *name, int rule, int64_t time_ms, uint64_t height, uint32_t index,
-                       const uint8_t txid[static 32])
+                       const char *name, int rule, int64_t time_ms, uint64_t height, uint32_t index)
 {
     size_t n = ledger_store_prefix_index(out, kind, name, rule);
 
     n = ledger_store_key_seek(out, out, n, (uint64_t)time_ms);
     buf_store_u64(out + n, height);
     buf_store_u32(out + n + 8, index);
-    memcpy(out + n + 12, txid, 32);
-    return n + 12 + 32;
+    return n + 12;
 }
 
 size_t
@@ -480,6 +488,7 @@ ledger_store_batch_new(void)
 
     if (b == NULL)
         return NULL;
+    memset(b->written, 0, sizeof(b->written));
     b->wb = leveldb_writebatch_create();
     return b;
 }
@@ -497,12 +506,14 @@ void
 ledger_store_batch_put(struct ledger_store_batch *b, const void *key, size_t klen, const void *val,
                        size_t vlen)
 {
+    batch_count(b, key, klen, vlen);
     leveldb_writebatch_put(b->wb, key, klen, val, vlen);
 }
 
 void
 ledger_store_batch_del(struct ledger_store_batch *b, const void *key, size_t klen)
 {
+    batch_count(b, key, klen, 0);
     leveldb_writebatch_delete(b->wb, key, klen);
 }
 
@@ -515,10 +526,9 @@ ledger_store_batch_changes(struct ledger_store_batch *b, const struct ledger_cha
         const struct ledger_change *e = &c->v[i];
 
         if (e->del)
-            leveldb_writebatch_delete(b->wb, (const char *)e->key, e->klen);
+            ledger_store_batch_del(b, e->key, e->klen);
         else
-            leveldb_writebatch_put(b->wb, (const char *)e->key, e->klen, (const char *)e->val,
-                                   e->vlen);
+            ledger_store_batch_put(b, e->key, e->klen, e->val, e->vlen);
     }
 }
 
@@ -530,30 +540,33 @@ ledger_store_batch_block(struct ledger_store_batch *b, const struct ledger_tip *
     size_t klen;
 
     klen = ledger_store_key_block(key, tip->height);
-    leveldb_writebatch_put(b->wb, (const char *)key, klen, (const char *)block, len);
+    ledger_store_batch_put(b, key, klen, block, len);
 
     klen = ledger_store_key_hash(key, tip->hash);
     buf_store_u64(val, tip->height);
-    leveldb_writebatch_put(b->wb, (const char *)key, klen, (const char *)val, 8);
+    ledger_store_batch_put(b, key, klen, val, 8);
 
     for (size_t i = 0; i < ntx; i++) {
+        size_t vlen = buf_store_varint(val, tip->height);
+
+        vlen += buf_store_varint(val + vlen, i);
         klen = ledger_store_key_tx(key, txids[i]);
-        buf_store_u64(val, tip->height);
-        buf_store_u32(val + 8, (uint32_t)i);
-        leveldb_writebatch_put(b->wb, (const char *)key, klen, (const char *)val, LOCATION_SIZE);
+        ledger_store_batch_put(b, key, klen, val, vlen);
     }
 
     buf_store_u64(val, tip->height);
     memcpy(val + 8, tip->hash, 32);
     memcpy(val + 40, tip->state_digest, 32);
     klen = ledger_store_key_meta_tip(key);
-    leveldb_writebatch_put(b->wb, (const char *)key, klen, (const char *)val, TIP_SIZE);
+    ledger_store_batch_put(b, key, klen, val, TIP_SIZE);
 }
 
 void
 ledger_store_batch_append(struct ledger_store_batch *dst, const struct ledger_store_batch *src)
 {
     leveldb_writebatch_append(dst->wb, src->wb);
+    for (size_t i = 0; i < LEDGER_STORE_KINDS; i++)
+        dst->written[i] += src->written[i];
 }
 
 int
@@ -565,7 +578,17 @@ ledger_store_commit(struct ledger_store *s, struct ledger_store_batch *b, int sy
     leveldb_write(s->db, sync ? s->wsync : s->wnosync, b->wb, &errp);
     if (errp != NULL)
         return db_error(errp, "commit", err);
+    for (size_t i = 0; i < LEDGER_STORE_KINDS; i++)
+        if (b->written[i] != 0)
+            atomic_fetch_add_explicit(&s->written[i], b->written[i], memory_order_relaxed);
     return SBX_OK;
+}
+
+void
+ledger_store_written(struct ledger_store *s, uint64_t out[static LEDGER_STORE_KINDS])
+{
+    for (size_t i = 0; i < LEDGER_STORE_KINDS; i++)
+        out[i] = atomic_load_explicit(&s->written[i], memory_order_relaxed);
 }
 
 /* ---- point reads ---- */
@@ -627,12 +650,25 @@ int
 ledger_store_tx_location(struct ledger_store *s, const uint8_t txid[static 32], uint64_t *height,
                          uint32_t *index, struct sbx_err *err)
 {
-    uint8_t key[LEDGER_STORE_KEY_HASH_LEN], val[LOCATION_SIZE];
-    int rc = get_fixed(s, key, ledger_store_key_tx(key, txid), val, sizeof(val),
-                       "no such transaction", "transaction index", err);
+    uint8_t key[LEDGER_STORE_KEY_HASH_LEN];
+    uint64_t h = 0, x = 0;
+    size_t n = 0, m = 0;
+    struct buf v;
+    int rc;
 
-    *height = rc ? 0 : buf_load_u64(val);
-    *index = rc ? 0 : buf_load_u32(val + 8);
+    buf_init(&v, LOCATION_MAX);
+    rc = db_get(s, s->ropts, key, ledger_store_key_tx(key, txid), &v, err);
+    if (rc == SBX_ENOTFOUND)
+        rc = sbx_err_set(err, rc, "no such transaction");
+    if (rc == SBX_OK) {
+        n = buf_load_varint(v.data, v.len, &h);
+        m = n ? buf_load_varint(v.data + n, v.len - n, &x) : 0;
+        if (m == 0 || n + m != v.len || x > UINT32_MAX)
+            rc = sbx_err_set(err, SBX_ECORRUPT, "ledger store: malformed transaction index record");
+    }
+    buf_release(&v);
+    *height = rc ? 0 : h;
+    *index = rc ? 0 : (uint32_t)x;
     return rc;
 }
 

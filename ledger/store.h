@@ -19,7 +19,8 @@
  *                                       ledger_store_prefix_meta_alert  never in a block
  *   'B' u64 height                      ledger_store_key_block         encoded block
  *   'H' 32 block hash                   ledger_store_key_hash          u64 height
- *   'T' 32 txid                         ledger_store_key_tx            u64 height | u32 index
+ *   'T' 32 txid                         ledger_store_key_tx            varint height | varint
+ *                                                                      index in block
  *   'I' u8 kind, id                     ledger_store_key_idem          32 txid (idempotency:
  *                                                                      account, trade, transfer)
  *   'A' account id                      ledger_store_key_account       account record (state.c)
@@ -38,11 +39,12 @@
  *   'Y' asset 0x00 POS                  (the same)                     "" (trades by asset, time)
  *   'R' u16 rule POS                    (the same)                     "" (rejections by rule)
  *   'Q' POS                             (the same)                     "" (all rejections)
- *   'Z' POS                             (the same)                     "" (all trades by time)
  *
- * where POS = u64 time | u64 height | u32 index in block | 32 txid (LEDGER_INDEX_TAIL bytes):
- * the transaction's timestamp, then its place on the ledger, so that entries with the same
- * millisecond keep ledger order; ledger_store_prefix_index gives the part before POS. All
+ * where POS = u64 time | u64 height | u32 index in block (LEDGER_INDEX_TAIL bytes): the
+ * transaction's timestamp, then its place on the ledger, so that entries with the same
+ * millisecond keep ledger order; the place names the transaction (its txid is in the block), so
+ * the key needs no txid. ledger_store_prefix_index gives the part before POS. There is no index
+ * of all trades: the by-asset ranges, merged by POS, are one (rpc/'s listtrades). All
  * integers big-endian, so keys sort by time. Ids are cut at SBX_ID_MAX bytes (list entries at
  * SBX_ADDRESS_MAX), as the writers always did.
  */
@@ -57,7 +59,9 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-/* The schema version: 2 since transactions carry an auth byte (encoding version 2). */
+/* The schema version: 2 since transactions carry an auth byte (encoding version 2), index keys
+ * end in (time, height, index) without the txid, there is no all-trades index and a location is
+ * two varints. */
 #define LEDGER_STORE_SCHEMA 2
 
 #define LEDGER_K_META 'M'
@@ -76,8 +80,8 @@
 #define LEDGER_K_BY_ASSET 'Y'
 #define LEDGER_K_REJECTION 'R'
 #define LEDGER_K_REJECTION_ALL 'Q'
-#define LEDGER_K_TRADES 'Z'
-#define LEDGER_INDEX_TAIL (8 + 8 + 4 + 32)
+#define LEDGER_INDEX_TAIL (8 + 8 + 4)
+#define LEDGER_STORE_KINDS 256 /* one counter per first key byte */
 
 /* The lists under 'S' (the byte after the kind). */
 #define LEDGER_LIST_ACCOUNT 'a' /* sanctioned account ids */
@@ -132,18 +136,18 @@ size_t ledger_store_key_alert_index(uint8_t out[static LEDGER_STORE_KEY_ALERT_IN
                                     uint8_t kind, int64_t time_ms, const uint8_t id[static 32]);
 /* 'K' kind: the prefix of one kind's alert index entries. */
 size_t ledger_store_prefix_alert_index(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN], uint8_t kind);
-/* The part of an index key before POS: `kind` (LEDGER_K_BY_ACCOUNT, _BY_ASSET, _REJECTION,
- * _REJECTION_ALL or _TRADES), then u16 `rule` when rule >= 0, then `name` and a 0x00 when name is
+/* The part of an index key before POS: `kind` (LEDGER_K_BY_ACCOUNT, _BY_ASSET, _REJECTION or
+ * _REJECTION_ALL), then u16 `rule` when rule >= 0, then `name` and a 0x00 when name is
  * not NULL. */
 size_t ledger_store_prefix_index(uint8_t out[static LEDGER_STORE_PREFIX_INDEX_MAX], uint8_t kind,
                                  const char *name, int rule);
 /* A whole index entry: the prefix above, then POS (time_ms, the block height and the index in
- * the block, the txid). */
+ * the block). */
 size_t ledger_store_key_index(uint8_t out[static LEDGER_STORE_KEY_INDEX_MAX], uint8_t kind,
                               const char *name, int rule, int64_t time_ms, uint64_t height,
-                              uint32_t index, const uint8_t txid[static 32]);
-/* `prefix` then u64 `time`: where a scan of time-ordered keys ('X'...'Z', 'K' kind) reaches
- * `time` (out holds plen + 8). */
+                              uint32_t index);
+/* `prefix` then u64 `time`: where a scan of time-ordered keys ('X', 'Y', 'R', 'Q', 'K' kind)
+ * reaches `time` (out holds plen + 8). */
 size_t ledger_store_key_seek(uint8_t *out, const uint8_t *prefix, size_t plen, uint64_t time);
 /* 1 if `key` is an alert record or alert index entry ('L', 'K'): these go with their block, not
  * with the state checkpoints. */
@@ -186,6 +190,9 @@ void ledger_store_batch_append(struct ledger_store_batch *dst,
 /* Write the batch; `sync` = fsync before returning. SBX_EIO with the LevelDB message logged. */
 int ledger_store_commit(struct ledger_store *s, struct ledger_store_batch *b, int sync,
                         struct sbx_err *err) SBX_WARN_UNUSED;
+/* The key and value bytes committed since the store was opened, by key kind (out[kind]; a
+ * delete counts its key): what each record family costs the write path. */
+void ledger_store_written(struct ledger_store *s, uint64_t out[static LEDGER_STORE_KINDS]);
 
 /* Point reads. `val` receives the value (reset first). SBX_ENOTFOUND if absent. */
 int ledger_store_get(struct ledger_store *s, const void *key, size_t klen, struct buf *val,

@@ -151,7 +151,7 @@ node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struc
     c->e[c->n].len = (uint32_t)len;
     c->e[c->n].verdict = res->verdict;
     memcpy(c->txids[c->n], txid, 32);
-    node_chain_index_tx(c, tx, txid, &res->verdict); /* at index c->n */
+    node_chain_index_tx(c, tx, &res->verdict); /* at index c->n */
     rc = count_tx(c, tx, res);
     if (rc)
         return rc;

@@ -119,7 +119,7 @@ int node_chain_verdict_root(const struct ledger_block *b, uint8_t root[static 32
 /* chain_index.c */
 /* Put the index entries of transaction c->n of the block being built into c->batch. */
 void node_chain_index_tx(struct node_chain *c, const struct ledger_tx *tx,
-                         const uint8_t txid[static 32], const struct ledger_verdict *v);
+                         const struct ledger_verdict *v);
 
 /* chain_ids.c */
 void node_chain_ids_init(struct node_chain *c);

@@ -19,6 +19,7 @@
 #include "compliance/params.h"
 #include "compliance/rules.h"
 #include "ledger/amount.h"
+#include "ledger/index.h"
 #include "ledger/state.h"
 #include "ledger/store.h"
 #include "ledger/locate.h"
@@ -43,8 +44,19 @@ take_budget(const struct rpc_env *env, size_t units)
     return 1;
 }
 
-/* Transaction `txid` with its verdict and place (rpc_render_entry), loading its block into
- * `k`. NULL with `err` set on failure. */
+/* The transaction an index entry names (its place on the ledger) with its verdict
+ * (rpc_render_entry), loading its block into `k`. NULL with `err` set on failure. */
+static json_t *
+pos_json(const struct rpc_env *env, const struct ledger_index_pos *pos, struct ledger_locate *k,
+         int *type, struct sbx_err *err)
+{
+    if (ledger_locate_block(node_store(env->node), pos->height, k, err) != SBX_OK)
+        return NULL;
+    return rpc_render_entry(env, k, pos->index, type, err);
+}
+
+/* Transaction `txid` with its verdict and place, loading its block into `k`. NULL with `err`
+ * set on failure. */
 static json_t *
 txid_json(const struct rpc_env *env, const uint8_t txid[static 32], struct ledger_locate *k,
           int *type, struct sbx_err *err)
@@ -498,7 +510,7 @@ static int
 list_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
     struct listq *q = ctx;
-    int64_t t;
+    struct ledger_index_pos pos;
     int type = -1;
     json_t *item;
 
@@ -506,15 +518,15 @@ list_cb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t v
     (void)vlen;
     if (klen != q->plen + LEDGER_INDEX_TAIL)
         return 0; /* not an entry of this index (cannot happen with the prefixes used) */
-    t = (int64_t)buf_load_u64(key + q->plen);
-    if (t < q->from)
+    ledger_index_pos_load(&pos, key + q->plen);
+    if ((int64_t)pos.time < q->from)
         return 1;
     if (q->scanned >= SCAN_BUDGET || !take_budget(q->env, RPC_UNITS_TX)) {
         q->more = 1;
         return 1;
     }
     q->scanned++;
-    item = txid_json(q->env, key + q->plen + LEDGER_INDEX_TAIL - 32, &q->blk, &type, q->err);
+    item = pos_json(q->env, &pos, &q->blk, &type, q->err);
     if (item == NULL) {
         q->rc = q->err->code ? q->err->code : SBX_ENOMEM;
         return 1;
@@ -625,6 +637,89 @@ list_index(const struct rpc_env *env, const uint8_t *prefix, size_t plen,
     return list_result(q.items, q.more ? q.last : NULL, q.lastlen, out, err);
 }
 
+/* The cursor of the list of all trades at position `p`: 'Y' then POS (the by-asset prefix
+ * without an asset, so that no per-asset cursor is taken for one, nor this one for theirs). */
+static size_t
+all_trades_cursor(uint8_t out[static LEDGER_STORE_KEY_INDEX_MAX], const struct ledger_index_pos *p)
+{
+    return ledger_store_key_index(out, LEDGER_K_BY_ASSET, NULL, -1, (int64_t)p->time, p->height,
+                                  p->index);
+}
+
+/* The first `take` positions of `pos` as transactions, charged to the render budget. */
+static int
+pos_items(const struct rpc_env *env, const struct ledger_index_pos *pos, size_t take, json_t **out,
+          struct sbx_err *err)
+{
+    struct ledger_locate blk;
+    json_t *items = json_array();
+    int rc = SBX_OK;
+
+    *out = NULL;
+    if (items == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    ledger_locate_init(&blk);
+    for (size_t i = 0; i < take && rc == SBX_OK; i++) {
+        json_t *item = pos_json(env, &pos[i], &blk, NULL, err);
+
+        if (item == NULL)
+            rc = err->code ? err->code : SBX_ENOMEM;
+        else
+            json_array_append_new(items, item);
+    }
+    ledger_locate_release(&blk);
+    if (rc) {
+        json_decref(items);
+        return rc;
+    }
+    *out = items;
+    return SBX_OK;
+}
+
+/* listtrades without an account or an asset: every asset's trades, merged newest first. */
+static int
+list_all_trades(const struct rpc_env *env, const struct rpc_params_list *a, struct rpc_outcome *out,
+                struct sbx_err *err)
+{
+    struct ledger_index_pos before = {UINT64_MAX, UINT64_MAX, UINT32_MAX}, *pos;
+    uint8_t cursor[LEDGER_STORE_KEY_INDEX_MAX];
+    size_t got = 0, take, clen = 0;
+    json_t *items = NULL;
+    int rc, more;
+
+    clen = all_trades_cursor(cursor, &before);
+    if (a->cursor_len > 0) {
+        if (a->cursor_len != clen || memcmp(a->cursor, cursor, clen - LEDGER_INDEX_TAIL) != 0)
+            return sbx_err_set(err, SBX_EINVAL, "cursor: not a cursor returned by this query");
+        ledger_index_pos_load(&before, a->cursor + clen - LEDGER_INDEX_TAIL);
+    } else if (a->has_to && a->to < INT64_MAX) {
+        before = (struct ledger_index_pos){(uint64_t)a->to + 1, 0, 0};
+    }
+    pos = calloc(a->limit + 1, sizeof(*pos));
+    if (pos == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    rc = ledger_index_merge(node_store(env->node), LEDGER_K_BY_ASSET, &before, a->from,
+                            a->limit + 1, pos, &got, SCAN_BUDGET, err);
+    if (rc)
+        goto out;
+    take = got < a->limit ? got : a->limit;
+    more = got > a->limit;
+    if (env->budget != NULL && take > *env->budget / RPC_UNITS_TX) {
+        take = *env->budget / RPC_UNITS_TX;
+        more = 1;
+    }
+    if (env->budget != NULL)
+        *env->budget -= take * RPC_UNITS_TX;
+    rc = pos_items(env, pos, take, &items, err);
+    if (rc)
+        goto out;
+    clen = all_trades_cursor(cursor, take > 0 ? &pos[take - 1] : &before);
+    rc = list_result(items, more ? cursor : NULL, clen, out, err);
+out:
+    free(pos);
+    return rc;
+}
+
 int
 rpc_m_query_listtrades(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                        struct rpc_outcome *out, struct sbx_err *err)
@@ -653,8 +748,7 @@ rpc_m_query_listtrades(const struct rpc_env *env, const struct rpc_method *m, js
         return list_index(env, prefix,
                           ledger_store_prefix_index(prefix, LEDGER_K_BY_ASSET, asset, -1), &a,
                           LEDGER_TX_TRADE, NULL, out, err);
-    return list_index(env, prefix, ledger_store_prefix_index(prefix, LEDGER_K_TRADES, NULL, -1), &a,
-                      LEDGER_TX_TRADE, NULL, out, err);
+    return list_all_trades(env, &a, out, err);
 }
 
 int

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "compliance/rules.h"
+#include "ledger/store.h"
 #include "rpc/methods.h"
 #include "util/array.h"
 #include "util/hex.h"
@@ -197,6 +198,21 @@ peer_gauges(struct evbuffer *o, struct node *node)
         evbuffer_add_printf(o, "sbx_peers{role=\"%s\"} %zu\n", roles[j], n[j]);
 }
 
+/* The bytes committed to the store since start, by key kind (ledger/store.h's letters). */
+static void
+store_counters(struct evbuffer *o, struct node *node)
+{
+    uint64_t w[LEDGER_STORE_KINDS];
+
+    ledger_store_written(node_store(node), w);
+    family(o, "sbx_store_written_bytes_total", "counter",
+           "Key and value bytes committed to the store since start, by key kind.");
+    for (int k = 0; k < LEDGER_STORE_KINDS; k++)
+        if (w[k] != 0 && k >= 'A' && k <= 'Z')
+            evbuffer_add_printf(o, "sbx_store_written_bytes_total{kind=\"%c\"} %llu\n", k,
+                                (unsigned long long)w[k]);
+}
+
 static double
 ratio(int64_t used, int64_t limit)
 {
@@ -262,6 +278,7 @@ rpc_metrics_render(struct rpc_metrics *m, struct node *node, int64_t now_ms, str
     ledger_counters(out, &s->tally);
     node_alert_counters(out, node);
     peer_gauges(out, node);
+    store_counters(out, node);
     histogram(out, "sbx_commit_duration_seconds", "Duration of one synced write of blocks.",
               &s->commit);
     histogram(out, "sbx_block_transactions", "Transactions per block written.", &s->block_txs);

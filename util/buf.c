@@ -145,6 +145,35 @@ buf_load_u64(const uint8_t in[static 8])
     return ((uint64_t)buf_load_u32(in) << 32) | buf_load_u32(in + 4);
 }
 
+size_t
+buf_store_varint(uint8_t out[static BUF_VARINT_MAX], uint64_t v)
+{
+    size_t n = 0;
+
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+size_t
+buf_load_varint(const uint8_t *in, size_t len, uint64_t *v)
+{
+    uint64_t r = 0;
+
+    *v = 0;
+    for (size_t i = 0; i < len && i < BUF_VARINT_MAX; i++) {
+        r |= (uint64_t)(in[i] & 0x7f) << (7 * i);
+        if ((in[i] & 0x80) == 0) {
+            *v = r;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
 void
 buf_reader_init(struct buf_reader *r, const uint8_t *p, size_t len)
 {

@@ -43,6 +43,12 @@ void buf_store_u64(uint8_t out[static 8], uint64_t v);
 uint16_t buf_load_u16(const uint8_t in[static 2]);
 uint32_t buf_load_u32(const uint8_t in[static 4]);
 uint64_t buf_load_u64(const uint8_t in[static 8]);
+/* Unsigned LEB128 (7 bits a byte, low first; at most BUF_VARINT_MAX bytes): store returns the
+ * bytes written; load returns the bytes read, 0 if `in` (len bytes) holds no whole varint or
+ * one longer than BUF_VARINT_MAX. */
+#define BUF_VARINT_MAX 10
+size_t buf_store_varint(uint8_t out[static BUF_VARINT_MAX], uint64_t v);
+size_t buf_load_varint(const uint8_t *in, size_t len, uint64_t *v);
 
 struct buf_reader {
     const uint8_t *p;

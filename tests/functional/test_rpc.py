@@ -260,6 +260,51 @@ class RPCTest(fw.OneNodeTestCase):
         self.assertRPCError(INVALID_PARAMS, self.n.call, "listtrades", {"limit": 0})
         self.assertRPCError(INVALID_PARAMS, self.n.call, "listtrades", {"limit": 1001})
 
+    def test_listtrades_all_assets(self):
+        # there is no index of all trades: the list merges every asset's, newest first, and its
+        # cursor goes on across assets
+        buyer, seller = self.n.funded_pair()
+        self.assertReceipt(self.n.deposit(seller, "ETH", "1.00000000"))
+        ids = []
+        for asset, price in (("BTC", fw.BTC_REF), ("ETH", fw.ETH_REF), ("ETH", fw.ETH_REF),
+                             ("BTC", fw.BTC_REF), ("ETH", fw.ETH_REF)):
+            tid = uid("all")
+            self.assertReceipt(self.n.trade(buyer, seller, price=str(price), asset=asset,
+                                            trade_id=tid))
+            ids.append(tid)
+        seen, places, cursor = [], [], None
+        for _ in range(1000):
+            params = {"limit": 2}
+            if cursor:
+                params["cursor"] = cursor
+            page = self.n.call("listtrades", params)
+            self.assertLessEqual(len(page["items"]), 2)
+            for t in page["items"]:
+                seen.append(t["txid"])
+                places.append((t["timestamp"], t["height"], t["index"]))
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        self.assertIsNone(cursor)
+        self.assertEqual(len(seen), len(set(seen)))
+        self.assertEqual(places, sorted(places, reverse=True))
+        self.assertEqual(len(seen), len(self.n.call("listtrades", {"limit": 1000})["items"]))
+        mine = [t["trade_id"] for t in self.n.call("listtrades", {"limit": 1000})["items"]
+                if t["trade_id"] in ids]
+        self.assertEqual(mine, list(reversed(ids)))
+        # the time bounds hold for the merge too
+        first = self.n.call("gettrade", {"trade_id": ids[1]})["timestamp"]
+        last = self.n.call("gettrade", {"trade_id": ids[3]})["timestamp"]
+        bounded = self.n.call("listtrades", {"from": first, "to": last, "limit": 1000})["items"]
+        self.assertTrue(all(first <= t["timestamp"] <= last for t in bounded))
+        self.assertTrue({ids[1], ids[2], ids[3]} <= {t["trade_id"] for t in bounded})
+        # a cursor of one asset's list is not a cursor of this one, nor the other way round
+        c = self.n.call("listtrades", {"asset": "BTC", "limit": 1})["next_cursor"]
+        self.assertRPCError(INVALID_PARAMS, self.n.call, "listtrades", {"cursor": c})
+        c = self.n.call("listtrades", {"limit": 1})["next_cursor"]
+        self.assertRPCError(INVALID_PARAMS, self.n.call, "listtrades",
+                            {"asset": "BTC", "cursor": c})
+
     def test_checktrade(self):
         buyer, seller = self.n.funded_pair()
         params = fw.trade_params(buyer, seller, quantity="0.00100000")

@@ -1,9 +1,12 @@
 /* Unit tests of ledger/store.c: opening and the schema check, synced commits that survive a
- * reopen, atomic batches (all of a block or nothing), and prefix scans both ways.
+ * reopen, atomic batches (all of a block or nothing), prefix scans both ways, the bytes written
+ * by kind; and of ledger/index.c: the merge of every asset's range of the by-asset index.
  */
 #include "tests/unit/test_common.h"
 #include "tests/unit/test_ledger.h"
 #include "tests/unit/test_ledger_chainbuild.h"
+
+#include "ledger/index.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,13 +378,127 @@ test_store_scan(void **state)
     store_dir_free(tmp, dir);
 }
 
+/* What a commit adds to the bytes-written counters: keys and values by kind, a delete its key;
+ * nothing for a batch that is not committed. */
+static void
+test_store_written(void **state)
+{
+    char *tmp, *dir = store_dir_new(&tmp);
+    struct ledger_store *s;
+    struct ledger_store_batch *b, *b2;
+    struct sbx_err err;
+    uint64_t w[LEDGER_STORE_KINDS], base[LEDGER_STORE_KINDS];
+
+    (void)state;
+    s = open_ok(dir, 1);
+    ledger_store_written(s, base);
+    b = ledger_store_batch_new();
+    b2 = ledger_store_batch_new();
+    assert_non_null(b);
+    assert_non_null(b2);
+    ledger_store_batch_put(b, "Xab", 3, "12345", 5);
+    ledger_store_batch_put(b, "Y", 1, "", 0);
+    ledger_store_batch_del(b2, "Xc", 2);
+    ledger_store_batch_append(b, b2);
+    ledger_store_written(s, w);
+    assert_true(w['X'] == base['X']);
+    assert_int_equal(ledger_store_commit(s, b, 0, &err), SBX_OK);
+    ledger_store_written(s, w);
+    assert_true(w['X'] - base['X'] == 3 + 5 + 2);
+    assert_true(w['Y'] - base['Y'] == 1);
+    assert_true(w['Z'] == base['Z']);
+    ledger_store_batch_free(b);
+    ledger_store_batch_free(b2);
+    ledger_store_close(s);
+    store_dir_free(tmp, dir);
+}
+
+static void
+put_pos(struct ledger_store_batch *b, const char *asset, int64_t t, uint64_t h, uint32_t i)
+{
+    uint8_t k[LEDGER_STORE_KEY_INDEX_MAX];
+
+    ledger_store_batch_put(b, k, ledger_store_key_index(k, LEDGER_K_BY_ASSET, asset, -1, t, h, i),
+                           "", 0);
+}
+
+/* Merge `n` positions before `before` from `from`; compare with want (time, height, index). */
+static void
+check_merge(struct ledger_store *s, const struct ledger_index_pos *before, int64_t from, size_t n,
+            const uint64_t (*want)[3], size_t nwant)
+{
+    struct ledger_index_pos out[16];
+    struct sbx_err err;
+    size_t got = 99;
+
+    assert_true(n <= 16);
+    assert_int_equal(
+        ledger_index_merge(s, LEDGER_K_BY_ASSET, before, from, n, out, &got, 1000, &err), SBX_OK);
+    assert_int_equal(got, nwant);
+    for (size_t i = 0; i < nwant; i++) {
+        assert_true(out[i].time == want[i][0]);
+        assert_true(out[i].height == want[i][1]);
+        assert_true(out[i].index == want[i][2]);
+    }
+}
+
+/* The list of all trades from the by-asset ranges: newest first across assets (one a prefix of
+ * another), the same millisecond ordered by place, a cursor, a lower time bound, a budget. */
+static void
+test_index_merge(void **state)
+{
+    static const uint64_t top3[][3] = {{60, 6, 0}, {50, 5, 1}, {50, 5, 0}};
+    static const uint64_t after[][3] = {{40, 4, 0}, {30, 3, 0}, {20, 2, 0}, {10, 1, 0}};
+    static const uint64_t from25[][3] = {
+        {60, 6, 0}, {50, 5, 1}, {50, 5, 0}, {40, 4, 0}, {30, 3, 0}};
+    const struct ledger_index_pos cur = {50, 5, 0};
+    char *tmp, *dir = store_dir_new(&tmp);
+    struct ledger_index_pos out[4];
+    struct ledger_store *s;
+    struct ledger_store_batch *b;
+    struct sbx_err err;
+    size_t got;
+
+    (void)state;
+    s = open_ok(dir, 1);
+    b = ledger_store_batch_new();
+    assert_non_null(b);
+    put_pos(b, "BTC", 10, 1, 0);
+    put_pos(b, "BTC", 30, 3, 0);
+    put_pos(b, "BTC", 50, 5, 1);
+    put_pos(b, "BTCX", 20, 2, 0);
+    put_pos(b, "BTCX", 50, 5, 0);
+    put_pos(b, "ETH", 40, 4, 0);
+    put_pos(b, "ETH", 60, 6, 0);
+    ledger_store_batch_put(b, "X", 1, "", 0); /* other kinds around the range */
+    ledger_store_batch_put(b, "Z", 1, "", 0);
+    assert_int_equal(ledger_store_commit(s, b, 0, &err), SBX_OK);
+    ledger_store_batch_free(b);
+
+    check_merge(s, NULL, 0, 3, top3, 3);
+    check_merge(s, &cur, 0, 10, after, 4);
+    check_merge(s, NULL, 25, 10, from25, 5);
+    check_merge(s, NULL, 0, 0, NULL, 0);
+    /* three names and their entries do not fit in four keys looked at */
+    assert_int_equal(ledger_index_merge(s, LEDGER_K_BY_ASSET, NULL, 0, 4, out, &got, 4, &err),
+                     SBX_EUNAVAIL);
+    assert_int_equal(got, 0);
+    /* an index with no entry */
+    assert_int_equal(ledger_index_merge(s, LEDGER_K_REJECTION_ALL, NULL, 0, 4, out, &got, 4, &err),
+                     SBX_OK);
+    assert_int_equal(got, 0);
+    ledger_store_close(s);
+    store_dir_free(tmp, dir);
+}
+
 int
 test_ledger_store_run(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_open),          cmocka_unit_test(test_store_schema),
         cmocka_unit_test(test_store_commit_reopen), cmocka_unit_test(test_store_atomic),
-        cmocka_unit_test(test_store_scan),
+        cmocka_unit_test(test_store_scan),          cmocka_unit_test(test_store_written),
+        cmocka_unit_test(test_index_merge),
     };
 
     return cmocka_run_group_tests_name("ledger_store", tests, chainbuild_group_setup,

@@ -137,12 +137,12 @@ test_alert_index_keys(void **state)
     ASSERT_KEY(k, ledger_store_key_seek(k, want, 2, 1700000000000ULL), want, 10);
 }
 
-/* The five secondary indexes: kind [u16 rule] [name 0x00] | u64 time | u64 height | u32 index |
- * 32 txid. */
+/* The four secondary indexes: kind [u16 rule] [name 0x00] | u64 time | u64 height | u32 index
+ * (no txid: the place names the transaction). */
 static void
 test_index_keys(void **state)
 {
-    uint8_t k[LEDGER_STORE_KEY_INDEX_MAX], txid[32], want[LEDGER_STORE_KEY_INDEX_MAX];
+    uint8_t k[LEDGER_STORE_KEY_INDEX_MAX], want[LEDGER_STORE_KEY_INDEX_MAX];
     static const uint8_t pos[20] = {0, 0, 0, 0, 0, 0, 0x30, 0x39, /* time 12345 */
                                     0, 0, 0, 0, 0, 0, 0,    7,    /* height 7 */
                                     0, 0, 0, 2};                  /* index 2 */
@@ -150,43 +150,35 @@ test_index_keys(void **state)
     size_t n;
 
     (void)state;
-    memset(txid, 0xee, sizeof(txid));
 
     /* 'X' account 0x00 POS */
     memcpy(want, "Xalice\0", 7);
     memcpy(want + 7, pos, 20);
-    memcpy(want + 27, txid, 32);
-    ASSERT_KEY(k, ledger_store_key_index(k, LEDGER_K_BY_ACCOUNT, "alice", -1, 12345, 7, 2, txid),
-               want, 7 + LEDGER_INDEX_TAIL);
+    ASSERT_KEY(k, ledger_store_key_index(k, LEDGER_K_BY_ACCOUNT, "alice", -1, 12345, 7, 2), want,
+               7 + LEDGER_INDEX_TAIL);
     ASSERT_KEY(k, ledger_store_prefix_index(k, LEDGER_K_BY_ACCOUNT, "alice", -1), want, 7);
     ASSERT_KEY(k, ledger_store_key_seek(k, want, 7, 12345), want, 15);
 
     /* 'Y' asset 0x00 POS */
     memcpy(want, "YBTC\0", 5);
     memcpy(want + 5, pos, 20);
-    memcpy(want + 25, txid, 32);
-    ASSERT_KEY(k, ledger_store_key_index(k, LEDGER_K_BY_ASSET, "BTC", -1, 12345, 7, 2, txid), want,
+    ASSERT_KEY(k, ledger_store_key_index(k, LEDGER_K_BY_ASSET, "BTC", -1, 12345, 7, 2), want,
                5 + LEDGER_INDEX_TAIL);
     ASSERT_KEY(k, ledger_store_prefix_index(k, LEDGER_K_BY_ASSET, "BTC", -1), want, 5);
 
     /* 'R' u16 rule POS */
     memcpy(want, "R\x00\x15", 3);
     memcpy(want + 3, pos, 20);
-    memcpy(want + 23, txid, 32);
-    ASSERT_KEY(k, ledger_store_key_index(k, LEDGER_K_REJECTION, NULL, 21, 12345, 7, 2, txid), want,
+    ASSERT_KEY(k, ledger_store_key_index(k, LEDGER_K_REJECTION, NULL, 21, 12345, 7, 2), want,
                3 + LEDGER_INDEX_TAIL);
     ASSERT_KEY(k, ledger_store_prefix_index(k, LEDGER_K_REJECTION, NULL, 21), want, 3);
 
-    /* 'Q' POS and 'Z' POS */
+    /* 'Q' POS */
     want[0] = 'Q';
     memcpy(want + 1, pos, 20);
-    memcpy(want + 21, txid, 32);
-    ASSERT_KEY(k, ledger_store_key_index(k, LEDGER_K_REJECTION_ALL, NULL, -1, 12345, 7, 2, txid),
-               want, 1 + LEDGER_INDEX_TAIL);
-    ASSERT_KEY(k, ledger_store_prefix_index(k, LEDGER_K_REJECTION_ALL, NULL, -1), "Q", 1);
-    want[0] = 'Z';
-    ASSERT_KEY(k, ledger_store_key_index(k, LEDGER_K_TRADES, NULL, -1, 12345, 7, 2, txid), want,
+    ASSERT_KEY(k, ledger_store_key_index(k, LEDGER_K_REJECTION_ALL, NULL, -1, 12345, 7, 2), want,
                1 + LEDGER_INDEX_TAIL);
+    ASSERT_KEY(k, ledger_store_prefix_index(k, LEDGER_K_REJECTION_ALL, NULL, -1), "Q", 1);
 
     /* a name at the maximum, and one byte over (cut), fills the longest key exactly */
     fill(name, SBX_ID_MAX + 1, 'n');
@@ -197,12 +189,11 @@ test_index_keys(void **state)
     ASSERT_KEY(k, ledger_store_prefix_index(k, LEDGER_K_BY_ACCOUNT, name, -1), want, n);
     name[SBX_ID_MAX] = '\0';
     ASSERT_KEY(k, ledger_store_prefix_index(k, LEDGER_K_BY_ACCOUNT, name, -1), want, n);
-    n = ledger_store_key_index(k, LEDGER_K_BY_ACCOUNT, name, 0xffff, -1, UINT64_MAX, UINT32_MAX,
-                               txid);
+    n = ledger_store_key_index(k, LEDGER_K_BY_ACCOUNT, name, 0xffff, -1, UINT64_MAX, UINT32_MAX);
     assert_int_equal(n, LEDGER_STORE_KEY_INDEX_MAX);
     assert_memory_equal(k, "X\xff\xff", 3);
     assert_memory_equal(k + 3, want + 1, SBX_ID_MAX + 1);
-    assert_memory_equal(k + n - 52, "\xff\xff\xff\xff\xff\xff\xff\xff", 8);
+    assert_memory_equal(k + n - LEDGER_INDEX_TAIL, "\xff\xff\xff\xff\xff\xff\xff\xff", 8);
 }
 
 static void

@@ -39,6 +39,32 @@ test_buf_cap(void **state)
     buf_release(&b);
 }
 
+/* LEB128 lengths at each 7-bit edge, the largest value, and what a load refuses. */
+static void
+test_buf_varint(void **state)
+{
+    static const struct {
+        uint64_t v;
+        size_t len;
+    } cases[] = {{0, 1}, {127, 1}, {128, 2}, {16383, 2}, {16384, 3}, {UINT64_MAX, 10}};
+    uint8_t b[BUF_VARINT_MAX + 1];
+    uint64_t v;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(buf_store_varint(b, cases[i].v), cases[i].len);
+        assert_int_equal(buf_load_varint(b, cases[i].len, &v), cases[i].len);
+        assert_true(v == cases[i].v);
+        /* one byte short: no whole varint */
+        assert_int_equal(buf_load_varint(b, cases[i].len - 1, &v), 0);
+    }
+    assert_int_equal(buf_store_varint(b, 300), 2);
+    assert_memory_equal(b, "\xac\x02", 2);
+    /* eleven bytes with the continuation bit: longer than any varint */
+    memset(b, 0x80, sizeof(b));
+    assert_int_equal(buf_load_varint(b, sizeof(b), &v), 0);
+}
+
 static void
 test_buf_reader(void **state)
 {
@@ -434,6 +460,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_buf_reader),
+        cmocka_unit_test(test_buf_varint),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_time_floor_div),
         cmocka_unit_test(test_time_civil),
