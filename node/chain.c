@@ -143,12 +143,20 @@ reindex(struct node_chain *c, struct sbx_err *err)
     const struct node_chain_replay_opts o = {
         .src = c->store, .verify = 1, .write = 1, .progress = "reindex"};
     struct ledger_tip old;
+    struct buf raw;
     uint64_t failed;
     int rc;
 
     rc = ledger_store_tip(c->store, &old, err);
     if (rc)
         return rc;
+    /* every block's batch carries the tip, so a reindex that stopped (a crash, a bad block)
+     * left the tip below blocks it had not reached yet: they are the chain too */
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    while (old.height < UINT64_MAX &&
+           ledger_store_get_block(c->store, old.height + 1, &raw, NULL) == SBX_OK)
+        old.height++;
+    buf_release(&raw);
     LOG_INFO(LOG_NODE, "reindex: rebuilding the state of %llu blocks",
              (unsigned long long)old.height + 1);
     rc = node_chain_checkpoint_wipe(c->store, err);
