@@ -5,14 +5,20 @@
  * they run on the chain's pool, a window of blocks ahead of the one being applied; the stateful
  * checks (every verdict, the state digest) run in height order on the calling thread.
  *
+ * When the blocks are written (-reindex, verifychain's scratch store), a writer thread of the
+ * replay's own writes them in order, every block waiting as one write, as the committer does
+ * for a follower: applying the next blocks does not wait for the store.
+ *
  * A window is up to REPLAY_WINDOW_BLOCKS blocks, REPLAY_WINDOW_TXS transactions or
  * REPLAY_WINDOW_BYTES bytes (at least one block); two are in memory at a time, the one being
  * applied and the one being checked. With a pool of N helper threads, N cores check while one
  * applies; with no pool the caller does both in turn.
  *
  * Threads: node_chain_replay on the thread that owns the chain (open, the applier, the
- * background job); check_item on the pool's threads and that thread.
+ * background job); check_item on the pool's threads and that thread; writer_main on the
+ * replay's writer thread (the store and the chain's in-flight ids, which take their own lock).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +32,8 @@
 #define REPLAY_WINDOW_BYTES ((size_t)16 * 1024 * 1024)
 /* Transactions per item of the pool: enough to amortise the hand-out, few enough to balance. */
 #define REPLAY_SLICE 32
+/* Sealed blocks waiting for the writer before the replay waits. */
+#define REPLAY_WRITE_MAX 64
 
 /* One block of a window. */
 struct rblock {
@@ -56,6 +64,121 @@ struct window {
     struct ritem *items;
     size_t nitems, items_alloc;
 };
+
+/* The writer: sealed blocks in height order, written by a thread of their own. */
+struct writer {
+    struct node_chain *c;
+    pthread_t thr;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;                       /* work for the writer, or room for the replay */
+    struct node_sealed *q[REPLAY_WRITE_MAX]; /* mu */
+    size_t nq;                               /* mu */
+    int stop;                                /* mu: no more blocks come */
+    int rc;                                  /* mu: the first write that failed */
+    struct sbx_err err;                      /* mu */
+};
+
+static void
+sealed_free(struct node_sealed *s)
+{
+    if (s != NULL)
+        node_sealed_release(s);
+    free(s);
+}
+
+static void *
+writer_main(void *arg)
+{
+    struct writer *w = arg;
+    struct node_sealed *batch[REPLAY_WRITE_MAX];
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        size_t n;
+        struct sbx_err err;
+        int rc = SBX_OK;
+
+        while (w->nq == 0 && !w->stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->nq == 0)
+            break; /* stopped, and everything written */
+        n = w->nq;
+        memcpy(batch, w->q, n * sizeof(batch[0]));
+        w->nq = 0;
+        pthread_cond_broadcast(&w->cv); /* room */
+        pthread_mutex_unlock(&w->mu);
+        sbx_err_clear(&err);
+        if (w->rc == SBX_OK) /* only this thread writes rc */
+            rc = node_chain_write_all(w->c, batch, n, &err);
+        for (size_t i = 0; i < n; i++)
+            sealed_free(batch[i]);
+        pthread_mutex_lock(&w->mu);
+        if (rc && w->rc == SBX_OK) {
+            w->rc = rc;
+            w->err = err;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Start the writer; SBX_ENOMEM (or SBX_EINTERNAL) if it cannot be. */
+static int
+writer_start(struct writer *w, struct node_chain *c)
+{
+    memset(w, 0, sizeof(*w));
+    w->c = c;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->thr, NULL, writer_main, w) != 0) {
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        return SBX_EINTERNAL;
+    }
+    return SBX_OK;
+}
+
+/* Queue `s` (owned by the writer from here on) for writing, waiting for room; the writer's
+ * failure, if it had one. */
+static int
+writer_push(struct writer *w, struct node_sealed *s, struct sbx_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&w->mu);
+    while (w->nq == REPLAY_WRITE_MAX && w->rc == SBX_OK)
+        pthread_cond_wait(&w->cv, &w->mu);
+    rc = w->rc;
+    if (rc == SBX_OK) {
+        w->q[w->nq++] = s;
+        pthread_cond_broadcast(&w->cv);
+    } else {
+        sbx_err_set(err, rc, "%s", w->err.msg);
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (rc)
+        sealed_free(s);
+    return rc;
+}
+
+/* Let the writer write what it holds and stop; its failure, if it had one. */
+static int
+writer_finish(struct writer *w, struct sbx_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thr, NULL);
+    rc = w->rc;
+    if (rc)
+        sbx_err_set(err, rc, "%s", w->err.msg);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    return rc;
+}
 
 /* Decode the transactions [from, to) of `b` and compute their txids, with no signature check
  * (blocks from our own store, checked when they were first taken). */
@@ -191,29 +314,38 @@ checked_rc(const struct window *w, size_t j, struct sbx_err *err)
                        (unsigned long long)w->blk[j].height, first->bad, first->msg);
 }
 
-/* Apply the window's blocks in order (their checks done); *failed_at on a failure. */
+/* Apply the window's blocks in order (their checks done), handing each to the writer if there
+ * is one; *failed_at on a failure. */
 static int
-apply_window(struct node_chain *c, struct window *w, uint64_t *failed_at, struct sbx_err *err)
+apply_window(struct node_chain *c, struct window *w, struct writer *wr, uint64_t *failed_at,
+             struct sbx_err *err)
 {
     const struct node_chain_replay_opts *o = w->o;
 
     for (size_t j = 0; j < w->nblk; j++) {
         struct rblock *rb = &w->blk[j];
-        struct node_sealed sealed;
-        struct node_chain_apply_opts ao = {.seal_into = &sealed};
+        struct node_sealed *sealed = calloc(1, sizeof(*sealed));
+        struct node_chain_apply_opts ao = {.seal_into = sealed};
         int rc;
 
+        if (sealed == NULL)
+            return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+
         *failed_at = rb->height;
-        if (o->cancel != NULL && atomic_load_explicit(o->cancel, memory_order_relaxed))
+        if (o->cancel != NULL && atomic_load_explicit(o->cancel, memory_order_relaxed)) {
+            free(sealed);
             return sbx_err_set(err, SBX_EUNAVAIL, "verification stopped: the node is stopping");
+        }
         if (rb->height > 0) {
             ao.decoded = &rb->b;
             ao.txids = (const uint8_t(*)[32])rb->txids;
         }
         rc = checked_rc(w, j, err);
         rc = rc ? rc : node_chain_apply(c, rb->raw.data, rb->raw.len, &ao, err);
-        rc = rc ? rc : o->write ? node_chain_write(c, &sealed, err) : SBX_OK;
-        node_sealed_release(&sealed);
+        if (rc == SBX_OK && wr != NULL)
+            rc = writer_push(wr, sealed, err); /* the writer's now */
+        else
+            sealed_free(sealed);
         if (rc)
             return rc;
         if (o->progress != NULL && rb->height % 1000 == 0 && rb->height > 0)
@@ -231,12 +363,17 @@ node_chain_replay(struct node_chain *c, const struct node_chain_replay_opts *o, 
                   uint64_t to, uint64_t *failed_at, struct sbx_err *err)
 {
     struct window *w = calloc(2, sizeof(*w)), *cur, *next;
+    struct writer wr;
     uint64_t h = from;
-    int rc = SBX_OK;
+    int rc = SBX_OK, wrc;
 
     *failed_at = from;
     if (w == NULL)
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    if (o->write && writer_start(&wr, c) != SBX_OK) {
+        free(w);
+        return sbx_err_set(err, SBX_EINTERNAL, "cannot start a writer thread");
+    }
     for (int i = 0; i < 2; i++) {
         w[i].o = o;
         for (size_t j = 0; j < REPLAY_WINDOW_BLOCKS; j++)
@@ -255,7 +392,7 @@ node_chain_replay(struct node_chain *c, const struct node_chain_replay_opts *o, 
             load(next, o->src, cur->blk[cur->nblk - 1].height + 1, to);
             par_start(c->pool, next->nitems, check_item, next);
         }
-        rc = apply_window(c, cur, failed_at, err);
+        rc = apply_window(c, cur, o->write ? &wr : NULL, failed_at, err);
         if (!last)
             par_wait(c->pool, next->nitems, check_item, next);
         if (rc || last)
@@ -267,5 +404,9 @@ node_chain_replay(struct node_chain *c, const struct node_chain_replay_opts *o, 
     window_release(&w[0]);
     window_release(&w[1]);
     free(w);
+    if (o->write) { /* every block applied is written before this returns */
+        wrc = writer_finish(&wr, rc ? NULL : err);
+        rc = rc ? rc : wrc;
+    }
     return rc;
 }
