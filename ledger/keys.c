@@ -122,15 +122,35 @@ ledger_keys_generate(struct ledger_key *k)
     return rc;
 }
 
+/* The parsed form of the x-only key `pub`, NULL if it is not on the curve. Nearly every key
+ * a ledger names is one key (the operator's: every block's producer, the signer of every
+ * transaction it builds), and parsing one costs a square root (several microseconds, twice
+ * per transaction a follower decodes and checks): keep the last key parsed, per thread. */
+static const secp256k1_xonly_pubkey *
+parsed_key(const secp256k1_context *c, const uint8_t pub[static 32])
+{
+    static __thread struct {
+        int valid;
+        uint8_t raw[32];
+        secp256k1_xonly_pubkey x;
+    } last;
+
+    if (!last.valid || memcmp(last.raw, pub, 32) != 0) {
+        last.valid = 0;
+        if (!secp256k1_xonly_pubkey_parse(c, &last.x, pub))
+            return NULL;
+        memcpy(last.raw, pub, 32);
+        last.valid = 1;
+    }
+    return &last.x;
+}
+
 int
 ledger_keys_pubkey_valid(const uint8_t pub[static 32])
 {
     const secp256k1_context *c = ctx();
-    secp256k1_xonly_pubkey xpub;
 
-    if (c == NULL)
-        return 0;
-    return secp256k1_xonly_pubkey_parse(c, &xpub, pub) == 1;
+    return c != NULL && parsed_key(c, pub) != NULL;
 }
 
 int
@@ -162,25 +182,15 @@ int
 ledger_keys_verify(const uint8_t pub[static 32], const uint8_t msg[static 32],
                    const uint8_t sig[static 64])
 {
-    /* Nearly every signature on a ledger is by one key (the operator's): keep the last key
-     * parsed, per thread, to skip the square root that parsing an x-only key costs. */
-    static __thread struct {
-        int valid;
-        uint8_t raw[32];
-        secp256k1_xonly_pubkey x;
-    } last;
     const secp256k1_context *c = ctx();
+    const secp256k1_xonly_pubkey *x;
 
     if (c == NULL)
         return SBX_EINTERNAL;
-    if (!last.valid || memcmp(last.raw, pub, 32) != 0) {
-        last.valid = 0;
-        if (!secp256k1_xonly_pubkey_parse(c, &last.x, pub))
-            return SBX_EPUBKEY;
-        memcpy(last.raw, pub, 32);
-        last.valid = 1;
-    }
-    if (!secp256k1_schnorrsig_verify(c, sig, msg, 32, &last.x))
+    x = parsed_key(c, pub);
+    if (x == NULL)
+        return SBX_EPUBKEY;
+    if (!secp256k1_schnorrsig_verify(c, sig, msg, 32, x))
         return SBX_EBADSIG;
     return SBX_OK;
 }

@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "node/chain_internal.h"
 #include "util/log.h"
+#include "util/par.h"
 
 static int
 rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -138,34 +140,50 @@ out:
 static int
 reindex(struct node_chain *c, struct sbx_err *err)
 {
+    const struct node_chain_replay_opts o = {
+        .src = c->store, .verify = 1, .write = 1, .progress = "reindex"};
     struct ledger_tip old;
     struct buf raw;
+    uint64_t failed;
     int rc;
 
     rc = ledger_store_tip(c->store, &old, err);
     if (rc)
         return rc;
+    /* every block's batch carries the tip, so a reindex that stopped (a crash, a bad block)
+     * left the tip below blocks it had not reached yet: they are the chain too */
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    while (old.height < UINT64_MAX &&
+           ledger_store_get_block(c->store, old.height + 1, &raw, NULL) == SBX_OK)
+        old.height++;
+    buf_release(&raw);
     LOG_INFO(LOG_NODE, "reindex: rebuilding the state of %llu blocks",
              (unsigned long long)old.height + 1);
     rc = node_chain_checkpoint_wipe(c->store, err);
     if (rc)
         return rc;
-    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
     c->tip.height = UINT64_MAX;
     /* unsynced until the checkpoint at the end, which syncs everything before it: a reindex
      * that does not finish is simply run again */
     c->sync_writes = 0;
-    for (uint64_t h = 0; h <= old.height && rc == SBX_OK; h++) {
-        rc = ledger_store_get_block(c->store, h, &raw, err);
-        rc = rc ? rc : node_chain_apply(c, raw.data, raw.len, NULL, err);
-        if (h % 1000 == 0 && h)
-            LOG_INFO(LOG_NODE, "reindex: %llu blocks", (unsigned long long)h);
-    }
+    rc = node_chain_replay(c, &o, 0, old.height, &failed, err);
     c->sync_writes = 1;
     if (rc == SBX_OK)
         rc = node_chain_checkpoint(c, err);
-    buf_release(&raw);
     return rc;
+}
+
+/* The pool that -reindex and the replay at open check blocks on (the node's own pool starts
+ * later, with its threads): one thread per core besides the caller. */
+static struct par_pool *
+open_pool(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    struct par_pool *p = NULL;
+
+    if (cores > 1 && par_pool_new(&p, (int)cores - 1) != SBX_OK)
+        p = NULL; /* the caller checks alone */
+    return p;
 }
 
 int
@@ -188,6 +206,7 @@ node_chain_open(struct node_chain **out, const char *dir, int reindex_all, int c
     rc = rc ? rc : node_chain_genesis_load(c, raw.data, raw.len, err);
     if (rc)
         goto out;
+    c->pool = open_pool();
     if (reindex_all) {
         rc = reindex(c, err);
         if (rc)
@@ -222,10 +241,14 @@ node_chain_open(struct node_chain **out, const char *dir, int reindex_all, int c
                  (unsigned long long)c->tip.height);
     }
     *out = c;
-    c = NULL;
 out:
+    if (c != NULL) { /* the node sets its own pool (node_chain_set_pool) */
+        par_pool_free(c->pool);
+        c->pool = NULL;
+    }
+    if (rc)
+        chain_free(c);
     buf_release(&raw);
-    chain_free(c);
     return rc;
 }
 
@@ -273,54 +296,6 @@ node_chain_last_substantive(const struct node_chain *c)
     return atomic_load_explicit(&c->last_substantive, memory_order_relaxed);
 }
 
-/* The txids of a block's transactions (blocks from our own store: already verified). */
-static int
-txids_of(const struct ledger_block *b, uint8_t (*txids)[32], struct sbx_err *err)
-{
-    for (size_t i = 0; i < b->ntx; i++) {
-        struct ledger_tx tx;
-        size_t ulen;
-        int rc = ledger_tx_decode(&tx, b->entries[i].tx, b->entries[i].tx_len, &ulen, err);
-
-        if (rc)
-            return rc;
-        ledger_tx_release(&tx);
-        ledger_tx_id_raw(txids[i], b->entries[i].tx, ulen);
-    }
-    return SBX_OK;
-}
-
-/* Apply stored block `ht` again (its signatures were checked when it was first taken). */
-static int
-replay_one(struct node_chain *c, uint64_t ht, struct buf *raw, struct sbx_err *err)
-{
-    struct ledger_block b;
-    struct node_sealed sealed;
-    uint8_t(*txids)[32] = NULL;
-    int rc;
-
-    memset(&sealed, 0, sizeof(sealed));
-    rc = ledger_store_get_block(c->store, ht, raw, err);
-    rc = rc ? rc : ledger_block_decode(&b, raw->data, raw->len, err);
-    if (rc)
-        return rc;
-    txids = malloc((b.ntx ? b.ntx : 1) * 32);
-    rc = txids ? txids_of(&b, txids, err) : sbx_err_set(err, SBX_ENOMEM, "out of memory");
-    if (rc == SBX_OK) {
-        struct node_chain_apply_opts o = {
-            .decoded = &b, .txids = (const uint8_t(*)[32])txids, .seal_into = &sealed};
-
-        rc = node_chain_apply(c, raw->data, raw->len, &o, err);
-    }
-    node_sealed_release(&sealed);
-    free(txids);
-    ledger_block_release(&b);
-    if (rc)
-        rc = sbx_err_set(err, SBX_ECORRUPT, "replaying block %llu after the state checkpoint: %s",
-                         (unsigned long long)ht, err ? err->msg : sbx_rc_name(rc));
-    return rc;
-}
-
 /* The engine holds the state of the last checkpoint: apply the stored blocks after it again
  * (every verdict and state digest is checked as it was the first time), then checkpoint. */
 static int
@@ -328,8 +303,7 @@ replay_after_checkpoint(struct node_chain *c, struct sbx_err *err)
 {
     struct ledger_tip tip = c->tip;
     struct ledger_block_header h;
-    struct buf raw;
-    uint64_t sh = 0;
+    uint64_t sh = 0, failed;
     int rc;
 
     rc = node_chain_checkpoint_height(c, &sh, err);
@@ -338,18 +312,21 @@ replay_after_checkpoint(struct node_chain *c, struct sbx_err *err)
     if (sh > tip.height)
         return sbx_err_set(err, SBX_ECORRUPT, "state checkpoint at %llu is past the tip %llu",
                            (unsigned long long)sh, (unsigned long long)tip.height);
-    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
     rc = node_chain_stored_header(c, sh, &h, err);
     if (rc)
-        goto out;
+        return rc;
     c->tip.height = sh;
     ledger_block_hash(&h, c->tip.hash);
     memcpy(c->tip.state_digest, h.state_digest, 32);
     c->tip_time = h.time_ms;
     c->no_checkpoint = 1;
-    for (uint64_t ht = sh + 1; ht <= tip.height && rc == SBX_OK; ht++)
-        rc = replay_one(c, ht, &raw, err);
+    /* the blocks' signatures were checked when they were first taken */
+    rc = node_chain_replay(c, &(struct node_chain_replay_opts){.src = c->store}, sh + 1, tip.height,
+                           &failed, err);
     c->no_checkpoint = 0;
+    if (rc)
+        rc = sbx_err_set(err, SBX_ECORRUPT, "replaying block %llu after the state checkpoint: %s",
+                         (unsigned long long)failed, err ? err->msg : sbx_rc_name(rc));
     if (rc == SBX_OK && memcmp(c->tip.hash, tip.hash, 32) != 0)
         rc = sbx_err_set(err, SBX_ECORRUPT,
                          "replay after the state checkpoint did not reach the tip");
@@ -359,8 +336,6 @@ replay_after_checkpoint(struct node_chain *c, struct sbx_err *err)
                  (unsigned long long)tip.height);
         rc = node_chain_checkpoint(c, err);
     }
-out:
-    buf_release(&raw);
     return rc;
 }
 
@@ -460,43 +435,38 @@ int
 node_chain_replay_check(struct node_chain *c, uint64_t from, uint64_t to, uint64_t *checked,
                         uint64_t *failed_at, const atomic_int *cancel, struct sbx_err *err)
 {
+    struct node_chain_replay_opts o = {.src = c->store, .verify = 1, .write = 1, .cancel = cancel};
     char *tmpdir = NULL;
     struct node_chain *r = NULL;
-    struct buf raw;
     struct ledger_tip tip;
+    uint64_t failed;
     int rc;
 
     *checked = 0;
     *failed_at = 0;
-    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
     rc = ledger_store_tip(c->store, &tip, err);
     if (rc)
         goto out;
     if (to > tip.height)
         to = tip.height;
-    /* a scratch chain in a temporary store, fed the stored blocks one by one */
+    /* a scratch chain in a temporary store, fed the stored blocks */
     rc = scratch_chain(&r, &tmpdir, err);
     if (rc)
         goto out;
     r->tip.height = UINT64_MAX;
     r->pool = c->pool;
     r->sync_writes = 0; /* a scratch store */
-    for (uint64_t h = 0; h <= to; h++) {
-        if (cancel != NULL && atomic_load_explicit(cancel, memory_order_relaxed)) {
-            rc = sbx_err_set(err, SBX_EUNAVAIL, "verification stopped: the node is stopping");
-            goto out;
-        }
-        rc = ledger_store_get_block(c->store, h, &raw, err);
-        rc = rc ? rc : node_chain_apply(r, raw.data, raw.len, NULL, err);
-        if (rc) {
-            *failed_at = h;
-            goto out;
-        }
-        if (h >= from)
-            (*checked)++;
-    }
+    rc = node_chain_replay(r, &o, 0, to, &failed, err);
+    if (rc && rc != SBX_EUNAVAIL)
+        *failed_at = failed;
+    /* the blocks from `from` on that applied */
+    if (rc == SBX_OK)
+        *checked = to >= from ? to - from + 1 : 0;
+    else
+        *checked = failed > from ? failed - from : 0;
 out:
-    buf_release(&raw);
+    if (r != NULL)
+        r->pool = NULL; /* the chain's */
     chain_free(r);
     if (tmpdir) {
         rmtree(tmpdir);

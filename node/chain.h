@@ -146,6 +146,9 @@ struct node_chain_apply_opts {
      * a block after genesis. */
     const struct ledger_block *decoded;
     const uint8_t (*txids)[32];
+    /* With `decoded`: the merkle roots were checked against `txids` and the verdicts already
+     * (node_chain_check_roots, on a follower's verifier thread). */
+    int roots_checked;
     /* Non-NULL: do not write the block; seal its store batch into *seal_into (write it with
      * node_chain_write or node_chain_write_all, then node_sealed_release). On failure the
      * engine may hold part of the block: call node_chain_reload once every block sealed before
@@ -165,6 +168,11 @@ int node_chain_apply(struct node_chain *c, const uint8_t *block, size_t len,
  * Stateless and thread-safe. */
 int node_chain_check_txs(const struct ledger_block *b, size_t from, size_t to, uint8_t (*txids)[32],
                          size_t *bad, struct sbx_err *err) SBX_WARN_UNUSED;
+/* Whether the header of decoded block `b` commits to `txids` (its transactions' ids) and to
+ * its verdicts: SBX_OK, SBX_ECORRUPT naming the root that differs, SBX_ENOMEM. Stateless and
+ * thread-safe. */
+int node_chain_check_roots(const struct ledger_block *b, const uint8_t (*txids)[32],
+                           struct sbx_err *err) SBX_WARN_UNUSED;
 /* Rebuild the in-memory state from the store (after a refused block). */
 int node_chain_reload(struct node_chain *c, struct sbx_err *err) SBX_WARN_UNUSED;
 /* Write several sealed blocks, in order, as one commit (synced). */

@@ -95,23 +95,33 @@ check_all_txs(struct node_chain *c, const struct ledger_block *b, uint8_t (*txid
     return SBX_OK;
 }
 
-/* The roots of a block whose txids are known. */
-static int
-check_roots(const struct ledger_block *b, const uint8_t (*txids)[32], struct sbx_err *err)
+int
+node_chain_check_roots(const struct ledger_block *b, const uint8_t (*txids)[32],
+                       struct sbx_err *err)
 {
     uint8_t root[32];
 
     ledger_merkle_root(txids, b->ntx, root);
     if (memcmp(root, b->hdr.tx_root, 32) != 0)
-        return sbx_err_set(err, SBX_ECORRUPT, "block %llu: tx_root does not match the transactions",
-                           (unsigned long long)b->hdr.height);
+        return sbx_err_set(err, SBX_ECORRUPT, "tx_root does not match the transactions");
     if (node_chain_verdict_root(b, root) != SBX_OK)
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
     if (memcmp(root, b->hdr.verdict_root, 32) != 0)
-        return sbx_err_set(err, SBX_ECORRUPT,
-                           "block %llu: verdict_root does not match the verdicts",
-                           (unsigned long long)b->hdr.height);
+        return sbx_err_set(err, SBX_ECORRUPT, "verdict_root does not match the verdicts");
     return SBX_OK;
+}
+
+/* The roots of a block whose txids are known, unless the caller checked them. */
+static int
+check_roots(const struct ledger_block *b, const uint8_t (*txids)[32], int checked,
+            struct sbx_err *err)
+{
+    int rc = checked ? SBX_OK : node_chain_check_roots(b, txids, err);
+
+    if (rc == SBX_ECORRUPT)
+        sbx_err_set(err, rc, "block %llu: %s", (unsigned long long)b->hdr.height,
+                    err ? err->msg : "");
+    return rc;
 }
 
 /* The height expected next (the caller checked that there is a tip). */
@@ -193,7 +203,8 @@ apply_one(struct node_chain *c, const struct ledger_block *b, size_t i, const ui
  * were checked: everything else, then seal it into *sealed. */
 static int
 apply_decoded(struct node_chain *c, const uint8_t *block, size_t len, const struct ledger_block *b,
-              const uint8_t (*txids)[32], struct node_sealed *sealed, struct sbx_err *err)
+              const uint8_t (*txids)[32], int roots_checked, struct node_sealed *sealed,
+              struct sbx_err *err)
 {
     int rc;
 
@@ -202,7 +213,7 @@ apply_decoded(struct node_chain *c, const uint8_t *block, size_t len, const stru
         SBX_BUG("node_chain_apply of a decoded block before genesis");
     rc = check_height(c, b, err);
     rc = rc ? rc : check_links(c, b, err);
-    rc = rc ? rc : check_roots(b, txids, err);
+    rc = rc ? rc : check_roots(b, txids, roots_checked, err);
     rc = rc ? rc : node_chain_begin(c, b->hdr.time_ms);
     if (rc)
         return rc;
@@ -266,7 +277,7 @@ apply_encoded(struct node_chain *c, const uint8_t *block, size_t len, struct nod
     rc = txids ? ledger_block_verify_sig(&b.hdr, err)
                : sbx_err_set(err, SBX_ENOMEM, "out of memory");
     rc = rc ? rc : check_all_txs(c, &b, txids, err);
-    rc = rc ? rc : apply_decoded(c, block, len, &b, (const uint8_t(*)[32])txids, sealed, err);
+    rc = rc ? rc : apply_decoded(c, block, len, &b, (const uint8_t(*)[32])txids, 0, sealed, err);
 out:
     free(txids);
     ledger_block_release(&b);
@@ -288,7 +299,8 @@ node_chain_apply(struct node_chain *c, const uint8_t *block, size_t len,
         SBX_BUG("node_chain_apply: a decoded block comes with its txids");
     sealed = opts->seal_into != NULL ? opts->seal_into : &own;
     if (opts->decoded != NULL)
-        rc = apply_decoded(c, block, len, opts->decoded, opts->txids, sealed, err);
+        rc = apply_decoded(c, block, len, opts->decoded, opts->txids, opts->roots_checked, sealed,
+                           err);
     else
         rc = apply_encoded(c, block, len, sealed, err);
     if (opts->seal_into != NULL)

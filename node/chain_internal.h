@@ -8,6 +8,7 @@
  *   chain_index.c       secondary indexes (by account, asset, rule, time) of a block's batch
  *   chain_ids.c         idempotency ids of blocks not yet in the store
  *   chain_checkpoint.c  state records deferred to the next checkpoint
+ *   chain_replay.c      stored blocks applied again (reindex, replay, verifychain), checked ahead
  *
  * Threads: the sequencer (the operator's block builder, or the follower's applier) owns every
  * field of struct node_chain except `ids`/`ids_lock` (also read by RPC threads through
@@ -95,6 +96,22 @@ int node_chain_stored_header(struct node_chain *c, uint64_t height, struct ledge
                              struct sbx_err *err) SBX_WARN_UNUSED;
 /* The engine's hook for attestations: 1 and the hash of the block at `height`, or 0. */
 int node_chain_hash_lookup(void *ctx, uint64_t height, uint8_t hash[32]);
+
+/* chain_replay.c */
+struct node_chain_replay_opts {
+    struct ledger_store *src; /* where the blocks are read (the chain's own store, or another) */
+    int verify;               /* check the header and transaction signatures too */
+    int write;                /* write each block's batch (else only the engine's state moves) */
+    const atomic_int *cancel; /* stop between blocks when set (NULL: never) */
+    const char *progress;     /* log "<progress>: N blocks" every 1,000 blocks (NULL: quiet) */
+};
+/* Apply the stored blocks `from`..`to` of o->src to `c` in order (`c`'s tip is the block before
+ * `from`, or none for `from` 0), the stateless checks of the next blocks running on c->pool
+ * meanwhile. On failure *failed_at is the height refused and nothing is reloaded: the engine
+ * may hold part of that block (the caller discards the chain, or reloads it). Uses c->pool
+ * (one par_start at a time), so it must not run inside a par_run of that pool. */
+int node_chain_replay(struct node_chain *c, const struct node_chain_replay_opts *o, uint64_t from,
+                      uint64_t to, uint64_t *failed_at, struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* chain_genesis.c */
 /* Decode block 0's genesis transaction into c->genesis and make a fresh engine from it. */

@@ -103,8 +103,10 @@ follow_apply(struct node *n, struct qblock *b, struct sealed_item *it, struct sb
     else
         rc = node_chain_apply(
             n->chain, b->data, b->len,
-            &(struct node_chain_apply_opts){
-                .decoded = &b->b, .txids = (const uint8_t(*)[32])b->txids, .seal_into = &it->s},
+            &(struct node_chain_apply_opts){.decoded = &b->b,
+                                            .txids = (const uint8_t(*)[32])b->txids,
+                                            .roots_checked = 1,
+                                            .seal_into = &it->s},
             err);
     if (rc) {
         struct sbx_err e2;
@@ -208,7 +210,9 @@ verifier_note_bad_locked(struct qblock *b, size_t bad, const struct sbx_err *err
     }
 }
 
-/* The verifiers: the signature checks of queued blocks, ahead of the applier. */
+/* The verifiers: the stateless checks of queued blocks, ahead of the applier: the header's
+ * signature, each transaction decoded with its txid and signatures, by slice; and the merkle
+ * roots, by whichever verifier finishes a block's last slice. */
 static void *
 verifier_main(void *arg)
 {
@@ -233,14 +237,23 @@ verifier_main(void *arg)
         rc = rc ? rc : node_chain_check_txs(&b->b, from, to, b->txids, &bad, &err);
 
         pthread_mutex_lock(&n->mu);
+        if (rc && !b->dropped)
+            verifier_note_bad_locked(b, bad, &err);
+        if (++b->checked == b->nslices && b->bad == SIZE_MAX && !b->dropped) {
+            /* the last slice: every txid is known; check the roots here, not on the applier */
+            pthread_mutex_unlock(&n->mu);
+            sbx_err_clear(&err);
+            rc = node_chain_check_roots(&b->b, (const uint8_t(*)[32])b->txids, &err);
+            pthread_mutex_lock(&n->mu);
+            if (rc && !b->dropped)
+                verifier_note_bad_locked(b, SIZE_MAX, &err);
+        }
         b->slices_done++;
         if (b->dropped) { /* the queue was emptied meanwhile (a refused block, a stop) */
             if (b->slices_done == b->next_slice)
                 qblock_free(b);
             continue;
         }
-        if (rc)
-            verifier_note_bad_locked(b, bad, &err);
         if (b->slices_done == b->nslices && b == STAILQ_FIRST(&n->follow.queue))
             pthread_cond_broadcast(&n->follow.follow_cv);
     }

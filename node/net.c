@@ -18,7 +18,8 @@
  * Attesting (regulators): when the applier is idle and a block holding more than attestations
  * was applied since the last attestation, attest the tip to every linked operator; also every
  * max_lag_s / 3 while supervision.max_lag_s > 0, so that an idle exchange stays supervised,
- * and at once on (re)connecting to the operator.
+ * at once on (re)connecting to the operator, and again when the last one sent is still not on
+ * the chain a second later (the operator refused it), backing off.
  */
 #include "node/net.h"
 
@@ -45,6 +46,11 @@
 /* A regulator attests at most this often (each attestation is a transaction the operator
  * records); blocks in between are covered by the next one, which attests the tip. */
 #define ATTEST_MIN_INTERVAL_MS 20
+/* An attestation sent but not on the chain after this long (the operator refused it: its queue
+ * was full, it was stopping; or the link dropped it) is sent again, then after twice as long,
+ * and so on up to 64 times as long, until one is recorded. */
+#define ATTEST_RESEND_MS 1000
+#define ATTEST_RESEND_MAX_SHIFT 6
 /* Attestation latency samples kept (operator), and blocks whose durable time is remembered. */
 #define LAT_SAMPLES 8192
 #define DURABLE_RING 8192
@@ -78,6 +84,7 @@ struct node_net {
     /* attesting */
     uint64_t attested_height;
     int64_t attested_ms, attested_us;
+    int resends; /* attestations sent again since one was last seen on the chain */
     /* operator: when each recent block became durable, and attestation latencies */
     struct {
         uint64_t height;
@@ -417,6 +424,27 @@ attest(struct node_net *net, int force)
     buf_release(&msg);
 }
 
+/* Regulator: 1 if the attestation last sent is not on the chain and it is time to send one
+ * again (ATTEST_RESEND_MS, doubling with each resend). `st` is the state now. */
+static int
+attest_unrecorded(struct node_net *net, const struct node_status *st)
+{
+    const uint8_t *me = node_identity(net->node)->pubkey;
+    int shift = net->resends < ATTEST_RESEND_MAX_SHIFT ? net->resends : ATTEST_RESEND_MAX_SHIFT;
+
+    for (size_t i = 0; i < st->nregulators; i++) {
+        if (memcmp(st->regulators[i].key, me, 32) != 0)
+            continue;
+        if (st->regulators[i].attested_height >= net->attested_height) {
+            net->resends = 0; /* recorded */
+            return 0;
+        }
+        return net->attested_us != 0 &&
+               time_mono_us() - net->attested_us >= ((int64_t)ATTEST_RESEND_MS * 1000) << shift;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ operator side */
 
 static void
@@ -717,8 +745,14 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
     if (node_role(net->node) != NODE_ROLE_REGULATOR)
         return;
     max_lag_ms = st.params.v[CMP_P_MAX_LAG_S] * 1000;
-    if (max_lag_ms > 0 && time_now_ms() - net->attested_ms >= max_lag_ms / 3)
+    if (max_lag_ms > 0 && time_now_ms() - net->attested_ms >= max_lag_ms / 3) {
         attest(net, 1);
+    } else if (attest_unrecorded(net, &st)) {
+        LOG_INFO(LOG_P2P, "attestation of block %llu not on the chain: sending one again",
+                 (unsigned long long)net->attested_height);
+        net->resends++;
+        attest(net, 1);
+    }
     ensure_source(net);
 }
 

@@ -86,9 +86,10 @@ struct qblock {
     struct ledger_block b;
     uint8_t (*txids)[32];
     size_t nslices, next_slice, slices_done; /* mu */
-    int dropped; /* mu: taken off the queue while a verifier still checks a slice of it: the
-                    verifier that finishes the last such slice frees it */
-    size_t bad;  /* mu: first failing transaction; SIZE_MAX none */
+    size_t checked; /* mu: slices whose transactions are checked (the last one checks the roots) */
+    int dropped;    /* mu: taken off the queue while a verifier still checks a slice of it: the
+                       verifier that finishes the last such slice frees it */
+    size_t bad;     /* mu: first failing transaction; SIZE_MAX none */
     char bad_msg[SBX_ERR_MSG_MAX]; /* mu */
     size_t len;
     uint8_t data[];

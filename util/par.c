@@ -117,16 +117,18 @@ par_pool_free(struct par_pool *p)
     free(p);
 }
 
-void
-par_run(struct par_pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+/* Whether the loop runs on the caller alone. */
+static int
+inline_only(const struct par_pool *p, size_t n)
 {
-    if (n == 0)
-        return;
-    if (p == NULL || p->nthr == 0 || n <= PAR_CHUNK) {
-        for (size_t i = 0; i < n; i++)
-            fn(ctx, i);
-        return;
-    }
+    return p == NULL || p->nthr == 0 || n <= PAR_CHUNK;
+}
+
+void
+par_start(struct par_pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+{
+    if (n == 0 || inline_only(p, n))
+        return; /* par_wait does it all */
     pthread_mutex_lock(&p->run_mu);
     pthread_mutex_lock(&p->mu);
     p->n = n;
@@ -137,6 +139,18 @@ par_run(struct par_pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx
     p->gen++;
     pthread_cond_broadcast(&p->start_cv);
     pthread_mutex_unlock(&p->mu);
+}
+
+void
+par_wait(struct par_pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+{
+    if (n == 0)
+        return;
+    if (inline_only(p, n)) {
+        for (size_t i = 0; i < n; i++)
+            fn(ctx, i);
+        return;
+    }
     run_items(p, n, fn, ctx);
     /* every item is claimed; wait until every helper has left this loop (one that woke late
      * finds nothing left), so that none can still touch fn/ctx, or the next loop's counter */
@@ -145,4 +159,11 @@ par_run(struct par_pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx
         pthread_cond_wait(&p->done_cv, &p->mu);
     pthread_mutex_unlock(&p->mu);
     pthread_mutex_unlock(&p->run_mu);
+}
+
+void
+par_run(struct par_pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+{
+    par_start(p, n, fn, ctx);
+    par_wait(p, n, fn, ctx);
 }

@@ -3,7 +3,7 @@
  * calls have returned. Items are handed out in small chunks from a shared counter, so uneven
  * items balance by themselves.
  *
- * For CPU-bound work whose items are independent (a block's signature checks). fn must be
+ * For CPU-bound work whose items are independent (the stateless checks of blocks). fn must be
  * thread-safe. One par_run at a time per pool (callers serialise; a second caller waits).
  * A NULL pool, or one with no threads, runs the loop on the caller alone.
  */
@@ -20,5 +20,13 @@ struct par_pool;
 int par_pool_new(struct par_pool **out, int nthreads) SBX_WARN_UNUSED;
 void par_pool_free(struct par_pool *p);
 void par_run(struct par_pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
+/* par_run in two halves, so that the caller can do other work while the helpers run: par_start
+ * hands the loop to the helper threads and returns at once; par_wait makes the caller take the
+ * items still unclaimed and returns when every item has been done. Between the two the caller
+ * must not touch what fn reads or writes, nor call par_run, par_start (this pool: it holds the
+ * pool until par_wait) or anything that does. Every par_start is followed by one par_wait with
+ * the same arguments; with a NULL pool, no helpers or few items, par_wait does all. */
+void par_start(struct par_pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
+void par_wait(struct par_pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
 
 #endif

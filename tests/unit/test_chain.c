@@ -14,6 +14,7 @@
 
 #include "compliance/engine.h"
 #include "ledger/keys.h"
+#include "ledger/store.h"
 #include "node/chain.h"
 #include "node/devnet.h"
 #include "node/node.h"
@@ -773,6 +774,99 @@ test_background_job(void **state)
     assert_int_equal(b.rc, SBX_EUNAVAIL);
 }
 
+/* Put `raw` as the stored block at `height` (a corruption on disk, or its repair). */
+static void
+put_block(struct ledger_store *s, uint64_t height, const struct buf *raw)
+{
+    struct ledger_store_batch *b = ledger_store_batch_new();
+    uint8_t key[LEDGER_STORE_KEY_BLOCK_LEN];
+    struct sbx_err err;
+
+    assert_non_null(b);
+    ledger_store_batch_put(b, key, ledger_store_key_block(key, height), raw->data, raw->len);
+    assert_int_equal(ledger_store_commit(s, b, 1, &err), SBX_OK);
+    ledger_store_batch_free(b);
+}
+
+/* verifychain and -reindex check blocks on the pool, ranges and windows of blocks at a time:
+ * a corrupt block past the first range and window is still found, at its height,
+ * with every block before it counted as checked; the repaired chain verifies whole. */
+static void
+test_verify_and_reindex_find_corrupt_block(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger_tip tip;
+    struct buf honest, bad;
+    struct sbx_err err;
+    uint64_t k, checked, failed;
+    struct node_chain *c = NULL;
+    char path[4096];
+
+    for (int i = 0; i < 70; i++) { /* one block each */
+        char id[16];
+        struct ledger_tx tx;
+
+        snprintf(id, sizeof(id), "v%d", i);
+        tx = open_tx(id, 1);
+        assert_int_equal(submit(f->node, f->base, &tx).rc, SBX_OK);
+    }
+    node_tip(f->node, &tip);
+    assert_true(tip.height >= 70);
+    k = tip.height - 2;
+    buf_init(&honest, LEDGER_BLOCK_MAX_SIZE);
+    buf_init(&bad, LEDGER_BLOCK_MAX_SIZE);
+    assert_int_equal(ledger_store_get_block(node_store(f->node), k, &honest, &err), SBX_OK);
+    assert_int_equal(buf_put(&bad, honest.data, honest.len), SBX_OK);
+    /* the last byte of the last transaction: a block-authenticated account opening, so its
+     * txid changes and the block's tx_root no longer matches */
+    bad.data[bad.len - 1 - LEDGER_VERDICT_SIZE] ^= 1;
+    put_block(node_store(f->node), k, &bad);
+    assert_int_equal(node_verify(f->node, 0, UINT64_MAX, &checked, &failed, &err), SBX_ECORRUPT);
+    assert_int_equal(failed, k);
+    assert_int_equal(checked, k);
+    /* from a later height: only what lies before the bad block in the range counts */
+    assert_int_equal(node_verify(f->node, 40, UINT64_MAX, &checked, &failed, &err), SBX_ECORRUPT);
+    assert_int_equal(failed, k);
+    assert_int_equal(checked, k - 40);
+    put_block(node_store(f->node), k, &honest);
+    assert_int_equal(node_verify(f->node, 0, UINT64_MAX, &checked, &failed, &err), SBX_OK);
+    assert_int_equal(checked, tip.height + 1);
+
+    /* -reindex refuses the chain with the bad block, and rebuilds the repaired one */
+    put_block(node_store(f->node), k, &bad);
+    node_close(f->node);
+    f->node = NULL;
+    snprintf(path, sizeof(path), "%s/ledger", f->dir);
+    assert_int_equal(node_chain_open(&c, path, 1, 0, &err), SBX_ECORRUPT);
+    assert_null(c);
+    snprintf(path, sizeof(path), "block %llu: tx_root", (unsigned long long)k);
+    if (strstr(err.msg, path) == NULL)
+        fail_msg("unexpected reason: %s", err.msg);
+    {
+        struct ledger_store *s;
+
+        snprintf(path, sizeof(path), "%s/ledger", f->dir);
+        assert_int_equal(ledger_store_open(&s, path, 0, &err), SBX_OK);
+        put_block(s, k, &honest);
+        ledger_store_close(s);
+    }
+    /* the refused reindex left the tip at the block before the bad one (each block's batch
+     * carries the tip); run again, it still rebuilds every stored block */
+    f->cfg.devnet = 0;
+    f->cfg.reindex = 1;
+    assert_int_equal(node_open(&f->node, &f->cfg, f->base, &err), SBX_OK);
+    f->cfg.reindex = 0;
+    {
+        struct ledger_tip tip2;
+
+        node_tip(f->node, &tip2);
+        assert_int_equal(tip2.height, tip.height);
+        assert_memory_equal(tip2.state_digest, tip.state_digest, 32);
+    }
+    buf_release(&honest);
+    buf_release(&bad);
+}
+
 int
 main(void)
 {
@@ -786,6 +880,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_tally, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_overload_and_dry_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_and_reindex_find_corrupt_block, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests_name("node_chain", tests, NULL, NULL);

@@ -417,8 +417,9 @@ par_mark(void *ctx, size_t i)
     pc->seen[i]++; /* each index is handed out once: no two threads touch one byte */
 }
 
-/* par_run calls fn exactly once per index, for sizes around the chunk size, many times over
- * (a helper that wakes late must not run a finished loop again), with and without helpers. */
+/* par_run (and par_start then par_wait) calls fn exactly once per index, for sizes around the
+ * chunk size, many times over (a helper that wakes late must not run a finished loop again),
+ * with and without helpers. */
 static void
 test_par_run(void **state)
 {
@@ -435,7 +436,16 @@ test_par_run(void **state)
         for (int round = 0; round < 40; round++) {
             for (size_t k = 0; k < SBX_ARRAY_LEN(sizes); k++) {
                 memset(pc.seen, 0, 100003);
-                par_run(pools[p], sizes[k], par_mark, &pc);
+                if (round % 2 == 0) {
+                    par_run(pools[p], sizes[k], par_mark, &pc);
+                } else { /* in two halves, the caller busy with other work between them */
+                    volatile unsigned spin = 0;
+
+                    par_start(pools[p], sizes[k], par_mark, &pc);
+                    for (int i = 0; i < 1000 * round; i++)
+                        spin += (unsigned)i;
+                    par_wait(pools[p], sizes[k], par_mark, &pc);
+                }
                 for (size_t i = 0; i < sizes[k]; i++)
                     if (pc.seen[i] != 1)
                         fail_msg("pool %d size %zu: index %zu run %d times", p, sizes[k], i,
