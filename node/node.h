@@ -200,7 +200,8 @@ uint64_t node_alerts_total(struct node *n);
 size_t node_alert_count(struct node *n, enum node_alert_severity sev);
 
 #ifdef SBX_TEST_HOOKS
-/* Test hook: node_job_stopping sleeps `ms` ms each time (a slow background job). */
+/* Test hook: node_job_stopping sleeps `ms` ms each time (a slow background job: a pause per
+ * block of getreport's replay, and per block of verifychain's range before it checks). */
 void node_test_job_delay(struct node *n, int ms);
 /* Test hooks (--enable-test-hooks): the next block the operator seals is corrupted (a flipped
  * verdict, a wrong digest, or a transaction it signs stamped time.max_skew_ms + 1 ms before the

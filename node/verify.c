@@ -90,6 +90,22 @@ store_verify(struct node *n, uint64_t from, uint64_t to, uint64_t *checked, uint
     return rc;
 }
 
+#ifdef SBX_TEST_HOOKS
+/* Test hook slow_jobs: one pause per block of the range (node_job_stopping sleeps), as
+ * getreport's replay makes, so that a test sees a verification in progress however fast the
+ * checks are. 1 if the node is stopping. */
+static int
+test_pace(struct node *n, uint64_t from, uint64_t to)
+{
+    if (atomic_load_explicit(&n->job.test_delay_ms, memory_order_relaxed) == 0)
+        return 0;
+    for (uint64_t h = from; h <= to; h++)
+        if (node_job_stopping(n))
+            return 1;
+    return 0;
+}
+#endif
+
 int
 node_verify(struct node *n, uint64_t from, uint64_t to, uint64_t *checked, uint64_t *failed_at,
             struct sbx_err *err)
@@ -107,6 +123,10 @@ node_verify(struct node *n, uint64_t from, uint64_t to, uint64_t *checked, uint6
         return rc;
     if (to > tip.height)
         to = tip.height;
+#ifdef SBX_TEST_HOOKS
+    if (test_pace(n, from, to))
+        return sbx_err_set(err, SBX_EUNAVAIL, "verification stopped: the node is stopping");
+#endif
     rc = store_verify(n, from, to, &done, failed_at, err);
     *checked = done;
     if (rc)

@@ -111,7 +111,7 @@ rpc_m_admin_testhook(const struct rpc_env *env, const struct rpc_method *m, json
     else if (strcmp(action, "equivocate") == 0 && env->net != NULL)
         node_net_test_equivocate(env->net);
     else if (strcmp(action, "slow_jobs") == 0)
-        node_test_job_delay(env->node, 50); /* per block of a getreport */
+        node_test_job_delay(env->node, 50); /* per block of a getreport or a verifychain */
     else
         return sbx_err_set(err, SBX_EINVAL,
                            "action: one of wrong_verdict, wrong_digest, "

@@ -61,11 +61,21 @@ def binary(name):
     return path
 
 
+_ports_given = set()
+
+
 def free_port():
-    """A TCP port that was free a moment ago (bound to port 0 by the kernel)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port that was free a moment ago (bound to port 0 by the kernel) and that this
+    process has not handed out before: the kernel may give the same free port to two calls in
+    a row (a node's RPC and peer ports then collide)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
+    raise AssertionError("no fresh free port in 100 tries")
 
 
 def contrib_rpcauth(name, role, password):
