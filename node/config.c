@@ -92,7 +92,7 @@ struct opt {
 #define STR(field) AT(field), sizeof(((struct sbxd_config *)0)->field)
 
 static const struct opt options[] = {
-    {"help", K_HELP, F_CMDLINE, 0, 0, 0, 0, G_GENERAL, NULL, "print this text and exit"},
+    {"help", K_HELP, F_CMDLINE, 0, 0, 0, 0, G_GENERAL, NULL, "print the list of options and exit"},
     {"datadir", K_STR, F_NOSECT, STR(datadir), 0, 0, G_GENERAL, "DIR",
      "data directory (default ~/.sbx, or ~/.sbx/devnet with -devnet); created with mode 0700 "
      "if missing"},
