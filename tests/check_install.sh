@@ -80,6 +80,11 @@ for o in $opts; do
 done
 grep -q -- "^ *pid = FILE" "$dest/sbx.conf.5.txt" || fail "sbx.conf.5 does not describe pid"
 ! grep -q -- "^ *conf = " "$dest/sbx.conf.5.txt" || fail "sbx.conf.5 lists the command-line -conf"
+# The example configuration shows every option a file may set (those sbx.conf.5 lists).
+for o in $(sed -n 's/^ *\([a-z][a-z0-9]*\) = [A-Z0-9].*/\1/p' "$dest/sbx.conf.5.txt"); do
+    grep -q "^#\{0,1\}$o = " "$docdir/examples/sbx.conf.example" ||
+        fail "sbx.conf.example does not show $o"
+done
 opts=$(options_of "$bindir/sbx-cli")
 [ -n "$opts" ] || fail "sbx-cli -help lists no option"
 for o in $opts; do
