@@ -58,6 +58,24 @@ enum {
     F_NOSECT = 1 << 1,  /* not in the [devnet] section */
 };
 
+/* Headings of the option list, in the order -help and the man pages show them. */
+enum opt_group {
+    G_GENERAL,
+    G_RPC,
+    G_BLOCKS,
+    G_PEER,
+    G_FOLLOWER,
+    G_COUNT,
+};
+
+static const char *const group_names[G_COUNT] = {
+    [G_GENERAL] = "General",
+    [G_RPC] = "JSON-RPC",
+    [G_BLOCKS] = "Blocks and the pipeline",
+    [G_PEER] = "Peer links (TLS 1.3; see doc/protocol.md)",
+    [G_FOLLOWER] = "Regulator and observer nodes",
+};
+
 struct opt {
     const char *name;
     enum opt_kind kind;
@@ -65,42 +83,85 @@ struct opt {
     size_t off;  /* offset in struct sbxd_config */
     size_t size; /* K_STR, K_DEBUG: size of the char array; K_KEY: offset of the count */
     long long min, max;
+    enum opt_group group;
+    const char *arg;  /* the value's placeholder in the help ("DIR"), NULL for a flag */
+    const char *help; /* one paragraph: -help, sbxd(1) and sbx.conf(5) show it */
 };
 
 #define AT(field) offsetof(struct sbxd_config, field)
 #define STR(field) AT(field), sizeof(((struct sbxd_config *)0)->field)
 
 static const struct opt options[] = {
-    {"help", K_HELP, F_CMDLINE, 0, 0, 0, 0},
-    {"conf", K_STR, F_CMDLINE, STR(conf), 0, 0},
-    {"datadir", K_STR, F_NOSECT, STR(datadir), 0, 0},
-    {"devnet", K_BOOL, F_NOSECT, AT(devnet), 0, 0, 1},
-    {"debug", K_DEBUG, 0, STR(debug), 0, 0},
-    {"printtoconsole", K_BOOL, 0, AT(printtoconsole), 0, 0, 1},
-    {"rpcbind", K_STR, 0, STR(rpcbind), 0, 0},
-    {"rpcport", K_PORT, 0, AT(rpcport), 0, 0, 65535},
-    {"rpcauth", K_RPCAUTH, 0, 0, 0, 0, 0},
-    {"rpcmaxbody", K_SIZE, 0, AT(rpcmaxbody), 0, 1024, 1073741824},
-    {"rpcmaxbatch", K_INT, 0, AT(rpcmaxbatch), 0, 1, 100000},
-    {"rpcmaxconns", K_INT, 0, AT(rpcmaxconns), 0, 1, 65536},
-    {"rpcthreads", K_INT, 0, AT(rpcthreads), 0, 0, 64},
-    {"eventsmaxqueue", K_SIZE, 0, AT(eventsmaxqueue), 0, 1024, 1073741824},
-    {"blockmaxtxs", K_INT, 0, AT(node.blockmaxtxs), 0, 1, 100000},
-    {"blockmaxms", K_INT, 0, AT(node.blockmaxms), 0, 1, 10000},
-    {"queuemax", K_INT, 0, AT(node.queue_max), 0, 1, 10000000},
-    {"workers", K_INT, 0, AT(node.workers), 0, 0, 256},
-    {"checkblocks", K_INT, 0, AT(node.checkblocks), 0, 0, 1000000000},
-    {"reindex", K_BOOL, 0, AT(node.reindex), 0, 0, 1},
-    {"port", K_PORT, 0, AT(port), 0, 0, 65535},
-    {"bind", K_STR, 0, STR(bind), 0, 0},
-    {"connect", K_CONNECT, 0, 0, 0, 0, 0},
-    {"listen", K_BOOL, 0, AT(listen), 0, 0, 1},
-    {"observer", K_KEY, 0, AT(observers), AT(nobservers), 0, SBXD_MAX_KEYS},
-    {"devnetregulator", K_KEY, 0, AT(devnet_regulators), AT(ndevnet_regulators), 0, 16},
-    {"genesis", K_STR, 0, STR(genesis), 0, 0},
-    {"genkey", K_BOOL, F_CMDLINE, AT(genkey), 0, 0, 1},
-    {"alertnotify", K_STR, 0, STR(alertnotify), 0, 0},
-    {"alertnotifyrate", K_INT, 0, AT(node.alertnotify_rate), 0, 1, 10000},
+    {"help", K_HELP, F_CMDLINE, 0, 0, 0, 0, G_GENERAL, NULL, "print the list of options and exit"},
+    {"datadir", K_STR, F_NOSECT, STR(datadir), 0, 0, G_GENERAL, "DIR",
+     "data directory (default ~/.sbx, or ~/.sbx/devnet with -devnet); created with mode 0700 "
+     "if missing"},
+    {"conf", K_STR, F_CMDLINE, STR(conf), 0, 0, G_GENERAL, "FILE",
+     "config file (default <datadir>/sbx.conf if it exists); command line only"},
+    {"devnet", K_BOOL, F_NOSECT, AT(devnet), 0, 0, 1, G_GENERAL, NULL,
+     "run a local development network with embedded defaults; the file's [devnet] section "
+     "applies only then"},
+    {"debug", K_DEBUG, 0, STR(debug), 0, 0, G_GENERAL, "LIST",
+     "debug log categories: node,rpc,p2p,compliance,store,bench, all (or -debug alone), none "
+     "(default none)"},
+    {"printtoconsole", K_BOOL, 0, AT(printtoconsole), 0, 0, 1, G_GENERAL, "0|1",
+     "log to stderr as well as <datadir>/debug.log (default 1)"},
+    {"pid", K_STR, 0, STR(pid), 0, 0, G_GENERAL, "FILE",
+     "write the daemon's process id to FILE while it runs, removed at stop (default "
+     "<datadir>/sbxd.pid; a relative path is taken in the datadir)"},
+    {"rpcbind", K_STR, 0, STR(rpcbind), 0, 0, G_RPC, "ADDR",
+     "address to listen on (default 127.0.0.1)"},
+    {"rpcport", K_PORT, 0, AT(rpcport), 0, 0, 65535, G_RPC, "PORT",
+     "port (default 8645, devnet 18645; 0 = any free port)"},
+    {"rpcauth", K_RPCAUTH, 0, 0, 0, 0, 0, G_RPC, "NAME:SALT$HASH:ROLE",
+     "a user (repeatable, up to 64; sbx-rpcauth makes the line); ROLE is operator, supervisor "
+     "or admin"},
+    {"rpcmaxbody", K_SIZE, 0, AT(rpcmaxbody), 0, 1024, 1073741824, G_RPC, "BYTES",
+     "largest request body (default 1048576)"},
+    {"rpcmaxbatch", K_INT, 0, AT(rpcmaxbatch), 0, 1, 100000, G_RPC, "N",
+     "most requests in one batch (default 1000)"},
+    {"rpcmaxconns", K_INT, 0, AT(rpcmaxconns), 0, 1, 65536, G_RPC, "N",
+     "most open connections (default 512)"},
+    {"rpcthreads", K_INT, 0, AT(rpcthreads), 0, 0, 64, G_RPC, "N",
+     "event loops serving RPC, 1..64 (default 0 = one per core)"},
+    {"eventsmaxqueue", K_SIZE, 0, AT(eventsmaxqueue), 0, 1024, 1073741824, G_RPC, "BYTES",
+     "most bytes queued on one /events stream (default 4194304)"},
+    {"blockmaxtxs", K_INT, 0, AT(node.blockmaxtxs), 0, 1, 100000, G_BLOCKS, "N",
+     "close a block at N transactions (default 10000, 1..100000)"},
+    {"blockmaxms", K_INT, 0, AT(node.blockmaxms), 0, 1, 10000, G_BLOCKS, "MS",
+     "... or MS milliseconds after its first one (default 50, 1..10000)"},
+    {"queuemax", K_INT, 0, AT(node.queue_max), 0, 1, 10000000, G_BLOCKS, "N",
+     "submissions waiting at most before `overloaded` (default 100000)"},
+    {"workers", K_INT, 0, AT(node.workers), 0, 0, 256, G_BLOCKS, "N",
+     "signature threads (default 0 = one per core)"},
+    {"checkblocks", K_INT, 0, AT(node.checkblocks), 0, 0, 1000000000, G_BLOCKS, "N",
+     "blocks re-verified at start-up (default 6)"},
+    {"alertnotify", K_STR, 0, STR(alertnotify), 0, 0, G_BLOCKS, "CMD",
+     "run CMD (through /bin/sh) for every alert and node alert; %s in it becomes a one-line "
+     "summary in single quotes"},
+    {"alertnotifyrate", K_INT, 0, AT(node.alertnotify_rate), 0, 1, 10000, G_BLOCKS, "N",
+     "start at most N such commands a second (default 10)"},
+    {"reindex", K_BOOL, 0, AT(node.reindex), 0, 0, 1, G_BLOCKS, NULL,
+     "rebuild all state from the stored blocks"},
+    {"port", K_PORT, 0, AT(port), 0, 0, 65535, G_PEER, "PORT",
+     "peer port (default 8646, devnet 18646; 0 = any free port)"},
+    {"bind", K_STR, 0, STR(bind), 0, 0, G_PEER, "ADDR", "peer address to listen on (default all)"},
+    {"connect", K_CONNECT, 0, 0, 0, 0, 0, G_PEER, "HOST:PORT",
+     "a peer to connect to and follow (repeatable)"},
+    {"listen", K_BOOL, 0, AT(listen), 0, 0, 1, G_PEER, "0|1",
+     "accept peer connections (default 1)"},
+    {"observer", K_KEY, 0, AT(observers), AT(nobservers), 0, SBXD_MAX_KEYS, G_PEER, "HEX",
+     "an observer node key this node accepts (repeatable)"},
+    {"genesis", K_STR, 0, STR(genesis), 0, 0, G_FOLLOWER, "FILE",
+     "first start of a follower: make the chain from the network's genesis block (hex, as "
+     "getblock height=0 hex=true gives it)"},
+    {"genkey", K_BOOL, F_CMDLINE, AT(genkey), 0, 0, 1, G_FOLLOWER, NULL,
+     "make <datadir>/keys/regulator.key if missing, print its public key and exit (the "
+     "operator lists it in the genesis block)"},
+    {"devnetregulator", K_KEY, 0, AT(devnet_regulators), AT(ndevnet_regulators), 0, 16, G_FOLLOWER,
+     "HEX",
+     "with -devnet, first start: the devnet genesis lists this regulator key instead of the "
+     "embedded one (repeatable)"},
 };
 
 /* Where a value comes from, for error messages. */
@@ -130,67 +191,130 @@ struct conf_read {
     struct sbx_err *err;
 };
 
-static const char help_text[] =
+/* ------------------------------------------------------------------ the help text */
+
+#define HELP_WIDTH 92  /* columns of the -help text */
+#define HELP_INDENT 24 /* where an option's description starts */
+
+static const char help_head[] =
     "Usage: sbxd [options]\n"
     "\n"
     "Options are -name=value (or --name=value; a boolean alone, -name, means 1). The config\n"
     "file takes the same names without the dash, one `name = value` a line; the command line\n"
-    "wins over it. See doc/operations.md.\n"
-    "\n"
-    "General:\n"
-    "  -help                 print this text and exit\n"
-    "  -datadir=DIR          data directory (default ~/.sbx, or ~/.sbx/devnet with -devnet);\n"
-    "                        created with mode 0700 if missing\n"
-    "  -conf=FILE            config file (default <datadir>/sbx.conf if it exists); command\n"
-    "                        line only\n"
-    "  -devnet               run a local development network with embedded defaults; the\n"
-    "                        file's [devnet] section applies only then\n"
-    "  -debug=LIST           debug log categories: node,rpc,p2p,compliance,store,bench, all\n"
-    "                        (or -debug alone), none (default none)\n"
-    "  -printtoconsole=0|1   log to stderr as well as <datadir>/debug.log (default 1)\n"
-    "\n"
-    "JSON-RPC:\n"
-    "  -rpcbind=ADDR         address to listen on (default 127.0.0.1)\n"
-    "  -rpcport=PORT         port (default 8645, devnet 18645; 0 = any free port)\n"
-    "  -rpcauth=NAME:SALT$HASH:ROLE\n"
-    "                        a user (repeatable, up to 64; see contrib/rpcauth); ROLE is\n"
-    "                        operator, supervisor or admin\n"
-    "  -rpcmaxbody=BYTES     largest request body (default 1048576)\n"
-    "  -rpcmaxbatch=N        most requests in one batch (default 1000)\n"
-    "  -rpcmaxconns=N        most open connections (default 512)\n"
-    "  -rpcthreads=N         event loops serving RPC, 1..64 (default 0 = one per core)\n"
-    "  -eventsmaxqueue=BYTES most bytes queued on one /events stream (default 4194304)\n"
-    "\n"
-    "Blocks and the pipeline:\n"
-    "  -blockmaxtxs=N        close a block at N transactions (default 10000, 1..100000)\n"
-    "  -blockmaxms=MS        ... or MS milliseconds after its first one (default 50, 1..10000)\n"
-    "  -queuemax=N           submissions waiting at most before `overloaded` (default 100000)\n"
-    "  -workers=N            signature threads (default 0 = one per core)\n"
-    "  -checkblocks=N        blocks re-verified at start-up (default 6)\n"
-    "  -alertnotify=CMD      run CMD (through /bin/sh) for every alert and node alert; %s in\n"
-    "                        it becomes a one-line summary in single quotes\n"
-    "  -alertnotifyrate=N    start at most N such commands a second (default 10)\n"
-    "  -reindex              rebuild all state from the stored blocks\n"
-    "\n"
-    "Peer links (TLS 1.3; see doc/protocol.md):\n"
-    "  -port=PORT            peer port (default 8646, devnet 18646; 0 = any free port)\n"
-    "  -bind=ADDR            peer address to listen on (default all)\n"
-    "  -connect=HOST:PORT    a peer to connect to and follow (repeatable)\n"
-    "  -listen=0|1           accept peer connections (default 1)\n"
-    "  -observer=HEX         an observer node key this node accepts (repeatable)\n"
-    "\n"
-    "Regulator and observer nodes:\n"
-    "  -genesis=FILE         first start of a follower: make the chain from the network's\n"
-    "                        genesis block (hex, as getblock height=0 hex=true gives it)\n"
-    "  -genkey               make <datadir>/keys/regulator.key if missing, print its public\n"
-    "                        key and exit (the operator lists it in the genesis block)\n"
-    "  -devnetregulator=HEX  with -devnet, first start: the devnet genesis lists this\n"
-    "                        regulator key instead of the embedded one (repeatable)\n";
+    "wins over it. See sbxd(1), sbx.conf(5) and doc/operations.md.\n";
+
+/* A text being built in a fixed buffer; what does not fit is cut (the buffer is sized for the
+ * table with room to spare, and a unit test checks the last option is there). */
+struct text {
+    char *p;
+    size_t len, cap;
+};
+
+static void SBX_PRINTF(2, 3) text_add(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (t->len + 1 >= t->cap)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        t->len = (size_t)n < t->cap - t->len ? t->len + (size_t)n : t->cap - 1;
+}
+
+/* `words` wrapped to HELP_WIDTH, every line after the first indented by HELP_INDENT; `col` is
+ * the column the first word starts at. */
+static void
+text_wrap(struct text *t, const char *words, size_t col)
+{
+    const char *w = words;
+    int first = 1;
+
+    while (*w != '\0') {
+        size_t n;
+
+        w += strspn(w, " ");
+        n = strcspn(w, " ");
+        if (n == 0)
+            break;
+        if (!first && col + 1 + n > HELP_WIDTH) {
+            text_add(t, "\n%*s", HELP_INDENT, "");
+            col = HELP_INDENT;
+        } else if (!first) {
+            text_add(t, " ");
+            col++;
+        }
+        text_add(t, "%.*s", (int)n, w);
+        col += n;
+        w += n;
+        first = 0;
+    }
+    text_add(t, "\n");
+}
+
+/* The options in the order -help shows them: by group, then as in the table. */
+static const struct opt *
+opt_nth(size_t i)
+{
+    for (int g = 0; g < G_COUNT; g++) {
+        for (size_t k = 0; k < SBX_ARRAY_LEN(options); k++) {
+            if (options[k].group == (enum opt_group)g && i-- == 0)
+                return &options[k];
+        }
+    }
+    return NULL;
+}
 
 const char *
 sbxd_config_help(void)
 {
-    return help_text;
+    static char buf[16384];
+    struct text t = {buf, 0, sizeof(buf)};
+    const struct opt *o;
+    int group = -1;
+
+    if (buf[0] != '\0')
+        return buf;
+    text_add(&t, "%s", help_head);
+    for (size_t i = 0; (o = opt_nth(i)) != NULL; i++) {
+        char head[64];
+        int n;
+
+        if ((int)o->group != group) {
+            group = (int)o->group;
+            text_add(&t, "\n%s:\n", group_names[group]);
+        }
+        n = snprintf(head, sizeof(head), "  -%s%s%s", o->name, o->arg ? "=" : "",
+                     o->arg ? o->arg : "");
+        if (n < 0)
+            continue;
+        if ((size_t)n >= HELP_INDENT - 1) {
+            text_add(&t, "%s\n%*s", head, HELP_INDENT, "");
+        } else {
+            text_add(&t, "%-*s", HELP_INDENT, head);
+        }
+        text_wrap(&t, o->help ? o->help : "", HELP_INDENT);
+    }
+    return buf;
+}
+
+int
+sbxd_config_doc(size_t i, struct sbxd_config_doc *d)
+{
+    const struct opt *o = opt_nth(i);
+
+    memset(d, 0, sizeof(*d));
+    if (o == NULL)
+        return 0;
+    d->name = o->name;
+    d->arg = o->arg;
+    d->help = o->help;
+    d->group = group_names[o->group];
+    d->cmdline_only = (o->flags & F_CMDLINE) != 0;
+    d->not_in_section = (o->flags & F_NOSECT) != 0;
+    return 1;
 }
 
 static int

@@ -42,6 +42,7 @@ struct sbxd_config {
     char genesis[1024];      /* -genesis: a follower's genesis block (hex file); "" = none */
     int genkey;              /* -genkey: print the regulator key and exit */
     char alertnotify[1024];  /* -alertnotify: a command run for every alert; "" = none */
+    char pid[1024];          /* -pid: the pid file; "" = <datadir>/sbxd.pid */
     struct node_config node; /* node.datadir points into `datadir`: do not copy the struct */
 };
 
@@ -56,7 +57,22 @@ struct sbxd_config {
 int sbxd_config_load(struct sbxd_config *c, int argc, char **argv,
                      struct sbx_err *err) SBX_WARN_UNUSED;
 void sbxd_config_release(struct sbxd_config *c);
-/* The --help text. */
+/* The --help text, made from the option table at the first call (from one thread: the
+ * entry point's). */
 const char *sbxd_config_help(void);
+
+/* One option as the documentation shows it (-help, sbxd(1), sbx.conf(5)). */
+struct sbxd_config_doc {
+    const char *name;   /* without the dash */
+    const char *arg;    /* the value's placeholder ("DIR", "0|1"), NULL for a flag */
+    const char *help;   /* one paragraph, no newline */
+    const char *group;  /* the heading it is listed under */
+    int cmdline_only;   /* not in the config file */
+    int not_in_section; /* in the config file, only above [devnet] */
+};
+
+/* The i-th option in the order -help lists them: 1 with `d` filled, 0 past the last one.
+ * Every string is static. */
+int sbxd_config_doc(size_t i, struct sbxd_config_doc *d);
 
 #endif

@@ -7,9 +7,9 @@
  *
  * Shutdown is one path whatever asked for it: the request is turned into an event on the loop
  * (never run inside the RPC server's own callback, which the shutdown frees), which frees the
- * RPC server (no new requests; cookie and .rpcport removed), closes the node (the block in
- * flight is finished and synced) and leaves the loop. Exit status: 0 after a clean stop, 1 on
- * any start-up failure.
+ * RPC server (no new requests; cookie, .rpcport and the pid file removed), closes the node (the
+ * block in flight is finished and synced) and leaves the loop. Exit status: 0 after a clean stop, 1
+ * on any start-up failure.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -56,6 +56,7 @@ struct daemon {
     int lock_fd;
     char port_path[PATH_SIZE];     /* <datadir>/.rpcport once written, else "" */
     char p2p_port_path[PATH_SIZE]; /* <datadir>/.p2pport once written, else "" */
+    char pid_path[PATH_SIZE];      /* the -pid file once written, else "" */
     int stopping;
     int stopped; /* the shutdown path ran to its end */
 };
@@ -138,33 +139,72 @@ take_lock(struct daemon *d, struct sbx_err *err)
     return SBX_OK;
 }
 
+/* Write `value` and a newline to `path`: aside and renamed, so that a reader never sees half a
+ * number. -1 with errno on failure (nothing left behind). */
+static int
+write_number_file(const char *path, long value)
+{
+    char tmp[PATH_SIZE + 16];
+    int fd, ok, n, e;
+
+    n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    ok = dprintf(fd, "%ld\n", value) > 0;
+    ok = close(fd) == 0 && ok;
+    if (ok && rename(tmp, path) == 0)
+        return 0;
+    e = errno;
+    unlink(tmp);
+    errno = e;
+    return -1;
+}
+
 /* Write a port we listen on to <datadir>/NAME (.rpcport, .p2pport), so that `sbx-cli
  * -datadir=DIR` and scripts find a node started with -devnet or port 0 without being told the
  * port. Removed at stop. Not fatal: without it sbx-cli falls back to the default port. */
 static void
 write_port_file(struct daemon *d, const char *name, int port, char *path, size_t size)
 {
-    char tmp[PATH_SIZE + 16], tmpname[32];
-    int fd, ok;
-
-    snprintf(tmpname, sizeof(tmpname), "%s.tmp", name);
-    if (path_join(path, size, d->cfg.datadir, name) != SBX_OK ||
-        path_join(tmp, sizeof(tmp), d->cfg.datadir, tmpname) != SBX_OK)
-        goto fail;
-    /* Written aside and renamed, so that a reader never sees half a number. */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        goto fail;
-    ok = dprintf(fd, "%d\n", port) > 0;
-    ok = close(fd) == 0 && ok;
-    if (ok && rename(tmp, path) == 0)
+    if (path_join(path, size, d->cfg.datadir, name) == SBX_OK && write_number_file(path, port) == 0)
         return;
-    unlink(tmp);
-fail:
     LOG_WARN(LOG_NODE, "cannot write %s/%s", d->cfg.datadir, name);
     path[0] = '\0';
 }
 
+/* Write the pid file (-pid, default <datadir>/sbxd.pid; a relative path is in the datadir),
+ * which logrotate and init scripts signal; removed at stop (remove_port_files). Unlike .lock,
+ * it is never left behind by a clean stop, so a stale pid is not signalled. Fatal if it cannot
+ * be written: a supervisor relying on it would signal nothing. */
+static int
+write_pid_file(struct daemon *d, struct sbx_err *err)
+{
+    const char *name = d->cfg.pid[0] != '\0' ? d->cfg.pid : "sbxd.pid";
+    int n;
+
+    if (name[0] == '/')
+        n = snprintf(d->pid_path, sizeof(d->pid_path), "%s", name);
+    else
+        n = snprintf(d->pid_path, sizeof(d->pid_path), "%s/%s", d->cfg.datadir, name);
+    if (n < 0 || (size_t)n >= sizeof(d->pid_path)) {
+        d->pid_path[0] = '\0';
+        return sbx_err_set(err, SBX_EINVAL, "-pid: path too long");
+    }
+    if (write_number_file(d->pid_path, (long)getpid()) != 0) {
+        int e = errno;
+
+        d->pid_path[0] = '\0';
+        return sbx_err_set(err, SBX_EIO, "cannot write the pid file %s: %s", name, strerror(e));
+    }
+    return SBX_OK;
+}
+
+/* Remove the port files and the pid file (at stop, and after a failed start). */
 static void
 remove_port_files(struct daemon *d)
 {
@@ -174,6 +214,9 @@ remove_port_files(struct daemon *d)
     if (d->p2p_port_path[0] != '\0')
         unlink(d->p2p_port_path);
     d->p2p_port_path[0] = '\0';
+    if (d->pid_path[0] != '\0')
+        unlink(d->pid_path);
+    d->pid_path[0] = '\0';
 }
 
 /* The one shutdown path (see the top of the file). Runs once. */
@@ -386,7 +429,8 @@ main(int argc, char **argv)
         goto out;
     }
 
-    if (make_dirs(d.cfg.datadir, &err) != SBX_OK || take_lock(&d, &err) != SBX_OK) {
+    if (make_dirs(d.cfg.datadir, &err) != SBX_OK || take_lock(&d, &err) != SBX_OK ||
+        write_pid_file(&d, &err) != SBX_OK) {
         fprintf(stderr, "sbxd: %s\n", err.msg);
         goto out;
     }

@@ -831,6 +831,20 @@ class StopTest(fw.NodeTestCase):
         n.call("stop")
         self.assertEqual(n.proc.wait(fw.STOP_TIMEOUT), 0)
         self.assertFalse(os.path.exists(n.cookie_path()), "the cookie is removed at stop")
+        self.assertFalse(os.path.exists(os.path.join(n.datadir, "sbxd.pid")),
+                         "the default pid file is removed at stop")
+
+    def test_pid_file(self):
+        """-pid: the file holds the daemon's pid while it runs (a relative path is in the
+        datadir) and is gone after SIGTERM, so that logrotate never signals a stale pid."""
+        n = self.node(extra_args=["-pid=custom.pid"])
+        path = os.path.join(n.datadir, "custom.pid")
+        with open(path) as f:
+            self.assertEqual(f.read(), "%d\n" % n.proc.pid)
+        self.assertFalse(os.path.exists(os.path.join(n.datadir, "sbxd.pid")))
+        n.proc.terminate()
+        self.assertEqual(n.proc.wait(fw.STOP_TIMEOUT), 0)
+        self.assertFalse(os.path.exists(path), "the pid file is removed at stop")
 
 
 if __name__ == "__main__":

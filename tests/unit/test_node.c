@@ -176,6 +176,47 @@ test_option_spellings(void **state)
     assert_non_null(strstr(sbxd_config_help(), "-observer=HEX"));
 }
 
+/* The help text and the man pages come from the option table: every option has a help text
+ * and a group, -help lists each one, the last one too (the help's buffer is big enough), and
+ * -pid is an option of the file as well as of the command line. */
+static void
+test_option_docs(void **state)
+{
+    struct sbxd_config_doc d;
+    const char *help = sbxd_config_help();
+    char want[96];
+    size_t n = 0;
+    int pid = 0;
+
+    (void)state;
+    for (; sbxd_config_doc(n, &d); n++) {
+        assert_non_null(d.name);
+        assert_non_null(d.help);
+        assert_true(strlen(d.help) > 10);
+        assert_null(strchr(d.help, '\n'));
+        assert_non_null(d.group);
+        snprintf(want, sizeof(want), "  -%s%s%s", d.name, d.arg ? "=" : "", d.arg ? d.arg : "");
+        assert_non_null(strstr(help, want));
+        if (strcmp(d.name, "pid") == 0) {
+            pid = 1;
+            assert_false(d.cmdline_only);
+        }
+        if (strcmp(d.name, "conf") == 0)
+            assert_true(d.cmdline_only);
+    }
+    assert_true(n > 20);
+    assert_true(pid);
+    assert_int_equal(sbxd_config_doc(n, &d), 0);
+    assert_null(d.name);
+    /* every line of the help fits in 92 columns */
+    for (const char *l = help; *l != '\0';) {
+        size_t len = strcspn(l, "\n");
+
+        assert_true(len <= 92);
+        l += len + (l[len] == '\n');
+    }
+}
+
 /* -observer and -devnetregulator: 64 hex characters each, collected in order, capped. */
 static void
 test_key_options(void **state)
@@ -517,6 +558,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_option_spellings, setup, teardown),
+        cmocka_unit_test(test_option_docs),
         cmocka_unit_test_setup_teardown(test_key_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cmdline_over_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_devnet_section, setup, teardown),
