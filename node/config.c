@@ -51,6 +51,7 @@ enum opt_kind {
     K_RPCAUTH, /* appended to rpcauth[] */
     K_CONNECT, /* appended to connect[] */
     K_KEY,     /* 64 hex, appended to the key array at off (count at off2) */
+    K_CIDR,    /* ADDR[/BITS], appended to the range array at off (count at size), max of them */
 };
 
 enum {
@@ -84,6 +85,10 @@ static const struct opt options[] = {
     {"rpcmaxbatch", K_INT, 0, AT(rpcmaxbatch), 0, 1, 100000},
     {"rpcmaxconns", K_INT, 0, AT(rpcmaxconns), 0, 1, 65536},
     {"rpcthreads", K_INT, 0, AT(rpcthreads), 0, 0, 64},
+    {"rpctls", K_BOOL, 0, AT(rpctls), 0, 0, 1},
+    {"rpctlscert", K_STR, 0, STR(rpctlscert), 0, 0},
+    {"rpctlskey", K_STR, 0, STR(rpctlskey), 0, 0},
+    {"rpcallowip", K_CIDR, 0, AT(rpcallowip), AT(nrpcallowip), 0, SBXD_MAX_ALLOWIP},
     {"eventsmaxqueue", K_SIZE, 0, AT(eventsmaxqueue), 0, 1024, 1073741824},
     {"blockmaxtxs", K_INT, 0, AT(node.blockmaxtxs), 0, 1, 100000},
     {"blockmaxms", K_INT, 0, AT(node.blockmaxms), 0, 1, 10000},
@@ -159,6 +164,14 @@ static const char help_text[] =
     "  -rpcmaxbatch=N        most requests in one batch (default 1000)\n"
     "  -rpcmaxconns=N        most open connections (default 512)\n"
     "  -rpcthreads=N         event loops serving RPC, 1..64 (default 0 = one per core)\n"
+    "  -rpctls=0|1           serve HTTPS instead of HTTP (default 0); the SHA-256 fingerprint\n"
+    "                        of the certificate is logged at every start, for sbx-cli\n"
+    "                        -rpcfingerprint\n"
+    "  -rpctlscert=FILE      its certificate (PEM; default <datadir>/rpc.crt, made with a new\n"
+    "  -rpctlskey=FILE       key <datadir>/rpc.key on first start); give both or neither\n"
+    "  -rpcallowip=ADDR[/BITS]\n"
+    "                        serve only clients in this range (repeatable, up to 64; loopback\n"
+    "                        is not implied); others get HTTP 403 (default: every address)\n"
     "  -eventsmaxqueue=BYTES most bytes queued on one /events stream (default 4194304)\n"
     "\n"
     "Blocks and the pipeline:\n"
@@ -345,6 +358,19 @@ opt_apply(struct sbxd_config *c, const struct opt *o, const char *value, const s
         if (*n >= (size_t)o->max)
             return opt_fail(err, w, o->name, "at most %lld keys", o->max);
         memcpy(keys[(*n)++], key, 32);
+        return SBX_OK;
+    }
+    case K_CIDR: {
+        struct cidr *ranges = (struct cidr *)(void *)(base + o->off);
+        size_t *n = (size_t *)(void *)(base + o->size);
+
+        if (!cidr_parse(&ranges[*n < (size_t)o->max ? *n : 0], value))
+            return opt_fail(err, w, o->name,
+                            "not an address or ADDR/BITS range with zero host bits: '%.*s'",
+                            QUOTE_MAX, value);
+        if (*n >= (size_t)o->max)
+            return opt_fail(err, w, o->name, "at most %lld ranges", o->max);
+        (*n)++;
         return SBX_OK;
     }
     }

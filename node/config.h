@@ -7,11 +7,13 @@
 #include <stdint.h>
 
 #include "node/node.h"
+#include "util/cidr.h"
 #include "util/err.h"
 
 #define SBXD_MAX_RPCAUTH 64
 #define SBXD_MAX_CONNECT 64
 #define SBXD_MAX_KEYS 64
+#define SBXD_MAX_ALLOWIP 64
 
 struct sbxd_config {
     char datadir[1024];
@@ -29,6 +31,11 @@ struct sbxd_config {
     int rpcmaxconns;
     int rpcthreads;        /* RPC event loops; 0: one per online core */
     size_t eventsmaxqueue; /* bytes queued on one /events stream */
+    int rpctls;            /* HTTPS instead of HTTP */
+    char rpctlscert[1024]; /* its certificate and key (PEM); "" = <datadir>/rpc.crt, rpc.key, */
+    char rpctlskey[1024];  /* made on first start */
+    struct cidr rpcallowip[SBXD_MAX_ALLOWIP]; /* clients served; none: every address */
+    size_t nrpcallowip;
     /* Peer links. */
     int port;                        /* 8646; devnet 18646 */
     char bind[256];                  /* default "" = all addresses */
