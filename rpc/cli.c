@@ -14,9 +14,11 @@
  *
  * Credentials: -rpcuser/-rpcpassword, else the cookie <datadir>/.cookie that sbxd writes at
  * start-up. The port: -rpcport, else (without -rpcconnect) <datadir>/.rpcport, which sbxd
- * writes while it runs, else the default. Exit status: 0 result printed; 1 the server answered with
- * an error; 2 usage; 3 no connection, timeout or authentication failure. The cookie and the
- * password are never printed.
+ * writes while it runs, else the default. -rpctls speaks HTTPS, checking the certificate against
+ * the system's authorities, or only its fingerprint with -rpcfingerprint (rpc/tls.c); the check
+ * is made in the handshake, before the request is sent. Exit status: 0 result printed; 1 the server
+ * answered with an error; 2 usage; 3 no connection, timeout or authentication failure. The cookie
+ * and the password are never printed.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
