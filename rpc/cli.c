@@ -526,6 +526,26 @@ out:
         event_base_free(base);
 }
 
+/* -rpctls without -rpcfingerprint for the node in `datadir`: pin <datadir>/rpc.crt, the pair
+ * sbxd makes when rpctls=1 has no rpctlscert; without that file, leave the certificate to the
+ * system's authorities. SBX_EIO after a message when the file is there but unreadable. */
+static int
+local_pin(struct cli *c, const char *datadir)
+{
+    char path[1100];
+    struct sbx_err err;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/rpc.crt", datadir) >= sizeof(path) ||
+        access(path, F_OK) != 0)
+        return SBX_OK;
+    if (tls_fingerprint_file(c->pin, path, &err) != SBX_OK) {
+        say("%s", err.msg);
+        return SBX_EIO;
+    }
+    c->pinned = 1;
+    return SBX_OK;
+}
+
 static double
 now_s(void)
 {
@@ -644,11 +664,6 @@ main(int argc, char **argv)
     body = build_request(&c);
     if (body == NULL)
         goto out;
-    if (c.tls && rpc_tls_client_new(&c.ctx, c.pinned ? c.pin : NULL, &err) != SBX_OK) {
-        say("%s", err.msg);
-        status = EXIT_CONNECT;
-        goto out;
-    }
 
     if (c.datadir != NULL)
         snprintf(datadir, sizeof(datadir), "%s", c.datadir);
@@ -661,6 +676,14 @@ main(int argc, char **argv)
         goto out;
     }
     snprintf(port_path, sizeof(port_path), "%s/.rpcport", c.datadir != NULL ? c.datadir : datadir);
+    /* the local node (no -rpcconnect): its own certificate in the datadir is the pin */
+    if (c.tls && !c.pinned && !c.host_given && local_pin(&c, datadir) != SBX_OK)
+        goto out;
+    if (c.tls && rpc_tls_client_new(&c.ctx, c.pinned ? c.pin : NULL, &err) != SBX_OK) {
+        say("%s", err.msg);
+        status = EXIT_CONNECT;
+        goto out;
+    }
 
     deadline = now_s() + WAIT_SECONDS;
     for (;;) {

@@ -204,6 +204,19 @@ tls_fingerprint(uint8_t out[static 32], const X509 *cert)
     return SBX_OK;
 }
 
+int
+tls_fingerprint_file(uint8_t out[static 32], const char *path, struct sbx_err *err)
+{
+    X509 *cert = NULL;
+    int rc = read_pem(path, 0, NULL, &cert, err);
+
+    memset(out, 0, 32);
+    if (rc == SBX_OK)
+        rc = tls_fingerprint(out, cert);
+    X509_free(cert);
+    return rc;
+}
+
 void
 tls_fingerprint_hex(char out[static TLS_FINGERPRINT_HEX], const uint8_t fp[static 32])
 {

@@ -34,6 +34,11 @@ int tls_pair_open(EVP_PKEY **key, X509 **cert, int *made, const char *keypath, c
 /* The SHA-256 of `cert`'s DER encoding into out. SBX_EINTERNAL if OpenSSL fails. */
 int tls_fingerprint(uint8_t out[static 32], const X509 *cert) SBX_WARN_UNUSED;
 
+/* The fingerprint of the certificate in the PEM file `path` (its first). SBX_EIO when the file
+ * cannot be read or holds no certificate. */
+int tls_fingerprint_file(uint8_t out[static 32], const char *path,
+                         struct sbx_err *err) SBX_WARN_UNUSED;
+
 /* A fingerprint as 64 lowercase hex digits. */
 void tls_fingerprint_hex(char out[static TLS_FINGERPRINT_HEX], const uint8_t fp[static 32]);
 

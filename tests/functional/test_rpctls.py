@@ -134,3 +134,31 @@ class RPCTLSTest(fw.NodeTestCase):
                                 "-printtoconsole=0"] + args,
                                capture_output=True, text=True, timeout=120)
             self.assertEqual(r.returncode, 1, (args, r.stdout, r.stderr))
+
+    def test_local_cli_and_events(self):
+        # the local sbx-cli pins the datadir's own certificate; the event stream is TLS too
+        n = self.node(start=False, extra_args=["-rpctls=1"])
+        n.ssl_context = unverified()
+        n.start()
+        base = [fw.binary("sbx-cli"), "-datadir=" + n.datadir, "-rpcclienttimeout=60"]
+        r = subprocess.run(base + ["-rpctls", "getinfo"], capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["role"], "operator")
+        r = subprocess.run(base + ["getinfo"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        c = http.client.HTTPSConnection("127.0.0.1", n.rpcport, timeout=fw.RPC_TIMEOUT,
+                                        context=unverified())
+        try:
+            c.request("GET", "/events?topics=block", headers=n._auth_header(None))
+            resp = c.getresponse()
+            self.assertEqual(resp.status, 200)
+            self.assertTrue(resp.getheader("Content-Type").startswith("text/event-stream"))
+            n.open_account()  # a block: its event arrives over the stream
+            seen = b""
+            while b"event: block" not in seen:
+                line = resp.fp.readline()
+                self.assertTrue(line, "the stream ended")
+                seen += line
+        finally:
+            c.close()
