@@ -43,6 +43,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -370,24 +371,28 @@ page_serve(struct srv_loop *l, struct evhttp_request *req, struct rpc_conn *conn
 
 /* ------------------------------------------------------------------ the HTTP callback */
 
-/* 1 if the client of `evcon` may be served (-rpcallowip); a client whose address cannot be
- * read is refused. */
+/* 0 if the client of `evcon` may be served; else the HTTP status to refuse it with: 403 when
+ * its address is in no -rpcallowip range (or cannot be read), 503 when the server speaks TLS but
+ * this connection does not (libevent falls back to a plain connection when the TLS one could not
+ * be made: refused, never served in clear). */
 static int
-client_allowed(const struct rpc_server *s, struct evhttp_connection *evcon)
+client_check(const struct rpc_server *s, struct evhttp_connection *evcon)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
     evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
 
+    if (s->tls != NULL && (bev == NULL || bufferevent_openssl_get_ssl(bev) == NULL))
+        return 503;
     if (s->nallow == 0)
-        return 1;
-    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
         return 0;
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return 403;
     for (size_t i = 0; i < s->nallow; i++)
         if (cidr_match(&s->allow[i], (const struct sockaddr *)&ss))
-            return 1;
-    return 0;
+            return 0;
+    return 403;
 }
 
 static void
@@ -401,7 +406,7 @@ http_cb(struct evhttp_request *req, void *arg)
     struct rpc_conn *conn = NULL;
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     struct rpc_http *h;
-    int role, metrics, events, page, get;
+    int role, metrics, events, page, get, refuse;
 
     if (evcon != NULL) {
         struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
@@ -410,15 +415,17 @@ http_cb(struct evhttp_request *req, void *arg)
             bufferevent_disable(bev, EV_READ); /* see the top of the file */
         conn = conn_find(l, evcon);
     }
-    if (!client_allowed(s, evcon)) {
+    refuse = client_check(s, evcon);
+    if (refuse != 0) {
         char *peer = NULL;
         ev_uint16_t port = 0;
 
         if (evcon != NULL)
             evhttp_connection_get_peer(evcon, &peer, &port);
-        LOG_DEBUG(LOG_RPC, "403 for %s: not in -rpcallowip", peer != NULL ? peer : "?");
-        rpc_server_call_send_plain(req, 403, "Forbidden",
-                                   "this address is not in the node's rpcallowip\n", 1);
+        LOG_DEBUG(LOG_RPC, "%d for %s", refuse, peer != NULL ? peer : "?");
+        rpc_server_call_send_plain(
+            req, refuse, refuse == 403 ? "Forbidden" : "Service Unavailable",
+            refuse == 403 ? "this address is not in the node's rpcallowip\n" : "no TLS\n", 1);
         return;
     }
     if (conn != NULL && conn->refused) {
