@@ -658,6 +658,15 @@ sbxd_config_load(struct sbxd_config *c, int argc, char **argv, struct sbx_err *e
         rc = sbx_err_set(err, SBX_EINVAL, "-datadir: empty value");
         goto out;
     }
+    /* rpctls's files: both or neither, and only with rpctls (sbxd makes its own pair) */
+    if ((c->rpctlscert[0] != '\0') != (c->rpctlskey[0] != '\0')) {
+        rc = sbx_err_set(err, SBX_EINVAL, "-rpctlscert and -rpctlskey go together");
+        goto out;
+    }
+    if (c->rpctlscert[0] != '\0' && !c->rpctls) {
+        rc = sbx_err_set(err, SBX_EINVAL, "-rpctlscert and -rpctlskey need -rpctls=1");
+        goto out;
+    }
     /* The last -debug given is the one in force (each was checked as it was applied). */
     rc = log_enable(c->debug, err);
     if (rc != SBX_OK)

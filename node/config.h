@@ -57,7 +57,8 @@ struct sbxd_config {
  * values and then the command line's. The file is -conf, else <datadir>/sbx.conf if it
  * exists; its [devnet] section applies only with -devnet. Touches no file but the config file
  * (the caller creates the datadir) and sets the log's debug categories (-debug).
- * SBX_EINVAL names an unknown option or a bad value; SBX_EIO an unreadable config file.
+ * SBX_EINVAL names an unknown option or a bad value (or rpctlscert without rpctlskey or
+ * rpctls); SBX_EIO an unreadable config file.
  * `-help` sets daemon_help and returns SBX_OK without reading anything else. `conf` is the
  * file read, "" if none. sbxd_config_release() frees what `c` owns, also after a failure. */
 int sbxd_config_load(struct sbxd_config *c, int argc, char **argv,

@@ -239,21 +239,16 @@ add_signal(struct daemon *d, struct event **ev, int sig)
     return SBX_OK;
 }
 
-/* rpctls: the certificate and key files into `rc` (given both, or <datadir>/rpc.crt and
- * rpc.key, made if missing); nothing without rpctls. */
+/* rpctls: the certificate and key files into `rc` (both given, as the configuration checked, or
+ * <datadir>/rpc.crt and rpc.key, made if missing); nothing without rpctls. */
 static int
 rpc_tls_files(const struct daemon *d, char cert[static PATH_SIZE], char key[static PATH_SIZE],
               struct rpc_config *rc, struct sbx_err *err)
 {
     const struct sbxd_config *c = &d->cfg;
 
-    if ((c->rpctlscert[0] != '\0') != (c->rpctlskey[0] != '\0'))
-        return sbx_err_set(err, SBX_EINVAL, "rpctlscert and rpctlskey go together");
-    if (!c->rpctls) {
-        if (c->rpctlscert[0] != '\0')
-            return sbx_err_set(err, SBX_EINVAL, "rpctlscert and rpctlskey need rpctls=1");
+    if (!c->rpctls)
         return SBX_OK;
-    }
     if (c->rpctlscert[0] != '\0') {
         snprintf(cert, PATH_SIZE, "%s", c->rpctlscert);
         snprintf(key, PATH_SIZE, "%s", c->rpctlskey);
