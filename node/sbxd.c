@@ -445,8 +445,8 @@ main(int argc, char **argv)
              d.cfg.rpcbind, rpc_server_port(d.rpc), d.cfg.rpctls ? "HTTPS" : "HTTP", d.cfg.nrpcauth,
              d.cfg.nrpcauth == 1 ? "" : "s", d.cfg.datadir, d.cfg.nrpcallowip,
              d.cfg.nrpcallowip == 1 ? "" : "s");
-    if (rpc_server_tls(d.rpc, fp) == 2) /* a new pair: the operator hands this to supervisors */
-    {
+    /* a new pair (first start): printed for the operator to hand to the supervisors */
+    if (rpc_server_tls(d.rpc, fp) == 2) {
         printf("RPC TLS certificate fingerprint (SHA-256): %s\n", fp);
         fflush(stdout);
     }
