@@ -51,6 +51,7 @@ enum opt_kind {
     K_RPCAUTH, /* appended to rpcauth[] */
     K_CONNECT, /* appended to connect[] */
     K_KEY,     /* 64 hex, appended to the key array at off (count at off2) */
+    K_CIDR,    /* ADDR[/BITS], appended to the range array at off (count at size), max of them */
 };
 
 enum {
@@ -124,6 +125,18 @@ static const struct opt options[] = {
      "most open connections (default 512)"},
     {"rpcthreads", K_INT, 0, AT(rpcthreads), 0, 0, 64, G_RPC, "N",
      "event loops serving RPC, 1..64 (default 0 = one per core)"},
+    {"rpctls", K_BOOL, 0, AT(rpctls), 0, 0, 1, G_RPC, "0|1",
+     "serve HTTPS instead of HTTP (default 0); the SHA-256 fingerprint of the certificate is "
+     "logged at every start, for sbx-cli -rpcfingerprint"},
+    {"rpctlscert", K_STR, 0, STR(rpctlscert), 0, 0, G_RPC, "FILE",
+     "its certificate (PEM; default <datadir>/rpc.crt, made with a new key <datadir>/rpc.key on "
+     "first start); give both -rpctlscert and -rpctlskey or neither"},
+    {"rpctlskey", K_STR, 0, STR(rpctlskey), 0, 0, G_RPC, "FILE",
+     "the certificate's private key (PEM; default <datadir>/rpc.key)"},
+    {"rpcallowip", K_CIDR, 0, AT(rpcallowip), AT(nrpcallowip), 0, SBXD_MAX_ALLOWIP, G_RPC,
+     "ADDR[/BITS]",
+     "serve only clients in this range (repeatable, up to 64; loopback is not implied); others "
+     "get HTTP 403 (default: every address)"},
     {"eventsmaxqueue", K_SIZE, 0, AT(eventsmaxqueue), 0, 1024, 1073741824, G_RPC, "BYTES",
      "most bytes queued on one /events stream (default 4194304)"},
     {"blockmaxtxs", K_INT, 0, AT(node.blockmaxtxs), 0, 1, 100000, G_BLOCKS, "N",
@@ -471,6 +484,19 @@ opt_apply(struct sbxd_config *c, const struct opt *o, const char *value, const s
         memcpy(keys[(*n)++], key, 32);
         return SBX_OK;
     }
+    case K_CIDR: {
+        struct cidr *ranges = (struct cidr *)(void *)(base + o->off);
+        size_t *n = (size_t *)(void *)(base + o->size);
+
+        if (!cidr_parse(&ranges[*n < (size_t)o->max ? *n : 0], value))
+            return opt_fail(err, w, o->name,
+                            "not an address or ADDR/BITS range with zero host bits: '%.*s'",
+                            QUOTE_MAX, value);
+        if (*n >= (size_t)o->max)
+            return opt_fail(err, w, o->name, "at most %lld ranges", o->max);
+        (*n)++;
+        return SBX_OK;
+    }
     }
     SBX_BUG("config: unknown option kind");
 }
@@ -754,6 +780,15 @@ sbxd_config_load(struct sbxd_config *c, int argc, char **argv, struct sbx_err *e
     }
     if (c->datadir[0] == '\0') {
         rc = sbx_err_set(err, SBX_EINVAL, "-datadir: empty value");
+        goto out;
+    }
+    /* rpctls's files: both or neither, and only with rpctls (sbxd makes its own pair) */
+    if ((c->rpctlscert[0] != '\0') != (c->rpctlskey[0] != '\0')) {
+        rc = sbx_err_set(err, SBX_EINVAL, "-rpctlscert and -rpctlskey go together");
+        goto out;
+    }
+    if (c->rpctlscert[0] != '\0' && !c->rpctls) {
+        rc = sbx_err_set(err, SBX_EINVAL, "-rpctlscert and -rpctlskey need -rpctls=1");
         goto out;
     }
     /* The last -debug given is the one in force (each was checked as it was applied). */

@@ -7,11 +7,13 @@
 #include <stdint.h>
 
 #include "node/node.h"
+#include "util/cidr.h"
 #include "util/err.h"
 
 #define SBXD_MAX_RPCAUTH 64
 #define SBXD_MAX_CONNECT 64
 #define SBXD_MAX_KEYS 64
+#define SBXD_MAX_ALLOWIP 64
 
 struct sbxd_config {
     char datadir[1024];
@@ -29,6 +31,11 @@ struct sbxd_config {
     int rpcmaxconns;
     int rpcthreads;        /* RPC event loops; 0: one per online core */
     size_t eventsmaxqueue; /* bytes queued on one /events stream */
+    int rpctls;            /* HTTPS instead of HTTP */
+    char rpctlscert[1024]; /* its certificate and key (PEM); "" = <datadir>/rpc.crt, rpc.key, */
+    char rpctlskey[1024];  /* made on first start */
+    struct cidr rpcallowip[SBXD_MAX_ALLOWIP]; /* clients served; none: every address */
+    size_t nrpcallowip;
     /* Peer links. */
     int port;                        /* 8646; devnet 18646 */
     char bind[256];                  /* default "" = all addresses */
@@ -51,7 +58,8 @@ struct sbxd_config {
  * values and then the command line's. The file is -conf, else <datadir>/sbx.conf if it
  * exists; its [devnet] section applies only with -devnet. Touches no file but the config file
  * (the caller creates the datadir) and sets the log's debug categories (-debug).
- * SBX_EINVAL names an unknown option or a bad value; SBX_EIO an unreadable config file.
+ * SBX_EINVAL names an unknown option or a bad value (or rpctlscert without rpctlskey or
+ * rpctls); SBX_EIO an unreadable config file.
  * `-help` sets daemon_help and returns SBX_OK without reading anything else. `conf` is the
  * file read, "" if none. sbxd_config_release() frees what `c` owns, also after a failure. */
 int sbxd_config_load(struct sbxd_config *c, int argc, char **argv,

@@ -10,7 +10,6 @@
  * thread.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,8 +26,6 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "node/p2p_internal.h"
@@ -37,29 +34,16 @@
 #include "util/log.h"
 #include "util/sha256.h"
 #include "util/time.h"
+#include "util/tls.h"
 
 #define EXPORTER_LABEL "EXPORTER-sbx-peer"
 #define DIR_CONNECTOR 0 /* direction byte of the side that connected */
 #define DIR_ACCEPTOR 1  /* direction byte of the side that accepted */
-#define CERT_DAYS 36500 /* nobody checks the certificate; it should never expire */
 #define KEY_FILE "p2p.key"
 #define CERT_FILE "p2p.crt"
 #define KEEPALIVE_IDLE_S 30 /* first probe after this long without traffic */
 #define KEEPALIVE_INTERVAL_S 10
 #define KEEPALIVE_COUNT 3
-
-/* The first OpenSSL error of this thread's queue as text (or `fallback`); empties the queue. */
-static void
-ssl_error_text(char *out, size_t n, const char *fallback)
-{
-    unsigned long e = ERR_get_error();
-
-    if (e == 0)
-        snprintf(out, n, "%s", fallback);
-    else
-        ERR_error_string_n(e, out, n);
-    ERR_clear_error();
-}
 
 void
 p2p_tls_auth_digest(uint8_t out[static 32], const uint8_t exporter[static 32],
@@ -76,108 +60,15 @@ p2p_tls_auth_digest(uint8_t out[static 32], const uint8_t exporter[static 32],
 
 /* ------------------------------------------------------------------ certificate */
 
-/* Write `pkey` (if not NULL) or `cert` as PEM to `path`, mode 0600, through a temporary file
- * renamed into place so that a crash never leaves half a file. */
-static int
-write_pem(const char *path, EVP_PKEY *pkey, X509 *cert, struct sbx_err *err)
-{
-    char tmp[PATH_MAX];
-    FILE *f = NULL;
-    int fd = -1, ok, rc = SBX_EIO;
-
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-        rc = sbx_err_set(err, SBX_EINVAL, "certdir: path too long");
-        goto out;
-    }
-    unlink(tmp); /* left over from a crash */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        sbx_err_set(err, SBX_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        goto out;
-    }
-    f = fdopen(fd, "w");
-    if (f == NULL) {
-        sbx_err_set(err, SBX_EIO, "%s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (pkey != NULL)
-        ok = PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL);
-    else
-        ok = PEM_write_X509(f, cert);
-    if (ok != 1 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        sbx_err_set(err, SBX_EIO, "%s: cannot write", tmp);
-        goto out;
-    }
-    ok = fclose(f);
-    f = NULL;
-    if (ok != 0 || rename(tmp, path) != 0) {
-        sbx_err_set(err, SBX_EIO, "%s: cannot write: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = SBX_OK;
-out:
-    if (f != NULL)
-        fclose(f);
-    if (fd >= 0)
-        close(fd);
-    if (rc != SBX_OK)
-        unlink(tmp);
-    ERR_clear_error();
-    return rc;
-}
-
-/* Make a fresh P-256 key and a self-signed certificate for it into the two files. */
-static int
-cert_generate(const char *keypath, const char *certpath, struct sbx_err *err)
-{
-    EVP_PKEY *pkey = NULL;
-    X509 *x = NULL;
-    X509_NAME *name;
-    uint8_t serial[8];
-    int64_t sn;
-    int rc = SBX_EINTERNAL;
-
-    pkey = EVP_EC_gen("P-256");
-    x = X509_new();
-    if (pkey == NULL || x == NULL || RAND_bytes(serial, sizeof(serial)) != 1)
-        goto fail;
-    serial[0] &= 0x7f; /* a positive serial number */
-    sn = (int64_t)buf_load_u64(serial);
-    name = X509_get_subject_name(x);
-    if (X509_set_version(x, X509_VERSION_3) != 1 ||
-        ASN1_INTEGER_set_int64(X509_get_serialNumber(x), sn) != 1 ||
-        X509_gmtime_adj(X509_getm_notBefore(x), -86400) == NULL ||
-        X509_time_adj_ex(X509_getm_notAfter(x), CERT_DAYS, 0, NULL) == NULL ||
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"sbx-peer", -1,
-                                   -1, 0) != 1 ||
-        X509_set_issuer_name(x, name) != 1 || X509_set_pubkey(x, pkey) != 1 ||
-        X509_sign(x, pkey, EVP_sha256()) <= 0)
-        goto fail;
-    rc = write_pem(keypath, pkey, NULL, err);
-    if (rc != SBX_OK)
-        goto out;
-    rc = write_pem(certpath, NULL, x, err);
-    goto out;
-fail : {
-    char e[200];
-    ssl_error_text(e, sizeof(e), "unknown error");
-    rc = sbx_err_set(err, SBX_EINTERNAL, "cannot make the TLS certificate: %s", e);
-}
-out:
-    X509_free(x);
-    EVP_PKEY_free(pkey);
-    return rc;
-}
-
 /* Load certdir/p2p.key and p2p.crt into `ctx`, making them (and certdir) first if either is
  * missing. The key file must not be accessible by group or others. */
 static int
 cert_load(SSL_CTX *ctx, const char *certdir, struct sbx_err *err)
 {
     char keypath[PATH_MAX], certpath[PATH_MAX], e[200];
-    struct stat st;
-    int have_key, have_cert, rc;
+    EVP_PKEY *key;
+    X509 *cert;
+    int made, rc;
 
     if ((size_t)snprintf(keypath, sizeof(keypath), "%s/%s", certdir, KEY_FILE) >= sizeof(keypath) ||
         (size_t)snprintf(certpath, sizeof(certpath), "%s/%s", certdir, CERT_FILE) >=
@@ -185,34 +76,18 @@ cert_load(SSL_CTX *ctx, const char *certdir, struct sbx_err *err)
         return sbx_err_set(err, SBX_EINVAL, "certdir: path too long");
     if (mkdir(certdir, 0700) != 0 && errno != EEXIST)
         return sbx_err_set(err, SBX_EIO, "certdir %s: cannot create: %s", certdir, strerror(errno));
-    have_key = stat(keypath, &st) == 0;
-    have_cert = access(certpath, F_OK) == 0;
-    if (!have_key || !have_cert) {
-        rc = cert_generate(keypath, certpath, err);
-        if (rc != SBX_OK)
-            return rc;
+    rc = tls_pair_open(&key, &cert, &made, keypath, certpath, "sbx-peer", 1, err);
+    if (rc != SBX_OK)
+        return rc;
+    if (made)
         LOG_INFO(LOG_P2P, "made a new TLS key and certificate in %s", certdir);
-        if (stat(keypath, &st) != 0)
-            return sbx_err_set(err, SBX_EIO, "%s: %s", keypath, strerror(errno));
+    if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1) {
+        tls_error_text(e, sizeof(e), "unusable");
+        rc = sbx_err_set(err, SBX_EIO, "%s: %s (delete both files to make new ones)", certpath, e);
     }
-    if (!S_ISREG(st.st_mode))
-        return sbx_err_set(err, SBX_EINVAL, "%s: not a regular file", keypath);
-    if (st.st_mode & (S_IRWXG | S_IRWXO))
-        return sbx_err_set(err, SBX_EDENIED,
-                           "%s: key file is accessible by group or others (mode %03o); run "
-                           "chmod 600 %s",
-                           keypath, (unsigned)(st.st_mode & 0777), keypath);
-    if (SSL_CTX_use_certificate_file(ctx, certpath, SSL_FILETYPE_PEM) != 1) {
-        ssl_error_text(e, sizeof(e), "unreadable");
-        return sbx_err_set(err, SBX_EIO, "%s: %s (delete both files to make new ones)", certpath,
-                           e);
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, keypath, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
-        ssl_error_text(e, sizeof(e), "does not match the certificate");
-        return sbx_err_set(err, SBX_EIO, "%s: %s (delete both files to make new ones)", keypath, e);
-    }
-    return SBX_OK;
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return rc;
 }
 
 /* One SSL_CTX for both directions: TLS 1.3 only, no session tickets or cache (every link is a
@@ -226,7 +101,7 @@ p2p_tls_init(struct p2p *p, const char *certdir, struct sbx_err *err)
     if (p->ssl == NULL || SSL_CTX_set_min_proto_version(p->ssl, TLS1_3_VERSION) != 1 ||
         SSL_CTX_set_max_proto_version(p->ssl, TLS1_3_VERSION) != 1 ||
         SSL_CTX_set_num_tickets(p->ssl, 0) != 1) {
-        ssl_error_text(e, sizeof(e), "unknown error");
+        tls_error_text(e, sizeof(e), "unknown error");
         return sbx_err_set(err, SBX_EINTERNAL, "cannot set up TLS: %s", e);
     }
     /* A TCP close without TLS close_notify is an ordinary EOF: frames carry their length, so a

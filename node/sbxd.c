@@ -282,12 +282,36 @@ add_signal(struct daemon *d, struct event **ev, int sig)
     return SBX_OK;
 }
 
+/* rpctls: the certificate and key files into `rc` (both given, as the configuration checked, or
+ * <datadir>/rpc.crt and rpc.key, made if missing); nothing without rpctls. */
+static int
+rpc_tls_files(const struct daemon *d, char cert[static PATH_SIZE], char key[static PATH_SIZE],
+              struct rpc_config *rc, struct sbx_err *err)
+{
+    const struct sbxd_config *c = &d->cfg;
+
+    if (!c->rpctls)
+        return SBX_OK;
+    if (c->rpctlscert[0] != '\0') {
+        snprintf(cert, PATH_SIZE, "%s", c->rpctlscert);
+        snprintf(key, PATH_SIZE, "%s", c->rpctlskey);
+    } else if (path_join(cert, PATH_SIZE, c->datadir, "rpc.crt") != SBX_OK ||
+               path_join(key, PATH_SIZE, c->datadir, "rpc.key") != SBX_OK) {
+        return sbx_err_set(err, SBX_EINVAL, "datadir: path too long");
+    } else {
+        rc->tls_make = 1;
+    }
+    rc->tls_cert = cert;
+    rc->tls_key = key;
+    return SBX_OK;
+}
+
 /* Open the node and the RPC server and hook up the stop paths. */
 static int
 start(struct daemon *d, struct sbx_err *err)
 {
     struct rpc_config rc;
-    char cookie[PATH_SIZE];
+    char cookie[PATH_SIZE], tls_cert[PATH_SIZE], tls_key[PATH_SIZE];
     int rc_;
 
     if (path_join(cookie, sizeof(cookie), d->cfg.datadir, ".cookie") != SBX_OK)
@@ -329,6 +353,11 @@ start(struct daemon *d, struct sbx_err *err)
     }
 
     rpc_config_defaults(&rc);
+    rc_ = rpc_tls_files(d, tls_cert, tls_key, &rc, err);
+    if (rc_ != SBX_OK)
+        return rc_;
+    rc.allow = d->cfg.rpcallowip;
+    rc.nallow = d->cfg.nrpcallowip;
     rc.bind = d->cfg.rpcbind;
     rc.port = d->cfg.rpcport;
     rc.rpcauth = (const char *const *)d->cfg.rpcauth;
@@ -387,7 +416,7 @@ main(int argc, char **argv)
     static struct daemon d; /* static: the config holds several KiB of paths */
     struct sigaction sa;
     struct sbx_err err;
-    char path[PATH_SIZE];
+    char path[PATH_SIZE], fp[TLS_FINGERPRINT_HEX];
     int status = 1;
 
     d.lock_fd = -1;
@@ -454,9 +483,17 @@ main(int argc, char **argv)
     }
     /* Names and counts only: never a key, a password, an rpcauth line or the cookie. */
     LOG_INFO(LOG_NODE, "network: %s", node_network(d.node));
-    LOG_INFO(LOG_RPC, "JSON-RPC listening on %s:%d (%zu rpcauth user%s, cookie %s/.cookie)",
-             d.cfg.rpcbind, rpc_server_port(d.rpc), d.cfg.nrpcauth, d.cfg.nrpcauth == 1 ? "" : "s",
-             d.cfg.datadir);
+    LOG_INFO(LOG_RPC,
+             "JSON-RPC listening on %s:%d over %s (%zu rpcauth user%s, cookie %s/.cookie, %zu "
+             "rpcallowip range%s)",
+             d.cfg.rpcbind, rpc_server_port(d.rpc), d.cfg.rpctls ? "HTTPS" : "HTTP", d.cfg.nrpcauth,
+             d.cfg.nrpcauth == 1 ? "" : "s", d.cfg.datadir, d.cfg.nrpcallowip,
+             d.cfg.nrpcallowip == 1 ? "" : "s");
+    /* a new pair (first start): printed for the operator to hand to the supervisors */
+    if (rpc_server_tls(d.rpc, fp) == 2) {
+        printf("RPC TLS certificate fingerprint (SHA-256): %s\n", fp);
+        fflush(stdout);
+    }
     if (d.cfg.listen)
         LOG_INFO(LOG_P2P, "peer links: listening on port %d, %zu -connect peer%s",
                  node_net_port(d.net), d.cfg.nconnect, d.cfg.nconnect == 1 ? "" : "s");

@@ -14,9 +14,11 @@
  *
  * Credentials: -rpcuser/-rpcpassword, else the cookie <datadir>/.cookie that sbxd writes at
  * start-up. The port: -rpcport, else (without -rpcconnect) <datadir>/.rpcport, which sbxd
- * writes while it runs, else the default. Exit status: 0 result printed; 1 the server answered with
- * an error; 2 usage; 3 no connection, timeout or authentication failure. The cookie and the
- * password are never printed.
+ * writes while it runs, else the default. -rpctls speaks HTTPS, checking the certificate against
+ * the system's authorities, or only its fingerprint with -rpcfingerprint (rpc/tls.c); the check
+ * is made in the handshake, before the request is sent. Exit status: 0 result printed; 1 the server
+ * answered with an error; 2 usage; 3 no connection, timeout or authentication failure. The cookie
+ * and the password are never printed.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -41,8 +44,10 @@
 #include <openssl/evp.h>
 
 #include "rpc/cli_proof.h"
+#include "rpc/tls.h"
 #include "util/num.h"
 #include "util/err.h"
+#include "util/tls.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -84,6 +89,13 @@ static const char usage_text[] =
     "                        listens on, from <datadir>/.rpcport; else 8645, devnet 18645)\n"
     "  -rpcuser=USER         user of an rpcauth line (with -rpcpassword); default: the\n"
     "  -rpcpassword=PASS     cookie file <datadir>/.cookie (role admin)\n"
+    "  -rpctls               speak HTTPS (the node's rpctls=1); the certificate must be\n"
+    "                        signed by a certificate authority this system trusts for the\n"
+    "                        -rpcconnect name, unless pinned:\n"
+    "  -rpcfingerprint=SHA256  accept only the certificate with this SHA-256 fingerprint\n"
+    "                        (64 hex, or OpenSSL's AB:CD:... form; sbxd logs it); implies\n"
+    "                        -rpctls\n"
+    "  -rpcsource=ADDR       connect from this local address (a host with several)\n"
     "  -rpcwait              wait up to 30 s for the server to start\n"
     "  -rpcclienttimeout=S   seconds to wait for an answer (default 900, 0 = forever)\n"
     "\n"
@@ -112,6 +124,11 @@ struct cli {
     int port_given;
     const char *user;
     const char *password;
+    int tls;
+    int pinned;
+    uint8_t pin[32];     /* -rpcfingerprint */
+    const char *source;  /* -rpcsource: the local address; NULL: the system's choice */
+    struct rpc_tls *ctx; /* with tls: the client's TLS context */
     int wait;
     int timeout_s;
     const char *method;
@@ -201,6 +218,21 @@ parse_args(struct cli *c, int argc, char **argv)
             if (v == NULL || v[0] == '\0' || strchr(v, ':') != NULL)
                 goto bad_value;
             c->user = v;
+        } else if (opt_is(a, "rpctls", &v)) {
+            if (v != NULL && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+                goto bad_value;
+            c->tls = v == NULL || v[0] == '1';
+        } else if (opt_is(a, "rpcfingerprint", &v)) {
+            if (v == NULL || !tls_fingerprint_parse(c->pin, v)) {
+                say("-rpcfingerprint: not a SHA-256 fingerprint (64 hex digits): '%.100s'",
+                    v != NULL ? v : "");
+                return EXIT_USAGE;
+            }
+            c->pinned = 1;
+        } else if (opt_is(a, "rpcsource", &v)) {
+            if (v == NULL || v[0] == '\0' || strlen(v) > 255)
+                goto bad_value;
+            c->source = v;
         } else if (opt_is(a, "rpcpassword", &v)) {
             if (v == NULL)
                 goto bad_value;
@@ -219,6 +251,7 @@ parse_args(struct cli *c, int argc, char **argv)
         say("-rpcuser and -rpcpassword go together");
         return EXIT_USAGE;
     }
+    c->tls = c->tls || c->pinned;
     if (i >= argc) {
         fputs(usage_text, stderr);
         return EXIT_USAGE;
@@ -452,9 +485,22 @@ http_post(const struct cli *c, const char *auth, const char *body, struct reply 
     if (base == NULL)
         goto out;
     r->base = base;
-    conn = evhttp_connection_base_new(base, NULL, c->host, (unsigned short)c->port);
+    if (c->tls) {
+        struct bufferevent *bev = rpc_tls_client_bev(c->ctx, base, c->host);
+
+        /* the connection owns the bufferevent */
+        conn = bev == NULL ? NULL
+                           : evhttp_connection_base_bufferevent_new(base, NULL, bev, c->host,
+                                                                    (unsigned short)c->port);
+        if (conn == NULL && bev != NULL)
+            bufferevent_free(bev);
+    } else {
+        conn = evhttp_connection_base_new(base, NULL, c->host, (unsigned short)c->port);
+    }
     if (conn == NULL)
         goto out;
+    if (c->source != NULL)
+        evhttp_connection_set_local_address(conn, c->source);
     if (c->timeout_s > 0)
         evhttp_connection_set_timeout(conn, c->timeout_s);
     evhttp_connection_set_max_body_size(conn, RESPONSE_MAX);
@@ -478,6 +524,26 @@ out:
         evhttp_connection_free(conn);
     if (base != NULL)
         event_base_free(base);
+}
+
+/* -rpctls without -rpcfingerprint for the node in `datadir`: pin <datadir>/rpc.crt, the pair
+ * sbxd makes when rpctls=1 has no rpctlscert; without that file, leave the certificate to the
+ * system's authorities. SBX_EIO after a message when the file is there but unreadable. */
+static int
+local_pin(struct cli *c, const char *datadir)
+{
+    char path[1100];
+    struct sbx_err err;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/rpc.crt", datadir) >= sizeof(path) ||
+        access(path, F_OK) != 0)
+        return SBX_OK;
+    if (tls_fingerprint_file(c->pin, path, &err) != SBX_OK) {
+        say("%s", err.msg);
+        return SBX_EIO;
+    }
+    c->pinned = 1;
+    return SBX_OK;
 }
 
 static double
@@ -511,6 +577,10 @@ print_reply(const struct cli *c, const struct reply *r)
         say("authorization failed: %s", c->user != NULL
                                             ? "wrong -rpcuser or -rpcpassword"
                                             : "the cookie is stale (was sbxd restarted?)");
+        return EXIT_CONNECT;
+    }
+    if (r->status == 403) {
+        say("forbidden: this client's address is not in the node's rpcallowip");
         return EXIT_CONNECT;
     }
     if (r->status == 413) {
@@ -579,7 +649,8 @@ main(int argc, char **argv)
     char datadir[1024], cookie_path[1100], port_path[1100];
     char cred[COOKIE_MAX + 1];
     char auth[2 * COOKIE_MAX + 16];
-    char *body = NULL;
+    char *body = NULL, seen[TLS_FINGERPRINT_HEX];
+    struct sbx_err err;
     double deadline;
     int status, n;
 
@@ -605,6 +676,14 @@ main(int argc, char **argv)
         goto out;
     }
     snprintf(port_path, sizeof(port_path), "%s/.rpcport", c.datadir != NULL ? c.datadir : datadir);
+    /* the local node (no -rpcconnect): its own certificate in the datadir is the pin */
+    if (c.tls && !c.pinned && !c.host_given && local_pin(&c, datadir) != SBX_OK)
+        goto out;
+    if (c.tls && rpc_tls_client_new(&c.ctx, c.pinned ? c.pin : NULL, &err) != SBX_OK) {
+        say("%s", err.msg);
+        status = EXIT_CONNECT;
+        goto out;
+    }
 
     deadline = now_s() + WAIT_SECONDS;
     for (;;) {
@@ -655,8 +734,16 @@ main(int argc, char **argv)
             say("no answer from %s:%d within %d s", c.host, c.port, c.timeout_s);
             goto out;
         }
+        if (c.tls && rpc_tls_client_refused(c.ctx, seen)) {
+            say("%s:%d: the server's TLS certificate (SHA-256 fingerprint %s) is %s", c.host,
+                c.port, seen,
+                c.pinned ? "not the one pinned with -rpcfingerprint"
+                         : "not trusted (give its fingerprint with -rpcfingerprint)");
+            goto out;
+        }
         if (!c.wait || now_s() >= deadline) {
-            say("cannot connect to %s:%d (is sbxd running?)", c.host, c.port);
+            say("cannot connect to %s:%d (is sbxd running?%s)", c.host, c.port,
+                c.tls ? "" : " if it has rpctls=1, add -rpctls");
             goto out;
         }
         free(r.body);
@@ -665,6 +752,7 @@ main(int argc, char **argv)
     }
     status = print_reply(&c, &r);
 out:
+    rpc_tls_free(c.ctx);
     free(r.body);
     free(body);
     return status;

@@ -43,6 +43,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -61,7 +62,9 @@
 #include "rpc/metrics.h"
 #include "rpc/methods.h"
 #include "rpc/server_int.h"
+#include "rpc/tls.h"
 #include "util/array.h"
+#include "util/cidr.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -231,7 +234,8 @@ static struct bufferevent *
 bev_cb(struct event_base *base, void *arg)
 {
     struct srv_loop *l = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+    struct bufferevent *bev = l->s->tls != NULL ? rpc_tls_server_bev(l->s->tls, base)
+                                                : bufferevent_socket_new(base, -1, 0);
     size_t open;
 
     if (bev == NULL)
@@ -367,6 +371,30 @@ page_serve(struct srv_loop *l, struct evhttp_request *req, struct rpc_conn *conn
 
 /* ------------------------------------------------------------------ the HTTP callback */
 
+/* 0 if the client of `evcon` may be served; else the HTTP status to refuse it with: 403 when
+ * its address is in no -rpcallowip range (or cannot be read), 503 when the server speaks TLS but
+ * this connection does not (libevent falls back to a plain connection when the TLS one could not
+ * be made: refused, never served in clear). */
+static int
+client_check(const struct rpc_server *s, struct evhttp_connection *evcon)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+
+    if (s->tls != NULL && (bev == NULL || bufferevent_openssl_get_ssl(bev) == NULL))
+        return 503;
+    if (s->nallow == 0)
+        return 0;
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return 403;
+    for (size_t i = 0; i < s->nallow; i++)
+        if (cidr_match(&s->allow[i], (const struct sockaddr *)&ss))
+            return 0;
+    return 403;
+}
+
 static void
 http_cb(struct evhttp_request *req, void *arg)
 {
@@ -378,7 +406,7 @@ http_cb(struct evhttp_request *req, void *arg)
     struct rpc_conn *conn = NULL;
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     struct rpc_http *h;
-    int role, metrics, events, page, get;
+    int role, metrics, events, page, get, refuse;
 
     if (evcon != NULL) {
         struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
@@ -386,6 +414,19 @@ http_cb(struct evhttp_request *req, void *arg)
         if (bev != NULL)
             bufferevent_disable(bev, EV_READ); /* see the top of the file */
         conn = conn_find(l, evcon);
+    }
+    refuse = client_check(s, evcon);
+    if (refuse != 0) {
+        char *peer = NULL;
+        ev_uint16_t port = 0;
+
+        if (evcon != NULL)
+            evhttp_connection_get_peer(evcon, &peer, &port);
+        LOG_DEBUG(LOG_RPC, "%d for %s", refuse, peer != NULL ? peer : "?");
+        rpc_server_call_send_plain(
+            req, refuse, refuse == 403 ? "Forbidden" : "Service Unavailable",
+            refuse == 403 ? "this address is not in the node's rpcallowip\n" : "no TLS\n", 1);
+        return;
     }
     if (conn != NULL && conn->refused) {
         rpc_server_call_send_plain(req, 503, "Service Unavailable", "too many connections\n", 1);
@@ -459,15 +500,20 @@ http_cb(struct evhttp_request *req, void *arg)
 
 /* ------------------------------------------------------------------ lifecycle */
 
-/* The bound port of `fd` (0 if unknown). */
+/* The bound port of `fd` (0 if unknown); warn when it is reachable beyond loopback in clear. */
 static int
-bound_port(evutil_socket_t fd)
+bound_port(const struct rpc_server *s, evutil_socket_t fd, const char *bind)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
 
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
         return 0;
+    if (s->tls == NULL && !cidr_is_loopback((const struct sockaddr *)&ss))
+        LOG_WARN(LOG_RPC,
+                 "JSON-RPC listens on %s, beyond loopback, without TLS: passwords and answers "
+                 "cross the network in clear; set rpctls=1 (doc/operations.md)",
+                 bind);
     if (ss.ss_family == AF_INET)
         return ntohs(((struct sockaddr_in *)&ss)->sin_port);
     if (ss.ss_family == AF_INET6)
@@ -540,7 +586,7 @@ listen_all(struct rpc_server *s, const struct rpc_config *cfg, struct sbx_err *e
         s->loops[i].listener = evhttp_bound_socket_get_listener(sock);
     }
     atomic_store(&s->naccepting, s->nloops);
-    s->port = bound_port(fd);
+    s->port = bound_port(s, fd, bind);
     if (s->port == 0)
         s->port = cfg->port;
     return SBX_OK;
@@ -564,6 +610,34 @@ server_init(struct rpc_server *s, struct node *node, const struct rpc_config *cf
     memcpy(s->assets, g->assets, s->nassets * sizeof(s->assets[0]));
 }
 
+/* TLS (its pair opened or made, its fingerprint logged) and the allow list from `cfg`. */
+static int
+server_tls(struct rpc_server *s, const struct rpc_config *cfg, struct sbx_err *err)
+{
+    char fp[TLS_FINGERPRINT_HEX];
+    int rc;
+
+    if (cfg->nallow > 0) {
+        s->allow = calloc(cfg->nallow, sizeof(*s->allow));
+        if (s->allow == NULL)
+            return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+        memcpy(s->allow, cfg->allow, cfg->nallow * sizeof(*s->allow));
+        s->nallow = cfg->nallow;
+    }
+    if (cfg->tls_cert == NULL)
+        return SBX_OK;
+    rc = rpc_tls_server_new(&s->tls, s->tls_fp, &s->tls_made, cfg->tls_key, cfg->tls_cert,
+                            cfg->tls_make, err);
+    if (rc != SBX_OK)
+        return rc;
+    tls_fingerprint_hex(fp, s->tls_fp);
+    if (s->tls_made)
+        LOG_INFO(LOG_RPC, "made a new RPC TLS key %s and certificate %s", cfg->tls_key,
+                 cfg->tls_cert);
+    LOG_INFO(LOG_RPC, "RPC TLS certificate %s, SHA-256 fingerprint %s", cfg->tls_cert, fp);
+    return SBX_OK;
+}
+
 int
 rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *node,
                const struct rpc_config *cfg, struct sbx_err *err)
@@ -583,6 +657,8 @@ rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *no
     server_init(s, node, cfg);
     rc = rpc_auth_new(&s->auth, cfg->rpcauth, cfg->rpcauth != NULL ? cfg->nrpcauth : 0,
                       cfg->cookie_path, err);
+    if (rc == SBX_OK)
+        rc = server_tls(s, cfg, err);
     if (rc)
         goto fail;
     s->metrics = rpc_metrics_new();
@@ -696,6 +772,8 @@ rpc_server_free(struct rpc_server *s)
         event_free(s->stop_ev);
     rpc_auth_free(s->auth); /* removes the cookie file */
     rpc_metrics_free(s->metrics);
+    rpc_tls_free(s->tls); /* after the loops: their connections hold SSLs of its context */
+    free(s->allow);
     free(s);
 }
 
@@ -710,4 +788,13 @@ int
 rpc_server_port(const struct rpc_server *s)
 {
     return s->port;
+}
+
+int
+rpc_server_tls(const struct rpc_server *s, char fp[static TLS_FINGERPRINT_HEX])
+{
+    if (s->tls == NULL)
+        return 0;
+    tls_fingerprint_hex(fp, s->tls_fp);
+    return s->tls_made ? 2 : 1;
 }

@@ -12,7 +12,9 @@
 
 #include <stddef.h>
 
+#include "util/cidr.h"
 #include "util/err.h"
+#include "util/tls.h"
 
 struct event_base;
 struct node;
@@ -32,6 +34,12 @@ struct rpc_config {
     size_t events_max_queue; /* bytes queued on one /events stream (0: the default, 4 MiB) */
     struct node_net *net;    /* the peer links (test hooks use them); may be NULL */
     int threads;             /* event loops serving HTTP, 1..64 (default 1: the node's only) */
+    /* rpctls: HTTPS on every loop with this pair (PEM files); tls_cert NULL: plain HTTP */
+    const char *tls_cert;
+    const char *tls_key;
+    int tls_make;             /* make the pair first if either file is missing */
+    const struct cidr *allow; /* -rpcallowip: the client addresses served (403 to others) */
+    size_t nallow;            /* 0: every address */
 };
 
 void rpc_config_defaults(struct rpc_config *c);
@@ -40,7 +48,9 @@ int rpc_config_default_threads(void);
 
 /* Start listening: loop 0 on `base` (the node's, run by the caller) and cfg->threads - 1 more
  * loops, each on a thread of its own, all accepting on the same socket. SBX_EINVAL names a
- * malformed rpcauth line; SBX_EIO a bind failure. */
+ * malformed rpcauth line; SBX_EIO a bind failure or an unusable TLS pair; SBX_EDENIED a TLS
+ * key file that group or others can read. Logs the TLS certificate's fingerprint, and warns when
+ * the socket is reachable beyond loopback without TLS. */
 int rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *node,
                    const struct rpc_config *cfg, struct sbx_err *err) SBX_WARN_UNUSED;
 /* Stop the loops other than the node's and wait for their threads: call it first when the
@@ -53,5 +63,8 @@ void rpc_server_free(struct rpc_server *s);
 void rpc_server_on_stop(struct rpc_server *s, void (*fn)(void *arg), void *arg);
 /* The port actually bound (useful with port 0). */
 int rpc_server_port(const struct rpc_server *s);
+/* 0 without TLS; else 1, or 2 when the pair was made at this start, and `fp` holds the
+ * certificate's fingerprint (util/tls.h). */
+int rpc_server_tls(const struct rpc_server *s, char fp[static TLS_FINGERPRINT_HEX]);
 
 #endif

@@ -36,6 +36,8 @@ struct rpc_auth;
 struct rpc_events;
 struct rpc_metrics;
 struct rpc_server;
+struct rpc_tls;
+struct cidr;
 
 #define CONTAINER(p, type, field) ((type *)(void *)((char *)(p)-offsetof(type, field)))
 
@@ -134,6 +136,11 @@ struct rpc_server {
     atomic_int naccepting;   /* loops whose listener is enabled (never brought to 0) */
     int closing;             /* rpc_server_free has begun (every other loop has stopped) */
     _Atomic size_t nstreams; /* /events streams of every loop */
+    struct rpc_tls *tls;     /* rpctls: every loop's connections are TLS; NULL: plain */
+    int tls_made;            /* the pair was made at this start */
+    uint8_t tls_fp[32];      /* its certificate's fingerprint */
+    struct cidr *allow;      /* -rpcallowip (read-only once serving); nallow 0: everyone */
+    size_t nallow;
     /* stop (stop_ev runs on loop 0) */
     void (*stop_fn)(void *arg);
     void *stop_arg;

@@ -152,6 +152,11 @@ class Node:
         self.users = {}  # name -> password
         self.log_path = os.path.join(test_dir, name + ".stderr")
         self._next_id = 0
+        # where and how http() talks to it: an SSLContext for rpctls=1, a local address to
+        # connect from (-rpcallowip tests)
+        self.rpchost = "127.0.0.1"
+        self.ssl_context = None
+        self.rpcsource = None
 
     # ---- process control
 
@@ -264,7 +269,13 @@ class Node:
         h = {"Content-Type": "application/json"}
         h.update(self._auth_header(auth))
         h.update(headers or {})
-        conn = http.client.HTTPConnection("127.0.0.1", self.rpcport, timeout=timeout)
+        source = (self.rpcsource, 0) if self.rpcsource else None
+        if self.ssl_context is not None:
+            conn = http.client.HTTPSConnection(self.rpchost, self.rpcport, timeout=timeout,
+                                               source_address=source, context=self.ssl_context)
+        else:
+            conn = http.client.HTTPConnection(self.rpchost, self.rpcport, timeout=timeout,
+                                              source_address=source)
         try:
             conn.request(method, path, body=body, headers=h)
             resp = conn.getresponse()

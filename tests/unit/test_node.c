@@ -137,6 +137,49 @@ test_defaults(void **state)
     sbxd_config_release(&c);
 }
 
+/* -rpctls and its files; -rpcallowip ranges, collected and capped. */
+static void
+test_rpctls_options(void **state)
+{
+    struct sbxd_config c;
+    struct sbx_err err;
+    char *argv[SBXD_MAX_ALLOWIP + 3];
+    char ranges[SBXD_MAX_ALLOWIP + 1][32];
+    int argc = 0;
+
+    (void)state;
+    assert_int_equal(load(&c, &err, NULL), SBX_OK);
+    assert_int_equal(c.rpctls, 0);
+    assert_int_equal(c.nrpcallowip, 0);
+    sbxd_config_release(&c);
+    assert_int_equal(load(&c, &err, "-rpctls", "-rpctlscert=/a.crt", "-rpctlskey=/a.key",
+                          "-rpcallowip=10.0.0.0/8", "-rpcallowip=::1", NULL),
+                     SBX_OK);
+    assert_int_equal(c.rpctls, 1);
+    assert_string_equal(c.rpctlscert, "/a.crt");
+    assert_int_equal(c.nrpcallowip, 2);
+    assert_int_equal(c.rpcallowip[0].bits, 8);
+    assert_int_equal(c.rpcallowip[1].bits, 128);
+    sbxd_config_release(&c);
+    assert_int_equal(load(&c, &err, "-rpctls", "-rpctlscert=/a.crt", NULL), SBX_EINVAL);
+    assert_msg_has(&err, "rpctlskey");
+    assert_int_equal(load(&c, &err, "-rpctlscert=/a.crt", "-rpctlskey=/a.key", NULL), SBX_EINVAL);
+    assert_msg_has(&err, "rpctls=1");
+    assert_int_equal(load(&c, &err, "-rpcallowip=10.0.0.1/8", NULL), SBX_EINVAL);
+    assert_msg_has(&err, "-rpcallowip");
+    /* exactly at the cap, then one over */
+    argv[argc++] = "sbxd";
+    for (int i = 0; i <= SBXD_MAX_ALLOWIP; i++) {
+        snprintf(ranges[i], sizeof(ranges[i]), "-rpcallowip=10.0.%d.0/24", i);
+        argv[argc++] = ranges[i];
+    }
+    assert_int_equal(sbxd_config_load(&c, argc - 1, argv, &err), SBX_OK);
+    assert_int_equal(c.nrpcallowip, SBXD_MAX_ALLOWIP);
+    sbxd_config_release(&c);
+    assert_int_equal(sbxd_config_load(&c, argc, argv, &err), SBX_EINVAL);
+    assert_msg_has(&err, "at most");
+}
+
 static void
 test_option_spellings(void **state)
 {
@@ -557,6 +600,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rpctls_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_option_spellings, setup, teardown),
         cmocka_unit_test(test_option_docs),
         cmocka_unit_test_setup_teardown(test_key_options, setup, teardown),

@@ -5,8 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "util/array.h"
+#include "util/cidr.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/hex.h"
@@ -16,6 +22,7 @@
 #include "util/par.h"
 #include "util/sha256.h"
 #include "util/time.h"
+#include "util/tls.h"
 
 #define ICT 420 /* UTC+7 in minutes */
 
@@ -464,6 +471,151 @@ test_par_run(void **state)
         par_pool_free(pools[p]);
 }
 
+/* A sockaddr for `text` (IPv4 or IPv6). */
+static struct sockaddr_storage
+sa_of(const char *text)
+{
+    struct sockaddr_storage ss;
+
+    memset(&ss, 0, sizeof(ss));
+    if (inet_pton(AF_INET, text, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+        ss.ss_family = AF_INET;
+    } else {
+        assert_int_equal(inet_pton(AF_INET6, text, &((struct sockaddr_in6 *)&ss)->sin6_addr), 1);
+        ss.ss_family = AF_INET6;
+    }
+    return ss;
+}
+
+static int
+in_range(const char *range, const char *addr)
+{
+    struct cidr c;
+    struct sockaddr_storage ss = sa_of(addr);
+
+    assert_true(cidr_parse(&c, range));
+    return cidr_match(&c, (struct sockaddr *)&ss);
+}
+
+static void
+test_cidr(void **state)
+{
+    static const char *const bad[] = {
+        "",       "10.0.0.0/33", "10.1.2.3/8", "10.0.0.0/",   "10.0.0.0/-1", "10.0.0/8",
+        "host/8", "::1/129",     "fe80::1/10", "10.0.0.0/8x", "/8"};
+    struct cidr c;
+    struct sockaddr_storage ss;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(cidr_parse(&c, bad[i]));
+    /* a bare address is all its bits; the edges of a prefix */
+    assert_true(in_range("127.0.0.2", "127.0.0.2"));
+    assert_false(in_range("127.0.0.2", "127.0.0.1"));
+    assert_true(in_range("10.1.0.0/16", "10.1.255.255"));
+    assert_false(in_range("10.1.0.0/16", "10.2.0.0"));
+    assert_true(in_range("192.168.1.128/25", "192.168.1.128"));
+    assert_false(in_range("192.168.1.128/25", "192.168.1.127"));
+    assert_true(in_range("0.0.0.0/0", "203.0.113.9"));
+    assert_false(in_range("0.0.0.0/0", "2001:db8::1")); /* families do not mix */
+    /* an IPv4 client seen on an IPv6 socket is matched as IPv4 */
+    assert_true(in_range("10.0.0.0/8", "::ffff:10.9.8.7"));
+    assert_true(in_range("2001:db8::/32", "2001:db8:ffff::1"));
+    assert_false(in_range("2001:db8::/33", "2001:db8:8000::1"));
+    assert_true(in_range("::1", "::1"));
+    ss = sa_of("127.255.0.1");
+    assert_true(cidr_is_loopback((struct sockaddr *)&ss));
+    ss = sa_of("::ffff:127.0.0.1");
+    assert_true(cidr_is_loopback((struct sockaddr *)&ss));
+    ss = sa_of("::1");
+    assert_true(cidr_is_loopback((struct sockaddr *)&ss));
+    ss = sa_of("0.0.0.0");
+    assert_false(cidr_is_loopback((struct sockaddr *)&ss));
+    ss = sa_of("::");
+    assert_false(cidr_is_loopback((struct sockaddr *)&ss));
+    ss = sa_of("128.0.0.1");
+    assert_false(cidr_is_loopback((struct sockaddr *)&ss));
+}
+
+static void
+test_tls_fingerprint_parse(void **state)
+{
+    const char *hex = "b7035a38b777c51888de9370342663c1ce47f5efeecb4dd198cccc93070f9962";
+    const char *colons = "B7:03:5A:38:B7:77:C5:18:88:DE:93:70:34:26:63:C1:CE:47:F5:EF:EE:CB:4D:"
+                         "D1:98:CC:CC:93:07:0F:99:62";
+    uint8_t a[32], b[32];
+    char text[TLS_FINGERPRINT_HEX], buf[200];
+
+    (void)state;
+    assert_true(tls_fingerprint_parse(a, hex));
+    tls_fingerprint_hex(text, a);
+    assert_string_equal(text, hex);
+    assert_true(tls_fingerprint_parse(b, colons));
+    assert_memory_equal(a, b, 32);
+    snprintf(buf, sizeof(buf), "sha256 Fingerprint=%s", colons);
+    assert_true(tls_fingerprint_parse(b, buf));
+    assert_memory_equal(a, b, 32);
+    snprintf(buf, sizeof(buf), "sha256:%s", hex);
+    assert_true(tls_fingerprint_parse(b, buf));
+    assert_memory_equal(a, b, 32);
+    /* one digit short or over, a misplaced colon, a trailing colon, a non-hex digit */
+    assert_false(tls_fingerprint_parse(b, hex + 1));
+    snprintf(buf, sizeof(buf), "%s0", hex);
+    assert_false(tls_fingerprint_parse(b, buf));
+    snprintf(buf, sizeof(buf), "B:703%s", colons + 4);
+    assert_false(tls_fingerprint_parse(b, buf));
+    snprintf(buf, sizeof(buf), "%s:", colons);
+    assert_false(tls_fingerprint_parse(b, buf));
+    snprintf(buf, sizeof(buf), "%.63sg", hex);
+    assert_false(tls_fingerprint_parse(b, buf));
+    assert_false(tls_fingerprint_parse(b, ""));
+}
+
+static void
+test_tls_pair_open(void **state)
+{
+    char dir[] = "/tmp/sbx-test-tls-XXXXXX", key[64], cert[64], key2[64], cert2[64];
+    uint8_t fp1[32], fp2[32];
+    EVP_PKEY *k;
+    X509 *x;
+    int made;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(key, sizeof(key), "%s/a.key", dir);
+    snprintf(cert, sizeof(cert), "%s/a.crt", dir);
+    snprintf(key2, sizeof(key2), "%s/b.key", dir);
+    snprintf(cert2, sizeof(cert2), "%s/b.crt", dir);
+    /* missing without `make`; made with it; the same pair the second time */
+    assert_int_equal(tls_pair_open(&k, &x, &made, key, cert, "t", 0, NULL), SBX_EIO);
+    assert_int_equal(tls_pair_open(&k, &x, &made, key, cert, "t", 1, NULL), SBX_OK);
+    assert_int_equal(made, 1);
+    assert_int_equal(tls_fingerprint(fp1, x), SBX_OK);
+    EVP_PKEY_free(k);
+    X509_free(x);
+    assert_int_equal(tls_pair_open(&k, &x, &made, key, cert, "t", 1, NULL), SBX_OK);
+    assert_int_equal(made, 0);
+    assert_int_equal(tls_fingerprint(fp2, x), SBX_OK);
+    assert_memory_equal(fp1, fp2, 32);
+    EVP_PKEY_free(k);
+    X509_free(x);
+    /* a key readable by others; a key that is not the certificate's */
+    assert_int_equal(chmod(key, 0640), 0);
+    assert_int_equal(tls_pair_open(&k, &x, &made, key, cert, "t", 0, NULL), SBX_EDENIED);
+    assert_null(k);
+    assert_int_equal(chmod(key, 0600), 0);
+    assert_int_equal(tls_pair_open(&k, &x, &made, key2, cert2, "t", 1, NULL), SBX_OK);
+    EVP_PKEY_free(k);
+    X509_free(x);
+    assert_int_equal(tls_pair_open(&k, &x, &made, key2, cert, "t", 0, NULL), SBX_EIO);
+    assert_null(x);
+    unlink(key);
+    unlink(cert);
+    unlink(key2);
+    unlink(cert2);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -484,6 +636,9 @@ main(void)
         cmocka_unit_test(test_num_parse_int),
         cmocka_unit_test(test_log_enable),
         cmocka_unit_test(test_par_run),
+        cmocka_unit_test(test_cidr),
+        cmocka_unit_test(test_tls_fingerprint_parse),
+        cmocka_unit_test(test_tls_pair_open),
     };
 
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
