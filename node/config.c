@@ -41,7 +41,8 @@
 #define QUOTE_MAX 64
 
 enum opt_kind {
-    K_HELP,    /* -help */
+    K_HELP,    /* -help, -version: the int at off becomes 1 */
+    K_CLIENT,  /* read by sbx-cli and sbx-bench from the same file (rpc/client.c); ignored */
     K_BOOL,    /* int: 0 or 1; "-name" alone means 1 */
     K_INT,     /* int in [min, max] */
     K_PORT,    /* int in [0, 65535] */
@@ -71,7 +72,8 @@ struct opt {
 #define STR(field) AT(field), sizeof(((struct sbxd_config *)0)->field)
 
 static const struct opt options[] = {
-    {"help", K_HELP, F_CMDLINE, 0, 0, 0, 0},
+    {"help", K_HELP, F_CMDLINE, AT(daemon_help), 0, 0, 0},
+    {"version", K_HELP, F_CMDLINE, AT(daemon_version), 0, 0, 0},
     {"conf", K_STR, F_CMDLINE, STR(conf), 0, 0},
     {"datadir", K_STR, F_NOSECT, STR(datadir), 0, 0},
     {"devnet", K_BOOL, F_NOSECT, AT(devnet), 0, 0, 1},
@@ -101,6 +103,9 @@ static const struct opt options[] = {
     {"genkey", K_BOOL, F_CMDLINE, AT(genkey), 0, 0, 1},
     {"alertnotify", K_STR, 0, STR(alertnotify), 0, 0},
     {"alertnotifyrate", K_INT, 0, AT(node.alertnotify_rate), 0, 1, 10000},
+    {"rpcconnect", K_CLIENT, 0, 0, 0, 0, 0},
+    {"rpcuser", K_CLIENT, 0, 0, 0, 0, 0},
+    {"rpcpasswordfile", K_CLIENT, 0, 0, 0, 0, 0},
 };
 
 /* Where a value comes from, for error messages. */
@@ -139,6 +144,7 @@ static const char help_text[] =
     "\n"
     "General:\n"
     "  -help                 print this text and exit\n"
+    "  -version              print the version and exit\n"
     "  -datadir=DIR          data directory (default ~/.sbx, or ~/.sbx/devnet with -devnet);\n"
     "                        created with mode 0700 if missing\n"
     "  -conf=FILE            config file (default <datadir>/sbx.conf if it exists); command\n"
@@ -160,6 +166,9 @@ static const char help_text[] =
     "  -rpcmaxconns=N        most open connections (default 512)\n"
     "  -rpcthreads=N         event loops serving RPC, 1..64 (default 0 = one per core)\n"
     "  -eventsmaxqueue=BYTES most bytes queued on one /events stream (default 4194304)\n"
+    "  -rpcconnect=HOST, -rpcuser=USER, -rpcpasswordfile=FILE\n"
+    "                        for sbx-cli and sbx-bench, which read this file too; sbxd\n"
+    "                        ignores them\n"
     "\n"
     "Blocks and the pipeline:\n"
     "  -blockmaxtxs=N        close a block at N transactions (default 10000, 1..100000)\n"
@@ -287,7 +296,9 @@ opt_apply(struct sbxd_config *c, const struct opt *o, const char *value, const s
     }
     switch (o->kind) {
     case K_HELP:
-        c->daemon_help = 1;
+        *(int *)(void *)(base + o->off) = 1;
+        return SBX_OK;
+    case K_CLIENT:
         return SBX_OK;
     case K_BOOL:
         if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
@@ -550,7 +561,7 @@ sbxd_config_load(struct sbxd_config *c, int argc, char **argv, struct sbx_err *e
     /* -help wins over everything else, even over a bad option beside it. */
     for (int i = 1; i < argc; i++) {
         if (arg_split(argv[i], &o, &value, NULL) == SBX_OK && o->kind == K_HELP) {
-            c->daemon_help = 1;
+            *(int *)(void *)((char *)c + o->off) = 1;
             return SBX_OK;
         }
     }
