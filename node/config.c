@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include <unistd.h>
 
 #include "util/array.h"
+#include "util/datadir.h"
 #include "util/hex.h"
 #include "util/num.h"
 #include "util/log.h"
@@ -391,26 +391,6 @@ arg_split(const char *arg, const struct opt **out, const char **value, struct sb
     return SBX_OK;
 }
 
-/* The default datadir: ~/.sbx or ~/.sbx/devnet. */
-static int
-default_datadir(char *out, size_t size, int devnet, struct sbx_err *err)
-{
-    const char *home = getenv("HOME");
-    struct passwd *pw;
-    int n;
-
-    if (home == NULL || home[0] == '\0') {
-        pw = getpwuid(getuid());
-        home = pw != NULL ? pw->pw_dir : NULL;
-    }
-    if (home == NULL || home[0] == '\0')
-        return sbx_err_set(err, SBX_EINVAL, "-datadir: no home directory; give -datadir=DIR");
-    n = snprintf(out, size, "%s/.sbx%s", home, devnet ? "/devnet" : "");
-    if (n < 0 || (size_t)n >= size)
-        return sbx_err_set(err, SBX_EINVAL, "-datadir: home directory path too long");
-    return SBX_OK;
-}
-
 /* Record the first error of a file read. */
 static int SBX_PRINTF(3, 4) conf_fail(struct conf_read *r, int code, const char *fmt, ...)
 {
@@ -580,7 +560,7 @@ sbxd_config_load(struct sbxd_config *c, int argc, char **argv, struct sbx_err *e
         conf_set |= is_opt(o, "conf");
     }
     if (!datadir_set) {
-        rc = default_datadir(c->datadir, sizeof(c->datadir), c->devnet, err);
+        rc = datadir_default(c->datadir, sizeof(c->datadir), c->devnet, err);
         if (rc != SBX_OK)
             goto out;
     }
@@ -611,7 +591,7 @@ sbxd_config_load(struct sbxd_config *c, int argc, char **argv, struct sbx_err *e
         c->rpcport = RPCPORT_DEVNET;
         c->port = P2PPORT_DEVNET;
         if (!datadir_set) {
-            rc = default_datadir(c->datadir, sizeof(c->datadir), 1, err);
+            rc = datadir_default(c->datadir, sizeof(c->datadir), 1, err);
             if (rc != SBX_OK)
                 goto out;
         }

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <ini.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "util/datadir.h"
 #include "util/num.h"
 
 /* Bits of `given`: what the command line set (the file does not override these). */
@@ -184,25 +184,6 @@ conf_entry(void *arg, const char *section, const char *name, const char *value)
     return 1;
 }
 
-static int
-default_datadir(struct rpc_client *c, struct sbx_err *err)
-{
-    const char *home = getenv("HOME");
-    struct passwd *pw;
-    int n;
-
-    if (home == NULL || home[0] == '\0') {
-        pw = getpwuid(getuid());
-        home = pw != NULL ? pw->pw_dir : NULL;
-    }
-    if (home == NULL)
-        return sbx_err_set(err, SBX_EINVAL, "no home directory: give -datadir");
-    n = snprintf(c->datadir, sizeof(c->datadir), "%s/.sbx%s", home, c->devnet ? "/devnet" : "");
-    if (n < 0 || (size_t)n >= sizeof(c->datadir))
-        return sbx_err_set(err, SBX_EINVAL, "-datadir: the home directory's path is too long");
-    return SBX_OK;
-}
-
 /* Read -conf, else <datadir>/sbx.conf if it exists. */
 static int
 read_conf(struct rpc_client *c, struct sbx_err *err)
@@ -283,7 +264,7 @@ rpc_client_resolve(struct rpc_client *c, struct sbx_err *err)
     int rc;
 
     if (!(c->given & GIVEN_DATADIR)) {
-        rc = default_datadir(c, err);
+        rc = datadir_default(c->datadir, sizeof(c->datadir), c->devnet, err);
         if (rc)
             return rc;
     }
@@ -292,7 +273,7 @@ rpc_client_resolve(struct rpc_client *c, struct sbx_err *err)
         return rc;
     if (!(c->given & GIVEN_DATADIR) && c->datadir[0] != '\0') {
         /* The file may have set devnet (or, with -conf, the datadir). */
-        rc = default_datadir(c, err);
+        rc = datadir_default(c->datadir, sizeof(c->datadir), c->devnet, err);
         if (rc)
             return rc;
     }

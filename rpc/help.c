@@ -142,20 +142,15 @@ static json_t *
 usage_line(const struct rpc_method *m)
 {
     char line[512];
-    const char *s = m->params;
-    size_t n;
-    int len = snprintf(line, sizeof(line), "%s", m->name);
+    const char *s = m->params, *name;
+    size_t n, len = (size_t)snprintf(line, sizeof(line), "%s", m->name);
+    int optional, k;
 
-    while (*s != '\0' && len > 0 && (size_t)len < sizeof(line)) {
-        s += strspn(s, " ");
-        n = strcspn(s, " ");
-        if (n == 0)
+    while (len < sizeof(line) && rpc_params_spec_next(&s, &name, &n, &optional)) {
+        k = snprintf(line + len, sizeof(line) - len, optional ? " [%.*s]" : " %.*s", (int)n, name);
+        if (k < 0)
             break;
-        if (s[n - 1] == '?')
-            len += snprintf(line + len, sizeof(line) - (size_t)len, " [%.*s]", (int)n - 1, s);
-        else
-            len += snprintf(line + len, sizeof(line) - (size_t)len, " %.*s", (int)n, s);
-        s += n;
+        len += (size_t)k;
     }
     return json_string(line);
 }
@@ -186,22 +181,16 @@ role_names(unsigned roles)
 static json_t *
 param_list(const struct rpc_method *m)
 {
-    const char *s = m->params;
+    const char *s = m->params, *start;
     json_t *a = json_array();
     char name[64];
     size_t n;
+    int optional;
 
-    while (a != NULL && *s != '\0') {
+    while (a != NULL && rpc_params_spec_next(&s, &start, &n, &optional)) {
         const struct rpc_help_param *p;
-        int optional;
 
-        s += strspn(s, " ");
-        n = strcspn(s, " ");
-        if (n == 0)
-            break;
-        optional = s[n - 1] == '?';
-        snprintf(name, sizeof(name), "%.*s", (int)(n - (size_t)optional), s);
-        s += n;
+        snprintf(name, sizeof(name), "%.*s", (int)n, start);
         p = rpc_help_param(m->name, name);
         json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s}", "name", name, "type",
                                            p != NULL ? p->type : "string", "required", !optional,
