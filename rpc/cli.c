@@ -69,6 +69,7 @@ static const char *const int_params[] = {
 
 static const char usage_text[] =
     "Usage: sbx-cli [options] METHOD [name=value ...]\n"
+    "       sbx-cli help [METHOD]\n"
     "       sbx-cli verifytxproof PROOF [GENESIS]\n"
     "\n"
     "Send one JSON-RPC request to sbxd and print the result as indented JSON (a result\n"
