@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include <unistd.h>
 
 #include "util/array.h"
+#include "util/datadir.h"
 #include "util/hex.h"
 #include "util/num.h"
 #include "util/log.h"
@@ -41,7 +41,8 @@
 #define QUOTE_MAX 64
 
 enum opt_kind {
-    K_HELP,    /* -help */
+    K_HELP,    /* -help, -version: the int at off becomes 1 */
+    K_CLIENT,  /* read by sbx-cli and sbx-bench from the same file (rpc/client.c); ignored */
     K_BOOL,    /* int: 0 or 1; "-name" alone means 1 */
     K_INT,     /* int in [min, max] */
     K_PORT,    /* int in [0, 65535] */
@@ -93,7 +94,10 @@ struct opt {
 #define STR(field) AT(field), sizeof(((struct sbxd_config *)0)->field)
 
 static const struct opt options[] = {
-    {"help", K_HELP, F_CMDLINE, 0, 0, 0, 0, G_GENERAL, NULL, "print the list of options and exit"},
+    {"help", K_HELP, F_CMDLINE, AT(daemon_help), 0, 0, 0, G_GENERAL, NULL,
+     "print the list of options and exit"},
+    {"version", K_HELP, F_CMDLINE, AT(daemon_version), 0, 0, 0, G_GENERAL, NULL,
+     "print the version and exit"},
     {"datadir", K_STR, F_NOSECT, STR(datadir), 0, 0, G_GENERAL, "DIR",
      "data directory (default ~/.sbx, or ~/.sbx/devnet with -devnet); created with mode 0700 "
      "if missing"},
@@ -139,6 +143,12 @@ static const struct opt options[] = {
      "get HTTP 403 (default: every address)"},
     {"eventsmaxqueue", K_SIZE, 0, AT(eventsmaxqueue), 0, 1024, 1073741824, G_RPC, "BYTES",
      "most bytes queued on one /events stream (default 4194304)"},
+    {"rpcconnect", K_CLIENT, 0, 0, 0, 0, 0, G_RPC, "HOST",
+     "for sbx-cli and sbx-bench, which read this file too: the node's address; sbxd ignores it"},
+    {"rpcuser", K_CLIENT, 0, 0, 0, 0, 0, G_RPC, "USER",
+     "for sbx-cli and sbx-bench: the rpcauth user to call as; sbxd ignores it"},
+    {"rpcpasswordfile", K_CLIENT, 0, 0, 0, 0, 0, G_RPC, "FILE",
+     "for sbx-cli and sbx-bench: a file holding that user's password; sbxd ignores it"},
     {"blockmaxtxs", K_INT, 0, AT(node.blockmaxtxs), 0, 1, 100000, G_BLOCKS, "N",
      "close a block at N transactions (default 10000, 1..100000)"},
     {"blockmaxms", K_INT, 0, AT(node.blockmaxms), 0, 1, 10000, G_BLOCKS, "MS",
@@ -424,7 +434,9 @@ opt_apply(struct sbxd_config *c, const struct opt *o, const char *value, const s
     }
     switch (o->kind) {
     case K_HELP:
-        c->daemon_help = 1;
+        *(int *)(void *)(base + o->off) = 1;
+        return SBX_OK;
+    case K_CLIENT:
         return SBX_OK;
     case K_BOOL:
         if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
@@ -527,26 +539,6 @@ arg_split(const char *arg, const struct opt **out, const char **value, struct sb
         return sbx_err_set(err, SBX_EINVAL, "-%.*s: unknown option", (int)len, name);
     if (eq != NULL)
         *value = eq + 1;
-    return SBX_OK;
-}
-
-/* The default datadir: ~/.sbx or ~/.sbx/devnet. */
-static int
-default_datadir(char *out, size_t size, int devnet, struct sbx_err *err)
-{
-    const char *home = getenv("HOME");
-    struct passwd *pw;
-    int n;
-
-    if (home == NULL || home[0] == '\0') {
-        pw = getpwuid(getuid());
-        home = pw != NULL ? pw->pw_dir : NULL;
-    }
-    if (home == NULL || home[0] == '\0')
-        return sbx_err_set(err, SBX_EINVAL, "-datadir: no home directory; give -datadir=DIR");
-    n = snprintf(out, size, "%s/.sbx%s", home, devnet ? "/devnet" : "");
-    if (n < 0 || (size_t)n >= size)
-        return sbx_err_set(err, SBX_EINVAL, "-datadir: home directory path too long");
     return SBX_OK;
 }
 
@@ -700,7 +692,7 @@ sbxd_config_load(struct sbxd_config *c, int argc, char **argv, struct sbx_err *e
     /* -help wins over everything else, even over a bad option beside it. */
     for (int i = 1; i < argc; i++) {
         if (arg_split(argv[i], &o, &value, NULL) == SBX_OK && o->kind == K_HELP) {
-            c->daemon_help = 1;
+            *(int *)(void *)((char *)c + o->off) = 1;
             return SBX_OK;
         }
     }
@@ -719,7 +711,7 @@ sbxd_config_load(struct sbxd_config *c, int argc, char **argv, struct sbx_err *e
         conf_set |= is_opt(o, "conf");
     }
     if (!datadir_set) {
-        rc = default_datadir(c->datadir, sizeof(c->datadir), c->devnet, err);
+        rc = datadir_default(c->datadir, sizeof(c->datadir), c->devnet, err);
         if (rc != SBX_OK)
             goto out;
     }
@@ -750,7 +742,7 @@ sbxd_config_load(struct sbxd_config *c, int argc, char **argv, struct sbx_err *e
         c->rpcport = RPCPORT_DEVNET;
         c->port = P2PPORT_DEVNET;
         if (!datadir_set) {
-            rc = default_datadir(c->datadir, sizeof(c->datadir), 1, err);
+            rc = datadir_default(c->datadir, sizeof(c->datadir), 1, err);
             if (rc != SBX_OK)
                 goto out;
         }

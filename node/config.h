@@ -22,6 +22,7 @@ struct sbxd_config {
     int devnet;
     int printtoconsole; /* log to stderr too (default 1) */
     int daemon_help;
+    int daemon_version; /* -version: print the version and exit */
     char rpcbind[256];
     int rpcport;
     char *rpcauth[SBXD_MAX_RPCAUTH]; /* owned */
@@ -60,7 +61,8 @@ struct sbxd_config {
  * (the caller creates the datadir) and sets the log's debug categories (-debug).
  * SBX_EINVAL names an unknown option or a bad value (or rpctlscert without rpctlskey or
  * rpctls); SBX_EIO an unreadable config file.
- * `-help` sets daemon_help and returns SBX_OK without reading anything else. `conf` is the
+ * `-help` (`-version`) sets daemon_help (daemon_version) and returns SBX_OK without reading
+ * anything else. `conf` is the
  * file read, "" if none. sbxd_config_release() frees what `c` owns, also after a failure. */
 int sbxd_config_load(struct sbxd_config *c, int argc, char **argv,
                      struct sbx_err *err) SBX_WARN_UNUSED;

@@ -425,8 +425,11 @@ main(int argc, char **argv)
         sbxd_config_release(&d.cfg);
         return 1;
     }
-    if (d.cfg.daemon_help) {
-        fputs(sbxd_config_help(), stdout);
+    if (d.cfg.daemon_help || d.cfg.daemon_version) {
+        if (d.cfg.daemon_help)
+            fputs(sbxd_config_help(), stdout);
+        else
+            printf("sbxd version %s\n", PACKAGE_VERSION);
         sbxd_config_release(&d.cfg);
         return 0;
     }

@@ -12,13 +12,15 @@
  * The result is printed as indented JSON, but a result object with a string member `csv`
  * (getreport format=csv) is printed as that text, raw, so that `> file.csv` makes a CSV file.
  *
- * Credentials: -rpcuser/-rpcpassword, else the cookie <datadir>/.cookie that sbxd writes at
- * start-up. The port: -rpcport, else (without -rpcconnect) <datadir>/.rpcport, which sbxd
- * writes while it runs, else the default. -rpctls speaks HTTPS, checking the certificate against
- * the system's authorities, or only its fingerprint with -rpcfingerprint (rpc/tls.c); the check
- * is made in the handshake, before the request is sent. Exit status: 0 result printed; 1 the server
- * answered with an error; 2 usage; 3 no connection, timeout or authentication failure. The cookie
- * and the password are never printed.
+ * `sbx-cli help [METHOD]` asks the node's help method and prints its answer as text.
+ *
+ * The node, the port and the credentials are found by rpc/client.c (the datadir, sbx.conf or
+ * -conf, .rpcport, the cookie, -rpcuser with its password), as sbx-bench finds them. -rpctls
+ * speaks HTTPS, checking the certificate against the system's authorities, or only its
+ * fingerprint with -rpcfingerprint (rpc/tls.c); the check is made in the handshake, before the
+ * request is sent. Exit status: 0 result printed; 1 the server answered with an error; 2 usage;
+ * 3 no connection, timeout or authentication failure. The cookie and the password are never
+ * printed.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -44,6 +46,7 @@
 #include <openssl/evp.h>
 
 #include "rpc/cli_proof.h"
+#include "rpc/client.h"
 #include "rpc/tls.h"
 #include "util/num.h"
 #include "util/err.h"
@@ -59,12 +62,9 @@ enum {
     EXIT_CONNECT = 3,
 };
 
-#define RPCPORT_MAIN 8645
-#define RPCPORT_DEVNET 18645
 #define WAIT_SECONDS 30           /* -rpcwait gives up after this long */
 #define WAIT_STEP_MS 250          /* ... trying again this often */
 #define TIMEOUT_DEFAULT 900       /* seconds for one request (verifychain can take long) */
-#define COOKIE_MAX 1024           /* bytes read from the cookie file at most */
 #define RESPONSE_MAX (256u << 20) /* bytes of response body at most */
 #define MAX_PARAMS 256
 
@@ -75,6 +75,7 @@ static const char *const int_params[] = {
 
 static const char usage_text[] =
     "Usage: sbx-cli [options] METHOD [name=value ...]\n"
+    "       sbx-cli help [METHOD]\n"
     "       sbx-cli verifytxproof PROOF [GENESIS]\n"
     "\n"
     "Send one JSON-RPC request to sbxd and print the result as indented JSON (a result\n"
@@ -82,22 +83,17 @@ static const char usage_text[] =
     "\n"
     "Options:\n"
     "  -help                 print this text and exit\n"
-    "  -devnet               use the devnet defaults (datadir ~/.sbx/devnet, port 18645)\n"
-    "  -datadir=DIR          where to find the cookie (default ~/.sbx, or ~/.sbx/devnet)\n"
-    "  -rpcconnect=HOST      server address (default 127.0.0.1)\n"
-    "  -rpcport=PORT         server port (default: the port the node in the datadir\n"
-    "                        listens on, from <datadir>/.rpcport; else 8645, devnet 18645)\n"
-    "  -rpcuser=USER         user of an rpcauth line (with -rpcpassword); default: the\n"
-    "  -rpcpassword=PASS     cookie file <datadir>/.cookie (role admin)\n"
+    "  -version              print the version and exit\n"
+    "  -rpcwait              wait up to 30 s for the server to start\n"
+    "  -rpcclienttimeout=S   seconds to wait for an answer (default 900, 0 = forever)\n"
     "  -rpctls               speak HTTPS (the node's rpctls=1); the certificate must be\n"
     "                        signed by a certificate authority this system trusts for the\n"
-    "                        -rpcconnect name, unless pinned:\n"
+    "                        -rpcconnect name, unless pinned (without -rpcconnect, the\n"
+    "                        node's own <datadir>/rpc.crt is the pin):\n"
     "  -rpcfingerprint=SHA256  accept only the certificate with this SHA-256 fingerprint\n"
     "                        (64 hex, or OpenSSL's AB:CD:... form; sbxd logs it); implies\n"
     "                        -rpctls\n"
     "  -rpcsource=ADDR       connect from this local address (a host with several)\n"
-    "  -rpcwait              wait up to 30 s for the server to start\n"
-    "  -rpcclienttimeout=S   seconds to wait for an answer (default 900, 0 = forever)\n"
     "\n"
     "Parameters are named. Values are sent as JSON strings (amounts stay exact: \"0.5\"),\n"
     "except true/false (booleans), values starting with { or [ (parsed as JSON), and\n"
@@ -106,9 +102,14 @@ static const char usage_text[] =
     "\n"
     "Examples:\n"
     "  sbx-cli -devnet getinfo\n"
+    "  sbx-cli help submittrade\n"
     "  sbx-cli getblock height=12 verbose=true\n"
     "  sbx-cli submittrade trade_id=T1 buyer=alice seller=bob asset=BTC quantity=0.5 \\\n"
     "      price=2450000000 executed_at=$(date +%s000)\n"
+    "\n"
+    "Connection options (shared with sbx-bench):\n";
+
+static const char usage_tail[] =
     "\n"
     "Exit status: 0 success, 1 error from the server, 2 usage, 3 connection or\n"
     "authentication failure.\n"
@@ -116,14 +117,8 @@ static const char usage_text[] =
     "Commands that need no node:\n";
 
 struct cli {
-    int devnet;
-    const char *datadir; /* NULL: default */
-    const char *host;
-    int host_given;
-    int port; /* 0: not given */
-    int port_given;
-    const char *user;
-    const char *password;
+    struct rpc_client conn;
+    int port; /* of this attempt */
     int tls;
     int pinned;
     uint8_t pin[32];     /* -rpcfingerprint */
@@ -169,91 +164,92 @@ opt_is(const char *arg, const char *name, const char **value)
     return 1;
 }
 
+static void
+usage(FILE *f)
+{
+    fputs(usage_text, f);
+    fputs(rpc_client_usage, f);
+    fputs(usage_tail, f);
+    if (f == stdout)
+        fputs(rpc_cli_proof_usage, f);
+}
+
+/* One option of sbx-cli's own (not a connection option); returns -1 to go on, else an exit
+ * status. */
+static int
+own_option(struct cli *c, const char *a)
+{
+    const char *v;
+    long long n;
+
+    if (opt_is(a, "help", &v) || opt_is(a, "h", &v) || opt_is(a, "?", &v)) {
+        usage(stdout);
+        return 0;
+    } else if (opt_is(a, "version", &v)) {
+        printf("sbx-cli version %s\n", PACKAGE_VERSION);
+        return 0;
+    } else if (opt_is(a, "rpcwait", &v)) {
+        if (v != NULL && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+            goto bad_value;
+        c->wait = v == NULL || v[0] == '1';
+    } else if (opt_is(a, "rpcclienttimeout", &v)) {
+        if (v == NULL || !num_parse_int(v, 0, 86400 * 365, &n))
+            goto bad_value;
+        c->timeout_s = (int)n;
+    } else if (opt_is(a, "rpctls", &v)) {
+        if (v != NULL && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+            goto bad_value;
+        c->tls = v == NULL || v[0] == '1';
+    } else if (opt_is(a, "rpcfingerprint", &v)) {
+        if (v == NULL || !tls_fingerprint_parse(c->pin, v)) {
+            say("-rpcfingerprint: not a SHA-256 fingerprint (64 hex digits): '%.100s'",
+                v != NULL ? v : "");
+            return EXIT_USAGE;
+        }
+        c->pinned = 1;
+    } else if (opt_is(a, "rpcsource", &v)) {
+        if (v == NULL || v[0] == '\0' || strlen(v) > 255)
+            goto bad_value;
+        c->source = v;
+    } else {
+        say("%.64s: unknown option (sbx-cli -help lists them)", a);
+        return EXIT_USAGE;
+    }
+    return -1;
+bad_value:
+    say("%.*s: bad or missing value", (int)strcspn(a, "="), a);
+    return EXIT_USAGE;
+}
+
 /* Parse the options; returns -1 to go on, else an exit status. */
 static int
 parse_args(struct cli *c, int argc, char **argv)
 {
-    const char *v;
-    long long n;
-    int i;
+    struct sbx_err err;
+    char name[64];
+    int i, rc, status;
 
-    c->host = "127.0.0.1";
+    rpc_client_init(&c->conn);
     c->timeout_s = TIMEOUT_DEFAULT;
     for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i] + (argv[i][1] == '-' ? 2 : 1);
+        size_t len = strcspn(a, "=");
 
-        if (opt_is(a, "help", &v) || opt_is(a, "h", &v) || opt_is(a, "?", &v)) {
-            fputs(usage_text, stdout);
-            fputs(rpc_cli_proof_usage, stdout);
-            return 0;
-        } else if (opt_is(a, "devnet", &v)) {
-            if (v != NULL && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
-                goto bad_value;
-            c->devnet = v == NULL || v[0] == '1';
-        } else if (opt_is(a, "rpcwait", &v)) {
-            if (v != NULL && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
-                goto bad_value;
-            c->wait = v == NULL || v[0] == '1';
-        } else if (opt_is(a, "datadir", &v)) {
-            if (v == NULL || v[0] == '\0')
-                goto bad_value;
-            c->datadir = v;
-        } else if (opt_is(a, "rpcconnect", &v)) {
-            if (v == NULL || v[0] == '\0' || strlen(v) > 255)
-                goto bad_value;
-            c->host = v;
-            c->host_given = 1;
-        } else if (opt_is(a, "rpcport", &v)) {
-            if (v == NULL || !num_parse_int(v, 1, 65535, &n)) {
-                say("-rpcport: not a port number: '%.64s'", v != NULL ? v : "");
-                return EXIT_USAGE;
-            }
-            c->port = (int)n;
-            c->port_given = 1;
-        } else if (opt_is(a, "rpcclienttimeout", &v)) {
-            if (v == NULL || !num_parse_int(v, 0, 86400 * 365, &n))
-                goto bad_value;
-            c->timeout_s = (int)n;
-        } else if (opt_is(a, "rpcuser", &v)) {
-            if (v == NULL || v[0] == '\0' || strchr(v, ':') != NULL)
-                goto bad_value;
-            c->user = v;
-        } else if (opt_is(a, "rpctls", &v)) {
-            if (v != NULL && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
-                goto bad_value;
-            c->tls = v == NULL || v[0] == '1';
-        } else if (opt_is(a, "rpcfingerprint", &v)) {
-            if (v == NULL || !tls_fingerprint_parse(c->pin, v)) {
-                say("-rpcfingerprint: not a SHA-256 fingerprint (64 hex digits): '%.100s'",
-                    v != NULL ? v : "");
-                return EXIT_USAGE;
-            }
-            c->pinned = 1;
-        } else if (opt_is(a, "rpcsource", &v)) {
-            if (v == NULL || v[0] == '\0' || strlen(v) > 255)
-                goto bad_value;
-            c->source = v;
-        } else if (opt_is(a, "rpcpassword", &v)) {
-            if (v == NULL)
-                goto bad_value;
-            c->password = v;
-        } else {
-            say("%.64s: unknown option (sbx-cli -help lists them)", a);
+        snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) ? len : 0), a);
+        rc = rpc_client_option(&c->conn, name, a[len] == '=' ? a + len + 1 : NULL, &err);
+        if (rc == SBX_OK)
+            continue;
+        if (rc != SBX_ENOTFOUND) {
+            say("%s", err.msg);
             return EXIT_USAGE;
         }
-        continue;
-    bad_value:
-        /* The value is not echoed: it may be a password. */
-        say("%.*s: bad or missing value", (int)strcspn(a, "="), a);
-        return EXIT_USAGE;
-    }
-    if ((c->user == NULL) != (c->password == NULL)) {
-        say("-rpcuser and -rpcpassword go together");
-        return EXIT_USAGE;
+        status = own_option(c, argv[i]);
+        if (status >= 0)
+            return status;
     }
     c->tls = c->tls || c->pinned;
     if (i >= argc) {
-        fputs(usage_text, stderr);
+        usage(stderr);
         return EXIT_USAGE;
     }
     c->method = argv[i++];
@@ -370,76 +366,6 @@ out:
 }
 
 static void
-default_datadir(char *out, size_t size, int devnet)
-{
-    const char *home = getenv("HOME");
-    struct passwd *pw;
-
-    if (home == NULL || home[0] == '\0') {
-        pw = getpwuid(getuid());
-        home = pw != NULL ? pw->pw_dir : "";
-    }
-    snprintf(out, size, "%s/.sbx%s", home, devnet ? "/devnet" : "");
-}
-
-/* Read "user:password" from the cookie file into `out`. 0 on success, -1 if absent (errno
- * says why), -2 if malformed. */
-static int
-read_cookie(const char *path, char *out, size_t size)
-{
-    FILE *f = fopen(path, "r");
-    size_t n;
-    int rc = -2;
-
-    if (f == NULL)
-        return -1;
-    n = fread(out, 1, size - 1, f);
-    out[n] = '\0';
-    /* A cookie is one line; anything after it (or a file too long) is not a cookie. */
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-        out[--n] = '\0';
-    if (n > 0 && !ferror(f) && feof(f) && strchr(out, ':') != NULL && strchr(out, '\n') == NULL)
-        rc = 0;
-    fclose(f);
-    return rc;
-}
-
-/* The port in <datadir>/.rpcport (written by sbxd while it runs), or 0. */
-static int
-read_port_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char buf[16];
-    size_t n;
-    long long port = 0;
-
-    if (f == NULL)
-        return 0;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    if (n > 0 && buf[n - 1] == '\n')
-        buf[n - 1] = '\0';
-    if (!num_parse_int(buf, 1, 65535, &port))
-        return 0;
-    return (int)port;
-}
-
-/* "Basic " + base64(user:password) into `out` (size at least 4 * (len + 2) / 3 + 8). */
-static void
-basic_auth(char *out, size_t size, const char *cred)
-{
-    size_t len = strlen(cred);
-
-    if (size < 6 + 4 * ((len + 2) / 3) + 1) {
-        out[0] = '\0';
-        return;
-    }
-    memcpy(out, "Basic ", 6);
-    EVP_EncodeBlock((unsigned char *)out + 6, (const unsigned char *)cred, (int)len);
-}
-
-static void
 on_error(enum evhttp_request_error e, void *arg)
 {
     struct reply *r = arg;
@@ -486,16 +412,16 @@ http_post(const struct cli *c, const char *auth, const char *body, struct reply 
         goto out;
     r->base = base;
     if (c->tls) {
-        struct bufferevent *bev = rpc_tls_client_bev(c->ctx, base, c->host);
+        struct bufferevent *bev = rpc_tls_client_bev(c->ctx, base, c->conn.host);
 
         /* the connection owns the bufferevent */
         conn = bev == NULL ? NULL
-                           : evhttp_connection_base_bufferevent_new(base, NULL, bev, c->host,
+                           : evhttp_connection_base_bufferevent_new(base, NULL, bev, c->conn.host,
                                                                     (unsigned short)c->port);
         if (conn == NULL && bev != NULL)
             bufferevent_free(bev);
     } else {
-        conn = evhttp_connection_base_new(base, NULL, c->host, (unsigned short)c->port);
+        conn = evhttp_connection_base_new(base, NULL, c->conn.host, (unsigned short)c->port);
     }
     if (conn == NULL)
         goto out;
@@ -509,7 +435,7 @@ http_post(const struct cli *c, const char *auth, const char *body, struct reply 
         goto out;
     evhttp_request_set_error_cb(req, on_error);
     h = evhttp_request_get_output_headers(req);
-    snprintf(port_host, sizeof(port_host), "%s:%d", c->host, c->port);
+    snprintf(port_host, sizeof(port_host), "%s:%d", c->conn.host, c->port);
     evhttp_add_header(h, "Host", port_host);
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "Connection", "close");
@@ -526,16 +452,17 @@ out:
         event_base_free(base);
 }
 
-/* -rpctls without -rpcfingerprint for the node in `datadir`: pin <datadir>/rpc.crt, the pair
- * sbxd makes when rpctls=1 has no rpctlscert; without that file, leave the certificate to the
- * system's authorities. SBX_EIO after a message when the file is there but unreadable. */
+/* -rpctls without -rpcfingerprint for the node in the datadir (no -rpcconnect): pin
+ * <datadir>/rpc.crt, the pair sbxd makes when rpctls=1 has no rpctlscert; without that file,
+ * leave the certificate to the system's authorities. SBX_EIO after a message when the file is
+ * there but unreadable. */
 static int
-local_pin(struct cli *c, const char *datadir)
+local_pin(struct cli *c)
 {
     char path[1100];
     struct sbx_err err;
 
-    if ((size_t)snprintf(path, sizeof(path), "%s/rpc.crt", datadir) >= sizeof(path) ||
+    if ((size_t)snprintf(path, sizeof(path), "%s/rpc.crt", c->conn.datadir) >= sizeof(path) ||
         access(path, F_OK) != 0)
         return SBX_OK;
     if (tls_fingerprint_file(c->pin, path, &err) != SBX_OK) {
@@ -564,6 +491,40 @@ sleep_ms(long ms)
         ;
 }
 
+/* The help method's result as text: the list of methods, or one method's parameters. */
+static void
+print_help(const json_t *result)
+{
+    const json_t *v, *p;
+    size_t i;
+
+    if (json_is_array(result)) {
+        json_array_foreach(result, i, v)
+        {
+            printf("%s\n    %s\n", json_string_value(json_object_get(v, "usage")),
+                   json_string_value(json_object_get(v, "summary")));
+        }
+        printf("\nsbx-cli help METHOD describes one.\n");
+        return;
+    }
+    printf("%s\n%s\nRoles:", json_string_value(json_object_get(result, "usage")),
+           json_string_value(json_object_get(result, "summary")));
+    json_array_foreach(json_object_get(result, "roles"), i, v) printf(" %s", json_string_value(v));
+    printf("\n");
+    if (json_array_size(json_object_get(result, "params")) == 0) {
+        printf("\nNo parameters.\n");
+        return;
+    }
+    printf("\nParameters:\n");
+    json_array_foreach(json_object_get(result, "params"), i, p)
+    {
+        printf("  %-16s %-8s %-9s %s\n", json_string_value(json_object_get(p, "name")),
+               json_string_value(json_object_get(p, "type")),
+               json_is_true(json_object_get(p, "required")) ? "required" : "optional",
+               json_string_value(json_object_get(p, "meaning")));
+    }
+}
+
 /* Print the answer in `r`; returns the exit status. */
 static int
 print_reply(const struct cli *c, const struct reply *r)
@@ -574,8 +535,8 @@ print_reply(const struct cli *c, const struct reply *r)
     int status = EXIT_RPC_ERROR;
 
     if (r->status == 401) {
-        say("authorization failed: %s", c->user != NULL
-                                            ? "wrong -rpcuser or -rpcpassword"
+        say("authorization failed: %s", c->conn.user[0] != '\0'
+                                            ? "wrong -rpcuser or password"
                                             : "the cookie is stale (was sbxd restarted?)");
         return EXIT_CONNECT;
     }
@@ -621,7 +582,9 @@ print_reply(const struct cli *c, const struct reply *r)
         goto out;
     }
     csv = json_object_get(result, "csv");
-    if (json_is_string(csv)) {
+    if (strcmp(c->method, "help") == 0 && (json_is_array(result) || json_is_object(result))) {
+        print_help(result);
+    } else if (json_is_string(csv)) {
         /* getreport format=csv: the CSV text itself, so that `> file.csv` gives a CSV file */
         fputs(json_string_value(csv), stdout);
     } else if (json_is_string(result)) {
@@ -641,118 +604,110 @@ out:
     return status;
 }
 
+/* "help METHOD": the bare word after help is the method to describe. */
+static void
+help_positional(struct cli *c)
+{
+    static char arg[80];
+
+    if (strcmp(c->method, "help") == 0 && c->nparams == 1 && strchr(c->params[0], '=') == NULL) {
+        snprintf(arg, sizeof(arg), "method=%.64s", c->params[0]);
+        c->params[0] = arg;
+    }
+}
+
+/* POST the request until an answer comes (or, with -rpcwait, 30 s pass); the exit status to
+ * go on with (-1), or the one to exit with. */
+static int
+exchange(struct cli *c, const char *body, struct reply *r)
+{
+    char auth[RPC_CLIENT_AUTH_MAX], seen[TLS_FINGERPRINT_HEX];
+    double deadline = now_s() + WAIT_SECONDS;
+    struct sbx_err err;
+    int rc;
+
+    for (;;) {
+        rc = rpc_client_auth(&c->conn, auth, sizeof(auth), &err);
+        if (rc == SBX_ENOTFOUND && c->wait && now_s() < deadline) {
+            sleep_ms(WAIT_STEP_MS);
+            continue;
+        }
+        if (rc) {
+            say("%s", err.msg);
+            return EXIT_CONNECT;
+        }
+        /* Read at each attempt: -rpcwait may see the node start. */
+        c->port = rpc_client_port(&c->conn);
+        http_post(c, auth, body, r);
+        OPENSSL_cleanse(auth, sizeof(auth));
+        if (r->status != 0)
+            return -1;
+        if (r->error == EVREQ_HTTP_DATA_TOO_LONG) {
+            say("the answer is larger than %u bytes", RESPONSE_MAX);
+            return EXIT_RPC_ERROR;
+        }
+        if (r->error == EVREQ_HTTP_TIMEOUT) {
+            say("no answer from %s:%d within %d s", c->conn.host, c->port, c->timeout_s);
+            return EXIT_CONNECT;
+        }
+        if (c->tls && rpc_tls_client_refused(c->ctx, seen)) {
+            say("%s:%d: the server's TLS certificate (SHA-256 fingerprint %s) is %s", c->conn.host,
+                c->port, seen,
+                c->pinned ? "not the one pinned with -rpcfingerprint"
+                          : "not trusted (give its fingerprint with -rpcfingerprint)");
+            return EXIT_CONNECT;
+        }
+        if (!c->wait || now_s() >= deadline) {
+            say("cannot connect to %s:%d (is sbxd running?%s)", c->conn.host, c->port,
+                c->tls ? "" : " if it has rpctls=1, add -rpctls");
+            return EXIT_CONNECT;
+        }
+        free(r->body);
+        r->body = NULL;
+        sleep_ms(WAIT_STEP_MS);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
     struct cli c;
     struct reply r = {0};
-    char datadir[1024], cookie_path[1100], port_path[1100];
-    char cred[COOKIE_MAX + 1];
-    char auth[2 * COOKIE_MAX + 16];
-    char *body = NULL, seen[TLS_FINGERPRINT_HEX];
     struct sbx_err err;
-    double deadline;
-    int status, n;
+    char *body = NULL;
+    int status;
 
     memset(&c, 0, sizeof(c));
     status = parse_args(&c, argc, argv);
     if (status >= 0)
-        return status;
-    if (strcmp(c.method, "verifytxproof") == 0)
-        return rpc_cli_proof_main(c.nparams, c.params);
+        goto out;
+    if (strcmp(c.method, "verifytxproof") == 0) {
+        status = rpc_cli_proof_main(c.nparams, c.params);
+        goto out;
+    }
     status = EXIT_USAGE;
+    help_positional(&c);
     body = build_request(&c);
     if (body == NULL)
         goto out;
-
-    if (c.datadir != NULL)
-        snprintf(datadir, sizeof(datadir), "%s", c.datadir);
-    else
-        default_datadir(datadir, sizeof(datadir), c.devnet);
-    n = snprintf(cookie_path, sizeof(cookie_path), "%s/.cookie",
-                 c.datadir != NULL ? c.datadir : datadir);
-    if (n < 0 || (size_t)n >= sizeof(cookie_path)) {
-        say("-datadir: path too long");
+    if (rpc_client_resolve(&c.conn, &err) != SBX_OK) {
+        say("%s", err.msg);
         goto out;
     }
-    snprintf(port_path, sizeof(port_path), "%s/.rpcport", c.datadir != NULL ? c.datadir : datadir);
     /* the local node (no -rpcconnect): its own certificate in the datadir is the pin */
-    if (c.tls && !c.pinned && !c.host_given && local_pin(&c, datadir) != SBX_OK)
+    if (c.tls && !c.pinned && rpc_client_is_local(&c.conn) && local_pin(&c) != SBX_OK)
         goto out;
     if (c.tls && rpc_tls_client_new(&c.ctx, c.pinned ? c.pin : NULL, &err) != SBX_OK) {
         say("%s", err.msg);
         status = EXIT_CONNECT;
         goto out;
     }
-
-    deadline = now_s() + WAIT_SECONDS;
-    for (;;) {
-        status = EXIT_CONNECT;
-        if (c.user != NULL) {
-            n = snprintf(cred, sizeof(cred), "%s:%s", c.user, c.password);
-            if (n < 0 || (size_t)n >= sizeof(cred)) {
-                say("-rpcuser/-rpcpassword: too long");
-                status = EXIT_USAGE;
-                goto out;
-            }
-        } else {
-            n = read_cookie(cookie_path, cred, sizeof(cred));
-            if (n == -2) {
-                say("%s is not a cookie file", cookie_path);
-                goto out;
-            }
-            if (n == -1) {
-                if (c.wait && now_s() < deadline) {
-                    sleep_ms(WAIT_STEP_MS);
-                    continue;
-                }
-                say("cannot read %s: %s (is sbxd running with this -datadir%s? or give "
-                    "-rpcuser and -rpcpassword)",
-                    cookie_path, strerror(errno), c.devnet ? "" : ", or -devnet");
-                goto out;
-            }
-        }
-        /* The port: -rpcport; else, for the local node, the one it says it listens on; else
-         * the default. Read at each attempt: -rpcwait may see the node start. */
-        if (!c.port_given) {
-            c.port = c.host_given ? 0 : read_port_file(port_path);
-            if (c.port == 0)
-                c.port = c.devnet ? RPCPORT_DEVNET : RPCPORT_MAIN;
-        }
-        basic_auth(auth, sizeof(auth), cred);
-        OPENSSL_cleanse(cred, sizeof(cred));
-        http_post(&c, auth, body, &r);
-        OPENSSL_cleanse(auth, sizeof(auth));
-        if (r.status != 0)
-            break;
-        if (r.error == EVREQ_HTTP_DATA_TOO_LONG) {
-            say("the answer is larger than %u bytes", RESPONSE_MAX);
-            status = EXIT_RPC_ERROR;
-            goto out;
-        }
-        if (r.error == EVREQ_HTTP_TIMEOUT) {
-            say("no answer from %s:%d within %d s", c.host, c.port, c.timeout_s);
-            goto out;
-        }
-        if (c.tls && rpc_tls_client_refused(c.ctx, seen)) {
-            say("%s:%d: the server's TLS certificate (SHA-256 fingerprint %s) is %s", c.host,
-                c.port, seen,
-                c.pinned ? "not the one pinned with -rpcfingerprint"
-                         : "not trusted (give its fingerprint with -rpcfingerprint)");
-            goto out;
-        }
-        if (!c.wait || now_s() >= deadline) {
-            say("cannot connect to %s:%d (is sbxd running?%s)", c.host, c.port,
-                c.tls ? "" : " if it has rpctls=1, add -rpctls");
-            goto out;
-        }
-        free(r.body);
-        r.body = NULL;
-        sleep_ms(WAIT_STEP_MS);
-    }
-    status = print_reply(&c, &r);
+    status = exchange(&c, body, &r);
+    if (status < 0)
+        status = print_reply(&c, &r);
 out:
     rpc_tls_free(c.ctx);
+    rpc_client_release(&c.conn);
     free(r.body);
     free(body);
     return status;

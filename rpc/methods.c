@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "compliance/rules.h"
+#include "rpc/help.h"
 #include "rpc/m_admin.h"
 #include "rpc/m_query.h"
 #include "rpc/m_submit.h"
@@ -92,6 +93,7 @@ rpc_methods_submit_done(struct rpc_outcome *o, const struct node_result *r)
 #define LIST " from? to? limit? cursor?"
 
 static const struct rpc_method method_table[] = {
+    {"help", ANY, rpc_help_handler, NULL, "method?", 0},
     {"getinfo", ANY, rpc_m_admin_getinfo, NULL, "", 0},
     {"openaccount", OPERATOR, rpc_m_submit_built, rpc_build_openaccount,
      "account kyc_tier investor_class country kyc_ref bank_ref", 0},

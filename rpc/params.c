@@ -21,9 +21,8 @@ rpc_params_present(const json_t *v)
     return v != NULL && !json_is_null(v);
 }
 
-/* The next name of a spec at `*p`: its start, length and whether it is optional. 0 at the end. */
-static int
-spec_next(const char **p, const char **name, size_t *len, int *optional)
+int
+rpc_params_spec_next(const char **p, const char **name, size_t *len, int *optional)
 {
     const char *s = *p;
 
@@ -49,7 +48,7 @@ spec_has(const char *spec, const char *key)
     size_t len;
     int optional;
 
-    while (spec_next(&spec, &name, &len, &optional)) {
+    while (rpc_params_spec_next(&spec, &name, &len, &optional)) {
         if (strlen(key) == len && memcmp(key, name, len) == 0)
             return 1;
     }
@@ -66,7 +65,7 @@ rpc_params_check(const json_t *params, const char *spec, const char *prefix, str
 
     if (!json_is_object(params))
         return sbx_err_set(err, SBX_EINVAL, "%s: must be an object", prefix[0] ? prefix : "params");
-    while (spec_next(&p, &name, &len, &optional)) {
+    while (rpc_params_spec_next(&p, &name, &len, &optional)) {
         char key_buf[64];
 
         if (optional || len >= sizeof(key_buf))

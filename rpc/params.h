@@ -34,6 +34,10 @@ int rpc_params_present(const json_t *v);
 int rpc_params_check(const json_t *params, const char *spec, const char *prefix,
                      struct sbx_err *err) SBX_WARN_UNUSED;
 
+/* The next name of a spec at `*p` (advanced past it): its start and length (the name is not
+ * NUL-terminated) and whether it is optional. 0 at the end of the spec. */
+int rpc_params_spec_next(const char **p, const char **name, size_t *len, int *optional);
+
 /* A decimal string with at most `decimals` fractional digits (ledger_amount_parse); JSON
  * numbers are refused. `positive`: 0 is refused too. */
 int rpc_params_amount(const json_t *v, unsigned decimals, int positive, int64_t *out,

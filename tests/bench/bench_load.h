@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "rpc/client.h"
 #include "util/err.h"
 
 #define CALL_MAX 2048              /* one JSON-RPC call's text */
@@ -52,12 +53,8 @@ enum kind {
 #define N_BAD_KINDS (K_COUNT - K_FIRST_BAD)
 
 struct opts {
-    int devnet;
-    char datadir[1024];
-    char rpcconnect[256];
-    int rpcport;
-    char rpcuser[256];
-    char rpcpassword[256];
+    struct rpc_client conn; /* how to find the node: as sbx-cli does (rpc/client.h) */
+    int rpcport;            /* the port conn gave */
     long accounts;
     long trades;
     int conns;
@@ -139,7 +136,7 @@ struct bench {
     struct event_base *base;
     struct sockaddr_storage addr;
     int addrlen;
-    char auth[1024]; /* "Basic ..." */
+    char auth[RPC_CLIENT_AUTH_MAX]; /* "Basic ..." */
     char host[300];
     struct conn *conns;
     int alive;

@@ -182,7 +182,7 @@ handle_response(struct bench *b, struct phase *p, const struct hreq *h, int stat
         if (!b->fatal)
             fprintf(stderr,
                     "sbx-bench: HTTP %d: authentication failed (check the cookie or "
-                    "-rpcuser/-rpcpassword)\n",
+                    "-rpcuser and its password)\n",
                     status);
         b->fatal = 1;
         return;

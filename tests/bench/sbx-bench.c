@@ -68,12 +68,7 @@ static const char usage_text[] =
     "counts by outcome (accepted, rejected by rule, errors by code), throughput and latency.\n"
     "\n"
     "  -help               print this text\n"
-    "  -devnet             use the devnet defaults (port 18645, datadir ~/.sbx/devnet)\n"
-    "  -datadir=DIR        where to read the cookie (<DIR>/.cookie) (default ~/.sbx)\n"
-    "  -rpcconnect=ADDR    node address (default 127.0.0.1)\n"
-    "  -rpcport=PORT       node RPC port (default 8645, devnet 18645)\n"
-    "  -rpcuser=NAME       with -rpcpassword: an rpcauth user instead of the cookie\n"
-    "  -rpcpassword=PW\n"
+    "  -version            print the version and exit\n"
     "  -accounts=N         ordinary accounts to open and fund (default 200)\n"
     "  -trades=N           trades to submit (default 20000)\n"
     "  -conns=N            concurrent keep-alive connections (default 64)\n"
@@ -85,6 +80,10 @@ static const char usage_text[] =
     "                      sends its next request when the previous reply arrives\n"
     "  -receipts=FILE      write `txid height outcome kind` for every receipt and recorded\n"
     "                      rejection\n"
+    "\n"
+    "Finding the node (as sbx-cli does; -rpcconnect takes a numeric address here):\n";
+
+static const char usage_tail[] =
     "\n"
     "Exit status: 0 if every request was answered and every error was expected; 1 if a request\n"
     "failed (connection, HTTP, authentication) or an unexpected error code came back; 2 on a\n"
@@ -156,27 +155,6 @@ void
 fmt_coin(char out[static 32], int64_t units)
 {
     snprintf(out, 32, "%" PRId64 ".%08" PRId64, units / COIN, units % COIN);
-}
-
-static void
-base64(char *out, size_t cap, const unsigned char *in, size_t len)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-
-    for (size_t i = 0; i < len && o + 5 <= cap; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-
-        if (i + 1 < len)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < len ? tab[v & 63] : '=';
-    }
-    out[o] = '\0';
 }
 
 void
@@ -251,11 +229,12 @@ set_str(char *dst, size_t cap, const char *name, const char *value)
 static void
 parse_opts(struct opts *o, int argc, char **argv)
 {
-    int port_set = 0, datadir_set = 0;
+    struct sbx_err err;
     long v;
+    int rc;
 
     memset(o, 0, sizeof(*o));
-    memcpy(o->rpcconnect, "127.0.0.1", sizeof("127.0.0.1"));
+    rpc_client_init(&o->conn);
     o->accounts = 200;
     o->trades = 20000;
     o->conns = 64;
@@ -278,25 +257,19 @@ parse_opts(struct opts *o, int argc, char **argv)
         memcpy(name, arg, len);
         name[len] = '\0';
         val = eq ? eq + 1 : NULL;
+        rc = rpc_client_option(&o->conn, name, val, &err);
+        if (rc == SBX_OK)
+            continue;
+        if (rc != SBX_ENOTFOUND)
+            usage_error("%s", err.msg);
         if (!strcmp(name, "help") || !strcmp(name, "h") || !strcmp(name, "?")) {
             fputs(usage_text, stdout);
+            fputs(rpc_client_usage, stdout);
+            fputs(usage_tail, stdout);
             exit(0);
-        } else if (!strcmp(name, "devnet")) {
-            o->devnet = val == NULL || strcmp(val, "0") != 0;
-        } else if (!strcmp(name, "datadir")) {
-            set_str(o->datadir, sizeof(o->datadir), name, val);
-            datadir_set = 1;
-        } else if (!strcmp(name, "rpcconnect")) {
-            set_str(o->rpcconnect, sizeof(o->rpcconnect), name, val);
-        } else if (!strcmp(name, "rpcport")) {
-            if (!parse_long(val, 1, 65535, &v))
-                usage_error("-rpcport: not a port: '%s'", val ? val : "");
-            o->rpcport = (int)v;
-            port_set = 1;
-        } else if (!strcmp(name, "rpcuser")) {
-            set_str(o->rpcuser, sizeof(o->rpcuser), name, val);
-        } else if (!strcmp(name, "rpcpassword")) {
-            set_str(o->rpcpassword, sizeof(o->rpcpassword), name, val);
+        } else if (!strcmp(name, "version")) {
+            printf("sbx-bench version %s\n", PACKAGE_VERSION);
+            exit(0);
         } else if (!strcmp(name, "accounts")) {
             if (!parse_long(val, 2, ACCOUNTS_MAX, &o->accounts))
                 usage_error("-accounts: not in 2..1000000: '%s'", val ? val : "");
@@ -328,51 +301,20 @@ parse_opts(struct opts *o, int argc, char **argv)
             usage_error("unknown option '%s'", argv[i]);
         }
     }
-    if (!port_set)
-        o->rpcport = o->devnet ? 18645 : 8645;
-    if (!datadir_set && o->rpcuser[0] == '\0') {
-        const char *home = getenv("HOME");
-        int n;
-
-        if (home == NULL || home[0] == '\0')
-            usage_error("%s", "no HOME: give -datadir=DIR or -rpcuser/-rpcpassword");
-        n = snprintf(o->datadir, sizeof(o->datadir), "%s/.sbx%s", home, o->devnet ? "/devnet" : "");
-        if (n < 0 || (size_t)n >= sizeof(o->datadir))
-            usage_error("%s", "HOME is too long");
-    }
-    if ((o->rpcuser[0] == '\0') != (o->rpcpassword[0] == '\0'))
-        usage_error("%s", "-rpcuser and -rpcpassword go together");
+    if (rpc_client_resolve(&o->conn, &err) != SBX_OK)
+        usage_error("%s", err.msg);
+    o->rpcport = rpc_client_port(&o->conn);
 }
 
-/* "Basic base64(user:password)" from -rpcuser/-rpcpassword or <datadir>/.cookie. */
+/* "Basic base64(user:password)": -rpcuser and its password, or the cookie (rpc/client.c). */
 static void
 load_auth(struct bench *b)
 {
-    char cred[600];
-    char path[1100];
-    size_t len;
-    FILE *f;
+    struct sbx_err err;
 
-    if (b->o.rpcuser[0] != '\0') {
-        snprintf(cred, sizeof(cred), "%s:%s", b->o.rpcuser, b->o.rpcpassword);
-    } else {
-        snprintf(path, sizeof(path), "%s/.cookie", b->o.datadir);
-        f = fopen(path, "r");
-        if (f == NULL)
-            die("cannot read the cookie %s: %s (is sbxd running? or give -rpcuser and "
-                "-rpcpassword)",
-                path, strerror(errno));
-        len = fread(cred, 1, sizeof(cred) - 1, f);
-        fclose(f);
-        cred[len] = '\0';
-        while (len > 0 && (cred[len - 1] == '\n' || cred[len - 1] == '\r'))
-            cred[--len] = '\0';
-        if (strchr(cred, ':') == NULL)
-            die("%s is not a cookie file (no ':')", path);
-    }
-    memcpy(b->auth, "Basic ", 6);
-    base64(b->auth + 6, sizeof(b->auth) - 6, (const unsigned char *)cred, strlen(cred));
-    memset(cred, 0, sizeof(cred));
+    if (rpc_client_auth(&b->o.conn, b->auth, sizeof(b->auth), &err) != SBX_OK)
+        die("%s", err.msg);
+    rpc_client_release(&b->o.conn);
 }
 
 /* ------------------------------------------------------------------ running and reporting */
@@ -489,11 +431,11 @@ resolve(struct bench *b)
     char spec[300];
     int len = (int)sizeof(b->addr);
 
-    snprintf(spec, sizeof(spec), "%s:%d", b->o.rpcconnect, b->o.rpcport);
-    if (strchr(b->o.rpcconnect, ':') != NULL) /* an IPv6 literal */
-        snprintf(spec, sizeof(spec), "[%s]:%d", b->o.rpcconnect, b->o.rpcport);
+    snprintf(spec, sizeof(spec), "%s:%d", b->o.conn.host, b->o.rpcport);
+    if (strchr(b->o.conn.host, ':') != NULL) /* an IPv6 literal */
+        snprintf(spec, sizeof(spec), "[%s]:%d", b->o.conn.host, b->o.rpcport);
     if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&b->addr, &len) != 0)
-        die("-rpcconnect: not a numeric address: %s", b->o.rpcconnect);
+        die("-rpcconnect: not a numeric address: %s", b->o.conn.host);
     b->addrlen = len;
     snprintf(b->host, sizeof(b->host), "%s", spec);
 }
@@ -543,7 +485,7 @@ main(int argc, char **argv)
     }
     printf("sbx-bench: %s:%d, %d connections, batch %d, %ld accounts, %ld trades (%d%% bad), "
            "ids %s-*\n",
-           b->o.rpcconnect, b->o.rpcport, b->o.conns, b->o.batch, b->o.accounts, b->o.trades,
+           b->o.conn.host, b->o.rpcport, b->o.conns, b->o.batch, b->o.accounts, b->o.trades,
            b->o.badpct, b->prefix);
     run_phase(b, phases[0], 0);
     if (phases[0]->accepted == 1)

@@ -17,7 +17,7 @@ from framework import (BAD_SIGNATURE, CONFLICT, FORBIDDEN, INVALID_PARAMS, INVAL
 
 HEX64 = r"^[0-9a-f]{64}$"
 
-METHODS = ["getinfo", "openaccount", "updateaccount", "deposit", "withdraw", "submittrade",
+METHODS = ["help", "getinfo", "openaccount", "updateaccount", "deposit", "withdraw", "submittrade",
            "submitrawtx", "checktrade", "getblock", "gettx", "gettxproof", "gettrade",
            "listtrades", "getaccount", "getusage", "getlicence", "listalerts", "listrejections",
            "submitdirective", "getsupervision", "verifychain", "getreport", "getpeerinfo",

@@ -2,6 +2,7 @@
  * parameter parsers, building transactions from params, and submission results. The HTTP
  * server itself is exercised by the functional tests against a running sbxd. */
 #include "tests/unit/test_common.h"
+#include "tests/unit/test_rpc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -943,6 +944,8 @@ main(void)
         cmocka_unit_test(test_build_directive),
         cmocka_unit_test(test_call_checks_before_handler),
         cmocka_unit_test(test_roles_table),
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_client_conf),
         cmocka_unit_test(test_report_period),
         cmocka_unit_test(test_report_csv_and_hash),
         cmocka_unit_test(test_submit_done),

@@ -1,0 +1,9 @@
+/* rpc/ unit tests: the tests in files of their own (test_rpc_help.c), run by test_rpc.c's main. */
+#ifndef SBX_TEST_RPC_H
+#define SBX_TEST_RPC_H
+
+/* test_rpc_help.c: the help method against the method table; rpc/client.c's configuration. */
+void test_help(void **state);
+void test_client_conf(void **state);
+
+#endif
