@@ -99,6 +99,7 @@ static const struct opt options[] = {
     {"devnetregulator", K_KEY, 0, AT(devnet_regulators), AT(ndevnet_regulators), 0, 16},
     {"genesis", K_STR, 0, STR(genesis), 0, 0},
     {"genkey", K_BOOL, F_CMDLINE, AT(genkey), 0, 0, 1},
+    {"init", K_STR, F_CMDLINE, STR(init), 0, 0},
     {"alertnotify", K_STR, 0, STR(alertnotify), 0, 0},
     {"alertnotifyrate", K_INT, 0, AT(node.alertnotify_rate), 0, 1, 10000},
 };
@@ -178,6 +179,12 @@ static const char help_text[] =
     "  -connect=HOST:PORT    a peer to connect to and follow (repeatable)\n"
     "  -listen=0|1           accept peer connections (default 1)\n"
     "  -observer=HEX         an observer node key this node accepts (repeatable)\n"
+    "\n"
+    "A new network:\n"
+    "  -init=LICENCE.json    make a new chain in an empty datadir from a licence file (see\n"
+    "                        contrib/licence.example.json), keys/operator.key if missing, and\n"
+    "                        <datadir>/genesis.hex for the regulators; print the network id and\n"
+    "                        exit\n"
     "\n"
     "Regulator and observer nodes:\n"
     "  -genesis=FILE         first start of a follower: make the chain from the network's\n"
