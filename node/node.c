@@ -87,8 +87,9 @@ join_path(char *out, size_t cap, const char *a, const char *b)
     return k < 0 || (size_t)k >= cap ? SBX_ETOOLONG : SBX_OK;
 }
 
-/* The devnet's house account, opened in its own block at first start (block-authenticated, as
- * every business transaction the operator builds). */
+/* The licence's house account (the devnet's, or the one a licence file names), opened in its
+ * own block at the operator's first start (block-authenticated, as every business transaction
+ * the operator builds). */
 static int
 open_house_account(struct node *n, struct sbx_err *err)
 {

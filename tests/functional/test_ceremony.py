@@ -145,6 +145,14 @@ class CeremonyTest(NodeTestCase):
             self.assertEqual((tx["height"], tx["block_hash"]),
                              (last["height"], last["block_hash"]))
 
+    def test_example_licence_file(self):
+        """contrib/licence.example.json makes a chain as it is."""
+        with open(os.path.join(framework.SRCDIR, "contrib", "licence.example.json")) as f:
+            doc = f.read()
+        out = self.init(os.path.join(self.tmp, "example"), doc)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"(?m)^network id: [0-9a-f]{64}$")
+
     def test_bad_licence_files_create_nothing(self):
         keys = [genkey(os.path.join(self.tmp, "r%d" % i)) for i in (1, 2)]
         good = licence(keys)
