@@ -30,6 +30,17 @@ cmp_params_default(enum cmp_param p)
     return (unsigned)p < CMP_P_COUNT ? defs[p].def : 0;
 }
 
+int
+cmp_params_required(enum cmp_param p)
+{
+#define X(e)                                                                                       \
+    if (p == (e))                                                                                  \
+        return 1;
+    CMP_PARAMS_REQUIRED(X)
+#undef X
+    return 0;
+}
+
 void
 cmp_params_defaults(struct cmp_params *p)
 {

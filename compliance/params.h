@@ -74,6 +74,11 @@
     X(CMP_P_SCREENING_REQUIRED, "aml.screening_required", 1, 0, 1)                                 \
     X(CMP_P_WIND_DOWN_DAYS, "licence.wind_down_days", 90, 0, 3650)
 
+/* The parameters a licence file (`sbxd -init`, compliance/licence_file.c) must set: their
+ * defaults above serve existing devnet genesis documents only, never a new network. */
+#define CMP_PARAMS_REQUIRED(X)                                                                     \
+    X(CMP_P_PARTICIPANTS_MAX) X(CMP_P_EXCHANGE_DAILY) X(CMP_P_EXCHANGE_TOTAL)
+
 #define X(e, name, def, lo, hi) e,
 enum cmp_param { CMP_PARAMS(X) CMP_P_COUNT };
 #undef X
@@ -90,6 +95,8 @@ struct cmp_params {
 /* Name, default and range of parameter `p`. */
 const char *cmp_params_name(enum cmp_param p);
 int64_t cmp_params_default(enum cmp_param p);
+/* 1 if a licence file must set parameter `p` (CMP_PARAMS_REQUIRED), else 0. */
+int cmp_params_required(enum cmp_param p);
 
 /* Defaults for everything (valid_from = valid_to = 0, reference prices and their times 0,
  * version 1). */

@@ -267,6 +267,8 @@ int ledger_tx_check_for_encoding(const struct ledger_tx *tx, struct sbx_err *err
 int ledger_tx_check_header(const struct ledger_tx *tx, struct sbx_err *err) SBX_WARN_UNUSED;
 /* Identifier check: 1..max bytes of printable ASCII without spaces. */
 int ledger_id_valid(const char *s, size_t max);
+/* Asset symbol check: 1..SBX_ASSET_MAX characters A-Z and 0-9. */
+int ledger_symbol_valid(const char *s);
 
 /* Append the unsigned encoding (what the txid covers) to `out`. (tx_encode.c) */
 int ledger_tx_encode_unsigned(const struct ledger_tx *tx, struct buf *out,

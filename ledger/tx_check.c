@@ -91,6 +91,12 @@ ledger_id_valid(const char *s, size_t max)
     return check_id(s, max, 1, "", "", NULL) == SBX_OK;
 }
 
+int
+ledger_symbol_valid(const char *s)
+{
+    return check_symbol(s, 1, "", "", NULL) == SBX_OK;
+}
+
 /* Length of the UTF-8 sequence starting at s[i] (strict: no overlong forms, no surrogates,
  * nothing above U+10FFFF), or 0 if there is none. */
 static size_t

@@ -114,6 +114,10 @@ static const struct opt options[] = {
     {"pid", K_STR, 0, STR(pid), 0, 0, G_GENERAL, "FILE",
      "write the daemon's process id to FILE while it runs, removed at stop (default "
      "<datadir>/sbxd.pid; a relative path is taken in the datadir)"},
+    {"init", K_STR, F_CMDLINE, STR(init), 0, 0, G_GENERAL, "LICENCE.json",
+     "make a new chain in an empty datadir from a licence file (see "
+     "contrib/licence.example.json), keys/operator.key if missing, and <datadir>/genesis.hex "
+     "for the regulators; print the network id and exit"},
     {"rpcbind", K_STR, 0, STR(rpcbind), 0, 0, G_RPC, "ADDR",
      "address to listen on (default 127.0.0.1)"},
     {"rpcport", K_PORT, 0, AT(rpcport), 0, 0, 65535, G_RPC, "PORT",

@@ -49,6 +49,7 @@ struct sbxd_config {
     size_t ndevnet_regulators;
     char genesis[1024];      /* -genesis: a follower's genesis block (hex file); "" = none */
     int genkey;              /* -genkey: print the regulator key and exit */
+    char init[1024];         /* -init: a new network's licence file; make its chain and exit */
     char alertnotify[1024];  /* -alertnotify: a command run for every alert; "" = none */
     char pid[1024];          /* -pid: the pid file; "" = <datadir>/sbxd.pid */
     struct node_config node; /* node.datadir points into `datadir`: do not copy the struct */

@@ -87,8 +87,9 @@ join_path(char *out, size_t cap, const char *a, const char *b)
     return k < 0 || (size_t)k >= cap ? SBX_ETOOLONG : SBX_OK;
 }
 
-/* The devnet's house account, opened in its own block at first start (block-authenticated, as
- * every business transaction the operator builds). */
+/* The licence's house account (the devnet's, or the one a licence file names), opened in its
+ * own block at the operator's first start (block-authenticated, as every business transaction
+ * the operator builds). */
 static int
 open_house_account(struct node *n, struct sbx_err *err)
 {
@@ -137,9 +138,8 @@ load_key(struct ledger_key *k, const char *path, struct sbx_err *err)
     return ledger_keys_load(k, path, err);
 }
 
-/* Load or make a key file. */
-static int
-load_or_make_key(struct ledger_key *k, const char *dir, const char *path, struct sbx_err *err)
+int
+node_load_or_make_key(struct ledger_key *k, const char *dir, const char *path, struct sbx_err *err)
 {
     int rc = load_key(k, path, err);
 
@@ -163,7 +163,7 @@ node_genkey(const char *datadir, uint8_t pub[static 32], struct sbx_err *err)
     if (join_path(keys, sizeof(keys), datadir, "keys") ||
         join_path(rkey, sizeof(rkey), keys, "regulator.key"))
         return sbx_err_set(err, SBX_ETOOLONG, "datadir: path too long");
-    rc = load_or_make_key(&k, keys, rkey, err);
+    rc = node_load_or_make_key(&k, keys, rkey, err);
     if (rc == SBX_OK)
         memcpy(pub, k.pubkey, 32);
     ledger_keys_wipe(&k);
@@ -356,7 +356,7 @@ open_keys_and_chain(struct node *n, const struct node_paths *p, struct sbx_err *
                            "is no operator key)",
                            p->rkey);
     } else {
-        rc = load_or_make_key(&n->obs_key, p->keys, p->nkey, err);
+        rc = node_load_or_make_key(&n->obs_key, p->keys, p->nkey, err);
         if (rc)
             return rc;
         n->role = NODE_ROLE_OBSERVER;

@@ -29,7 +29,9 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "compliance/licence_file.h"
 #include "ledger/keys.h"
+#include "node/ceremony.h"
 #include "node/config.h"
 #include "node/net.h"
 #include "node/node.h"
@@ -37,6 +39,7 @@
 #include "util/err.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -410,6 +413,39 @@ cleanup(struct daemon *d)
     sbxd_config_release(&d->cfg);
 }
 
+/* `sbxd -init=LICENCE.json`: the licence file checked first (a bad one creates nothing), then
+ * the datadir, the operator key, the chain and genesis.hex (node/ceremony.c). Exit status. */
+static int
+run_init(const struct sbxd_config *cfg)
+{
+    struct cmp_licence_file lf;
+    struct sbx_err err;
+    uint8_t id[32], op[32];
+    char hex[65];
+    int rc;
+
+    umask(077);
+    log_set_stderr(cfg->printtoconsole);
+    if (cfg->devnet) {
+        fprintf(stderr, "sbxd: -init: not with -devnet\n");
+        return 1;
+    }
+    rc = cmp_licence_file_read(&lf, cfg->init, &err);
+    rc = rc ? rc : make_dirs(cfg->datadir, &err);
+    rc = rc ? rc : node_ceremony_run(cfg->datadir, &lf, time_now_ms(), id, op, &err);
+    cmp_licence_file_release(&lf);
+    if (rc) {
+        fprintf(stderr, "sbxd: -init: %s\n", err.msg);
+        return 1;
+    }
+    hex_encode(hex, id, 32);
+    printf("network id: %s\n", hex);
+    hex_encode(hex, op, 32);
+    printf("operator key: %s\ngenesis block: %s/%s\n", hex, cfg->datadir,
+           NODE_CEREMONY_GENESIS_FILE);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -434,6 +470,11 @@ main(int argc, char **argv)
         return 0;
     }
 
+    if (d.cfg.init[0] != '\0') {
+        status = run_init(&d.cfg);
+        sbxd_config_release(&d.cfg);
+        return status;
+    }
     if (d.cfg.genkey) {
         uint8_t pub[32];
         char hex[65];

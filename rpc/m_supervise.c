@@ -42,6 +42,18 @@ put_param(json_t *o, const char *name, int64_t v)
                         is_amount_param(name) ? rpc_render_amount(v, 0) : rpc_render_int(v));
 }
 
+/* The genesis assets, VND first: [{"symbol", "decimals"}]. */
+static json_t *
+assets_json(const struct ledger_asset_def *assets, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a != NULL && i < n; i++)
+        json_array_append_new(a, json_pack("{s:s,s:i}", "symbol", assets[i].symbol, "decimals",
+                                           (int)assets[i].decimals));
+    return a;
+}
+
 int
 rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                            struct rpc_outcome *out, struct sbx_err *err)
@@ -78,6 +90,7 @@ rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m
             json_array_append_new(ha, json_string(env->assets[i].symbol));
     }
     json_object_set_new(r, "halted_assets", ha);
+    json_object_set_new(r, "assets", assets_json(env->assets, na));
     for (int i = 0; i < CMP_P_COUNT; i++)
         put_param(ps, cmp_params_name((enum cmp_param)i), p->v[i]);
     for (size_t i = 1; i < na; i++) {

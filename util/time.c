@@ -142,3 +142,65 @@ time_parse_day(const char *s, int64_t *day)
         return -1; /* e.g. 2026-02-30 */
     return 0;
 }
+
+/* The value of `n` decimal digits at s, or -1 if one is not a digit. */
+static int
+digits(const char *s, int n)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int
+time_parse_rfc3339(const char *s, int64_t *ms)
+{
+    char date[11];
+    int64_t day, frac = 0;
+    int h, mi, sec, oh, om, sign, nfrac = 0;
+    const char *p;
+
+    if (strnlen(s, 20) < 20 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
+        s[16] != ':')
+        return -1;
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    h = digits(s + 11, 2);
+    mi = digits(s + 14, 2);
+    sec = digits(s + 17, 2);
+    if (time_parse_day(date, &day) != 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
+        sec > 59)
+        return -1;
+    p = s + 19;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++, nfrac++) {
+            if (nfrac == 3)
+                return -1;
+            frac = frac * 10 + (*p - '0');
+        }
+        if (nfrac == 0)
+            return -1;
+        for (int i = nfrac; i < 3; i++)
+            frac *= 10;
+    }
+    if ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0') {
+        oh = om = 0;
+        sign = 1;
+    } else {
+        if ((p[0] != '+' && p[0] != '-') || strlen(p) != 6 || p[3] != ':')
+            return -1;
+        sign = p[0] == '-' ? -1 : 1;
+        oh = digits(p + 1, 2);
+        om = digits(p + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
+            return -1;
+    }
+    *ms = day * SBX_MS_PER_DAY + ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + frac -
+          sign * ((int64_t)oh * 60 + om) * 60000;
+    return 0;
+}

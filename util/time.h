@@ -40,5 +40,9 @@ void time_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 void time_format_day(char out[static 11], int64_t day);
 /* Parse "YYYY-MM-DD" (a valid date) into a day number; 0 on success, -1 otherwise. */
 int time_parse_day(const char *s, int64_t *day);
+/* Parse an RFC 3339 date-time with its offset, "YYYY-MM-DDTHH:MM:SS[.f]+HH:MM" (or "Z"; "T"
+ * also "t" or " "; up to 3 fraction digits, the ledger's resolution) into ms since the epoch;
+ * 0 on success, -1 otherwise (a leap second :60 is refused: the ledger has none). */
+int time_parse_rfc3339(const char *s, int64_t *ms);
 
 #endif

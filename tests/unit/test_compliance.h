@@ -153,6 +153,9 @@ void test_licence_status_names(void **state); /* test_compliance_names.c */
 void test_alert_names(void **state);
 void test_params_licence(void **state);
 void test_licence_window(void **state);
+void test_licence_file_complete(void **state);
+void test_licence_file_refused(void **state);
+void test_licence_file_read(void **state);
 void test_auth_signer(void **state);
 void test_accounts(void **state);
 void test_participants_house_last(void **state);

@@ -198,6 +198,36 @@ test_time_parse_day(void **state)
 }
 
 static void
+test_time_parse_rfc3339(void **state)
+{
+    int64_t ms;
+
+    (void)state;
+    /* midnight in UTC+7 is 17:00 the day before in UTC */
+    assert_int_equal(time_parse_rfc3339("2025-09-01T00:00:00+07:00", &ms), 0);
+    assert_int_equal(ms, INT64_C(1756659600000));
+    assert_int_equal(time_parse_rfc3339("2025-08-31T17:00:00Z", &ms), 0);
+    assert_int_equal(ms, INT64_C(1756659600000));
+    assert_int_equal(time_parse_rfc3339("2025-08-31T12:30:00-04:30", &ms), 0);
+    assert_int_equal(ms, INT64_C(1756659600000));
+    /* the last millisecond of a licence that ends at midnight UTC+7 */
+    assert_int_equal(time_parse_rfc3339("2028-08-31T23:59:59.999+07:00", &ms), 0);
+    assert_int_equal(ms, INT64_C(1851354000000) - 1);
+    assert_int_equal(time_parse_rfc3339("2028-08-31 23:59:59.9+07:00", &ms), 0);
+    assert_int_equal(ms, INT64_C(1851354000000) - 100);
+    assert_int_equal(time_parse_rfc3339("2025-09-01T00:00:00", &ms), -1); /* no offset */
+    assert_int_equal(time_parse_rfc3339("2025-09-01", &ms), -1);
+    assert_int_equal(time_parse_rfc3339("2025-09-01T00:00:00.1234Z", &ms), -1); /* below ms */
+    assert_int_equal(time_parse_rfc3339("2025-09-01T00:00:00.Z", &ms), -1);
+    assert_int_equal(time_parse_rfc3339("2025-09-01T24:00:00Z", &ms), -1);
+    assert_int_equal(time_parse_rfc3339("2025-09-01T23:59:60Z", &ms), -1);
+    assert_int_equal(time_parse_rfc3339("2025-02-29T00:00:00Z", &ms), -1);
+    assert_int_equal(time_parse_rfc3339("2025-09-01T00:00:00+0700", &ms), -1);
+    assert_int_equal(time_parse_rfc3339("2025-09-01T00:00:00+07:00 ", &ms), -1);
+    assert_int_equal(time_parse_rfc3339("", &ms), -1);
+}
+
+static void
 test_sha256_vectors(void **state)
 {
     /* FIPS 180-2 test vector: SHA-256("abc") */
@@ -628,6 +658,7 @@ main(void)
         cmocka_unit_test(test_time_civil),
         cmocka_unit_test(test_time_utc7_boundaries),
         cmocka_unit_test(test_time_parse_day),
+        cmocka_unit_test(test_time_parse_rfc3339),
         cmocka_unit_test(test_sha256_vectors),
         cmocka_unit_test(test_sha256_tagged),
         cmocka_unit_test(test_map),
