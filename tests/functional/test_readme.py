@@ -92,6 +92,7 @@ def without_comment(cmd):
 
 def port_free(port):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as sbxd binds
         try:
             s.bind(("0.0.0.0", port))
         except OSError:
