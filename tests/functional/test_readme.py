@@ -2,7 +2,7 @@
 it suggests, then every line of "Using the node" in order (the node started in the background,
 accounts, deposits, checktrade, submittrade, the transaction proof checked without a node,
 sbx-bench, contrib/rpcauth, contrib/devnet up and down), and doc/devnet.md's shell and Python
-examples. Each command runs with /bin/sh in a directory that looks like the source tree (`build/`
+examples and doc/operations.md's quick start. Each command runs with /bin/sh in a directory that looks like the source tree (`build/`
 is the build directory, `contrib/` the repository's) and a temporary HOME, so `~/.sbx/devnet` is
 fresh; it must exit 0, and the answers that say something (checktrade's "ok", submittrade's
 verdict, the proof's "valid") are checked. The one placeholder, TXID, becomes the txid of the
@@ -26,10 +26,12 @@ import framework as fw
 
 README = os.path.join(fw.SRCDIR, "README.md")
 DEVNET_DOC = os.path.join(fw.SRCDIR, "doc", "devnet.md")
+OPERATIONS_DOC = os.path.join(fw.SRCDIR, "doc", "operations.md")
 DEVNET_PORTS = (18645, 18646)
 PORT_LOCK = os.path.join(tempfile.gettempdir(), "sbx-test-readme-devnet-ports.lock")
 COMMAND_TIMEOUT = 900  # a bound only: contrib/quickstart run runs make in the build directory
 PLACEHOLDERS = ("TXID",)
+ONE_SHOT = ("-genkey", "-init", "-version", "-help")  # sbxd options that do a job and exit
 
 
 def sections(path):
@@ -176,6 +178,11 @@ class ReadmeTest(fw.NodeTestCase):
                 self.assertIsNotNone(self.txid, "%s: no %s to put in %r" % (where, name, cmd))
                 cmd = re.sub(r"\b%s\b" % name, self.txid, cmd)
         bare = without_comment(cmd)
+        words = bare.split()
+        if os.path.basename(words[0]) == "sbxd" and not bare.endswith("&") and \
+                not any(w.split("=")[0] in ONE_SHOT for w in words[1:]):
+            self.fail("%s: `%s` runs a node in the foreground, and the commands after it are "
+                      "for the same shell (end it with &)" % (where, cmd))
         if bare.endswith("&"):
             log = open(os.path.join(self.tmp, "background-%d.log" % len(self.background)), "ab")
             p = subprocess.Popen(["/bin/sh", "-c", "exec " + bare[:-1].strip()], cwd=self.work,
@@ -271,6 +278,18 @@ class ReadmeTest(fw.NodeTestCase):
         self.assertGreater(len(named), 0)
         for opt in sorted(named):
             self.assertIn(opt, helptext, "README names %s; configure --help does not" % opt)
+
+    def test_operations_quick_start(self):
+        """doc/operations.md's quick start: the node in one terminal (here in the background),
+        getinfo and stop in another once it is up."""
+        [(line, start), *rest] = commands(section(OPERATIONS_DOC, "Quick start (devnet)")[0])
+        self.run_command("doc/operations.md:%d" % line, without_comment(start) + " &")
+        cookie = os.path.join(self.devnet_datadir(), ".cookie")
+        fw.in_time(lambda: os.path.exists(cookie), timeout=fw.START_TIMEOUT,
+                   what="the devnet node's cookie")
+        for line, cmd in rest:
+            self.run_command("doc/operations.md:%d" % line, cmd)
+        self.assertEqual(self.background[0].wait(fw.STOP_TIMEOUT), 0)
 
     def test_devnet_doc(self):
         """doc/devnet.md: up, status, sbx-cli on the operator, down; the Python example reading
