@@ -1,12 +1,12 @@
 """The README's commands, as written, on fresh devnets: `contrib/quickstart run` and the commands
 it suggests, then every line of "Using the node" in order (the node started in the background,
 accounts, deposits, checktrade, submittrade, the transaction proof checked without a node,
-sbx-bench, contrib/rpcauth, contrib/devnet up and down), and doc/devnet.md's shell and Python
-examples and doc/operations.md's quick start. Each command runs with /bin/sh in a directory that looks like the source tree (`build/`
-is the build directory, `contrib/` the repository's) and a temporary HOME, so `~/.sbx/devnet` is
-fresh; it must exit 0, and the answers that say something (checktrade's "ok", submittrade's
-verdict, the proof's "valid") are checked. The one placeholder, TXID, becomes the txid of the
-last submittrade.
+sbx-bench, contrib/rpcauth, contrib/devnet up and down), doc/devnet.md's shell and Python
+examples and doc/operations.md's quick start. Each command runs with /bin/sh in a directory
+that looks like the source tree (`build/` is the build directory, `contrib/` the repository's)
+and a temporary HOME, so `~/.sbx/devnet` is fresh; it must exit 0, and the answers that say
+something (checktrade's "ok", submittrade's verdict, the proof's "valid") are checked. The one
+placeholder, TXID, becomes the txid of the last submittrade.
 
 The README's devnet listens on its default ports (RPC 18645, peer 18646), so one run of this
 module at a time holds a lock on the machine and waits for the ports to be free."""
@@ -120,8 +120,9 @@ class ReadmeTest(fw.NodeTestCase):
 
     def setUp(self):
         super().setUp()
-        self.lock = open(PORT_LOCK, "a")
-        fcntl.flock(self.lock, fcntl.LOCK_EX)  # released when the file is closed
+        lock = open(PORT_LOCK, "a")
+        self.addCleanup(lock.close)  # after tearDown: the nodes are stopped by then
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
         self.home = os.path.join(self.tmp, "home")
         self.work = os.path.join(self.tmp, "work")  # "this directory" of the README
         os.makedirs(self.home)
@@ -144,7 +145,6 @@ class ReadmeTest(fw.NodeTestCase):
         try:
             self.stop_everything()
         finally:
-            self.lock.close()
             super().tearDown()
 
     def stop_everything(self):
