@@ -2,11 +2,11 @@
 it suggests, then every line of "Using the node" in order (the node started in the background,
 accounts, deposits, checktrade, submittrade, the transaction proof checked without a node,
 sbx-bench, contrib/rpcauth, contrib/devnet up and down), doc/devnet.md's shell and Python
-examples and doc/operations.md's quick start. Each command runs with /bin/sh in a directory
-that looks like the source tree (`build/` is the build directory, `contrib/` the repository's)
-and a temporary HOME, so `~/.sbx/devnet` is fresh; it must exit 0, and the answers that say
-something (checktrade's "ok", submittrade's verdict, the proof's "valid") are checked. The one
-placeholder, TXID, becomes the txid of the last submittrade.
+examples, doc/operations.md's quick start and doc/hacking.md's load. Each command runs with
+/bin/sh in a directory that looks like the source tree (`build/` is the build directory,
+`contrib/` the repository's) and a temporary HOME, so `~/.sbx/devnet` is fresh; it must exit
+0, and the answers that say something (checktrade's "ok", submittrade's verdict, the proof's
+"valid") are checked. The one placeholder, TXID, becomes the txid of the last submittrade.
 
 The README's devnet listens on its default ports (RPC 18645, peer 18646), so one run of this
 module at a time holds a lock on the machine and waits for the ports to be free."""
@@ -27,6 +27,7 @@ import framework as fw
 README = os.path.join(fw.SRCDIR, "README.md")
 DEVNET_DOC = os.path.join(fw.SRCDIR, "doc", "devnet.md")
 OPERATIONS_DOC = os.path.join(fw.SRCDIR, "doc", "operations.md")
+HACKING_DOC = os.path.join(fw.SRCDIR, "doc", "hacking.md")
 DEVNET_PORTS = (18645, 18646)
 PORT_LOCK = os.path.join(tempfile.gettempdir(), "sbx-test-readme-devnet-ports.lock")
 COMMAND_TIMEOUT = 900  # a bound only: contrib/quickstart run runs make in the build directory
@@ -289,6 +290,16 @@ class ReadmeTest(fw.NodeTestCase):
                    what="the devnet node's cookie")
         for line, cmd in rest:
             self.run_command("doc/operations.md:%d" % line, cmd)
+        self.assertEqual(self.background[0].wait(fw.STOP_TIMEOUT), 0)
+
+    def test_hacking_bench(self):
+        """doc/hacking.md's load against a devnet node started in the background."""
+        blocks = [b for _, bs in sections(HACKING_DOC) for b in bs
+                  if b[1] == "sh" and any("sbx-bench -devnet" in t for t in b[2])]
+        self.assertEqual(len(blocks), 1, "doc/hacking.md has no sbx-bench example")
+        for line, cmd in commands(blocks[0]):
+            self.run_command("doc/hacking.md:%d" % line, cmd)
+        self.run_command("test", "build/sbx-cli -devnet stop")
         self.assertEqual(self.background[0].wait(fw.STOP_TIMEOUT), 0)
 
     def test_devnet_doc(self):
