@@ -304,3 +304,20 @@ out:
     close(fd);
     return rc;
 }
+
+int
+ledger_keys_load_or_make(struct ledger_key *k, const char *dir, const char *path, int make,
+                         struct sbx_err *err)
+{
+    struct stat st;
+    int rc;
+
+    if (stat(path, &st) == 0)
+        return ledger_keys_load(k, path, err);
+    if (!make)
+        return SBX_ENOTFOUND;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return sbx_err_set(err, SBX_EIO, "cannot create %s: %s", dir, strerror(errno));
+    rc = ledger_keys_generate(k);
+    return rc ? sbx_err_set(err, rc, "cannot generate a key") : ledger_keys_save(k, path, err);
+}

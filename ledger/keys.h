@@ -44,5 +44,10 @@ int ledger_keys_verify(const uint8_t pub[static 32], const uint8_t msg[static 32
 int ledger_keys_save(const struct ledger_key *k, const char *path,
                      struct sbx_err *err) SBX_WARN_UNUSED;
 int ledger_keys_load(struct ledger_key *k, const char *path, struct sbx_err *err) SBX_WARN_UNUSED;
+/* Load the key in `path` if the file exists (SBX_ENOTFOUND with no message if it does not, and
+ * `make` is 0); with `make`, an absent file is made: `dir` created (mode 0700) if missing, a new
+ * key generated and saved. */
+int ledger_keys_load_or_make(struct ledger_key *k, const char *dir, const char *path, int make,
+                             struct sbx_err *err) SBX_WARN_UNUSED;
 
 #endif

@@ -83,7 +83,7 @@ static int
 operator_key(struct ledger_key *k, const struct ceremony_paths *p,
              const struct cmp_licence_file *lf, struct sbx_err *err)
 {
-    int rc = node_load_or_make_key(k, p->keys, p->okey, err);
+    int rc = ledger_keys_load_or_make(k, p->keys, p->okey, 1, err);
 
     if (rc)
         return rc;

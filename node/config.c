@@ -680,6 +680,28 @@ config_defaults(struct sbxd_config *c)
     node_config_defaults(&c->node);
 }
 
+/* What is checked once every source is applied (options that go together), the log
+ * categories in force, and the node's view of the settings. */
+static int
+config_finish(struct sbxd_config *c, struct sbx_err *err)
+{
+    if (c->datadir[0] == '\0')
+        return sbx_err_set(err, SBX_EINVAL, "-datadir: empty value");
+    /* rpctls's files: both or neither, and only with rpctls (sbxd makes its own pair) */
+    if ((c->rpctlscert[0] != '\0') != (c->rpctlskey[0] != '\0'))
+        return sbx_err_set(err, SBX_EINVAL, "-rpctlscert and -rpctlskey go together");
+    if (c->rpctlscert[0] != '\0' && !c->rpctls)
+        return sbx_err_set(err, SBX_EINVAL, "-rpctlscert and -rpctlskey need -rpctls=1");
+    c->node.datadir = c->datadir;
+    c->node.devnet = c->devnet;
+    c->node.devnet_regulators = (const uint8_t(*)[32])c->devnet_regulators;
+    c->node.ndevnet_regulators = c->ndevnet_regulators;
+    c->node.genesis_path = c->genesis[0] ? c->genesis : NULL;
+    c->node.alertnotify = c->alertnotify[0] ? c->alertnotify : NULL;
+    /* The last -debug given is the one in force (each was checked as it was applied). */
+    return log_enable(c->debug, err);
+}
+
 int
 sbxd_config_load(struct sbxd_config *c, int argc, char **argv, struct sbx_err *err)
 {
@@ -774,30 +796,7 @@ sbxd_config_load(struct sbxd_config *c, int argc, char **argv, struct sbx_err *e
         if (rc != SBX_OK)
             goto out;
     }
-    if (c->datadir[0] == '\0') {
-        rc = sbx_err_set(err, SBX_EINVAL, "-datadir: empty value");
-        goto out;
-    }
-    /* rpctls's files: both or neither, and only with rpctls (sbxd makes its own pair) */
-    if ((c->rpctlscert[0] != '\0') != (c->rpctlskey[0] != '\0')) {
-        rc = sbx_err_set(err, SBX_EINVAL, "-rpctlscert and -rpctlskey go together");
-        goto out;
-    }
-    if (c->rpctlscert[0] != '\0' && !c->rpctls) {
-        rc = sbx_err_set(err, SBX_EINVAL, "-rpctlscert and -rpctlskey need -rpctls=1");
-        goto out;
-    }
-    /* The last -debug given is the one in force (each was checked as it was applied). */
-    rc = log_enable(c->debug, err);
-    if (rc != SBX_OK)
-        goto out;
-    c->node.datadir = c->datadir;
-    c->node.devnet = c->devnet;
-    c->node.devnet_regulators = (const uint8_t(*)[32])c->devnet_regulators;
-    c->node.ndevnet_regulators = c->ndevnet_regulators;
-    c->node.genesis_path = c->genesis[0] ? c->genesis : NULL;
-    c->node.alertnotify = c->alertnotify[0] ? c->alertnotify : NULL;
-    rc = SBX_OK;
+    rc = config_finish(c, err);
 out:
     conf_read_release(&r);
     if (rc != SBX_OK)

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include "node/chain.h"
-#include "node/node_int.h"
 #include "util/log.h"
 #include "util/sha256.h"
 
@@ -75,7 +74,7 @@ node_devnet_init(const char *datadir, int64_t now_ms, const uint8_t (*regulators
         return SBX_OK; /* a chain is already there */
     if (mkdir(keys, 0700) != 0 && errno != EEXIST)
         return sbx_err_set(err, SBX_EIO, "cannot create %s: %s", keys, strerror(errno));
-    rc = node_load_or_make_key(&op, keys, opath, err);
+    rc = ledger_keys_load_or_make(&op, keys, opath, 1, err);
     if (rc)
         goto out;
     if (nregulators > SBX_MAX_REGULATORS) {

@@ -127,30 +127,6 @@ open_house_account(struct node *n, struct sbx_err *err)
     return rc;
 }
 
-/* A key file: SBX_OK loaded, SBX_ENOTFOUND absent, else the error (bad mode, bad content). */
-static int
-load_key(struct ledger_key *k, const char *path, struct sbx_err *err)
-{
-    struct stat st;
-
-    if (stat(path, &st) != 0)
-        return SBX_ENOTFOUND;
-    return ledger_keys_load(k, path, err);
-}
-
-int
-node_load_or_make_key(struct ledger_key *k, const char *dir, const char *path, struct sbx_err *err)
-{
-    int rc = load_key(k, path, err);
-
-    if (rc != SBX_ENOTFOUND)
-        return rc;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return sbx_err_set(err, SBX_EIO, "cannot create %s: %s", dir, strerror(errno));
-    rc = ledger_keys_generate(k);
-    return rc ? sbx_err_set(err, rc, "cannot generate a key") : ledger_keys_save(k, path, err);
-}
-
 int
 node_genkey(const char *datadir, uint8_t pub[static 32], struct sbx_err *err)
 {
@@ -163,7 +139,7 @@ node_genkey(const char *datadir, uint8_t pub[static 32], struct sbx_err *err)
     if (join_path(keys, sizeof(keys), datadir, "keys") ||
         join_path(rkey, sizeof(rkey), keys, "regulator.key"))
         return sbx_err_set(err, SBX_ETOOLONG, "datadir: path too long");
-    rc = node_load_or_make_key(&k, keys, rkey, err);
+    rc = ledger_keys_load_or_make(&k, keys, rkey, 1, err);
     if (rc == SBX_OK)
         memcpy(pub, k.pubkey, 32);
     ledger_keys_wipe(&k);
@@ -328,12 +304,12 @@ open_keys_and_chain(struct node *n, const struct node_paths *p, struct sbx_err *
 {
     int rc, has_op = 0;
 
-    rc = load_key(&n->op_key, p->okey, err);
+    rc = ledger_keys_load_or_make(&n->op_key, NULL, p->okey, 0, err);
     if (rc == SBX_OK)
         has_op = 1;
     else if (rc != SBX_ENOTFOUND)
         return rc;
-    rc = load_key(&n->reg_key, p->rkey, err);
+    rc = ledger_keys_load_or_make(&n->reg_key, NULL, p->rkey, 0, err);
     if (rc == SBX_OK)
         n->has_reg_key = 1;
     else if (rc != SBX_ENOTFOUND)
@@ -350,13 +326,13 @@ open_keys_and_chain(struct node *n, const struct node_paths *p, struct sbx_err *
         n->role = NODE_ROLE_OPERATOR;
     } else if (n->has_reg_key) {
         n->role = NODE_ROLE_REGULATOR;
-    } else if (load_key(&n->reg_key, p->rkey, NULL) == SBX_OK) {
+    } else if (ledger_keys_load_or_make(&n->reg_key, NULL, p->rkey, 0, NULL) == SBX_OK) {
         return sbx_err_set(err, SBX_EDENIED,
                            "%s is not a regulator key of this chain's genesis block (and there "
                            "is no operator key)",
                            p->rkey);
     } else {
-        rc = node_load_or_make_key(&n->obs_key, p->keys, p->nkey, err);
+        rc = ledger_keys_load_or_make(&n->obs_key, p->keys, p->nkey, 1, err);
         if (rc)
             return rc;
         n->role = NODE_ROLE_OBSERVER;

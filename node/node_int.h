@@ -254,10 +254,6 @@ struct node {
 void node_result_refuse(struct node_result *r, int rc, const char *msg);
 /* Refuse on the spot (event loop: the callback runs now). */
 void node_refuse_now(node_done_fn fn, void *arg, int rc, const char *msg);
-/* Load the key file `path`, or make it (mode 0600, in `dir`, made 0700 if missing) when it is
- * absent; any other failure (bad mode, bad content) is the error. */
-int node_load_or_make_key(struct ledger_key *k, const char *dir, const char *path,
-                          struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* ------------------------------------------------------------------ pipeline.c */
 

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "rpc/auth.h"
-#include "rpc/methods.h"
 #include "rpc/params.h"
 
 struct summary {
@@ -211,27 +210,23 @@ describe(const struct rpc_method *m)
 }
 
 int
-rpc_help_handler(const struct rpc_env *env, const struct rpc_method *m, json_t *params_in,
-                 struct rpc_outcome *out, struct sbx_err *err)
+rpc_help_answer(const struct rpc_env *env, const struct rpc_method *table, size_t n,
+                json_t *params_in, struct rpc_outcome *out, struct sbx_err *err)
 {
     const json_t *jm = json_object_get(params_in, "method");
-    const struct rpc_method *table, *which;
     char name[64];
     json_t *r;
-    size_t n;
     int rc;
 
-    (void)m;
     if (rpc_params_present(jm)) {
         rc = rpc_params_str(jm, sizeof(name) - 1, 0, 1, name, "method", err);
         if (rc)
             return rc;
-        which = rpc_methods_find(name);
-        if (which == NULL)
-            return sbx_err_set(err, SBX_EINVAL, "method: no method %s", name);
-        return rpc_outcome_result(out, describe(which), err);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(table[i].name, name) == 0)
+                return rpc_outcome_result(out, describe(&table[i]), err);
+        return sbx_err_set(err, SBX_EINVAL, "method: no method %s", name);
     }
-    table = rpc_methods_table(&n);
     r = json_array();
     for (size_t i = 0; r != NULL && i < n; i++) {
         const char *summary = rpc_help_summary(table[i].name);

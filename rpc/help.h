@@ -16,11 +16,13 @@ struct rpc_help_param {
     const char *meaning; /* one line */
 };
 
-/* help: without `method`, the methods the caller's role may call (name, summary, usage); with
- * `method`, that method's roles, summary and parameters (name, type, required, meaning).
- * -32602 for a method name not in the table. Any thread. */
-int rpc_help_handler(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
-                     struct rpc_outcome *out, struct sbx_err *err);
+/* The help method's answer from the method table `table` (`n` rows; rpc/methods.c passes its
+ * own, so that this file needs no link back to it): without `method`, the methods the caller's
+ * role may call (name, summary, usage); with `method`, that method's roles, summary and
+ * parameters (name, type, required, meaning). -32602 for a method name not in the table. Any
+ * thread. */
+int rpc_help_answer(const struct rpc_env *env, const struct rpc_method *table, size_t n,
+                    json_t *params, struct rpc_outcome *out, struct sbx_err *err);
 
 /* The one line that says what `method` does, or NULL if it has none. */
 const char *rpc_help_summary(const char *method);

@@ -92,8 +92,11 @@ rpc_methods_submit_done(struct rpc_outcome *o, const struct node_result *r)
 /* The parameters of the list methods beside their filters. */
 #define LIST " from? to? limit? cursor?"
 
+static int help_handler(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                        struct rpc_outcome *out, struct sbx_err *err);
+
 static const struct rpc_method method_table[] = {
-    {"help", ANY, rpc_help_handler, NULL, "method?", 0},
+    {"help", ANY, help_handler, NULL, "method?", 0},
     {"getinfo", ANY, rpc_m_admin_getinfo, NULL, "", 0},
     {"openaccount", OPERATOR, rpc_m_submit_built, rpc_build_openaccount,
      "account kyc_tier investor_class country kyc_ref bank_ref", 0},
@@ -151,6 +154,15 @@ rpc_methods_table(size_t *n)
 {
     *n = SBX_ARRAY_LEN(method_table);
     return method_table;
+}
+
+/* help answers from this table (rpc/help.c holds the texts). */
+static int
+help_handler(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+             struct rpc_outcome *out, struct sbx_err *err)
+{
+    (void)m;
+    return rpc_help_answer(env, method_table, SBX_ARRAY_LEN(method_table), params, out, err);
 }
 
 /* The params of a call as an object: absent, null and [] stand for none (`*empty` then holds
