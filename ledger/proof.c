@@ -58,29 +58,18 @@ int
 ledger_proof_check(const struct ledger_proof *p, uint8_t txid[static 32],
                    uint8_t block_hash[static 32], struct sbx_err *err)
 {
-    struct ledger_tx tx;
     struct sbx_err txerr;
     uint8_t vh[32];
-    size_t ulen;
     int rc;
 
     memset(txid, 0, 32);
     ledger_block_hash(&p->hdr, block_hash);
     sbx_err_clear(&txerr);
-    memset(&tx, 0, sizeof(tx));
-    rc = ledger_tx_decode(&tx, p->tx, p->tx_len, &ulen, &txerr);
-    if (rc == SBX_OK) {
-        ledger_tx_id_raw(txid, p->tx, ulen);
-        /* a signed transaction's own signature, or a block-authenticated one's signer being the
-         * producer whose signature the header carries */
-        rc = ledger_tx_verify_in_block(&tx, txid, p->hdr.producer, &txerr);
-        ledger_tx_release(&tx);
-        if (rc)
-            return sbx_err_set(err, rc, "tx: %s", txerr.msg);
-    } else {
-        ledger_tx_release(&tx);
-        return sbx_err_set(err, rc, "tx: does not decode: %s", txerr.msg);
-    }
+    /* it decodes, and is authenticated: its own signature, or (block-authenticated) its signer
+     * is the producer whose signature the header carries */
+    rc = ledger_tx_check_in_block(p->tx, p->tx_len, p->hdr.producer, txid, NULL, &txerr);
+    if (rc)
+        return sbx_err_set(err, rc, "tx: %s", txerr.msg);
     if (p->index >= p->hdr.ntx)
         return sbx_err_set(err, SBX_EINVAL, "index: %lu, but the block has %lu transactions",
                            (unsigned long)p->index, (unsigned long)p->hdr.ntx);

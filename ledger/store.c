@@ -833,12 +833,10 @@ verify_block(struct ledger_store *s, const struct ledger_block *b, const uint8_t
              const struct ledger_tip *tip, struct sbx_err *err)
 {
     unsigned long long h = (unsigned long long)b->hdr.height;
-    struct ledger_tx tx;
     struct sbx_err e;
     uint8_t txid[32];
     uint64_t at;
     uint32_t idx;
-    size_t ulen;
     int rc;
 
     sbx_err_clear(&e);
@@ -858,13 +856,7 @@ verify_block(struct ledger_store *s, const struct ledger_block *b, const uint8_t
     for (size_t i = 0; i < b->ntx; i++) {
         const struct ledger_block_entry *en = &b->entries[i];
 
-        memset(&tx, 0, sizeof(tx));
-        rc = ledger_tx_decode(&tx, en->tx, en->tx_len, &ulen, &e);
-        if (rc == SBX_OK) {
-            ledger_tx_id_raw(txid, en->tx, ulen);
-            rc = ledger_tx_verify_in_block(&tx, txid, b->hdr.producer, &e);
-        }
-        ledger_tx_release(&tx);
+        rc = ledger_tx_check_in_block(en->tx, en->tx_len, b->hdr.producer, txid, NULL, &e);
         if (rc)
             return sbx_err_set(err, rc == SBX_ENOMEM ? rc : SBX_ECORRUPT,
                                "block %llu, transaction %zu: %s (%s)", h, i, e.msg,

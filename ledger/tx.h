@@ -312,6 +312,12 @@ int ledger_tx_verify(const struct ledger_tx *tx, const uint8_t txid[static 32],
 int ledger_tx_verify_in_block(const struct ledger_tx *tx, const uint8_t txid[static 32],
                               const uint8_t producer[static 32],
                               struct sbx_err *err) SBX_WARN_UNUSED;
+/* One encoded transaction of a block produced by `producer`: it decodes (exactly `len` bytes),
+ * its txid goes into `txid`, its type into `*type` (may be NULL), and it is authenticated in
+ * that block (ledger_tx_verify_in_block). The decoder's or the check's code and message. */
+int ledger_tx_check_in_block(const uint8_t *raw, size_t len, const uint8_t producer[static 32],
+                             uint8_t txid[static 32], int *type,
+                             struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* Names for JSON and logs ("trade", "deposit", ...; NULL if unknown) and the reverse (-1 if
  * unknown), one pair per table above. */

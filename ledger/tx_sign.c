@@ -134,3 +134,23 @@ ledger_tx_verify_in_block(const struct ledger_tx *tx, const uint8_t txid[static 
                            "block's producer");
     return SBX_OK;
 }
+
+int
+ledger_tx_check_in_block(const uint8_t *raw, size_t len, const uint8_t producer[static 32],
+                         uint8_t txid[static 32], int *type, struct sbx_err *err)
+{
+    struct ledger_tx tx;
+    size_t ulen;
+    int rc;
+
+    memset(&tx, 0, sizeof(tx));
+    rc = ledger_tx_decode(&tx, raw, len, &ulen, err);
+    if (rc == SBX_OK) {
+        ledger_tx_id_raw(txid, raw, ulen);
+        rc = ledger_tx_verify_in_block(&tx, txid, producer, err);
+        if (type != NULL)
+            *type = tx.type;
+    }
+    ledger_tx_release(&tx);
+    return rc;
+}

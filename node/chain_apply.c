@@ -27,18 +27,11 @@ node_chain_check_txs(const struct ledger_block *b, size_t from, size_t to, uint8
 {
     for (size_t i = from; i < to; i++) {
         const struct ledger_block_entry *e = &b->entries[i];
-        struct ledger_tx tx;
-        size_t ulen;
-        int rc;
+        int type = -1;
+        int rc = ledger_tx_check_in_block(e->tx, e->tx_len, b->hdr.producer, txids[i], &type, err);
 
-        rc = ledger_tx_decode(&tx, e->tx, e->tx_len, &ulen, err);
-        if (rc == SBX_OK) {
-            ledger_tx_id_raw(txids[i], e->tx, ulen);
-            rc = ledger_tx_verify_in_block(&tx, txids[i], b->hdr.producer, err);
-            if (rc == SBX_OK && tx.type == LEDGER_TX_GENESIS)
-                rc = sbx_err_set(err, SBX_ECORRUPT, "a genesis transaction after block 0");
-            ledger_tx_release(&tx);
-        }
+        if (rc == SBX_OK && type == LEDGER_TX_GENESIS)
+            rc = sbx_err_set(err, SBX_ECORRUPT, "a genesis transaction after block 0");
         if (rc) {
             *bad = i;
             return rc;
