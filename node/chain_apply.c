@@ -165,7 +165,7 @@ apply_one(struct node_chain *c, const struct ledger_block *b, size_t i, const ui
     /* decoded and checked by node_chain_check_txs; decoding again is cheaper than keeping
      * every decoded transaction of a block */
     rc = ledger_tx_decode(&tx, e->tx, e->tx_len, NULL, err);
-    if (rc == SBX_OK && node_chain_time_fit(c, tx.timestamp) != 0) {
+    if (rc == SBX_OK && node_chain_time_fit(c, tx.timestamp, tx.type) != 0) {
         long long ts = (long long)tx.timestamp;
 
         ledger_tx_release(&tx);

@@ -57,12 +57,13 @@ node_chain_pending(const struct node_chain *c)
 }
 
 int
-node_chain_time_fit(const struct node_chain *c, int64_t ts)
+node_chain_time_fit(const struct node_chain *c, int64_t ts, int tx_type)
 {
-    int64_t skew = cmp_engine_params(c->eng)->v[CMP_P_MAX_SKEW_MS];
+    const struct cmp_params *p = cmp_engine_params(c->eng);
+    int64_t skew = p->v[CMP_P_MAX_SKEW_MS];
 
     /* both times are below the year 2200 (decoding refuses later ones): no overflow */
-    if (ts < c->time_ms - skew)
+    if (ts < c->time_ms - cmp_params_time_before_ms(p, tx_type))
         return -1;
     return ts > c->time_ms + skew ? 1 : 0;
 }
