@@ -340,12 +340,8 @@ add_cosig(struct node *n, const struct node_proposal *p, struct ledger_tx *tx,
     struct ledger_directive *d = &tx->u.directive;
     int rc;
 
-    if (pubkey == NULL && !n->has_reg_key)
-        return sbx_err_set(err, SBX_EDENIED,
-                           "this node holds no regulator key: cosign on a regulator node, or "
-                           "give pubkey and signature");
     if (pubkey == NULL)
-        pubkey = n->reg_key.pubkey;
+        pubkey = n->reg_key.pubkey; /* node_proposals_cosign checked that it holds one */
     if (!is_regulator(g, pubkey))
         return sbx_err_set(err, SBX_EDENIED, "pubkey: not a regulator key of this network");
     if (node_proposals_signed_by(p, pubkey))
@@ -374,6 +370,10 @@ node_proposals_cosign(struct node *n, const uint8_t id[static 32], const uint8_t
     int rc;
 
     memset(out, 0, sizeof(*out));
+    if (pubkey == NULL && !n->has_reg_key) /* the operator, an observer: whatever the id */
+        return sbx_err_set(err, SBX_EDENIED,
+                           "this node holds no regulator key: cosign on a regulator node, or "
+                           "give pubkey and signature");
     if (p == NULL || time_now_ms() > p->expires_ms)
         return sbx_err_set(err, SBX_ENOTFOUND,
                            "proposal_id: no such pending proposal (unknown, expired or "
