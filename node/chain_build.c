@@ -122,6 +122,7 @@ node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struc
 {
     struct cmp_block_ctx ctx = {c->tip.height + 1, c->time_ms};
     const char *id;
+    char idbuf[65];
     uint8_t kind;
     int rc;
 
@@ -142,7 +143,7 @@ node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struc
         LOG_ERROR(LOG_NODE, "applying a verdict failed: %s", sbx_rc_name(rc));
         return SBX_EINTERNAL;
     }
-    id = cmp_records_id(tx, res, &kind);
+    id = cmp_records_id(tx, txid, res, &kind, idbuf);
     if (id != NULL) {
         rc = node_chain_ids_add(c, kind, id, txid, ctx.height);
         if (rc)
