@@ -579,6 +579,9 @@ on_connect(void *ctx, struct p2p_peer *peer)
         if (is_operator_peer(peer))
             attest(net, 1); /* at once: the operator may be waiting for supervision */
     }
+    /* pending k-of-n proposals: the operator may have restarted, the regulator been away */
+    if (net->follower ? is_operator_peer(peer) : p2p_peer_role(peer) == NODE_ROLE_REGULATOR)
+        node_proposals_resend(net->node);
 }
 
 static void

@@ -336,6 +336,11 @@ int node_proposals_cosign(struct node *n, const uint8_t id[static 32], const uin
 int node_proposals_receive(struct node *n, const uint8_t *raw, size_t len,
                            struct sbx_err *err) SBX_WARN_UNUSED;
 
+/* Event loop, when a link to the operator (on a follower) or to a regulator (on the operator)
+ * opens: send every pending proposal again, so that a node that restarted or was cut off learns
+ * them (receivers merge: nothing counts twice). */
+void node_proposals_resend(struct node *n);
+
 /* 1 if `key` is a regulator key of the chain. */
 int node_is_regulator(struct node *n, const uint8_t key[static 32]);
 

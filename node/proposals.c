@@ -5,21 +5,23 @@
  * any directive, each cosigner adds a cosignature over the same txid (ledger_tx_cosign), so the
  * directive the operator finally records is the proposal with every signature gathered; no
  * signature has to be made again, and followers re-check the quorum and every signature as for
- * any directive. A proposal lives in memory only, on every node that has seen it: the regulator
+ * any directive. A proposal lives in memory only, on every node that has seen it (sent again
+ * whenever a link between a regulator and the operator opens): the regulator
  * node that proposes or cosigns sends the whole proposal (every signature it holds) to the
  * operator in a PROPOSAL message (doc/protocol.md); the operator merges the signatures it did
  * not have, relays the merged proposal to every regulator link and hands the directive to its
  * pipeline as soon as it carries the quorum, once, and never after it expired. It expires at its
  * timestamp + supervision.proposal_ttl_s (the same instant on every node); the block rule
- * time.skew lets a directive be that much older than its block (cmp_params_time_before_ms), and
- * not older, so an expired proposal is refused by every follower too. Optimised for a handful of
- * proposals at a time: a list, searched linearly, capped at NODE_PROPOSALS_MAX.
+ * time.skew lets a directive be that much (and time.max_skew_ms) older than its block, no more
+ * (cmp_params_time_before_ms), so an expired proposal is refused by every follower too. Optimised
+ * for a handful of proposals at a time: a list, searched linearly, capped at NODE_PROPOSALS_MAX.
  *
  * Threads: every function runs on the event-loop thread (node_proposals_submit from
  * node_relay_submit, node_proposals_receive from node/net.c, node_proposals_cosign and
- * node_proposals_list from rpc/'s calls run on the node's loop, proposals_timer_cb every
- * second); the pool is the event loop's alone and takes no lock. The pool functions
- * (node_proposals_init .. node_proposals_expire) touch only the pool they are given.
+ * node_proposals_list from rpc/'s calls run on the node's loop, node_proposals_resend from
+ * node/net.c when a link opens, proposals_timer_cb every second); the pool is the event loop's
+ * alone and takes no lock. The pool functions (node_proposals_init .. node_proposals_expire) touch
+ * only the pool they are given.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -414,6 +416,19 @@ node_proposals_list(struct node *n, struct node_proposal_view **out, size_t *cou
     }
     *count = i;
     return SBX_OK;
+}
+
+void
+node_proposals_resend(struct node *n)
+{
+    struct node_proposal *p;
+    int64_t now = time_now_ms();
+
+    TAILQ_FOREACH(p, &n->proposals.list, link)
+    {
+        if (now <= p->expires_ms)
+            (void)send_proposal(n, p);
+    }
 }
 
 /* Every second: forget proposals that reached a block or expired. */
