@@ -14,24 +14,9 @@ import struct
 import framework as fw
 import txsign
 from framework import (BAD_SIGNATURE, CONFLICT, FORBIDDEN, INVALID_PARAMS, NOT_FOUND, in_time)
+from test_network import directive, gettx
 
 T = fw.SYNC_TIMEOUT
-
-
-def directive(kind, **kw):
-    d = {"kind": kind, "reason": "functional test", "legal_basis": "test licence 1.2"}
-    d.update(kw)
-    return d
-
-
-def gettx(node, txid):
-    """gettx, or None while the node does not have the transaction (-32001)."""
-    try:
-        return node.call("gettx", {"txid": txid})
-    except fw.RPCError as e:
-        if e.code == NOT_FOUND:
-            return None
-        raise
 
 
 def pending(node, pid):

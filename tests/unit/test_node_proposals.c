@@ -58,6 +58,18 @@ merge(struct pfx *f, const struct ledger_tx *tx, const uint8_t id[32], int64_t n
     return node_proposals_merge(&f->pool, &f->g, tx, id, TTL_MS, now, &p, added, NULL);
 }
 
+/* A fixture whose pool holds reg1's halt at T0 (`tx`, its txid in `id`). */
+static void
+pfx_with_halt(struct pfx *f, struct ledger_tx *tx, uint8_t id[32])
+{
+    unsigned added;
+
+    pfx_init(f);
+    halt_by(tx, &f->reg[0], T0, id);
+    assert_int_equal(merge(f, tx, id, T0, &added), SBX_OK);
+    assert_int_equal(added, 1);
+}
+
 void
 test_proposals_distinct_signers(void **state)
 {
@@ -68,10 +80,7 @@ test_proposals_distinct_signers(void **state)
     unsigned added;
 
     (void)state;
-    pfx_init(&f);
-    halt_by(&tx, &f.reg[0], T0, id);
-    assert_int_equal(merge(&f, &tx, id, T0, &added), SBX_OK);
-    assert_int_equal(added, 1);
+    pfx_with_halt(&f, &tx, id);
     p = node_proposals_find(&f.pool, id);
     assert_non_null(p);
     assert_int_equal(node_proposals_signers(p), 1);
@@ -153,9 +162,7 @@ test_proposals_expiry(void **state)
     unsigned added;
 
     (void)state;
-    pfx_init(&f);
-    halt_by(&tx, &f.reg[0], T0, id);
-    assert_int_equal(merge(&f, &tx, id, T0, &added), SBX_OK);
+    pfx_with_halt(&f, &tx, id);
     cs = tx;
     assert_int_equal(ledger_tx_cosign(&cs, &f.reg[1], NULL), SBX_OK);
     /* one millisecond past its expiry, a late cosignature is refused */
