@@ -229,16 +229,31 @@ send_proposal(struct node *n, const struct node_proposal *p)
     return rc;
 }
 
+/* What the operator's pipeline said of a complete proposal (node_submit_raw's callback). */
+struct submitted {
+    struct node *n;
+    uint8_t id[32];
+};
+
 static void
 submitted_cb(void *arg, const struct node_result *r)
 {
+    struct submitted *s = arg;
+    struct node_proposal *p;
     char hex[65];
 
-    (void)arg;
-    hex_encode(hex, r->txid, 32);
-    if (r->rc != SBX_OK)
-        LOG_WARN(LOG_NODE, "k-of-n directive %s %s: %s", hex,
-                 r->rc == SBX_EREJECTED ? "rejected by the rules" : "refused", r->message);
+    hex_encode(hex, s->id, 32);
+    if (r->rc != SBX_OK && r->rc != SBX_EREJECTED) {
+        /* refused before the rules (a full queue, a stop): the next signature or link may
+         * hand it over again */
+        LOG_WARN(LOG_NODE, "k-of-n directive %s refused: %s", hex, r->message);
+        p = node_proposals_find(&s->n->proposals, s->id);
+        if (p != NULL)
+            p->submitted = 0;
+    } else if (r->rc == SBX_EREJECTED) {
+        LOG_WARN(LOG_NODE, "k-of-n directive %s rejected by the rules: %s", hex, r->message);
+    }
+    free(s);
 }
 
 /* Operator: hand `p` to the pipeline once it carries the quorum, at most once, and never after
@@ -247,6 +262,7 @@ static void
 include_if_complete(struct node *n, struct node_proposal *p)
 {
     struct ledger_store *store = node_chain_store(n->chain);
+    struct submitted *s;
     uint64_t height;
     uint32_t index;
     struct buf enc;
@@ -256,10 +272,17 @@ include_if_complete(struct node *n, struct node_proposal *p)
         time_now_ms() > p->expires_ms ||
         ledger_store_tx_location(store, p->id, &height, &index, NULL) == SBX_OK)
         return;
+    s = malloc(sizeof(*s));
+    if (s == NULL)
+        return;
+    s->n = n;
+    memcpy(s->id, p->id, 32);
     buf_init(&enc, SBX_TX_MAX_SIZE);
     if (ledger_tx_encode(&p->tx, &enc, NULL) == SBX_OK) {
         p->submitted = 1;
-        node_submit_raw(n, enc.data, enc.len, submitted_cb, NULL);
+        node_submit_raw(n, enc.data, enc.len, submitted_cb, s);
+    } else {
+        free(s);
     }
     buf_release(&enc);
 }
@@ -326,8 +349,11 @@ node_proposals_receive(struct node *n, const uint8_t *raw, size_t len, struct sb
     rc = rc ? rc
             : node_proposals_merge(&n->proposals, node_chain_genesis(n->chain), &tx, id, ttl_ms(n),
                                    time_now_ms(), &p, &added, err);
-    if (rc == SBX_OK && added > 0 && n->role == NODE_ROLE_OPERATOR)
+    /* the operator relays what is new; a proposal sent again may still need handing over */
+    if (rc == SBX_OK && n->role == NODE_ROLE_OPERATOR && added > 0)
         (void)spread(n, p);
+    else if (rc == SBX_OK && n->role == NODE_ROLE_OPERATOR)
+        include_if_complete(n, p);
     ledger_tx_release(&tx);
     return rc;
 }
