@@ -120,6 +120,30 @@ class ProposalTest(fw.NodeTestCase):
         # not allowed on this operator: it only showed that a keyless node cannot cosign)
         net.wait_synced(nodes=net.regulators, height=op.call("getinfo")["height"])
 
+    def test_proposal_outlives_an_operator_restart(self):
+        """Proposals live in memory: a restarted operator learns them again from the regulator
+        nodes when their links open, and records the directive at the next signature."""
+        net = self.network()
+        op = net.operator
+        reg1, reg2, _ = net.regulators
+        # a directive signed outside any node, given to reg2 with submitrawtx: a proposal too
+        body = txsign.directive_body("halt", asset="ETH", reason="functional test",
+                                     legal_basis="test licence 1.2")
+        raw, pid = txsign.sign_tx(txsign.DIRECTIVE, body, reg_secret(reg1), fw.now_ms())
+        r = reg2.call("submitrawtx", {"hex": raw.hex()})
+        self.assertEqual((r["proposal_id"], r["signatures"], r["quorum"]), (pid, 1, 2), r)
+        in_time(lambda: pending(op, pid), T, "the operator holds the proposal")
+        self.assertEqual(op.stop(), 0)
+        op.start()
+        in_time(lambda: pending(op, pid), T, "the restarted operator learns the proposal again")
+        self.assertEqual(pending(op, pid)["signers"], [net.reg_keys[0]])
+        tx = self.cosign(net, reg2, pid)
+        self.assertEqual(tx["asset"], "ETH")
+        buyer, seller = op.funded_pair()
+        self.assertRejected("asset.halted", op.trade, buyer, seller, asset="ETH",
+                            price="90000000")
+        self.assertReceipt(op.trade(buyer, seller))  # BTC trades on
+
     def test_expired_proposal_is_never_included(self):
         net = self.network()
         op = net.operator
