@@ -171,7 +171,8 @@ apply_one(struct node_chain *c, const struct ledger_block *b, size_t i, const ui
         ledger_tx_release(&tx);
         return sbx_err_set(err, SBX_ECORRUPT,
                            "block %llu tx %zu: time.skew: timestamp %lld is more than "
-                           "time.max_skew_ms (%lld) from the block's time %lld",
+                           "time.max_skew_ms (%lld; a directive: + supervision.proposal_ttl_s "
+                           "before) from the block's time %lld",
                            height, i, ts,
                            (long long)cmp_engine_params(c->eng)->v[CMP_P_MAX_SKEW_MS],
                            (long long)b->hdr.time_ms);

@@ -391,7 +391,8 @@ sequence(struct node *n, struct job *j, int64_t now, struct jobq *deferred, stru
     if (j->raw && (j->tx.timestamp > now + skew ||
                    j->tx.timestamp < now - cmp_params_time_before_ms(p, j->tx.type))) {
         node_result_refuse(&j->res, SBX_EINVAL,
-                           "timestamp: more than time.max_skew_ms away from the node's clock");
+                           "timestamp: more than time.max_skew_ms away from the node's clock (a "
+                           "directive: or older than supervision.proposal_ttl_s more)");
         node_pipeline_jobq_push(decided, j);
         return 0;
     }
