@@ -576,7 +576,8 @@ class Network:
     starts without -devnet, with -genesis=FILE and -connect to the operator's peer port. Nodes
     are the test case's (NodeTestCase.node), so its tearDown stops them."""
 
-    def __init__(self, case, regulators=2, operator_args=(), follower_args=(), start=True):
+    def __init__(self, case, regulators=2, operator_args=(), follower_args=(), start=True,
+                 quorum=None):
         self.case = case
         self.genesis_path = os.path.join(case.tmp, "genesis.hex")
         self.follower_args = list(follower_args)
@@ -588,6 +589,8 @@ class Network:
             self.reg_keys.append(genkey(r.datadir))
             self.regulators.append(r)
         args = ["-bind=127.0.0.1"] + ["-devnetregulator=" + k for k in self.reg_keys]
+        if quorum is not None:  # the genesis's directive_quorum (default 1)
+            args.append("-devnetquorum=%d" % quorum)
         self.operator = case.node("operator", start=False, extra_args=args + list(operator_args))
         if start:
             self.start()

@@ -20,7 +20,8 @@ HEX64 = r"^[0-9a-f]{64}$"
 METHODS = ["help", "getinfo", "openaccount", "updateaccount", "deposit", "withdraw", "submittrade",
            "submitrawtx", "checktrade", "getblock", "gettx", "gettxproof", "gettrade",
            "listtrades", "getaccount", "getusage", "getlicence", "listalerts", "listrejections",
-           "submitdirective", "getsupervision", "verifychain", "getreport", "getpeerinfo",
+           "submitdirective", "listproposals", "cosigndirective", "getsupervision", "verifychain",
+           "getreport", "getpeerinfo",
            "stop"]
 
 
