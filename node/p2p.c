@@ -35,17 +35,53 @@ check_config(const struct p2p_config *cfg, struct sbx_err *err)
     return SBX_OK;
 }
 
+/* `v`, or `def` if it is 0; SBX_EINVAL (naming the field) if the result is not 1..max. */
+static int
+door_value(int *out, int v, int def, int max, const char *name, struct sbx_err *err)
+{
+    *out = v != 0 ? v : def;
+    if (*out < 1 || *out > max)
+        return sbx_err_set(err, SBX_EINVAL, "limits.%s: %d is not 1..%d", name, v, max);
+    return SBX_OK;
+}
+
+/* The front door's limits `in`, defaults filled in, into `out`. */
+static int
+set_door(struct p2p_limits *out, const struct p2p_limits *in, struct sbx_err *err)
+{
+    int rc = door_value(&out->handshake_timeout_ms, in->handshake_timeout_ms,
+                        P2P_DEFAULT_HANDSHAKE_TIMEOUT_MS, 3600 * 1000, "handshake_timeout_ms", err);
+
+    rc = rc ? rc
+            : door_value(&out->max_inbound, in->max_inbound, P2P_DEFAULT_MAX_INBOUND, 65536,
+                         "max_inbound", err);
+    rc = rc ? rc
+            : door_value(&out->max_handshaking, in->max_handshaking, P2P_DEFAULT_MAX_HANDSHAKING,
+                         65536, "max_handshaking", err);
+    rc = rc ? rc
+            : door_value(&out->addr_links, in->addr_links, P2P_DEFAULT_ADDR_LINKS, 65536,
+                         "addr_links", err);
+    rc = rc ? rc
+            : door_value(&out->addr_handshakes, in->addr_handshakes, P2P_DEFAULT_ADDR_HANDSHAKES,
+                         65536, "addr_handshakes", err);
+    return rc;
+}
+
 /* The limits of `cfg`, defaults filled in, into `p`. */
 static int
 set_limits(struct p2p *p, const struct p2p_config *cfg, struct sbx_err *err)
 {
+    int rc;
+
     p->max_frame = cfg->max_frame ? cfg->max_frame : P2P_DEFAULT_MAX_FRAME;
     p->reconnect_min_ms =
         cfg->reconnect_min_ms ? cfg->reconnect_min_ms : P2P_DEFAULT_RECONNECT_MIN_MS;
     p->reconnect_max_ms =
         cfg->reconnect_max_ms ? cfg->reconnect_max_ms : P2P_DEFAULT_RECONNECT_MAX_MS;
-    p->handshake_timeout_ms = P2P_HANDSHAKE_TIMEOUT_MS;
     p->write_timeout_ms = P2P_WRITE_TIMEOUT_MS;
+    rc = set_door(&p->lim, &cfg->limits, err);
+    if (rc != SBX_OK)
+        return rc;
     if (p->max_frame < AUTH_FRAME_LEN || p->max_frame > UINT32_MAX)
         return sbx_err_set(err, SBX_EINVAL, "max_frame: %zu is not %d..%lu", p->max_frame,
                            AUTH_FRAME_LEN, (unsigned long)UINT32_MAX);
@@ -293,7 +329,7 @@ p2p_test_corrupt_auth(struct p2p *p, int on)
 void
 p2p_test_handshake_timeout(struct p2p *p, int ms)
 {
-    p->handshake_timeout_ms = ms;
+    p->lim.handshake_timeout_ms = ms;
 }
 
 void
