@@ -327,12 +327,6 @@ p2p_test_corrupt_auth(struct p2p *p, int on)
 }
 
 void
-p2p_test_handshake_timeout(struct p2p *p, int ms)
-{
-    p->lim.handshake_timeout_ms = ms;
-}
-
-void
 p2p_test_write_timeout(struct p2p *p, int ms)
 {
     p->write_timeout_ms = ms;

@@ -163,9 +163,6 @@ void p2p_conn_accept_retry(evutil_socket_t fd, short what, void *arg);
  * check the other side refuses it. */
 /* While `on` is set, every AUTH frame this p2p sends carries a signature with one bit flipped. */
 void p2p_test_corrupt_auth(struct p2p *p, int on);
-/* Links started from now on must finish TLS and AUTH within `ms` (instead of
- * the configured handshake_timeout_ms). */
-void p2p_test_handshake_timeout(struct p2p *p, int ms);
 /* Links that get to AUTH from now on close when queued output makes no progress for `ms`
  * (instead of P2P_WRITE_TIMEOUT_MS). */
 void p2p_test_write_timeout(struct p2p *p, int ms);

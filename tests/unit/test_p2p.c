@@ -41,9 +41,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_close_from_callback, p2p_fx_setup, p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_frames, p2p_fx_setup, p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_garbage_tcp, p2p_fx_setup, p2p_fx_teardown),
-#ifdef SBX_TEST_HOOKS
         cmocka_unit_test_setup_teardown(test_handshake_timeout, p2p_fx_setup, p2p_fx_teardown),
-#endif
         cmocka_unit_test_setup_teardown(test_reconnect_after_restart, p2p_fx_setup,
                                         p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_send_queue_full, p2p_fx_setup, p2p_fx_teardown),
