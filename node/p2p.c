@@ -6,6 +6,7 @@
  * loop, while it is not running a callback of this p2p).
  */
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,36 +36,37 @@ check_config(const struct p2p_config *cfg, struct sbx_err *err)
     return SBX_OK;
 }
 
-/* `v`, or `def` if it is 0; SBX_EINVAL (naming the field) if the result is not 1..max. */
-static int
-door_value(int *out, int v, int def, int max, const char *name, struct sbx_err *err)
-{
-    *out = v != 0 ? v : def;
-    if (*out < 1 || *out > max)
-        return sbx_err_set(err, SBX_EINVAL, "limits.%s: %d is not 1..%d", name, v, max);
-    return SBX_OK;
-}
+/* The front door's limits: each field's default (taken for 0) and largest value. */
+static const struct door_field {
+    size_t off; /* in struct p2p_limits */
+    int def, max;
+    const char *name;
+} door_fields[] = {
+    {offsetof(struct p2p_limits, handshake_timeout_ms), P2P_DEFAULT_HANDSHAKE_TIMEOUT_MS,
+     3600 * 1000, "handshake_timeout_ms"},
+    {offsetof(struct p2p_limits, max_inbound), P2P_DEFAULT_MAX_INBOUND, 65536, "max_inbound"},
+    {offsetof(struct p2p_limits, max_handshaking), P2P_DEFAULT_MAX_HANDSHAKING, 65536,
+     "max_handshaking"},
+    {offsetof(struct p2p_limits, addr_links), P2P_DEFAULT_ADDR_LINKS, 65536, "addr_links"},
+    {offsetof(struct p2p_limits, addr_handshakes), P2P_DEFAULT_ADDR_HANDSHAKES, 65536,
+     "addr_handshakes"},
+};
 
-/* The front door's limits `in`, defaults filled in, into `out`. */
+/* The front door's limits `in`, defaults filled in, into `out`; SBX_EINVAL (naming the field)
+ * for one that is not 1..max once filled in. */
 static int
 set_door(struct p2p_limits *out, const struct p2p_limits *in, struct sbx_err *err)
 {
-    int rc = door_value(&out->handshake_timeout_ms, in->handshake_timeout_ms,
-                        P2P_DEFAULT_HANDSHAKE_TIMEOUT_MS, 3600 * 1000, "handshake_timeout_ms", err);
+    for (size_t i = 0; i < sizeof(door_fields) / sizeof(door_fields[0]); i++) {
+        const struct door_field *f = &door_fields[i];
+        int v = *(const int *)(const void *)((const char *)in + f->off);
+        int *o = (int *)(void *)((char *)out + f->off);
 
-    rc = rc ? rc
-            : door_value(&out->max_inbound, in->max_inbound, P2P_DEFAULT_MAX_INBOUND, 65536,
-                         "max_inbound", err);
-    rc = rc ? rc
-            : door_value(&out->max_handshaking, in->max_handshaking, P2P_DEFAULT_MAX_HANDSHAKING,
-                         65536, "max_handshaking", err);
-    rc = rc ? rc
-            : door_value(&out->addr_links, in->addr_links, P2P_DEFAULT_ADDR_LINKS, 65536,
-                         "addr_links", err);
-    rc = rc ? rc
-            : door_value(&out->addr_handshakes, in->addr_handshakes, P2P_DEFAULT_ADDR_HANDSHAKES,
-                         65536, "addr_handshakes", err);
-    return rc;
+        *o = v != 0 ? v : f->def;
+        if (*o < 1 || *o > f->max)
+            return sbx_err_set(err, SBX_EINVAL, "limits.%s: %d is not 1..%d", f->name, v, f->max);
+    }
+    return SBX_OK;
 }
 
 /* The limits of `cfg`, defaults filled in, into `p`. */

@@ -42,6 +42,33 @@ start_door(struct inst *b, const struct p2p_limits *lim)
     start(b, &cb);
 }
 
+/* A (key_a, allowing key_b) linking to B from 127.0.0.1. */
+static void
+start_connector(struct inst *a, const struct inst *b)
+{
+    struct p2p_config ca;
+    const char *targets[1];
+    char target[64];
+
+    snprintf(target, sizeof(target), "127.0.0.1:%d", p2p_port(b->p));
+    targets[0] = target; /* copied by p2p_new */
+    allow(a, &key_b, ROLE_OPERATOR);
+    config(&ca, &key_a, "a");
+    ca.connect = targets;
+    ca.nconnect = 1;
+    start(a, &ca);
+}
+
+/* A hand-made client from 127.0.0.1 that authenticates with key_c: B's first open link. */
+static void
+open_link(struct cli *c, struct inst *b)
+{
+    cli_open(c, p2p_port(b->p), 1);
+    cli_auth(c, &key_c, c->exporter, 0);
+    WAIT_UNTIL(b->connects == 1, WAIT_MS);
+    assert_int_equal(b->connects, 1);
+}
+
 /* Exactly addr_handshakes silent connections from one address come in, the next is refused;
  * another address still comes in. Refusals beyond the burst are logged at debug level. */
 void
@@ -88,10 +115,7 @@ test_door_addr_links(void **state)
 
     (void)state;
     start_door(&b, &lim);
-    cli_open(&open, p2p_port(b.p), 1);
-    cli_auth(&open, &key_c, open.exporter, 0);
-    WAIT_UNTIL(b.connects == 1, WAIT_MS);
-    assert_int_equal(b.connects, 1);
+    open_link(&open, &b);
     cli_open(&hs, p2p_port(b.p), 0);
     spin(50);
     assert_false(hs.closed);
@@ -114,26 +138,17 @@ test_door_known_key_gets_in(void **state)
 {
     struct inst a = {0}, b = {0};
     struct p2p_limits lim = {.max_handshaking = 4, .addr_handshakes = 2};
-    struct p2p_config ca;
     struct cli c[6];
-    const char *targets[1];
-    char target[64];
 
     (void)state;
     start_door(&b, &lim);
-    allow(&a, &key_b, ROLE_OPERATOR);
     for (size_t i = 0; i < 4; i++)
         cli_open_from(&c[i], p2p_port(b.p), i < 2 ? "127.0.0.2" : "127.0.0.3");
     spin(50);
     for (size_t i = 0; i < 4; i++)
         assert_false(c[i].closed);
 
-    snprintf(target, sizeof(target), "127.0.0.1:%d", p2p_port(b.p));
-    targets[0] = target;
-    config(&ca, &key_a, "a");
-    ca.connect = targets;
-    ca.nconnect = 1;
-    start(&a, &ca);
+    start_connector(&a, &b);
     WAIT_UNTIL(a.connects == 1 && b.connects == 1, WAIT_MS);
     assert_int_equal(b.connects, 1);
     assert_true(c[0].closed); /* the oldest */
@@ -172,10 +187,7 @@ test_door_all_authenticated(void **state)
 
     (void)state;
     start_door(&b, &lim);
-    cli_open(&open, p2p_port(b.p), 1);
-    cli_auth(&open, &key_c, open.exporter, 0);
-    WAIT_UNTIL(b.connects == 1, WAIT_MS);
-    assert_int_equal(b.connects, 1);
+    open_link(&open, &b);
     cli_open_from(&stranger, p2p_port(b.p), "127.0.0.2");
     WAIT_UNTIL(stranger.closed, WAIT_MS);
     assert_true(stranger.closed);
@@ -268,9 +280,6 @@ test_door_accept_error(void **state)
     size_t n = 0;
     struct sockaddr_in sin;
     double cpu;
-    char target[64];
-    struct p2p_config ca;
-    const char *targets[1];
 
     (void)state;
     start_door(&b, NULL);
@@ -304,13 +313,7 @@ test_door_accept_error(void **state)
     assert_true(log_count("accepting peers failed", NULL) >= 2); /* it tried again, quietly */
     assert_true(log_count("accepting peers failed", NULL) <= 5); /* 100, 200, 400 ms, ... */
     assert_true(cpu < 0.5);
-    snprintf(target, sizeof(target), "127.0.0.1:%d", p2p_port(b.p));
-    targets[0] = target;
-    allow(&a, &key_b, ROLE_OPERATOR);
-    config(&ca, &key_a, "a");
-    ca.connect = targets;
-    ca.nconnect = 1;
-    start(&a, &ca);
+    start_connector(&a, &b);
     WAIT_UNTIL(a.connects == 1 && b.connects == 1, 3 * WAIT_MS);
     assert_int_equal(b.connects, 1);
     inst_free(&a);

@@ -268,6 +268,22 @@ cli_event_cb(struct bufferevent *bev, short what, void *arg)
         c->closed = 1;
 }
 
+/* Connect c->bev (its callbacks set) to 127.0.0.1:port; waits until connected. */
+static void
+cli_connect(struct cli *c, int port)
+{
+    struct sockaddr_in sin;
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bufferevent_socket_connect(c->bev, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    WAIT_UNTIL(c->connected || c->closed, WAIT_MS);
+    assert_true(c->connected);
+}
+
 /* Connect to 127.0.0.1:port over plain TCP from the local address `src` (another loopback
  * address: 127.0.0.2, ...); waits until connected. */
 void
@@ -286,20 +302,13 @@ cli_open_from(struct cli *c, int port, const char *src)
     c->bev = bufferevent_socket_new(g_base, fd, BEV_OPT_CLOSE_ON_FREE);
     assert_non_null(c->bev);
     bufferevent_setcb(c->bev, cli_read_cb, NULL, cli_event_cb, c);
-    sin.sin_port = htons((uint16_t)port);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bufferevent_socket_connect(c->bev, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    WAIT_UNTIL(c->connected || c->closed, WAIT_MS);
-    assert_true(c->connected);
+    cli_connect(c, port);
 }
 
 /* Connect to 127.0.0.1:port, with TLS or plain TCP; waits until connected. */
 void
 cli_open(struct cli *c, int port, int tls)
 {
-    struct sockaddr_in sin;
-
     memset(c, 0, sizeof(*c));
     c->tls = tls;
     if (tls) {
@@ -314,14 +323,7 @@ cli_open(struct cli *c, int port, int tls)
         assert_non_null(c->bev);
     }
     bufferevent_setcb(c->bev, cli_read_cb, NULL, cli_event_cb, c);
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)port);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bufferevent_socket_connect(c->bev, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    WAIT_UNTIL(c->connected || c->closed, WAIT_MS);
-    assert_true(c->connected);
+    cli_connect(c, port);
 }
 
 void
