@@ -3,13 +3,15 @@ sbxd processes: strangers that open TCP connections to the operator's peer port 
 (idle, or trickling the bytes of a TLS ClientHello) do not keep a regulator out; one IP address
 gets at most -peeraddrhandshakes connections still in the handshake and the excess is refused
 at once; the handshake deadline (-peerhandshaketimeout) counts from the accept, so a client that
-sends one byte a second is still closed when it passes.
+sends one byte a second is still closed when it passes; at the file limit the listener pauses
+instead of spinning and logs one warning line.
 
 Strangers connect from other loopback addresses (127.0.0.2 and up) than the nodes (127.0.0.1),
 as they would from other hosts, so that the per-address caps of the attackers and of the
 regulator stay apart."""
 
 import os
+import resource
 import selectors
 import socket
 import threading
@@ -132,6 +134,13 @@ def count_lines(node, needle, level=None):
     return sum(1 for line in fw.debug_log(node).splitlines() if needle in line and tag in line)
 
 
+def cpu_seconds(pid):
+    """User plus system CPU time of process `pid` so far (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class PeerDoorTest(fw.NodeTestCase):
 
     def test_regulator_links_while_strangers_hold_the_port(self):
@@ -217,6 +226,54 @@ class PeerDoorTest(fw.NodeTestCase):
             self.assertFalse(closed_by_peer(s, 0.5))
         for s in conns + [third]:
             s.close()
+
+    def test_file_limit(self):
+        """At the file limit accept() fails: the node pauses its listener instead of spinning
+        (its CPU time stays low), logs one warning line, and takes peers again once descriptors
+        are free. The door is opened wide here so that strangers can use up the node's
+        descriptors."""
+        op = self.node("op", start=False, extra_args=[
+            "-bind=127.0.0.1", "-debug=p2p", "-peerhandshaketimeout=600000",
+            "-peermaxinbound=4096", "-peermaxhandshakes=4096", "-peeraddrlinks=4096",
+            "-peeraddrhandshakes=4096", "-rpcthreads=1"])
+        old = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (128, old[1]))  # inherited by sbxd
+        try:
+            op.start(wait=False)
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, old)
+        op.wait_ready()
+        conns = []
+        try:
+            for i in range(160):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.bind(("127.0.1.%d" % (2 + i), 0))
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", op.p2pport))
+                conns.append(s)
+            failed = "accepting peers failed"
+            in_time(lambda: count_lines(op, failed) > 0, 60, "accept() failing")
+            cpu = cpu_seconds(op.proc.pid)
+            time.sleep(3)
+            cpu = cpu_seconds(op.proc.pid) - cpu
+            print("at the file limit: %.2f s of CPU in 3 s, %d lines (%d at warning level)" % (
+                cpu, count_lines(op, failed), count_lines(op, failed, "warning")), flush=True)
+            self.assertLess(cpu, 1.0, "the listener spins")
+            self.assertEqual(count_lines(op, failed, "warning"), 1)
+            # pauses of 100, 200, 400, 800, 1600 ms: a handful of debug lines, no flood
+            self.assertLessEqual(count_lines(op, failed), 8)
+        finally:
+            for s in conns:
+                s.close()
+        # descriptors free again: the node takes a peer and answers
+        in_time(lambda: len(os.listdir("/proc/%d/fd" % op.proc.pid)) < 100, 60,
+                "the strangers' descriptors closed")
+        late = stranger(op.p2pport, "127.0.3.2")
+        accepted = "peer 127.0.3.2:%d (inbound): accepted" % late.getsockname()[1]
+        in_time(lambda: count_lines(op, accepted) == 1, 60, "the node accepting again")
+        self.assertFalse(closed_by_peer(late, 0.2))
+        late.close()
+        op.call("getinfo")
 
     def test_deadline_against_trickling(self):
         """With -peerhandshaketimeout=2000, a client that sends one byte of a ClientHello a
