@@ -9,7 +9,9 @@
  * the peer (on_connect). After that the link carries length-prefixed frames (u32 length, u8
  * type, payload) whose payloads this layer does not interpret. A malformed frame, a bad
  * handshake or a handshake that takes too long ends the link; links this node opened are
- * re-opened with exponential back-off, links a peer opened are not.
+ * re-opened with exponential back-off, links a peer opened are not. Links that peers open pass
+ * a front door first (struct p2p_limits): caps per IP address, and a handshake slot for every
+ * newcomer, taken from the oldest connection still in the handshake when they are full.
  *
  * Threads: everything here runs on the thread of the event loop given to p2p_new, and every
  * p2p_* function must be called from it. The process must ignore SIGPIPE (sbxd does).

@@ -14,6 +14,7 @@ import os
 import resource
 import selectors
 import socket
+import struct
 import threading
 import time
 import unittest
@@ -30,10 +31,21 @@ HELLO = bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]
 DEFAULT_ADDR_HANDSHAKES = 4  # -peeraddrhandshakes (node/p2p.h P2P_DEFAULT_ADDR_HANDSHAKES)
 
 
+def stranger_socket(src):
+    """A TCP socket bound to the local address `src` (any port). It leaves nothing behind that
+    could keep a later node from listening on all addresses at its port: SO_REUSEADDR (a
+    TIME_WAIT socket without it blocks such a bind for a minute, and free_port() cannot see it
+    on another address) and a close that resets instead of lingering."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.bind((src, 0))
+    return s
+
+
 def stranger(port, src, timeout=10):
     """A TCP connection to 127.0.0.1:port from the local address `src`."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind((src, 0))
+    s = stranger_socket(src)
     s.settimeout(timeout)
     s.connect(("127.0.0.1", port))
     return s
@@ -246,8 +258,7 @@ class PeerDoorTest(fw.NodeTestCase):
         conns = []
         try:
             for i in range(160):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                s.bind(("127.0.1.%d" % (2 + i), 0))
+                s = stranger_socket("127.0.1.%d" % (2 + i))
                 s.setblocking(False)
                 s.connect_ex(("127.0.0.1", op.p2pport))
                 conns.append(s)
