@@ -150,6 +150,7 @@ void test_door_known_key_gets_in(void **state);
 void test_door_all_authenticated(void **state);
 void test_door_deadline(void **state);
 void test_door_accept_error(void **state);
+void test_door_quiet(void **state);
 void test_door_config(void **state);
 
 #endif

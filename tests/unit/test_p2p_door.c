@@ -2,8 +2,9 @@
  * handshakes and on links, exactly at the cap and one over; a known key that gets in while
  * strangers hold every handshake slot (the oldest is dropped); refusal when every inbound link
  * is authenticated; the handshake deadline against clients that trickle bytes (of a TLS
- * ClientHello, and of an AUTH frame after TLS); the quieted log lines; accept() failing at the
- * file limit (a pause that grows, no spin, one warning line); the limits' configuration.
+ * ClientHello, and of an AUTH frame after TLS); the quieted log lines (their window and count);
+ * accept() failing at the file limit (a pause that grows, no spin, one warning line); the
+ * limits' configuration.
  *
  * Strangers connect from other loopback addresses (127.0.0.2, ...) so that the per-address
  * caps of 127.0.0.1, where the known peers connect from, stay apart.
@@ -318,6 +319,27 @@ test_door_accept_error(void **state)
     assert_int_equal(b.connects, 1);
     inst_free(&a);
     inst_free(&b);
+}
+
+/* A quieted line: `burst` a window at warning level, the rest at debug level, and the count of
+ * those in the next window's first warning line. */
+void
+test_door_quiet(void **state)
+{
+    struct p2p_quiet q = {0};
+
+    (void)state;
+    for (int i = 0; i < 5; i++)
+        p2p_conn_quiet(&q, 2, 200, "door line %d", i);
+    assert_int_equal(log_count("door line", "warning"), 2);
+    assert_int_equal(log_count("door line", "debug"), 3);
+    assert_false(log_has("similar lines"));
+    usleep(250 * 1000);
+    p2p_conn_quiet(&q, 2, 200, "door line %d", 5);
+    assert_int_equal(log_count("door line 5 (and 3 similar lines at debug level", "warning"), 1);
+    p2p_conn_quiet(&q, 2, 200, "door line %d", 6);
+    assert_int_equal(log_count("door line 6", "warning"), 1);
+    assert_int_equal(log_count("similar lines", NULL), 1); /* the count was reset */
 }
 
 /* Each limit at 0 takes its default; a negative one is refused, naming the field. */
