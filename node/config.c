@@ -187,7 +187,7 @@ static const struct opt options[] = {
      "most of them still in the handshake; when full, the oldest of those is dropped to make "
      "room (default 16)"},
     {"peeraddrlinks", K_INT, 0, AT(peerlimits.addr_links), 0, 1, 65536, G_PEER, "N",
-     "most links that one IP address opens; more are refused (default 16)"},
+     "most links that one IP address (an IPv6 /64) opens; more are refused (default 16)"},
     {"peeraddrhandshakes", K_INT, 0, AT(peerlimits.addr_handshakes), 0, 1, 65536, G_PEER, "N",
      "most of them still in the handshake; more are refused (default 4)"},
     {"observer", K_KEY, 0, AT(observers), AT(nobservers), 0, SBXD_MAX_KEYS, G_PEER, "HEX",

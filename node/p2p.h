@@ -67,12 +67,12 @@ enum p2p_msg_type {
 /* A peer address as text ("192.0.2.1:8646", "[2001:db8::1]:8646", or a -connect target). */
 #define P2P_ADDR_MAX 300
 
-/* Limits on links that peers open (0 = the default of each). A connection from an address
- * that already holds addr_links links, or addr_handshakes links still in the handshake, is
- * closed as soon as it is accepted. When max_handshaking links are in the handshake (or
- * max_inbound links are open), the oldest one still in the handshake is dropped to make room:
- * strangers that hold connections open cannot keep a known key out, they only push each other
- * out. A connection is refused only when every inbound link is authenticated. */
+/* Limits on links that peers open (0 = the default of each). A connection from an address (an
+ * IPv4 address, or the /64 of an IPv6 one) that already holds addr_links links, or addr_handshakes
+ * links still in the handshake, is closed as soon as it is accepted. When max_handshaking links are
+ * in the handshake (or max_inbound links are open), the oldest one still in the handshake is
+ * dropped to make room: strangers that hold connections open cannot keep a known key out, they only
+ * push each other out. A connection is refused only when every inbound link is authenticated. */
 struct p2p_limits {
     int handshake_timeout_ms; /* the handshake deadline, from accept or connect */
     int max_inbound;          /* inbound links, authenticated or not */

@@ -6,13 +6,14 @@
  * for many anonymous clients. Anyone can open a TCP connection to the peer port, and nobody is
  * known until AUTH, so the door counts what each connection may hold: links from one IP
  * address (all of them, and those still in the handshake) are capped and the excess is refused
- * at once; overall, when the handshake slots are full, the oldest connection still in the
- * handshake is dropped to make room for the new one. Strangers that hold connections open then
- * push each other out, and a regulator or the operator that connects gets a slot and keeps it
- * for the few milliseconds its handshake takes. The handshake deadline (p2p_peer.c) bounds how
- * long any of them holds a slot. Lines about connections that never authenticated are quieted
- * (struct p2p_quiet), and so are those about accept() failing (out of file descriptors), after
- * which the listener pauses with a growing back-off instead of spinning.
+ * at once (an IPv6 address counts by its /64, which one host gets whole); overall, when the
+ * handshake slots are full, the oldest connection still in the handshake is dropped to make room
+ * for the new one. Strangers that hold connections open then push each other out, and a regulator
+ * or the operator that connects gets a slot and keeps it for the few milliseconds its handshake
+ * takes. The handshake deadline (p2p_peer.c) bounds how long any of them holds a slot. Lines about
+ * connections that never authenticated are quieted (struct p2p_quiet), and so are those about
+ * accept() failing (out of file descriptors), after which the listener pauses with a growing
+ * back-off instead of spinning.
  *
  * Threads: p2p_conn_targets and p2p_conn_listen from the thread that calls p2p_new; the rest on
  * the event loop's thread.
@@ -87,25 +88,48 @@ parse_target(const char *s, char host[static P2P_ADDR_MAX], int *port)
     return SBX_OK;
 }
 
-/* The IP address of `sa` into `ip` and "IP:PORT" ("[IP]:PORT" for IPv6) into `addr`. */
-static void
-format_sockaddr(const struct sockaddr *sa, char ip[static P2P_IP_MAX],
-                char addr[static P2P_ADDR_MAX])
+/* An IPv6 address in the IPv4-mapped range (::ffff:a.b.c.d): a dual-stack listener's IPv4
+ * peer. */
+static int
+v4_mapped(const struct in6_addr *a)
 {
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+    return memcmp(a->s6_addr, prefix, sizeof(prefix)) == 0;
+}
+
+void
+p2p_conn_addr(const struct sockaddr *sa, char group[static P2P_GROUP_MAX],
+              char addr[static P2P_ADDR_MAX])
+{
+    char ip[INET6_ADDRSTRLEN];
+
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        if (evutil_inet_ntop(AF_INET, &in->sin_addr, ip, P2P_IP_MAX) != NULL) {
+        if (evutil_inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip)) != NULL) {
             snprintf(addr, P2P_ADDR_MAX, "%s:%u", ip, (unsigned)ntohs(in->sin_port));
+            snprintf(group, P2P_GROUP_MAX, "%s", ip);
             return;
         }
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        if (evutil_inet_ntop(AF_INET6, &in6->sin6_addr, ip, P2P_IP_MAX) != NULL) {
+        struct in6_addr net = in6->sin6_addr;
+
+        if (evutil_inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip)) != NULL) {
             snprintf(addr, P2P_ADDR_MAX, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
-            return;
+            if (v4_mapped(&net)) {
+                snprintf(group, P2P_GROUP_MAX, "%u.%u.%u.%u", net.s6_addr[12], net.s6_addr[13],
+                         net.s6_addr[14], net.s6_addr[15]);
+                return;
+            }
+            memset(net.s6_addr + 8, 0, 8); /* one host holds a whole /64 */
+            if (evutil_inet_ntop(AF_INET6, &net, ip, sizeof(ip)) != NULL) {
+                snprintf(group, P2P_GROUP_MAX, "%s/64", ip);
+                return;
+            }
         }
     }
-    snprintf(ip, P2P_IP_MAX, "unknown");
+    snprintf(group, P2P_GROUP_MAX, "unknown");
     snprintf(addr, P2P_ADDR_MAX, "unknown");
 }
 
@@ -164,20 +188,21 @@ p2p_conn_schedule(struct p2p_target *t, const struct p2p_peer *closed)
 /* ------------------------------------------------------------------ inbound */
 
 /* What the inbound links hold now: all of them, those still in the handshake, the same from
- * `ip`, and the oldest still in the handshake (the list is newest first). */
+ * the address group `group`, and the oldest still in the handshake (the list is newest
+ * first). */
 struct door {
     size_t links, handshakes, addr_links, addr_handshakes;
     struct p2p_peer *oldest;
 };
 
 static void
-door_count(const struct p2p *p, const char *ip, struct door *d)
+door_count(const struct p2p *p, const char *group, struct door *d)
 {
     struct p2p_peer *peer;
 
     memset(d, 0, sizeof(*d));
     for (peer = LIST_FIRST(&p->peers); peer != NULL; peer = LIST_NEXT(peer, link)) {
-        int same = strcmp(peer->ip, ip) == 0;
+        int same = strcmp(peer->group, group) == 0;
 
         if (peer->target != NULL || peer->state == PEER_CLOSED)
             continue;
@@ -191,14 +216,14 @@ door_count(const struct p2p *p, const char *ip, struct door *d)
     }
 }
 
-/* The front door: NULL if a connection from `ip` may come in (after dropping the oldest
- * handshake if the slots are full), else why it is refused. */
+/* The front door: NULL if a connection from the address group `group` may come in (after
+ * dropping the oldest handshake if the slots are full), else why it is refused. */
 static const char *
-door_admit(struct p2p *p, const char *ip)
+door_admit(struct p2p *p, const char *group)
 {
     struct door d;
 
-    door_count(p, ip, &d);
+    door_count(p, group, &d);
     if (d.addr_handshakes >= (size_t)p->lim.addr_handshakes)
         return "too many handshakes from this address";
     if (d.addr_links >= (size_t)p->lim.addr_links)
@@ -217,13 +242,13 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     struct p2p *p = arg;
     struct p2p_peer *peer;
     struct bufferevent *bev;
-    char ip[P2P_IP_MAX], addr[P2P_ADDR_MAX];
+    char group[P2P_GROUP_MAX], addr[P2P_ADDR_MAX];
     const char *refused;
     SSL *ssl;
 
     p->accept_pause_ms = 0;
-    format_sockaddr(sa, ip, addr);
-    refused = door_admit(p, ip);
+    p2p_conn_addr(sa, group, addr);
+    refused = door_admit(p, group);
     if (refused != NULL) {
         p2p_conn_quiet(&p->door_quiet, P2P_DOOR_LOG_BURST, P2P_DOOR_LOG_WINDOW_MS,
                        "peer %s (inbound): refused: %s", addr, refused);
@@ -250,7 +275,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
         LOG_WARN(LOG_P2P, "peer %s (inbound): closed: out of memory", addr);
         return;
     }
-    snprintf(peer->ip, sizeof(peer->ip), "%s", ip);
+    snprintf(peer->group, sizeof(peer->group), "%s", group);
     LOG_DEBUG(LOG_P2P, "peer %s (inbound): accepted", addr);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }

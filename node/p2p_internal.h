@@ -30,9 +30,10 @@
  * warning level (struct p2p_quiet). */
 #define P2P_DOOR_LOG_BURST 5
 #define P2P_DOOR_LOG_WINDOW_MS 10000
-#define P2P_IP_MAX 48 /* an IPv4 or IPv6 address as text, without the port */
+#define P2P_GROUP_MAX 64 /* an address group as text (p2p_conn_addr) */
 
 struct bufferevent;
+struct sockaddr;
 struct evconnlistener;
 struct event;
 
@@ -71,7 +72,7 @@ struct p2p_peer {
     size_t low_wm;
     void *data;
     char addr[P2P_ADDR_MAX];
-    char ip[P2P_IP_MAX]; /* an inbound peer's IP address (the front door counts by it) */
+    char group[P2P_GROUP_MAX]; /* an inbound peer's address group (p2p_conn_addr) */
     char reason[REASON_MAX];
 };
 
@@ -142,6 +143,11 @@ void p2p_tls_auth_digest(uint8_t out[static 32], const uint8_t exporter[static 3
 void p2p_tls_auth_check(struct p2p_peer *peer, const uint8_t payload[static AUTH_PAYLOAD]);
 
 /* p2p_conn.c */
+/* An accepted peer's address as text into `addr` ("IP:PORT", "[IPV6]:PORT"), and into `group`
+ * what the front door counts it by: the IPv4 address (also for an IPv4-mapped IPv6 one), or
+ * the /64 of an IPv6 address ("2001:db8:1:2::/64"), which one host gets whole. */
+void p2p_conn_addr(const struct sockaddr *sa, char group[static P2P_GROUP_MAX],
+                   char addr[static P2P_ADDR_MAX]);
 /* Log one line through `q` (see struct p2p_quiet): at warning level while the window has room,
  * else at debug level. */
 void p2p_conn_quiet(struct p2p_quiet *q, int burst, int window_ms, const char *fmt, ...)

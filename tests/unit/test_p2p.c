@@ -58,6 +58,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_door_deadline, p2p_fx_setup, p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_door_accept_error, p2p_fx_setup, p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_door_quiet, p2p_fx_setup, p2p_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_door_groups, p2p_fx_setup, p2p_fx_teardown),
         cmocka_unit_test_setup_teardown(test_door_config, p2p_fx_setup, p2p_fx_teardown),
     };
     char *logdir;

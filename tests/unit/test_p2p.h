@@ -151,6 +151,7 @@ void test_door_all_authenticated(void **state);
 void test_door_deadline(void **state);
 void test_door_accept_error(void **state);
 void test_door_quiet(void **state);
+void test_door_groups(void **state);
 void test_door_config(void **state);
 
 #endif

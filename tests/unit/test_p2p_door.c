@@ -3,8 +3,8 @@
  * strangers hold every handshake slot (the oldest is dropped); refusal when every inbound link
  * is authenticated; the handshake deadline against clients that trickle bytes (of a TLS
  * ClientHello, and of an AUTH frame after TLS); the quieted log lines (their window and count);
- * accept() failing at the file limit (a pause that grows, no spin, one warning line); the
- * limits' configuration.
+ * accept() failing at the file limit (a pause that grows, no spin, one warning line); what the
+ * door counts by (an IPv4 address, an IPv6 /64); the limits' configuration.
  *
  * Strangers connect from other loopback addresses (127.0.0.2, ...) so that the per-address
  * caps of 127.0.0.1, where the known peers connect from, stay apart.
@@ -340,6 +340,58 @@ test_door_quiet(void **state)
     p2p_conn_quiet(&q, 2, 200, "door line %d", 6);
     assert_int_equal(log_count("door line 6", "warning"), 1);
     assert_int_equal(log_count("similar lines", NULL), 1); /* the count was reset */
+}
+
+/* The address group of `text` (an IPv4 or IPv6 address) at `port` into `group`, its text
+ * into `addr`. */
+static void
+group_of(const char *text, int port, char group[static P2P_GROUP_MAX],
+         char addr[static P2P_ADDR_MAX])
+{
+    struct sockaddr_storage ss;
+
+    memset(&ss, 0, sizeof(ss));
+    if (strchr(text, ':') != NULL) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        assert_int_equal(inet_pton(AF_INET6, text, &in6->sin6_addr), 1);
+    } else {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        assert_int_equal(inet_pton(AF_INET, text, &in->sin_addr), 1);
+    }
+    p2p_conn_addr((struct sockaddr *)&ss, group, addr);
+}
+
+/* What the door counts by: an IPv4 address, the same for its IPv4-mapped IPv6 form, and the
+ * /64 of an IPv6 address (two hosts of one /64 are one group, the next /64 is another). */
+void
+test_door_groups(void **state)
+{
+    char group[P2P_GROUP_MAX], addr[P2P_ADDR_MAX];
+    struct sockaddr unix_sa = {.sa_family = AF_UNIX};
+
+    (void)state;
+    group_of("192.0.2.7", 50412, group, addr);
+    assert_string_equal(group, "192.0.2.7");
+    assert_string_equal(addr, "192.0.2.7:50412");
+    group_of("::ffff:192.0.2.7", 50412, group, addr);
+    assert_string_equal(group, "192.0.2.7");
+    assert_string_equal(addr, "[::ffff:192.0.2.7]:50412");
+    group_of("2001:db8:1:2::5", 8646, group, addr);
+    assert_string_equal(group, "2001:db8:1:2::/64");
+    assert_string_equal(addr, "[2001:db8:1:2::5]:8646");
+    group_of("2001:db8:1:2:ffff:ffff:ffff:ffff", 1, group, addr);
+    assert_string_equal(group, "2001:db8:1:2::/64");
+    group_of("2001:db8:1:3::5", 1, group, addr);
+    assert_string_equal(group, "2001:db8:1:3::/64");
+    group_of("::1", 1, group, addr);
+    assert_string_equal(group, "::/64");
+    p2p_conn_addr(&unix_sa, group, addr);
+    assert_string_equal(group, "unknown");
+    assert_string_equal(addr, "unknown");
 }
 
 /* Each limit at 0 takes its default; a negative one is refused, naming the field. */
