@@ -177,6 +177,19 @@ static const struct opt options[] = {
      "a peer to connect to and follow (repeatable)"},
     {"listen", K_BOOL, 0, AT(listen), 0, 0, 1, G_PEER, "0|1",
      "accept peer connections (default 1)"},
+    {"peerhandshaketimeout", K_INT, 0, AT(peerlimits.handshake_timeout_ms), 0, 100, 600000, G_PEER,
+     "MS",
+     "a peer link must finish its TLS and AUTH handshake within MS milliseconds of its accept "
+     "(a deadline: bytes that trickle in do not extend it; default 10000)"},
+    {"peermaxinbound", K_INT, 0, AT(peerlimits.max_inbound), 0, 1, 65536, G_PEER, "N",
+     "most links that peers open (default 64)"},
+    {"peermaxhandshakes", K_INT, 0, AT(peerlimits.max_handshaking), 0, 1, 65536, G_PEER, "N",
+     "most of them still in the handshake; when full, the oldest of those is dropped to make "
+     "room (default 16)"},
+    {"peeraddrlinks", K_INT, 0, AT(peerlimits.addr_links), 0, 1, 65536, G_PEER, "N",
+     "most links that one IP address (an IPv6 /64) opens; more are refused (default 16)"},
+    {"peeraddrhandshakes", K_INT, 0, AT(peerlimits.addr_handshakes), 0, 1, 65536, G_PEER, "N",
+     "most of them still in the handshake; more are refused (default 4)"},
     {"observer", K_KEY, 0, AT(observers), AT(nobservers), 0, SBXD_MAX_KEYS, G_PEER, "HEX",
      "an observer node key this node accepts (repeatable)"},
     {"genesis", K_STR, 0, STR(genesis), 0, 0, G_FOLLOWER, "FILE",
@@ -681,6 +694,11 @@ config_defaults(struct sbxd_config *c)
     c->eventsmaxqueue = 4194304;
     c->port = P2PPORT_MAIN;
     c->listen = 1;
+    c->peerlimits.handshake_timeout_ms = P2P_DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    c->peerlimits.max_inbound = P2P_DEFAULT_MAX_INBOUND;
+    c->peerlimits.max_handshaking = P2P_DEFAULT_MAX_HANDSHAKING;
+    c->peerlimits.addr_links = P2P_DEFAULT_ADDR_LINKS;
+    c->peerlimits.addr_handshakes = P2P_DEFAULT_ADDR_HANDSHAKES;
     node_config_defaults(&c->node);
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "node/node.h"
+#include "node/p2p.h"
 #include "util/cidr.h"
 #include "util/err.h"
 
@@ -43,6 +44,7 @@ struct sbxd_config {
     char *connect[SBXD_MAX_CONNECT]; /* owned; "HOST:PORT" */
     size_t nconnect;
     int listen;                           /* default 1 */
+    struct p2p_limits peerlimits;         /* -peerhandshaketimeout, -peermax*, -peeraddr* */
     uint8_t observers[SBXD_MAX_KEYS][32]; /* -observer: observer node keys accepted */
     size_t nobservers;
     uint8_t devnet_regulators[SBXD_MAX_KEYS][32]; /* -devnetregulator */

@@ -868,6 +868,7 @@ node_net_open(struct node_net **out, struct node *n, struct event_base *base,
     pc.connect = cfg->connect;
     pc.nconnect = cfg->nconnect;
     pc.certdir = cfg->certdir;
+    pc.limits = cfg->limits;
     pc.node_key = node_identity(n);
     memcpy(pc.network_id, node_genesis_hash(n), 32);
     rc = p2p_new(&net->p2p, base, &pc, &cb, net, err);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "node/node.h"
+#include "node/p2p.h"
 #include "util/err.h"
 
 struct event_base;
@@ -32,6 +33,7 @@ struct node_net_config {
     const char *certdir;            /* the TLS key and certificate (made on first start) */
     const uint8_t (*observers)[32]; /* observer node keys this node accepts */
     size_t nobservers;
+    struct p2p_limits limits; /* the peer port's front door (zero fields: the defaults) */
 };
 
 int node_net_open(struct node_net **out, struct node *n, struct event_base *base,

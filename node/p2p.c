@@ -6,6 +6,7 @@
  * loop, while it is not running a callback of this p2p).
  */
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,17 +36,54 @@ check_config(const struct p2p_config *cfg, struct sbx_err *err)
     return SBX_OK;
 }
 
+/* The front door's limits: each field's default (taken for 0) and largest value. */
+static const struct door_field {
+    size_t off; /* in struct p2p_limits */
+    int def, max;
+    const char *name;
+} door_fields[] = {
+    {offsetof(struct p2p_limits, handshake_timeout_ms), P2P_DEFAULT_HANDSHAKE_TIMEOUT_MS,
+     3600 * 1000, "handshake_timeout_ms"},
+    {offsetof(struct p2p_limits, max_inbound), P2P_DEFAULT_MAX_INBOUND, 65536, "max_inbound"},
+    {offsetof(struct p2p_limits, max_handshaking), P2P_DEFAULT_MAX_HANDSHAKING, 65536,
+     "max_handshaking"},
+    {offsetof(struct p2p_limits, addr_links), P2P_DEFAULT_ADDR_LINKS, 65536, "addr_links"},
+    {offsetof(struct p2p_limits, addr_handshakes), P2P_DEFAULT_ADDR_HANDSHAKES, 65536,
+     "addr_handshakes"},
+};
+
+/* The front door's limits `in`, defaults filled in, into `out`; SBX_EINVAL (naming the field)
+ * for one that is not 1..max once filled in. */
+static int
+set_door(struct p2p_limits *out, const struct p2p_limits *in, struct sbx_err *err)
+{
+    for (size_t i = 0; i < sizeof(door_fields) / sizeof(door_fields[0]); i++) {
+        const struct door_field *f = &door_fields[i];
+        int v = *(const int *)(const void *)((const char *)in + f->off);
+        int *o = (int *)(void *)((char *)out + f->off);
+
+        *o = v != 0 ? v : f->def;
+        if (*o < 1 || *o > f->max)
+            return sbx_err_set(err, SBX_EINVAL, "limits.%s: %d is not 1..%d", f->name, v, f->max);
+    }
+    return SBX_OK;
+}
+
 /* The limits of `cfg`, defaults filled in, into `p`. */
 static int
 set_limits(struct p2p *p, const struct p2p_config *cfg, struct sbx_err *err)
 {
+    int rc;
+
     p->max_frame = cfg->max_frame ? cfg->max_frame : P2P_DEFAULT_MAX_FRAME;
     p->reconnect_min_ms =
         cfg->reconnect_min_ms ? cfg->reconnect_min_ms : P2P_DEFAULT_RECONNECT_MIN_MS;
     p->reconnect_max_ms =
         cfg->reconnect_max_ms ? cfg->reconnect_max_ms : P2P_DEFAULT_RECONNECT_MAX_MS;
-    p->handshake_timeout_ms = P2P_HANDSHAKE_TIMEOUT_MS;
     p->write_timeout_ms = P2P_WRITE_TIMEOUT_MS;
+    rc = set_door(&p->lim, &cfg->limits, err);
+    if (rc != SBX_OK)
+        return rc;
     if (p->max_frame < AUTH_FRAME_LEN || p->max_frame > UINT32_MAX)
         return sbx_err_set(err, SBX_EINVAL, "max_frame: %zu is not %d..%lu", p->max_frame,
                            AUTH_FRAME_LEN, (unsigned long)UINT32_MAX);
@@ -288,12 +326,6 @@ void
 p2p_test_corrupt_auth(struct p2p *p, int on)
 {
     p->corrupt_auth = on;
-}
-
-void
-p2p_test_handshake_timeout(struct p2p *p, int ms)
-{
-    p->handshake_timeout_ms = ms;
 }
 
 void

@@ -9,7 +9,9 @@
  * the peer (on_connect). After that the link carries length-prefixed frames (u32 length, u8
  * type, payload) whose payloads this layer does not interpret. A malformed frame, a bad
  * handshake or a handshake that takes too long ends the link; links this node opened are
- * re-opened with exponential back-off, links a peer opened are not.
+ * re-opened with exponential back-off, links a peer opened are not. Links that peers open pass
+ * a front door first (struct p2p_limits): caps per IP address, and a handshake slot for every
+ * newcomer, taken from the oldest connection still in the handshake when they are full.
  *
  * Threads: everything here runs on the thread of the event loop given to p2p_new, and every
  * p2p_* function must be called from it. The process must ignore SIGPIPE (sbxd does).
@@ -49,18 +51,36 @@ enum p2p_msg_type {
 #define P2P_DEFAULT_MAX_FRAME ((size_t)64 * 1024 * 1024 + 64)
 #define P2P_DEFAULT_RECONNECT_MIN_MS 250
 #define P2P_DEFAULT_RECONNECT_MAX_MS 10000
-/* A peer must finish TLS and AUTH within this time. */
-#define P2P_HANDSHAKE_TIMEOUT_MS 10000
+/* A link must finish TLS and AUTH within this time of its accept (or connect): a deadline, not
+ * an idle timeout, so a peer that trickles bytes cannot extend it. */
+#define P2P_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
 /* A link whose queued output makes no progress for this long is closed ("write timeout"): the
  * peer is gone or has stopped reading. TCP keepalive ends links to vanished hosts that are
  * idle (about a minute). */
 #define P2P_WRITE_TIMEOUT_MS 60000
-/* Links opened by peers: at most this many at once, and at most P2P_MAX_INBOUND_HANDSHAKING of
- * them still in TLS or AUTH. Connections over either cap are closed as soon as accepted. */
-#define P2P_MAX_INBOUND 64
-#define P2P_MAX_INBOUND_HANDSHAKING 16
+/* The front door (struct p2p_limits): links opened by peers, at most this many at once and at
+ * most P2P_DEFAULT_MAX_HANDSHAKING of them still in TLS or AUTH; from one IP address at most
+ * P2P_DEFAULT_ADDR_LINKS and P2P_DEFAULT_ADDR_HANDSHAKES of those. */
+#define P2P_DEFAULT_MAX_INBOUND 64
+#define P2P_DEFAULT_MAX_HANDSHAKING 16
+#define P2P_DEFAULT_ADDR_LINKS 16
+#define P2P_DEFAULT_ADDR_HANDSHAKES 4
 /* A peer address as text ("192.0.2.1:8646", "[2001:db8::1]:8646", or a -connect target). */
 #define P2P_ADDR_MAX 300
+
+/* Limits on links that peers open (0 = the default of each). A connection from an address (an
+ * IPv4 address, or the /64 of an IPv6 one) that already holds addr_links links, or addr_handshakes
+ * links still in the handshake, is closed as soon as it is accepted. When max_handshaking links are
+ * in the handshake (or max_inbound links are open), the oldest one still in the handshake is
+ * dropped to make room: strangers that hold connections open cannot keep a known key out, they only
+ * push each other out. A connection is refused only when every inbound link is authenticated. */
+struct p2p_limits {
+    int handshake_timeout_ms; /* the handshake deadline, from accept or connect */
+    int max_inbound;          /* inbound links, authenticated or not */
+    int max_handshaking;      /* inbound links still in TLS or AUTH */
+    int addr_links;           /* inbound links from one IP address */
+    int addr_handshakes;      /* inbound links from one IP address still in TLS or AUTH */
+};
 
 struct p2p_config {
     const char *bind;           /* listen address; NULL or "" = all addresses */
@@ -72,9 +92,10 @@ struct p2p_config {
     const struct ledger_key *node_key; /* this node's identity; must outlive the p2p */
     uint8_t network_id[32];            /* peers on another network are refused */
     size_t max_frame;                  /* 0 = P2P_DEFAULT_MAX_FRAME; at least 129 */
-    size_t max_sendq;     /* bytes queued to one peer at most; 0 = 2 * (max_frame + 5) */
-    int reconnect_min_ms; /* 0 = P2P_DEFAULT_RECONNECT_MIN_MS */
-    int reconnect_max_ms; /* 0 = P2P_DEFAULT_RECONNECT_MAX_MS */
+    size_t max_sendq;         /* bytes queued to one peer at most; 0 = 2 * (max_frame + 5) */
+    int reconnect_min_ms;     /* 0 = P2P_DEFAULT_RECONNECT_MIN_MS */
+    int reconnect_max_ms;     /* 0 = P2P_DEFAULT_RECONNECT_MAX_MS */
+    struct p2p_limits limits; /* the front door; zero fields take the defaults */
 };
 
 struct p2p_callbacks {

@@ -1,14 +1,25 @@
-/* Connections of the peer links: listening and accepting (capped, see P2P_MAX_INBOUND), and
- * the -connect targets, each linked and re-linked after an exponential back-off (see p2p.h).
+/* Connections of the peer links: listening and the front door (the limits on links that peers
+ * open, struct p2p_limits in p2p.h), and the -connect targets, each linked and re-linked after
+ * an exponential back-off (see p2p.h).
  *
  * Optimised for few, long-lived links between known nodes moving blocks of up to 64 MiB, not
- * for many anonymous clients: inbound links are capped (P2P_MAX_INBOUND) and so are those not
- * yet authenticated (P2P_MAX_INBOUND_HANDSHAKING).
+ * for many anonymous clients. Anyone can open a TCP connection to the peer port, and nobody is
+ * known until AUTH, so the door counts what each connection may hold: links from one IP
+ * address (all of them, and those still in the handshake) are capped and the excess is refused
+ * at once (an IPv6 address counts by its /64, which one host gets whole); overall, when the
+ * handshake slots are full, the oldest connection still in the handshake is dropped to make room
+ * for the new one. Strangers that hold connections open then push each other out, and a regulator
+ * or the operator that connects gets a slot and keeps it for the few milliseconds its handshake
+ * takes. The handshake deadline (p2p_peer.c) bounds how long any of them holds a slot. Lines about
+ * connections that never authenticated are quieted (struct p2p_quiet), and so are those about
+ * accept() failing (out of file descriptors), after which the listener pauses with a growing
+ * back-off instead of spinning.
  *
  * Threads: p2p_conn_targets and p2p_conn_listen from the thread that calls p2p_new; the rest on
  * the event loop's thread.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +39,12 @@
 #include "util/time.h"
 
 #define LISTEN_BACKLOG 64
-#define ACCEPT_RETRY_MS 1000 /* after accept() fails (out of file descriptors) */
+/* After accept() fails (out of file descriptors): the listener pauses ACCEPT_PAUSE_MIN_MS, then
+ * twice as long after each failure in a row, up to ACCEPT_PAUSE_MAX_MS. */
+#define ACCEPT_PAUSE_MIN_MS 100
+#define ACCEPT_PAUSE_MAX_MS 5000
+#define ACCEPT_LOG_BURST 1
+#define ACCEPT_LOG_WINDOW_MS 60000
 
 static void target_timer_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -72,25 +88,77 @@ parse_target(const char *s, char host[static P2P_ADDR_MAX], int *port)
     return SBX_OK;
 }
 
-static void
-format_sockaddr(const struct sockaddr *sa, char out[static P2P_ADDR_MAX])
+/* An IPv6 address in the IPv4-mapped range (::ffff:a.b.c.d): a dual-stack listener's IPv4
+ * peer. */
+static int
+v4_mapped(const struct in6_addr *a)
+{
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+    return memcmp(a->s6_addr, prefix, sizeof(prefix)) == 0;
+}
+
+void
+p2p_conn_addr(const struct sockaddr *sa, char group[static P2P_GROUP_MAX],
+              char addr[static P2P_ADDR_MAX])
 {
     char ip[INET6_ADDRSTRLEN];
 
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
         if (evutil_inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip)) != NULL) {
-            snprintf(out, P2P_ADDR_MAX, "%s:%u", ip, (unsigned)ntohs(in->sin_port));
+            snprintf(addr, P2P_ADDR_MAX, "%s:%u", ip, (unsigned)ntohs(in->sin_port));
+            snprintf(group, P2P_GROUP_MAX, "%s", ip);
             return;
         }
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        struct in6_addr net = in6->sin6_addr;
+
         if (evutil_inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip)) != NULL) {
-            snprintf(out, P2P_ADDR_MAX, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
-            return;
+            snprintf(addr, P2P_ADDR_MAX, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
+            if (v4_mapped(&net)) {
+                snprintf(group, P2P_GROUP_MAX, "%u.%u.%u.%u", net.s6_addr[12], net.s6_addr[13],
+                         net.s6_addr[14], net.s6_addr[15]);
+                return;
+            }
+            memset(net.s6_addr + 8, 0, 8); /* one host holds a whole /64 */
+            if (evutil_inet_ntop(AF_INET6, &net, ip, sizeof(ip)) != NULL) {
+                snprintf(group, P2P_GROUP_MAX, "%s/64", ip);
+                return;
+            }
         }
     }
-    snprintf(out, P2P_ADDR_MAX, "unknown");
+    snprintf(group, P2P_GROUP_MAX, "unknown");
+    snprintf(addr, P2P_ADDR_MAX, "unknown");
+}
+
+void
+p2p_conn_quiet(struct p2p_quiet *q, int burst, int window_ms, const char *fmt, ...)
+{
+    int64_t now = time_mono_us();
+    char line[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (q->window_us == 0 || now - q->window_us >= (int64_t)window_ms * 1000) {
+        q->window_us = now;
+        q->lines = 0;
+    }
+    if (q->lines >= (unsigned)burst) {
+        q->quieted++;
+        LOG_DEBUG(LOG_P2P, "%s", line);
+        return;
+    }
+    q->lines++;
+    if (q->quieted > 0)
+        LOG_WARN(LOG_P2P, "%s (and %u similar lines at debug level since the last one here)", line,
+                 q->quieted);
+    else
+        LOG_WARN(LOG_P2P, "%s", line);
+    q->quieted = 0;
 }
 
 /* Wait `t->delay_ms`, then try again; the delay doubles up to reconnect_max_ms and starts
@@ -119,26 +187,71 @@ p2p_conn_schedule(struct p2p_target *t, const struct p2p_peer *closed)
 
 /* ------------------------------------------------------------------ inbound */
 
+/* What the inbound links hold now: all of them, those still in the handshake, the same from
+ * the address group `group`, and the oldest still in the handshake (the list is newest
+ * first). */
+struct door {
+    size_t links, handshakes, addr_links, addr_handshakes;
+    struct p2p_peer *oldest;
+};
+
+static void
+door_count(const struct p2p *p, const char *group, struct door *d)
+{
+    struct p2p_peer *peer;
+
+    memset(d, 0, sizeof(*d));
+    for (peer = LIST_FIRST(&p->peers); peer != NULL; peer = LIST_NEXT(peer, link)) {
+        int same = strcmp(peer->group, group) == 0;
+
+        if (peer->target != NULL || peer->state == PEER_CLOSED)
+            continue;
+        d->links++;
+        d->addr_links += same;
+        if (peer->state == PEER_OPEN)
+            continue;
+        d->handshakes++;
+        d->addr_handshakes += same;
+        d->oldest = peer;
+    }
+}
+
+/* The front door: NULL if a connection from the address group `group` may come in (after
+ * dropping the oldest handshake if the slots are full), else why it is refused. */
+static const char *
+door_admit(struct p2p *p, const char *group)
+{
+    struct door d;
+
+    door_count(p, group, &d);
+    if (d.addr_handshakes >= (size_t)p->lim.addr_handshakes)
+        return "too many handshakes from this address";
+    if (d.addr_links >= (size_t)p->lim.addr_links)
+        return "too many links from this address";
+    if (d.handshakes < (size_t)p->lim.max_handshaking && d.links < (size_t)p->lim.max_inbound)
+        return NULL;
+    if (d.oldest == NULL)
+        return "too many inbound connections"; /* every one is authenticated */
+    p2p_peer_close(d.oldest, "dropped for a newer connection (handshake slots full)");
+    return NULL;
+}
+
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
     struct p2p *p = arg;
     struct p2p_peer *peer;
     struct bufferevent *bev;
-    char addr[P2P_ADDR_MAX];
-    size_t n = 0, nhs = 0;
+    char group[P2P_GROUP_MAX], addr[P2P_ADDR_MAX];
+    const char *refused;
     SSL *ssl;
 
-    format_sockaddr(sa, addr);
-    for (peer = LIST_FIRST(&p->peers); peer != NULL; peer = LIST_NEXT(peer, link)) {
-        if (peer->target != NULL || peer->state == PEER_CLOSED)
-            continue;
-        n++;
-        if (peer->state != PEER_OPEN)
-            nhs++;
-    }
-    if (n >= P2P_MAX_INBOUND || nhs >= P2P_MAX_INBOUND_HANDSHAKING) {
-        LOG_WARN(LOG_P2P, "peer %s (inbound): closed: too many inbound connections", addr);
+    p->accept_pause_ms = 0;
+    p2p_conn_addr(sa, group, addr);
+    refused = door_admit(p, group);
+    if (refused != NULL) {
+        p2p_conn_quiet(&p->door_quiet, P2P_DOOR_LOG_BURST, P2P_DOOR_LOG_WINDOW_MS,
+                       "peer %s (inbound): refused: %s", addr, refused);
         evutil_closesocket(fd);
         return;
     }
@@ -162,6 +275,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
         LOG_WARN(LOG_P2P, "peer %s (inbound): closed: out of memory", addr);
         return;
     }
+    snprintf(peer->group, sizeof(peer->group), "%s", group);
     LOG_DEBUG(LOG_P2P, "peer %s (inbound): accepted", addr);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
@@ -174,17 +288,23 @@ p2p_conn_accept_retry(evutil_socket_t fd, short what, void *arg)
     evconnlistener_enable(p->listener);
 }
 
-/* accept() failed (EMFILE, ENFILE, ENOBUFS): pause instead of spinning on the ready socket. */
+/* accept() failed (EMFILE, ENFILE, ENOBUFS): pause instead of spinning on the ready socket,
+ * longer after each failure in a row, and log it quietly (once a minute at warning level). */
 static void
 accept_error_cb(struct evconnlistener *l, void *arg)
 {
     struct p2p *p = arg;
-    struct timeval tv = {ACCEPT_RETRY_MS / 1000, (ACCEPT_RETRY_MS % 1000) * 1000};
-    int e = EVUTIL_SOCKET_ERROR();
+    struct timeval tv;
+    int e = EVUTIL_SOCKET_ERROR(), pause;
 
-    LOG_WARN(LOG_P2P, "accepting peers failed: %s; pausing for %d ms",
-             evutil_socket_error_to_string(e), ACCEPT_RETRY_MS);
+    pause = p->accept_pause_ms == 0 ? ACCEPT_PAUSE_MIN_MS : p->accept_pause_ms;
+    p->accept_pause_ms = pause > ACCEPT_PAUSE_MAX_MS / 2 ? ACCEPT_PAUSE_MAX_MS : pause * 2;
+    p2p_conn_quiet(&p->accept_quiet, ACCEPT_LOG_BURST, ACCEPT_LOG_WINDOW_MS,
+                   "accepting peers failed: %s; pausing for %d ms",
+                   evutil_socket_error_to_string(e), pause);
     evconnlistener_disable(l);
+    tv.tv_sec = pause / 1000;
+    tv.tv_usec = (pause % 1000) * 1000;
     evtimer_add(p->accept_retry, &tv);
 }
 

@@ -5,7 +5,8 @@
  *   p2p.c       creating and freeing a struct p2p; sending; the peer accessors; test hooks
  *   p2p_peer.c  a link's life (TLS -> AUTH -> OPEN -> CLOSED, reaping), framing, I/O events
  *   p2p_tls.c   the TLS context and certificate, and the node-key handshake (AUTH frames)
- *   p2p_conn.c  listening and accepting, connecting out, reconnect back-off
+ *   p2p_conn.c  listening and the front door (limits on inbound links), connecting out,
+ *               reconnect back-off
  *
  * Threads: everything runs on the event loop's thread (see p2p.h); nothing here is locked.
  */
@@ -25,8 +26,14 @@
 #define AUTH_PAYLOAD 128                  /* network id | node key | signature */
 #define AUTH_FRAME_LEN (1 + AUTH_PAYLOAD) /* the length field of an AUTH frame */
 #define REASON_MAX 160
+/* Lines about inbound connections not (yet) authenticated: at most this many a window at
+ * warning level (struct p2p_quiet). */
+#define P2P_DOOR_LOG_BURST 5
+#define P2P_DOOR_LOG_WINDOW_MS 10000
+#define P2P_GROUP_MAX 64 /* an address group as text (p2p_conn_addr) */
 
 struct bufferevent;
+struct sockaddr;
 struct evconnlistener;
 struct event;
 
@@ -65,7 +72,17 @@ struct p2p_peer {
     size_t low_wm;
     void *data;
     char addr[P2P_ADDR_MAX];
+    char group[P2P_GROUP_MAX]; /* an inbound peer's address group (p2p_conn_addr) */
     char reason[REASON_MAX];
+};
+
+/* A warning that strangers can make us repeat at will ("closed: handshake timeout" for every
+ * connection they leave idle): at most `burst` lines a window at warning level, the rest at
+ * debug level, and the count of those in the first warning line of a later window. */
+struct p2p_quiet {
+    int64_t window_us; /* monotonic start of the current window */
+    unsigned lines;    /* warning lines in it */
+    unsigned quieted;  /* lines sent to the debug level since the last warning line */
 };
 
 LIST_HEAD(p2p_peer_list, p2p_peer);
@@ -78,7 +95,7 @@ struct p2p {
     uint8_t network_id[32];
     size_t max_frame, max_sendq;
     int reconnect_min_ms, reconnect_max_ms;
-    int handshake_timeout_ms;
+    struct p2p_limits lim; /* the front door, defaults filled in */
     int write_timeout_ms;
 #ifdef SBX_TEST_HOOKS
     int corrupt_auth; /* p2p_test_corrupt_auth */
@@ -86,6 +103,9 @@ struct p2p {
     SSL_CTX *ssl;
     struct evconnlistener *listener;
     struct event *accept_retry;
+    int accept_pause_ms;           /* the next pause after accept() fails; 0 after a success */
+    struct p2p_quiet door_quiet;   /* lines about connections that have not authenticated */
+    struct p2p_quiet accept_quiet; /* lines about accept() failing */
     int port;
     struct p2p_target *targets;
     size_t ntargets;
@@ -123,6 +143,15 @@ void p2p_tls_auth_digest(uint8_t out[static 32], const uint8_t exporter[static 3
 void p2p_tls_auth_check(struct p2p_peer *peer, const uint8_t payload[static AUTH_PAYLOAD]);
 
 /* p2p_conn.c */
+/* An accepted peer's address as text into `addr` ("IP:PORT", "[IPV6]:PORT"), and into `group`
+ * what the front door counts it by: the IPv4 address (also for an IPv4-mapped IPv6 one), or
+ * the /64 of an IPv6 address ("2001:db8:1:2::/64"), which one host gets whole. */
+void p2p_conn_addr(const struct sockaddr *sa, char group[static P2P_GROUP_MAX],
+                   char addr[static P2P_ADDR_MAX]);
+/* Log one line through `q` (see struct p2p_quiet): at warning level while the window has room,
+ * else at debug level. */
+void p2p_conn_quiet(struct p2p_quiet *q, int burst, int window_ms, const char *fmt, ...)
+    SBX_PRINTF(4, 5);
 /* Parse the -connect targets of `cfg` into p->targets, each with its timer. */
 int p2p_conn_targets(struct p2p *p, const struct p2p_config *cfg,
                      struct sbx_err *err) SBX_WARN_UNUSED;
@@ -140,9 +169,6 @@ void p2p_conn_accept_retry(evutil_socket_t fd, short what, void *arg);
  * check the other side refuses it. */
 /* While `on` is set, every AUTH frame this p2p sends carries a signature with one bit flipped. */
 void p2p_test_corrupt_auth(struct p2p *p, int on);
-/* Links started from now on must finish TLS and AUTH within `ms` (instead of
- * P2P_HANDSHAKE_TIMEOUT_MS). */
-void p2p_test_handshake_timeout(struct p2p *p, int ms);
 /* Links that get to AUTH from now on close when queued output makes no progress for `ms`
  * (instead of P2P_WRITE_TIMEOUT_MS). */
 void p2p_test_write_timeout(struct p2p *p, int ms);

@@ -73,8 +73,10 @@ p2p_peer_new(struct p2p *p, struct p2p_target *t, const char *addr, struct buffe
         free(peer);
         return NULL;
     }
-    tv.tv_sec = p->handshake_timeout_ms / 1000;
-    tv.tv_usec = (p->handshake_timeout_ms % 1000) * 1000;
+    /* The handshake deadline: armed once here, deleted at OPEN, never re-armed, so bytes that
+     * trickle in cannot extend it. */
+    tv.tv_sec = p->lim.handshake_timeout_ms / 1000;
+    tv.tv_usec = (p->lim.handshake_timeout_ms % 1000) * 1000;
     evtimer_add(peer->timer, &tv);
     LIST_INSERT_HEAD(&p->peers, peer, link);
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
@@ -111,6 +113,9 @@ p2p_peer_close(struct p2p_peer *peer, const char *reason)
     snprintf(peer->reason, sizeof(peer->reason), "%s", reason);
     if (p->freeing)
         LOG_INFO(LOG_P2P, "peer %s (%s): closed: %s", peer->addr, p2p_peer_dir(peer), reason);
+    else if (peer->target == NULL && !peer->announced) /* a stranger can repeat this at will */
+        p2p_conn_quiet(&p->door_quiet, P2P_DOOR_LOG_BURST, P2P_DOOR_LOG_WINDOW_MS,
+                       "peer %s (inbound): closed: %s", peer->addr, reason);
     else
         LOG_WARN(LOG_P2P, "peer %s (%s): closed: %s", peer->addr, p2p_peer_dir(peer), reason);
     bufferevent_setcb(peer->bev, NULL, NULL, NULL, NULL);

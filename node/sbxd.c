@@ -350,6 +350,7 @@ start(struct daemon *d, struct sbx_err *err)
         nc.certdir = certdir;
         nc.observers = (const uint8_t(*)[32])d->cfg.observers;
         nc.nobservers = d->cfg.nobservers;
+        nc.limits = d->cfg.peerlimits;
         rc_ = node_net_open(&d->net, d->node, d->base, &nc, err);
         if (rc_ != SBX_OK)
             return rc_;

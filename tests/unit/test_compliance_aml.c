@@ -365,6 +365,18 @@ test_directive_quorum(void **state)
     EXPECT_REJ(directive(f, &tx), CMP_RULE_DIRECTIVE_INVALID);
 }
 
+/* A chain whose every block hash is 0x66 bytes (mk_attest's hash), or none at all when the int
+ * at ctx is set. */
+static int
+hash_lookup_66(void *ctx, uint64_t height, uint8_t hash[32])
+{
+    (void)height;
+    if (*(const int *)ctx)
+        return 0;
+    memset(hash, 0x66, 32);
+    return 1;
+}
+
 void
 test_attestation(void **state)
 {
@@ -372,6 +384,7 @@ test_attestation(void **state)
     struct ledger_tx tx;
     uint64_t h;
     int64_t at;
+    int missing = 0;
 
     fx_init(f, NULL);
     f->height = 10;
@@ -391,6 +404,18 @@ test_attestation(void **state)
     EXPECT_REJ(run(f, mk_attest(&tx, KEY_OTHER, 1, T0 + 3)), CMP_RULE_AUTH_SIGNER);
     cmp_engine_attested(f->e, 0, &h, &at);
     assert_int_equal(h, 9);
+
+    /* The block-hash clause: the hash must be that of the block at the attested height. */
+    cmp_engine_set_hash_lookup(f->e, hash_lookup_66, &missing);
+    EXPECT_OK(run(f, mk_attest(&tx, KEY_REG, 9, T0 + 4)));
+    mk_attest(&tx, KEY_REG, 9, T0 + 5);
+    tx.u.attestation.block_hash[31] ^= 1;
+    EXPECT_REJ_FIGS(run(f, &tx), CMP_RULE_ATTESTATION_INVALID, 0, 0, 9);
+    missing = 1; /* no block at that height */
+    EXPECT_REJ_FIGS(run(f, mk_attest(&tx, KEY_REG, 9, T0 + 6)), CMP_RULE_ATTESTATION_INVALID, 0, 0,
+                    9);
+    cmp_engine_attested(f->e, 0, &h, &at);
+    assert_int_equal(at, T0 + 4); /* the refused ones changed nothing */
 }
 
 void

@@ -125,6 +125,11 @@ test_defaults(void **state)
     assert_int_equal(c.port, 8646);
     assert_int_equal(c.listen, 1);
     assert_int_equal(c.nconnect, 0);
+    assert_int_equal(c.peerlimits.handshake_timeout_ms, 10000);
+    assert_int_equal(c.peerlimits.max_inbound, 64);
+    assert_int_equal(c.peerlimits.max_handshaking, 16);
+    assert_int_equal(c.peerlimits.addr_links, 16);
+    assert_int_equal(c.peerlimits.addr_handshakes, 4);
     sbxd_config_release(&c);
 
     /* -devnet moves the datadir and the ports. */
@@ -460,6 +465,17 @@ test_bad_values(void **state)
         {"-rpcbind=", SBX_EINVAL},
         {"-connect=", SBX_EINVAL},
         {"-connect=10.0.0.2:8646", SBX_OK},
+        {"-peerhandshaketimeout=99", SBX_EINVAL},
+        {"-peerhandshaketimeout=100", SBX_OK},
+        {"-peerhandshaketimeout=600000", SBX_OK},
+        {"-peerhandshaketimeout=600001", SBX_EINVAL},
+        {"-peermaxinbound=0", SBX_EINVAL},
+        {"-peermaxhandshakes=0", SBX_EINVAL},
+        {"-peeraddrlinks=0", SBX_EINVAL},
+        {"-peeraddrhandshakes=0", SBX_EINVAL},
+        {"-peeraddrhandshakes=1", SBX_OK},
+        {"-peeraddrhandshakes=65536", SBX_OK},
+        {"-peeraddrhandshakes=65537", SBX_EINVAL},
     };
 
     for (size_t i = 0; i < SBX_ARRAY_LEN(cases); i++) {

@@ -46,6 +46,9 @@ void spin(int ms);
 void log_mark(void);
 /* 1 if a line logged since log_mark() contains `needle`. */
 int log_has(const char *needle);
+/* How many lines logged since log_mark() contain `needle` (at `level`, "warn" or "debug", if
+ * it is not NULL). */
+int log_count(const char *needle, const char *level);
 
 /* ------------------------------------------------------------------ a node as the test sees it */
 
@@ -95,6 +98,9 @@ struct cli {
 };
 /* Connect to 127.0.0.1:port, with TLS or plain TCP; waits until connected. */
 void cli_open(struct cli *c, int port, int tls);
+/* Connect over plain TCP from another loopback address `src` ("127.0.0.2"); waits until
+ * connected. */
+void cli_open_from(struct cli *c, int port, const char *src);
 void cli_close(struct cli *c);
 void cli_write(struct cli *c, const void *data, size_t len);
 /* Send a frame header (length, type) and `len` bytes of payload. */
@@ -134,9 +140,18 @@ void test_handshake_timeout(void **state);
 void test_reconnect_after_restart(void **state);
 void test_send_queue_full(void **state);
 void test_write_timeout(void **state);
-void test_inbound_cap(void **state);
 void test_connect_to_self(void **state);
 void test_certdir(void **state);
 void test_config_errors(void **state);
+/* test_p2p_door.c */
+void test_door_addr_handshakes(void **state);
+void test_door_addr_links(void **state);
+void test_door_known_key_gets_in(void **state);
+void test_door_all_authenticated(void **state);
+void test_door_deadline(void **state);
+void test_door_accept_error(void **state);
+void test_door_quiet(void **state);
+void test_door_groups(void **state);
+void test_door_config(void **state);
 
 #endif

@@ -57,13 +57,15 @@ log_mark(void)
     log_mark_pos = stat(log_path, &st) == 0 ? (long)st.st_size : 0;
 }
 
-/* 1 if a line logged since log_mark() contains `needle`. */
+/* The lines logged since log_mark() that contain `needle` (and `level`, "warn" say, as the
+ * line's level, if it is not NULL). */
 int
-log_has(const char *needle)
+log_count(const char *needle, const char *level)
 {
-    static char text[1 << 20];
+    static char line[4096];
+    char tag[32];
     FILE *f = fopen(log_path, "r");
-    size_t n;
+    int n = 0;
 
     if (f == NULL)
         return 0;
@@ -71,10 +73,20 @@ log_has(const char *needle)
         fclose(f);
         return 0;
     }
-    n = fread(text, 1, sizeof(text) - 1, f);
+    snprintf(tag, sizeof(tag), "] %s: ", level != NULL ? level : "");
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strstr(line, needle) != NULL && (level == NULL || strstr(line, tag) != NULL))
+            n++;
+    }
     fclose(f);
-    text[n] = '\0';
-    return strstr(text, needle) != NULL;
+    return n;
+}
+
+/* 1 if a line logged since log_mark() contains `needle`. */
+int
+log_has(const char *needle)
+{
+    return log_count(needle, NULL) > 0;
 }
 
 static int
@@ -256,12 +268,47 @@ cli_event_cb(struct bufferevent *bev, short what, void *arg)
         c->closed = 1;
 }
 
+/* Connect c->bev (its callbacks set) to 127.0.0.1:port; waits until connected. */
+static void
+cli_connect(struct cli *c, int port)
+{
+    struct sockaddr_in sin;
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bufferevent_socket_connect(c->bev, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    WAIT_UNTIL(c->connected || c->closed, WAIT_MS);
+    assert_true(c->connected);
+}
+
+/* Connect to 127.0.0.1:port over plain TCP from the local address `src` (another loopback
+ * address: 127.0.0.2, ...); waits until connected. */
+void
+cli_open_from(struct cli *c, int port, const char *src)
+{
+    struct sockaddr_in sin;
+    evutil_socket_t fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    assert_int_equal(inet_pton(AF_INET, src, &sin.sin_addr), 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(evutil_make_socket_nonblocking(fd), 0);
+    memset(c, 0, sizeof(*c));
+    c->bev = bufferevent_socket_new(g_base, fd, BEV_OPT_CLOSE_ON_FREE);
+    assert_non_null(c->bev);
+    bufferevent_setcb(c->bev, cli_read_cb, NULL, cli_event_cb, c);
+    cli_connect(c, port);
+}
+
 /* Connect to 127.0.0.1:port, with TLS or plain TCP; waits until connected. */
 void
 cli_open(struct cli *c, int port, int tls)
 {
-    struct sockaddr_in sin;
-
     memset(c, 0, sizeof(*c));
     c->tls = tls;
     if (tls) {
@@ -276,14 +323,7 @@ cli_open(struct cli *c, int port, int tls)
         assert_non_null(c->bev);
     }
     bufferevent_setcb(c->bev, cli_read_cb, NULL, cli_event_cb, c);
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)port);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bufferevent_socket_connect(c->bev, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    WAIT_UNTIL(c->connected || c->closed, WAIT_MS);
-    assert_true(c->connected);
+    cli_connect(c, port);
 }
 
 void

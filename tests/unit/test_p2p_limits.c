@@ -1,5 +1,5 @@
 /* node/p2p unit tests: malformed and oversized frames; garbage instead of TLS; the handshake
- * and write timeouts; the send-queue and inbound caps; connecting to oneself; reconnects after
+ * and write timeouts; the send-queue cap; connecting to oneself; reconnects after
  * the listener restarts; the certificate files; configuration errors.
  */
 #include "tests/unit/test_common.h"
@@ -123,7 +123,6 @@ test_garbage_tcp(void **state)
     inst_free(&b);
 }
 
-#ifdef SBX_TEST_HOOKS
 /* A peer that stays silent, and one that stops after TLS, are closed at the timeout. */
 void
 test_handshake_timeout(void **state)
@@ -137,8 +136,8 @@ test_handshake_timeout(void **state)
     allow(&b, &key_c, ROLE_REGULATOR);
     config(&cb, &key_b, "b");
     cb.listen = 1;
+    cb.limits.handshake_timeout_ms = 300;
     start(&b, &cb);
-    p2p_test_handshake_timeout(b.p, 300);
     t0 = time_mono_us();
     cli_open(&tcp, p2p_port(b.p), 0);
     cli_open(&tls, p2p_port(b.p), 1);
@@ -152,7 +151,6 @@ test_handshake_timeout(void **state)
     cli_close(&tls);
     inst_free(&b);
 }
-#endif
 
 /* B stops and starts again on the same port: A links again by itself, with back-off between
  * its failed attempts. */
@@ -275,34 +273,6 @@ test_write_timeout(void **state)
     free(big);
 }
 #endif
-
-/* Past P2P_MAX_INBOUND_HANDSHAKING silent connections, the next one is closed at once. */
-void
-test_inbound_cap(void **state)
-{
-    struct inst b = {0};
-    struct p2p_config cb;
-    struct cli c[P2P_MAX_INBOUND_HANDSHAKING + 1];
-
-    (void)state;
-    config(&cb, &key_b, "b");
-    cb.listen = 1;
-    start(&b, &cb);
-    for (size_t i = 0; i < P2P_MAX_INBOUND_HANDSHAKING; i++)
-        cli_open(&c[i], p2p_port(b.p), 0);
-    spin(50);
-    assert_false(log_has("too many inbound connections"));
-    cli_open(&c[P2P_MAX_INBOUND_HANDSHAKING], p2p_port(b.p), 0);
-    WAIT_UNTIL(c[P2P_MAX_INBOUND_HANDSHAKING].closed, WAIT_MS);
-    assert_true(c[P2P_MAX_INBOUND_HANDSHAKING].closed);
-    assert_true(log_has("(inbound): closed: too many inbound connections"));
-    for (size_t i = 0; i < P2P_MAX_INBOUND_HANDSHAKING; i++) {
-        assert_false(c[i].closed);
-        cli_close(&c[i]);
-    }
-    cli_close(&c[P2P_MAX_INBOUND_HANDSHAKING]);
-    inst_free(&b);
-}
 
 /* A node told to connect to its own port meets its own key and refuses it, even if its allow
  * list would take it. */
