@@ -14,6 +14,7 @@ import hmac
 import http.client
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -64,18 +65,35 @@ def binary(name):
 _ports_given = set()
 
 
+def _below_ephemeral():
+    """The ports below the kernel's ephemeral range (ip_local_port_range), from 10000: no
+    outbound connection takes one of them between the check here and the node's bind."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return (10000, low - 1) if low - 1 - 10000 >= 1000 else None
+
+
 def free_port():
-    """A TCP port that was free a moment ago (bound to port 0 by the kernel) and that this
-    process has not handed out before: the kernel may give the same free port to two calls in
-    a row (a node's RPC and peer ports then collide)."""
-    for _ in range(100):
+    """A TCP port that is free on every address now (sbxd's peer listener binds them all) and
+    that this process has not handed out before. It is drawn below the ephemeral range, where
+    the outbound connections of tests and nodes (thousands, in the front-door tests) never land;
+    the kernel's port 0 is the fallback when that range is too small."""
+    span = _below_ephemeral()
+    for _ in range(200):
+        port = random.randint(*span) if span else 0
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
             port = s.getsockname()[1]
         if port not in _ports_given:
             _ports_given.add(port)
             return port
-    raise AssertionError("no fresh free port in 100 tries")
+    raise AssertionError("no fresh free port in 200 tries")
 
 
 def contrib_rpcauth(name, role, password):
