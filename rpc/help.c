@@ -83,6 +83,8 @@ static const struct rpc_help_param params[] = {
     {"submitdirective", "address", "string", "sanction_*: the external address"},
     {"testhook", "action", "string", "what to make the operator do wrong"},
     {NULL, "account", "id", "the account"},
+    {NULL, "height", "integer", "answer as of this block (default: now)"},
+    {NULL, "time", "integer", "answer as of the last block at or before this time (ms)"},
     {NULL, "kyc_tier", "integer", "KYC tier, 1..3"},
     {NULL, "investor_class", "string",
      "domestic_individual, domestic_org, foreign_individual or foreign_org"},
