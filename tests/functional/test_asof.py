@@ -3,8 +3,8 @@
 Over a chain of 50,000 trades, what the operator answered "now" at 20 random moments of the
 build is what the operator and a regulator node answer later for the height of each moment; a
 time resolves to the last block at or before it; a limit changed by directive shows in
-getlicence and getusage at the directive's block and not at the one before; bad parameters get
-clear errors naming the field."""
+getlicence and getusage at the directive's block and not at the one before; -reindex writes the
+history again; bad parameters get clear errors naming the field."""
 
 import random
 import unittest
@@ -111,6 +111,14 @@ class AsOfTest(fw.NodeTestCase):
             if h < tip:
                 self.assertGreater(op.call("getblock", {"height": h + 1})["time"], t)
             self.assertEqual(got, ask(reg, name, height=h))
+        # -reindex writes the history again from the blocks: the same answers
+        reg.extra_args.append("-reindex")
+        reg.restart()
+        reg.extra_args.remove("-reindex")
+        for height, seen in rnd.sample(recorded, 3):
+            block_time = op.call("getblock", {"height": height})["time"]
+            for name, want in seen.items():
+                self.assertSameAs(ask(reg, name, height), want, height, block_time)
         # the first block of the chain's first account, and before it
         genesis_time = op.call("getblock", {"height": 0})["time"]
         got = op.call("getlicence", {"time": genesis_time})
