@@ -11,7 +11,8 @@
  *   licence (getlicence)                 'P' 'p', 'S' 'g'                     2 seeks
  *   one account (getaccount, getusage)   the above, 'A', 'U', 'S' 'a' of it  5 seeks
  *   everything (getusage exchange-wide,  every state key ever written        2 seeks per key
- *   getreport's start)
+ *   getreport's start; on the background
+ *   job thread, node/job.c)
  *
  * so a question about one account costs the same at any height of any chain, and a question
  * about everything costs what loading the state at start-up costs (one pass over the keys). A
@@ -19,8 +20,9 @@
  * block reads). Optimised for bounded, predictable reads rather than for space: the history
  * keeps about one more copy of every state record a block changes.
  *
- * Threads: any (RPC loops, the background job): reads only the store (thread-safe), the
- * genesis transaction (immutable) and memory of its own; takes no node lock.
+ * Threads: any (RPC loops, the background job; NODE_ASOF_ALL only the background job, whose stop
+ * flag it reads): reads only the store (thread-safe), the genesis transaction (immutable) and
+ * memory of its own; takes no node lock.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -93,19 +95,26 @@ take_key(void *ctx, const uint8_t *hkey, size_t hlen, const uint8_t *val, size_t
     return 1;
 }
 
+/* Keys loaded between two looks at node_job_stopping. */
+#define STOP_CHECK_KEYS 1024
+
 /* Every state key the history holds, in key order of the history (length, then bytes: an
- * account's 'A' before its 'U'), each at its version at or below `height`. */
+ * account's 'A' before its 'U'), each at its version at or below `height`; SBX_EUNAVAIL once
+ * node_job_stopping says so (the background job's caller). */
 static int
-load_all(struct ledger_store *st, uint64_t height, struct cmp_engine *e, struct sbx_err *err)
+load_all(struct node *n, uint64_t height, struct cmp_engine *e, struct sbx_err *err)
 {
+    struct ledger_store *st = node_store(n);
     uint8_t kind = LEDGER_K_HISTORY, start[LEDGER_STORE_KEY_HISTORY_MAX + 1];
     size_t slen = 1;
     int rc;
 
     start[0] = LEDGER_K_HISTORY;
-    for (;;) {
+    for (uint64_t i = 1;; i++) {
         struct next_key nk;
 
+        if (i % STOP_CHECK_KEYS == 0 && node_job_stopping(n))
+            return sbx_err_set(err, SBX_EUNAVAIL, "stopped: the node is stopping");
         nk.len = 0;
         rc = ledger_store_scan(st, &kind, 1, start, slen, 0, take_key, &nk, err);
         if (rc || nk.len == 0)
@@ -157,7 +166,7 @@ node_asof_engine(struct node *n, uint64_t height, enum node_asof_scope scope, co
     if (rc == SBX_OK)
         rc = cmp_engine_new(&e, node_chain_genesis_tx(n->chain), err);
     if (rc == SBX_OK && scope == NODE_ASOF_ALL)
-        rc = load_all(st, height, e, err);
+        rc = load_all(n, height, e, err);
     if (rc == SBX_OK && scope != NODE_ASOF_ALL) {
         rc = load_key(st, key, ledger_store_key_params(key), height, e, NULL, err);
         if (rc == SBX_OK)

@@ -310,8 +310,9 @@ enum node_asof_scope { NODE_ASOF_LICENCE, NODE_ASOF_ACCOUNT, NODE_ASOF_ALL };
 /* A new engine (cmp_engine_free it) holding the state that block `height` left, as far as
  * `scope` says (`account` for NODE_ASOF_ACCOUNT). SBX_ENOTFOUND naming "height" above the durable
  * tip; SBX_EUNAVAIL if the store keeps no history (written by an older sbxd: -reindex);
- * SBX_ECORRUPT, SBX_EIO, SBX_ENOMEM. Costs a few seeks, or one pass over every state key for
- * NODE_ASOF_ALL. */
+ * SBX_ECORRUPT, SBX_EIO, SBX_ENOMEM. Costs a few seeks, or for NODE_ASOF_ALL one pass over every
+ * state key, which only the background job may pay (node_job_async: it stops with SBX_EUNAVAIL
+ * when node_job_stopping says so). */
 int node_asof_engine(struct node *n, uint64_t height, enum node_asof_scope scope,
                      const char *account, struct cmp_engine **out, int64_t *time_ms,
                      struct sbx_err *err) SBX_WARN_UNUSED;
@@ -326,6 +327,7 @@ int node_asof_status_get(struct node *n, uint64_t height, struct node_status *st
                          struct sbx_err *err) SBX_WARN_UNUSED;
 int node_asof_account_get(struct node *n, uint64_t height, const char *id, struct node_account *out,
                           int64_t *time_ms, struct sbx_err *err) SBX_WARN_UNUSED;
+/* (The last: NODE_ASOF_ALL, the background job only.) */
 int node_asof_exchange_usage_get(struct node *n, uint64_t height, struct node_exchange_usage *out,
                                  int64_t *time_ms, struct sbx_err *err) SBX_WARN_UNUSED;
 

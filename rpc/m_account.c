@@ -12,6 +12,7 @@
 
 #include "rpc/m_account.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "ledger/state.h"
@@ -176,43 +177,97 @@ exchange_limits_json(const struct node_exchange_usage *x)
     return limits;
 }
 
+/* getusage's result: one account's limits (`account` not NULL) or the exchange's, at `now`. */
+static json_t *
+usage_json(const char *account, const struct node_account *u, const struct node_exchange_usage *x,
+           int64_t now, int asof, uint64_t height)
+{
+    json_t *r = json_object();
+
+    if (r == NULL)
+        return NULL;
+    if (account != NULL) {
+        json_object_set_new(r, "account", json_string(account));
+        json_object_set_new(r, "time", rpc_render_int(now));
+        json_object_set_new(r, "limits", account_limits_json(u));
+    } else {
+        json_object_set_new(r, "time", rpc_render_int(now));
+        json_object_set_new(r, "limits", exchange_limits_json(x));
+    }
+    put_asof(r, asof, height);
+    return r;
+}
+
+/* The exchange-wide figures as of a block count the accounts open then, which reads every
+ * account's version at that block: a cost that grows with the accounts, so the node's background
+ * job computes it (one job at a time, as getreport), not the RPC loop. */
+struct usage_job {
+    struct rpc_job base;
+    struct node *node;
+    uint64_t height;
+    int64_t time_ms;              /* written by run */
+    struct node_exchange_usage x; /* likewise */
+};
+
+static int
+usage_run(struct rpc_job *j, struct sbx_err *err)
+{
+    struct usage_job *u = (struct usage_job *)j;
+
+    return node_asof_exchange_usage_get(u->node, u->height, &u->x, &u->time_ms, err);
+}
+
+static int
+usage_finish(struct rpc_job *j, struct rpc_outcome *o, int rc, struct sbx_err *err)
+{
+    struct usage_job *u = (struct usage_job *)j;
+
+    if (rc)
+        return rc;
+    return rpc_outcome_result(o, usage_json(NULL, NULL, &u->x, u->time_ms, 1, u->height), err);
+}
+
+static void
+usage_free(struct rpc_job *j)
+{
+    free(j);
+}
+
 int
 rpc_m_account_getusage(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                        struct rpc_outcome *out, struct sbx_err *err)
 {
     char id[SBX_ID_MAX + 1];
-    json_t *jacc = json_object_get(params, "account"), *r, *limits = NULL;
+    const json_t *jacc = json_object_get(params, "account");
     struct node_account u;
     struct node_exchange_usage x;
+    struct usage_job *job;
     uint64_t height = 0;
     int64_t now = env->now_ms;
-    int asof = 0, rc = SBX_OK;
+    int asof = 0, rc;
 
     (void)m;
     if (rpc_params_present(jacc)) {
         rc = rpc_params_id(jacc, SBX_ID_MAX, id, "account", err);
         if (rc == SBX_OK)
             rc = account_at(env, params, id, &u, &asof, &height, &now, err);
-    } else {
-        rc = rpc_m_account_asof(env, params, &asof, &height, err);
-        if (rc == SBX_OK && asof)
-            rc = node_asof_exchange_usage_get(env->node, height, &x, &now, err);
-        else if (rc == SBX_OK)
-            node_exchange_usage_get(env->node, env->now_ms, &x);
+        if (rc)
+            return rc;
+        return rpc_outcome_result(out, usage_json(id, &u, NULL, now, asof, height), err);
     }
+    rc = rpc_m_account_asof(env, params, &asof, &height, err);
     if (rc)
         return rc;
-    r = json_object();
-    if (r == NULL)
-        return rpc_outcome_result(out, NULL, err);
-    if (rpc_params_present(jacc)) {
-        json_object_set_new(r, "account", json_string(id));
-        limits = account_limits_json(&u);
-    } else {
-        limits = exchange_limits_json(&x);
+    if (!asof) {
+        node_exchange_usage_get(env->node, env->now_ms, &x);
+        return rpc_outcome_result(out, usage_json(NULL, NULL, &x, now, 0, 0), err);
     }
-    json_object_set_new(r, "time", rpc_render_int(now));
-    json_object_set_new(r, "limits", limits);
-    put_asof(r, asof, height);
-    return rpc_outcome_result(out, r, err);
+    job = calloc(1, sizeof(*job));
+    if (job == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    job->base = (struct rpc_job){usage_run, usage_finish, usage_free};
+    job->node = env->node;
+    job->height = height;
+    rpc_outcome_job(out, &job->base);
+    return SBX_OK;
 }
