@@ -4,8 +4,10 @@ Over a chain of 50,000 trades, what the operator answered "now" at 20 random mom
 build is what the operator and a regulator node answer later for the height of each moment; a
 time resolves to the last block at or before it; a limit changed by directive shows in
 getlicence and getusage at the directive's block and not at the one before; -reindex writes the
-history again; bad parameters get clear errors naming the field."""
+history again; getreport's state before its period, read from the history, holds the balances
+the replay gives; bad parameters get clear errors naming the field."""
 
+import datetime
 import random
 import unittest
 
@@ -17,6 +19,13 @@ BATCH = 1000  # -rpcmaxbatch's default
 SAMPLES = 20
 ACCOUNTS = 10
 WATCHED = 3  # accounts recorded at each sample
+
+
+LOCAL = datetime.timezone(datetime.timedelta(minutes=420))  # the devnet's time.utc_offset_min
+
+
+def local_day(ms):
+    return datetime.datetime.fromtimestamp(ms / 1000, LOCAL).strftime("%Y-%m-%d")
 
 
 def directive(kind, **kw):
@@ -100,7 +109,7 @@ class AsOfTest(fw.NodeTestCase):
                 for name, want in seen.items():
                     self.assertSameAs(ask(node, name, height), want, height, block_time)
         # a time names the last block at or before it
-        tip = op.call("getinfo")["height"]
+        tip = net.wait_synced()
         for height, seen in recorded[:5]:
             t = op.call("getblock", {"height": height})["time"]
             name = next(k for k in seen if k.startswith("account "))
@@ -111,6 +120,17 @@ class AsOfTest(fw.NodeTestCase):
             if h < tip:
                 self.assertGreater(op.call("getblock", {"height": h + 1})["time"], t)
             self.assertEqual(got, ask(reg, name, height=h))
+        # getreport of the day after the tip starts from the whole state as of the tip, read
+        # from the history; the report of the tip's day replays the blocks: the same balances
+        tip_time = op.call("getblock", {"height": tip})["time"]
+        for node in (op, reg):
+            replayed = node.call("getreport", {"kind": "daily", "date": local_day(tip_time)})
+            loaded = node.call("getreport", {"kind": "daily",
+                                             "date": local_day(tip_time + 86400000)})
+            self.assertEqual(loaded["transactions"], 0)
+            self.assertEqual(loaded["liabilities"], replayed["liabilities"])
+            self.assertEqual(loaded["licence"]["param_version"],
+                             replayed["licence"]["param_version"])
         # -reindex writes the history again from the blocks: the same answers
         reg.extra_args.append("-reindex")
         reg.restart()
