@@ -144,7 +144,7 @@ check_height(struct node *n, uint64_t height, struct sbx_err *err)
     rc = load_key(node_store(n), key, ledger_store_key_params(key), 0, NULL, &found, err);
     if (rc == SBX_OK && !found)
         rc = sbx_err_set(err, SBX_EUNAVAIL,
-                         "height: this store keeps no history of past states (written by an "
+                         "this store keeps no history of past states (written by an "
                          "older sbxd; -reindex writes it)");
     return rc;
 }

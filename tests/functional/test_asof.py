@@ -7,25 +7,18 @@ getlicence and getusage at the directive's block and not at the one before; -rei
 history again; getreport's state before its period, read from the history, holds the balances
 the replay gives; bad parameters get clear errors naming the field."""
 
-import datetime
 import random
 import unittest
 
 import framework as fw
 from framework import INVALID_PARAMS, NOT_FOUND
+from test_report import local_day
 
 TRADES = 50000
 BATCH = 1000  # -rpcmaxbatch's default
 SAMPLES = 20
 ACCOUNTS = 10
 WATCHED = 3  # accounts recorded at each sample
-
-
-LOCAL = datetime.timezone(datetime.timedelta(minutes=420))  # the devnet's time.utc_offset_min
-
-
-def local_day(ms):
-    return datetime.datetime.fromtimestamp(ms / 1000, LOCAL).strftime("%Y-%m-%d")
 
 
 def directive(kind, **kw):
@@ -152,6 +145,7 @@ class AsOfTest(fw.NodeTestCase):
         buyer, seller = op.funded_pair()
         receipt = op.trade(buyer, seller, quantity="0.00200000")
         before = op.call("getlicence")
+        net.wait_synced()  # the regulator is linked: it can relay its directive
         r = reg.call("submitdirective", directive("set_param", name="limit.daily.tier1",
                                                   value="10000000"))
         h = r["height"]
