@@ -2,9 +2,10 @@
  * limits, of one account or exchange-wide (getusage), as the node holds them now or as of a past
  * block. Now: a copy of the engine's state taken under the node's lock (node_account_get). As of
  * a block: node/asof.c rebuilds what the question needs from the history records in the store,
- * a few seeks for one account whatever the height (one pass over every state key for the
- * exchange-wide figures), so the answer is the same on the operator and every regulator node.
- * Any RPC loop's thread; nothing here takes more than one call's worth of store reads.
+ * a few seeks for one account whatever the height, so the answer is the same on the operator
+ * and every regulator node. The exchange-wide figures as of a block take one pass over every
+ * state key: the node's background job computes them (usage_run, on the job thread).
+ * Everything else runs on the RPC loop of the call, with a few store reads at most.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
