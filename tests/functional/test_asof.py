@@ -8,10 +8,11 @@ history again; getreport's state before its period, read from the history, holds
 the replay gives; bad parameters get clear errors naming the field."""
 
 import random
+import threading
 import unittest
 
 import framework as fw
-from framework import INVALID_PARAMS, NOT_FOUND
+from framework import INVALID_PARAMS, METHOD_NOT_FOUND, NOT_FOUND, UNAVAILABLE
 from test_report import local_day
 
 TRADES = 50000
@@ -173,6 +174,40 @@ class AsOfTest(fw.NodeTestCase):
             self.assertEqual(at["balances"]["BTC"], "0.00200000")
             self.assertEqual(prev["balances"]["BTC"], "0.00000000")
             self.assertEqual(at["balances"], op.call("getaccount", {"account": buyer})["balances"])
+
+    def test_exchange_usage_is_a_background_job(self):
+        """getusage of the exchange as of a block reads every account's version: it runs as the
+        node's background job, so while a getreport runs it is refused with -32004, and
+        answers once it is done. The test hook slows the report down to 50 ms a block."""
+        n = self.node()
+        try:
+            n.call("testhook", {"action": "slow_jobs"})
+        except fw.RPCError as e:
+            if e.code != METHOD_NOT_FOUND:
+                raise
+            self.skipTest("sbxd built without --enable-test-hooks (testhook: -32601)")
+        while n.call("getinfo")["height"] < 40:  # about 2 s of replay
+            n.open_account()
+        day = local_day(fw.now_ms())
+        report = threading.Thread(target=n.call, args=("getreport", {"kind": "daily",
+                                                                     "date": day}))
+        now = n.call("getusage")
+        report.start()
+        refused = 0
+        while report.is_alive():
+            try:
+                got = n.call("getusage", {"height": 0})
+                self.assertEqual(got["as_of_height"], 0)
+            except fw.RPCError as e:
+                self.assertEqual(e.code, UNAVAILABLE, e)
+                self.assertIn("already running", e.message)
+                refused += 1
+        report.join()
+        self.assertGreater(refused, 0, "no getusage was refused while getreport ran")
+        tip = n.call("getinfo")["height"]
+        got = n.call("getusage", {"height": tip})
+        self.assertEqual(got.pop("as_of_height"), tip)
+        self.assertEqual(got["limits"], now["limits"])  # nothing changed since
 
     def test_bad_params(self):
         n = self.node()
