@@ -5,8 +5,9 @@
  * changed (the 'V' history keys: state key, then the height; written by record_history in
  * chain_build.c). The state after block h is therefore, key by key, the newest version at or
  * below h: one reverse seek per record. An engine of our own (cmp_engine_new from the genesis
- * transaction, then cmp_engine_load_record) is filled with the records a question needs and
- * answers it with the same code as the node's own snapshots (node_*_fill in node.c):
+ * transaction of the stored block 0, then cmp_engine_load_record) is filled with the records a
+ * question needs and answers it with the same code as the node's own snapshots (node_*_fill in
+ * node.c):
  *
  *   licence (getlicence)                 'P' 'p', 'S' 'g'                     2 seeks
  *   one account (getaccount, getusage)   the above, 'A', 'U', 'S' 'a' of it  5 seeks
@@ -21,8 +22,7 @@
  * keeps about one more copy of every state record a block changes.
  *
  * Threads: any (RPC loops, the background job; NODE_ASOF_ALL only the background job, whose stop
- * flag it reads): reads only the store (thread-safe), the genesis transaction (immutable) and
- * memory of its own; takes no node lock.
+ * flag it reads): reads only the store (thread-safe) and memory of its own; takes no node lock.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +149,30 @@ check_height(struct node *n, uint64_t height, struct sbx_err *err)
     return rc;
 }
 
+/* A new engine from the genesis transaction of the stored block 0 (read each time: the chain's
+ * own copy is rebuilt when the node reloads its state after a refused block). */
+static int
+engine_from_genesis(struct ledger_store *st, struct cmp_engine **e, struct sbx_err *err)
+{
+    struct ledger_locate k;
+    struct ledger_tx tx;
+    uint8_t txid[32];
+    int rc;
+
+    ledger_locate_init(&k);
+    rc = ledger_locate_block(st, 0, &k, err);
+    if (rc == SBX_OK && k.b.ntx < 1)
+        rc = sbx_err_set(err, SBX_ECORRUPT, "block 0 holds no genesis");
+    if (rc == SBX_OK)
+        rc = ledger_locate_entry(&k, 0, &tx, txid, NULL, err);
+    if (rc == SBX_OK) {
+        rc = cmp_engine_new(e, &tx, err);
+        ledger_tx_release(&tx);
+    }
+    ledger_locate_release(&k);
+    return rc;
+}
+
 int
 node_asof_engine(struct node *n, uint64_t height, enum node_asof_scope scope, const char *account,
                  struct cmp_engine **out, int64_t *time_ms, struct sbx_err *err)
@@ -164,7 +188,7 @@ node_asof_engine(struct node *n, uint64_t height, enum node_asof_scope scope, co
     if (rc == SBX_OK)
         rc = ledger_locate_header(st, height, &h, err);
     if (rc == SBX_OK)
-        rc = cmp_engine_new(&e, node_chain_genesis_tx(n->chain), err);
+        rc = engine_from_genesis(st, &e, err);
     if (rc == SBX_OK && scope == NODE_ASOF_ALL)
         rc = load_all(n, height, e, err);
     if (rc == SBX_OK && scope != NODE_ASOF_ALL) {

@@ -270,12 +270,6 @@ node_chain_genesis(const struct node_chain *c)
     return &c->genesis.u.genesis;
 }
 
-const struct ledger_tx *
-node_chain_genesis_tx(const struct node_chain *c)
-{
-    return &c->genesis;
-}
-
 const uint8_t *
 node_chain_genesis_hash(const struct node_chain *c)
 {

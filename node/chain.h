@@ -82,9 +82,6 @@ struct ledger_store *node_chain_store(struct node_chain *c);
 /* The tip as applied in memory (may be ahead of the store while a block is being written). */
 const struct ledger_tip *node_chain_tip(const struct node_chain *c);
 const struct ledger_genesis *node_chain_genesis(const struct node_chain *c);
-/* The genesis transaction of block 0 (what cmp_engine_new takes): immutable after the chain is
- * opened, so any thread may read it until node_chain_close. */
-const struct ledger_tx *node_chain_genesis_tx(const struct node_chain *c);
 const uint8_t *node_chain_genesis_hash(const struct node_chain *c);
 
 /* Building. `time_ms` is the block's timestamp (>= the previous block's). */
