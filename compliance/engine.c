@@ -448,6 +448,13 @@ cmp_engine_load(struct cmp_engine *e, struct ledger_store *store, struct sbx_err
     return cmp_persist_load(e, store, err);
 }
 
+int
+cmp_engine_load_record(struct cmp_engine *e, const uint8_t *key, size_t klen, const uint8_t *val,
+                       size_t vlen, struct sbx_err *err)
+{
+    return cmp_persist_load_record(e, key, klen, val, vlen, err);
+}
+
 /* ------------------------------------------------------------------ queries */
 
 int

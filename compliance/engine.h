@@ -99,6 +99,13 @@ void cmp_engine_free(struct cmp_engine *e);
 int cmp_engine_load(struct cmp_engine *e, struct ledger_store *store,
                     struct sbx_err *err) SBX_WARN_UNUSED;
 
+/* Load one stored state record ('P', 'A', 'U', 'D' or 'S': key and value as cmp_collect() wrote
+ * them) into a new engine, as cmp_engine_load() does for the whole store: the state as of a past
+ * height is rebuilt from the history records this way. Records go in key order (an account's
+ * 'A' before its 'U'). SBX_ECORRUPT for a record that does not decode or another kind. */
+int cmp_engine_load_record(struct cmp_engine *e, const uint8_t *key, size_t klen,
+                           const uint8_t *val, size_t vlen, struct sbx_err *err) SBX_WARN_UNUSED;
+
 /* Ids recorded in earlier blocks are looked up through this hook (the node points it at the
  * store's 'I' records): return 1 if the key exists, 0 if not, < 0 on error. Without a hook the
  * engine keeps every id in memory (fine for tests and small chains). */

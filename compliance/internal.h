@@ -202,6 +202,8 @@ int cmp_persist_sanctioned(const struct cmp_engine *e, char kind, const char *s)
 int cmp_persist_set_sanction(struct cmp_engine *e, char kind, const char *s,
                              int on) SBX_WARN_UNUSED;
 int cmp_persist_collect(struct cmp_engine *e, struct ledger_changes *out) SBX_WARN_UNUSED;
+int cmp_persist_load_record(struct cmp_engine *e, const uint8_t *key, size_t klen,
+                            const uint8_t *val, size_t vlen, struct sbx_err *err) SBX_WARN_UNUSED;
 int cmp_persist_load(struct cmp_engine *e, struct ledger_store *store,
                      struct sbx_err *err) SBX_WARN_UNUSED;
 /* Start reading a record whose first byte is its format version: SBX_ECORRUPT if that is not

@@ -333,6 +333,32 @@ load_id(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t v
 }
 
 int
+cmp_persist_load_record(struct cmp_engine *e, const uint8_t *key, size_t klen, const uint8_t *val,
+                        size_t vlen, struct sbx_err *err)
+{
+    struct load_ctx c = {e, SBX_OK};
+    uint8_t pk[LEDGER_STORE_KEY_PAIR_LEN];
+
+    if (klen == ledger_store_key_params(pk) && memcmp(key, pk, klen) == 0)
+        c.rc = decode_params(e, val, vlen);
+    else if (klen > 0 && key[0] == LEDGER_K_ACCOUNT)
+        return ledger_state_load_record(e->st, key, klen, val, vlen, err);
+    else if (klen > 0 && key[0] == LEDGER_K_USAGE)
+        load_usage(&c, key, klen, val, vlen);
+    else if (klen > 0 && key[0] == LEDGER_K_ADDRESS)
+        load_address(&c, key, klen, val, vlen);
+    else if (klen > 0 && key[0] == LEDGER_K_LIST)
+        load_list(&c, key, klen, val, vlen);
+    else
+        c.rc = SBX_ECORRUPT;
+    e->global_dirty = 0;
+    e->params_dirty = 0;
+    if (c.rc)
+        return sbx_err_set(err, c.rc, "a stored compliance record is malformed");
+    return SBX_OK;
+}
+
+int
 cmp_persist_load(struct cmp_engine *e, struct ledger_store *store, struct sbx_err *err)
 {
     struct load_ctx c = {e, SBX_OK};

@@ -55,6 +55,23 @@ ledger_locate_block(struct ledger_store *st, uint64_t height, struct ledger_loca
 }
 
 int
+ledger_locate_header(struct ledger_store *st, uint64_t height, struct ledger_block_header *h,
+                     struct sbx_err *err)
+{
+    struct buf raw;
+    int rc;
+
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    rc = ledger_store_get_block(st, height, &raw, err);
+    if (rc == SBX_OK && raw.len < LEDGER_HEADER_SIZE)
+        rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu: truncated", (unsigned long long)height);
+    if (rc == SBX_OK)
+        rc = ledger_block_header_decode(h, raw.data, LEDGER_HEADER_SIZE, err);
+    buf_release(&raw);
+    return rc;
+}
+
+int
 ledger_locate_txid(struct ledger_store *st, const uint8_t txid[static 32], struct ledger_locate *k,
                    uint32_t *index, struct sbx_err *err)
 {

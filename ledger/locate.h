@@ -34,6 +34,11 @@ void ledger_locate_release(struct ledger_locate *k);
 int ledger_locate_block(struct ledger_store *st, uint64_t height, struct ledger_locate *k,
                         struct sbx_err *err) SBX_WARN_UNUSED;
 
+/* The header of the block at `height`, without decoding its transactions. SBX_ENOTFOUND if
+ * there is none; SBX_ECORRUPT if what is stored is too short or does not decode. */
+int ledger_locate_header(struct ledger_store *st, uint64_t height, struct ledger_block_header *h,
+                         struct sbx_err *err) SBX_WARN_UNUSED;
+
 /* Load the block that holds `txid` into `k`; `*index` gets its place in the block.
  * SBX_ENOTFOUND if the chain has no such transaction. */
 int ledger_locate_txid(struct ledger_store *st, const uint8_t txid[static 32],

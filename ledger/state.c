@@ -321,6 +321,16 @@ load_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t 
 }
 
 int
+ledger_state_load_record(struct ledger_state *st, const uint8_t *key, size_t klen,
+                         const uint8_t *val, size_t vlen, struct sbx_err *err)
+{
+    struct load_ctx c = {st, err, SBX_OK};
+
+    load_one(&c, key, klen, val, vlen);
+    return c.rc;
+}
+
+int
 ledger_state_load(struct ledger_state *st, struct ledger_store *store, struct sbx_err *err)
 {
     struct load_ctx c = {st, err, SBX_OK};

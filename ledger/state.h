@@ -82,6 +82,11 @@ int ledger_account_decode(struct ledger_account *a, size_t nassets, const uint8_
 /* Load every 'A' record from the store (at start-up). */
 int ledger_state_load(struct ledger_state *st, struct ledger_store *store,
                       struct sbx_err *err) SBX_WARN_UNUSED;
+/* Load one 'A' record (key and value as stored), not dirty: the state as of a past height is
+ * rebuilt from the history record by record. SBX_ECORRUPT if it does not decode or its key does
+ * not name its id. */
+int ledger_state_load_record(struct ledger_state *st, const uint8_t *key, size_t klen,
+                             const uint8_t *val, size_t vlen, struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* Call fn for every account in ascending id order (allocates a sorted index; SBX_ENOMEM). */
 int ledger_state_foreach_sorted(const struct ledger_state *st,

@@ -278,6 +278,48 @@ ledger_store_key_is_alert(const uint8_t *key, size_t klen)
     return klen > 0 && (key[0] == LEDGER_K_ALERT || key[0] == LEDGER_K_ALERT_IDX);
 }
 
+int
+ledger_store_key_is_state(const uint8_t *key, size_t klen)
+{
+    return klen > 0 && klen <= LEDGER_STORE_STATE_KEY_MAX &&
+           (key[0] == LEDGER_K_ACCOUNT || key[0] == LEDGER_K_USAGE || key[0] == LEDGER_K_ADDRESS ||
+            key[0] == LEDGER_K_PARAM || key[0] == LEDGER_K_LIST);
+}
+
+size_t
+ledger_store_prefix_history(uint8_t out[static LEDGER_STORE_KEY_HISTORY_MAX], const uint8_t *key,
+                            size_t klen)
+{
+    if (klen > LEDGER_STORE_STATE_KEY_MAX)
+        SBX_BUG("a state key too long for the history");
+    out[0] = LEDGER_K_HISTORY;
+    out[1] = (uint8_t)klen;
+    memcpy(out + 2, key, klen);
+    return 2 + klen;
+}
+
+size_t
+ledger_store_key_history(uint8_t out[static LEDGER_STORE_KEY_HISTORY_MAX], const uint8_t *key,
+                         size_t klen, uint64_t height)
+{
+    size_t n = ledger_store_prefix_history(out, key, klen);
+
+    buf_store_u64(out + n, height);
+    return n + 8;
+}
+
+int
+ledger_store_key_history_parse(const uint8_t *hkey, size_t hlen, const uint8_t **key, size_t *klen,
+                               uint64_t *height)
+{
+    if (hlen < 2 + 8 || hkey[0] != LEDGER_K_HISTORY || hlen != 2u + hkey[1] + 8)
+        return 0;
+    *key = hkey + 2;
+    *klen = hkey[1];
+    *height = buf_load_u64(hkey + 2 + hkey[1]);
+    return 1;
+}
+
 /* ---- open and close ---- */
 
 /* 1 if dir/CURRENT exists (a LevelDB database is there). */

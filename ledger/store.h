@@ -39,6 +39,9 @@
  *   'Y' asset 0x00 POS                  (the same)                     "" (trades by asset, time)
  *   'R' u16 rule POS                    (the same)                     "" (rejections by rule)
  *   'Q' POS                             (the same)                     "" (all rejections)
+ *   'V' u8 len, state key, u64 height   ledger_store_key_history       the record as block
+ *                                       ledger_store_prefix_history    `height` left it; empty if
+ *                                                                      it deleted it (node/)
  *
  * where POS = u64 time | u64 height | u32 index in block (LEDGER_INDEX_TAIL bytes): the
  * transaction's timestamp, then its place on the ledger, so that entries with the same
@@ -80,6 +83,7 @@
 #define LEDGER_K_BY_ASSET 'Y'
 #define LEDGER_K_REJECTION 'R'
 #define LEDGER_K_REJECTION_ALL 'Q'
+#define LEDGER_K_HISTORY 'V'
 #define LEDGER_INDEX_TAIL (8 + 8 + 4)
 #define LEDGER_STORE_KINDS 256 /* one counter per first key byte */
 
@@ -101,6 +105,8 @@
 #define LEDGER_STORE_KEY_ALERT_INDEX_LEN (1 + 1 + 8 + 32)
 #define LEDGER_STORE_PREFIX_INDEX_MAX (1 + 2 + SBX_ID_MAX + 1)
 #define LEDGER_STORE_KEY_INDEX_MAX (LEDGER_STORE_PREFIX_INDEX_MAX + LEDGER_INDEX_TAIL)
+#define LEDGER_STORE_STATE_KEY_MAX 255 /* a state key the history keeps: one length byte */
+#define LEDGER_STORE_KEY_HISTORY_MAX (2 + LEDGER_STORE_STATE_KEY_MAX + 8)
 
 /* Key builders: each writes its key to `out` and returns its length. */
 size_t ledger_store_key_meta_schema(uint8_t out[static LEDGER_STORE_KEY_META_MAX]);
@@ -152,6 +158,20 @@ size_t ledger_store_key_seek(uint8_t *out, const uint8_t *prefix, size_t plen, u
 /* 1 if `key` is an alert record or alert index entry ('L', 'K'): these go with their block, not
  * with the state checkpoints. */
 int ledger_store_key_is_alert(const uint8_t *key, size_t klen);
+/* 1 if `key` is a state record the history keeps a version of at every block that changes it
+ * ('A', 'U', 'D', 'P', 'S': what the engine loads; not the ids, which only grow). */
+int ledger_store_key_is_state(const uint8_t *key, size_t klen);
+/* 'V' u8 klen, then the state key `key`: the prefix of all the versions of one record. The key
+ * is at most LEDGER_STORE_STATE_KEY_MAX bytes. */
+size_t ledger_store_prefix_history(uint8_t out[static LEDGER_STORE_KEY_HISTORY_MAX],
+                                   const uint8_t *key, size_t klen);
+/* The prefix above, then u64 `height`: the version of `key` that block `height` wrote. */
+size_t ledger_store_key_history(uint8_t out[static LEDGER_STORE_KEY_HISTORY_MAX],
+                                const uint8_t *key, size_t klen, uint64_t height);
+/* The parts of a history key: the state key (pointing into `hkey`) and the height. 0 if `hkey`
+ * is not one. */
+int ledger_store_key_history_parse(const uint8_t *hkey, size_t hlen, const uint8_t **key,
+                                   size_t *klen, uint64_t *height);
 
 struct ledger_store;
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ledger/locate.h"
 #include "node/chain_internal.h"
 #include "util/log.h"
 #include "util/par.h"
@@ -38,16 +39,7 @@ int
 node_chain_stored_header(struct node_chain *c, uint64_t height, struct ledger_block_header *h,
                          struct sbx_err *err)
 {
-    struct buf raw;
-    int rc;
-
-    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
-    rc = ledger_store_get_block(c->store, height, &raw, err);
-    if (rc == SBX_OK && raw.len < LEDGER_HEADER_SIZE)
-        rc = sbx_err_set(err, SBX_ECORRUPT, "block %llu: truncated", (unsigned long long)height);
-    rc = rc ? rc : ledger_block_header_decode(h, raw.data, LEDGER_HEADER_SIZE, err);
-    buf_release(&raw);
-    return rc;
+    return ledger_locate_header(c->store, height, h, err);
 }
 
 int

@@ -1,7 +1,8 @@
 /* The node's background read job: one long read of the stored chain at a time (verifychain,
- * getreport) on a thread of its own, so that the event loop (RPC, peer links) keeps serving.
- * A job only reads the store (thread-safe) and memory of its own; it checks node_job_stopping
- * between blocks, so that node_close, which cancels it and waits, is not held up.
+ * getreport, getusage of the exchange as of a block) on a thread of its own, so that the event loop
+ * (RPC, peer links) keeps serving. A job only reads the store (thread-safe) and memory of its own;
+ * it checks node_job_stopping between blocks, so that node_close, which cancels it and waits, is
+ * not held up.
  *
  * One job at a time, whatever its kind: a second is refused with SBX_EUNAVAIL at once, which
  * bounds the work and the memory any number of clients can start to one replay.
@@ -79,8 +80,8 @@ node_job_async(struct node *n, node_job_run_fn run, node_job_done_fn done, void 
     if (n->job.job != NULL || n->stopping) {
         job_refuse(done, arg, SBX_EUNAVAIL,
                    n->stopping ? "the node is shutting down"
-                               : "a verifychain or getreport is already running; retry when it "
-                                 "has finished");
+                               : "a verifychain, getreport or past getusage is already running; "
+                                 "retry when it has finished");
         return;
     }
     j = calloc(1, sizeof(*j));

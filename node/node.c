@@ -625,19 +625,14 @@ final_height(const struct cmp_engine *e)
 }
 
 void
-node_status_get(struct node *n, int64_t now_ms, struct node_status *st)
+node_status_fill(const struct cmp_engine *e, int64_t now_ms, struct node_status *st)
 {
-    const struct cmp_engine *e;
-    const struct ledger_genesis *g;
-    size_t na;
+    const struct ledger_genesis *g = cmp_engine_genesis(e);
+    size_t na = g->nassets < SBX_MAX_ASSETS ? g->nassets : SBX_MAX_ASSETS;
 
     memset(st, 0, sizeof(*st));
-    pthread_mutex_lock(&n->state_mu);
-    e = node_chain_engine(n->chain);
-    g = cmp_engine_genesis(e);
     st->licence_status = cmp_engine_licence_status_at(e, now_ms);
     st->market_halted = cmp_engine_market_halted(e);
-    na = g->nassets < SBX_MAX_ASSETS ? g->nassets : SBX_MAX_ASSETS;
     for (size_t i = 1; i < na; i++)
         st->asset_halted[i] = cmp_engine_asset_halted(e, (int)i);
     st->params = *cmp_engine_params(e);
@@ -651,26 +646,27 @@ node_status_get(struct node *n, int64_t now_ms, struct node_status *st)
     }
     st->attestation_quorum = g->attestation_quorum;
     st->directive_quorum = g->directive_quorum;
+}
+
+void
+node_status_get(struct node *n, int64_t now_ms, struct node_status *st)
+{
+    pthread_mutex_lock(&n->state_mu);
+    node_status_fill(node_chain_engine(n->chain), now_ms, st);
     pthread_mutex_unlock(&n->state_mu);
 }
 
 int
-node_account_get(struct node *n, const char *id, int64_t now_ms, struct node_account *out)
+node_account_fill(const struct cmp_engine *e, const char *id, int64_t now_ms,
+                  struct node_account *out)
 {
-    const struct cmp_engine *e;
-    const struct ledger_genesis *g;
-    const struct ledger_account *a;
+    const struct ledger_genesis *g = cmp_engine_genesis(e);
+    const struct ledger_account *a = ledger_state_get(cmp_engine_state(e), id);
     int rc;
 
     memset(out, 0, sizeof(*out));
-    pthread_mutex_lock(&n->state_mu);
-    e = node_chain_engine(n->chain);
-    g = cmp_engine_genesis(e);
-    a = ledger_state_get(cmp_engine_state(e), id);
-    if (a == NULL) {
-        pthread_mutex_unlock(&n->state_mu);
+    if (a == NULL)
         return SBX_ENOTFOUND;
-    }
     out->account = *a;
     out->account.ext = NULL;
     out->sanctioned = cmp_engine_is_sanctioned(e, id, NULL);
@@ -684,25 +680,39 @@ node_account_get(struct node *n, const char *id, int64_t now_ms, struct node_acc
         if (v > out->holding_used)
             out->holding_used = v;
     }
+    return rc;
+}
+
+int
+node_account_get(struct node *n, const char *id, int64_t now_ms, struct node_account *out)
+{
+    int rc;
+
+    pthread_mutex_lock(&n->state_mu);
+    rc = node_account_fill(node_chain_engine(n->chain), id, now_ms, out);
     pthread_mutex_unlock(&n->state_mu);
     return rc;
 }
 
 void
-node_exchange_usage_get(struct node *n, int64_t now_ms, struct node_exchange_usage *out)
+node_exchange_usage_fill(const struct cmp_engine *e, int64_t now_ms,
+                         struct node_exchange_usage *out)
 {
-    const struct cmp_engine *e;
-    const struct cmp_params *p;
+    const struct cmp_params *p = cmp_engine_params(e);
 
     memset(out, 0, sizeof(*out));
-    pthread_mutex_lock(&n->state_mu);
-    e = node_chain_engine(n->chain);
-    p = cmp_engine_params(e);
     cmp_engine_exchange_usage(e, now_ms, &out->daily_used, &out->total_used);
     out->active_accounts = (int64_t)ledger_state_count_active(cmp_engine_state(e));
     out->daily_limit = p->v[CMP_P_EXCHANGE_DAILY];
     out->total_limit = p->v[CMP_P_EXCHANGE_TOTAL];
     out->participants_max = p->v[CMP_P_PARTICIPANTS_MAX];
+}
+
+void
+node_exchange_usage_get(struct node *n, int64_t now_ms, struct node_exchange_usage *out)
+{
+    pthread_mutex_lock(&n->state_mu);
+    node_exchange_usage_fill(node_chain_engine(n->chain), now_ms, out);
     pthread_mutex_unlock(&n->state_mu);
 }
 

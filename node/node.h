@@ -344,6 +344,37 @@ void node_proposals_resend(struct node *n);
 /* 1 if `key` is a regulator key of the chain. */
 int node_is_regulator(struct node *n, const uint8_t key[static 32]);
 
+/* ------------------------------------------------------------------ the ledger as of a block
+ * (node/asof.c: from the history records every block's batch carries; any thread, no node lock;
+ * `*time_ms` gets the block's time, the instant the answer is for). */
+
+/* What node_asof_engine loads: the licence records, those and one account's, or everything. */
+enum node_asof_scope { NODE_ASOF_LICENCE, NODE_ASOF_ACCOUNT, NODE_ASOF_ALL };
+
+/* A new engine (cmp_engine_free it) holding the state that block `height` left, as far as
+ * `scope` says (`account` for NODE_ASOF_ACCOUNT). SBX_ENOTFOUND naming "height" above the durable
+ * tip; SBX_EUNAVAIL if the store keeps no history (written by an older sbxd: -reindex);
+ * SBX_ECORRUPT, SBX_EIO, SBX_ENOMEM. Costs a few seeks, or for NODE_ASOF_ALL one pass over every
+ * state key, which only the background job may pay (node_job_async: it stops with SBX_EUNAVAIL
+ * when node_job_stopping says so). */
+int node_asof_engine(struct node *n, uint64_t height, enum node_asof_scope scope,
+                     const char *account, struct cmp_engine **out, int64_t *time_ms,
+                     struct sbx_err *err) SBX_WARN_UNUSED;
+/* The last block at or before `time_ms` (block times never go back): a binary search over the
+ * stored headers. SBX_ENOTFOUND naming "time" if the genesis block is later. */
+int node_asof_height_at(struct node *n, int64_t time_ms, uint64_t *height,
+                        struct sbx_err *err) SBX_WARN_UNUSED;
+/* node_status_get, node_account_get and node_exchange_usage_get as of block `height`, at its
+ * time; the errors of node_asof_engine, and SBX_ENOTFOUND naming "account" for an account that
+ * did not exist then. */
+int node_asof_status_get(struct node *n, uint64_t height, struct node_status *st, int64_t *time_ms,
+                         struct sbx_err *err) SBX_WARN_UNUSED;
+int node_asof_account_get(struct node *n, uint64_t height, const char *id, struct node_account *out,
+                          int64_t *time_ms, struct sbx_err *err) SBX_WARN_UNUSED;
+/* (The last: NODE_ASOF_ALL, the background job only.) */
+int node_asof_exchange_usage_get(struct node *n, uint64_t height, struct node_exchange_usage *out,
+                                 int64_t *time_ms, struct sbx_err *err) SBX_WARN_UNUSED;
+
 /* The genesis block's contents (assets, regulators, quorums, network): immutable after
  * node_open, valid until node_close; any thread. */
 const struct ledger_genesis *node_genesis(struct node *n);

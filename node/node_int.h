@@ -410,6 +410,16 @@ void node_notify_node_alert(struct node *n, const char *severity, const char *ki
 /* Event loop, node_close: stop the timer, reap what has finished, forget the rest. */
 void node_notify_free(struct node *n);
 
+/* ------------------------------------------------------------------ node.c */
+
+/* What the snapshot functions of node.h copy, read from engine `e` (the node's, under
+ * state_mu, or one of node/asof.c's own): the caller owns `e` for the call. */
+void node_status_fill(const struct cmp_engine *e, int64_t now_ms, struct node_status *st);
+int node_account_fill(const struct cmp_engine *e, const char *id, int64_t now_ms,
+                      struct node_account *out) SBX_WARN_UNUSED;
+void node_exchange_usage_fill(const struct cmp_engine *e, int64_t now_ms,
+                              struct node_exchange_usage *out);
+
 /* ------------------------------------------------------------------ job.c */
 
 /* Event loop, node_close: cancel a running background job and deliver its result. */

@@ -70,7 +70,8 @@ enum {
 
 /* Parameters whose values are integers on the wire (doc/rpc.md). */
 static const char *const int_params[] = {
-    "height", "limit", "kyc_tier", "executed_at", "from", "to", "score", "valid_to", "value",
+    "height", "limit", "kyc_tier", "executed_at", "from",
+    "to",     "score", "valid_to", "value",       "time",
 };
 
 static const char usage_text[] =
@@ -97,7 +98,8 @@ static const char usage_text[] =
     "\n"
     "Parameters are named. Values are sent as JSON strings (amounts stay exact: \"0.5\"),\n"
     "except true/false (booleans), values starting with { or [ (parsed as JSON), and\n"
-    "integers for height, limit, kyc_tier, executed_at, from, to, score, valid_to, value.\n"
+    "integers for height, limit, kyc_tier, executed_at, from, to, score, valid_to, value,\n"
+    "time.\n"
     "name:=JSON sends any JSON value as it is (e.g. cursor:=42).\n"
     "\n"
     "Examples:\n"

@@ -89,6 +89,8 @@ static const struct rpc_help_param params[] = {
      "a regulator key that signed elsewhere (absent: this node's regulator key signs)"},
     {"cosigndirective", "signature", "hex", "with pubkey: its BIP340 signature of proposal_id"},
     {NULL, "account", "id", "the account"},
+    {NULL, "height", "integer", "answer as of this block (default: now)"},
+    {NULL, "time", "integer", "answer as of the last block at or before this time (ms)"},
     {NULL, "kyc_tier", "integer", "KYC tier, 1..3"},
     {NULL, "investor_class", "string",
      "domestic_individual, domestic_org, foreign_individual or foreign_org"},

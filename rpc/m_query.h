@@ -1,5 +1,5 @@
-/* The query methods: getblock, gettx, gettrade, gettxproof, getaccount, getusage, listtrades,
- * listrejections, listalerts. See the table in rpc/methods.c and doc/rpc.md. */
+/* The query methods: getblock, gettx, gettrade, gettxproof, listtrades, listrejections,
+ * listalerts. See the table in rpc/methods.c and doc/rpc.md. */
 #ifndef SBX_RPC_M_QUERY_H
 #define SBX_RPC_M_QUERY_H
 
@@ -15,10 +15,6 @@ int rpc_m_query_gettx(const struct rpc_env *env, const struct rpc_method *m, jso
 int rpc_m_query_gettxproof(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                            struct rpc_outcome *out, struct sbx_err *err);
 int rpc_m_query_gettrade(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
-                         struct rpc_outcome *out, struct sbx_err *err);
-int rpc_m_query_getaccount(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
-                           struct rpc_outcome *out, struct sbx_err *err);
-int rpc_m_query_getusage(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                          struct rpc_outcome *out, struct sbx_err *err);
 int rpc_m_query_listtrades(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                            struct rpc_outcome *out, struct sbx_err *err);

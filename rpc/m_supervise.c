@@ -1,11 +1,11 @@
-/* The supervision methods: the licence as it stands (getlicence), the regulators' attestations
- * and the supervision lag (getsupervision), verifying the stored chain (verifychain), and the
- * daily and monthly reports (getreport, built by rpc/report.c), the k-of-n directives' proposals
- * (listproposals, cosigndirective: node/proposals.c). verifychain and getreport take
- * a while: each makes a background job (struct rpc_job) that the server hands to the node's job
- * thread (node_job_async). verify_run and report_run run on that thread and read only the
- * store and their job; everything else runs on the event-loop thread, where the engine's state
- * is read through node_status_get().
+/* The supervision methods: the licence as it stands or stood at a past block (getlicence), the
+ * regulators' attestations and the supervision lag (getsupervision), verifying the stored chain
+ * (verifychain), the daily and monthly reports (getreport, built by rpc/report.c), and the k-of-n
+ * directives' proposals (listproposals, cosigndirective: node/proposals.c). verifychain and
+ * getreport take a while: each makes a background job (struct rpc_job) that the server hands to
+ * the node's job thread (node_job_async). verify_run and report_run run on that thread and read
+ * only the store and their job; everything else runs on the event-loop thread, where the engine's
+ * state is read through node_status_get().
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -19,6 +19,7 @@
 
 #include "compliance/engine.h"
 #include "compliance/params.h"
+#include "rpc/m_account.h"
 #include "rpc/params.h"
 #include "rpc/render.h"
 #include "rpc/report.h"
@@ -63,10 +64,18 @@ rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m
     const struct cmp_params *p = &st.params;
     json_t *r, *ps, *ha, *set;
     size_t na = env->nassets < SBX_MAX_ASSETS ? env->nassets : SBX_MAX_ASSETS;
+    uint64_t height = 0;
+    int64_t now;
+    int asof, rc;
 
     (void)m;
-    (void)params;
-    node_status_get(env->node, env->now_ms, &st);
+    rc = rpc_m_account_asof(env, params, &asof, &height, err);
+    if (rc == SBX_OK && asof)
+        rc = node_asof_status_get(env->node, height, &st, &now, err);
+    else if (rc == SBX_OK)
+        node_status_get(env->node, env->now_ms, &st);
+    if (rc)
+        return rc;
 
     r = json_object();
     ps = json_object();
@@ -103,6 +112,8 @@ rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m
     }
     json_object_set_new(r, "params", ps);
     json_object_set_new(r, "ref_price_set_ms", set);
+    if (asof)
+        json_object_set_new(r, "as_of_height", rpc_render_u64(height));
     return rpc_outcome_result(out, r, err);
 }
 

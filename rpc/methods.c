@@ -21,6 +21,7 @@
 #include "compliance/rules.h"
 #include "rpc/help.h"
 #include "rpc/m_admin.h"
+#include "rpc/m_account.h"
 #include "rpc/m_query.h"
 #include "rpc/m_submit.h"
 #include "rpc/m_supervise.h"
@@ -120,9 +121,9 @@ static const struct rpc_method method_table[] = {
     {"gettxproof", ANY, rpc_m_query_gettxproof, NULL, "txid", 0},
     {"gettrade", ANY, rpc_m_query_gettrade, NULL, "trade_id", 0},
     {"listtrades", ANY, rpc_m_query_listtrades, NULL, "account? asset?" LIST, 0},
-    {"getaccount", ANY, rpc_m_query_getaccount, NULL, "account", 0},
-    {"getusage", ANY, rpc_m_query_getusage, NULL, "account?", 0},
-    {"getlicence", ANY, rpc_m_supervise_getlicence, NULL, "", 0},
+    {"getaccount", ANY, rpc_m_account_getaccount, NULL, "account height? time?", 0},
+    {"getusage", ANY, rpc_m_account_getusage, NULL, "account? height? time?", 0},
+    {"getlicence", ANY, rpc_m_supervise_getlicence, NULL, "height? time?", 0},
     {"listalerts", ANY, rpc_m_query_listalerts, NULL, "kind?" LIST, 0},
     {"listrejections", ANY, rpc_m_query_listrejections, NULL, "rule?" LIST, 0},
     {"submitdirective", SUPERVISOR, rpc_m_submit_built, rpc_build_directive,

@@ -1,16 +1,18 @@
-/* getreport's aggregation: replay the stored chain through an engine of our own and sum up what
- * the blocks of one period recorded (rpc/report.h says why a replay: a report must be a pure
- * function of the ledger up to the period's last block, and the balances, investor classes,
- * KYC tiers, reference prices, parameter versions and licence status at a past instant are not
- * kept anywhere else).
+/* getreport's aggregation: replay the period's stored blocks through an engine of our own and sum
+ * up what they recorded (rpc/report.h says why a replay: a report must be a pure function of the
+ * ledger up to the period's last block, and the balances, investor classes, KYC tiers,
+ * reference prices, parameter versions and licence status at a past instant are what the
+ * verdicts of the period depend on).
  *
- * Optimised for being right and simple rather than fast: the cost is one decode and one
- * evaluation per transaction from genesis to the period's end (about the cost of verifychain
- * without the signatures), on the node's job thread (every function here but rpc_report_period
- * and rpc_report_hash, which any thread may call): it touches only the store, the caller's
- * copy of the environment and its own engine, and stops between blocks once the node is
- * stopping. Ids and block hashes are looked up in the store, as the node does, so memory stays
- * bounded by one block.
+ * The engine starts as the state the block before the period left, which node/asof.c rebuilds
+ * from the store's history records (node_asof_engine: one pass over the state keys, the same
+ * path getaccount, getusage and getlicence take with a height); the replay then covers only the
+ * period's blocks, each verdict checked again. The cost is thus one pass over the state plus one
+ * decode and one evaluation per transaction of the period, whatever the chain's length, on the
+ * node's job thread (every function here but rpc_report_period and rpc_report_hash, which any
+ * thread may call): it touches only the store, the caller's copy of the environment and its own
+ * engine, and stops between blocks once the node is stopping. Ids and block hashes are looked up
+ * in the store, as the node does, so memory stays bounded by the state and one block.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -55,6 +57,7 @@ struct report {
     struct ledger_store *st;
     struct cmp_engine *eng;
     uint64_t height; /* the block being replayed */
+    uint64_t start;  /* the first block to replay: the period's first, or 0 */
     uint64_t tip;    /* the last block to replay */
     int64_t from, to;
     int any, complete, overflow;
@@ -352,25 +355,40 @@ out:
     return rc;
 }
 
-/* Block 0: the engine, from the genesis transaction stored there. */
+/* The offset of local days: time.utc_offset_min as the licence had it at genesis, so that a
+ * later change of the parameter does not move the periods of past reports. */
 static int
-replay_genesis(struct report *r, struct ledger_locate *k, struct sbx_err *err)
+genesis_offset(const struct report *r, int64_t *offset, struct sbx_err *err)
 {
-    const struct ledger_verdict *v;
-    struct ledger_tx tx;
-    uint8_t txid[32];
-    int rc;
+    struct cmp_engine *g;
+    int rc = node_asof_engine(r->env->node, 0, NODE_ASOF_LICENCE, NULL, &g, NULL, err);
 
-    rc = ledger_locate_block(r->st, 0, k, err);
     if (rc)
         return rc;
-    if (k->b.ntx < 1)
-        return sbx_err_set(err, SBX_ECORRUPT, "block 0 holds no genesis");
-    rc = ledger_locate_entry(k, 0, &tx, txid, &v, err);
-    if (rc)
-        return rc;
-    rc = cmp_engine_new(&r->eng, &tx, err);
-    ledger_tx_release(&tx);
+    *offset = cmp_engine_params(g)->v[CMP_P_UTC_OFFSET_MIN];
+    cmp_engine_free(g);
+    return SBX_OK;
+}
+
+/* The engine as the block before the period left the state (node/asof.c), and the first block
+ * to replay; when the period starts at or before genesis, the engine of block 0 and the replay
+ * from 0 (whose genesis transaction is not replayed). */
+static int
+replay_start(struct report *r, struct sbx_err *err)
+{
+    uint64_t before = 0;
+    int rc = node_asof_height_at(r->env->node, r->from - 1, &before, NULL);
+
+    if (rc == SBX_OK) {
+        if (before > r->tip) /* the period begins after the tip: nothing of it to replay */
+            before = r->tip;
+        r->start = before + 1;
+    } else if (rc == SBX_ENOTFOUND) {
+        r->start = 0;
+    } else {
+        return sbx_err_set(err, rc, "the block before the period cannot be read");
+    }
+    rc = node_asof_engine(r->env->node, before, NODE_ASOF_ALL, NULL, &r->eng, &r->last_time, err);
     if (rc)
         return rc;
     cmp_engine_set_id_lookup(r->eng, id_lookup, r);
@@ -378,7 +396,7 @@ replay_genesis(struct report *r, struct ledger_locate *k, struct sbx_err *err)
     return SBX_OK;
 }
 
-/* Replay blocks 0..tip into the engine that replay_genesis made, counting those of [from, to);
+/* Replay blocks start..tip into the engine that replay_start made, counting those of [from, to);
  * stop at the first block at or after `to` (the period is then complete). */
 static int
 replay(struct report *r, struct sbx_err *err)
@@ -389,7 +407,7 @@ replay(struct report *r, struct sbx_err *err)
 
     ledger_locate_init(&k);
     ledger_changes_init(&scratch);
-    for (uint64_t h = 0; rc == SBX_OK && h <= r->tip; h++) {
+    for (uint64_t h = r->start; rc == SBX_OK && h <= r->tip; h++) {
         int in_period;
 
         if (node_job_stopping(r->env->node)) {
@@ -659,26 +677,17 @@ rpc_report_hash(const json_t *report, char hex[static 65])
     return SBX_OK;
 }
 
-/* The offset of local days: time.utc_offset_min as the licence had it at genesis, so that a
- * later change of the parameter does not move the periods of past reports. */
-static int
-genesis_offset(const struct report *r)
-{
-    return (int)cmp_engine_params(r->eng)->v[CMP_P_UTC_OFFSET_MIN];
-}
-
 int
 rpc_report_build(const struct rpc_env *env, uint64_t tip, enum rpc_report_kind kind,
                  const char *label, json_t **out, struct sbx_err *err)
 {
     struct report *r = calloc(1, sizeof(*r));
-    struct ledger_locate k;
+    int64_t offset = 0;
     char hex[65];
     json_t *o = NULL;
     int rc;
 
     *out = NULL;
-    ledger_locate_init(&k);
     if (r == NULL)
         return SBX_ENOMEM;
     r->env = env;
@@ -689,10 +698,12 @@ rpc_report_build(const struct rpc_env *env, uint64_t tip, enum rpc_report_kind k
     r->versions = json_array();
     rc = r->large && r->directives && r->versions ? SBX_OK : SBX_ENOMEM;
     if (rc == SBX_OK)
-        rc = replay_genesis(r, &k, err);
+        rc = genesis_offset(r, &offset, err);
     if (rc == SBX_OK)
-        rc = rpc_report_period(kind, label, genesis_offset(r), &r->from, &r->to,
+        rc = rpc_report_period(kind, label, (int)offset, &r->from, &r->to,
                                kind == RPC_REPORT_DAILY ? "date" : "month", err);
+    if (rc == SBX_OK)
+        rc = replay_start(r, err);
     if (rc == SBX_OK)
         rc = replay(r, err);
     /* a period without a block: the version in force at its end */
@@ -717,7 +728,6 @@ rpc_report_build(const struct rpc_env *env, uint64_t tip, enum rpc_report_kind k
     json_decref(r->directives);
     json_decref(r->versions);
     cmp_engine_free(r->eng);
-    ledger_locate_release(&k);
     free(r);
     return rc;
 }

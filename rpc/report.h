@@ -2,10 +2,10 @@
  * period, as JSON or as CSV text. See doc/rpc.md "getreport" for every field.
  *
  * A report is a pure function of the stored chain up to the period's last block: report.c
- * replays the chain from genesis through a compliance engine of its own (in memory, never the
- * node's) and aggregates the blocks whose time falls in the period, so that the operator and
- * every regulator node at the same height give the same bytes and the same report_hash.
- * report_csv.c turns the JSON into CSV.
+ * takes the state before the period from the store's history (node_asof_engine, never the
+ * node's engine), replays the period's blocks through that engine of its own and aggregates
+ * them, so that the operator and every regulator node at the same height give the same bytes
+ * and the same report_hash. report_csv.c turns the JSON into CSV.
  */
 #ifndef SBX_RPC_REPORT_H
 #define SBX_RPC_REPORT_H
@@ -31,12 +31,14 @@ int rpc_report_period(enum rpc_report_kind kind, const char *s, int offset_min, 
                       int64_t *to, const char *field, struct sbx_err *err) SBX_WARN_UNUSED;
 
 /* Build the report of `kind` for period label `label` (the date or month as given) from the
- * store of env->node, replaying blocks 0..tip (the durable tip, read by the caller). `*out`
- * gets the report object, report_hash included. SBX_EINVAL for a bad label, SBX_ECORRUPT if the
- * stored chain does not replay, SBX_EIO, SBX_EOVERFLOW (a sum beyond int64), SBX_ENOMEM,
- * SBX_EUNAVAIL if node_job_stopping says to stop (checked between blocks). Costs one decode and
- * one evaluation per transaction of the chain up to the period's end. Runs on the node's job
- * thread (rpc/m_supervise.c): it reads only the store, env's assets and memory of its own. */
+ * store of env->node, replaying the period's blocks up to `tip` (the durable tip, read by the
+ * caller) from the state the block before the period left. `*out` gets the report object,
+ * report_hash included. SBX_EINVAL for a bad label, SBX_ECORRUPT if the stored chain does not
+ * replay, SBX_EIO, SBX_EOVERFLOW (a sum beyond int64), SBX_ENOMEM, SBX_EUNAVAIL if
+ * node_job_stopping says to stop (checked between blocks) or the store keeps no history. Costs
+ * one pass over the state's history keys, then one decode and one evaluation per transaction of
+ * the period. Runs on the node's job thread (rpc/m_supervise.c): it reads only the store, env's
+ * assets and memory of its own. */
 int rpc_report_build(const struct rpc_env *env, uint64_t tip, enum rpc_report_kind kind,
                      const char *label, json_t **out, struct sbx_err *err) SBX_WARN_UNUSED;
 

@@ -207,6 +207,69 @@ test_key_is_alert(void **state)
     assert_false(ledger_store_key_is_alert((const uint8_t *)"L", 0));
 }
 
+/* 'V' len key height: every version of one state key under its own prefix, which no other key's
+ * versions share (the length byte: "Abob" is not a prefix of "Abob2"'s), oldest first, and
+ * parsed back. */
+static void
+test_history_keys(void **state)
+{
+    uint8_t k[LEDGER_STORE_KEY_HISTORY_MAX], k2[LEDGER_STORE_KEY_HISTORY_MAX];
+    uint8_t p[LEDGER_STORE_KEY_HISTORY_MAX], big[LEDGER_STORE_STATE_KEY_MAX];
+    static const uint8_t want[] = {'V', 4, 'A', 'b', 'o', 'b', 0, 0, 0, 0, 0, 0, 0x01, 0x02};
+    const uint8_t *key;
+    size_t klen, n, plen;
+    uint64_t h;
+
+    (void)state;
+    ASSERT_KEY(k, ledger_store_key_history(k, (const uint8_t *)"Abob", 4, 0x0102), want,
+               sizeof(want));
+    plen = ledger_store_prefix_history(p, (const uint8_t *)"Abob", 4);
+    ASSERT_KEY(p, plen, want, 6);
+    assert_true(ledger_store_key_history_parse(k, sizeof(want), &key, &klen, &h));
+    assert_int_equal(klen, 4);
+    assert_memory_equal(key, "Abob", 4);
+    assert_int_equal(h, 0x0102);
+    /* a longer id's versions do not start with the shorter one's prefix */
+    n = ledger_store_key_history(k2, (const uint8_t *)"Abob2", 5, 0);
+    assert_true(memcmp(k2, p, plen) != 0);
+    /* a later version sorts after, the account's usage after all of the account's versions */
+    n = ledger_store_key_history(k2, (const uint8_t *)"Abob", 4, 0x0103);
+    assert_true(memcmp(k, k2, n) < 0);
+    ledger_store_key_history(k2, (const uint8_t *)"Ubob", 4, 0);
+    ledger_store_key_history(k, (const uint8_t *)"Abob", 4, UINT64_MAX);
+    assert_true(memcmp(k, k2, n) < 0);
+    /* the longest state key */
+    memset(big, 'S', sizeof(big));
+    n = ledger_store_key_history(k, big, sizeof(big), 7);
+    assert_int_equal(n, LEDGER_STORE_KEY_HISTORY_MAX);
+    assert_true(ledger_store_key_history_parse(k, n, &key, &klen, &h));
+    assert_int_equal(klen, LEDGER_STORE_STATE_KEY_MAX);
+    assert_int_equal(h, 7);
+    /* not history keys: another kind, one byte short or long, too short for any */
+    n = ledger_store_key_history(k, (const uint8_t *)"Abob", 4, 1);
+    assert_false(ledger_store_key_history_parse(k, n - 1, &key, &klen, &h));
+    assert_false(ledger_store_key_history_parse(k, n + 1, &key, &klen, &h));
+    assert_false(ledger_store_key_history_parse(k, 9, &key, &klen, &h));
+    k[0] = 'W';
+    assert_false(ledger_store_key_history_parse(k, n, &key, &klen, &h));
+}
+
+static void
+test_key_is_state(void **state)
+{
+    uint8_t big[LEDGER_STORE_STATE_KEY_MAX + 1];
+
+    (void)state;
+    for (const char *c = "AUDPS"; *c; c++)
+        assert_true(ledger_store_key_is_state((const uint8_t *)c, 1));
+    for (const char *c = "IMBHTLKXYRQV"; *c; c++)
+        assert_false(ledger_store_key_is_state((const uint8_t *)c, 1));
+    assert_false(ledger_store_key_is_state((const uint8_t *)"A", 0));
+    memset(big, 'A', sizeof(big));
+    assert_true(ledger_store_key_is_state(big, LEDGER_STORE_STATE_KEY_MAX));
+    assert_false(ledger_store_key_is_state(big, LEDGER_STORE_STATE_KEY_MAX + 1));
+}
+
 int
 test_ledger_storekey_run(void)
 {
@@ -215,6 +278,7 @@ test_ledger_storekey_run(void)
         cmocka_unit_test(test_id_keys),          cmocka_unit_test(test_compliance_keys),
         cmocka_unit_test(test_alert_index_keys), cmocka_unit_test(test_index_keys),
         cmocka_unit_test(test_address_keys),     cmocka_unit_test(test_key_is_alert),
+        cmocka_unit_test(test_history_keys),     cmocka_unit_test(test_key_is_state),
     };
 
     return cmocka_run_group_tests_name("ledger store keys", tests, NULL, NULL);
