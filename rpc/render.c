@@ -150,6 +150,26 @@ genesis_fields(json_t *o, const struct ledger_genesis *g)
 
 /* The transaction's own fields: txid, type, signer, auth (and signature when signed),
  * timestamp and the body by type. */
+/* A liabilities record: what it reflects, its seed, and per asset the total (in the asset's
+ * units) and the root of its sum tree. */
+static void
+render_liabilities(const struct rpc_env *env, json_t *o, const struct ledger_liabilities *l)
+{
+    json_t *a = json_array();
+
+    json_object_set_new(o, "reflects_height", rpc_render_u64(l->reflects_height));
+    json_object_set_new(o, "seed", hex_json(l->seed, 32));
+    for (size_t i = 0; a != NULL && i < l->nassets; i++) {
+        const struct ledger_liability *x = &l->assets[i];
+        unsigned dec = rpc_params_decimals(env->assets, env->nassets, x->asset, 0);
+
+        json_array_append_new(a, json_pack("{s:s,s:o,s:o}", "asset", x->asset, "total",
+                                           rpc_render_amount(x->total, dec), "root",
+                                           hex_json(x->root, 32)));
+    }
+    json_object_set_new(o, "assets", a);
+}
+
 json_t *
 rpc_render_tx(const struct rpc_env *env, const struct ledger_tx *tx, const uint8_t txid[static 32])
 {
@@ -256,6 +276,9 @@ rpc_render_tx(const struct rpc_env *env, const struct ledger_tx *tx, const uint8
     case LEDGER_TX_ATTESTATION:
         json_object_set_new(o, "attested_height", rpc_render_u64(tx->u.attestation.height));
         json_object_set_new(o, "attested_hash", hex_json(tx->u.attestation.block_hash, 32));
+        break;
+    case LEDGER_TX_LIABILITIES:
+        render_liabilities(env, o, &tx->u.liabilities);
         break;
     default:
         break;
