@@ -258,8 +258,15 @@ rpc_render_tx(const struct rpc_env *env, const struct ledger_tx *tx, const uint8
             json_object_set_new(o, "asset", json_string(d->asset));
         if (d->account[0] != '\0')
             json_object_set_new(o, "account", json_string(d->account));
-        if (d->address[0] != '\0')
+        if (d->kind == LEDGER_DIR_RESERVES_ATTEST) {
+            json_object_set_new(
+                o, "amount",
+                rpc_render_amount(d->value,
+                                  rpc_params_decimals(env->assets, env->nassets, d->asset, 0)));
+            json_object_set_new(o, "reference", json_string(d->address));
+        } else if (d->address[0] != '\0') {
             json_object_set_new(o, "address", json_string(d->address));
+        }
         if (d->kind == LEDGER_DIR_SET_PARAM) {
             json_object_set_new(o, "name", json_string(d->name));
             json_object_set_new(o, "value", rpc_render_amount(d->value, 0));
