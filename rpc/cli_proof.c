@@ -340,21 +340,30 @@ out:
     return rc;
 }
 
-int
-rpc_cli_proof_main(int argc, char **argv)
+/* One line and the exit status of a check: 0 valid, 1 invalid (the line names the check),
+ * 2 usage. */
+static int
+run_check(int argc, char **argv, const char *usage,
+          int (*check)(const char *proof, const char *genesis, struct sbx_err *err))
 {
     struct sbx_err err;
 
     if (argc < 1 || argc > 2) {
-        fprintf(stderr, "Usage:\n%s", rpc_cli_proof_usage);
+        fprintf(stderr, "Usage:\n%s", usage);
         return 2;
     }
     sbx_err_clear(&err);
-    if (verify(argv[0], argc == 2 ? argv[1] : NULL, &err) != SBX_OK) {
+    if (check(argv[0], argc == 2 ? argv[1] : NULL, &err) != SBX_OK) {
         printf("invalid: %s\n", err.msg);
         return 1;
     }
     return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int
+rpc_cli_proof_main(int argc, char **argv)
+{
+    return run_check(argc, argv, rpc_cli_proof_usage, verify);
 }
 
 /* ------------------------------------------------------------------ verifyliabilityproof */
@@ -523,16 +532,5 @@ verify_liab(const char *proof_path, const char *genesis_path, struct sbx_err *er
 int
 rpc_cli_liab_main(int argc, char **argv)
 {
-    struct sbx_err err;
-
-    if (argc < 1 || argc > 2) {
-        fprintf(stderr, "Usage:\n%s", rpc_cli_liab_usage);
-        return 2;
-    }
-    sbx_err_clear(&err);
-    if (verify_liab(argv[0], argc == 2 ? argv[1] : NULL, &err) != SBX_OK) {
-        printf("invalid: %s\n", err.msg);
-        return 1;
-    }
-    return fflush(stdout) == 0 ? 0 : 1;
+    return run_check(argc, argv, rpc_cli_liab_usage, verify_liab);
 }
