@@ -49,6 +49,7 @@ cmp_liabilities_make(const struct cmp_engine *e, const uint8_t seed[static 32],
     }
     out->reflects_height = reflects_height;
     memcpy(out->seed, seed, 32);
+    ledger_liabilities_seed_commit(out->seed_commit, seed);
     out->nassets = e->genesis.nassets;
     for (size_t i = 0; rc == SBX_OK && i < e->genesis.nassets; i++) {
         struct ledger_liability *l = &out->assets[i];
@@ -79,6 +80,10 @@ cmp_liabilities_eval(const struct cmp_engine *e, const struct ledger_tx *tx,
                                  (int64_t)l->reflects_height,
                                  "must be the first transaction of its block and reflect the "
                                  "block before");
+    ledger_liabilities_seed_commit(want.seed_commit, l->seed);
+    if (memcmp(want.seed_commit, l->seed_commit, 32) != 0)
+        return cmp_engine_reject(res, CMP_RULE_LIABILITIES_MISMATCH, 0, 0, 0,
+                                 "the seed is not the one its commitment names");
     rc = cmp_liabilities_make(e, l->seed, l->reflects_height, 0, &want);
     if (rc)
         return rc;

@@ -35,6 +35,12 @@ put_i64(struct sha256_ctx *c, int64_t v)
 }
 
 void
+ledger_liabilities_seed_commit(uint8_t out[static 32], const uint8_t seed[static 32])
+{
+    sha256_tagged(&SHA256_TAG_LIAB_SEED, out, seed, 32);
+}
+
+void
 ledger_liabilities_salt(uint8_t out[static 32], const uint8_t seed[static 32], const char *asset,
                         const char *account)
 {

@@ -51,6 +51,8 @@ struct ledger_liab_snapshot {
     int64_t *bal; /* n x nassets, row by row */
 };
 
+/* The commitment to a record's seed that its txid covers: tagged("sbx/liab/seed", seed). */
+void ledger_liabilities_seed_commit(uint8_t out[static 32], const uint8_t seed[static 32]);
 /* The leaf's salt (see above). */
 void ledger_liabilities_salt(uint8_t out[static 32], const uint8_t seed[static 32],
                              const char *asset, const char *account);

@@ -11,6 +11,7 @@
  *   --- end of the "unsigned encoding": txid = tagged_hash("sbx/tx", unsigned encoding)
  *   AUTH_SIG only: 64  BIP340 signature of txid by `signer`
  *   directive only: u8 n, then n x (32 cosigner key, 64 signature of txid)
+ *   liabilities only: 32 seed (its commitment is in the body)
  *
  * A block-authenticated transaction (LEDGER_TX_AUTH_BLOCK) carries no signature: the signature
  * of the block that holds it (whose header commits to every txid) authenticates it, so it is
@@ -215,12 +216,16 @@ struct ledger_liability {
 
 /* The operator's record of what it owes its clients, as of the end of block reflects_height
  * (the block before the one holding it: a liabilities transaction is the first of its block).
- * The seed salts every leaf (ledger_liabilities_salt); one line per asset, in genesis order. */
+ * The seed salts every leaf (ledger_liabilities_salt); one line per asset, in genesis order.
+ * The txid covers the seed's commitment, not the seed, which follows the signature: nodes get
+ * it with the block, a client's proof carries the transaction with the seed zeroed, so that a
+ * client cannot test guessed account ids against the leaves it sees. */
 struct ledger_liabilities {
     uint64_t reflects_height;
-    uint8_t seed[32];
+    uint8_t seed_commit[32]; /* ledger_liabilities_seed_commit(seed) */
     uint8_t nassets;
     struct ledger_liability assets[SBX_MAX_ASSETS];
+    uint8_t seed[32]; /* after the signature, outside the txid */
 };
 
 struct ledger_asset_def {

@@ -21,7 +21,8 @@
  *   directive       u8 kind | str asset | str account | str address | str name | i64 value |
  *                   str16 reason | str16 legal_basis
  *   attestation     u64 height | 32 block_hash
- *   liabilities     u64 reflects_height | 32 seed | u8 n | n x (str asset | i64 total | 32 root)
+ *   liabilities     u64 reflects_height | 32 seed_commit | u8 n | n x (str asset | i64 total |
+ *                   32 root)   (the seed itself follows the signature)
  *
  * One walk over the fields (struct codec below) serves both directions, so the encoder and the
  * decoder cannot disagree on the layout. Decoding parses the structure first (only truncation,
@@ -262,7 +263,7 @@ static void
 walk_liabilities(struct codec *c, struct ledger_liabilities *l)
 {
     C_INT(c, &l->reflects_height, "reflects_height");
-    c_bytes(c, l->seed, 32, "seed");
+    c_bytes(c, l->seed_commit, 32, "seed_commit");
     c_count(c, &l->nassets, SBX_MAX_ASSETS, "assets");
     for (unsigned i = 0; i < l->nassets && c->rc == SBX_OK; i++) {
         c_str(c, l->assets[i].asset, SBX_ASSET_MAX, 1, "assets.asset");
@@ -324,7 +325,7 @@ walk_unsigned(struct codec *c, struct ledger_tx *tx)
     }
 }
 
-/* The signature, and a directive's cosignatures. */
+/* The signature, a directive's cosignatures, a liabilities record's seed. */
 static void
 walk_signatures(struct codec *c, struct ledger_tx *tx)
 {
@@ -332,6 +333,11 @@ walk_signatures(struct codec *c, struct ledger_tx *tx)
 
     if (tx->auth == LEDGER_TX_AUTH_SIG)
         c_bytes(c, tx->sig, 64, "sig");
+    if (c->rc == SBX_OK && tx->type == LEDGER_TX_LIABILITIES) {
+        c->pfx = "liabilities";
+        c_bytes(c, tx->u.liabilities.seed, 32, "seed");
+        c->pfx = "tx";
+    }
     if (c->rc != SBX_OK || tx->type != LEDGER_TX_DIRECTIVE)
         return;
     c->pfx = "directive";

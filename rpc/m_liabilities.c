@@ -6,7 +6,9 @@
  * seed (about 2n hashes and a sort of n salts for n clients: a few hundred milliseconds for
  * 100,000 clients, on the RPC loop that took the call), its root checked against the record,
  * and the gettxproof of the record (its index 0) embedded, so that the root is tied to a block
- * header the operator signed. Reads only the store: any node that applied the record answers.
+ * header the operator signed; the record's seed is withheld from it (zeroed: it is outside the
+ * txid), so that a client cannot test guessed account ids against the leaves it sees. Reads only
+ * the store: any node that applied the record answers.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -102,6 +104,28 @@ path_json(const struct ledger_liab_proof *p, unsigned dec)
     return a;
 }
 
+/* The record's seed withheld from the client: zeros in place of its last 32 bytes (the seed
+ * follows the signature, outside the txid, so the proof still checks), and no `seed` member. */
+static int
+withhold_seed(json_t *txproof)
+{
+    json_t *tx = json_object_get(txproof, "tx");
+    const char *hex = json_string_value(json_object_get(txproof, "tx_hex"));
+    size_t n = hex != NULL ? strlen(hex) : 0;
+    char *copy;
+
+    if (n < 64 || !json_is_object(tx))
+        return SBX_ECORRUPT;
+    copy = strdup(hex);
+    if (copy == NULL)
+        return SBX_ENOMEM;
+    memset(copy + n - 64, '0', 64);
+    json_object_set_new(txproof, "tx_hex", json_string(copy));
+    free(copy);
+    json_object_del(tx, "seed");
+    return SBX_OK;
+}
+
 static json_t *
 proof_json(const struct rpc_env *env, const struct ledger_locate *k, const char *account,
            const struct ledger_liability *line, uint64_t reflects, unsigned dec,
@@ -109,9 +133,13 @@ proof_json(const struct rpc_env *env, const struct ledger_locate *k, const char 
 {
     json_t *txproof = rpc_m_query_txproof_json(env, k, 0, err);
     json_t *r = txproof != NULL ? json_object() : NULL;
+    int rc = r != NULL ? withhold_seed(txproof) : SBX_ENOMEM;
 
-    if (r == NULL) {
+    if (rc) {
+        sbx_err_set(err, rc,
+                    rc == SBX_ENOMEM ? "out of memory" : "the record's proof is malformed");
         json_decref(txproof);
+        json_decref(r);
         return NULL;
     }
     json_object_set_new(r, "format", json_string(RPC_LIABPROOF_FORMAT));

@@ -191,6 +191,7 @@ render_liabilities(const struct rpc_env *env, json_t *o, const struct ledger_lia
     json_t *a = json_array();
 
     json_object_set_new(o, "reflects_height", rpc_render_u64(l->reflects_height));
+    json_object_set_new(o, "seed_commit", hex_json(l->seed_commit, 32));
     json_object_set_new(o, "seed", hex_json(l->seed, 32));
     for (size_t i = 0; a != NULL && i < l->nassets; i++) {
         const struct ledger_liability *x = &l->assets[i];

@@ -108,6 +108,8 @@ class LiabilitiesTest(fw.NodeTestCase):
         self.assertEqual(lines["BTC"]["total"], "0.01000000")
         self.assertEqual(lines["ETH"]["total"], "0.00000000")
         self.assertEqual(n.call("gettx", {"txid": tx["txid"]})["assets"], tx["assets"])
+        self.assertRegex(tx["seed"], r"^[0-9a-f]{64}$")
+        self.assertRegex(tx["seed_commit"], r"^[0-9a-f]{64}$")
 
         for c in clients:
             p = n.call("getliabilityproof", {"account": c, "asset": "VND"})
@@ -115,6 +117,11 @@ class LiabilitiesTest(fw.NodeTestCase):
             self.assertEqual(p["total"], lines["VND"]["total"])
             self.assertEqual(p["root"], lines["VND"]["root"])
             self.assertEqual(p["height"], height)
+            # the seed is withheld from clients (zeroed: it is outside the txid)
+            self.assertNotIn("seed", p["txproof"]["tx"])
+            self.assertEqual(p["txproof"]["tx"]["seed_commit"], tx["seed_commit"])
+            self.assertTrue(p["txproof"]["tx_hex"].endswith("0" * 64))
+            self.assertNotIn(tx["seed"], json.dumps(p))
             self.assertValid(p)
         self.assertValid(p, genesis)
         btc = n.call("getliabilityproof", {"account": clients[0], "asset": "BTC",

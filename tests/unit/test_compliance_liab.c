@@ -92,6 +92,11 @@ test_liabilities(void **state)
     key(tx.signer, KEY_OTHER);
     EXPECT_REJ(run(f, &tx), CMP_RULE_AUTH_SIGNER);
     end_block(f, NULL);
+    /* a seed that is not the committed one (a client's copy has it zeroed) */
+    mk_liab(f, &tx, 0, t);
+    memset(tx.u.liabilities.seed, 0, 32);
+    EXPECT_REJ(run(f, &tx), CMP_RULE_LIABILITIES_MISMATCH);
+    end_block(f, NULL);
     /* not the first transaction of its block */
     EXPECT_OK(deposit(f, "c1", "VND", 1, t));
     EXPECT_REJ(run(f, mk_liab(f, &tx, 0, t)), CMP_RULE_LIABILITIES_MISMATCH);
