@@ -118,9 +118,10 @@ int node_chain_find_id(struct node_chain *c, const uint8_t *key, size_t klen,
 
 /* Operator, right after node_chain_begin (sequencer, state_mu held): add the liabilities record
  * as the block's first transaction when one is due (the first block of a new local day, or a
- * liabilities_snapshot directive waits), signed with `op`. SBX_OK when none is due too; a
- * failure is the node's (random source, memory), and the block is then left as it was begun
- * only if the failure came before the record was added. (chain_liabilities.c) */
+ * liabilities_snapshot directive waits), signed with `op`. SBX_OK when none is due too (a
+ * rejected record is logged: it is in the block, as every attempt is). A failure is the node's
+ * own (no random seed, memory, an engine error) and the caller stops taking submissions, as for
+ * any failure of node_chain_add. (chain_liabilities.c) */
 int node_chain_liabilities_add(struct node_chain *c, const struct ledger_key *op,
                                struct sbx_err *err) SBX_WARN_UNUSED;
 

@@ -210,6 +210,7 @@ class LiabilitiesTest(fw.NodeTestCase):
         self.assertReceipt(d)
         op.deposit(a, "VND", "1000")
         bad = in_time(lambda: find_record(op, d["height"]), T, "the short record")
+        self.assertEqual(bad[2]["verdict"], "accepted")  # the operator believes its record
         short = {x["asset"]: x for x in bad[2]["assets"]}["VND"]
         self.assertEqual(int(short["total"]), 5000000 + 7000000 - 1)
         for r in (reg1, reg2):
