@@ -6,7 +6,8 @@
  *
  * The check copies a few numbers under state_mu each time the durable tip moves: cheap. It
  * alerts when an asset becomes short, not again while it stays short, and again if it recovers
- * and becomes short once more (after a restart, a shortfall that still holds alerts once more).
+ * and becomes short once more (after a restart, a shortfall that still holds alerts once more,
+ * when the first block is made or applied).
  *
  * Threads: node_reserves_check runs on the event-loop thread (commit.c's notify); the bits of
  * what was short are the event loop's alone.

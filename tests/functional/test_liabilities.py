@@ -176,6 +176,20 @@ class LiabilitiesTest(fw.NodeTestCase):
         self.assertEqual(vnd["reserve"], str(total - 1))
         self.assertIs(vnd["shortfall"], True)
         self.assertEqual(rep["liabilities"]["record_height"], height)
+        # the chain with its records re-checks (every verdict replayed), and after a restart
+        # with -reindex the proofs are still given (the balances kept again) and still verify
+        v = n.call("verifychain")
+        self.assertIs(v["ok"], True, v)
+        n.stop()
+        n.extra_args = list(n.extra_args) + ["-reindex"]
+        n.start()
+        again = n.call("getliabilityproof", {"account": clients[2], "asset": "VND"})
+        self.assertEqual(again["balance"], p["balance"])
+        self.assertEqual(again["root"], p["root"])
+        self.assertValid(again, genesis)
+        # the shortfall still holds: raised again with the first block after the restart
+        n.open_account()
+        in_time(lambda: len(critical(n, "reserves.shortfall")) == 2, T, "a second alert")
         # reserves_attest needs an asset, an amount and a reference
         self.assertRPCError(INVALID_PARAMS, n.call, "submitdirective",
                             directive("reserves_attest", asset="VND", reference="x"))
