@@ -17,6 +17,7 @@
 
 #include "compliance/internal.h"
 #include "ledger/amount.h"
+#include "util/hex.h"
 #include "util/time.h"
 
 /* ------------------------------------------------------------------ lifecycle */
@@ -352,6 +353,20 @@ cmp_evaluate(const struct cmp_engine *e, const struct ledger_tx *tx, const uint8
         return SBX_OK;
     if (r == NULL)
         return cmp_engine_reject(res, CMP_RULE_AUTH_SIGNER, 0, 0, 0, "not allowed in a block");
+    if (tx->type == LEDGER_TX_DIRECTIVE) {
+        /* a directive takes effect once: its signatures stay valid for
+         * supervision.proposal_ttl_s, so the same bytes could be submitted again */
+        char id[65];
+        int seen;
+
+        hex_encode(id, txid, 32);
+        seen = cmp_persist_id_seen(e, CMP_ID_DIRECTIVE, id);
+        if (seen < 0)
+            return SBX_EIO;
+        if (seen)
+            return cmp_engine_reject(res, CMP_RULE_ID_DUPLICATE, 0, 0, 0,
+                                     "this directive is recorded already");
+    }
     rc = r->evaluate(e, tx, ctx, res);
     if (rc != SBX_OK || res->verdict.status != LEDGER_VERDICT_ACCEPTED)
         return rc;
@@ -360,7 +375,8 @@ cmp_evaluate(const struct cmp_engine *e, const struct ledger_tx *tx, const uint8
 }
 
 const char *
-cmp_records_id(const struct ledger_tx *tx, const struct cmp_result *res, uint8_t *kind)
+cmp_records_id(const struct ledger_tx *tx, const uint8_t txid[static 32],
+               const struct cmp_result *res, uint8_t *kind, char buf[static 65])
 {
     int taken = res->verdict.rule != CMP_RULE_ID_DUPLICATE &&
                 res->verdict.rule != CMP_RULE_AUTH_SIGNER &&
@@ -377,6 +393,12 @@ cmp_records_id(const struct ledger_tx *tx, const struct cmp_result *res, uint8_t
     case LEDGER_TX_TRADE:
         *kind = CMP_ID_TRADE;
         return taken ? tx->u.trade.trade_id : NULL;
+    case LEDGER_TX_DIRECTIVE:
+        *kind = CMP_ID_DIRECTIVE;
+        if (res->verdict.status != LEDGER_VERDICT_ACCEPTED)
+            return NULL;
+        hex_encode(buf, txid, 32);
+        return buf;
     default:
         *kind = 0;
         return NULL;
@@ -389,7 +411,8 @@ cmp_apply(struct cmp_engine *e, const struct ledger_tx *tx, const uint8_t txid[s
 {
     const struct tx_rules *r = rules_for(tx);
     uint8_t kind;
-    const char *id = cmp_records_id(tx, res, &kind);
+    char buf[65];
+    const char *id = cmp_records_id(tx, txid, res, &kind, buf);
     int rc = SBX_OK;
 
     e->seen_height = ctx->height;

@@ -58,6 +58,7 @@ enum cmp_id_kind {
     CMP_ID_ACCOUNT = 'a',
     CMP_ID_TRADE = 't',
     CMP_ID_TRANSFER = 'x',
+    CMP_ID_DIRECTIVE = 'd', /* an accepted directive's txid, in hex: it takes effect once */
 };
 
 struct cmp_alert {
@@ -157,10 +158,12 @@ int cmp_evaluate(const struct cmp_engine *e, const struct ledger_tx *tx,
 int cmp_apply(struct cmp_engine *e, const struct ledger_tx *tx, const uint8_t txid[static 32],
               const struct cmp_block_ctx *ctx, const struct cmp_result *res) SBX_WARN_UNUSED;
 
-/* The id (trade id, transfer id or account id) that applying `tx` with verdict `res` records
- * as used, with its kind (enum cmp_id_kind), or NULL if it records none. The first attempt with
- * an id takes it, accepted or rejected (an account id only when the account opens). */
-const char *cmp_records_id(const struct ledger_tx *tx, const struct cmp_result *res, uint8_t *kind);
+/* The id (trade id, transfer id, account id, or a directive's txid `txid` in hex, written into
+ * `buf`) that applying `tx` with verdict `res` records as used, with its kind (enum
+ * cmp_id_kind), or NULL if it records none. The first attempt with an id takes it, accepted or
+ * rejected (an account id only when the account opens, a directive's only when accepted). */
+const char *cmp_records_id(const struct ledger_tx *tx, const uint8_t txid[static 32],
+                           const struct cmp_result *res, uint8_t *kind, char buf[static 65]);
 
 /* Evaluate then apply. */
 int cmp_process(struct cmp_engine *e, const struct ledger_tx *tx, const uint8_t txid[static 32],

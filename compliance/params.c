@@ -30,6 +30,17 @@ cmp_params_default(enum cmp_param p)
     return (unsigned)p < CMP_P_COUNT ? defs[p].def : 0;
 }
 
+int64_t
+cmp_params_time_before_ms(const struct cmp_params *p, int tx_type)
+{
+    int64_t skew = p->v[CMP_P_MAX_SKEW_MS];
+
+    /* a k-of-n directive keeps the proposer's timestamp while its cosignatures are gathered */
+    if (tx_type == LEDGER_TX_DIRECTIVE)
+        return skew + p->v[CMP_P_PROPOSAL_TTL_S] * 1000;
+    return skew;
+}
+
 int
 cmp_params_required(enum cmp_param p)
 {

@@ -72,7 +72,8 @@
     X(CMP_P_PRICE_MAX_AGE_S, "price.max_age_s", 86400, 0, 86400 * 365)                             \
     X(CMP_P_MAX_TRADE_AGE_MS, "time.max_trade_age_ms", 60000, 0, 86400000)                         \
     X(CMP_P_SCREENING_REQUIRED, "aml.screening_required", 1, 0, 1)                                 \
-    X(CMP_P_WIND_DOWN_DAYS, "licence.wind_down_days", 90, 0, 3650)
+    X(CMP_P_WIND_DOWN_DAYS, "licence.wind_down_days", 90, 0, 3650)                                 \
+    X(CMP_P_PROPOSAL_TTL_S, "supervision.proposal_ttl_s", 86400, 1, 86400 * 30)
 
 /* The parameters a licence file (`sbxd -init`, compliance/licence_file.c) must set: their
  * defaults above serve existing devnet genesis documents only, never a new network. */
@@ -95,6 +96,11 @@ struct cmp_params {
 /* Name, default and range of parameter `p`. */
 const char *cmp_params_name(enum cmp_param p);
 int64_t cmp_params_default(enum cmp_param p);
+/* How long before a block's time (or the operator's clock) a transaction of type `tx_type` may
+ * be dated (the block rule time.skew): time.max_skew_ms, and for a directive also
+ * supervision.proposal_ttl_s (its cosignatures are gathered after it was signed). At most about
+ * 3.3 * 10^9 ms: no overflow against a time below LEDGER_TIME_END. */
+int64_t cmp_params_time_before_ms(const struct cmp_params *p, int tx_type);
 /* 1 if a licence file must set parameter `p` (CMP_PARAMS_REQUIRED), else 0. */
 int cmp_params_required(enum cmp_param p);
 

@@ -91,11 +91,13 @@ int node_chain_begin(struct node_chain *c, int64_t time_ms) SBX_WARN_UNUSED;
 int node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struct ledger_tx *tx,
                    const uint8_t txid[static 32], struct cmp_result *res) SBX_WARN_UNUSED;
 size_t node_chain_pending(const struct node_chain *c);
-/* The block rule time.skew for the block being built: 0 if time `ts` lies within
- * time.max_skew_ms (the engine's value now) of the block's time, either edge included; -1 if it
- * is earlier, 1 if later. Followers refuse a block holding a transaction that does not fit
- * (chain_apply.c); the operator keeps such a transaction out (node/pipeline.c). */
-int node_chain_time_fit(const struct node_chain *c, int64_t ts);
+/* The block rule time.skew for the block being built: 0 if time `ts` of a transaction of type
+ * `tx_type` lies within time.max_skew_ms (the engine's value now) of the block's time, either
+ * edge included (a directive may be older by supervision.proposal_ttl_s more:
+ * cmp_params_time_before_ms); -1 if it is earlier, 1 if later. Followers refuse a block holding
+ * a transaction that does not fit (chain_apply.c); the operator keeps such a transaction out
+ * (node/pipeline.c). */
+int node_chain_time_fit(const struct node_chain *c, int64_t ts, int tx_type);
 /* The time of the block being built (node_chain_begin's, never before the tip's). */
 int64_t node_chain_block_time(const struct node_chain *c);
 /* Drop a block that was begun but received no transaction (no empty blocks are written). */

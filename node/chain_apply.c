@@ -165,13 +165,14 @@ apply_one(struct node_chain *c, const struct ledger_block *b, size_t i, const ui
     /* decoded and checked by node_chain_check_txs; decoding again is cheaper than keeping
      * every decoded transaction of a block */
     rc = ledger_tx_decode(&tx, e->tx, e->tx_len, NULL, err);
-    if (rc == SBX_OK && node_chain_time_fit(c, tx.timestamp) != 0) {
+    if (rc == SBX_OK && node_chain_time_fit(c, tx.timestamp, tx.type) != 0) {
         long long ts = (long long)tx.timestamp;
 
         ledger_tx_release(&tx);
         return sbx_err_set(err, SBX_ECORRUPT,
                            "block %llu tx %zu: time.skew: timestamp %lld is more than "
-                           "time.max_skew_ms (%lld) from the block's time %lld",
+                           "time.max_skew_ms (%lld; a directive: + supervision.proposal_ttl_s "
+                           "before) from the block's time %lld",
                            height, i, ts,
                            (long long)cmp_engine_params(c->eng)->v[CMP_P_MAX_SKEW_MS],
                            (long long)b->hdr.time_ms);

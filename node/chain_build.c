@@ -57,12 +57,13 @@ node_chain_pending(const struct node_chain *c)
 }
 
 int
-node_chain_time_fit(const struct node_chain *c, int64_t ts)
+node_chain_time_fit(const struct node_chain *c, int64_t ts, int tx_type)
 {
-    int64_t skew = cmp_engine_params(c->eng)->v[CMP_P_MAX_SKEW_MS];
+    const struct cmp_params *p = cmp_engine_params(c->eng);
+    int64_t skew = p->v[CMP_P_MAX_SKEW_MS];
 
     /* both times are below the year 2200 (decoding refuses later ones): no overflow */
-    if (ts < c->time_ms - skew)
+    if (ts < c->time_ms - cmp_params_time_before_ms(p, tx_type))
         return -1;
     return ts > c->time_ms + skew ? 1 : 0;
 }
@@ -121,6 +122,7 @@ node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struc
 {
     struct cmp_block_ctx ctx = {c->tip.height + 1, c->time_ms};
     const char *id;
+    char idbuf[65];
     uint8_t kind;
     int rc;
 
@@ -144,7 +146,7 @@ node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struc
         LOG_ERROR(LOG_NODE, "applying a verdict failed: %s", sbx_rc_name(rc));
         return SBX_EINTERNAL;
     }
-    id = cmp_records_id(tx, res, &kind);
+    id = cmp_records_id(tx, txid, res, &kind, idbuf);
     if (id != NULL) {
         rc = node_chain_ids_add(c, kind, id, txid, ctx.height);
         if (rc)

@@ -189,6 +189,10 @@ static const struct opt options[] = {
      "HEX",
      "with -devnet, first start: the devnet genesis lists this regulator key instead of the "
      "embedded one (repeatable)"},
+    {"devnetquorum", K_INT, 0, AT(node.devnet_quorum), 0, 1, 16, G_FOLLOWER, "K",
+     "with -devnet and -devnetregulator, first start: the devnet genesis's directive_quorum, "
+     "the distinct regulator signatures a directive needs (default 1; at most the number of "
+     "-devnetregulator keys)"},
 };
 
 /* Where a value comes from, for error messages. */

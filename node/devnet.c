@@ -33,12 +33,13 @@ node_devnet_licence(int64_t now_ms)
 
     if (s == NULL)
         return NULL;
-    snprintf(s, 512,
-             "{\"licence_id\":\"DEVNET-PILOT\",\"house_account\":\"%s\",\"params\":{"
-             "\"licence.valid_from\":%lld,\"licence.valid_to\":%lld,"
-             "\"price.max_age_s\":0,\"supervision.max_lag_s\":0,"
-             "\"asset.BTC.ref_price_vnd\":2500000000,\"asset.ETH.ref_price_vnd\":90000000}}",
-             NODE_DEVNET_HOUSE, (long long)now_ms, (long long)(now_ms + THREE_YEARS_MS));
+    snprintf(
+        s, 512,
+        "{\"licence_id\":\"DEVNET-PILOT\",\"house_account\":\"%s\",\"params\":{"
+        "\"licence.valid_from\":%lld,\"licence.valid_to\":%lld,"
+        "\"price.max_age_s\":0,\"supervision.max_lag_s\":0,\"supervision.proposal_ttl_s\":86400,"
+        "\"asset.BTC.ref_price_vnd\":2500000000,\"asset.ETH.ref_price_vnd\":90000000}}",
+        NODE_DEVNET_HOUSE, (long long)now_ms, (long long)(now_ms + THREE_YEARS_MS));
     return s;
 }
 
@@ -52,7 +53,7 @@ path_join(char *out, size_t cap, const char *a, const char *b)
 
 int
 node_devnet_init(const char *datadir, int64_t now_ms, const uint8_t (*regulators)[32],
-                 size_t nregulators, struct sbx_err *err)
+                 size_t nregulators, int quorum, struct sbx_err *err)
 {
     static const struct ledger_asset_def assets[] = {{"VND", 0}, {"BTC", 8}, {"ETH", 8}};
     char keys[4096], opath[4096], rpath[4096], ledger[4096];
@@ -82,6 +83,14 @@ node_devnet_init(const char *datadir, int64_t now_ms, const uint8_t (*regulators
                          SBX_MAX_REGULATORS);
         goto out;
     }
+    if (quorum == 0)
+        quorum = 1;
+    if (quorum < 1 || (size_t)quorum > (nregulators > 0 ? nregulators : 1)) {
+        rc = sbx_err_set(err, SBX_EINVAL,
+                         "-devnetquorum: %d is more than the %zu regulators of the devnet", quorum,
+                         nregulators > 0 ? nregulators : (size_t)1);
+        goto out;
+    }
     rc = node_devnet_regulator_key(&reg);
     /* the embedded key, unless the devnet is given its regulators (then this node has none) */
     if (rc == SBX_OK && nregulators == 0 && stat(rpath, &st) != 0)
@@ -100,9 +109,9 @@ node_devnet_init(const char *datadir, int64_t now_ms, const uint8_t (*regulators
         rc = node_chain_make_genesis(NODE_DEVNET_NETWORK, &op, (const uint8_t(*)[32])regs, 1, 1, 1,
                                      assets, SBX_ARRAY_LEN(assets), licence, now_ms, &genesis, err);
     } else {
-        /* any one regulator may issue a directive; half of them (rounded up) make a block
-         * final and keep the exchange supervised, so one of two may be down for maintenance */
-        rc = node_chain_make_genesis(NODE_DEVNET_NETWORK, &op, regulators, nregulators, 1,
+        /* `quorum` regulators (default one) issue a directive; half of them (rounded up) make a
+         * block final and keep the exchange supervised, so one of two may be down */
+        rc = node_chain_make_genesis(NODE_DEVNET_NETWORK, &op, regulators, nregulators, quorum,
                                      (int)(nregulators + 1) / 2, assets, SBX_ARRAY_LEN(assets),
                                      licence, now_ms, &genesis, err);
     }

@@ -26,8 +26,9 @@ char *node_devnet_licence(int64_t now_ms);
 /* In `datadir`: create keys/ with operator.key (new) and regulator.key (embedded), and the
  * chain in ledger/ with the devnet genesis at `now_ms`, unless a chain is already there. With
  * `nregulators` > 0 the genesis lists those regulator keys (a multi-node devnet: directive
- * quorum 1, attestation quorum half of them rounded up) and no regulator.key is made. */
+ * quorum `quorum`, 0 meaning 1, at most `nregulators`; attestation quorum half of them rounded
+ * up) and no regulator.key is made. */
 int node_devnet_init(const char *datadir, int64_t now_ms, const uint8_t (*regulators)[32],
-                     size_t nregulators, struct sbx_err *err) SBX_WARN_UNUSED;
+                     size_t nregulators, int quorum, struct sbx_err *err) SBX_WARN_UNUSED;
 
 #endif

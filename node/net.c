@@ -39,6 +39,7 @@
 
 #define HELLO_VERSION 1
 #define HELLO_SIZE (1 + 1 + 8 + 32)
+#define PROPOSAL_VERSION 1
 /* Queued bytes to one peer past which the pump waits for the link to drain. */
 #define PUMP_SENDQ_MAX ((size_t)8 * 1024 * 1024)
 #define PUMP_RETRY_MS 5
@@ -365,6 +366,7 @@ struct send_op {
     const uint8_t *data;
     size_t len;
     uint8_t type;
+    int role; /* the peers it goes to */
     int sent;
 };
 
@@ -373,17 +375,24 @@ send_op_each(void *ctx, struct p2p_peer *peer)
 {
     struct send_op *so = ctx;
 
-    if (is_operator_peer(peer) && p2p_send(peer, so->type, so->data, so->len) == SBX_OK)
+    if (p2p_peer_role(peer) == so->role && p2p_send(peer, so->type, so->data, so->len) == SBX_OK)
         so->sent++;
+}
+
+/* Send a message to every linked peer of `role`; how many it went to. */
+static int
+send_to_role(struct node_net *net, int role, uint8_t type, const uint8_t *data, size_t len)
+{
+    struct send_op so = {data, len, type, role, 0};
+
+    p2p_foreach_peer(net->p2p, send_op_each, &so);
+    return so.sent;
 }
 
 static int
 send_to_operator(struct node_net *net, uint8_t type, const uint8_t *data, size_t len)
 {
-    struct send_op so = {data, len, type, 0};
-
-    p2p_foreach_peer(net->p2p, send_op_each, &so);
-    return so.sent;
+    return send_to_role(net, NODE_ROLE_OPERATOR, type, data, len);
 }
 
 static void
@@ -497,6 +506,35 @@ on_from_regulator(struct node_net *net, struct p2p_peer *peer, uint8_t type, con
                     type == P2P_MSG_ATTEST ? "an attestation" : "a directive");
 }
 
+/* A PROPOSAL (k-of-n directives): to the operator only from a regulator, to a follower only
+ * from the operator. A malformed one (decoding, signatures) closes the link; one the pool
+ * refuses (an unknown key, expired, too many pending) is logged and dropped. */
+static void
+on_proposal(struct node_net *net, struct p2p_peer *peer, const uint8_t *payload, size_t len)
+{
+    int want = net->follower ? NODE_ROLE_OPERATOR : NODE_ROLE_REGULATOR;
+    struct sbx_err err;
+    int rc;
+
+    if (p2p_peer_role(peer) != want) {
+        p2p_peer_close(peer, net->follower ? "only the operator relays proposals"
+                                           : "only regulator nodes may send proposals");
+        return;
+    }
+    if (len < 1 || payload[0] != PROPOSAL_VERSION) {
+        p2p_peer_close(peer, "malformed proposal");
+        return;
+    }
+    sbx_err_clear(&err);
+    rc = node_proposals_receive(net->node, payload + 1, len - 1, &err);
+    if (rc == SBX_EDENIED || rc == SBX_ENOTFOUND || rc == SBX_EOVERLOAD || rc == SBX_ENOMEM) {
+        LOG_WARN(LOG_P2P, "%s: proposal refused: %s", p2p_peer_addr(peer), err.msg);
+    } else if (rc) {
+        LOG_WARN(LOG_P2P, "%s: malformed proposal: %s", p2p_peer_addr(peer), err.msg);
+        p2p_peer_close(peer, "malformed proposal");
+    }
+}
+
 /* ------------------------------------------------------------------ p2p callbacks */
 
 static int
@@ -541,6 +579,9 @@ on_connect(void *ctx, struct p2p_peer *peer)
         if (is_operator_peer(peer))
             attest(net, 1); /* at once: the operator may be waiting for supervision */
     }
+    /* pending k-of-n proposals: the operator may have restarted, the regulator been away */
+    if (net->follower ? is_operator_peer(peer) : p2p_peer_role(peer) == NODE_ROLE_REGULATOR)
+        node_proposals_resend(net->node);
 }
 
 static void
@@ -579,6 +620,9 @@ on_message(void *ctx, struct p2p_peer *peer, uint8_t type, const uint8_t *payloa
     case P2P_MSG_TX:
     case P2P_MSG_ATTEST:
         on_from_regulator(net, peer, type, payload, len);
+        return;
+    case P2P_MSG_PROPOSAL:
+        on_proposal(net, peer, payload, len);
         return;
     default:
         p2p_peer_close(peer, "unknown message type");
@@ -666,6 +710,24 @@ static int
 ev_relay(void *ctx, const uint8_t *raw, size_t len)
 {
     return send_to_operator(ctx, P2P_MSG_TX, raw, len) > 0 ? SBX_OK : SBX_EUNAVAIL;
+}
+
+/* A proposal: a follower sends it to the operator, the operator to every regulator. */
+static int
+ev_proposal(void *ctx, const uint8_t *raw, size_t len)
+{
+    struct node_net *net = ctx;
+    uint8_t *msg = malloc(len + 1);
+    int sent;
+
+    if (msg == NULL)
+        return SBX_ENOMEM;
+    msg[0] = PROPOSAL_VERSION;
+    memcpy(msg + 1, raw, len);
+    sent = send_to_role(net, net->follower ? NODE_ROLE_OPERATOR : NODE_ROLE_REGULATOR,
+                        P2P_MSG_PROPOSAL, msg, len + 1);
+    free(msg);
+    return sent > 0 ? SBX_OK : SBX_EUNAVAIL;
 }
 
 static void
@@ -814,6 +876,7 @@ node_net_open(struct node_net **out, struct node *n, struct event_base *base,
         return rc;
     }
     net->events.relay = ev_relay;
+    net->events.proposal = ev_proposal;
     net->events.peers = ev_peers;
     net->events.supervision = ev_supervision;
     node_set_events(n, &net->events, net);

@@ -216,6 +216,7 @@ node_new(const struct node_config *cfg, struct event_base *base)
     STAILQ_INIT(&n->commit.queue);
     STAILQ_INIT(&n->follow.queue);
     LIST_INIT(&n->relay.pending);
+    node_proposals_init(&n->proposals);
     TAILQ_INIT(&n->watches);
     n->datadir = strdup(cfg->datadir ? cfg->datadir : ".");
     if (n->datadir == NULL) {
@@ -233,6 +234,7 @@ node_free(struct node *n)
     if (n->commit.done_ev)
         event_free(n->commit.done_ev);
     node_relay_free(n);
+    node_proposals_free(n);
     node_prices_free(n);
     node_notify_free(n);
     node_chain_close(n->chain);
@@ -279,7 +281,8 @@ ensure_chain(struct node *n, const struct node_paths *p, struct sbx_err *err)
 
     if (cfg->devnet) {
         rc = node_devnet_init(n->datadir, cfg->devnet_now_ms ? cfg->devnet_now_ms : time_now_ms(),
-                              cfg->devnet_regulators, cfg->ndevnet_regulators, err);
+                              cfg->devnet_regulators, cfg->ndevnet_regulators, cfg->devnet_quorum,
+                              err);
         if (rc)
             return rc;
     } else if (stat(p->ledger, &st) != 0 && cfg->genesis_path != NULL) {
@@ -354,7 +357,8 @@ start_threads(struct node *n, struct sbx_err *err)
     if (par_pool_new(&n->pool, n->nworkers - 1) != SBX_OK)
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
     node_chain_set_pool(n->chain, n->pool);
-    if (node_notify_start(n, n->cfg.alertnotify, n->cfg.alertnotify_rate) != SBX_OK)
+    if (node_notify_start(n, n->cfg.alertnotify, n->cfg.alertnotify_rate) != SBX_OK ||
+        node_proposals_start(n) != SBX_OK)
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
     if (n->role == NODE_ROLE_OPERATOR) {
         n->pipe.workers = calloc((size_t)n->nworkers, sizeof(*n->pipe.workers));

@@ -55,6 +55,7 @@ struct node_config {
     /* -devnet's genesis lists these regulator keys instead of the embedded one (first start) */
     const uint8_t (*devnet_regulators)[32];
     size_t ndevnet_regulators;
+    int devnet_quorum;        /* -devnetquorum: their directive quorum (0: the default, 1) */
     const char *genesis_path; /* a follower's first start: the genesis block, as hex */
     /* -alertnotify: run through /bin/sh for every compliance alert of a block written and every
      * node alert, %s replaced by a one-line summary in single quotes (NULL: none) */
@@ -88,6 +89,11 @@ struct node_result {
     uint64_t height;
     uint8_t block_hash[32];
     struct ledger_verdict verdict;
+    /* a k-of-n directive proposed (rc SBX_OK, nothing recorded yet; txid is the proposal's id):
+     * its distinct regulator signatures, the quorum it needs and when it expires */
+    int proposal;
+    unsigned signers, quorum;
+    int64_t expires_ms;
 };
 
 typedef void (*node_done_fn)(void *arg, const struct node_result *r);
@@ -127,6 +133,9 @@ struct json_t;
 struct node_events {
     /* Send a signed transaction to the operator (a regulator's directive). SBX_OK if sent. */
     int (*relay)(void *ctx, const uint8_t *raw, size_t len);
+    /* Send a k-of-n directive's proposal (its encoding, every signature held): a regulator to
+     * the operator, the operator to every regulator link. SBX_OK if sent to at least one. */
+    int (*proposal)(void *ctx, const uint8_t *raw, size_t len);
     /* For getpeerinfo: a new JSON array describing the open peers. */
     struct json_t *(*peers)(void *ctx);
     /* For getsupervision: add what the network layer measures to `obj`. */
@@ -297,6 +306,41 @@ struct node_exchange_usage {
     int64_t daily_limit, total_limit, participants_max; /* limit.exchange_*, participants_max */
 };
 void node_exchange_usage_get(struct node *n, int64_t now_ms, struct node_exchange_usage *out);
+
+/* k-of-n directives (node/proposals.c). A proposal as rpc/ sees it: a copy. */
+struct node_proposal_view {
+    uint8_t id[32];      /* the directive's txid */
+    struct ledger_tx tx; /* the directive, its signer and cosignatures */
+    int64_t expires_ms;
+    unsigned signers; /* distinct regulator signatures */
+    unsigned quorum;  /* the genesis's directive_quorum */
+};
+/* Event loop: the pending proposals (not expired, not yet in a block) into a malloc'd array
+ * (`*out`, free() it; NULL when there are none). SBX_ENOMEM. */
+int node_proposals_list(struct node *n, struct node_proposal_view **out, size_t *count,
+                        struct sbx_err *err) SBX_WARN_UNUSED;
+/* Event loop: add a cosignature to proposal `id` and send it on (to the operator, or from the
+ * operator to every regulator; the operator records the directive once it carries the quorum).
+ * `pubkey` NULL: this node's regulator key signs (SBX_EDENIED without one); else `sig` is a
+ * BIP340 signature of `id` by `pubkey`, made elsewhere (SBX_EBADSIG if it does not verify).
+ * SBX_ENOTFOUND: no such pending proposal (unknown, expired or included); SBX_EDENIED: the key
+ * is not a regulator key of the genesis; SBX_ECONFLICT: that key signed it already (a key counts
+ * once); SBX_EUNAVAIL: no link to the operator (the signature is kept). `out` gets the proposal
+ * as it now is. */
+int node_proposals_cosign(struct node *n, const uint8_t id[static 32], const uint8_t *pubkey,
+                          const uint8_t *sig, struct node_proposal_view *out,
+                          struct sbx_err *err) SBX_WARN_UNUSED;
+/* Event loop: a PROPOSAL message's payload from a peer (node/net.c checks who sent it): decoded,
+ * its signatures verified and merged into the pool; the operator then records the directive if
+ * it carries the quorum and relays the proposal to every regulator. A code when it is malformed
+ * (a decoding code or SBX_EBADSIG), comes from an unknown key (SBX_EDENIED) or expired. */
+int node_proposals_receive(struct node *n, const uint8_t *raw, size_t len,
+                           struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* Event loop, when a link to the operator (on a follower) or to a regulator (on the operator)
+ * opens: send every pending proposal again, so that a node that restarted or was cut off learns
+ * them (receivers merge: nothing counts twice). */
+void node_proposals_resend(struct node *n);
 
 /* 1 if `key` is a regulator key of the chain. */
 int node_is_regulator(struct node *n, const uint8_t key[static 32]);

@@ -166,6 +166,24 @@ struct node_relay {
     struct event *timer;              /* immutable after node_open */
 };
 
+/* A directive gathering its cosignatures (proposals.c); `id` is its txid. */
+struct node_proposal {
+    TAILQ_ENTRY(node_proposal) link;
+    uint8_t id[32];
+    struct ledger_tx tx; /* the directive with every signature gathered (distinct keys) */
+    int64_t expires_ms;  /* tx.timestamp + supervision.proposal_ttl_s */
+    int submitted;       /* operator: handed to the pipeline (at most once) */
+};
+
+/* Proposals pending at once, at most (a board proposes a handful). */
+#define NODE_PROPOSALS_MAX 64
+
+struct node_proposals {
+    TAILQ_HEAD(, node_proposal) list; /* event-loop thread only */
+    size_t n;                         /* event-loop thread only */
+    struct event *timer;              /* immutable after node_open */
+};
+
 /* Every node's watch on reserves (reserves.c): the assets short when it last looked. */
 struct node_reserves {
     uint32_t short_assets; /* event-loop thread only: bit i = asset i was short */
@@ -240,6 +258,7 @@ struct node {
     struct node_commit commit;
     struct node_follower follow;
     struct node_relay relay;
+    struct node_proposals proposals;
     struct node_prices prices;
     struct node_reserves reserves;
     struct node_alerts alerts;
@@ -344,6 +363,38 @@ void node_relay_check(struct node *n);
 /* Event loop, at close: answer every relayed directive still waiting with SBX_EUNAVAIL. */
 void node_relay_close(struct node *n);
 void node_relay_free(struct node *n);
+
+/* ------------------------------------------------------------------ proposals.c */
+
+/* The pool (any pool given; the unit test makes its own). */
+void node_proposals_init(struct node_proposals *pp);
+void node_proposals_release(struct node_proposals *pp);
+struct node_proposal *node_proposals_find(struct node_proposals *pp, const uint8_t id[static 32]);
+/* Distinct regulator signatures `p` carries (the signer's and every cosignature). */
+unsigned node_proposals_signers(const struct node_proposal *p);
+/* 1 if `key` signed `p` (as its signer or a cosigner). */
+int node_proposals_signed_by(const struct node_proposal *p, const uint8_t key[static 32]);
+/* Merge the signed directive `tx` (txid `id`, every signature verified by the caller) into the
+ * pool: a new proposal, expiring at tx.timestamp + `ttl_ms`, or the cosignatures of an existing
+ * one that it lacks (a key counts once). `*out` gets the proposal, `*added` the signatures new
+ * to the pool. SBX_EDENIED when a key is not one of `g`'s regulator keys, SBX_ENOTFOUND when
+ * `now_ms` is past its expiry, SBX_EOVERLOAD when NODE_PROPOSALS_MAX are pending; the pool is
+ * then unchanged. */
+int node_proposals_merge(struct node_proposals *pp, const struct ledger_genesis *g,
+                         const struct ledger_tx *tx, const uint8_t id[static 32], int64_t ttl_ms,
+                         int64_t now_ms, struct node_proposal **out, unsigned *added,
+                         struct sbx_err *err) SBX_WARN_UNUSED;
+/* Drop the proposals expired at `now_ms`; how many. */
+size_t node_proposals_expire(struct node_proposals *pp, int64_t now_ms);
+void node_proposals_drop(struct node_proposals *pp, struct node_proposal *p);
+/* The node's pool. Event loop: start its timer (forgets expired and included ones); SBX_ENOMEM. */
+int node_proposals_start(struct node *n) SBX_WARN_UNUSED;
+void node_proposals_free(struct node *n);
+/* Event loop (node_relay_submit, directive_quorum > 1): `tx`, signed, with txid `id` and fewer
+ * signatures than the quorum, becomes a proposal sent to the operator; `fn` gets a result with
+ * `proposal` set (or a refusal) before this returns. */
+void node_proposals_submit(struct node *n, const struct ledger_tx *tx, const uint8_t id[static 32],
+                           node_done_fn fn, void *arg);
 
 /* ------------------------------------------------------------------ alerts.c */
 

@@ -41,6 +41,7 @@ enum p2p_msg_type {
     P2P_MSG_BLOCK = 4,     /* one block */
     P2P_MSG_TX = 5,        /* a transaction (a regulator relays directives to the operator) */
     P2P_MSG_ATTEST = 6,    /* an attestation */
+    P2P_MSG_PROPOSAL = 7,  /* a k-of-n directive gathering its cosignatures */
 };
 
 /* The largest frame by default: a 64 MiB block plus room for its message header. A frame's

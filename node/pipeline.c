@@ -345,7 +345,7 @@ restamp(struct node *n, struct job *j, int64_t ts, struct jobq *decided)
 static int
 fit_block_time(struct node *n, struct job *j, struct jobq *deferred, struct jobq *decided)
 {
-    int fit = node_chain_time_fit(n->chain, j->tx.timestamp);
+    int fit = node_chain_time_fit(n->chain, j->tx.timestamp, j->tx.type);
 
     if (fit == 0)
         return 1;
@@ -388,9 +388,11 @@ sequence(struct node *n, struct job *j, int64_t now, struct jobq *deferred, stru
     int64_t lag, skew = p->v[CMP_P_MAX_SKEW_MS];
     int rc, backdated = 0;
 
-    if (j->raw && (j->tx.timestamp > now + skew || j->tx.timestamp < now - skew)) {
+    if (j->raw && (j->tx.timestamp > now + skew ||
+                   j->tx.timestamp < now - cmp_params_time_before_ms(p, j->tx.type))) {
         node_result_refuse(&j->res, SBX_EINVAL,
-                           "timestamp: more than time.max_skew_ms away from the node's clock");
+                           "timestamp: more than time.max_skew_ms away from the node's clock (a "
+                           "directive: or older than supervision.proposal_ttl_s more)");
         node_pipeline_jobq_push(decided, j);
         return 0;
     }

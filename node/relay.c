@@ -1,5 +1,6 @@
 /* A regulator node's directives: relayed to the operator, answered once they reach a block, or
- * refused when supervision.directive_timeout_s passes first. Other submissions to a follower
+ * refused when supervision.directive_timeout_s passes first; one with fewer signatures than the
+ * directive quorum becomes a proposal instead (proposals.c). Other submissions to a follower
  * are refused here.
  *
  * Threads: every function runs on the event-loop thread (node_relay_submit from node_submit,
@@ -160,6 +161,8 @@ node_relay_submit(struct node *n, struct ledger_tx *tx, const uint8_t *raw_in, s
     }
     if (rc)
         node_refuse_now(fn, arg, rc, err.msg);
+    else if (1u + tx->u.directive.ncosig < node_chain_genesis(n->chain)->directive_quorum)
+        node_proposals_submit(n, tx, txid, fn, arg); /* k-of-n: gather the cosignatures */
     else
         relay_directive(n, enc.data, enc.len, txid, fn, arg);
     buf_release(&enc);

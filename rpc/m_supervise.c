@@ -1,6 +1,7 @@
 /* The supervision methods: the licence as it stands (getlicence), the regulators' attestations
  * and the supervision lag (getsupervision), verifying the stored chain (verifychain), and the
- * daily and monthly reports (getreport, built by rpc/report.c). verifychain and getreport take
+ * daily and monthly reports (getreport, built by rpc/report.c), the k-of-n directives' proposals
+ * (listproposals, cosigndirective: node/proposals.c). verifychain and getreport take
  * a while: each makes a background job (struct rpc_job) that the server hands to the node's job
  * thread (node_job_async). verify_run and report_run run on that thread and read only the
  * store and their job; everything else runs on the event-loop thread, where the engine's state
@@ -103,6 +104,57 @@ rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m
     json_object_set_new(r, "params", ps);
     json_object_set_new(r, "ref_price_set_ms", set);
     return rpc_outcome_result(out, r, err);
+}
+
+int
+rpc_m_supervise_listproposals(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
+                              struct rpc_outcome *out, struct sbx_err *err)
+{
+    struct node_proposal_view *v;
+    json_t *items;
+    size_t n;
+    int rc;
+
+    (void)m;
+    (void)params;
+    rc = node_proposals_list(env->node, &v, &n, err);
+    if (rc)
+        return rc;
+    items = json_array();
+    for (size_t i = 0; items != NULL && i < n; i++)
+        json_array_append_new(items, rpc_render_proposal(env, &v[i]));
+    free(v);
+    return rpc_outcome_result(out, items ? json_pack("{s:o}", "proposals", items) : NULL, err);
+}
+
+int
+rpc_m_supervise_cosigndirective(const struct rpc_env *env, const struct rpc_method *m,
+                                json_t *params, struct rpc_outcome *out, struct sbx_err *err)
+{
+    json_t *jpub = json_object_get(params, "pubkey"), *jsig = json_object_get(params, "signature");
+    struct node_proposal_view v;
+    uint8_t id[32], pub[32], sig[64];
+    int rc;
+
+    (void)m;
+    rc = rpc_params_hex32(json_object_get(params, "proposal_id"), id, "proposal_id", err);
+    if (rc)
+        return rc;
+    if (rpc_params_present(jpub) != rpc_params_present(jsig))
+        return sbx_err_set(err, SBX_EINVAL, "pubkey and signature: give both or neither");
+    if (rpc_params_present(jpub)) {
+        rc = rpc_params_hex32(jpub, pub, "pubkey", err);
+        if (rc)
+            return rc;
+        if (!json_is_string(jsig) || hex_decode(sig, sizeof(sig), json_string_value(jsig),
+                                                json_string_length(jsig)) != SBX_OK)
+            return sbx_err_set(err, SBX_EINVAL, "signature: must be 128 lowercase hex characters");
+    }
+    rc = node_proposals_cosign(env->node, id, rpc_params_present(jpub) ? pub : NULL,
+                               rpc_params_present(jpub) ? sig : NULL, &v, err);
+    if (rc)
+        return rc;
+    return rpc_outcome_result(out, rpc_render_proposal(env, &v), err);
 }
 
 int

@@ -10,6 +10,15 @@
 
 int rpc_m_supervise_getlicence(const struct rpc_env *env, const struct rpc_method *m,
                                json_t *params, struct rpc_outcome *out, struct sbx_err *err);
+/* listproposals: the pending k-of-n proposals this node holds, {proposals: [...]}
+ * (rpc_render_proposal). Node's loop (RPC_METHOD_MAIN). */
+int rpc_m_supervise_listproposals(const struct rpc_env *env, const struct rpc_method *m,
+                                  json_t *params, struct rpc_outcome *out, struct sbx_err *err);
+/* cosigndirective: this node's regulator signature (or pubkey and signature made elsewhere)
+ * added to a proposal (node_proposals_cosign); answered with the proposal as it now is. Node's
+ * loop (RPC_METHOD_MAIN). */
+int rpc_m_supervise_cosigndirective(const struct rpc_env *env, const struct rpc_method *m,
+                                    json_t *params, struct rpc_outcome *out, struct sbx_err *err);
 int rpc_m_supervise_getsupervision(const struct rpc_env *env, const struct rpc_method *m,
                                    json_t *params, struct rpc_outcome *out, struct sbx_err *err);
 /* Checks from/to and makes the check of the range a background job (RPC_OUT_JOB: node_verify

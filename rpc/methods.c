@@ -64,7 +64,7 @@ rpc_methods_submit_done(struct rpc_outcome *o, const struct node_result *r)
     const char *rule;
 
     if (r->rc == SBX_OK) {
-        set_result(o, rpc_render_receipt(r));
+        set_result(o, r->proposal ? rpc_render_proposed(r) : rpc_render_receipt(r));
         return;
     }
     if (r->rc != SBX_EREJECTED) {
@@ -131,6 +131,10 @@ static const struct rpc_method method_table[] = {
     {"submitdirective", SUPERVISOR, rpc_m_submit_built, rpc_build_directive,
      "kind asset? account? address? name? value? valid_to? amount? reference? reason legal_basis",
      0},
+    {"listproposals", SUPERVISOR | OPERATOR, rpc_m_supervise_listproposals, NULL, "",
+     RPC_METHOD_MAIN},
+    {"cosigndirective", SUPERVISOR, rpc_m_supervise_cosigndirective, NULL,
+     "proposal_id pubkey? signature?", RPC_METHOD_MAIN},
     {"getsupervision", ANY, rpc_m_supervise_getsupervision, NULL, "", RPC_METHOD_MAIN},
     {"verifychain", SUPERVISOR, rpc_m_supervise_verifychain, NULL, "from? to?", RPC_METHOD_MAIN},
     {"getreport", SUPERVISOR | OPERATOR, rpc_m_supervise_getreport, NULL,

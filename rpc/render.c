@@ -372,6 +372,51 @@ rpc_render_receipt(const struct node_result *r)
 }
 
 json_t *
+rpc_render_proposal(const struct rpc_env *env, const struct node_proposal_view *v)
+{
+    static const char *const envelope[] = {"txid",      "type",      "signer",    "auth",
+                                           "signature", "timestamp", "cosigners", "kind"};
+    const struct ledger_directive *d = &v->tx.u.directive;
+    json_t *o = json_object(), *fields = rpc_render_tx(env, &v->tx, v->id), *signers = json_array();
+
+    if (o == NULL || fields == NULL || signers == NULL) {
+        json_decref(o);
+        json_decref(fields);
+        json_decref(signers);
+        return NULL;
+    }
+    for (size_t i = 0; i < SBX_ARRAY_LEN(envelope); i++)
+        json_object_del(fields, envelope[i]);
+    json_array_append_new(signers, hex_json(v->tx.signer, 32));
+    for (unsigned i = 0; i < d->ncosig && i < SBX_MAX_COSIGS; i++)
+        json_array_append_new(signers, hex_json(d->cosig[i].pubkey, 32));
+    json_object_set_new(o, "proposal_id", hex_json(v->id, 32));
+    json_object_set_new(o, "kind", json_string(ledger_directive_kind_name(d->kind)));
+    json_object_set_new(o, "params", fields);
+    json_object_set_new(o, "proposer", hex_json(v->tx.signer, 32));
+    json_object_set_new(o, "signers", signers);
+    json_object_set_new(o, "signatures", json_integer(v->signers));
+    json_object_set_new(o, "quorum", json_integer(v->quorum));
+    json_object_set_new(o, "proposed_at", rpc_render_int(v->tx.timestamp));
+    json_object_set_new(o, "expires", rpc_render_int(v->expires_ms));
+    return o;
+}
+
+json_t *
+rpc_render_proposed(const struct node_result *r)
+{
+    json_t *o = json_object();
+
+    if (o == NULL)
+        return NULL;
+    json_object_set_new(o, "proposal_id", hex_json(r->txid, 32));
+    json_object_set_new(o, "signatures", json_integer(r->signers));
+    json_object_set_new(o, "quorum", json_integer(r->quorum));
+    json_object_set_new(o, "expires", rpc_render_int(r->expires_ms));
+    return o;
+}
+
+json_t *
 rpc_render_rejection(const struct node_result *r, const char *message)
 {
     json_t *data = json_object();

@@ -50,6 +50,14 @@ json_t *rpc_render_receipt(const struct node_result *r);
 /* The error data of a rejected submission: {rule, message, txid, height, figures}. */
 json_t *rpc_render_rejection(const struct node_result *r, const char *message);
 
+/* A k-of-n directive's proposal: {proposal_id, kind, params (the directive's fields), proposer,
+ * signers (every key that signed, the proposer first), signatures, quorum, proposed_at,
+ * expires}. */
+json_t *rpc_render_proposal(const struct rpc_env *env, const struct node_proposal_view *v);
+/* submitdirective's answer when the directive became a proposal: {proposal_id, signatures,
+ * quorum, expires}. */
+json_t *rpc_render_proposed(const struct node_result *r);
+
 /* One AML alert: {id, kind, account, time, amount_vnd, txid}. */
 json_t *rpc_render_alert(const struct cmp_alert *al);
 

@@ -261,7 +261,7 @@ main(int argc, char **argv)
         die("cannot create %s: %s", datadir, strerror(errno));
     if (ledger_keys_global_init() != SBX_OK)
         die("cannot initialise the signature context");
-    if (node_devnet_init(datadir, time_now_ms(), NULL, 0, &err) != SBX_OK ||
+    if (node_devnet_init(datadir, time_now_ms(), NULL, 0, 0, &err) != SBX_OK ||
         node_chain_open(&g.c, dir, 0, 0, &err) != SBX_OK ||
         ledger_keys_load(&g.op, key, &err) != SBX_OK)
         die("%s: %s", datadir, err.msg);

@@ -279,7 +279,7 @@ class DashboardBrowserTest(fw.NodeTestCase):
         b.wait_text("market", lambda t: t == "halted: ETH", "the market halted for ETH")
 
         # the operator seals a block with a flipped verdict: the regulator refuses it
-        op.call("testhook", {"action": "wrong_verdict"})
+        fw.testhook(self, op, {"action": "wrong_verdict"})
         try:
             op.trade(buyer, seller)
         except fw.RPCError as e:

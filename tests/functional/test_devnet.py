@@ -90,6 +90,7 @@ class DevnetTest(fw.NodeTestCase):
 
     def test_set_param_applies_to_later_trades(self):
         n = self.node()
+        fw.clear_of_local_midnight()  # the daily usage compared below is of one local day
         buyer, seller = n.funded_pair()
         # 0.002 BTC = 5,000,000 VND
         self.assertReceipt(n.trade(buyer, seller, quantity="0.00200000"))

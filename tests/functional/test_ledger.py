@@ -69,6 +69,7 @@ class LedgerTest(fw.NodeTestCase):
 
     def test_restart_keeps_everything(self):
         n = self.node()
+        fw.clear_of_local_midnight()  # the daily usage compared below is of one local day
         buyer, seller = n.funded_pair()
         receipts = [n.trade(buyer, seller) for _ in range(5)]
         rejected = self.assertRejected("account.unknown", n.trade, buyer, uid("nobody"))
@@ -120,6 +121,7 @@ class LedgerTest(fw.NodeTestCase):
 
     def test_reindex(self):
         n = self.node()
+        fw.clear_of_local_midnight()  # the daily usage compared below is of one local day
         buyer, seller = n.funded_pair()
         for _ in range(3):
             n.trade(buyer, seller)

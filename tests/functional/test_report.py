@@ -14,7 +14,7 @@ import unittest
 from decimal import Decimal, ROUND_FLOOR
 
 import framework as fw
-from framework import INVALID_PARAMS, METHOD_NOT_FOUND, UNAVAILABLE, in_time, uid
+from framework import INVALID_PARAMS, UNAVAILABLE, in_time, uid
 
 LOCAL = datetime.timezone(datetime.timedelta(hours=7))  # time.utc_offset_min = 420 on devnet
 
@@ -239,12 +239,7 @@ class ReportParamsTest(fw.OneNodeTestCase):
         meanwhile, and a second getreport or a verifychain while it runs is refused with -32004
         rather than queued. The test hook slows the replay down to 50 ms a block."""
         n = self.n
-        try:
-            n.call("testhook", {"action": "slow_jobs"})
-        except fw.RPCError as e:
-            if e.code != METHOD_NOT_FOUND:
-                raise
-            self.skipTest("sbxd built without --enable-test-hooks (testhook: -32601)")
+        fw.testhook(self, n, {"action": "slow_jobs"})
         while n.call("getinfo")["height"] < 40:  # about 2 s of replay
             n.open_account()
         params = {"kind": "daily", "date": local_day(fw.now_ms())}

@@ -21,7 +21,8 @@ METHODS = ["help", "getinfo", "openaccount", "updateaccount", "deposit", "withdr
            "submitrawtx", "checktrade", "getblock", "gettx", "gettxproof", "getliabilityproof",
            "gettrade",
            "listtrades", "getaccount", "getusage", "getlicence", "listalerts", "listrejections",
-           "submitdirective", "getsupervision", "verifychain", "getreport", "getpeerinfo",
+           "submitdirective", "listproposals", "cosigndirective", "getsupervision", "verifychain",
+           "getreport", "getpeerinfo",
            "stop"]
 
 
@@ -206,6 +207,7 @@ class RPCTest(fw.OneNodeTestCase):
     # ---- trades
 
     def test_trade_and_queries(self):
+        fw.clear_of_local_midnight()  # the daily usage compared below is of one local day
         buyer, seller = self.n.funded_pair()
         tid = uid("t")
         r = self.assertReceipt(self.n.trade(buyer, seller, quantity="0.00200000", trade_id=tid))

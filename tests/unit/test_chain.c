@@ -436,11 +436,20 @@ test_follower_time_skew(void **state)
     /* the edges, against a block being built */
     assert_int_equal(node_chain_begin(g.fol, time_now_ms()), SBX_OK);
     t = node_chain_block_time(g.fol);
-    assert_int_equal(node_chain_time_fit(g.fol, t), 0);
-    assert_int_equal(node_chain_time_fit(g.fol, t - skew), 0);
-    assert_int_equal(node_chain_time_fit(g.fol, t + skew), 0);
-    assert_int_equal(node_chain_time_fit(g.fol, t - skew - 1), -1);
-    assert_int_equal(node_chain_time_fit(g.fol, t + skew + 1), 1);
+    assert_int_equal(node_chain_time_fit(g.fol, t, LEDGER_TX_TRADE), 0);
+    assert_int_equal(node_chain_time_fit(g.fol, t - skew, LEDGER_TX_TRADE), 0);
+    assert_int_equal(node_chain_time_fit(g.fol, t + skew, LEDGER_TX_TRADE), 0);
+    assert_int_equal(node_chain_time_fit(g.fol, t - skew - 1, LEDGER_TX_TRADE), -1);
+    assert_int_equal(node_chain_time_fit(g.fol, t + skew + 1, LEDGER_TX_TRADE), 1);
+    /* a directive may be older by supervision.proposal_ttl_s (its cosignatures are gathered
+     * after it was signed), never newer */
+    {
+        int64_t ttl = cmp_engine_params(node_chain_engine(g.fol))->v[CMP_P_PROPOSAL_TTL_S] * 1000;
+
+        assert_int_equal(node_chain_time_fit(g.fol, t - skew - ttl, LEDGER_TX_DIRECTIVE), 0);
+        assert_int_equal(node_chain_time_fit(g.fol, t - skew - ttl - 1, LEDGER_TX_DIRECTIVE), -1);
+        assert_int_equal(node_chain_time_fit(g.fol, t + skew + 1, LEDGER_TX_DIRECTIVE), 1);
+    }
     node_chain_abort_empty(g.fol);
 
     ts0 = g.tx.timestamp;

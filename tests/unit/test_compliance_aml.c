@@ -316,11 +316,22 @@ test_dormant(void **state)
 
 /* ------------------------------------------------------------------ directives, attestations */
 
+/* `tx` processed again with the txid it had the first time (run() gives each a new one). */
+static const struct cmp_result *
+again(struct fx *f, const struct ledger_tx *tx, const uint8_t txid[32])
+{
+    struct cmp_block_ctx ctx = {f->height, tx->timestamp};
+
+    assert_int_equal(cmp_process(f->e, tx, txid, &ctx, &f->res), SBX_OK);
+    return &f->res;
+}
+
 void
 test_directive_quorum(void **state)
 {
     struct fx *f = *state;
-    struct ledger_tx tx;
+    struct ledger_tx tx, halt;
+    uint8_t halt_id[32];
     static const int one[] = {KEY_REG + 1, 0}, bad[] = {KEY_OTHER, 0},
                      two[] = {KEY_REG + 1, KEY_REG + 2, 0};
 
@@ -332,11 +343,19 @@ test_directive_quorum(void **state)
     EXPECT_REJ(directive(f, &tx), CMP_RULE_AUTH_SIGNER);
     mk_dir(&tx, LEDGER_DIR_HALT, KEY_REG, bad, T0);
     EXPECT_REJ(directive(f, &tx), CMP_RULE_AUTH_SIGNER);
-    mk_dir(&tx, LEDGER_DIR_HALT, KEY_REG + 2, one, T0);
-    EXPECT_OK(directive(f, &tx));
+    mk_dir(&halt, LEDGER_DIR_HALT, KEY_REG + 2, one, T0);
+    EXPECT_OK(directive(f, &halt));
+    memcpy(halt_id, f->txid, 32);
     assert_true(cmp_engine_market_halted(f->e));
     mk_dir(&tx, LEDGER_DIR_RESUME, KEY_REG, two, T0);
     EXPECT_OK(directive(f, &tx));
+    assert_false(cmp_engine_market_halted(f->e));
+    /* the same signed halt again (its signatures stay valid for supervision.proposal_ttl_s):
+     * recorded as a duplicate, no effect; also in a later block */
+    EXPECT_REJ(again(f, &halt, halt_id), CMP_RULE_ID_DUPLICATE);
+    assert_false(cmp_engine_market_halted(f->e));
+    end_block(f, NULL);
+    EXPECT_REJ(again(f, &halt, halt_id), CMP_RULE_ID_DUPLICATE);
     assert_false(cmp_engine_market_halted(f->e));
     assert_true(cmp_engine_is_regulator(f->e, tx.signer));
     key(tx.signer, KEY_OPERATOR);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "node/config.h"
+#include "tests/unit/test_node_proposals.h"
 #include "util/err.h"
 
 #define MAX_ARGS 80
@@ -599,6 +600,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_proposals_distinct_signers),
+        cmocka_unit_test(test_proposals_regulators_only),
+        cmocka_unit_test(test_proposals_expiry),
+        cmocka_unit_test(test_proposals_cap),
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rpctls_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_option_spellings, setup, teardown),
