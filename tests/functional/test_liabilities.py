@@ -8,7 +8,8 @@ edited. reserves_attest below the recorded VND total raises the critical node al
 reserves.shortfall on the operator and on both regulators, and getreport shows it; a reserve
 exactly equal to the total does not. With the testhook liabilities_short, the operator records
 VND one base unit short: both regulators refuse that block (block_invalid naming
-liabilities.mismatch) and stop following, as for every refused block."""
+liabilities.mismatch) and stop following, as for every refused block. With directive_quorum 2
+both directives are proposals that a second regulator's co-signature records."""
 
 import copy
 import datetime
@@ -19,6 +20,7 @@ import unittest
 
 import framework as fw
 from framework import INVALID_PARAMS, NOT_FOUND, in_time
+from test_network import gettx
 
 T = fw.SYNC_TIMEOUT
 LOCAL = datetime.timezone(datetime.timedelta(hours=7))  # time.utc_offset_min = 420 on devnet
@@ -235,6 +237,37 @@ class LiabilitiesTest(fw.NodeTestCase):
             info = in_time(lambda: (lambda i: i if i["following"] is False else None)(
                 r.call("getinfo")), T, "%s no longer following" % r.name)
             self.assertLess(info["height"], bad[0])
+
+    def test_board(self):
+        """With directive_quorum 2 the liabilities directives are proposals like any other: one
+        signature records nothing, a second regulator's co-signature does."""
+        net = fw.Network(self, regulators=2, quorum=2)
+        op, reg1, reg2 = net.operator, net.regulators[0], net.regulators[1]
+        a, _ = op.open_account()
+        op.deposit(a, "VND", "3000000")
+        net.wait_synced()
+        for d in (directive("reserves_attest", asset="VND", amount="2999999",
+                            reference="bank-stmt-9"),
+                  directive("liabilities_snapshot")):
+            prop = reg1.call("submitdirective", d)
+            self.assertEqual((prop["signatures"], prop["quorum"]), (1, 2), prop)
+            pid = prop["proposal_id"]
+            seen = in_time(lambda: [p for p in reg2.call("listproposals")["proposals"]
+                                    if p["proposal_id"] == pid], T, "reg2 sees the proposal")[0]
+            if d["kind"] == "reserves_attest":
+                self.assertEqual((seen["params"]["amount"], seen["params"]["reference"]),
+                                 ("2999999", "bank-stmt-9"), seen)
+            self.assertIsNone(gettx(op, pid))  # one signature records nothing
+            reg2.call("cosigndirective", {"proposal_id": pid})
+            tx = in_time(lambda: gettx(op, pid), T, "the directive on the operator")
+            self.assertEqual(tx["verdict"], "accepted", tx)
+        op.open_account()  # the operator's next block carries the record
+        found = in_time(lambda: find_record(op, tx["height"]), T, "the record")
+        self.assertEqual({x["asset"]: x for x in found[2]["assets"]}["VND"]["total"], "3000000")
+        net.wait_synced(height=found[0])
+        for node in (op, reg1, reg2):
+            in_time(lambda: critical(node, "reserves.shortfall"), T,
+                    "reserves.shortfall on %s" % node.name)
 
 
 if __name__ == "__main__":
