@@ -84,6 +84,7 @@ class LiabilitiesTest(fw.NodeTestCase):
         return height, tx
 
     def test_one_node(self):
+        fw.clear_of_local_midnight()  # no day-end record of the operator's own in between
         n = self.node()
         genesis = os.path.join(self.tmp, "genesis.hex")
         with open(genesis, "w") as f:
@@ -199,6 +200,7 @@ class LiabilitiesTest(fw.NodeTestCase):
                             directive("liabilities_snapshot", amount="1"))
 
     def test_network(self):
+        fw.clear_of_local_midnight()
         net = fw.Network(self, regulators=2)
         op, reg1, reg2 = net.operator, net.regulators[0], net.regulators[1]
         a, _ = op.open_account()
@@ -241,6 +243,7 @@ class LiabilitiesTest(fw.NodeTestCase):
     def test_board(self):
         """With directive_quorum 2 the liabilities directives are proposals like any other: one
         signature records nothing, a second regulator's co-signature does."""
+        fw.clear_of_local_midnight()
         net = fw.Network(self, regulators=2, quorum=2)
         op, reg1, reg2 = net.operator, net.regulators[0], net.regulators[1]
         a, _ = op.open_account()
