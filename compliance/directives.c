@@ -1,6 +1,7 @@
 /* Regulator directives: who may sign them (regulator keys, the quorum), when each kind is valid
  * (halt/resume, freeze/unfreeze, set_param, the licence's extension and status changes, the
- * sanctions list), and their effects.
+ * sanctions list; liabilities.c has the liabilities snapshot and reserves attestation), and
+ * their effects.
  */
 #include "compliance/internal.h"
 
@@ -108,6 +109,9 @@ cmp_directives_eval(const struct cmp_engine *e, const struct ledger_tx *tx,
                                      listed ? "already listed" : "not listed");
         break;
     }
+    case LEDGER_DIR_LIABILITIES_SNAPSHOT:
+    case LEDGER_DIR_RESERVES_ATTEST:
+        return cmp_liabilities_eval_directive(e, d, res);
     default:
         return cmp_engine_reject(res, CMP_RULE_DIRECTIVE_INVALID, 0, 0, 0, "unknown kind");
     }
@@ -176,6 +180,9 @@ cmp_directives_apply(struct cmp_engine *e, const struct ledger_tx *tx, const str
             return cmp_persist_set_sanction(e, LEDGER_LIST_ACCOUNT, d->account, on);
         return cmp_persist_set_sanction(e, LEDGER_LIST_ADDRESS, d->address, on);
     }
+    case LEDGER_DIR_LIABILITIES_SNAPSHOT:
+    case LEDGER_DIR_RESERVES_ATTEST:
+        return cmp_liabilities_apply_directive(e, d);
     default:
         return SBX_EINTERNAL;
     }

@@ -57,6 +57,7 @@ cmp_engine_new(struct cmp_engine **out, const struct ledger_tx *genesis, struct 
     STAILQ_INIT(&e->usage_dirty);
     STAILQ_INIT(&e->addr_dirty);
     e->licence_status = CMP_LICENCE_ACTIVE;
+    cmp_liabilities_init(e);
     e->global_dirty = 1;
     e->params_dirty = 1;
     *out = e;
@@ -267,6 +268,7 @@ static const struct tx_rules {
     [LEDGER_TX_TRADE] = {cmp_movements_eval_trade, cmp_movements_apply_trade},
     [LEDGER_TX_DIRECTIVE] = {cmp_directives_eval, cmp_directives_apply},
     [LEDGER_TX_ATTESTATION] = {eval_attestation, apply_attestation},
+    [LEDGER_TX_LIABILITIES] = {cmp_liabilities_eval, cmp_liabilities_apply},
 };
 
 static const struct tx_rules *
@@ -413,7 +415,7 @@ cmp_apply(struct cmp_engine *e, const struct ledger_tx *tx, const uint8_t txid[s
     const char *id = cmp_records_id(tx, txid, res, &kind, buf);
     int rc = SBX_OK;
 
-    (void)ctx;
+    e->seen_height = ctx->height;
     /* ids are taken by the first attempt, accepted or not: resubmitting returns that result */
     if (id != NULL)
         rc = cmp_persist_put_id(e, kind, id, txid);

@@ -28,6 +28,7 @@
 #include "compliance/rules.h"
 #include "ledger/block.h"
 #include "ledger/changes.h"
+#include "ledger/liabilities.h"
 #include "ledger/state.h"
 #include "ledger/tx.h"
 #include "util/err.h"
@@ -184,6 +185,33 @@ int cmp_collect(struct cmp_engine *e, struct ledger_changes *out) SBX_WARN_UNUSE
  * accepting business transactions; it is not a block verdict, since attestations arrive on
  * their own schedule. */
 int cmp_engine_supervision_ok(const struct cmp_engine *e, int64_t now_ms, int64_t *lag_ms);
+
+/* Proof of liabilities (liabilities.c). The liabilities record the operator would make now
+ * under `seed`, reflecting block `reflects_height` (the tip): every asset's sum tree over every
+ * client account (the house account left out). `short_by` > 0 makes VND's line that much short
+ * (test builds' liabilities_short). Costs about 2n hashes per asset for n accounts. */
+int cmp_liabilities_make(const struct cmp_engine *e, const uint8_t seed[static 32],
+                         uint64_t reflects_height, int64_t short_by,
+                         struct ledger_liabilities *out) SBX_WARN_UNUSED;
+/* The balances those trees are made from (the caller releases the snapshot). */
+int cmp_liabilities_snapshot(const struct cmp_engine *e,
+                             struct ledger_liab_snapshot *snap) SBX_WARN_UNUSED;
+
+/* Per asset, the last recorded liabilities and the last attested reserve (-1: none); an asset
+ * is short when both exist and the liabilities exceed the reserve. */
+struct cmp_liabilities_line {
+    char asset[SBX_ASSET_MAX + 1];
+    int64_t liabilities, reserve;
+    int shortfall;
+};
+struct cmp_liabilities_view {
+    uint64_t record_height; /* block of the last liabilities record, 0 = none */
+    int requested;          /* a liabilities_snapshot directive waits for a record */
+    int shortfall;          /* some asset is short */
+    size_t nassets;
+    struct cmp_liabilities_line assets[SBX_MAX_ASSETS];
+};
+void cmp_engine_liabilities(const struct cmp_engine *e, struct cmp_liabilities_view *out);
 
 /* Alert record encoding ('L' value). */
 int cmp_alert_decode(struct cmp_alert *a, const uint8_t *in, size_t len,

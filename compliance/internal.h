@@ -15,6 +15,7 @@
  *                 usage): collect and load;
  *   usage.c       per-account usage counters and rolling windows;
  *   addresses.c   the Travel Rule window of each external crypto address;
+ *   liabilities.c the liabilities transaction, the reserves and snapshot directives, their record;
  *   alerts.c      alert records;
  *   names.c       the text of every enum (rules, alerts, licence statuses).
  */
@@ -26,6 +27,7 @@
 
 #include "compliance/engine.h"
 #include "compliance/params.h"
+#include "ledger/liabilities.h"
 #include "ledger/store.h"
 #include "util/buf.h"
 #include "util/map.h"
@@ -89,6 +91,15 @@ struct cmp_attested {
     int64_t time_ms;
 };
 
+/* The liabilities record ('S' 'l'): the last liabilities transaction and attested reserves. */
+struct cmp_liab_state {
+    uint64_t height;                 /* block of the last liabilities record; 0 = none */
+    uint8_t requested;               /* a liabilities_snapshot directive waits for a record */
+    int64_t total[SBX_MAX_ASSETS];   /* its total per asset; -1 = none recorded */
+    int64_t reserve[SBX_MAX_ASSETS]; /* the last attested reserve per asset; -1 = none */
+    int dirty;                       /* written at the next collect (never before first use) */
+};
+
 struct cmp_engine {
     struct ledger_genesis genesis; /* licence_json not kept (NULL) */
     int64_t genesis_ms;
@@ -112,6 +123,8 @@ struct cmp_engine {
     void *id_ctx;
     int (*hash_lookup)(void *ctx, uint64_t height, uint8_t hash[32]);
     void *hash_ctx;
+    struct cmp_liab_state liab;
+    uint64_t seen_height; /* the block of the last transaction applied (not stored) */
 };
 
 /* The evaluate and apply steps of one transaction type (see engine.c's dispatch table).
@@ -188,6 +201,19 @@ int cmp_aml_record_transfer(struct cmp_engine *e, struct cmp_usage *u, const str
 /* directives.c */
 cmp_eval_fn cmp_directives_eval;
 cmp_apply_fn cmp_directives_apply;
+
+/* liabilities.c */
+void cmp_liabilities_init(struct cmp_engine *e);
+cmp_eval_fn cmp_liabilities_eval;
+cmp_apply_fn cmp_liabilities_apply;
+/* The checks and effects of liabilities_snapshot and reserves_attest (directives.c's). */
+int cmp_liabilities_eval_directive(const struct cmp_engine *e, const struct ledger_directive *d,
+                                   struct cmp_result *res);
+int cmp_liabilities_apply_directive(struct cmp_engine *e,
+                                    const struct ledger_directive *d) SBX_WARN_UNUSED;
+/* The 'S' 'l' record. */
+int cmp_liabilities_encode(const struct cmp_engine *e, struct buf *b) SBX_WARN_UNUSED;
+int cmp_liabilities_decode(struct cmp_engine *e, const uint8_t *in, size_t len) SBX_WARN_UNUSED;
 
 /* persist.c */
 /* 1 if the id was used before, 0 if not, < 0 on a lookup error. */

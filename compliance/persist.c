@@ -4,7 +4,8 @@
  * txid), the sanctions list ('S' + 'a' account or 'd' address), the licence state ('S' 'g': status,
  * halts, exchange counters, attestations), the licence parameters ('P' 'p', with the reference
  * prices and when each was set) and per-account usage ('U' + account; usage.c encodes it), the
- * Travel Rule windows of external addresses ('D' + address; addresses.c encodes them). Alerts
+ * Travel Rule windows of external addresses ('D' + address; addresses.c encodes them), the
+ * liabilities and reserves ('S' 'l'; liabilities.c encodes it). Alerts
  * are alerts.c's. Each key kind is
  * built by one function below. Changes accumulate in the engine (dirty flags, the usage dirty
  * list, pending records) and cmp_collect() hands them over once per block.
@@ -245,6 +246,14 @@ cmp_persist_collect(struct cmp_engine *e, struct ledger_changes *out)
                 : ledger_changes_put(out, key, ledger_store_key_list_global(key), b.data, b.len);
         e->global_dirty = 0;
     }
+    if (rc == SBX_OK && e->liab.dirty) {
+        buf_reset(&b);
+        rc = cmp_liabilities_encode(e, &b);
+        rc = rc ? rc
+                : ledger_changes_put(out, key, ledger_store_key_list_liabilities(key), b.data,
+                                     b.len);
+        e->liab.dirty = 0;
+    }
     if (rc == SBX_OK && e->params_dirty) {
         buf_reset(&b);
         rc = encode_params(e, &b);
@@ -311,10 +320,12 @@ static int
 load_list(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
     struct load_ctx *c = ctx;
-    uint8_t g[LEDGER_STORE_KEY_PAIR_LEN];
+    uint8_t g[LEDGER_STORE_KEY_PAIR_LEN], l[LEDGER_STORE_KEY_PAIR_LEN];
 
     if (klen == ledger_store_key_list_global(g) && memcmp(key, g, klen) == 0) {
         c->rc = decode_global(c->e, val, vlen);
+    } else if (klen == ledger_store_key_list_liabilities(l) && memcmp(key, l, klen) == 0) {
+        c->rc = cmp_liabilities_decode(c->e, val, vlen) ? SBX_ECORRUPT : SBX_OK;
     } else if (klen >= 3 && (key[1] == LEDGER_LIST_ACCOUNT || key[1] == LEDGER_LIST_ADDRESS)) {
         c->rc = map_put(&c->e->sanctions, key, klen, (void *)1);
     } else {
@@ -387,5 +398,6 @@ cmp_persist_load(struct cmp_engine *e, struct ledger_store *store, struct sbx_er
         rc = sbx_err_set(err, c.rc, "store: compliance record is malformed");
     e->global_dirty = 0;
     e->params_dirty = 0;
+    e->liab.dirty = 0;
     return rc;
 }

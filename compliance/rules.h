@@ -47,7 +47,8 @@
     X(CMP_RULE_PRICE_STALE, 33, "price.stale")                                                     \
     X(CMP_RULE_TIME_EXECUTED_AT, 34, "time.executed_at")                                           \
     X(CMP_RULE_SCREENING_MISSING, 35, "screening.missing")                                         \
-    X(CMP_RULE_LICENCE_EXPIRED, 36, "licence.expired")
+    X(CMP_RULE_LICENCE_EXPIRED, 36, "licence.expired")                                             \
+    X(CMP_RULE_LIABILITIES_MISMATCH, 37, "liabilities.mismatch")
 
 #define CMP_ALERTS(X)                                                                              \
     X(CMP_ALERT_LARGE_VALUE, 1, "aml.large_value")                                                 \
@@ -57,7 +58,7 @@
 
 enum cmp_rule { CMP_RULE_NONE = 0, CMP_RULES(CMP_ENUM_CONSTANT) };
 enum cmp_alert_kind { CMP_ALERT_NONE = 0, CMP_ALERTS(CMP_ENUM_CONSTANT) };
-#define CMP_RULE_MAX 36
+#define CMP_RULE_MAX 37
 #define CMP_ALERT_MAX 4
 
 /* "limit.daily" for CMP_RULE_LIMIT_DAILY; NULL for an unknown number. */

@@ -201,6 +201,22 @@ ledger_store_key_list_global(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN])
 }
 
 size_t
+ledger_store_key_list_liabilities(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN])
+{
+    out[0] = LEDGER_K_LIST;
+    out[1] = LEDGER_LIST_LIABILITIES;
+    return 2;
+}
+
+size_t
+ledger_store_key_liabilities(uint8_t out[static LEDGER_STORE_KEY_BLOCK_LEN], uint64_t height)
+{
+    out[0] = LEDGER_K_LIABILITIES;
+    buf_store_u64(out + 1, height);
+    return 1 + 8;
+}
+
+size_t
 ledger_store_key_list(uint8_t out[static LEDGER_STORE_KEY_LIST_MAX], uint8_t list,
                       const char *entry)
 {

@@ -42,6 +42,11 @@
  *   'V' u8 len, state key, u64 height   ledger_store_key_history       the record as block
  *                                       ledger_store_prefix_history    `height` left it; empty if
  *                                                                      it deleted it (node/)
+ *   'S' 'l'                             ledger_store_key_list_liabilities  liabilities and
+ *                                                                      reserves (compliance)
+ *   'W' u64 height                      ledger_store_key_liabilities   the balances snapshot of
+ *                                                                      the liabilities record in
+ *                                                                      that block (node/)
  *
  * where POS = u64 time | u64 height | u32 index in block (LEDGER_INDEX_TAIL bytes): the
  * transaction's timestamp, then its place on the ledger, so that entries with the same
@@ -84,13 +89,15 @@
 #define LEDGER_K_REJECTION 'R'
 #define LEDGER_K_REJECTION_ALL 'Q'
 #define LEDGER_K_HISTORY 'V'
+#define LEDGER_K_LIABILITIES 'W'
 #define LEDGER_INDEX_TAIL (8 + 8 + 4)
 #define LEDGER_STORE_KINDS 256 /* one counter per first key byte */
 
 /* The lists under 'S' (the byte after the kind). */
-#define LEDGER_LIST_ACCOUNT 'a' /* sanctioned account ids */
-#define LEDGER_LIST_ADDRESS 'd' /* sanctioned crypto addresses */
-#define LEDGER_LIST_GLOBAL 'g'  /* not a list: the compliance global record */
+#define LEDGER_LIST_ACCOUNT 'a'     /* sanctioned account ids */
+#define LEDGER_LIST_ADDRESS 'd'     /* sanctioned crypto addresses */
+#define LEDGER_LIST_GLOBAL 'g'      /* not a list: the compliance global record */
+#define LEDGER_LIST_LIABILITIES 'l' /* not a list: the liabilities and reserves record */
 
 /* Room each builder needs (its longest key). */
 #define LEDGER_STORE_KEY_META_MAX 7 /* 'M' "schema" */
@@ -133,6 +140,10 @@ size_t ledger_store_key_address(uint8_t out[static LEDGER_STORE_KEY_ADDRESS_MAX]
                                 const char *address);
 size_t ledger_store_key_params(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN]);
 size_t ledger_store_key_list_global(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN]);
+size_t ledger_store_key_list_liabilities(uint8_t out[static LEDGER_STORE_KEY_PAIR_LEN]);
+/* The snapshot of balances behind the liabilities record of block `height`: 'W' u64 height. */
+size_t ledger_store_key_liabilities(uint8_t out[static LEDGER_STORE_KEY_BLOCK_LEN],
+                                    uint64_t height);
 /* An entry of list `list` (LEDGER_LIST_ACCOUNT or LEDGER_LIST_ADDRESS). */
 size_t ledger_store_key_list(uint8_t out[static LEDGER_STORE_KEY_LIST_MAX], uint8_t list,
                              const char *entry);

@@ -11,6 +11,7 @@
  *   --- end of the "unsigned encoding": txid = tagged_hash("sbx/tx", unsigned encoding)
  *   AUTH_SIG only: 64  BIP340 signature of txid by `signer`
  *   directive only: u8 n, then n x (32 cosigner key, 64 signature of txid)
+ *   liabilities only: 32 seed (its commitment is in the body)
  *
  * A block-authenticated transaction (LEDGER_TX_AUTH_BLOCK) carries no signature: the signature
  * of the block that holds it (whose header commits to every txid) authenticates it, so it is
@@ -69,8 +70,9 @@
     X(LEDGER_TX_WITHDRAWAL, 4, "withdrawal")                                                       \
     X(LEDGER_TX_TRADE, 5, "trade")                                                                 \
     X(LEDGER_TX_DIRECTIVE, 6, "directive")                                                         \
-    X(LEDGER_TX_ATTESTATION, 7, "attestation")
-#define LEDGER_TX_TYPE_MAX LEDGER_TX_ATTESTATION
+    X(LEDGER_TX_ATTESTATION, 7, "attestation")                                                     \
+    X(LEDGER_TX_LIABILITIES, 8, "liabilities") /* the operator's proof of liabilities */
+#define LEDGER_TX_TYPE_MAX LEDGER_TX_LIABILITIES
 
 /* How a transaction is authenticated (the auth byte). */
 #define LEDGER_TX_AUTHS(X)                                                                         \
@@ -108,10 +110,12 @@
     X(LEDGER_DIR_LICENCE_SUSPEND, 7, "licence_suspend")                                            \
     X(LEDGER_DIR_LICENCE_WIND_DOWN, 8, "licence_wind_down")                                        \
     X(LEDGER_DIR_LICENCE_REVOKE, 9, "licence_revoke")                                              \
-    X(LEDGER_DIR_LICENCE_REINSTATE, 10, "licence_reinstate") /* suspended -> active */             \
-    X(LEDGER_DIR_SANCTION_ADD, 11, "sanction_add")           /* account or address */              \
-    X(LEDGER_DIR_SANCTION_REMOVE, 12, "sanction_remove")     /* account or address */
-#define LEDGER_DIR_KIND_MAX LEDGER_DIR_SANCTION_REMOVE
+    X(LEDGER_DIR_LICENCE_REINSTATE, 10, "licence_reinstate")       /* suspended -> active */       \
+    X(LEDGER_DIR_SANCTION_ADD, 11, "sanction_add")                 /* account or address */        \
+    X(LEDGER_DIR_SANCTION_REMOVE, 12, "sanction_remove")           /* account or address */        \
+    X(LEDGER_DIR_LIABILITIES_SNAPSHOT, 13, "liabilities_snapshot") /* no target */                 \
+    X(LEDGER_DIR_RESERVES_ATTEST, 14, "reserves_attest") /* asset, value, address = reference */
+#define LEDGER_DIR_KIND_MAX LEDGER_DIR_RESERVES_ATTEST
 
 #define LEDGER_ENUM_VALUE(e, n, s) e = n,
 enum ledger_tx_type { LEDGER_TX_TYPES(LEDGER_ENUM_VALUE) };
@@ -202,6 +206,28 @@ struct ledger_attestation {
     uint8_t block_hash[32];
 };
 
+/* One asset's line of a liabilities record: the root of the sum tree of every client's balance
+ * of that asset and its sum (ledger/liabilities.h). */
+struct ledger_liability {
+    char asset[SBX_ASSET_MAX + 1];
+    int64_t total; /* >= 0, base units: the root's sum */
+    uint8_t root[32];
+};
+
+/* The operator's record of what it owes its clients, as of the end of block reflects_height
+ * (the block before the one holding it: a liabilities transaction is the first of its block).
+ * The seed salts every leaf (ledger_liabilities_salt); one line per asset, in genesis order.
+ * The txid covers the seed's commitment, not the seed, which follows the signature: nodes get
+ * it with the block, a client's proof carries the transaction with the seed zeroed, so that a
+ * client cannot test guessed account ids against the leaves it sees. */
+struct ledger_liabilities {
+    uint64_t reflects_height;
+    uint8_t seed_commit[32]; /* ledger_liabilities_seed_commit(seed) */
+    uint8_t nassets;
+    struct ledger_liability assets[SBX_MAX_ASSETS];
+    uint8_t seed[32]; /* after the signature, outside the txid */
+};
+
 struct ledger_asset_def {
     char symbol[SBX_ASSET_MAX + 1];
     uint8_t decimals; /* 0..8; VND has 0 */
@@ -234,6 +260,7 @@ struct ledger_tx {
         struct ledger_trade trade;
         struct ledger_directive directive;
         struct ledger_attestation attestation;
+        struct ledger_liabilities liabilities;
     } u;
     uint8_t sig[64]; /* AUTH_SIG only; all zero on AUTH_BLOCK */
 };

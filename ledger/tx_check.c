@@ -411,6 +411,7 @@ enum {
     USE_VALUE = 8,     /* any value >= 0 */
     USE_VALID_TO = 16, /* value > 0 */
     USE_TARGET = 32,   /* exactly one of account or address */
+    USE_RESERVE = 64,  /* asset required, value >= 0, address = a required reference */
 };
 
 static unsigned
@@ -430,6 +431,8 @@ kind_fields(int kind)
     case LEDGER_DIR_SANCTION_ADD:
     case LEDGER_DIR_SANCTION_REMOVE:
         return USE_TARGET;
+    case LEDGER_DIR_RESERVES_ATTEST:
+        return USE_RESERVE | USE_VALUE;
     default:
         return 0;
     }
@@ -447,8 +450,8 @@ check_directive(const struct ledger_directive *d, const uint8_t signer[static 32
         return sbx_err_set(err, SBX_ETYPE, "directive.kind: unknown value %u", (unsigned)d->kind);
     use = kind_fields(d->kind);
 
-    if (use & USE_ASSET)
-        rc = check_symbol(d->asset, 0, "directive", "asset", err);
+    if (use & (USE_ASSET | USE_RESERVE))
+        rc = check_symbol(d->asset, (use & USE_RESERVE) != 0, "directive", "asset", err);
     else
         rc = check_unused_str(d->asset, kind, "asset", err);
     if (rc)
@@ -462,8 +465,9 @@ check_directive(const struct ledger_directive *d, const uint8_t signer[static 32
     if (rc)
         return rc;
 
-    if (use & USE_TARGET)
-        rc = check_id(d->address, SBX_ADDRESS_MAX, 0, "directive", "address", err);
+    if (use & (USE_TARGET | USE_RESERVE))
+        rc = check_id(d->address, SBX_ADDRESS_MAX, (use & USE_RESERVE) != 0, "directive",
+                      (use & USE_RESERVE) ? "reference" : "address", err);
     else
         rc = check_unused_str(d->address, kind, "address", err);
     if (rc)
@@ -516,6 +520,31 @@ check_directive(const struct ledger_directive *d, const uint8_t signer[static 32
     }
     if (!is_zero(&d->cosig[d->ncosig], (SBX_MAX_COSIGS - d->ncosig) * sizeof(d->cosig[0])))
         return sbx_err_set(err, SBX_ENONCANON, "directive.cosig: unused entries must be zero");
+    return SBX_OK;
+}
+
+/* A liabilities record: one line per asset, each a listed symbol, no two alike, totals >= 0,
+ * unused lines zero. Whether the lines are the genesis assets is the rules' check. */
+static int
+check_liabilities(const struct ledger_liabilities *l, struct sbx_err *err)
+{
+    int rc;
+
+    if (l->nassets < 1 || l->nassets > SBX_MAX_ASSETS)
+        return sbx_err_set(err, SBX_EINVAL, "liabilities.assets: 1..%d lines", SBX_MAX_ASSETS);
+    for (unsigned i = 0; i < l->nassets; i++) {
+        rc = check_symbol(l->assets[i].asset, 1, "liabilities", "assets.asset", err);
+        if (rc)
+            return rc;
+        if (l->assets[i].total < 0)
+            return sbx_err_set(err, SBX_EINVAL, "liabilities.assets.total: must be >= 0");
+        for (unsigned j = 0; j < i; j++)
+            if (strcmp(l->assets[i].asset, l->assets[j].asset) == 0)
+                return sbx_err_set(err, SBX_ENONCANON, "liabilities.assets: %s twice",
+                                   l->assets[i].asset);
+    }
+    if (!is_zero(&l->assets[l->nassets], (SBX_MAX_ASSETS - l->nassets) * sizeof(l->assets[0])))
+        return sbx_err_set(err, SBX_ENONCANON, "liabilities.assets: unused lines must be zero");
     return SBX_OK;
 }
 
@@ -577,6 +606,8 @@ check_tx(const struct ledger_tx *tx, int keys, struct sbx_err *err)
         return check_directive(&tx->u.directive, tx->signer, err);
     case LEDGER_TX_ATTESTATION:
         return SBX_OK;
+    case LEDGER_TX_LIABILITIES:
+        return check_liabilities(&tx->u.liabilities, err);
     }
     SBX_BUG("tx type range checked above");
 }

@@ -21,6 +21,8 @@
  *   directive       u8 kind | str asset | str account | str address | str name | i64 value |
  *                   str16 reason | str16 legal_basis
  *   attestation     u64 height | 32 block_hash
+ *   liabilities     u64 reflects_height | 32 seed_commit | u8 n | n x (str asset | i64 total |
+ *                   32 root)   (the seed itself follows the signature)
  *
  * One walk over the fields (struct codec below) serves both directions, so the encoder and the
  * decoder cannot disagree on the layout. Decoding parses the structure first (only truncation,
@@ -258,6 +260,19 @@ walk_directive(struct codec *c, struct ledger_directive *d)
 }
 
 static void
+walk_liabilities(struct codec *c, struct ledger_liabilities *l)
+{
+    C_INT(c, &l->reflects_height, "reflects_height");
+    c_bytes(c, l->seed_commit, 32, "seed_commit");
+    c_count(c, &l->nassets, SBX_MAX_ASSETS, "assets");
+    for (unsigned i = 0; i < l->nassets && c->rc == SBX_OK; i++) {
+        c_str(c, l->assets[i].asset, SBX_ASSET_MAX, 1, "assets.asset");
+        C_INT(c, &l->assets[i].total, "assets.total");
+        c_bytes(c, l->assets[i].root, 32, "assets.root");
+    }
+}
+
+static void
 walk_body(struct codec *c, struct ledger_tx *tx)
 {
     switch (tx->type) {
@@ -284,6 +299,9 @@ walk_body(struct codec *c, struct ledger_tx *tx)
         C_INT(c, &tx->u.attestation.height, "height");
         c_bytes(c, tx->u.attestation.block_hash, 32, "block_hash");
         break;
+    case LEDGER_TX_LIABILITIES:
+        walk_liabilities(c, &tx->u.liabilities);
+        break;
     default:
         SBX_BUG("tx type not checked before encoding or decoding");
     }
@@ -307,7 +325,7 @@ walk_unsigned(struct codec *c, struct ledger_tx *tx)
     }
 }
 
-/* The signature, and a directive's cosignatures. */
+/* The signature, a directive's cosignatures, a liabilities record's seed. */
 static void
 walk_signatures(struct codec *c, struct ledger_tx *tx)
 {
@@ -315,6 +333,11 @@ walk_signatures(struct codec *c, struct ledger_tx *tx)
 
     if (tx->auth == LEDGER_TX_AUTH_SIG)
         c_bytes(c, tx->sig, 64, "sig");
+    if (c->rc == SBX_OK && tx->type == LEDGER_TX_LIABILITIES) {
+        c->pfx = "liabilities";
+        c_bytes(c, tx->u.liabilities.seed, 32, "seed");
+        c->pfx = "tx";
+    }
     if (c->rc != SBX_OK || tx->type != LEDGER_TX_DIRECTIVE)
         return;
     c->pfx = "directive";

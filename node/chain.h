@@ -118,7 +118,19 @@ void node_chain_tally(const struct node_chain *c, struct node_tally *out);
 int node_chain_find_id(struct node_chain *c, const uint8_t *key, size_t klen,
                        uint8_t txid[static 32]) SBX_WARN_UNUSED;
 
+/* Operator, right after node_chain_begin (sequencer, state_mu held): add the liabilities record
+ * as the block's first transaction when one is due (the first block of a new local day, or a
+ * liabilities_snapshot directive waits), signed with `op`. SBX_OK when none is due too (a
+ * rejected record is logged: it is in the block, as every attempt is). A failure is the node's
+ * own (no random seed, memory, an engine error) and the caller stops taking submissions, as for
+ * any failure of node_chain_add. (chain_liabilities.c) */
+int node_chain_liabilities_add(struct node_chain *c, const struct ledger_key *op,
+                               struct sbx_err *err) SBX_WARN_UNUSED;
+
 #ifdef SBX_TEST_HOOKS
+/* Test builds only: the next liabilities record is one base unit of VND short (and the operator
+ * takes it as valid). */
+void node_chain_test_liabilities_short(struct node_chain *c);
 /* Test builds only: 1 = the next block sealed carries a flipped verdict, 2 = a wrong digest,
  * 3 = the next transaction the operator signs is backdated (node_chain_test_backdate_take). */
 void node_chain_test_fault(struct node_chain *c, int fault);

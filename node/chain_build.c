@@ -134,6 +134,9 @@ node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struc
     rc = cmp_evaluate(c->eng, tx, txid, &ctx, res);
     if (rc)
         return rc;
+#ifdef SBX_TEST_HOOKS
+    node_chain_test_liabilities_take(c, tx, res);
+#endif
     rc = buf_put(&c->txs, raw, len);
     if (rc)
         return rc;
@@ -154,6 +157,7 @@ node_chain_add(struct node_chain *c, const uint8_t *raw, size_t len, const struc
     c->e[c->n].verdict = res->verdict;
     memcpy(c->txids[c->n], txid, 32);
     node_chain_index_tx(c, tx, &res->verdict); /* at index c->n */
+    node_chain_liabilities_keep(c, tx, &res->verdict);
     rc = count_tx(c, tx, res);
     if (rc)
         return rc;

@@ -79,8 +79,9 @@ struct node_chain {
     struct cmp_alert *balerts; /* the alerts of the block being built */
     size_t nbalerts, balerts_alloc;
 #ifdef SBX_TEST_HOOKS
-    int test_fault; /* 1: the next sealed block carries a flipped verdict; 2: a wrong digest;
-                       3: the next transaction signed is backdated */
+    int test_fault;      /* 1: the next sealed block carries a flipped verdict; 2: a wrong digest;
+                            3: the next transaction signed is backdated */
+    int test_liab_short; /* the next liabilities record is one base unit short */
 #endif
 };
 
@@ -112,6 +113,16 @@ struct node_chain_replay_opts {
  * (one par_start at a time), so it must not run inside a par_run of that pool. */
 int node_chain_replay(struct node_chain *c, const struct node_chain_replay_opts *o, uint64_t from,
                       uint64_t to, uint64_t *failed_at, struct sbx_err *err) SBX_WARN_UNUSED;
+
+/* chain_liabilities.c */
+/* Keep the balances behind an accepted liabilities record in the block's batch ('W'). */
+void node_chain_liabilities_keep(struct node_chain *c, const struct ledger_tx *tx,
+                                 const struct ledger_verdict *v);
+#ifdef SBX_TEST_HOOKS
+/* The operator's short record gets an accepted verdict (before it is applied), once. */
+void node_chain_test_liabilities_take(struct node_chain *c, const struct ledger_tx *tx,
+                                      struct cmp_result *res);
+#endif
 
 /* chain_genesis.c */
 /* Decode block 0's genesis transaction into c->genesis and make a fresh engine from it. */

@@ -206,6 +206,7 @@ notify(struct node *n)
     if (gen != n->commit.notified_gen) {
         n->commit.notified_gen = gen;
         node_relay_check(n);
+        node_reserves_check(n);
         TAILQ_FOREACH(w, &n->watches, link)
         {
             if (w->on_tip != NULL)

@@ -468,10 +468,13 @@ void
 node_test_fault(struct node *n, enum node_test_fault f)
 {
     pthread_mutex_lock(&n->state_mu);
-    node_chain_test_fault(n->chain, f == NODE_FAULT_VERDICT    ? 1
-                                    : f == NODE_FAULT_DIGEST   ? 2
-                                    : f == NODE_FAULT_BACKDATE ? 3
-                                                               : 0);
+    if (f == NODE_FAULT_LIABILITIES_SHORT)
+        node_chain_test_liabilities_short(n->chain);
+    else
+        node_chain_test_fault(n->chain, f == NODE_FAULT_VERDICT    ? 1
+                                        : f == NODE_FAULT_DIGEST   ? 2
+                                        : f == NODE_FAULT_BACKDATE ? 3
+                                                                   : 0);
     pthread_mutex_unlock(&n->state_mu);
 }
 

@@ -214,12 +214,13 @@ size_t node_alert_count(struct node *n, enum node_alert_severity sev);
 void node_test_job_delay(struct node *n, int ms);
 /* Test hooks (--enable-test-hooks): the next block the operator seals is corrupted (a flipped
  * verdict, a wrong digest, or a transaction it signs stamped time.max_skew_ms + 1 ms before the
- * block's time). */
+ * block's time), or its next liabilities record is one base unit of VND short. */
 enum node_test_fault {
     NODE_FAULT_NONE,
     NODE_FAULT_VERDICT,
     NODE_FAULT_DIGEST,
-    NODE_FAULT_BACKDATE
+    NODE_FAULT_BACKDATE,
+    NODE_FAULT_LIABILITIES_SHORT
 };
 void node_test_fault(struct node *n, enum node_test_fault f);
 /* Sign a copy of block `height` with a different time (equivocation), encoded into `out`. */

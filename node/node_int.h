@@ -184,6 +184,11 @@ struct node_proposals {
     struct event *timer;              /* immutable after node_open */
 };
 
+/* Every node's watch on reserves (reserves.c): the assets short when it last looked. */
+struct node_reserves {
+    uint32_t short_assets; /* event-loop thread only: bit i = asset i was short */
+};
+
 /* The operator's watch on reference prices (prices.c). */
 struct node_prices {
     int64_t warned_ms[SBX_MAX_ASSETS]; /* event-loop thread only: set time of the last warned */
@@ -255,6 +260,7 @@ struct node {
     struct node_relay relay;
     struct node_proposals proposals;
     struct node_prices prices;
+    struct node_reserves reserves;
     struct node_alerts alerts;
     struct node_jobs job;
     struct node_metrics metrics;
@@ -330,6 +336,13 @@ void node_follower_stop(struct node *n);
 void node_follower_drop(struct node *n);
 /* Recompute follow.idle (mu held). */
 void node_follower_update_idle_locked(struct node *n);
+
+/* ------------------------------------------------------------------ reserves.c */
+
+/* Every node, on the event loop when the durable tip moved: raise the critical node alert
+ * reserves.shortfall for each asset whose last recorded liabilities exceed its last attested
+ * reserve, once each time it becomes short. */
+void node_reserves_check(struct node *n);
 
 /* ------------------------------------------------------------------ prices.c */
 

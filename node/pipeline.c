@@ -517,11 +517,17 @@ seq_decide(struct node *n, struct seq_state *st, struct jobq *take, struct jobq 
 
     pthread_mutex_lock(&n->state_mu);
     if (!st->open && !atomic_load(&n->failed)) {
+        struct sbx_err err;
+
         if (node_chain_begin(n->chain, now) != SBX_OK) {
             atomic_store(&n->failed, 1);
         } else {
             st->open = 1;
             st->opened_us = time_mono_us();
+            if (node_chain_liabilities_add(n->chain, &n->op_key, &err) != SBX_OK) {
+                LOG_ERROR(LOG_NODE, "%s; the node stops taking submissions", err.msg);
+                atomic_store(&n->failed, 1);
+            }
         }
     }
     while ((j = node_pipeline_jobq_pop(take)) != NULL) {
@@ -532,7 +538,7 @@ seq_decide(struct node *n, struct seq_state *st, struct jobq *take, struct jobq 
             node_pipeline_jobq_push(&st->block, j);
         }
     }
-    if (st->open && st->block.n == 0) {
+    if (st->open && st->block.n == 0 && node_chain_pending(n->chain) == 0) {
         node_chain_abort_empty(n->chain); /* everything was answered at the door */
         st->open = 0;
     }

@@ -240,6 +240,7 @@ enum {
     D_NAME = 4,     /* required, with value */
     D_VALID_TO = 8, /* required */
     D_TARGET = 16,  /* exactly one of account or address */
+    D_RESERVE = 32, /* asset, amount (in its units) and reference, all required */
 };
 
 static unsigned
@@ -259,6 +260,8 @@ directive_fields(int kind)
     case LEDGER_DIR_SANCTION_ADD:
     case LEDGER_DIR_SANCTION_REMOVE:
         return D_TARGET;
+    case LEDGER_DIR_RESERVES_ATTEST:
+        return D_RESERVE;
     default:
         return 0;
     }
@@ -266,7 +269,25 @@ directive_fields(int kind)
 
 static const char kind_names[] =
     "halt, resume, freeze, unfreeze, set_param, licence_extend, licence_suspend, "
-    "licence_wind_down, licence_revoke, licence_reinstate, sanction_add, sanction_remove";
+    "licence_wind_down, licence_revoke, licence_reinstate, sanction_add, sanction_remove, "
+    "liabilities_snapshot, reserves_attest";
+
+/* reserves_attest: the asset (required), the amount in its units and the reference (the bank
+ * statement or wallet proof the regulator checked). */
+static int
+build_reserve(json_t *params, const struct ledger_asset_def *assets, size_t nassets,
+              struct ledger_directive *d, struct sbx_err *err)
+{
+    int rc = rpc_params_symbol(json_object_get(params, "asset"), d->asset, "asset", err);
+
+    rc = rc ? rc
+            : rpc_params_amount(json_object_get(params, "amount"),
+                                rpc_params_decimals(assets, nassets, d->asset, 0), 0, &d->value,
+                                "amount", err);
+    return rc ? rc
+              : rpc_params_id(json_object_get(params, "reference"), SBX_ADDRESS_MAX, d->address,
+                              "reference", err);
+}
 
 int
 rpc_build_directive(json_t *params, const struct ledger_asset_def *assets, size_t nassets,
@@ -286,8 +307,6 @@ rpc_build_directive(json_t *params, const struct ledger_asset_def *assets, size_
     unsigned use;
     int k, rc;
 
-    (void)assets;
-    (void)nassets;
     ledger_tx_init(tx, LEDGER_TX_DIRECTIVE);
     rc = rpc_params_enum(kind, ledger_directive_kind_parse, kind_names, &k, "kind", err);
     if (rc)
@@ -297,8 +316,14 @@ rpc_build_directive(json_t *params, const struct ledger_asset_def *assets, size_
     use = directive_fields(k);
 
     /* a field the kind does not take is refused by name */
-    if (rpc_params_present(asset) && !(use & D_ASSET))
+    if (rpc_params_present(asset) && !(use & (D_ASSET | D_RESERVE)))
         return sbx_err_set(err, SBX_EINVAL, "asset: not used by kind %s", kname);
+    if ((rpc_params_present(json_object_get(params, "amount")) ||
+         rpc_params_present(json_object_get(params, "reference"))) &&
+        !(use & D_RESERVE))
+        return sbx_err_set(
+            err, SBX_EINVAL, "%s: not used by kind %s",
+            rpc_params_present(json_object_get(params, "amount")) ? "amount" : "reference", kname);
     if (rpc_params_present(account) && !(use & (D_ACCOUNT | D_TARGET)))
         return sbx_err_set(err, SBX_EINVAL, "account: not used by kind %s", kname);
     if (rpc_params_present(address) && !(use & D_TARGET))
@@ -310,7 +335,9 @@ rpc_build_directive(json_t *params, const struct ledger_asset_def *assets, size_
     if (rpc_params_present(valid_to) && !(use & D_VALID_TO))
         return sbx_err_set(err, SBX_EINVAL, "valid_to: not used by kind %s", kname);
 
-    if (rpc_params_present(asset))
+    if (use & D_RESERVE)
+        rc = build_reserve(params, assets, nassets, d, err);
+    else if (rpc_params_present(asset))
         rc = rpc_params_symbol(asset, d->asset, "asset", err);
     if (rc == SBX_OK && (use & D_ACCOUNT))
         rc = rpc_params_id(account, SBX_ID_MAX, d->account, "account", err);

@@ -2,6 +2,7 @@
  *
  *   sbx-cli [options] METHOD [name=value ...]
  *   sbx-cli verifytxproof PROOF [GENESIS]     (no node: rpc/cli_proof.c)
+ *   sbx-cli verifyliabilityproof PROOF [GENESIS]  (no node: rpc/cli_proof.c)
  *
  * Parameters are named. A value is sent as a JSON string, which is what amounts, quantities,
  * prices and ids must be (doc/rpc.md: "0.5" stays "0.5"), except: true and false are
@@ -78,6 +79,7 @@ static const char usage_text[] =
     "Usage: sbx-cli [options] METHOD [name=value ...]\n"
     "       sbx-cli help [METHOD]\n"
     "       sbx-cli verifytxproof PROOF [GENESIS]\n"
+    "       sbx-cli verifyliabilityproof PROOF [GENESIS]\n"
     "\n"
     "Send one JSON-RPC request to sbxd and print the result as indented JSON (a result\n"
     "with a member csv, getreport format=csv, as that text).\n"
@@ -172,8 +174,10 @@ usage(FILE *f)
     fputs(usage_text, f);
     fputs(rpc_client_usage, f);
     fputs(usage_tail, f);
-    if (f == stdout)
+    if (f == stdout) {
         fputs(rpc_cli_proof_usage, f);
+        fputs(rpc_cli_liab_usage, f);
+    }
 }
 
 /* One option of sbx-cli's own (not a connection option); returns -1 to go on, else an exit
@@ -685,6 +689,10 @@ main(int argc, char **argv)
         goto out;
     if (strcmp(c.method, "verifytxproof") == 0) {
         status = rpc_cli_proof_main(c.nparams, c.params);
+        goto out;
+    }
+    if (strcmp(c.method, "verifyliabilityproof") == 0) {
+        status = rpc_cli_liab_main(c.nparams, c.params);
         goto out;
     }
     status = EXIT_USAGE;

@@ -9,4 +9,8 @@ extern const char rpc_cli_proof_usage[];
  * exit status: 0 valid, 1 a check failed (the line names it), 2 usage. */
 int rpc_cli_proof_main(int argc, char **argv);
 
+/* The same for `verifyliabilityproof` (PROOF [GENESIS]): a getliabilityproof result. */
+extern const char rpc_cli_liab_usage[];
+int rpc_cli_liab_main(int argc, char **argv);
+
 #endif

@@ -112,10 +112,12 @@ rpc_m_admin_testhook(const struct rpc_env *env, const struct rpc_method *m, json
         node_net_test_equivocate(env->net);
     else if (strcmp(action, "slow_jobs") == 0)
         node_test_job_delay(env->node, 50); /* per block of a getreport or a verifychain */
+    else if (strcmp(action, "liabilities_short") == 0)
+        node_test_fault(env->node, NODE_FAULT_LIABILITIES_SHORT);
     else
         return sbx_err_set(err, SBX_EINVAL,
                            "action: one of wrong_verdict, wrong_digest, "
-                           "backdate, equivocate, slow_jobs");
+                           "backdate, equivocate, slow_jobs, liabilities_short");
     return rpc_outcome_result(out, json_pack("{s:s}", "armed", action), err);
 }
 #endif

@@ -264,10 +264,9 @@ path_json(const uint8_t (*path)[32], size_t n)
     return a;
 }
 
-/* The proof of entry `index` of the block in `k` (doc/protocol.md, "Transaction proofs"). */
-static json_t *
-proof_json(const struct rpc_env *env, const struct ledger_locate *k, uint32_t index,
-           struct sbx_err *err)
+json_t *
+rpc_m_query_txproof_json(const struct rpc_env *env, const struct ledger_locate *k, uint32_t index,
+                         struct sbx_err *err)
 {
     uint8_t hdr[LEDGER_HEADER_UNSIGNED_SIZE], verdict[LEDGER_VERDICT_SIZE], txid[32], bh[32];
     struct ledger_proof *p = malloc(sizeof(*p)); /* 4 KiB of paths: not on the loop's stack */
@@ -339,7 +338,7 @@ rpc_m_query_gettxproof(const struct rpc_env *env, const struct rpc_method *m, js
                          "request; ask for it alone");
         goto out;
     }
-    r = proof_json(env, &k, index, err);
+    r = rpc_m_query_txproof_json(env, &k, index, err);
     if (r == NULL) {
         rc = err->code ? err->code : SBX_ENOMEM;
         goto out;

@@ -12,6 +12,11 @@ int rpc_m_query_gettx(const struct rpc_env *env, const struct rpc_method *m, jso
 /* gettxproof: the offline proof of a transaction (doc/rpc.md; checked by ledger_proof_check and
  * `sbx-cli verifytxproof`); its "format" member is RPC_TXPROOF_FORMAT. */
 #define RPC_TXPROOF_FORMAT "sbx-txproof-1"
+struct ledger_locate;
+/* The gettxproof result for entry `index` of the block loaded in `k` (doc/protocol.md,
+ * "Transaction proofs"); NULL with `err` set on failure. getliabilityproof embeds it. */
+json_t *rpc_m_query_txproof_json(const struct rpc_env *env, const struct ledger_locate *k,
+                                 uint32_t index, struct sbx_err *err);
 int rpc_m_query_gettxproof(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                            struct rpc_outcome *out, struct sbx_err *err);
 int rpc_m_query_gettrade(const struct rpc_env *env, const struct rpc_method *m, json_t *params,

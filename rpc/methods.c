@@ -22,6 +22,7 @@
 #include "rpc/help.h"
 #include "rpc/m_admin.h"
 #include "rpc/m_account.h"
+#include "rpc/m_liabilities.h"
 #include "rpc/m_query.h"
 #include "rpc/m_submit.h"
 #include "rpc/m_supervise.h"
@@ -119,6 +120,8 @@ static const struct rpc_method method_table[] = {
     {"getblock", ANY, rpc_m_query_getblock, NULL, "height? hash? verbose? hex?", 0},
     {"gettx", ANY, rpc_m_query_gettx, NULL, "txid", 0},
     {"gettxproof", ANY, rpc_m_query_gettxproof, NULL, "txid", 0},
+    {"getliabilityproof", ANY, rpc_m_liabilities_getliabilityproof, NULL, "account asset height?",
+     0},
     {"gettrade", ANY, rpc_m_query_gettrade, NULL, "trade_id", 0},
     {"listtrades", ANY, rpc_m_query_listtrades, NULL, "account? asset?" LIST, 0},
     {"getaccount", ANY, rpc_m_account_getaccount, NULL, "account height? time?", 0},
@@ -127,7 +130,8 @@ static const struct rpc_method method_table[] = {
     {"listalerts", ANY, rpc_m_query_listalerts, NULL, "kind?" LIST, 0},
     {"listrejections", ANY, rpc_m_query_listrejections, NULL, "rule?" LIST, 0},
     {"submitdirective", SUPERVISOR, rpc_m_submit_built, rpc_build_directive,
-     "kind asset? account? address? name? value? valid_to? reason legal_basis", 0},
+     "kind asset? account? address? name? value? valid_to? amount? reference? reason legal_basis",
+     0},
     {"listproposals", SUPERVISOR | OPERATOR, rpc_m_supervise_listproposals, NULL, "",
      RPC_METHOD_MAIN},
     {"cosigndirective", SUPERVISOR, rpc_m_supervise_cosigndirective, NULL,

@@ -150,6 +150,60 @@ genesis_fields(json_t *o, const struct ledger_genesis *g)
 
 /* The transaction's own fields: txid, type, signer, auth (and signature when signed),
  * timestamp and the body by type. */
+/* A directive's fields: those its kind uses, its reason and legal basis, its cosigners. */
+static void
+directive_fields(const struct rpc_env *env, json_t *o, const struct ledger_directive *d)
+{
+    json_t *cos = json_array();
+
+    json_object_set_new(o, "kind", json_string(ledger_directive_kind_name(d->kind)));
+    if (d->asset[0] != '\0')
+        json_object_set_new(o, "asset", json_string(d->asset));
+    if (d->account[0] != '\0')
+        json_object_set_new(o, "account", json_string(d->account));
+    if (d->kind == LEDGER_DIR_RESERVES_ATTEST) {
+        json_object_set_new(
+            o, "amount",
+            rpc_render_amount(d->value,
+                              rpc_params_decimals(env->assets, env->nassets, d->asset, 0)));
+        json_object_set_new(o, "reference", json_string(d->address));
+    } else if (d->address[0] != '\0') {
+        json_object_set_new(o, "address", json_string(d->address));
+    }
+    if (d->kind == LEDGER_DIR_SET_PARAM) {
+        json_object_set_new(o, "name", json_string(d->name));
+        json_object_set_new(o, "value", rpc_render_amount(d->value, 0));
+    } else if (d->kind == LEDGER_DIR_LICENCE_EXTEND) {
+        json_object_set_new(o, "valid_to", rpc_render_int(d->value));
+    }
+    json_object_set_new(o, "reason", rpc_render_text(d->reason));
+    json_object_set_new(o, "legal_basis", rpc_render_text(d->legal_basis));
+    for (unsigned i = 0; cos != NULL && i < d->ncosig && i < SBX_MAX_COSIGS; i++)
+        json_array_append_new(cos, hex_json(d->cosig[i].pubkey, 32));
+    json_object_set_new(o, "cosigners", cos);
+}
+
+/* A liabilities record: what it reflects, its seed, and per asset the total (in the asset's
+ * units) and the root of its sum tree. */
+static void
+render_liabilities(const struct rpc_env *env, json_t *o, const struct ledger_liabilities *l)
+{
+    json_t *a = json_array();
+
+    json_object_set_new(o, "reflects_height", rpc_render_u64(l->reflects_height));
+    json_object_set_new(o, "seed_commit", hex_json(l->seed_commit, 32));
+    json_object_set_new(o, "seed", hex_json(l->seed, 32));
+    for (size_t i = 0; a != NULL && i < l->nassets; i++) {
+        const struct ledger_liability *x = &l->assets[i];
+        unsigned dec = rpc_params_decimals(env->assets, env->nassets, x->asset, 0);
+
+        json_array_append_new(a, json_pack("{s:s,s:o,s:o}", "asset", x->asset, "total",
+                                           rpc_render_amount(x->total, dec), "root",
+                                           hex_json(x->root, 32)));
+    }
+    json_object_set_new(o, "assets", a);
+}
+
 json_t *
 rpc_render_tx(const struct rpc_env *env, const struct ledger_tx *tx, const uint8_t txid[static 32])
 {
@@ -229,33 +283,15 @@ rpc_render_tx(const struct rpc_env *env, const struct ledger_tx *tx, const uint8
             json_object_set_new(o, "seller_order", json_string(t->seller_order));
         break;
     }
-    case LEDGER_TX_DIRECTIVE: {
-        const struct ledger_directive *d = &tx->u.directive;
-        json_t *cos = json_array();
-
-        json_object_set_new(o, "kind", json_string(ledger_directive_kind_name(d->kind)));
-        if (d->asset[0] != '\0')
-            json_object_set_new(o, "asset", json_string(d->asset));
-        if (d->account[0] != '\0')
-            json_object_set_new(o, "account", json_string(d->account));
-        if (d->address[0] != '\0')
-            json_object_set_new(o, "address", json_string(d->address));
-        if (d->kind == LEDGER_DIR_SET_PARAM) {
-            json_object_set_new(o, "name", json_string(d->name));
-            json_object_set_new(o, "value", rpc_render_amount(d->value, 0));
-        } else if (d->kind == LEDGER_DIR_LICENCE_EXTEND) {
-            json_object_set_new(o, "valid_to", rpc_render_int(d->value));
-        }
-        json_object_set_new(o, "reason", rpc_render_text(d->reason));
-        json_object_set_new(o, "legal_basis", rpc_render_text(d->legal_basis));
-        for (unsigned i = 0; cos != NULL && i < d->ncosig && i < SBX_MAX_COSIGS; i++)
-            json_array_append_new(cos, hex_json(d->cosig[i].pubkey, 32));
-        json_object_set_new(o, "cosigners", cos);
+    case LEDGER_TX_DIRECTIVE:
+        directive_fields(env, o, &tx->u.directive);
         break;
-    }
     case LEDGER_TX_ATTESTATION:
         json_object_set_new(o, "attested_height", rpc_render_u64(tx->u.attestation.height));
         json_object_set_new(o, "attested_hash", hex_json(tx->u.attestation.block_hash, 32));
+        break;
+    case LEDGER_TX_LIABILITIES:
+        render_liabilities(env, o, &tx->u.liabilities);
         break;
     default:
         break;

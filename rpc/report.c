@@ -583,7 +583,9 @@ liabilities_json(const struct report *r)
 {
     json_t *o = json_object(), *arr = json_array();
     const char *house = cmp_engine_params(r->eng)->house_account;
+    struct cmp_liabilities_view v;
 
+    cmp_engine_liabilities(r->eng, &v);
     if (o == NULL || arr == NULL) {
         json_decref(o);
         json_decref(arr);
@@ -597,7 +599,20 @@ liabilities_json(const struct report *r)
         json_object_set_new(e, "asset", json_string(r->env->assets[i].symbol));
         json_object_set_new(e, "amount",
                             rpc_render_amount(r->liabilities[i], r->env->assets[i].decimals));
+        /* the last liabilities record and attested reserve by the period's end */
+        json_object_set_new(
+            e, "recorded",
+            i < v.nassets && v.assets[i].liabilities >= 0
+                ? rpc_render_amount(v.assets[i].liabilities, r->env->assets[i].decimals)
+                : json_null());
+        json_object_set_new(e, "reserve",
+                            i < v.nassets && v.assets[i].reserve >= 0
+                                ? rpc_render_amount(v.assets[i].reserve, r->env->assets[i].decimals)
+                                : json_null());
+        json_object_set_new(e, "shortfall", json_boolean(i < v.nassets && v.assets[i].shortfall));
     }
+    json_object_set_new(o, "record_height",
+                        v.record_height ? rpc_render_u64(v.record_height) : json_null());
     json_object_set_new(o, "excluded_account", house[0] ? json_string(house) : json_null());
     json_object_set_new(o, "client_accounts", rpc_render_u64(r->clients));
     json_object_set_new(o, "by_asset", arr);

@@ -48,8 +48,10 @@ static const struct table tables[] = {
      {"txid", "height", "index", "timestamp", "kind", "verdict", "rule", "reason"}},
     {"travel_rule", "travel_rule", {"count", "value_vnd"}},
     {"licence", "licence", {"licence_id", "status", "valid_to", "param_version", "param_versions"}},
-    {"liabilities", "liabilities", {"excluded_account", "client_accounts"}},
-    {"liabilities_by_asset", "liabilities.by_asset", {"asset", "amount"}},
+    {"liabilities", "liabilities", {"excluded_account", "client_accounts", "record_height"}},
+    {"liabilities_by_asset",
+     "liabilities.by_asset",
+     {"asset", "amount", "recorded", "reserve", "shortfall"}},
 };
 
 int

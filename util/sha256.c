@@ -18,7 +18,8 @@ static pthread_key_t g_key;
 static int g_init_rc = SBX_EINTERNAL;
 
 struct sha256_tag SHA256_TAG_TX, SHA256_TAG_BLOCK, SHA256_TAG_LEAF, SHA256_TAG_NODE,
-    SHA256_TAG_STATE, SHA256_TAG_ATTEST, SHA256_TAG_PEER;
+    SHA256_TAG_STATE, SHA256_TAG_ATTEST, SHA256_TAG_PEER, SHA256_TAG_LIAB_SEED,
+    SHA256_TAG_LIAB_SALT, SHA256_TAG_LIAB_LEAF, SHA256_TAG_LIAB_NODE;
 
 static void
 thread_ctx_free(void *p)
@@ -33,10 +34,17 @@ global_init_once(void)
         struct sha256_tag *t;
         const char *name;
     } tags[] = {
-        {&SHA256_TAG_TX, "sbx/tx"},       {&SHA256_TAG_BLOCK, "sbx/block"},
-        {&SHA256_TAG_LEAF, "sbx/leaf"},   {&SHA256_TAG_NODE, "sbx/node"},
-        {&SHA256_TAG_STATE, "sbx/state"}, {&SHA256_TAG_ATTEST, "sbx/attest"},
+        {&SHA256_TAG_TX, "sbx/tx"},
+        {&SHA256_TAG_BLOCK, "sbx/block"},
+        {&SHA256_TAG_LEAF, "sbx/leaf"},
+        {&SHA256_TAG_NODE, "sbx/node"},
+        {&SHA256_TAG_STATE, "sbx/state"},
+        {&SHA256_TAG_ATTEST, "sbx/attest"},
         {&SHA256_TAG_PEER, "sbx/peer"},
+        {&SHA256_TAG_LIAB_SEED, "sbx/liab/seed"},
+        {&SHA256_TAG_LIAB_SALT, "sbx/liab/salt"},
+        {&SHA256_TAG_LIAB_LEAF, "sbx/liab/leaf"},
+        {&SHA256_TAG_LIAB_NODE, "sbx/liab/node"},
     };
 
     g_md = EVP_MD_fetch(NULL, "SHA256", NULL);

@@ -49,6 +49,12 @@ extern struct sha256_tag SHA256_TAG_NODE;   /* "sbx/node": merkle inner node */
 extern struct sha256_tag SHA256_TAG_STATE;  /* "sbx/state": state digest chain */
 extern struct sha256_tag SHA256_TAG_ATTEST; /* "sbx/attest": attestation message */
 extern struct sha256_tag SHA256_TAG_PEER;   /* "sbx/peer": peer handshake proof */
+/* The liabilities sum tree (ledger/liabilities.h): the seed's commitment, a leaf's salt, a leaf,
+ * an inner node. */
+extern struct sha256_tag SHA256_TAG_LIAB_SEED; /* "sbx/liab/seed" */
+extern struct sha256_tag SHA256_TAG_LIAB_SALT; /* "sbx/liab/salt" */
+extern struct sha256_tag SHA256_TAG_LIAB_LEAF; /* "sbx/liab/leaf" */
+extern struct sha256_tag SHA256_TAG_LIAB_NODE; /* "sbx/liab/node" */
 
 /* Build a tag; the caller releases it. SBX_ENOMEM/SBX_EINTERNAL on failure. */
 int sha256_tag_init(struct sha256_tag *t, const char *tag) SBX_WARN_UNUSED;

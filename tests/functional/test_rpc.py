@@ -18,7 +18,8 @@ from framework import (BAD_SIGNATURE, CONFLICT, FORBIDDEN, INVALID_PARAMS, INVAL
 HEX64 = r"^[0-9a-f]{64}$"
 
 METHODS = ["help", "getinfo", "openaccount", "updateaccount", "deposit", "withdraw", "submittrade",
-           "submitrawtx", "checktrade", "getblock", "gettx", "gettxproof", "gettrade",
+           "submitrawtx", "checktrade", "getblock", "gettx", "gettxproof", "getliabilityproof",
+           "gettrade",
            "listtrades", "getaccount", "getusage", "getlicence", "listalerts", "listrejections",
            "submitdirective", "listproposals", "cosigndirective", "getsupervision", "verifychain",
            "getreport", "getpeerinfo",

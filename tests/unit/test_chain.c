@@ -478,6 +478,57 @@ test_follower_time_skew(void **state)
     forge_release(&g);
 }
 
+/* The operator's liabilities record at the day's end (UTC+7 on devnet): a block begun in the
+ * last millisecond of the tip's local day gets none; one begun at the next local midnight gets
+ * it first, reflecting the tip, accepted; the next block that day gets none. */
+static void
+test_liabilities_day_end(void **state)
+{
+    struct fixture *f = *state;
+    struct forge g;
+    struct node_sealed s;
+    struct ledger_block b;
+    struct ledger_tx tx;
+    struct sbx_err err;
+    int off;
+    int64_t midnight;
+    uint64_t reflects;
+
+    forge_setup(f, &g, "erin");
+    off = (int)cmp_engine_params(node_chain_engine(g.fol))->v[CMP_P_UTC_OFFSET_MIN];
+    reflects = node_chain_tip(g.fol)->height;
+    /* a block time before the tip's is the tip's: this reads the tip's time */
+    assert_int_equal(node_chain_begin(g.fol, 0), SBX_OK);
+    midnight = time_local_day_start_ms(time_local_day(node_chain_block_time(g.fol), off) + 1, off);
+    node_chain_abort_empty(g.fol);
+    assert_int_equal(node_chain_begin(g.fol, midnight - 1), SBX_OK);
+    assert_int_equal(node_chain_liabilities_add(g.fol, &g.op, &err), SBX_OK);
+    assert_int_equal(node_chain_pending(g.fol), 0);
+    node_chain_abort_empty(g.fol);
+
+    assert_int_equal(node_chain_begin(g.fol, midnight), SBX_OK);
+    assert_int_equal(node_chain_liabilities_add(g.fol, &g.op, &err), SBX_OK);
+    assert_int_equal(node_chain_pending(g.fol), 1);
+    assert_int_equal(node_chain_seal(g.fol, &g.op, &s, &err), SBX_OK);
+    assert_int_equal(ledger_block_decode(&b, s.block.data, s.block.len, &err), SBX_OK);
+    assert_int_equal(b.ntx, 1);
+    assert_int_equal(b.entries[0].verdict.status, LEDGER_VERDICT_ACCEPTED);
+    assert_int_equal(ledger_tx_decode(&tx, b.entries[0].tx, b.entries[0].tx_len, NULL, &err),
+                     SBX_OK);
+    assert_int_equal(tx.type, LEDGER_TX_LIABILITIES);
+    assert_true(tx.u.liabilities.reflects_height == reflects);
+    ledger_tx_release(&tx);
+    ledger_block_release(&b);
+    assert_int_equal(node_chain_write(g.fol, &s, &err), SBX_OK);
+    node_sealed_release(&s);
+
+    assert_int_equal(node_chain_begin(g.fol, midnight + 1), SBX_OK);
+    assert_int_equal(node_chain_liabilities_add(g.fol, &g.op, &err), SBX_OK);
+    assert_int_equal(node_chain_pending(g.fol), 0);
+    node_chain_abort_empty(g.fol);
+    forge_release(&g);
+}
+
 /* Block-authenticated transactions: what the node builds from its submissions carries no
  * signature, and its signer is the producer. A follower refuses a block whose signature has one
  * bit flipped, and a block the producer signed holding an unsigned transaction whose signer is
@@ -885,6 +936,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_follower_revalidates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follower_time_skew, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follower_block_auth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_liabilities_day_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tally, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_overload_and_dry_run, setup, teardown),

@@ -57,6 +57,7 @@ main(void)
         T(test_evaluate_is_pure),
         T(test_determinism),
         T(test_persistence),
+        T(test_liabilities),
         T(test_price_band),
         T(test_price_band_follows_directive),
         T(test_price_stale),

@@ -192,6 +192,7 @@ void test_supervision_lag(void **state);
 void test_evaluate_is_pure(void **state);
 void test_determinism(void **state);
 void test_persistence(void **state);
+void test_liabilities(void **state); /* test_compliance_liab.c */
 void test_every_rule_produced(void **state);
 /* test_compliance_prices.c */
 void test_price_band(void **state);

@@ -17,5 +17,6 @@ main(void)
     failed += test_ledger_verify_run();
     failed += test_ledger_storekey_run();
     failed += test_ledger_time_run();
+    failed += test_ledger_liabilities_run();
     return failed ? 1 : 0;
 }

@@ -12,5 +12,6 @@ int test_ledger_store_run(void);    /* test_ledger_store.c: LevelDB store, atomi
 int test_ledger_verify_run(void);   /* test_ledger_verify.c: crashes, chain verification */
 int test_ledger_storekey_run(void); /* test_ledger_storekey.c: every store key, byte for byte */
 int test_ledger_time_run(void);     /* test_ledger_time.c: times refused from the year 2200 */
+int test_ledger_liabilities_run(void); /* test_ledger_liabilities.c: the sum tree, its proofs */
 
 #endif

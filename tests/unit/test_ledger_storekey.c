@@ -250,7 +250,7 @@ test_history_keys(void **state)
     assert_false(ledger_store_key_history_parse(k, n - 1, &key, &klen, &h));
     assert_false(ledger_store_key_history_parse(k, n + 1, &key, &klen, &h));
     assert_false(ledger_store_key_history_parse(k, 9, &key, &klen, &h));
-    k[0] = 'W';
+    k[0] = 'Z';
     assert_false(ledger_store_key_history_parse(k, n, &key, &klen, &h));
 }
 

@@ -258,6 +258,17 @@ make_directive(struct ledger_tx *tx, int kind, int max)
     case LEDGER_DIR_SANCTION_REMOVE:
         SET(d->account, "acc-2");
         break;
+    case LEDGER_DIR_RESERVES_ATTEST:
+        if (max)
+            fill(d->asset, SBX_ASSET_MAX, 'Q');
+        else
+            SET(d->asset, "VND");
+        if (max)
+            fill(d->address, SBX_ADDRESS_MAX, 'r');
+        else
+            SET(d->address, "bank-stmt-2026-12");
+        d->value = max ? INT64_MAX : 0;
+        break;
     default:
         break;
     }
