@@ -424,7 +424,7 @@ sequence(struct node *n, struct job *j, int64_t now, struct jobq *deferred, stru
     }
     if (rc) {
         LOG_ERROR(LOG_NODE, "sequencer: %s; the node stops taking submissions", sbx_rc_name(rc));
-        atomic_store(&n->failed, 1);
+        node_pipeline_fail(n, NODE_FAILURE_INTERNAL);
         node_result_refuse(&j->res, SBX_EINTERNAL, "internal error");
         node_pipeline_jobq_push(decided, j);
         return 0;
@@ -434,6 +434,32 @@ sequence(struct node *n, struct job *j, int64_t now, struct jobq *deferred, stru
     j->res.rc = cres.verdict.status == LEDGER_VERDICT_ACCEPTED ? SBX_OK : SBX_EREJECTED;
     snprintf(j->res.message, sizeof(j->res.message), "%s", cres.message);
     return 1;
+}
+
+/* ------------------------------------------------------------------ failure (any thread) */
+
+void
+node_pipeline_fail(struct node *n, enum node_failure why)
+{
+    int none = NODE_FAILURE_NONE;
+
+    atomic_compare_exchange_strong(&n->failed, &none, (int)why);
+}
+
+/* Why a submission is refused once the node has failed (its `failed` set): the text of the
+ * -32004 answer, in `text` when it names the store's cause. */
+static const char *
+failure_text(struct node *n, char *text, size_t len)
+{
+    const char *cause = node_storage_failure(n);
+
+    if (cause == NULL)
+        return "the node has stopped after an error";
+    snprintf(text, len,
+             "storage_failed: the node's store cannot write (%s); reads are served, submissions "
+             "are refused until the node is restarted",
+             cause);
+    return text;
 }
 
 /* What the sequencer holds between its rounds (sequencer thread only). */
@@ -516,7 +542,7 @@ seq_decide(struct node *n, struct seq_state *st, struct jobq *take, struct jobq 
     pthread_mutex_lock(&n->state_mu);
     if (!st->open && !atomic_load(&n->failed)) {
         if (node_chain_begin(n->chain, now) != SBX_OK) {
-            atomic_store(&n->failed, 1);
+            node_pipeline_fail(n, NODE_FAILURE_INTERNAL);
         } else {
             st->open = 1;
             st->opened_us = time_mono_us();
@@ -524,7 +550,9 @@ seq_decide(struct node *n, struct seq_state *st, struct jobq *take, struct jobq 
     }
     while ((j = node_pipeline_jobq_pop(take)) != NULL) {
         if (atomic_load(&n->failed)) {
-            node_result_refuse(&j->res, SBX_EUNAVAIL, "the node has stopped after an error");
+            char text[SBX_ERR_MSG_MAX];
+
+            node_result_refuse(&j->res, SBX_EUNAVAIL, failure_text(n, text, sizeof(text)));
             node_pipeline_jobq_push(decided, j);
         } else if (sequence(n, j, now, &st->deferred, decided)) {
             node_pipeline_jobq_push(&st->block, j);
@@ -571,7 +599,7 @@ seq_seal(struct node *n, struct seq_state *st)
     if (rc) {
         LOG_ERROR(LOG_NODE, "sealing a block failed: %s; the node stops taking submissions",
                   rc == SBX_ENOMEM ? "out of memory" : err.msg);
-        atomic_store(&n->failed, 1);
+        node_pipeline_fail(n, NODE_FAILURE_INTERNAL);
         free(it);
         for (j = STAILQ_FIRST(&st->block.head); j != NULL; j = STAILQ_NEXT(j, link))
             node_result_refuse(&j->res, SBX_EINTERNAL, "internal error");
@@ -659,14 +687,14 @@ node_pipeline_stop(struct node *n)
  * by the caller) for the sequencer. SBX_OK, or the refusal's code and `*why` (the job is then
  * still the caller's). */
 static int
-admit_enqueue(struct node *n, struct job *j, const char **why)
+admit_enqueue(struct node *n, struct job *j, const char **why, char text[static SBX_ERR_MSG_MAX])
 {
     int rc = SBX_OK;
 
     pthread_mutex_lock(&n->mu);
     if (n->stopping || atomic_load(&n->failed)) {
         rc = SBX_EUNAVAIL;
-        *why = n->stopping ? "the node is shutting down" : "the node has stopped after an error";
+        *why = n->stopping ? "the node is shutting down" : failure_text(n, text, SBX_ERR_MSG_MAX);
     } else if (n->pipe.inflight >= (size_t)n->cfg.queue_max) {
         rc = SBX_EOVERLOAD;
         *why = "the submission queue is full; retry later";
@@ -695,6 +723,7 @@ static void
 submit_job(struct node *n, struct job *j, node_done_fn fn, void *arg)
 {
     const char *why = "out of memory";
+    char text[SBX_ERR_MSG_MAX];
     struct sbx_err err;
     int rc = j != NULL ? SBX_OK : SBX_ENOMEM;
 
@@ -706,7 +735,7 @@ submit_job(struct node *n, struct job *j, node_done_fn fn, void *arg)
             memcpy(j->res.txid, j->txid, 32);
         why = err.msg;
     }
-    rc = rc ? rc : admit_enqueue(n, j, &why);
+    rc = rc ? rc : admit_enqueue(n, j, &why, text);
     if (rc == SBX_OK)
         return;
     if (j != NULL)

@@ -67,8 +67,13 @@ rpc_health_json(struct node *node, int64_t now_ms)
 
     if (reasons == NULL)
         return NULL;
-    if (node_failed(node))
-        reason(reasons, &lvl, FAILED, "store: a block could not be written");
+    if (node_storage_failure(node) != NULL)
+        reason(reasons, &lvl, FAILED,
+               "store: a block could not be written (%s): submissions are refused until the node "
+               "is restarted",
+               node_storage_failure(node));
+    else if (node_failed(node))
+        reason(reasons, &lvl, FAILED, "store: the node stopped taking submissions after an error");
     if (!node_following(node))
         reason(reasons, &lvl, FAILED,
                "not_following: a block was refused or the producer equivocated");
