@@ -10,7 +10,7 @@
  * of them) fail with SBX_FAILIO_ERRNO ("ENOSPC", the default, or "EIO") and write nothing;
  * those after them go through again, as when space comes back. When SBX_FAILIO_LOG names a
  * file, the first failure appends a line to it (the call and the path), so that a test knows
- * the fault was reached.
+ * the fault was reached, and the process's exit appends "calls N", the number counted.
  *
  * stdio's own writes (fwrite, fprintf) go through libc's internal calls and are not seen.
  */
@@ -120,7 +120,7 @@ fails(int fd, const char *call)
 
         if (lfd >= 0) {
             char line[PATH_MAX + 64];
-            int m = snprintf(line, sizeof(line), "%s %s after %lld calls\n", call, path, k);
+            int m = snprintf(line, sizeof(line), "failed %s %s after %lld calls\n", call, path, k);
 
             if (m > 0)
                 (void)!real_write(lfd, line, (size_t)m < sizeof(line) ? (size_t)m : sizeof(line));
@@ -129,6 +129,25 @@ fails(int fd, const char *call)
     }
     errno = fail_errno;
     return 1;
+}
+
+/* At exit, the number of calls counted, to SBX_FAILIO_LOG: how a test learns how many calls a
+ * start and a load make, to spread its values of SBX_FAILIO_AFTER over them. */
+__attribute__((destructor)) static void
+report(void)
+{
+    char line[64];
+    int lfd, m;
+
+    if (logpath == NULL || real_write == NULL)
+        return;
+    lfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (lfd < 0)
+        return;
+    m = snprintf(line, sizeof(line), "calls %lld\n", (long long)atomic_load(&calls));
+    if (m > 0)
+        (void)!real_write(lfd, line, (size_t)m);
+    close(lfd);
 }
 
 ssize_t

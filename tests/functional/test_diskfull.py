@@ -1,0 +1,319 @@
+"""Full disks and failing writes (doc/operations.md, "When the disk fills or fails"): when a
+block cannot be written the node refuses submissions with -32004, keeps serving reads, raises
+the critical node alert `storage_failed` and /health says `failed` with the reason `store`;
+no receipt a client got is lost, none is given for a block that was not written, and after a
+restart (with space back) the chain verifies and the node takes submissions again.
+
+Two ways to make the writes fail, both against real sbxd processes and real LevelDB:
+- a size-limited tmpfs as the datadir, filled by a ballast file while sbx-bench runs (needs
+  root to mount: skipped otherwise, a failure under CI=true for any other reason);
+- tests/shim/failio.so (LD_PRELOAD) failing the Nth write/fsync/fdatasync of the datadir with
+  EIO or ENOSPC, for twenty values of N spread over the start-up and steady state."""
+
+import errno
+import json
+import os
+import subprocess
+import tempfile
+import threading
+import unittest
+
+import framework as fw
+
+BENCH_TIMEOUT = 300
+SHIM = os.path.join(fw.BUILDDIR, "tests", "shim", "failio.so")
+
+
+def health(node):
+    status, body = node.http(b"", auth=False, method="GET", path="/health")
+    return status, json.loads(body)
+
+
+class Bench:
+    """sbx-bench in the background, its stdout kept line by line."""
+
+    def __init__(self, node, receipts):
+        self.lines = []
+        self.started = threading.Event()
+        self.proc = subprocess.Popen(
+            [fw.binary("sbx-bench"), "-datadir=" + node.datadir, "-rpcport=%d" % node.rpcport,
+             "-accounts=20", "-trades=400000", "-conns=16", "-badpct=10", "-seed=7",
+             "-receipts=" + receipts],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if "trades: starting" in line:
+                self.started.set()
+        self.started.set()
+
+    def wait(self):
+        try:
+            rc = self.proc.wait(BENCH_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("sbx-bench did not finish:\n" + "".join(self.lines))
+        self.reader.join(30)
+        self.proc.stdout.close()
+        return rc
+
+    def error_codes(self):
+        """The JSON-RPC error codes of every phase's "(codes: C N, ...)"."""
+        codes = set()
+        for line in self.lines:
+            if "(codes:" in line:
+                part = line.split("(codes:", 1)[1].split(")", 1)[0]
+                for item in part.split(","):
+                    if item.strip():
+                        codes.add(int(item.split()[0]))
+        return codes
+
+
+def read_receipts(path):
+    out = []
+    with open(path) as f:
+        for line in f:
+            txid, height, outcome, _ = line.rstrip("\n").split(" ", 3)
+            out.append((txid, int(height), outcome))
+    return out
+
+
+class StorageTestCase(fw.NodeTestCase):
+    """What every case checks: reads during the outage, receipts after the restart."""
+
+    def check_outage(self, n, account, receipts):
+        """The node failed a write: -32004 for submissions, reads and /health and /metrics
+        answer, the critical node alert is listed."""
+        self.assertRPCError(fw.UNAVAILABLE, n.open_account)
+        self.assertRPCError(fw.UNAVAILABLE, n.deposit, account, "VND", "1000")
+        info = n.call("getinfo")
+        self.assertGreaterEqual(info["critical_alerts"], 1, info)
+        n.call("getblock", {"height": info["height"]})
+        n.call("getaccount", {"account": account})
+        for txid, height, _ in receipts[-3:]:
+            self.assertEqual(n.call("gettx", {"txid": txid})["height"], height)
+        status, h = health(n)
+        self.assertEqual((status, h["status"]), (503, "failed"), h)
+        self.assertTrue(any(r.startswith("store:") for r in h["reasons"]), h)
+        kinds = [(a["kind"], a["severity"]) for a in n.call("listnodealerts")["items"]]
+        self.assertIn(("storage_failed", "critical"), kinds)
+        status, body = n.http(b"", method="GET", path="/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn(b'sbx_node_alerts_total{kind="storage_failed",severity="critical"} 1', body)
+
+    def check_ledger(self, n, receipts):
+        """Every receipt a client got is on the ledger at its height, with its outcome; the
+        chain verifies."""
+        for i in range(0, len(receipts), 500):
+            chunk = receipts[i:i + 500]
+            replies = n.batch([("gettx", {"txid": txid}) for txid, _, _ in chunk])
+            for (txid, height, outcome), r in zip(chunk, replies):
+                self.assertIn("result", r, "acknowledged %s lost: %r" % (txid, r))
+                tx = r["result"]
+                self.assertEqual(tx["height"], height, txid)
+                if outcome == "accepted":
+                    self.assertEqual(tx["verdict"], "accepted", txid)
+                else:
+                    self.assertEqual((tx["verdict"], tx["rule"]), ("rejected", outcome), txid)
+        v = n.call("verifychain")
+        self.assertIs(v["ok"], True, v)
+
+
+class DiskFullTest(StorageTestCase):
+
+    def mount_tmpfs(self, size):
+        mnt = tempfile.mkdtemp(prefix="sbx-diskfull-")
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0700" % size, "tmpfs",
+                            mnt], capture_output=True, text=True)
+        if r.returncode != 0:
+            os.rmdir(mnt)
+            reason = "not root" if os.geteuid() != 0 else (
+                "mount -t tmpfs failed: " + (r.stderr.strip() or "exit %d" % r.returncode))
+            if os.environ.get("CI") == "true" and reason != "not root":
+                self.fail(reason)
+            self.skipTest(reason)
+        self.addCleanup(os.rmdir, mnt)
+        self.addCleanup(subprocess.run, ["umount", "-l", mnt], check=True)
+        return mnt
+
+    @staticmethod
+    def fill(path):
+        """Write `path` until the filesystem is full; returns the bytes written."""
+        total = 0
+        chunk = b"\0" * (256 * 1024)
+        with open(path, "wb", buffering=0) as f:
+            while True:
+                try:
+                    total += f.write(chunk)
+                except OSError as e:
+                    if e.errno != errno.ENOSPC:
+                        raise
+                    if len(chunk) == 1:
+                        return total
+                    chunk = chunk[:len(chunk) // 2]
+
+    def test_disk_fills_under_load(self):
+        mnt = self.mount_tmpfs("96m")
+        n = self.node(start=False)
+        n.datadir = os.path.join(mnt, "node")
+        n.start()
+        account, _ = n.open_account()
+        path = os.path.join(self.tmp, "receipts.txt")
+        bench = Bench(n, path)
+        self.assertTrue(bench.started.wait(BENCH_TIMEOUT), "".join(bench.lines))
+        h0 = n.call("getinfo")["height"]
+        fw.in_time(lambda: n.call("getinfo")["height"] >= h0 + 20, timeout=120,
+                   what="twenty blocks of trades")
+        ballast = os.path.join(mnt, "ballast")
+        self.fill(ballast)
+        fw.in_time(lambda: n.call("getinfo")["critical_alerts"] >= 1, timeout=120,
+                   what="the storage_failed alert")
+        rc = bench.wait()
+        # the trades refused after the failure are errors to sbx-bench: -32004 and nothing
+        # else (-32003 answers the repeated ids it sends on purpose), and no connection failed
+        self.assertEqual(rc, 1, "".join(bench.lines))
+        codes = bench.error_codes()
+        self.assertIn(fw.UNAVAILABLE, codes, "".join(bench.lines))
+        self.assertLessEqual(codes, {fw.UNAVAILABLE, fw.CONFLICT}, "".join(bench.lines))
+        self.assertIn("failed 0", "".join(bench.lines))
+        receipts = read_receipts(path)
+        self.assertGreater(len(receipts), 100, "few receipts before the disk filled")
+        self.check_outage(n, account, receipts)
+        # space comes back: the node still refuses until it is restarted (doc/operations.md)
+        os.unlink(ballast)
+        self.assertRPCError(fw.UNAVAILABLE, n.open_account)
+        self.assertEqual(n.stop(), 0)
+        n.start()
+        self.check_ledger(n, receipts)
+        n.open_account()
+        tip = n.call("getinfo")["tip_hash"]
+        self.assertEqual(n.stop(), 0)
+        n.start()
+        self.assertEqual(n.call("getinfo")["tip_hash"], tip)
+
+
+class FailingWritesTest(StorageTestCase):
+    """sbxd under tests/shim/failio.so: the Nth file write or sync in the datadir fails."""
+
+    SUBMISSIONS = 24
+
+    def setUp(self):
+        super().setUp()
+        if not os.path.exists(SHIM):
+            if os.environ.get("CI") == "true":
+                self.fail("%s missing (configure --enable-test-hooks builds it)" % SHIM)
+            self.skipTest("%s not built (configure --enable-test-hooks)" % SHIM)
+
+    def start_shimmed(self, n, after, err):
+        """Start `n` under the shim; True when it serves, False when it exited (a write of its
+        start failed), with a non-zero status and a message naming what failed."""
+        env = {"LD_PRELOAD": SHIM, "SBX_FAILIO_AFTER": str(after), "SBX_FAILIO_ERRNO": err,
+               "SBX_FAILIO_PATH": n.datadir + "/", "SBX_FAILIO_LOG": n.datadir + ".failio"}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            n.start(wait=False)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    del os.environ[k]
+                else:
+                    os.environ[k] = v
+
+        def up():
+            if n.proc.poll() is not None:
+                return "exited"
+            if os.path.exists(n.cookie_path()):
+                try:
+                    n.call("getinfo")
+                    return "serving"
+                except (OSError, fw.HTTPError, fw.RPCError):
+                    return None
+            return None
+        state = fw.in_time(up, fw.START_TIMEOUT, "sbxd serving or exited")
+        if state == "exited":
+            n.stderr.close()
+            self.assertNotEqual(n.proc.returncode, 0, n.tail())
+        return state == "serving"
+
+    def work(self, n, receipts, refused):
+        """Open accounts and deposit into them until the node refuses; keeps every receipt
+        and the (method, params) of the refusal, which must be -32004. Returns an account."""
+        account = None
+        for i in range(self.SUBMISSIONS):
+            if account is None or i % 3 == 0:
+                a = fw.uid("acct")
+                call = ("openaccount", {
+                    "account": a, "kyc_tier": 1, "investor_class": "domestic_individual",
+                    "country": "VN", "kyc_ref": fw.hex32(a + "k"), "bank_ref": fw.hex32(a + "b")})
+            else:
+                tid = fw.uid("dep")
+                call = ("deposit", {"transfer_id": tid, "account": account, "asset": "VND",
+                                    "amount": "1000", "reference": "r-" + tid})
+            try:
+                r = n.call(*call)
+            except fw.RPCError as e:
+                self.assertEqual(e.code, fw.UNAVAILABLE, e)
+                refused.append(call)
+                return account
+            if call[0] == "openaccount":
+                account = call[1]["account"]
+            receipts.append((r["txid"], r["height"], "accepted"))
+        return account
+
+    def calls_counted(self, n):
+        with open(n.datadir + ".failio") as f:
+            return max(int(line.split()[1]) for line in f if line.startswith("calls "))
+
+    def one_run(self, k, after, err):
+        """Start under the shim failing after `after` calls, work, stop; start without it and
+        check. Returns whether a failure was seen (a start that failed, or the alert)."""
+        n = self.node("n%d" % k, start=False)
+        receipts, refused = [], []
+        failed = True
+        if self.start_shimmed(n, after, err):
+            account = self.work(n, receipts, refused)
+            failed = n.call("getinfo")["critical_alerts"] > 0
+            if failed:
+                self.check_outage(n, account, receipts)
+            else:
+                self.assertEqual(refused, [])
+            # a clean stop, also when the final checkpoint's write fails
+            self.assertEqual(n.stop(), 0, n.tail())
+        n.start()  # without the shim: space is back
+        self.check_ledger(n, receipts)
+        # what the failure refused goes through with the same id (its first receipt if it
+        # reached the disk after all)
+        for method, params in refused:
+            self.assertEqual(n.call(method, params)["verdict"], "accepted")
+        n.open_account()
+        self.assertEqual(n.stop(), 0, n.tail())
+        return failed
+
+    def test_fail_at_many_points(self):
+        # how many counted calls a start, the work and a stop make without failures
+        n = self.node("calibrate", start=False)
+        self.assertTrue(self.start_shimmed(n, 10 ** 9, "EIO"))
+        self.work(n, [], [])
+        self.assertEqual(n.stop(), 0)
+        total = self.calls_counted(n)
+        self.assertGreater(total, 40, "the shim saw too few writes")
+        # eight in the first start (keys, the store, block 0), twelve over the rest
+        points = [0, 1, 2, 3, 5, 8, 12, 17] + [20 + (total - 20) * i // 12 for i in range(12)]
+        failed_runs = 0
+        for k, after in enumerate(points):
+            err = "EIO" if k % 2 else "ENOSPC"
+            with self.subTest(after=after, errno=err):
+                failed_runs += self.one_run(k, after, err)
+        self.assertEqual(len(set(points)), 20, points)
+        self.assertGreaterEqual(failed_runs, 18, "the failure point was past the work in %d "
+                                "runs of %d (%d calls counted)" % (20 - failed_runs, 20, total))
+
+
+if __name__ == "__main__":
+    unittest.main()
