@@ -10,6 +10,7 @@ Two ways to make the writes fail, both against real sbxd processes and real Leve
 - tests/shim/failio.so (LD_PRELOAD) failing the Nth write/fsync/fdatasync of the datadir with
   EIO or ENOSPC, for twenty values of N spread over the start-up and steady state."""
 
+import contextlib
 import errno
 import json
 import os
@@ -22,6 +23,30 @@ import framework as fw
 
 BENCH_TIMEOUT = 300
 SHIM = os.path.join(fw.BUILDDIR, "tests", "shim", "failio.so")
+
+
+@contextlib.contextmanager
+def failio(node, after, err="ENOSPC"):
+    """Processes started inside run under tests/shim/failio.so, failing the writes and syncs
+    of `node`'s datadir from the one after the first `after` on; its log is DATADIR.failio."""
+    env = {"LD_PRELOAD": SHIM, "SBX_FAILIO_AFTER": str(after), "SBX_FAILIO_ERRNO": err,
+           "SBX_FAILIO_PATH": node.datadir + "/", "SBX_FAILIO_LOG": node.datadir + ".failio"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                del os.environ[k]
+            else:
+                os.environ[k] = v
+
+
+def calls_counted(node):
+    """The calls the shim counted in `node`'s last run (it logs them at exit)."""
+    with open(node.datadir + ".failio") as f:
+        return [int(line.split()[1]) for line in f if line.startswith("calls ")][-1]
 
 
 def health(node):
@@ -197,6 +222,13 @@ class DiskFullTest(StorageTestCase):
         self.assertEqual(n.call("getinfo")["tip_hash"], tip)
 
 
+def need_shim(case):
+    if not os.path.exists(SHIM):
+        if os.environ.get("CI") == "true":
+            case.fail("%s missing (configure --enable-test-hooks builds it)" % SHIM)
+        case.skipTest("%s not built (configure --enable-test-hooks)" % SHIM)
+
+
 class FailingWritesTest(StorageTestCase):
     """sbxd under tests/shim/failio.so: the Nth file write or sync in the datadir fails."""
 
@@ -204,26 +236,13 @@ class FailingWritesTest(StorageTestCase):
 
     def setUp(self):
         super().setUp()
-        if not os.path.exists(SHIM):
-            if os.environ.get("CI") == "true":
-                self.fail("%s missing (configure --enable-test-hooks builds it)" % SHIM)
-            self.skipTest("%s not built (configure --enable-test-hooks)" % SHIM)
+        need_shim(self)
 
     def start_shimmed(self, n, after, err):
         """Start `n` under the shim; True when it serves, False when it exited (a write of its
         start failed), with a non-zero status and a message naming what failed."""
-        env = {"LD_PRELOAD": SHIM, "SBX_FAILIO_AFTER": str(after), "SBX_FAILIO_ERRNO": err,
-               "SBX_FAILIO_PATH": n.datadir + "/", "SBX_FAILIO_LOG": n.datadir + ".failio"}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
+        with failio(n, after, err):
             n.start(wait=False)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    del os.environ[k]
-                else:
-                    os.environ[k] = v
 
         def up():
             if n.proc.poll() is not None:
@@ -266,10 +285,6 @@ class FailingWritesTest(StorageTestCase):
             receipts.append((r["txid"], r["height"], "accepted"))
         return account
 
-    def calls_counted(self, n):
-        with open(n.datadir + ".failio") as f:
-            return max(int(line.split()[1]) for line in f if line.startswith("calls "))
-
     def one_run(self, k, after, err):
         """Start under the shim failing after `after` calls, work, stop; start without it and
         check. Returns whether a failure was seen (a start that failed, or the alert)."""
@@ -301,7 +316,7 @@ class FailingWritesTest(StorageTestCase):
         self.assertTrue(self.start_shimmed(n, 10 ** 9, "EIO"))
         self.work(n, [], [])
         self.assertEqual(n.stop(), 0)
-        total = self.calls_counted(n)
+        total = calls_counted(n)
         self.assertGreater(total, 40, "the shim saw too few writes")
         # eight in the first start (keys, the store, block 0), twelve over the rest
         points = [0, 1, 2, 3, 5, 8, 12, 17] + [20 + (total - 20) * i // 12 for i in range(12)]
@@ -313,6 +328,52 @@ class FailingWritesTest(StorageTestCase):
         self.assertEqual(len(set(points)), 20, points)
         self.assertGreaterEqual(failed_runs, 18, "the failure point was past the work in %d "
                                 "runs of %d (%d calls counted)" % (20 - failed_runs, 20, total))
+
+
+class FollowerWriteFailureTest(StorageTestCase):
+    """A regulator node whose disk fails while it follows: it raises the alert, serves what
+    it holds, attests nothing it did not write; restarted, it catches up and verifies."""
+
+    def setUp(self):
+        super().setUp()
+        need_shim(self)
+
+    def test_regulator_disk_fails(self):
+        net = fw.Network(self, regulators=1)
+        op, reg = net.operator, net.regulators[0]
+        buyer, seller = op.funded_pair()
+        net.wait_synced()
+        reg.stop()
+        # how many calls its restart makes, then fail a few writes after that
+        with failio(reg, 10 ** 9):
+            reg.start()
+        reg.stop()
+        start_calls = calls_counted(reg)
+        with failio(reg, start_calls + 4, "EIO"):
+            reg.start()
+        receipts = []
+        for _ in range(12):
+            r = op.trade(buyer, seller)
+            receipts.append((r["txid"], r["height"], "accepted"))
+        fw.in_time(lambda: reg.call("getinfo")["critical_alerts"] >= 1, fw.SYNC_TIMEOUT,
+                   "the regulator's storage_failed alert")
+        kinds = [a["kind"] for a in reg.call("listnodealerts")["items"]]
+        self.assertIn("storage_failed", kinds)
+        status, h = health(reg)
+        self.assertEqual((status, h["status"]), (503, "failed"), h)
+        self.assertTrue(any(r.startswith("store:") for r in h["reasons"]), h)
+        held = reg.call("getinfo")["height"]
+        self.assertLess(held, receipts[-1][1], "the regulator wrote every block")
+        reg.call("getblock", {"height": held})
+        reg.call("getaccount", {"account": buyer})
+        # it attests nothing above what it wrote
+        sup = op.call("getsupervision")
+        self.assertLessEqual(sup["regulators"][0].get("attested_height") or 0, held, sup)
+        self.assertEqual(reg.stop(), 0, reg.tail())
+        reg.start()
+        net.wait_synced()
+        self.check_ledger(reg, receipts)
+        net.wait_attested(net.last_substantive())
 
 
 if __name__ == "__main__":
