@@ -16,12 +16,11 @@ import json
 import os
 import subprocess
 import tempfile
-import threading
 import unittest
 
 import framework as fw
+import test_crash  # Bench, read_receipts, the receipts check (as a module: its tests run once)
 
-BENCH_TIMEOUT = 300
 SHIM = os.path.join(fw.BUILDDIR, "tests", "shim", "failio.so")
 
 
@@ -49,63 +48,27 @@ def calls_counted(node):
         return [int(line.split()[1]) for line in f if line.startswith("calls ")][-1]
 
 
+def start(node):
+    """node.start() on new ports when one was taken meanwhile (Network.first_start): the
+    test's own HTTP connections take ephemeral ports from the range free_port() picks from."""
+    return fw.Network.first_start(node)
+
+
 def health(node):
     status, body = node.http(b"", auth=False, method="GET", path="/health")
     return status, json.loads(body)
 
 
-class Bench:
-    """sbx-bench in the background, its stdout kept line by line."""
-
-    def __init__(self, node, receipts):
-        self.lines = []
-        self.started = threading.Event()
-        self.proc = subprocess.Popen(
-            [fw.binary("sbx-bench"), "-datadir=" + node.datadir, "-rpcport=%d" % node.rpcport,
-             "-accounts=20", "-trades=400000", "-conns=16", "-badpct=10", "-seed=7",
-             "-receipts=" + receipts],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line)
-            if "trades: starting" in line:
-                self.started.set()
-        self.started.set()
-
-    def wait(self):
-        try:
-            rc = self.proc.wait(BENCH_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("sbx-bench did not finish:\n" + "".join(self.lines))
-        self.reader.join(30)
-        self.proc.stdout.close()
-        return rc
-
-    def error_codes(self):
-        """The JSON-RPC error codes of every phase's "(codes: C N, ...)"."""
-        codes = set()
-        for line in self.lines:
-            if "(codes:" in line:
-                part = line.split("(codes:", 1)[1].split(")", 1)[0]
-                for item in part.split(","):
-                    if item.strip():
-                        codes.add(int(item.split()[0]))
-        return codes
-
-
-def read_receipts(path):
-    out = []
-    with open(path) as f:
-        for line in f:
-            txid, height, outcome, _ = line.rstrip("\n").split(" ", 3)
-            out.append((txid, int(height), outcome))
-    return out
+def error_codes(bench):
+    """The JSON-RPC error codes sbx-bench counted: those of every phase's "(codes: C N, ...)"."""
+    codes = set()
+    for line in bench.lines:
+        if "(codes:" in line:
+            part = line.split("(codes:", 1)[1].split(")", 1)[0]
+            for item in part.split(","):
+                if item.strip():
+                    codes.add(int(item.split()[0]))
+    return codes
 
 
 class StorageTestCase(fw.NodeTestCase):
@@ -131,22 +94,9 @@ class StorageTestCase(fw.NodeTestCase):
         self.assertEqual(status, 200)
         self.assertIn(b'sbx_node_alerts_total{kind="storage_failed",severity="critical"} 1', body)
 
-    def check_ledger(self, n, receipts):
-        """Every receipt a client got is on the ledger at its height, with its outcome; the
-        chain verifies."""
-        for i in range(0, len(receipts), 500):
-            chunk = receipts[i:i + 500]
-            replies = n.batch([("gettx", {"txid": txid}) for txid, _, _ in chunk])
-            for (txid, height, outcome), r in zip(chunk, replies):
-                self.assertIn("result", r, "acknowledged %s lost: %r" % (txid, r))
-                tx = r["result"]
-                self.assertEqual(tx["height"], height, txid)
-                if outcome == "accepted":
-                    self.assertEqual(tx["verdict"], "accepted", txid)
-                else:
-                    self.assertEqual((tx["verdict"], tx["rule"]), ("rejected", outcome), txid)
-        v = n.call("verifychain")
-        self.assertIs(v["ok"], True, v)
+    # every receipt a client got is on the ledger at its height, with its outcome; the chain
+    # verifies (the crash test's check)
+    check_ledger = test_crash.CrashTest.check
 
 
 class DiskFullTest(StorageTestCase):
@@ -186,11 +136,11 @@ class DiskFullTest(StorageTestCase):
         mnt = self.mount_tmpfs("96m")
         n = self.node(start=False)
         n.datadir = os.path.join(mnt, "node")
-        n.start()
+        start(n)
         account, _ = n.open_account()
         path = os.path.join(self.tmp, "receipts.txt")
-        bench = Bench(n, path)
-        self.assertTrue(bench.started.wait(BENCH_TIMEOUT), "".join(bench.lines))
+        bench = test_crash.Bench(n, path, trades=400000, seed=7)
+        self.assertTrue(bench.started.wait(test_crash.BENCH_TIMEOUT), "".join(bench.lines))
         h0 = n.call("getinfo")["height"]
         fw.in_time(lambda: n.call("getinfo")["height"] >= h0 + 20, timeout=120,
                    what="twenty blocks of trades")
@@ -202,23 +152,23 @@ class DiskFullTest(StorageTestCase):
         # the trades refused after the failure are errors to sbx-bench: -32004 and nothing
         # else (-32003 answers the repeated ids it sends on purpose), and no connection failed
         self.assertEqual(rc, 1, "".join(bench.lines))
-        codes = bench.error_codes()
+        codes = error_codes(bench)
         self.assertIn(fw.UNAVAILABLE, codes, "".join(bench.lines))
         self.assertLessEqual(codes, {fw.UNAVAILABLE, fw.CONFLICT}, "".join(bench.lines))
         self.assertIn("failed 0", "".join(bench.lines))
-        receipts = read_receipts(path)
+        receipts = test_crash.read_receipts(path)
         self.assertGreater(len(receipts), 100, "few receipts before the disk filled")
         self.check_outage(n, account, receipts)
         # space comes back: the node still refuses until it is restarted (doc/operations.md)
         os.unlink(ballast)
         self.assertRPCError(fw.UNAVAILABLE, n.open_account)
         self.assertEqual(n.stop(), 0)
-        n.start()
+        start(n)
         self.check_ledger(n, receipts)
         n.open_account()
         tip = n.call("getinfo")["tip_hash"]
         self.assertEqual(n.stop(), 0)
-        n.start()
+        start(n)
         self.assertEqual(n.call("getinfo")["tip_hash"], tip)
 
 
@@ -240,10 +190,7 @@ class FailingWritesTest(StorageTestCase):
 
     def start_shimmed(self, n, after, err):
         """Start `n` under the shim; True when it serves, False when it exited (a write of its
-        start failed), with a non-zero status and a message naming what failed."""
-        with failio(n, after, err):
-            n.start(wait=False)
-
+        start failed) with a non-zero status. On new ports when one was taken meanwhile."""
         def up():
             if n.proc.poll() is not None:
                 return "exited"
@@ -254,11 +201,20 @@ class FailingWritesTest(StorageTestCase):
                 except (OSError, fw.HTTPError, fw.RPCError):
                     return None
             return None
-        state = fw.in_time(up, fw.START_TIMEOUT, "sbxd serving or exited")
-        if state == "exited":
+        for _ in range(3):
+            n.rpcport, n.p2pport = fw.free_port(), fw.free_port()
+            seen = os.path.getsize(n.log_path) if os.path.exists(n.log_path) else 0
+            with failio(n, after, err):
+                n.start(wait=False)
+            if fw.in_time(up, fw.START_TIMEOUT, "sbxd serving or exited") == "serving":
+                return True
             n.stderr.close()
             self.assertNotEqual(n.proc.returncode, 0, n.tail())
-        return state == "serving"
+            with open(n.log_path, errors="replace") as f:
+                f.seek(seen)
+                if "Address already in use" not in f.read():
+                    return False
+        raise AssertionError("no free ports for %s in three tries" % n.name)
 
     def work(self, n, receipts, refused):
         """Open accounts and deposit into them until the node refuses; keeps every receipt
@@ -300,13 +256,16 @@ class FailingWritesTest(StorageTestCase):
                 self.assertEqual(refused, [])
             # a clean stop, also when the final checkpoint's write fails
             self.assertEqual(n.stop(), 0, n.tail())
-        n.start()  # without the shim: space is back
-        self.check_ledger(n, receipts)
+        start(n)  # without the shim: space is back
         # what the failure refused goes through with the same id (its first receipt if it
-        # reached the disk after all)
+        # reached the disk after all), and the node takes new submissions
         for method, params in refused:
-            self.assertEqual(n.call(method, params)["verdict"], "accepted")
-        n.open_account()
+            r = n.call(method, params)
+            self.assertEqual(r["verdict"], "accepted")
+            receipts.append((r["txid"], r["height"], "accepted"))
+        _, r = n.open_account()
+        receipts.append((r["txid"], r["height"], "accepted"))
+        self.check_ledger(n, receipts)
         self.assertEqual(n.stop(), 0, n.tail())
         return failed
 
@@ -346,11 +305,11 @@ class FollowerWriteFailureTest(StorageTestCase):
         reg.stop()
         # how many calls its restart makes, then fail a few writes after that
         with failio(reg, 10 ** 9):
-            reg.start()
+            start(reg)
         reg.stop()
         start_calls = calls_counted(reg)
         with failio(reg, start_calls + 4, "EIO"):
-            reg.start()
+            start(reg)
         receipts = []
         for _ in range(12):
             r = op.trade(buyer, seller)
@@ -370,7 +329,7 @@ class FollowerWriteFailureTest(StorageTestCase):
         sup = op.call("getsupervision")
         self.assertLessEqual(sup["regulators"][0].get("attested_height") or 0, held, sup)
         self.assertEqual(reg.stop(), 0, reg.tail())
-        reg.start()
+        start(reg)
         net.wait_synced()
         self.check_ledger(reg, receipts)
         net.wait_attested(net.last_substantive())
