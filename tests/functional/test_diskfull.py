@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 import unittest
 
 import framework as fw
@@ -69,6 +70,39 @@ def error_codes(bench):
                 if item.strip():
                     codes.add(int(item.split()[0]))
     return codes
+
+
+class Reader:
+    """A client that reads while the disk fills: getinfo, the tip's block and /health, one
+    after the other on fresh connections, until stopped; keeps what went wrong."""
+
+    def __init__(self, node):
+        self.node, self.rounds, self.problems = node, 0, []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        n = self.node
+        while not self.done.is_set():
+            try:
+                info = n.request({"jsonrpc": "2.0", "id": 1, "method": "getinfo"})["result"]
+                block = n.request({"jsonrpc": "2.0", "id": 2, "method": "getblock",
+                                   "params": {"height": info["height"]}})
+                if "result" not in block:
+                    self.problems.append(block)
+                status, _ = n.http(b"", auth=False, method="GET", path="/health")
+                if status not in (200, 503):
+                    self.problems.append("GET /health: HTTP %d" % status)
+                self.rounds += 1
+            except Exception as e:  # everything counts: the reads must go on
+                self.problems.append(repr(e))
+            self.done.wait(0.02)
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(60)
+        return self.rounds, self.problems
 
 
 class StorageTestCase(fw.NodeTestCase):
@@ -139,6 +173,7 @@ class DiskFullTest(StorageTestCase):
         start(n)
         account, _ = n.open_account()
         path = os.path.join(self.tmp, "receipts.txt")
+        reader = Reader(n)
         bench = test_crash.Bench(n, path, trades=400000, seed=7)
         self.assertTrue(bench.started.wait(test_crash.BENCH_TIMEOUT), "".join(bench.lines))
         h0 = n.call("getinfo")["height"]
@@ -159,6 +194,9 @@ class DiskFullTest(StorageTestCase):
         receipts = test_crash.read_receipts(path)
         self.assertGreater(len(receipts), 100, "few receipts before the disk filled")
         self.check_outage(n, account, receipts)
+        rounds, problems = reader.stop()
+        self.assertEqual(problems, [], "reads failed while the disk filled")
+        self.assertGreater(rounds, 0)
         # space comes back: the node still refuses until it is restarted (doc/operations.md)
         os.unlink(ballast)
         self.assertRPCError(fw.UNAVAILABLE, n.open_account)
