@@ -30,7 +30,10 @@ def failio(node, after, err="ENOSPC"):
     """Processes started inside run under tests/shim/failio.so, failing the writes and syncs
     of `node`'s datadir from the one after the first `after` on; its log is DATADIR.failio."""
     env = {"LD_PRELOAD": SHIM, "SBX_FAILIO_AFTER": str(after), "SBX_FAILIO_ERRNO": err,
-           "SBX_FAILIO_PATH": node.datadir + "/", "SBX_FAILIO_LOG": node.datadir + ".failio"}
+           "SBX_FAILIO_PATH": node.datadir + "/", "SBX_FAILIO_LOG": node.datadir + ".failio",
+           # an AddressSanitizer build of sbxd: the shim comes before its runtime, which is fine
+           "ASAN_OPTIONS": ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
+                                                  "verify_asan_link_order=0"]))}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
