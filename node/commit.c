@@ -116,10 +116,14 @@ commit_write(struct node *n, struct sealed_list *list, size_t k, struct node_sea
     }
     if (!before)
         commit_failed(n, STAILQ_FIRST(list)->s.tip.height, err.msg);
-    snprintf(text, sizeof(text),
-             "storage_failed: the block holding this submission could not be written (%s); it "
-             "was not acknowledged: submit it again with the same id once the node is back",
-             node_storage_failure(n) ? node_storage_failure(n) : "the node stopped after an error");
+    if (node_storage_failure(n) != NULL)
+        snprintf(text, sizeof(text),
+                 "storage_failed: the block holding this submission could not be written (%s); "
+                 "it was not acknowledged: submit it again with the same id once the node is back",
+                 node_storage_failure(n));
+    else
+        snprintf(text, sizeof(text), "%s",
+                 "the node has stopped after an error; this submission was not acknowledged");
     for (it = STAILQ_FIRST(list); it != NULL; it = STAILQ_NEXT(it, link)) {
         struct job *j;
 
