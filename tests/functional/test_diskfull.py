@@ -131,6 +131,60 @@ class StorageTestCase(fw.NodeTestCase):
         self.assertEqual(status, 200)
         self.assertIn(b'sbx_node_alerts_total{kind="storage_failed",severity="critical"} 1', body)
 
+    def start_or_exit(self, n, after=None, err="ENOSPC"):
+        """Start `n` (under the shim failing after `after` calls unless None); True when it
+        serves, False when it exited (a write of its start failed) with a non-zero status. On
+        new ports when one was taken meanwhile."""
+        def up():
+            if n.proc.poll() is not None:
+                return "exited"
+            if os.path.exists(n.cookie_path()):
+                try:
+                    n.call("getinfo")
+                    return "serving"
+                except (OSError, fw.HTTPError, fw.RPCError):
+                    return None
+            return None
+        for _ in range(3):
+            n.rpcport, n.p2pport = fw.free_port(), fw.free_port()
+            seen = os.path.getsize(n.log_path) if os.path.exists(n.log_path) else 0
+            with failio(n, after, err) if after is not None else contextlib.nullcontext():
+                n.start(wait=False)
+            if fw.in_time(up, fw.START_TIMEOUT, "sbxd serving or exited") == "serving":
+                return True
+            n.stderr.close()
+            self.assertNotEqual(n.proc.returncode, 0, n.tail())
+            with open(n.log_path, errors="replace") as f:
+                f.seek(seen)
+                if "Address already in use" not in f.read():
+                    return False
+        raise AssertionError("no free ports for %s in three tries" % n.name)
+
+    def work(self, n, receipts, refused):
+        """Open accounts and deposit into them until the node refuses; keeps every receipt
+        and the (method, params) of the refusal, which must be -32004. Returns an account."""
+        account = None
+        for i in range(24):
+            if account is None or i % 3 == 0:
+                a = fw.uid("acct")
+                call = ("openaccount", {
+                    "account": a, "kyc_tier": 1, "investor_class": "domestic_individual",
+                    "country": "VN", "kyc_ref": fw.hex32(a + "k"), "bank_ref": fw.hex32(a + "b")})
+            else:
+                tid = fw.uid("dep")
+                call = ("deposit", {"transfer_id": tid, "account": account, "asset": "VND",
+                                    "amount": "1000", "reference": "r-" + tid})
+            try:
+                r = n.call(*call)
+            except fw.RPCError as e:
+                self.assertEqual(e.code, fw.UNAVAILABLE, e)
+                refused.append(call)
+                return account
+            if call[0] == "openaccount":
+                account = call[1]["account"]
+            receipts.append((r["txid"], r["height"], "accepted"))
+        return account
+
     # every receipt a client got is on the ledger at its height, with its outcome; the chain
     # verifies (the crash test's check)
     check_ledger = test_crash.CrashTest.check
@@ -200,10 +254,15 @@ class DiskFullTest(StorageTestCase):
         rounds, problems = reader.stop()
         self.assertEqual(problems, [], "reads failed while the disk filled")
         self.assertGreater(rounds, 0)
-        # space comes back: the node still refuses until it is restarted (doc/operations.md)
-        os.unlink(ballast)
-        self.assertRPCError(fw.UNAVAILABLE, n.open_account)
+        # a restart on the still full disk: the start fails, or the node serves and refuses
+        # again (or takes what fits in what the store's recovery freed); nothing is lost
         self.assertEqual(n.stop(), 0)
+        if self.start_or_exit(n):
+            refused = []
+            self.work(n, receipts, refused)
+            self.assertEqual(n.stop(), 0)
+        # space comes back: the node takes submissions after a restart (doc/operations.md)
+        os.unlink(ballast)
         start(n)
         self.check_ledger(n, receipts)
         n.open_account()
@@ -223,64 +282,9 @@ def need_shim(case):
 class FailingWritesTest(StorageTestCase):
     """sbxd under tests/shim/failio.so: the Nth file write or sync in the datadir fails."""
 
-    SUBMISSIONS = 24
-
     def setUp(self):
         super().setUp()
         need_shim(self)
-
-    def start_shimmed(self, n, after, err):
-        """Start `n` under the shim; True when it serves, False when it exited (a write of its
-        start failed) with a non-zero status. On new ports when one was taken meanwhile."""
-        def up():
-            if n.proc.poll() is not None:
-                return "exited"
-            if os.path.exists(n.cookie_path()):
-                try:
-                    n.call("getinfo")
-                    return "serving"
-                except (OSError, fw.HTTPError, fw.RPCError):
-                    return None
-            return None
-        for _ in range(3):
-            n.rpcport, n.p2pport = fw.free_port(), fw.free_port()
-            seen = os.path.getsize(n.log_path) if os.path.exists(n.log_path) else 0
-            with failio(n, after, err):
-                n.start(wait=False)
-            if fw.in_time(up, fw.START_TIMEOUT, "sbxd serving or exited") == "serving":
-                return True
-            n.stderr.close()
-            self.assertNotEqual(n.proc.returncode, 0, n.tail())
-            with open(n.log_path, errors="replace") as f:
-                f.seek(seen)
-                if "Address already in use" not in f.read():
-                    return False
-        raise AssertionError("no free ports for %s in three tries" % n.name)
-
-    def work(self, n, receipts, refused):
-        """Open accounts and deposit into them until the node refuses; keeps every receipt
-        and the (method, params) of the refusal, which must be -32004. Returns an account."""
-        account = None
-        for i in range(self.SUBMISSIONS):
-            if account is None or i % 3 == 0:
-                a = fw.uid("acct")
-                call = ("openaccount", {
-                    "account": a, "kyc_tier": 1, "investor_class": "domestic_individual",
-                    "country": "VN", "kyc_ref": fw.hex32(a + "k"), "bank_ref": fw.hex32(a + "b")})
-            else:
-                tid = fw.uid("dep")
-                call = ("deposit", {"transfer_id": tid, "account": account, "asset": "VND",
-                                    "amount": "1000", "reference": "r-" + tid})
-            try:
-                r = n.call(*call)
-            except fw.RPCError as e:
-                self.assertEqual(e.code, fw.UNAVAILABLE, e)
-                refused.append(call)
-                return account
-            if call[0] == "openaccount":
-                account = call[1]["account"]
-            receipts.append((r["txid"], r["height"], "accepted"))
-        return account
 
     def one_run(self, k, after, err):
         """Start under the shim failing after `after` calls, work, stop; start without it and
@@ -288,7 +292,7 @@ class FailingWritesTest(StorageTestCase):
         n = self.node("n%d" % k, start=False)
         receipts, refused = [], []
         failed = True
-        if self.start_shimmed(n, after, err):
+        if self.start_or_exit(n, after, err):
             account = self.work(n, receipts, refused)
             failed = n.call("getinfo")["critical_alerts"] > 0
             if failed:
@@ -313,7 +317,7 @@ class FailingWritesTest(StorageTestCase):
     def test_fail_at_many_points(self):
         # how many counted calls a start, the work and a stop make without failures
         n = self.node("calibrate", start=False)
-        self.assertTrue(self.start_shimmed(n, 10 ** 9, "EIO"))
+        self.assertTrue(self.start_or_exit(n, 10 ** 9, "EIO"))
         self.work(n, [], [])
         self.assertEqual(n.stop(), 0)
         total = calls_counted(n)
