@@ -113,7 +113,9 @@ class StorageTestCase(fw.NodeTestCase):
 
     def check_outage(self, n, account, receipts):
         """The node failed a write: -32004 for submissions, reads and /health and /metrics
-        answer, the critical node alert is listed."""
+        answer, the critical node alert is listed. `account`: one to read (None: the house
+        account)."""
+        account = account or fw.HOUSE
         self.assertRPCError(fw.UNAVAILABLE, n.open_account)
         self.assertRPCError(fw.UNAVAILABLE, n.deposit, account, "VND", "1000")
         info = n.call("getinfo")
