@@ -26,10 +26,12 @@ SHIM = os.path.join(fw.BUILDDIR, "tests", "shim", "failio.so")
 
 
 @contextlib.contextmanager
-def failio(node, after, err="ENOSPC"):
+def failio(node, after, err="ENOSPC", count=None):
     """Processes started inside run under tests/shim/failio.so, failing the writes and syncs
-    of `node`'s datadir from the one after the first `after` on; its log is DATADIR.failio."""
+    of `node`'s datadir from the one after the first `after` on (`count` of them, else all);
+    its log is DATADIR.failio."""
     env = {"LD_PRELOAD": SHIM, "SBX_FAILIO_AFTER": str(after), "SBX_FAILIO_ERRNO": err,
+           "SBX_FAILIO_COUNT": "" if count is None else str(count),
            "SBX_FAILIO_PATH": node.datadir + "/", "SBX_FAILIO_LOG": node.datadir + ".failio",
            # an AddressSanitizer build of sbxd: the shim comes before its runtime, which is fine
            "ASAN_OPTIONS": ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
@@ -133,7 +135,7 @@ class StorageTestCase(fw.NodeTestCase):
         self.assertEqual(status, 200)
         self.assertIn(b'sbx_node_alerts_total{kind="storage_failed",severity="critical"} 1', body)
 
-    def start_or_exit(self, n, after=None, err="ENOSPC"):
+    def start_or_exit(self, n, after=None, err="ENOSPC", count=None):
         """Start `n` (under the shim failing after `after` calls unless None); True when it
         serves, False when it exited (a write of its start failed) with a non-zero status. On
         new ports when one was taken meanwhile."""
@@ -150,7 +152,7 @@ class StorageTestCase(fw.NodeTestCase):
         for _ in range(3):
             n.rpcport, n.p2pport = fw.free_port(), fw.free_port()
             seen = os.path.getsize(n.log_path) if os.path.exists(n.log_path) else 0
-            with failio(n, after, err) if after is not None else contextlib.nullcontext():
+            with failio(n, after, err, count) if after is not None else contextlib.nullcontext():
                 n.start(wait=False)
             if fw.in_time(up, fw.START_TIMEOUT, "sbxd serving or exited") == "serving":
                 return True
@@ -268,6 +270,7 @@ class DiskFullTest(StorageTestCase):
         start(n)
         self.check_ledger(n, receipts)
         n.open_account()
+        self.assertEqual(health(n), (200, {"status": "ok", "reasons": []}))
         tip = n.call("getinfo")["tip_hash"]
         self.assertEqual(n.stop(), 0)
         start(n)
@@ -288,14 +291,16 @@ class FailingWritesTest(StorageTestCase):
         super().setUp()
         need_shim(self)
 
-    def one_run(self, k, after, err):
-        """Start under the shim failing after `after` calls, work, stop; start without it and
-        check. Returns whether the shim failed a call (in the start, the work or the stop)."""
+    def one_run(self, k, after, err, count=None):
+        """Start under the shim failing after `after` calls (`count` of them, else all), work,
+        stop; start without it and check. Returns whether the shim failed a call (in the
+        start, the work or the stop)."""
         n = self.node("n%d" % k, start=False)
         receipts, refused = [], []
-        if self.start_or_exit(n, after, err):
+        if self.start_or_exit(n, after, err, count):
             account = self.work(n, receipts, refused)
             if n.call("getinfo")["critical_alerts"] > 0:
+                # also when the writes would go through again: no retry in the process
                 self.check_outage(n, account, receipts)
             else:
                 self.assertEqual(refused, [])
@@ -313,6 +318,8 @@ class FailingWritesTest(StorageTestCase):
         _, r = n.open_account()
         receipts.append((r["txid"], r["height"], "accepted"))
         self.check_ledger(n, receipts)
+        # in service again, also when the storage_failed alert could be kept in the store
+        self.assertEqual(health(n), (200, {"status": "ok", "reasons": []}))
         self.assertEqual(n.stop(), 0, n.tail())
         return reached
 
@@ -337,6 +344,10 @@ class FailingWritesTest(StorageTestCase):
         # a run may make a call or two fewer than the calibration did
         self.assertGreaterEqual(reached, 18, "the failure came in %d runs of 20 only (%d calls "
                                 "counted)" % (reached, total))
+        # one write fails, the next ones would go through (space came back at once): the node
+        # still takes no submission until it is restarted
+        with self.subTest(after=total // 2, count=1):
+            self.assertTrue(self.one_run(20, total // 2, "ENOSPC", count=1))
 
 
 class FollowerWriteFailureTest(StorageTestCase):
