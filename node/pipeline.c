@@ -16,7 +16,8 @@
  * a business transaction is encoded and hashed on that thread, before the lock); node_check and
  * node_queue_depth on any thread; node_pipeline_start and node_pipeline_stop on the node's
  * event-loop thread; worker_main and work on the worker threads; sequencer_main and the seq_*
- * and sequence functions on the sequencer thread. The
+ * and sequence functions on the sequencer thread; node_pipeline_fail on the sequencer or the
+ * committer. The
  * node_pipeline_jobq_* helpers run on whichever thread owns the queue (mu held for the shared
  * ones).
  */
@@ -743,6 +744,19 @@ submit_job(struct node *n, struct job *j, node_done_fn fn, void *arg)
     node_refuse_now(fn, arg, rc, why);
 }
 
+/* A regulator or observer whose store failed refuses what it would relay at once: it could not
+ * write the block that answers it. 1 when refused. */
+static int
+relay_refused(struct node *n, node_done_fn fn, void *arg)
+{
+    char text[SBX_ERR_MSG_MAX];
+
+    if (!atomic_load(&n->failed))
+        return 0;
+    node_refuse_now(fn, arg, SBX_EUNAVAIL, failure_text(n, text, sizeof(text)));
+    return 1;
+}
+
 void
 node_pipeline_submit(struct node *n, struct node_sink *sink, const struct ledger_tx *tx,
                      node_done_fn fn, void *arg)
@@ -756,7 +770,8 @@ node_pipeline_submit(struct node *n, struct node_sink *sink, const struct ledger
     if (n->role != NODE_ROLE_OPERATOR) {
         struct ledger_tx t = *tx;
 
-        node_relay_submit(n, &t, NULL, 0, 0, fn, arg);
+        if (!relay_refused(n, fn, arg))
+            node_relay_submit(n, &t, NULL, 0, 0, fn, arg);
         return;
     }
     j = job_new(fn, arg);
@@ -789,8 +804,11 @@ node_pipeline_submit_raw(struct node *n, struct node_sink *sink, const uint8_t *
         struct ledger_tx tx;
         struct sbx_err err;
         size_t ulen;
-        int rc = ledger_tx_decode(&tx, raw, len, &ulen, &err);
+        int rc;
 
+        if (relay_refused(n, fn, arg))
+            return;
+        rc = ledger_tx_decode(&tx, raw, len, &ulen, &err);
         if (rc) {
             node_refuse_now(fn, arg, rc, err.msg);
             return;

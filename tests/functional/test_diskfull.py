@@ -386,6 +386,13 @@ class FollowerWriteFailureTest(StorageTestCase):
         self.assertLess(held, receipts[-1][1], "the regulator wrote every block")
         reg.call("getblock", {"height": held})
         reg.call("getaccount", {"account": buyer})
+        # a directive is refused at once, not relayed to time out: the regulator could not
+        # write the block that answers it
+        self.assertRPCError(fw.UNAVAILABLE, reg.call, "submitdirective", {
+            "kind": "set_param", "name": "price.max_age_s", "value": 600,
+            "reason": "functional test", "legal_basis": "test licence 1.2"})
+        kinds = [a["kind"] for a in reg.call("listnodealerts")["items"]]
+        self.assertNotIn("directive_timeout", kinds)
         # it attests nothing above what it wrote
         sup = op.call("getsupervision")
         self.assertLessEqual(sup["regulators"][0].get("attested_height") or 0, held, sup)
