@@ -38,7 +38,12 @@ struct ledger_store {
     leveldb_writeoptions_t *wsync;
     leveldb_writeoptions_t *wnosync;
     _Atomic uint64_t written[LEDGER_STORE_KINDS]; /* bytes committed, by key kind */
+    _Atomic int write_failure; /* enum write_failure of the first failed commit (any thread) */
 };
+
+/* Why a commit failed, as far as LevelDB's message tells (it names strerror's text). */
+enum write_failure { WF_NONE, WF_DISK_FULL, WF_IO, WF_OTHER };
+static const char *const write_failure_names[] = {NULL, "disk_full", "io_error", "write_error"};
 
 struct ledger_store_batch {
     leveldb_writebatch_t *wb;
@@ -627,6 +632,19 @@ ledger_store_batch_append(struct ledger_store_batch *dst, const struct ledger_st
         dst->written[i] += src->written[i];
 }
 
+/* Remember why the first commit failed (later ones keep the first cause). */
+static void
+note_write_failure(struct ledger_store *s, const char *msg)
+{
+    int kind = WF_OTHER, none = WF_NONE;
+
+    if (strstr(msg, "No space left") != NULL || strstr(msg, "quota exceeded") != NULL)
+        kind = WF_DISK_FULL;
+    else if (strstr(msg, "Input/output error") != NULL)
+        kind = WF_IO;
+    atomic_compare_exchange_strong(&s->write_failure, &none, kind);
+}
+
 int
 ledger_store_commit(struct ledger_store *s, struct ledger_store_batch *b, int sync,
                     struct sbx_err *err)
@@ -634,12 +652,20 @@ ledger_store_commit(struct ledger_store *s, struct ledger_store_batch *b, int sy
     char *errp = NULL;
 
     leveldb_write(s->db, sync ? s->wsync : s->wnosync, b->wb, &errp);
-    if (errp != NULL)
+    if (errp != NULL) {
+        note_write_failure(s, errp);
         return db_error(errp, "commit", err);
+    }
     for (size_t i = 0; i < LEDGER_STORE_KINDS; i++)
         if (b->written[i] != 0)
             atomic_fetch_add_explicit(&s->written[i], b->written[i], memory_order_relaxed);
     return SBX_OK;
+}
+
+const char *
+ledger_store_write_failure(struct ledger_store *s)
+{
+    return write_failure_names[atomic_load(&s->write_failure)];
 }
 
 void

@@ -221,6 +221,10 @@ void ledger_store_batch_append(struct ledger_store_batch *dst,
 /* Write the batch; `sync` = fsync before returning. SBX_EIO with the LevelDB message logged. */
 int ledger_store_commit(struct ledger_store *s, struct ledger_store_batch *b, int sync,
                         struct sbx_err *err) SBX_WARN_UNUSED;
+/* Why the first commit that failed since the store was opened failed, as a stable word:
+ * "disk_full" (ENOSPC, EDQUOT), "io_error" (EIO) or "write_error" (anything else LevelDB
+ * reported); NULL while every commit has succeeded. Any thread. */
+const char *ledger_store_write_failure(struct ledger_store *s);
 /* The key and value bytes committed since the store was opened, by key kind (out[kind]; a
  * delete counts its key): what each record family costs the write path. */
 void ledger_store_written(struct ledger_store *s, uint64_t out[static LEDGER_STORE_KINDS]);

@@ -10,11 +10,14 @@
  * node_chain_last_substantive on any thread.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ledger/locate.h"
@@ -106,8 +109,9 @@ node_chain_alloc(const char *dir)
 
 static int replay_after_checkpoint(struct node_chain *c, struct sbx_err *err);
 
-int
-node_chain_create(const char *dir, const uint8_t *genesis_block, size_t len, struct sbx_err *err)
+/* Make the chain in `dir` from the genesis block; `dir` may exist without a chain. */
+static int
+create_in(const char *dir, const uint8_t *genesis_block, size_t len, struct sbx_err *err)
 {
     struct node_chain *c = node_chain_alloc(dir);
     struct ledger_tip tip;
@@ -126,6 +130,56 @@ node_chain_create(const char *dir, const uint8_t *genesis_block, size_t len, str
     rc = node_chain_apply(c, genesis_block, len, NULL, err);
 out:
     chain_free(c);
+    return rc;
+}
+
+/* Sync the directory that holds `path`, so that a rename into it is durable. */
+static int
+sync_parent(const char *path, struct sbx_err *err)
+{
+    char *dir = strdup(path), *slash;
+    int fd, rc = SBX_OK;
+
+    if (dir == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+    fd = open(slash != NULL ? dir : ".", O_RDONLY | O_DIRECTORY);
+    if (fd < 0 || fsync(fd) != 0)
+        rc =
+            sbx_err_set(err, SBX_EIO, "cannot sync the directory of %s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return rc;
+}
+
+int
+node_chain_create(const char *dir, const uint8_t *genesis_block, size_t len, struct sbx_err *err)
+{
+    struct stat st;
+    size_t n = strlen(dir) + sizeof(".new");
+    char *tmp;
+    int rc;
+
+    if (stat(dir, &st) == 0)
+        return create_in(dir, genesis_block, len, err);
+    /* Made aside and renamed once block 0 is synced: a start that fails half-way (a full disk)
+     * leaves no half-made store where the next start looks for a chain; that start removes the
+     * leftover and begins again. */
+    tmp = malloc(n);
+    if (tmp == NULL)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    snprintf(tmp, n, "%s.new", dir);
+    rmtree(tmp);
+    rc = create_in(tmp, genesis_block, len, err);
+    if (rc == SBX_OK && rename(tmp, dir) != 0)
+        rc = sbx_err_set(err, SBX_EIO, "cannot rename %s to %s: %s", tmp, dir, strerror(errno));
+    rc = rc ? rc : sync_parent(dir, err);
+    free(tmp);
     return rc;
 }
 

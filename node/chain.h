@@ -59,7 +59,8 @@ struct node_sealed {
 };
 
 /* Create a chain in `dir` (which must not hold one) from an encoded genesis block: block 0 with
- * one LEDGER_TX_GENESIS transaction signed by the operator key, produced by that key. */
+ * one LEDGER_TX_GENESIS transaction signed by the operator key, produced by that key. A `dir`
+ * that does not exist yet appears only once block 0 is synced (made in `dir`.new, renamed). */
 int node_chain_create(const char *dir, const uint8_t *genesis_block, size_t len,
                       struct sbx_err *err) SBX_WARN_UNUSED;
 

@@ -11,7 +11,7 @@
  * node_commit_idle_locked, node_commit_complete_locked and node_commit_complete_one on the
  * sequencer, workers, applier or committer (mu held or taken); node_commit_init,
  * node_commit_start, node_commit_stop, node_commit_deliver, done_cb, notify and node_tip on the
- * event-loop thread.
+ * event-loop thread; node_storage_failure on any thread.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -69,37 +69,66 @@ node_commit_complete_one(struct node *n, struct job *j)
 
 /* ------------------------------------------------------------------ the committer */
 
-/* Write the blocks of `list` in one commit; on failure refuse their jobs and stop taking
- * submissions. Returns SBX_OK or the error. `arr` is grown to hold the blocks. */
+/* The first failed write: the node stops taking submissions (reads go on) and raises the
+ * critical node alert storage_failed. A failed write is not retried: LevelDB keeps a failed
+ * sync as the open database's error, and the engine's state is already past the block. */
+static void
+commit_failed(struct node *n, uint64_t height, const char *detail)
+{
+    const char *cause;
+
+    LOG_ERROR(LOG_NODE, "writing block %llu failed: %s; the node stops taking submissions",
+              (unsigned long long)height, detail);
+    node_pipeline_fail(n, NODE_FAILURE_STORE);
+    cause = node_storage_failure(n);
+    if (cause == NULL)
+        return; /* an internal failure came first: already reported */
+    node_alert(n, NODE_ALERT_CRITICAL, "storage_failed", height, NULL, NULL,
+               "block %llu could not be written (%s): submissions are refused (-32004) until "
+               "the node is restarted; reads go on",
+               (unsigned long long)height, cause);
+}
+
+/* Write the blocks of `list` in one commit; on failure refuse their jobs (-32004: none of them
+ * was acknowledged) and stop taking submissions. Returns SBX_OK or the error. `arr` is grown to
+ * hold the blocks. */
 static int
 commit_write(struct node *n, struct sealed_list *list, size_t k, struct node_sealed ***arr,
              size_t *cap)
 {
     struct sealed_item *it;
     struct sbx_err err;
-    int rc;
+    char text[SBX_ERR_MSG_MAX];
+    int rc, before;
 
     if (array_reserve(arr, k, cap, sizeof(**arr), k) != SBX_OK)
         SBX_BUG("out of memory in the committer");
     k = 0;
     for (it = STAILQ_FIRST(list); it != NULL; it = STAILQ_NEXT(it, link))
         (*arr)[k++] = &it->s;
-    rc = atomic_load(&n->failed) ? SBX_EIO : node_chain_write_all(n->chain, *arr, k, &err);
-    if (rc) {
-        if (!atomic_load(&n->failed))
-            LOG_ERROR(LOG_NODE, "writing block %llu failed: %s; the node stops taking submissions",
-                      (unsigned long long)STAILQ_FIRST(list)->s.tip.height, err.msg);
-        atomic_store(&n->failed, 1);
-        for (it = STAILQ_FIRST(list); it != NULL; it = STAILQ_NEXT(it, link)) {
-            struct job *j;
-
-            for (j = STAILQ_FIRST(&it->jobs.head); j != NULL; j = STAILQ_NEXT(j, link))
-                node_result_refuse(&j->res, SBX_EIO, "the block could not be written");
-        }
-    } else {
+    before = atomic_load(&n->failed);
+    rc = before ? SBX_EIO : node_chain_write_all(n->chain, *arr, k, &err);
+    if (rc == SBX_OK) {
         LOG_DEBUG(LOG_STORE, "blocks %llu..%llu written (%zu)",
                   (unsigned long long)STAILQ_FIRST(list)->s.tip.height,
                   (unsigned long long)(*arr)[k - 1]->tip.height, k);
+        return SBX_OK;
+    }
+    if (!before)
+        commit_failed(n, STAILQ_FIRST(list)->s.tip.height, err.msg);
+    if (node_storage_failure(n) != NULL)
+        snprintf(text, sizeof(text),
+                 "storage_failed: the block holding this submission could not be written (%s); "
+                 "it was not acknowledged: submit it again with the same id once the node is back",
+                 node_storage_failure(n));
+    else
+        snprintf(text, sizeof(text), "%s",
+                 "the node has stopped after an error; this submission was not acknowledged");
+    for (it = STAILQ_FIRST(list); it != NULL; it = STAILQ_NEXT(it, link)) {
+        struct job *j;
+
+        for (j = STAILQ_FIRST(&it->jobs.head); j != NULL; j = STAILQ_NEXT(j, link))
+            node_result_refuse(&j->res, SBX_EUNAVAIL, text);
     }
     return rc;
 }
@@ -282,6 +311,14 @@ node_commit_start(struct node *n)
 {
     if (pthread_create(&n->commit.thr, NULL, committer_main, n) != 0)
         SBX_BUG("cannot start the committer thread");
+}
+
+const char *
+node_storage_failure(struct node *n)
+{
+    if (atomic_load(&n->failed) != NODE_FAILURE_STORE)
+        return NULL;
+    return ledger_store_write_failure(node_chain_store(n->chain));
 }
 
 void

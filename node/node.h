@@ -255,8 +255,12 @@ struct node_metrics_snapshot {
 void node_metrics_get(struct node *n, struct node_metrics_snapshot *out);
 /* Event loop (node/net.c): a regulator attested a block `seconds` after it became durable. */
 void node_metrics_observe_attestation(struct node *n, double seconds);
-/* 1 once the node stopped taking submissions after a failed write (any thread). */
+/* Not 0 once the node stopped taking submissions after an internal error or a failed write
+ * (any thread). */
 int node_failed(struct node *n);
+/* After a failed write: why the store could not write, a stable word ("disk_full", "io_error",
+ * "write_error"); NULL while the store writes (any thread). */
+const char *node_storage_failure(struct node *n);
 
 /* Dry run of a transaction against the current state (checktrade): no record, no signature.
  * Takes the state lock itself. */

@@ -249,8 +249,9 @@ struct node {
     pthread_mutex_t state_mu; /* the engine's state */
     pthread_mutex_t mu;       /* the queues between the threads and the durable tip */
 
-    /* the node stopped taking submissions after an internal error: written by the sequencer
-     * and the committer, read by the event loop */
+    /* enum node_failure: the node stopped taking submissions after an internal error or a
+     * failed write; set once (node_pipeline_fail) by the sequencer or the committer, read by
+     * any thread */
     _Atomic int failed;
     int stopping; /* mu: node_close has begun (written on the event-loop thread) */
 
@@ -281,6 +282,15 @@ void node_result_refuse(struct node_result *r, int rc, const char *msg);
 void node_refuse_now(node_done_fn fn, void *arg, int rc, const char *msg);
 
 /* ------------------------------------------------------------------ pipeline.c */
+
+/* Why the node takes no more submissions (struct node's `failed`). */
+enum node_failure {
+    NODE_FAILURE_NONE = 0,
+    NODE_FAILURE_INTERNAL, /* the sequencer could not build or seal a block */
+    NODE_FAILURE_STORE,    /* a block could not be written (ledger_store_write_failure says why) */
+};
+/* Record the first failure (a later one keeps the first cause); any thread. */
+void node_pipeline_fail(struct node *n, enum node_failure why);
 
 void node_pipeline_jobq_init(struct jobq *q);
 void node_pipeline_jobq_push(struct jobq *q, struct job *j);

@@ -16,7 +16,8 @@
  * a business transaction is encoded and hashed on that thread, before the lock); node_check and
  * node_queue_depth on any thread; node_pipeline_start and node_pipeline_stop on the node's
  * event-loop thread; worker_main and work on the worker threads; sequencer_main and the seq_*
- * and sequence functions on the sequencer thread. The
+ * and sequence functions on the sequencer thread; node_pipeline_fail on the sequencer or the
+ * committer. The
  * node_pipeline_jobq_* helpers run on whichever thread owns the queue (mu held for the shared
  * ones).
  */
@@ -426,7 +427,7 @@ sequence(struct node *n, struct job *j, int64_t now, struct jobq *deferred, stru
     }
     if (rc) {
         LOG_ERROR(LOG_NODE, "sequencer: %s; the node stops taking submissions", sbx_rc_name(rc));
-        atomic_store(&n->failed, 1);
+        node_pipeline_fail(n, NODE_FAILURE_INTERNAL);
         node_result_refuse(&j->res, SBX_EINTERNAL, "internal error");
         node_pipeline_jobq_push(decided, j);
         return 0;
@@ -436,6 +437,32 @@ sequence(struct node *n, struct job *j, int64_t now, struct jobq *deferred, stru
     j->res.rc = cres.verdict.status == LEDGER_VERDICT_ACCEPTED ? SBX_OK : SBX_EREJECTED;
     snprintf(j->res.message, sizeof(j->res.message), "%s", cres.message);
     return 1;
+}
+
+/* ------------------------------------------------------------------ failure (any thread) */
+
+void
+node_pipeline_fail(struct node *n, enum node_failure why)
+{
+    int none = NODE_FAILURE_NONE;
+
+    atomic_compare_exchange_strong(&n->failed, &none, (int)why);
+}
+
+/* Why a submission is refused once the node has failed (its `failed` set): the text of the
+ * -32004 answer, in `text` when it names the store's cause. */
+static const char *
+failure_text(struct node *n, char *text, size_t len)
+{
+    const char *cause = node_storage_failure(n);
+
+    if (cause == NULL)
+        return "the node has stopped after an error";
+    snprintf(text, len,
+             "storage_failed: the node's store cannot write (%s); reads are served, submissions "
+             "are refused until the node is restarted",
+             cause);
+    return text;
 }
 
 /* What the sequencer holds between its rounds (sequencer thread only). */
@@ -520,7 +547,7 @@ seq_decide(struct node *n, struct seq_state *st, struct jobq *take, struct jobq 
         struct sbx_err err;
 
         if (node_chain_begin(n->chain, now) != SBX_OK) {
-            atomic_store(&n->failed, 1);
+            node_pipeline_fail(n, NODE_FAILURE_INTERNAL);
         } else {
             st->open = 1;
             st->opened_us = time_mono_us();
@@ -532,7 +559,9 @@ seq_decide(struct node *n, struct seq_state *st, struct jobq *take, struct jobq 
     }
     while ((j = node_pipeline_jobq_pop(take)) != NULL) {
         if (atomic_load(&n->failed)) {
-            node_result_refuse(&j->res, SBX_EUNAVAIL, "the node has stopped after an error");
+            char text[SBX_ERR_MSG_MAX];
+
+            node_result_refuse(&j->res, SBX_EUNAVAIL, failure_text(n, text, sizeof(text)));
             node_pipeline_jobq_push(decided, j);
         } else if (sequence(n, j, now, &st->deferred, decided)) {
             node_pipeline_jobq_push(&st->block, j);
@@ -579,7 +608,7 @@ seq_seal(struct node *n, struct seq_state *st)
     if (rc) {
         LOG_ERROR(LOG_NODE, "sealing a block failed: %s; the node stops taking submissions",
                   rc == SBX_ENOMEM ? "out of memory" : err.msg);
-        atomic_store(&n->failed, 1);
+        node_pipeline_fail(n, NODE_FAILURE_INTERNAL);
         free(it);
         for (j = STAILQ_FIRST(&st->block.head); j != NULL; j = STAILQ_NEXT(j, link))
             node_result_refuse(&j->res, SBX_EINTERNAL, "internal error");
@@ -667,14 +696,14 @@ node_pipeline_stop(struct node *n)
  * by the caller) for the sequencer. SBX_OK, or the refusal's code and `*why` (the job is then
  * still the caller's). */
 static int
-admit_enqueue(struct node *n, struct job *j, const char **why)
+admit_enqueue(struct node *n, struct job *j, const char **why, char text[static SBX_ERR_MSG_MAX])
 {
     int rc = SBX_OK;
 
     pthread_mutex_lock(&n->mu);
     if (n->stopping || atomic_load(&n->failed)) {
         rc = SBX_EUNAVAIL;
-        *why = n->stopping ? "the node is shutting down" : "the node has stopped after an error";
+        *why = n->stopping ? "the node is shutting down" : failure_text(n, text, SBX_ERR_MSG_MAX);
     } else if (n->pipe.inflight >= (size_t)n->cfg.queue_max) {
         rc = SBX_EOVERLOAD;
         *why = "the submission queue is full; retry later";
@@ -703,6 +732,7 @@ static void
 submit_job(struct node *n, struct job *j, node_done_fn fn, void *arg)
 {
     const char *why = "out of memory";
+    char text[SBX_ERR_MSG_MAX];
     struct sbx_err err;
     int rc = j != NULL ? SBX_OK : SBX_ENOMEM;
 
@@ -714,12 +744,25 @@ submit_job(struct node *n, struct job *j, node_done_fn fn, void *arg)
             memcpy(j->res.txid, j->txid, 32);
         why = err.msg;
     }
-    rc = rc ? rc : admit_enqueue(n, j, &why);
+    rc = rc ? rc : admit_enqueue(n, j, &why, text);
     if (rc == SBX_OK)
         return;
     if (j != NULL)
         node_pipeline_job_free(j);
     node_refuse_now(fn, arg, rc, why);
+}
+
+/* A regulator or observer whose store failed refuses what it would relay at once: it could not
+ * write the block that answers it. 1 when refused. */
+static int
+relay_refused(struct node *n, node_done_fn fn, void *arg)
+{
+    char text[SBX_ERR_MSG_MAX];
+
+    if (!atomic_load(&n->failed))
+        return 0;
+    node_refuse_now(fn, arg, SBX_EUNAVAIL, failure_text(n, text, sizeof(text)));
+    return 1;
 }
 
 void
@@ -735,7 +778,8 @@ node_pipeline_submit(struct node *n, struct node_sink *sink, const struct ledger
     if (n->role != NODE_ROLE_OPERATOR) {
         struct ledger_tx t = *tx;
 
-        node_relay_submit(n, &t, NULL, 0, 0, fn, arg);
+        if (!relay_refused(n, fn, arg))
+            node_relay_submit(n, &t, NULL, 0, 0, fn, arg);
         return;
     }
     j = job_new(fn, arg);
@@ -768,8 +812,11 @@ node_pipeline_submit_raw(struct node *n, struct node_sink *sink, const uint8_t *
         struct ledger_tx tx;
         struct sbx_err err;
         size_t ulen;
-        int rc = ledger_tx_decode(&tx, raw, len, &ulen, &err);
+        int rc;
 
+        if (relay_refused(n, fn, arg))
+            return;
+        rc = ledger_tx_decode(&tx, raw, len, &ulen, &err);
         if (rc) {
             node_refuse_now(fn, arg, rc, err.msg);
             return;

@@ -1,8 +1,9 @@
 /* GET /health: failed when the node cannot do its job (a follower that stopped following after
- * a refused block or an equivocation, an open critical node alert, a store that could not write,
- * an operator whose regulators no longer supervise it), degraded when it soon may not (a
- * follower without any peer link, supervision lag past half of supervision.max_lag_s), ok
- * otherwise. Each reason is a stable machine-readable word first, then detail.
+ * a refused block or an equivocation, a critical node alert on record but storage_failed, a
+ * store that could not write since the start, an operator whose regulators no longer supervise
+ * it), degraded when it soon may not (a follower without any peer link, supervision lag past
+ * half of supervision.max_lag_s), ok otherwise. Each reason is a stable machine-readable word
+ * first, then detail.
  *
  * Threads: event loop only (the node's figures come through the snapshot functions).
  */
@@ -57,18 +58,45 @@ check_supervision(struct node *node, int64_t now_ms, json_t *reasons, enum level
     free(st);
 }
 
+/* The critical node alerts on record but storage_failed: the `store` reason reports a failed
+ * write while it lasts, and a restart ends it (the alert, kept if the store could still write
+ * it, is history then, not a reason to stay out of service). */
+static size_t
+critical_alerts(struct node *node)
+{
+    json_t *a = node_alerts_json(node), *item;
+    size_t i, k = 0;
+
+    json_array_foreach(a, i, item)
+    {
+        const char *sev = json_string_value(json_object_get(item, "severity"));
+        const char *kind = json_string_value(json_object_get(item, "kind"));
+
+        if (sev != NULL && strcmp(sev, "critical") == 0 &&
+            (kind == NULL || strcmp(kind, "storage_failed") != 0))
+            k++;
+    }
+    json_decref(a);
+    return k;
+}
+
 json_t *
 rpc_health_json(struct node *node, int64_t now_ms)
 {
     static const char *const names[] = {"ok", "degraded", "failed"};
     json_t *reasons = json_array();
     enum level lvl = OK;
-    size_t critical = node_alert_count(node, NODE_ALERT_CRITICAL);
+    size_t critical = critical_alerts(node);
 
     if (reasons == NULL)
         return NULL;
-    if (node_failed(node))
-        reason(reasons, &lvl, FAILED, "store: a block could not be written");
+    if (node_storage_failure(node) != NULL)
+        reason(reasons, &lvl, FAILED,
+               "store: a block could not be written (%s): submissions are refused until the node "
+               "is restarted",
+               node_storage_failure(node));
+    else if (node_failed(node))
+        reason(reasons, &lvl, FAILED, "store: the node stopped taking submissions after an error");
     if (!node_following(node))
         reason(reasons, &lvl, FAILED,
                "not_following: a block was refused or the producer equivocated");

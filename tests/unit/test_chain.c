@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -667,6 +668,38 @@ test_checkpoint_replay(void **state)
     free(fdir);
 }
 
+/* A new chain is made aside and renamed once block 0 is synced: a leftover half-made store (a
+ * first start that failed, a full disk) is removed and made again; a chain already there is
+ * not touched. */
+static void
+test_chain_create_aside(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger_store *half = NULL;
+    struct node_chain *c = NULL;
+    struct sbx_err err;
+    struct buf raw;
+    struct stat st;
+    char *fdir = test_tmpdir(), path[4096], tmp[4200];
+
+    snprintf(path, sizeof(path), "%s/ledger", fdir);
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
+    assert_int_equal(ledger_store_get_block(node_store(f->node), 0, &raw, &err), SBX_OK);
+    /* what a start that failed after making the store, before block 0, leaves */
+    assert_int_equal(ledger_store_open(&half, tmp, 1, &err), SBX_OK);
+    ledger_store_close(half);
+    assert_int_equal(node_chain_create(path, raw.data, raw.len, &err), SBX_OK);
+    assert_int_not_equal(stat(tmp, &st), 0);
+    assert_int_equal(node_chain_open(&c, path, 0, 1, &err), SBX_OK);
+    assert_int_equal(node_chain_tip(c)->height, 0);
+    node_chain_close(c);
+    assert_int_equal(node_chain_create(path, raw.data, raw.len, &err), SBX_ECONFLICT);
+    buf_release(&raw);
+    test_rmtree(fdir);
+    free(fdir);
+}
+
 /* The tally of what the blocks hold (GET /metrics): the operator counts as it builds, a follower
  * as it applies the same blocks, to the same figures; it is kept with each checkpoint, and a
  * follower that stopped without one (a crash) counts the replayed blocks again, once. */
@@ -939,6 +972,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_liabilities_day_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tally, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_create_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_overload_and_dry_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_and_reindex_find_corrupt_block, setup,

@@ -1,6 +1,7 @@
 /* Unit tests of ledger/store.c: opening and the schema check, synced commits that survive a
  * reopen, atomic batches (all of a block or nothing), prefix scans both ways, the bytes written
- * by kind; and of ledger/index.c: the merge of every asset's range of the by-asset index.
+ * by kind, the cause of a failed commit; and of ledger/index.c: the merge of every asset's range of
+ * the by-asset index.
  */
 #include "tests/unit/test_common.h"
 #include "tests/unit/test_ledger.h"
@@ -8,9 +9,11 @@
 
 #include "ledger/index.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void
 test_store_open(void **state)
@@ -491,6 +494,47 @@ test_index_merge(void **state)
     store_dir_free(tmp, dir);
 }
 
+/* A commit the file system refuses (here: over RLIMIT_FSIZE, EFBIG) fails with SBX_EIO and
+ * leaves its cause; none before, and the first cause stays. */
+static void
+test_store_write_failure(void **state)
+{
+    char *tmp, *dir = store_dir_new(&tmp);
+    struct ledger_store *s = open_ok(dir, 1);
+    struct ledger_store_batch *b = ledger_store_batch_new();
+    static uint8_t big[256 * 1024];
+    struct rlimit old, small;
+    void (*old_xfsz)(int);
+    struct sbx_err err;
+
+    (void)state;
+    assert_non_null(b);
+    assert_null(ledger_store_write_failure(s));
+    ledger_store_batch_put(b, "Aone", 4, "x", 1);
+    assert_int_equal(ledger_store_commit(s, b, 1, &err), SBX_OK);
+    assert_null(ledger_store_write_failure(s));
+    ledger_store_batch_free(b);
+
+    b = ledger_store_batch_new();
+    assert_non_null(b);
+    ledger_store_batch_put(b, "Abig", 4, big, sizeof(big));
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 64 * 1024;
+    old_xfsz = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    sbx_err_clear(&err);
+    assert_int_equal(ledger_store_commit(s, b, 1, &err), SBX_EIO);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_xfsz);
+    assert_non_null(strstr(err.msg, "commit failed"));
+    assert_string_equal(ledger_store_write_failure(s), "write_error");
+    ledger_store_batch_free(b);
+
+    ledger_store_close(s);
+    store_dir_free(tmp, dir);
+}
+
 int
 test_ledger_store_run(void)
 {
@@ -498,7 +542,7 @@ test_ledger_store_run(void)
         cmocka_unit_test(test_store_open),          cmocka_unit_test(test_store_schema),
         cmocka_unit_test(test_store_commit_reopen), cmocka_unit_test(test_store_atomic),
         cmocka_unit_test(test_store_scan),          cmocka_unit_test(test_store_written),
-        cmocka_unit_test(test_index_merge),
+        cmocka_unit_test(test_index_merge),         cmocka_unit_test(test_store_write_failure),
     };
 
     return cmocka_run_group_tests_name("ledger_store", tests, chainbuild_group_setup,
