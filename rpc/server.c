@@ -321,6 +321,8 @@ page_render(struct rpc_server *s, struct rpc_http *h, int cancelled)
         h->code = rpc_health_render(s->node, time_now_ms(), h->body);
     else if (rpc_metrics_render(s->metrics, s->node, time_now_ms(), h->body) == SBX_OK)
         h->code = 200;
+    if (h->page == PAGE_METRICS && h->code == 200)
+        rpc_server_door_metrics(s, h->body);
 }
 
 /* On the request's loop: send the page and free the context. */

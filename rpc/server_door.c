@@ -345,6 +345,30 @@ rpc_server_door_close(struct rpc_conn *c)
     c->door.deadline = NULL;
 }
 
+/* ------------------------------------------------------------------ metrics */
+
+void
+rpc_server_door_metrics(struct rpc_server *s, struct evbuffer *out)
+{
+    struct rpc_gate_stats st;
+
+    rpc_gate_stats(s->gate, &st);
+    const struct {
+        const char *event;
+        uint64_t n;
+    } rows[] = {
+        {"refused", st.refused}, {"evicted", st.evicted},   {"failed_login", st.failed},
+        {"locked", st.locked},   {"deadline", st.deadline}, {"accept_error", st.accept_error},
+    };
+
+    evbuffer_add_printf(out,
+                        "# HELP sbx_rpc_frontdoor_total RPC connections and logins turned away "
+                        "at the front door, by event.\n# TYPE sbx_rpc_frontdoor_total counter\n");
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        evbuffer_add_printf(out, "sbx_rpc_frontdoor_total{event=\"%s\"} %llu\n", rows[i].event,
+                            (unsigned long long)rows[i].n);
+}
+
 /* ------------------------------------------------------------------ accept errors */
 
 /* evhttp owns the listeners and gives their error callback its own argument (the evhttp), not

@@ -188,6 +188,8 @@ void rpc_server_door_close(struct rpc_conn *c);
 /* Pause `l`'s listener (doubling up to a second) on accept errors; after l->listener is set.
  * SBX_ENOMEM. */
 int rpc_server_door_listen(struct srv_loop *l) SBX_WARN_UNUSED;
+/* Append the gate's counters (sbx_rpc_frontdoor_total) to a /metrics page. */
+void rpc_server_door_metrics(struct rpc_server *s, struct evbuffer *out);
 /* Forget `l`'s listener (before it is freed). */
 void rpc_server_door_unlisten(struct srv_loop *l);
 
