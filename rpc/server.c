@@ -254,7 +254,7 @@ bev_cb(struct event_base *base, void *arg)
     struct bufferevent *bev = l->s->tls != NULL ? rpc_tls_server_bev(l->s->tls, base)
                                                 : bufferevent_socket_new(base, -1, 0);
 
-    l->accept_wait_ms = 0; /* accept works again: the next error pauses briefly */
+    rpc_server_door_accepted(l);
     if (bev == NULL)
         return NULL;
     if (array_reserve(&l->claims, l->nclaims + 1, &l->claims_cap, sizeof(*l->claims), 16) != SBX_OK)

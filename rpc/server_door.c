@@ -5,7 +5,8 @@
  *     (rpc/gate.h) as unauthenticated. When an unauthenticated cap is reached (per address, or
  *     the slots that are not reserved for authenticated clients), the oldest unauthenticated
  *     connection of this loop (of the same address for the per-address cap) is closed to make
- *     room; with none to close, the new connection is refused (503 to its request).
+ *     room; with none to close, the new connection is refused: 503 to its request if that
+ *     comes within a second, closed unanswered if too many refused ones wait already.
  *   - Deadlines: from accept, the whole header of the first request must arrive within
  *     -rpcheadertimeout, then its whole body within -rpcbodytimeout; bytes that trickle in do
  *     not extend them (evhttp's own timeout is an idle timeout, reset by each byte).
@@ -19,6 +20,11 @@
  *     the connection is closed after that answer. A connection whose first request had valid
  *     credentials is authenticated for its life (keep-alive): later requests are served as
  *     before, with evhttp's idle timeout.
+ *   - Accepting in small batches: libevent accepts every pending connection in one go; during
+ *     a flood that would admit hundreds before the header of any is read, and an honest client
+ *     among them, the oldest of the new ones, would be closed to make room before it could
+ *     show its credentials. The listener stops after ACCEPT_BATCH connections and resumes in
+ *     the same loop pass, so the headers that have arrived are read between batches.
  *   - Accept errors (the file limit): the listener pauses, for a time that doubles up to a
  *     second, instead of spinning on a socket it cannot accept from; one warning per pause.
  */
@@ -42,6 +48,11 @@
 #include "util/log.h"
 #include "util/time.h"
 
+#define ACCEPT_BATCH 8
+/* A refused connection gets this long to send its request (answered 503); beyond this many
+ * waiting on a loop, the next ones are closed unanswered. */
+#define REFUSED_MS 1000
+#define REFUSED_PENDING_MAX 32
 #define ACCEPT_WAIT_MIN_MS 50
 #define ACCEPT_WAIT_MAX_MS 1000
 
@@ -319,10 +330,18 @@ rpc_server_door_open(struct rpc_conn *c, struct bufferevent *bev)
     }
     rpc_gate_addr_of(&c->door.addr, (struct sockaddr *)&ss);
     c->door.deadline = evtimer_new(c->l->base, deadline_cb, c);
-    deadline_arm(c, c->l->s->header_timeout_ms);
-    if (!c->refused)
-        c->refused = !admit(c);
+    c->refused = !admit(c);
     c->door.counted = !c->refused;
+    if (!c->refused) {
+        deadline_arm(c, c->l->s->header_timeout_ms);
+    } else if (c->l->nrefused < REFUSED_PENDING_MAX) {
+        c->l->nrefused++; /* a short while to read its request and answer it 503 */
+        deadline_arm(c, c->l->s->header_timeout_ms < REFUSED_MS ? c->l->s->header_timeout_ms
+                                                                : REFUSED_MS);
+    } else {
+        c->l->nrefused++;
+        deadline_arm(c, 0); /* closed at once, unanswered */
+    }
     bufferevent_getcb(bev, &c->door.rcb, &c->door.wcb, &c->door.ecb, &arg);
     bufferevent_setcb(bev, door_read_cb, door_write_cb, door_event_cb, c);
 }
@@ -339,7 +358,10 @@ rpc_server_door_close(struct rpc_conn *c)
 {
     if (c->door.counted)
         rpc_gate_close(c->l->s->gate, &c->door.addr, c->door.authed);
+    else if (c->refused && c->l->nrefused > 0)
+        c->l->nrefused--;
     c->door.counted = 0;
+    c->refused = 0;
     if (c->door.deadline != NULL)
         event_free(c->door.deadline);
     c->door.deadline = NULL;
@@ -394,6 +416,35 @@ loop_of(const struct evconnlistener *lis)
     return l;
 }
 
+/* The listener may take connections again (unless balance or an accept error paused it). */
+static void
+listener_resume(struct srv_loop *l)
+{
+    if (!l->paused && !l->accept_waiting && l->listener != NULL)
+        evconnlistener_enable(l->listener);
+}
+
+static void
+accept_more_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct srv_loop *l = arg;
+
+    (void)fd;
+    (void)what;
+    l->accept_batch = 0;
+    listener_resume(l);
+}
+
+void
+rpc_server_door_accepted(struct srv_loop *l)
+{
+    l->accept_wait_ms = 0; /* accept works again: the next error pauses briefly */
+    if (++l->accept_batch >= ACCEPT_BATCH && l->listener != NULL) {
+        evconnlistener_disable(l->listener); /* ends libevent's accept loop */
+        event_active(l->accept_more_ev, EV_TIMEOUT, 0);
+    }
+}
+
 static void
 accept_wait_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -402,8 +453,7 @@ accept_wait_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     l->accept_waiting = 0;
-    if (!l->paused && l->listener != NULL)
-        evconnlistener_enable(l->listener);
+    listener_resume(l);
 }
 
 static void
@@ -438,7 +488,8 @@ rpc_server_door_listen(struct srv_loop *l)
     int rc = SBX_ENOMEM;
 
     l->accept_ev = evtimer_new(l->base, accept_wait_cb, l);
-    if (l->accept_ev == NULL)
+    l->accept_more_ev = event_new(l->base, -1, 0, accept_more_cb, l);
+    if (l->accept_ev == NULL || l->accept_more_ev == NULL)
         return SBX_ENOMEM;
     pthread_mutex_lock(&g_lis_lock);
     for (size_t i = 0; i < MAX_LISTENERS && rc != SBX_OK; i++) {
@@ -467,5 +518,8 @@ rpc_server_door_unlisten(struct srv_loop *l)
     pthread_mutex_unlock(&g_lis_lock);
     if (l->accept_ev != NULL)
         event_free(l->accept_ev);
+    if (l->accept_more_ev != NULL)
+        event_free(l->accept_more_ev);
     l->accept_ev = NULL;
+    l->accept_more_ev = NULL;
 }

