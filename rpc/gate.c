@@ -165,7 +165,7 @@ entry_done(struct rpc_gate *g, const struct rpc_gate_addr *a, struct entry *e, i
 }
 
 enum rpc_gate_admit
-rpc_gate_open(struct rpc_gate *g, const struct rpc_gate_addr *a, int64_t now_ms)
+rpc_gate_open(struct rpc_gate *g, const struct rpc_gate_addr *a, int64_t now_ms, int lenient)
 {
     enum rpc_gate_admit v = RPC_GATE_IN;
     struct entry *e;
@@ -176,8 +176,8 @@ rpc_gate_open(struct rpc_gate *g, const struct rpc_gate_addr *a, int64_t now_ms)
         v = g->nunauth > 0 ? RPC_GATE_EVICT_ANY : RPC_GATE_FULL;
     else if (e->n >= g->lim.max_per_addr)
         v = e->nunauth > 0 ? RPC_GATE_EVICT_SAME : RPC_GATE_FULL;
-    else if (e->nunauth >= g->lim.max_unauth)
-        v = RPC_GATE_EVICT_SAME;
+    else if (e->nunauth >= g->lim.max_unauth && !lenient)
+        v = RPC_GATE_EVICT_STALE;
     else if (g->nunauth >= g->lim.max_conns - g->lim.reserve)
         v = RPC_GATE_EVICT_ANY;
     if (v == RPC_GATE_IN) {

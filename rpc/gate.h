@@ -45,10 +45,14 @@ struct rpc_gate_addr {
 
 /* What rpc_gate_open decided for a new connection. */
 enum rpc_gate_admit {
-    RPC_GATE_IN,         /* counted in, unauthenticated */
-    RPC_GATE_EVICT_SAME, /* an unauthenticated connection of the same address must go first */
-    RPC_GATE_EVICT_ANY,  /* an unauthenticated connection (any address) must go first */
-    RPC_GATE_FULL,       /* no slot: refuse it */
+    RPC_GATE_IN,          /* counted in, unauthenticated */
+    RPC_GATE_EVICT_SAME,  /* an unauthenticated connection of the same address must go first */
+    RPC_GATE_EVICT_STALE, /* ... one that has had its time to authenticate; with none, ask
+                           * again with `lenient` (the per-address unauthenticated cap is soft
+                           * for young connections: a client opening many at once is not
+                           * cut down before its requests arrive) */
+    RPC_GATE_EVICT_ANY,   /* an unauthenticated connection (any address) must go first */
+    RPC_GATE_FULL,        /* no slot: refuse it */
 };
 
 /* Counters for /metrics (totals since start). */
@@ -73,9 +77,10 @@ int rpc_gate_new(struct rpc_gate **out, const struct rpc_gate_limits *lim) SBX_W
 void rpc_gate_free(struct rpc_gate *g);
 
 /* A new connection from `a` at `now_ms`: counted in as unauthenticated (RPC_GATE_IN), or what must
- * happen first. After an eviction the caller asks again. */
-enum rpc_gate_admit rpc_gate_open(struct rpc_gate *g, const struct rpc_gate_addr *a,
-                                  int64_t now_ms);
+ * happen first. After an eviction the caller asks again. `lenient`: the per-address cap on
+ * unauthenticated connections is not applied (the other caps are). */
+enum rpc_gate_admit rpc_gate_open(struct rpc_gate *g, const struct rpc_gate_addr *a, int64_t now_ms,
+                                  int lenient);
 /* A connection counted in by rpc_gate_open has authenticated. */
 void rpc_gate_authenticated(struct rpc_gate *g, const struct rpc_gate_addr *a);
 /* A connection counted in by rpc_gate_open is gone (`authenticated`: its state then). */

@@ -4,9 +4,10 @@
  *   - Admission: each accepted connection is counted in the shared book of client addresses
  *     (rpc/gate.h) as unauthenticated. When an unauthenticated cap is reached (per address, or
  *     the slots that are not reserved for authenticated clients), the oldest unauthenticated
- *     connection of this loop (of the same address for the per-address cap) is closed to make
- *     room; with none to close, the new connection is refused: 503 to its request if that
- *     comes within a second, closed unanswered if too many refused ones wait already.
+ *     connection of this loop (of the same address for the per-address caps; for its cap of
+ *     unauthenticated ones, one older than GRACE_MS, or none) is closed to make room; with none to
+ * close, the new connection is refused: 503 to its request if that comes within a second, closed
+ * unanswered if too many refused ones wait already.
  *   - Deadlines: from accept, the whole header of the first request must arrive within
  *     -rpcheadertimeout, then its whole body within -rpcbodytimeout; bytes that trickle in do
  *     not extend them (evhttp's own timeout is an idle timeout, reset by each byte).
@@ -49,6 +50,10 @@
 #include "util/time.h"
 
 #define ACCEPT_BATCH 8
+/* Over its cap of unauthenticated connections, an address loses those older than this first;
+ * younger ones are kept (over the cap, within the global caps): a client that opens many
+ * connections at once gets them all, and an honest one is not closed before its header. */
+#define GRACE_MS 1000
 /* A refused connection gets this long to send its request (answered 503); beyond this many
  * waiting on a loop, the next ones are closed unanswered. */
 #define REFUSED_MS 1000
@@ -177,7 +182,7 @@ door_check(struct rpc_conn *c, char *p, size_t n)
 {
     struct rpc_server *s = c->l->s;
     struct head h;
-    int64_t now = time_now_ms(), locked;
+    int64_t now = time_mono_us() / 1000, locked;
     unsigned failures = 0;
 
     head_parse(p, n, &h, 0);
@@ -269,10 +274,11 @@ door_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* ------------------------------------------------------------------ admission */
 
-/* Close the oldest unauthenticated connection of `l` (of address `a` if not NULL) but `keep`.
- * 1 if one was closed. */
+/* Close the oldest unauthenticated connection of `l` (of address `a` if not NULL) but `keep`,
+ * accepted at `before_ms` or earlier. 1 if one was closed. */
 static int
-evict(struct srv_loop *l, const struct rpc_gate_addr *a, const struct rpc_conn *keep)
+evict(struct srv_loop *l, const struct rpc_gate_addr *a, const struct rpc_conn *keep,
+      int64_t before_ms)
 {
     struct rpc_conn *c;
 
@@ -280,6 +286,8 @@ evict(struct srv_loop *l, const struct rpc_gate_addr *a, const struct rpc_conn *
     {
         if (c == keep || !c->door.counted || c->door.authed)
             continue;
+        if (c->door.since_ms > before_ms)
+            return 0; /* the rest are younger still */
         if (a != NULL && memcmp(a, &c->door.addr, sizeof(*a)) != 0)
             continue;
         LOG_DEBUG(LOG_RPC, "closing the oldest unauthenticated connection, from %s", c->door.peer);
@@ -297,12 +305,20 @@ admit(struct rpc_conn *c)
 {
     struct srv_loop *l = c->l;
 
+    int64_t now = time_mono_us() / 1000;
+    int lenient = 0;
+
     for (int tries = 0; tries < 4; tries++) {
-        enum rpc_gate_admit v = rpc_gate_open(l->s->gate, &c->door.addr, time_now_ms());
+        enum rpc_gate_admit v = rpc_gate_open(l->s->gate, &c->door.addr, now, lenient);
 
         if (v == RPC_GATE_IN)
             return 1;
-        if (v == RPC_GATE_FULL || !evict(l, v == RPC_GATE_EVICT_SAME ? &c->door.addr : NULL, c))
+        if (v == RPC_GATE_EVICT_STALE) {
+            lenient = !evict(l, &c->door.addr, c, now - GRACE_MS);
+            continue;
+        }
+        if (v == RPC_GATE_FULL ||
+            !evict(l, v == RPC_GATE_EVICT_SAME ? &c->door.addr : NULL, c, INT64_MAX))
             break;
     }
     LOG_WARN(LOG_RPC, "connection from %s refused: no free slot (rpcmaxconns %zu)", c->door.peer,
@@ -329,6 +345,7 @@ rpc_server_door_open(struct rpc_conn *c, struct bufferevent *bev)
             evutil_inet_ntop(ss.ss_family, ip, c->door.peer, sizeof(c->door.peer));
     }
     rpc_gate_addr_of(&c->door.addr, (struct sockaddr *)&ss);
+    c->door.since_ms = time_mono_us() / 1000;
     c->door.deadline = evtimer_new(c->l->base, deadline_cb, c);
     c->refused = !admit(c);
     c->door.counted = !c->refused;

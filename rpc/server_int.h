@@ -63,6 +63,7 @@ struct rpc_door {
     int code;                     /* 0, or that request's answer: 401, 429 (no body read) */
     int delay_ms;                 /* ... sent this long after it came */
     int retry_s;                  /* 429: Retry-After */
+    int64_t since_ms;             /* accepted then (monotonic clock) */
     size_t scanned;               /* header bytes searched for the header's end */
     struct event *deadline;       /* for the header, then the body, of its first request */
     bufferevent_data_cb rcb, wcb; /* evhttp's callbacks, while the door reads the header */
