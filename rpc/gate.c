@@ -164,31 +164,31 @@ entry_done(struct rpc_gate *g, const struct rpc_gate_addr *a, struct entry *e, i
     }
 }
 
-enum rpc_gate_admit
-rpc_gate_open(struct rpc_gate *g, const struct rpc_gate_addr *a, int64_t now_ms, int lenient)
+unsigned
+rpc_gate_open(struct rpc_gate *g, const struct rpc_gate_addr *a, int64_t now_ms)
 {
-    enum rpc_gate_admit v = RPC_GATE_IN;
+    unsigned v = RPC_GATE_IN;
     struct entry *e;
 
     pthread_mutex_lock(&g->lock);
     e = entry_of(g, a, now_ms);
-    if (g->n >= g->lim.max_conns)
-        v = g->nunauth > 0 ? RPC_GATE_EVICT_ANY : RPC_GATE_FULL;
-    else if (e->n >= g->lim.max_per_addr)
-        v = e->nunauth > 0 ? RPC_GATE_EVICT_SAME : RPC_GATE_FULL;
-    else if (e->nunauth >= g->lim.max_unauth && !lenient)
-        v = RPC_GATE_EVICT_STALE;
-    else if (g->nunauth >= g->lim.max_conns - g->lim.reserve)
-        v = RPC_GATE_EVICT_ANY;
-    if (v == RPC_GATE_IN) {
-        e->n++;
-        e->nunauth++;
-        g->n++;
-        g->nunauth++;
-    } else if (v == RPC_GATE_FULL) {
+    if ((g->n >= g->lim.max_conns && g->nunauth == 0) ||
+        (e->n >= g->lim.max_per_addr && e->nunauth == 0)) {
         g->stats.refused++;
         entry_done(g, a, e, now_ms);
+        pthread_mutex_unlock(&g->lock);
+        return RPC_GATE_FULL;
     }
+    if (e->n >= g->lim.max_per_addr)
+        v |= RPC_GATE_EVICT_SAME;
+    if (g->n >= g->lim.max_conns || g->nunauth >= g->lim.max_conns - g->lim.reserve)
+        v |= RPC_GATE_EVICT_ANY;
+    if (e->nunauth >= g->lim.max_unauth)
+        v |= RPC_GATE_EVICT_STALE;
+    e->n++;
+    e->nunauth++;
+    g->n++;
+    g->nunauth++;
     pthread_mutex_unlock(&g->lock);
     return v;
 }
@@ -273,7 +273,9 @@ void
 rpc_gate_count(struct rpc_gate *g, enum rpc_gate_stat what)
 {
     pthread_mutex_lock(&g->lock);
-    if (what == RPC_GATE_STAT_EVICTED)
+    if (what == RPC_GATE_STAT_REFUSED)
+        g->stats.refused++;
+    else if (what == RPC_GATE_STAT_EVICTED)
         g->stats.evicted++;
     else if (what == RPC_GATE_STAT_DEADLINE)
         g->stats.deadline++;

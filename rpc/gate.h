@@ -43,28 +43,33 @@ struct rpc_gate_addr {
     uint8_t b[17];
 };
 
-/* What rpc_gate_open decided for a new connection. */
-enum rpc_gate_admit {
-    RPC_GATE_IN,          /* counted in, unauthenticated */
-    RPC_GATE_EVICT_SAME,  /* an unauthenticated connection of the same address must go first */
-    RPC_GATE_EVICT_STALE, /* ... one that has had its time to authenticate; with none, ask
-                           * again with `lenient` (the per-address unauthenticated cap is soft
-                           * for young connections: a client opening many at once is not
-                           * cut down before its requests arrive) */
-    RPC_GATE_EVICT_ANY,   /* an unauthenticated connection (any address) must go first */
-    RPC_GATE_FULL,        /* no slot: refuse it */
+/* What rpc_gate_open decided for a new connection: RPC_GATE_FULL, or it is counted in (as
+ * unauthenticated) and the flags say what must make room for it, over the caps. */
+enum {
+    RPC_GATE_IN = 0,
+    RPC_GATE_EVICT_SAME = 1,  /* an unauthenticated connection of the same address must go */
+    RPC_GATE_EVICT_ANY = 2,   /* an unauthenticated connection (any address) must go */
+    RPC_GATE_EVICT_STALE = 4, /* one of the same address that has had its time to authenticate
+                               * should go; the cap is soft (none that old: none goes), so that
+                               * a client opening many at once keeps them until they speak */
+    RPC_GATE_FULL = 8,        /* no slot, nothing to make room with: refuse it (not counted) */
 };
 
 /* Counters for /metrics (totals since start). */
 struct rpc_gate_stats {
-    uint64_t refused;      /* connections refused (RPC_GATE_FULL) */
+    uint64_t refused;      /* connections refused: no slot, nothing to close */
     uint64_t evicted;      /* unauthenticated connections closed to make room */
     uint64_t failed;       /* failed logins */
     uint64_t locked;       /* requests refused without a password check (address locked) */
     uint64_t deadline;     /* connections closed at the header or body deadline */
     uint64_t accept_error; /* accept() failures (file limit) */
 };
-enum rpc_gate_stat { RPC_GATE_STAT_EVICTED, RPC_GATE_STAT_DEADLINE, RPC_GATE_STAT_ACCEPT_ERROR };
+enum rpc_gate_stat {
+    RPC_GATE_STAT_REFUSED,
+    RPC_GATE_STAT_EVICTED,
+    RPC_GATE_STAT_DEADLINE,
+    RPC_GATE_STAT_ACCEPT_ERROR,
+};
 
 /* The key of `sa` (IPv4-mapped IPv6 addresses as IPv4); any other family gives one all-zero
  * key. */
@@ -76,11 +81,11 @@ int rpc_gate_new(struct rpc_gate **out, const struct rpc_gate_limits *lim) SBX_W
 /* NULL is a no-op. */
 void rpc_gate_free(struct rpc_gate *g);
 
-/* A new connection from `a` at `now_ms`: counted in as unauthenticated (RPC_GATE_IN), or what must
- * happen first. After an eviction the caller asks again. `lenient`: the per-address cap on
- * unauthenticated connections is not applied (the other caps are). */
-enum rpc_gate_admit rpc_gate_open(struct rpc_gate *g, const struct rpc_gate_addr *a, int64_t now_ms,
-                                  int lenient);
+/* A new connection from `a` at `now_ms`: RPC_GATE_FULL, or counted in as unauthenticated at once
+ * (so that another loop cannot take the slot its eviction frees) with the RPC_GATE_EVICT_*
+ * flags of what must make room. A caller that cannot evict what a hard flag asks closes it
+ * again (rpc_gate_close) and refuses it. */
+unsigned rpc_gate_open(struct rpc_gate *g, const struct rpc_gate_addr *a, int64_t now_ms);
 /* A connection counted in by rpc_gate_open has authenticated. */
 void rpc_gate_authenticated(struct rpc_gate *g, const struct rpc_gate_addr *a);
 /* A connection counted in by rpc_gate_open is gone (`authenticated`: its state then). */

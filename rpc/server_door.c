@@ -306,20 +306,23 @@ admit(struct rpc_conn *c)
     struct srv_loop *l = c->l;
 
     int64_t now = time_mono_us() / 1000;
-    int lenient = 0;
+    unsigned v = rpc_gate_open(l->s->gate, &c->door.addr, now);
+    int ok = 1;
 
-    for (int tries = 0; tries < 4; tries++) {
-        enum rpc_gate_admit v = rpc_gate_open(l->s->gate, &c->door.addr, now, lenient);
-
-        if (v == RPC_GATE_IN)
-            return 1;
-        if (v == RPC_GATE_EVICT_STALE) {
-            lenient = !evict(l, &c->door.addr, c, now - GRACE_MS);
-            continue;
-        }
-        if (v == RPC_GATE_FULL ||
-            !evict(l, v == RPC_GATE_EVICT_SAME ? &c->door.addr : NULL, c, INT64_MAX))
-            break;
+    if (v & RPC_GATE_FULL)
+        ok = 0;
+    else if (v & RPC_GATE_EVICT_SAME) /* also a slot of the other caps */
+        ok = evict(l, &c->door.addr, c, INT64_MAX);
+    else if (v & RPC_GATE_EVICT_ANY)
+        ok = ((v & RPC_GATE_EVICT_STALE) && evict(l, &c->door.addr, c, now - GRACE_MS)) ||
+             evict(l, NULL, c, INT64_MAX);
+    else if (v & RPC_GATE_EVICT_STALE)
+        evict(l, &c->door.addr, c, now - GRACE_MS); /* soft: none that old, none goes */
+    if (ok)
+        return 1;
+    if (!(v & RPC_GATE_FULL)) {
+        rpc_gate_close(l->s->gate, &c->door.addr, 0);
+        rpc_gate_count(l->s->gate, RPC_GATE_STAT_REFUSED);
     }
     LOG_WARN(LOG_RPC, "connection from %s refused: no free slot (rpcmaxconns %zu)", c->door.peer,
              l->s->max_conns);

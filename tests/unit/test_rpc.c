@@ -950,7 +950,6 @@ main(void)
         cmocka_unit_test(test_report_csv_and_hash),
         cmocka_unit_test(test_submit_done),
         cmocka_unit_test(test_gate_caps),
-        cmocka_unit_test(test_gate_lenient),
         cmocka_unit_test(test_gate_failed_logins),
     };
 

@@ -9,7 +9,6 @@ void test_client_conf(void **state);
 
 /* test_rpc_gate.c: the front door's book of client addresses (rpc/gate.h). */
 void test_gate_caps(void **state);
-void test_gate_lenient(void **state);
 void test_gate_failed_logins(void **state);
 
 #endif

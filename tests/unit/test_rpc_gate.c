@@ -45,68 +45,41 @@ test_gate_caps(void **state)
     rpc_gate_addr_of(&mapped, (struct sockaddr *)&sin6);
     assert_memory_equal(&a, &mapped, sizeof(a)); /* an IPv4-mapped address is its IPv4 one */
     assert_int_equal(rpc_gate_new(&g, &lim), SBX_OK);
-    /* unauthenticated per address: exactly 2, the third must evict one of the same address */
-    assert_int_equal(rpc_gate_open(g, &a, 0, 0), RPC_GATE_IN);
-    assert_int_equal(rpc_gate_open(g, &a, 0, 0), RPC_GATE_IN);
-    assert_int_equal(rpc_gate_open(g, &a, 0, 0), RPC_GATE_EVICT_STALE);
+    /* unauthenticated per address: exactly 2; the third is counted in, over the soft cap */
+    assert_int_equal(rpc_gate_open(g, &a, 0), RPC_GATE_IN);
+    assert_int_equal(rpc_gate_open(g, &a, 0), RPC_GATE_IN);
+    assert_int_equal(rpc_gate_open(g, &a, 0), RPC_GATE_EVICT_STALE);
+    rpc_gate_close(g, &a, 0); /* as if it were the one evicted */
     /* one authenticates: room for one more unauthenticated */
     rpc_gate_authenticated(g, &a);
-    assert_int_equal(rpc_gate_open(g, &a, 0, 0), RPC_GATE_IN);
+    assert_int_equal(rpc_gate_open(g, &a, 0), RPC_GATE_IN); /* a: 3, 2 unauthenticated */
     /* unauthenticated in all: 6 - 2 reserved = 4 (a holds 2, b takes 2), the 5th evicts */
-    assert_int_equal(rpc_gate_open(g, &b, 0, 0), RPC_GATE_IN);
-    assert_int_equal(rpc_gate_open(g, &b, 0, 0), RPC_GATE_IN);
-    assert_int_equal(rpc_gate_open(g, &c, 0, 0), RPC_GATE_EVICT_ANY);
+    assert_int_equal(rpc_gate_open(g, &b, 0), RPC_GATE_IN);
+    assert_int_equal(rpc_gate_open(g, &b, 0), RPC_GATE_IN);
+    assert_int_equal(rpc_gate_open(g, &c, 0), RPC_GATE_EVICT_ANY);
+    rpc_gate_close(g, &c, 0);
     /* the reserved slots go to authenticated clients */
     rpc_gate_authenticated(g, &b);
-    assert_int_equal(rpc_gate_open(g, &c, 0, 0), RPC_GATE_IN); /* 6 open: 2 authed, 4 not */
-    assert_int_equal(rpc_gate_open(g, &c, 0, 0), RPC_GATE_EVICT_ANY);
-    /* per address in all: a holds 3 (1 authed); a 4th is in once a slot is free */
+    assert_int_equal(rpc_gate_open(g, &c, 0), RPC_GATE_IN); /* 6 open: 2 authed, 4 not */
+    assert_int_equal(rpc_gate_open(g, &c, 0), RPC_GATE_EVICT_ANY);
+    rpc_gate_close(g, &c, 0);
+    /* per address in all: a's 4th is in; its 5th is over every cap */
     rpc_gate_close(g, &c, 0);
     rpc_gate_authenticated(g, &a);
-    assert_int_equal(rpc_gate_open(g, &a, 0, 0), RPC_GATE_IN); /* a: 4, of which 2 authed */
+    assert_int_equal(rpc_gate_open(g, &a, 0), RPC_GATE_IN); /* a: 4, of which 2 authed */
+    assert_int_equal(rpc_gate_open(g, &a, 0),
+                     RPC_GATE_EVICT_SAME | RPC_GATE_EVICT_ANY | RPC_GATE_EVICT_STALE);
+    rpc_gate_close(g, &a, 0);
     rpc_gate_authenticated(g, &a);
     rpc_gate_authenticated(g, &a);
     rpc_gate_close(g, &b, 0);
-    assert_int_equal(rpc_gate_open(g, &a, 0, 0), RPC_GATE_FULL);      /* a: 4 authed, at its cap */
-    assert_int_equal(rpc_gate_open(g, &c, 0, 0), RPC_GATE_IN);        /* 6 open */
-    assert_int_equal(rpc_gate_open(g, &b, 0, 0), RPC_GATE_EVICT_ANY); /* c's is unauthenticated */
+    assert_int_equal(rpc_gate_open(g, &a, 0), RPC_GATE_FULL); /* a: 4 authed, at its cap */
+    assert_int_equal(rpc_gate_open(g, &c, 0), RPC_GATE_IN);   /* 6 open */
     /* every slot authenticated: nothing to evict, refused */
     rpc_gate_authenticated(g, &c);
-    assert_int_equal(rpc_gate_open(g, &b, 0, 0), RPC_GATE_FULL);
+    assert_int_equal(rpc_gate_open(g, &b, 0), RPC_GATE_FULL);
     rpc_gate_stats(g, &st);
     assert_int_equal(st.refused, 2);
-    rpc_gate_free(g);
-}
-
-/* The per-address cap on unauthenticated connections is soft (lenient) for young ones; the
- * per-address cap on all connections and the global ones are not. */
-void
-test_gate_lenient(void **state)
-{
-    struct rpc_gate_limits lim = {.max_conns = 5,
-                                  .reserve = 1,
-                                  .max_per_addr = 3,
-                                  .max_unauth = 2,
-                                  .fail_delay_ms = 100,
-                                  .fail_delay_max_ms = 500};
-    struct rpc_gate *g;
-    struct rpc_gate_addr a, b, c;
-
-    (void)state;
-    addr4(&a, "10.0.1.1");
-    addr4(&b, "10.0.1.2");
-    addr4(&c, "10.0.1.3");
-    assert_int_equal(rpc_gate_new(&g, &lim), SBX_OK);
-    assert_int_equal(rpc_gate_open(g, &a, 0, 0), RPC_GATE_IN);
-    assert_int_equal(rpc_gate_open(g, &a, 0, 0), RPC_GATE_IN);
-    assert_int_equal(rpc_gate_open(g, &a, 0, 0), RPC_GATE_EVICT_STALE);
-    assert_int_equal(rpc_gate_open(g, &a, 0, 1), RPC_GATE_IN);         /* a: 3 */
-    assert_int_equal(rpc_gate_open(g, &a, 0, 1), RPC_GATE_EVICT_SAME); /* its cap of 3 */
-    assert_int_equal(rpc_gate_open(g, &b, 0, 1), RPC_GATE_IN);         /* 4 unauthenticated */
-    assert_int_equal(rpc_gate_open(g, &c, 0, 1), RPC_GATE_EVICT_ANY);  /* 5 - 1 reserved */
-    rpc_gate_authenticated(g, &b);
-    assert_int_equal(rpc_gate_open(g, &c, 0, 1), RPC_GATE_IN); /* 5 open */
-    assert_int_equal(rpc_gate_open(g, &c, 0, 1), RPC_GATE_EVICT_ANY);
     rpc_gate_free(g);
 }
 
@@ -141,7 +114,7 @@ test_gate_failed_logins(void **state)
     assert_int_equal(rpc_gate_failed(g, &a, t + 1200, &n), 500);
     assert_int_equal(n, 5);
     /* a connection coming and going keeps the memory of the failures */
-    assert_int_equal(rpc_gate_open(g, &a, t + 1300, 0), RPC_GATE_IN);
+    assert_int_equal(rpc_gate_open(g, &a, t + 1300), RPC_GATE_IN);
     rpc_gate_close(g, &a, 0);
     assert_int_equal(rpc_gate_failed(g, &a, t + 1800, &n), 500);
     assert_int_equal(n, 6);
