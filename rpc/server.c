@@ -5,8 +5,8 @@
  * Loops: loop 0 is the node's event loop; each other loop runs a base of its own on a thread of
  * its own (rpc/loop.h). Every loop has its own evhttp, all accepting on one listening socket,
  * its own connections, live requests, /events hub and node sink, touched only on its thread:
- * a request is served start to end by the loop of its connection. The connection cap is one
- * atomic count for all loops. What only the node's loop may do (the methods flagged
+ * a request is served start to end by the loop of its connection. The connection caps are one
+ * book for all loops (rpc/gate.h). What only the node's loop may do (the methods flagged
  * RPC_METHOD_MAIN, a regulator's relayed submissions, the /health and /metrics pages) is posted
  * to loop 0 as a hop and its answer posted back. Shutdown: rpc_server_stop ends the other
  * loops' threads before node_close; rpc_server_free then delivers what the node handed the
@@ -24,11 +24,13 @@
  *   - the server: rpc_server_free orphans every context first (they no longer point at it).
  *
  * Connections are counted from accept (the bufferevent callback) and their close callback is
- * installed before libevent reads a byte from them; past the cap a connection gets 503 to each
- * request and is closed. libevent 2.1 keeps reading a connection whose request has no body
- * while the request waits for its reply and aborts on data it then receives, so reading is
- * switched off while a request is ours (as Bitcoin Core does); evhttp switches it back on for
- * the next request.
+ * installed before libevent reads a byte from them; then the front door (rpc/server_door.c)
+ * admits them against the caps, bounds their first request in time and checks its credentials
+ * before its body is read: http_cb sees that request with the door's verdict (401, 429, 503
+ * for a connection refused), and a connection that has not authenticated closes after it.
+ * libevent 2.1 keeps reading a connection whose request has no body while the request waits for its
+ * reply and aborts on data it then receives, so reading is switched off while a request is ours (as
+ * Bitcoin Core does); evhttp switches it back on for the next request.
  */
 #include "rpc/server.h"
 

@@ -468,9 +468,10 @@ class LoginTest(fw.NodeTestCase):
                "unauthenticated connections)" % (guessers, seconds, door["failed_login"], counts))
         self.assertLessEqual(set(counts), {401, 429, 503, "closed"})
         self.assertGreater(door["locked"], 0)
-        # locks of 250 + 500 + 1000 + 2000 + 4000 ms: about 5 checks in 6 s (248/s without)
+        # locks of 250 + 500 + 1000 + 2000 + 4000 ms: about 5 checks in 6 s (248/s without; two
+        # loops may each check one password when a lock ends)
         self.assertGreater(door["failed_login"], 0)
-        self.assertLessEqual(door["failed_login"], 8)
+        self.assertLessEqual(door["failed_login"], 12)
         self.assertEqual(set(kept), {200})
         # a locked address gets 429 with Retry-After even with the right password: one more
         # failure (its 401 comes at the end of the lock it starts), and meanwhile the right one
@@ -502,7 +503,7 @@ class LoginTest(fw.NodeTestCase):
         self.assertGreater(len(lines), 1)
         self.assertLessEqual(len(lines), 21)  # at most 20 a site per 10 s (+ the last one)
         locks = [int(l.split("checked for ")[1].split()[0]) for l in lines]
-        self.assertEqual(locks[:3], [250, 500, 1000])
+        self.assertEqual(sorted(locks)[:3], [250, 500, 1000])
         # and the node still serves once the lock is over
         fw.in_time(lambda: node.http({"jsonrpc": "2.0", "id": 1, "method": "getinfo"})[0] == 200,
                    T, "the lock's end")
