@@ -91,7 +91,8 @@ void rpc_gate_authenticated(struct rpc_gate *g, const struct rpc_gate_addr *a);
 /* A connection counted in by rpc_gate_open is gone (`authenticated`: its state then). */
 void rpc_gate_close(struct rpc_gate *g, const struct rpc_gate_addr *a, int authenticated);
 
-/* Milliseconds until `a` may have a password checked again (0: now). */
+/* Milliseconds until `a` may have a password checked again (0: now). Not a reservation: when a
+ * lock ends, each RPC loop may check one password before the next failure locks it again. */
 int64_t rpc_gate_locked_ms(struct rpc_gate *g, const struct rpc_gate_addr *a, int64_t now_ms);
 /* A failed login from `a` at `now_ms`: locks the address and returns the lock's length in ms
  * (the delay before the 401); `*failures` (may be NULL) gets its count of recent failures. */
