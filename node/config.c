@@ -135,7 +135,7 @@ static const struct opt options[] = {
      "most open connections from one client address (default 256)"},
     {"rpcmaxunauthperip", K_INT, 0, AT(rpcmaxunauthperip), 0, 1, 65536, G_RPC, "N",
      "most connections from one address not yet authenticated; over it, its oldest such "
-     "connection is closed (default 32)"},
+     "connection open for over a second is closed (default 32)"},
     {"rpcreserve", K_INT, 0, AT(rpcreserve), 0, 0, 65535, G_RPC, "N",
      "connection slots that only authenticated clients may hold (default a quarter of "
      "rpcmaxconns)"},
