@@ -381,6 +381,35 @@ class BodyTest(fw.NodeTestCase):
         self.assertEqual(status, 200)
 
 
+    def test_header_size(self):
+        """The whole header (request line and empty line included) is read up to 16 KiB:
+        exactly 16384 bytes is served, one more closes the connection unanswered."""
+        node = self.node()
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "getinfo"}).encode()
+        for total, served in [(16384, True), (16385, False)]:
+            head = (b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: %s\r\n"
+                    b"Content-Length: %d\r\n" % (basic(*node.cookie()).encode(), len(body)))
+            pad = total - len(head) - len(b"X-Pad: \r\n\r\n")
+            head += b"X-Pad: " + b"p" * pad + b"\r\n\r\n"
+            self.assertEqual(len(head), total)
+            s = socket.create_connection(("127.0.0.1", node.rpcport), timeout=30)
+            try:
+                s.sendall(head + body)
+                data = b""
+                chunk = s.recv(65536)
+                while chunk:  # to the end: the node closes (Connection: close, or the limit)
+                    data += chunk
+                    chunk = s.recv(65536)
+            except ConnectionResetError:
+                data = b""
+            finally:
+                s.close()
+            if served:
+                self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:80])
+            else:
+                self.assertEqual(data, b"")
+
+
 class NofileNode(fw.Node):
     """sbxd started with RLIMIT_NOFILE lowered to `nofile`."""
 
