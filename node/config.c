@@ -131,6 +131,19 @@ static const struct opt options[] = {
      "most requests in one batch (default 1000)"},
     {"rpcmaxconns", K_INT, 0, AT(rpcmaxconns), 0, 1, 65536, G_RPC, "N",
      "most open connections (default 512)"},
+    {"rpcmaxconnsperip", K_INT, 0, AT(rpcmaxconnsperip), 0, 1, 65536, G_RPC, "N",
+     "most open connections from one client address (default 256)"},
+    {"rpcmaxunauthperip", K_INT, 0, AT(rpcmaxunauthperip), 0, 1, 65536, G_RPC, "N",
+     "most connections from one address not yet authenticated; over it, its oldest such "
+     "connection open for over a second is closed (default 32)"},
+    {"rpcreserve", K_INT, 0, AT(rpcreserve), 0, 0, 65535, G_RPC, "N",
+     "connection slots that only authenticated clients may hold (default a quarter of "
+     "rpcmaxconns)"},
+    {"rpcheadertimeout", K_INT, 0, AT(rpcheadertimeout), 0, 100, 3600000, G_RPC, "MS",
+     "a connection's first request must send its whole header within MS of the connection "
+     "(default 10000)"},
+    {"rpcbodytimeout", K_INT, 0, AT(rpcbodytimeout), 0, 100, 3600000, G_RPC, "MS",
+     "... and then its whole body within MS (default 60000)"},
     {"rpcthreads", K_INT, 0, AT(rpcthreads), 0, 0, 64, G_RPC, "N",
      "event loops serving RPC, 1..64 (default 0 = one per core)"},
     {"rpctls", K_BOOL, 0, AT(rpctls), 0, 0, 1, G_RPC, "0|1",
@@ -691,6 +704,11 @@ config_defaults(struct sbxd_config *c)
     c->rpcmaxbody = 1048576;
     c->rpcmaxbatch = 1000;
     c->rpcmaxconns = 512;
+    c->rpcmaxconnsperip = 256;
+    c->rpcmaxunauthperip = 32;
+    c->rpcreserve = -1; /* a quarter of rpcmaxconns */
+    c->rpcheadertimeout = 10000;
+    c->rpcbodytimeout = 60000;
     c->eventsmaxqueue = 4194304;
     c->port = P2PPORT_MAIN;
     c->listen = 1;

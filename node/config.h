@@ -31,6 +31,11 @@ struct sbxd_config {
     size_t rpcmaxbody;
     int rpcmaxbatch;
     int rpcmaxconns;
+    int rpcmaxconnsperip;  /* connections of one client address */
+    int rpcmaxunauthperip; /* ... not yet authenticated */
+    int rpcreserve;        /* slots for authenticated clients; -1: rpcmaxconns / 4 */
+    int rpcheadertimeout;  /* ms for a first request's header, from accept */
+    int rpcbodytimeout;    /* ms for its body, after the header */
     int rpcthreads;        /* RPC event loops; 0: one per online core */
     size_t eventsmaxqueue; /* bytes queued on one /events stream */
     int rpctls;            /* HTTPS instead of HTTP */

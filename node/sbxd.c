@@ -370,6 +370,11 @@ start(struct daemon *d, struct sbx_err *err)
     rc.max_body = d->cfg.rpcmaxbody;
     rc.max_batch = d->cfg.rpcmaxbatch;
     rc.max_conns = d->cfg.rpcmaxconns;
+    rc.max_conns_per_addr = d->cfg.rpcmaxconnsperip;
+    rc.max_unauth_per_addr = d->cfg.rpcmaxunauthperip;
+    rc.reserve = d->cfg.rpcreserve;
+    rc.header_timeout_ms = d->cfg.rpcheadertimeout;
+    rc.body_timeout_ms = d->cfg.rpcbodytimeout;
     rc.events_max_queue = d->cfg.eventsmaxqueue;
     rc.threads = d->cfg.rpcthreads > 0 ? d->cfg.rpcthreads : rpc_config_default_threads();
     rc.net = d->net;

@@ -5,8 +5,8 @@
  * Loops: loop 0 is the node's event loop; each other loop runs a base of its own on a thread of
  * its own (rpc/loop.h). Every loop has its own evhttp, all accepting on one listening socket,
  * its own connections, live requests, /events hub and node sink, touched only on its thread:
- * a request is served start to end by the loop of its connection. The connection cap is one
- * atomic count for all loops. What only the node's loop may do (the methods flagged
+ * a request is served start to end by the loop of its connection. The connection caps are one
+ * book for all loops (rpc/gate.h). What only the node's loop may do (the methods flagged
  * RPC_METHOD_MAIN, a regulator's relayed submissions, the /health and /metrics pages) is posted
  * to loop 0 as a hop and its answer posted back. Shutdown: rpc_server_stop ends the other
  * loops' threads before node_close; rpc_server_free then delivers what the node handed the
@@ -24,11 +24,13 @@
  *   - the server: rpc_server_free orphans every context first (they no longer point at it).
  *
  * Connections are counted from accept (the bufferevent callback) and their close callback is
- * installed before libevent reads a byte from them; past the cap a connection gets 503 to each
- * request and is closed. libevent 2.1 keeps reading a connection whose request has no body
- * while the request waits for its reply and aborts on data it then receives, so reading is
- * switched off while a request is ours (as Bitcoin Core does); evhttp switches it back on for
- * the next request.
+ * installed before libevent reads a byte from them; then the front door (rpc/server_door.c)
+ * admits them against the caps, bounds their first request in time and checks its credentials
+ * before its body is read: http_cb sees that request with the door's verdict (401, 429, 503
+ * for a connection refused), and a connection that has not authenticated closes after it.
+ * libevent 2.1 keeps reading a connection whose request has no body while the request waits for its
+ * reply and aborts on data it then receives, so reading is switched off while a request is ours (as
+ * Bitcoin Core does); evhttp switches it back on for the next request.
  */
 #include "rpc/server.h"
 
@@ -73,8 +75,12 @@
 #define DEFAULT_MAX_BATCH 1000
 #define DEFAULT_MAX_CONNS 512
 #define DEFAULT_AUTH_DELAY_MS 250
-#define MAX_HEADERS_SIZE 16384
 #define IDLE_TIMEOUT_S 30
+#define DEFAULT_HEADER_TIMEOUT_MS 10000
+#define DEFAULT_BODY_TIMEOUT_MS 60000
+#define DEFAULT_MAX_PER_ADDR 256
+#define DEFAULT_MAX_UNAUTH_PER_ADDR 32
+#define DEFAULT_AUTH_DELAY_MAX_MS 4000
 #define MAX_THREADS 64
 #define BALANCE_MS 50
 
@@ -88,6 +94,12 @@ rpc_config_defaults(struct rpc_config *c)
     c->max_batch = DEFAULT_MAX_BATCH;
     c->max_conns = DEFAULT_MAX_CONNS;
     c->auth_fail_delay_ms = DEFAULT_AUTH_DELAY_MS;
+    c->auth_fail_delay_max_ms = DEFAULT_AUTH_DELAY_MAX_MS;
+    c->header_timeout_ms = DEFAULT_HEADER_TIMEOUT_MS;
+    c->body_timeout_ms = DEFAULT_BODY_TIMEOUT_MS;
+    c->max_conns_per_addr = DEFAULT_MAX_PER_ADDR;
+    c->max_unauth_per_addr = DEFAULT_MAX_UNAUTH_PER_ADDR;
+    c->reserve = -1;
     c->threads = 1;
 }
 
@@ -106,7 +118,11 @@ auth_fail_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (h->req != NULL) {
+    if (h->req != NULL && h->code == 429) {
+        rpc_server_call_send_plain(h->req, 429, "Too Many Requests",
+                                   "too many failed logins from this address\n", 1);
+        h->req = NULL;
+    } else if (h->req != NULL) {
         evhttp_add_header(evhttp_request_get_output_headers(h->req), "WWW-Authenticate",
                           "Basic realm=\"sbx\"");
         rpc_server_call_send_plain(h->req, 401, "Unauthorized", "unauthorized\n", 0);
@@ -164,7 +180,8 @@ balance(struct srv_loop *l)
         }
     } else if (l->paused && l->nopen <= share) {
         atomic_fetch_add(&s->naccepting, 1);
-        evconnlistener_enable(l->listener);
+        if (!l->accept_waiting) /* else accept_ev enables it */
+            evconnlistener_enable(l->listener);
         l->paused = 0;
         evtimer_del(l->balance_ev);
     } else if (l->paused) {
@@ -223,30 +240,31 @@ conn_close_cb(struct evhttp_connection *evcon, void *arg)
         /* else: freed when the node has answered every submission */
     }
     conn_unlink(c);
+    rpc_server_door_close(c);
     atomic_fetch_sub(&c->l->s->nconns, 1);
     c->l->nopen--;
     balance(c->l);
     free(c);
 }
 
-/* A new connection: counted now, claimed (close callback installed) once evhttp has made it. */
+/* A new connection: counted now, claimed (close callback installed, the front door's checks
+ * begun) once evhttp has made it. */
 static struct bufferevent *
 bev_cb(struct event_base *base, void *arg)
 {
     struct srv_loop *l = arg;
     struct bufferevent *bev = l->s->tls != NULL ? rpc_tls_server_bev(l->s->tls, base)
                                                 : bufferevent_socket_new(base, -1, 0);
-    size_t open;
 
+    rpc_server_door_accepted(l);
     if (bev == NULL)
         return NULL;
     if (array_reserve(&l->claims, l->nclaims + 1, &l->claims_cap, sizeof(*l->claims), 16) != SBX_OK)
-        return bev;                                /* not counted; still served */
-    bufferevent_incref(bev);                       /* keeps the struct readable until claimed */
-    open = atomic_fetch_add(&l->s->nconns, 1) + 1; /* one cap for every loop */
+        return bev;                     /* not counted; still served */
+    bufferevent_incref(bev);            /* keeps the struct readable until claimed */
+    atomic_fetch_add(&l->s->nconns, 1); /* the loops' balance */
     l->nopen++;
     l->claims[l->nclaims].bev = bev;
-    l->claims[l->nclaims].refused = open > l->s->max_conns;
     l->nclaims++;
     event_active(l->claim_ev, EV_TIMEOUT, 0);
     balance(l); /* a pause takes effect before the listener accepts the next one */
@@ -277,12 +295,9 @@ claim_cb(evutil_socket_t fd, short what, void *arg)
         } else {
             c->l = l;
             c->evcon = cbarg;
-            c->refused = l->claims[i].refused;
             TAILQ_INSERT_HEAD(&l->conns, c, link);
             evhttp_connection_set_closecb(c->evcon, conn_close_cb, c);
-            if (c->refused)
-                LOG_WARN(LOG_RPC, "connection refused: %zu open, rpcmaxconns is %zu",
-                         atomic_load(&l->s->nconns), l->s->max_conns);
+            rpc_server_door_open(c, bev);
         }
         bufferevent_decref(bev);
     }
@@ -308,6 +323,8 @@ page_render(struct rpc_server *s, struct rpc_http *h, int cancelled)
         h->code = rpc_health_render(s->node, time_now_ms(), h->body);
     else if (rpc_metrics_render(s->metrics, s->node, time_now_ms(), h->body) == SBX_OK)
         h->code = 200;
+    if (h->page == PAGE_METRICS && h->code == 200)
+        rpc_server_door_metrics(s, h->body);
 }
 
 /* On the request's loop: send the page and free the context. */
@@ -415,6 +432,11 @@ http_cb(struct evhttp_request *req, void *arg)
             bufferevent_disable(bev, EV_READ); /* see the top of the file */
         conn = conn_find(l, evcon);
     }
+    if (conn != NULL) {
+        rpc_server_door_request(conn);
+        if (!conn->door.authed) /* its one request: no body was read, it closes after */
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    }
     refuse = client_check(s, evcon);
     if (refuse != 0) {
         char *peer = NULL;
@@ -437,7 +459,7 @@ http_cb(struct evhttp_request *req, void *arg)
     if (strcmp(path, "/health") == 0) {
         if (cmd != EVHTTP_REQ_GET) {
             evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-            evhttp_send_error(req, 405, "Method Not Allowed");
+            rpc_server_call_send_plain(req, 405, "Method Not Allowed", "use GET\n", 0);
             return;
         }
         page_serve(l, req, conn, PAGE_HEALTH);
@@ -457,8 +479,13 @@ http_cb(struct evhttp_request *req, void *arg)
                                    0);
         return;
     }
-    role = rpc_auth_check_header(
-        s->auth, evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"), NULL);
+    /* the front door checked the first request's credentials, or refused to (429) */
+    role =
+        conn != NULL && conn->door.checked && !conn->door.authed
+            ? 0
+            : rpc_auth_check_header(
+                  s->auth,
+                  evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"), NULL);
     if (page && role != 0) {
         rpc_dashboard_serve(req, path);
         return;
@@ -469,10 +496,18 @@ http_cb(struct evhttp_request *req, void *arg)
         return;
     }
     if (role == 0) {
-        /* answer a wrong password late, without holding up the loop */
-        struct timeval tv = {s->auth_delay_ms / 1000, (s->auth_delay_ms % 1000) * 1000};
+        /* answer a wrong password late (the longer the more failures from its address),
+         * without holding up the loop */
+        int ms = conn != NULL && conn->door.checked ? conn->door.delay_ms : s->auth_delay_ms;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
-        LOG_DEBUG(LOG_RPC, "401 for a request without valid credentials");
+        h->code = conn != NULL && conn->door.code == 429 ? 429 : 401;
+        if (h->code == 429) {
+            char retry[16];
+
+            snprintf(retry, sizeof(retry), "%d", conn->door.retry_s);
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", retry);
+        }
         h->timer = evtimer_new(l->base, auth_fail_cb, h);
         if (h->timer == NULL || evtimer_add(h->timer, &tv) != 0) {
             auth_fail_cb(-1, 0, h);
@@ -546,9 +581,10 @@ loop_setup(struct rpc_server *s, struct srv_loop *l, const struct rpc_config *cf
     evhttp_set_allowed_methods(l->http, EVHTTP_REQ_POST | EVHTTP_REQ_GET);
     evhttp_set_max_body_size(l->http, (ev_ssize_t)s->max_body);
     evhttp_set_max_headers_size(l->http, MAX_HEADERS_SIZE);
+    /* an idle timeout (reset by each byte): the front door's deadlines bound the first
+     * request; a Content-Length over the cap is answered 413 at once, and the connection
+     * closed without reading the body */
     evhttp_set_timeout(l->http, IDLE_TIMEOUT_S);
-    /* read (and drop) the rest of an oversized body so the client sees the 413 */
-    evhttp_set_flags(l->http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_gencb(l->http, http_cb, l);
     evhttp_set_bevcb(l->http, bev_cb, l);
     return SBX_OK;
@@ -585,6 +621,9 @@ listen_all(struct rpc_server *s, const struct rpc_config *cfg, struct sbx_err *e
         }
         s->loops[i].listener = evhttp_bound_socket_get_listener(sock);
     }
+    for (int i = 0; i < s->nloops; i++)
+        if (rpc_server_door_listen(&s->loops[i]) != SBX_OK)
+            return sbx_err_set(err, SBX_ENOMEM, "out of memory");
     atomic_store(&s->naccepting, s->nloops);
     s->port = bound_port(s, fd, bind);
     if (s->port == 0)
@@ -606,8 +645,40 @@ server_init(struct rpc_server *s, struct node *node, const struct rpc_config *cf
     s->max_conns = cfg->max_conns > 0 ? (size_t)cfg->max_conns : DEFAULT_MAX_CONNS;
     s->auth_delay_ms =
         cfg->auth_fail_delay_ms >= 0 ? cfg->auth_fail_delay_ms : DEFAULT_AUTH_DELAY_MS;
+    s->header_timeout_ms =
+        cfg->header_timeout_ms > 0 ? cfg->header_timeout_ms : DEFAULT_HEADER_TIMEOUT_MS;
+    s->body_timeout_ms = cfg->body_timeout_ms > 0 ? cfg->body_timeout_ms : DEFAULT_BODY_TIMEOUT_MS;
     s->nassets = g->nassets < SBX_MAX_ASSETS ? g->nassets : SBX_MAX_ASSETS;
     memcpy(s->assets, g->assets, s->nassets * sizeof(s->assets[0]));
+}
+
+/* The book of client addresses, with the caps of `cfg` (defaults for those left at 0; a
+ * reserve of -1: a quarter of the connections). SBX_EINVAL names a reserve that leaves
+ * unauthenticated clients no slot. */
+static int
+gate_new(struct rpc_server *s, const struct rpc_config *cfg, struct sbx_err *err)
+{
+    struct rpc_gate_limits lim = {
+        .max_conns = s->max_conns,
+        .reserve = cfg->reserve >= 0 ? (size_t)cfg->reserve : s->max_conns / 4,
+        .max_per_addr =
+            cfg->max_conns_per_addr > 0 ? (size_t)cfg->max_conns_per_addr : DEFAULT_MAX_PER_ADDR,
+        .max_unauth = cfg->max_unauth_per_addr > 0 ? (size_t)cfg->max_unauth_per_addr
+                                                   : DEFAULT_MAX_UNAUTH_PER_ADDR,
+        .fail_delay_ms = s->auth_delay_ms,
+        .fail_delay_max_ms = cfg->auth_fail_delay_max_ms > s->auth_delay_ms
+                                 ? cfg->auth_fail_delay_max_ms
+                                 : s->auth_delay_ms,
+    };
+
+    if (lim.reserve >= lim.max_conns)
+        return sbx_err_set(err, SBX_EINVAL,
+                           "rpcreserve: %zu leaves no slot of rpcmaxconns (%zu) for "
+                           "unauthenticated clients",
+                           lim.reserve, lim.max_conns);
+    if (rpc_gate_new(&s->gate, &lim) != SBX_OK)
+        return sbx_err_set(err, SBX_ENOMEM, "out of memory");
+    return SBX_OK;
 }
 
 /* TLS (its pair opened or made, its fingerprint logged) and the allow list from `cfg`. */
@@ -655,8 +726,10 @@ rpc_server_new(struct rpc_server **out, struct event_base *base, struct node *no
     }
     s->base = base;
     server_init(s, node, cfg);
-    rc = rpc_auth_new(&s->auth, cfg->rpcauth, cfg->rpcauth != NULL ? cfg->nrpcauth : 0,
-                      cfg->cookie_path, err);
+    rc = gate_new(s, cfg, err);
+    if (rc == SBX_OK)
+        rc = rpc_auth_new(&s->auth, cfg->rpcauth, cfg->rpcauth != NULL ? cfg->nrpcauth : 0,
+                          cfg->cookie_path, err);
     if (rc == SBX_OK)
         rc = server_tls(s, cfg, err);
     if (rc)
@@ -728,6 +801,7 @@ loop_free(struct srv_loop *l)
     struct rpc_http *h;
     struct rpc_conn *c;
 
+    rpc_server_door_unlisten(l);
     /* Orphan every request: evhttp_free below frees the evhttp requests, and contexts that
      * wait for the node free themselves when it answers. */
     while ((h = TAILQ_FIRST(&l->live)) != NULL) {
@@ -744,6 +818,7 @@ loop_free(struct srv_loop *l)
         evhttp_free(l->http); /* closes every connection: conn_close_cb frees our records */
     while ((c = TAILQ_FIRST(&l->conns)) != NULL) {
         conn_unlink(c);
+        rpc_server_door_close(c);
         free(c);
     }
     rpc_events_free(l->events);
@@ -772,7 +847,8 @@ rpc_server_free(struct rpc_server *s)
         event_free(s->stop_ev);
     rpc_auth_free(s->auth); /* removes the cookie file */
     rpc_metrics_free(s->metrics);
-    rpc_tls_free(s->tls); /* after the loops: their connections hold SSLs of its context */
+    rpc_tls_free(s->tls);   /* after the loops: their connections hold SSLs of its context */
+    rpc_gate_free(s->gate); /* after the loops: closing connections leave it */
     free(s->allow);
     free(s);
 }

@@ -4,8 +4,11 @@
  * Authentication is HTTP Basic against `rpcauth` lines (NAME:SALT$HASH:ROLE, HASH = hex
  * HMAC-SHA256 keyed with SALT over the password) or the cookie (`__cookie__`, role admin). Roles:
  * operator, supervisor, admin. `GET /events` (rpc/events.h) is served with the same credentials.
- * Limits: body size (HTTP 413), batch size, connections, and a delay before every HTTP 401. Every
- * method, parameter, result and error code is as doc/rpc.md gives them.
+ * Limits: body size (HTTP 413), batch size, connections (in all, per client address, and while
+ * not yet authenticated: rpc/server_door.c), deadlines for a first request's header and body,
+ * and a delay before every HTTP 401 that grows with the failed logins of the address (which
+ * is then answered 429 without a password check). Every method, parameter, result and error
+ * code is as doc/rpc.md gives them.
  */
 #ifndef SBX_RPC_SERVER_H
 #define SBX_RPC_SERVER_H
@@ -31,9 +34,16 @@ struct rpc_config {
     int max_batch;           /* requests in one batch (default 1000) */
     int max_conns;           /* open connections (default 512) */
     int auth_fail_delay_ms;  /* before answering 401 (default 250) */
-    size_t events_max_queue; /* bytes queued on one /events stream (0: the default, 4 MiB) */
-    struct node_net *net;    /* the peer links (test hooks use them); may be NULL */
-    int threads;             /* event loops serving HTTP, 1..64 (default 1: the node's only) */
+    /* the front door (doc/operations.md, "Security"): */
+    int auth_fail_delay_max_ms; /* each failed login doubles the delay, up to this (4000) */
+    int header_timeout_ms;      /* a first request's whole header, from accept (10000) */
+    int body_timeout_ms;        /* ... then its whole body (60000) */
+    int max_conns_per_addr;     /* connections of one client address (256) */
+    int max_unauth_per_addr;    /* of which not yet authenticated (32) */
+    int reserve;                /* slots for authenticated clients only (-1: max_conns / 4) */
+    size_t events_max_queue;    /* bytes queued on one /events stream (0: the default, 4 MiB) */
+    struct node_net *net;       /* the peer links (test hooks use them); may be NULL */
+    int threads;                /* event loops serving HTTP, 1..64 (default 1: the node's only) */
     /* rpctls: HTTPS on every loop with this pair (PEM files); tls_cert NULL: plain HTTP */
     const char *tls_cert;
     const char *tls_key;

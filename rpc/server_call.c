@@ -43,7 +43,7 @@ rpc_server_call_send_plain(struct evhttp_request *req, int code, const char *rea
     struct evbuffer *buf = evbuffer_new();
 
     evhttp_add_header(oh, "Content-Type", "text/plain; charset=utf-8");
-    if (close)
+    if (close && evhttp_find_header(oh, "Connection") == NULL)
         evhttp_add_header(oh, "Connection", "close");
     if (buf != NULL)
         evbuffer_add(buf, body, strlen(body));

@@ -14,10 +14,12 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include <event2/bufferevent.h>
 #include <event2/util.h>
 #include <jansson.h>
 
 #include "ledger/tx.h"
+#include "rpc/gate.h"
 #include "rpc/loop.h"
 #include "rpc/outcome.h"
 
@@ -44,19 +46,38 @@ struct cidr;
 struct rpc_http;
 struct srv_loop;
 
-/* A connection just accepted: its bufferevent, and whether it came over the cap. */
+/* A connection just accepted: its bufferevent. */
 struct claim {
     struct bufferevent *bev;
-    int refused;
+};
+
+#define MAX_HEADERS_SIZE 16384
+
+/* What the front door (rpc/server_door.c) knows of a connection. */
+struct rpc_door {
+    struct rpc_gate_addr addr;
+    char peer[48];                /* its address as text, for logs */
+    int counted;                  /* in the gate's book */
+    int authed;                   /* its first request had valid credentials */
+    int checked;                  /* the header of its first request has been checked */
+    int code;                     /* 0, or that request's answer: 401, 429 (no body read) */
+    int delay_ms;                 /* ... sent this long after it came */
+    int retry_s;                  /* 429: Retry-After */
+    int64_t since_ms;             /* accepted then (monotonic clock) */
+    size_t scanned;               /* header bytes searched for the header's end */
+    struct event *deadline;       /* for the header, then the body, of its first request */
+    bufferevent_data_cb rcb, wcb; /* evhttp's callbacks, while the door reads the header */
+    bufferevent_event_cb ecb;
 };
 
 /* One accepted connection. */
 struct rpc_conn {
     struct srv_loop *l;
     struct evhttp_connection *evcon;
-    int refused;                /* accepted over the cap: 503 and close */
-    struct rpc_http *cur;       /* the request of this connection we are working on */
-    TAILQ_ENTRY(rpc_conn) link; /* in the server's conns */
+    int refused;          /* accepted over a cap: 503 and close */
+    struct rpc_http *cur; /* the request of this connection we are working on */
+    struct rpc_door door;
+    TAILQ_ENTRY(rpc_conn) link; /* in its loop's conns, newest first */
 };
 
 /* One JSON-RPC call of a request. */
@@ -101,7 +122,7 @@ struct srv_loop {
     struct evhttp *http;
     struct node_sink *sink;    /* the node answers this loop's submissions here */
     struct rpc_events *events; /* GET /events on this loop */
-    TAILQ_HEAD(, rpc_conn) conns;
+    TAILQ_HEAD(rpc_conn_list, rpc_conn) conns;
     struct claim *claims; /* accepted, not yet claimed */
     size_t nclaims, claims_cap;
     struct event *claim_ev;
@@ -113,6 +134,13 @@ struct srv_loop {
     struct event *balance_ev;   /* re-checks a paused listener */
     atomic_int recheck;         /* recheck_hop is posted */
     struct rpc_hop recheck_hop; /* another loop asks it to re-check (its share grew) */
+    /* accept errors (rpc/server_door.c) */
+    struct event *accept_ev;      /* ends a pause after an accept error */
+    struct event *accept_more_ev; /* resumes accepting after a batch */
+    int accept_batch;             /* connections accepted in this batch */
+    size_t nrefused;              /* refused connections waiting for their 503 */
+    int accept_wait_ms;           /* the last pause (0 after a connection was accepted) */
+    int accept_waiting;           /* its listener is disabled until accept_ev */
 };
 
 struct rpc_server {
@@ -129,6 +157,9 @@ struct rpc_server {
     size_t max_batch;
     size_t max_conns;
     int auth_delay_ms;
+    int header_timeout_ms; /* the first request's whole header, from accept */
+    int body_timeout_ms;   /* ... then its whole body */
+    struct rpc_gate *gate; /* connections and failed logins by address, for every loop */
     struct ledger_asset_def assets[SBX_MAX_ASSETS];
     size_t nassets;
     /* connections of every loop, counted from accept, including those not yet claimed */
@@ -148,6 +179,25 @@ struct rpc_server {
     atomic_int stop_armed;
     int stop_fired; /* loop 0 only */
 };
+
+/* ---- rpc/server_door.c: the front door (on the connection's loop) ---- */
+
+/* A connection just claimed (its close callback installed, no byte read yet): count it in the
+ * gate (or mark it refused), arm its header deadline, and read its first header. */
+void rpc_server_door_open(struct rpc_conn *c, struct bufferevent *bev);
+/* Its request has reached the HTTP callback: no deadline from now on. */
+void rpc_server_door_request(struct rpc_conn *c);
+/* It is closing: out of the gate, its timer freed. */
+void rpc_server_door_close(struct rpc_conn *c);
+/* A connection was accepted (evhttp's bufferevent callback). */
+void rpc_server_door_accepted(struct srv_loop *l);
+/* Pause `l`'s listener (doubling up to a second) on accept errors; after l->listener is set.
+ * SBX_ENOMEM. */
+int rpc_server_door_listen(struct srv_loop *l) SBX_WARN_UNUSED;
+/* Append the gate's counters (sbx_rpc_frontdoor_total) to a /metrics page. */
+void rpc_server_door_metrics(struct rpc_server *s, struct evbuffer *out);
+/* Forget `l`'s listener (before it is freed). */
+void rpc_server_door_unlisten(struct srv_loop *l);
 
 /* ---- rpc/server_call.c ---- */
 

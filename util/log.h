@@ -1,7 +1,8 @@
 /* Category logger: lines to stderr and, once opened, to a log file.
  *
  * Each line: "2026-11-28T10:00:00.123Z [category] level: message". Debug lines are printed
- * only for categories switched on with log_enable() (the -debug=rpc,p2p option). Thread-safe.
+ * only for categories switched on with log_enable() (the -debug=rpc,p2p option). Repeated lines
+ * are rate-limited per call site (log_set_rate). Thread-safe.
  * Never pass keys, passwords or cookies to these functions.
  */
 #ifndef SBX_UTIL_LOG_H
@@ -33,6 +34,15 @@ void log_set_stderr(int on);
 int log_enable(const char *list, struct sbx_err *err) SBX_WARN_UNUSED;
 int log_enabled(enum log_category cat);
 
+/* Every call site (format string) writes at most LOG_RATE_BURST lines per
+ * LOG_RATE_INTERVAL_MS; the lines over that are counted, and one line then says how many were
+ * suppressed. `burst` 0: no limit. For tests and tools; the defaults suit the daemon. */
+#define LOG_RATE_BURST 20
+#define LOG_RATE_INTERVAL_MS 10000
+void log_set_rate(unsigned burst, int interval_ms);
+
+/* Write one line (rate-limited per call site: see log_set_rate). `fmt` must be a literal (its
+ * address names the call site). */
 void log_write(enum log_category cat, enum log_level level, const char *fmt, ...) SBX_PRINTF(3, 4);
 
 #define LOG_DEBUG(cat, ...)                                                                        \

@@ -949,6 +949,8 @@ main(void)
         cmocka_unit_test(test_report_period),
         cmocka_unit_test(test_report_csv_and_hash),
         cmocka_unit_test(test_submit_done),
+        cmocka_unit_test(test_gate_caps),
+        cmocka_unit_test(test_gate_failed_logins),
     };
 
     log_set_stderr(0); /* internal errors are logged on purpose here */

@@ -1,9 +1,14 @@
-/* rpc/ unit tests: the tests in files of their own (test_rpc_help.c), run by test_rpc.c's main. */
+/* rpc/ unit tests: the tests in files of their own (test_rpc_help.c, test_rpc_gate.c), run by
+ * test_rpc.c's main. */
 #ifndef SBX_TEST_RPC_H
 #define SBX_TEST_RPC_H
 
 /* test_rpc_help.c: the help method against the method table; rpc/client.c's configuration. */
 void test_help(void **state);
 void test_client_conf(void **state);
+
+/* test_rpc_gate.c: the front door's book of client addresses (rpc/gate.h). */
+void test_gate_caps(void **state);
+void test_gate_failed_logins(void **state);
 
 #endif

@@ -442,6 +442,68 @@ test_log_enable(void **state)
     assert_false(log_enabled(LOG_RPC));
 }
 
+/* How many times `needle` occurs in the file at `path`. */
+static size_t
+count_in_file(const char *path, const char *needle)
+{
+    char buf[16384];
+    FILE *f = fopen(path, "r");
+    size_t n = 0, len;
+
+    assert_non_null(f);
+    len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    for (const char *p = buf; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* A call site writes LOG_RATE_BURST lines per interval (exactly the burst, not one more); the
+ * rest are counted and reported in one line once the interval is over: at its next line, or
+ * at any other line. */
+static void
+test_log_rate(void **state)
+{
+    char path[] = "/tmp/sbx-test-lograte-XXXXXX";
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    log_set_stderr(0);
+    assert_int_equal(log_open(path), SBX_OK);
+    log_set_rate(5, 60000);
+    for (int i = 0; i < 30; i++)
+        LOG_WARN(LOG_RPC, "rate test line %d", i);
+    LOG_WARN(LOG_RPC, "another call site %d", 1); /* not limited by the first */
+    assert_int_equal(count_in_file(path, "rate test line"), 5);
+    assert_int_equal(count_in_file(path, "rate test line 4\n"), 1);
+    assert_int_equal(count_in_file(path, "rate test line 5\n"), 0);
+    assert_int_equal(count_in_file(path, "another call site 1"), 1);
+    assert_int_equal(count_in_file(path, "suppressed"), 0);
+    /* the interval over: the next line of the site reports the 25 first */
+    log_set_rate(5, 50);
+    usleep(80 * 1000);
+    LOG_WARN(LOG_RPC, "rate test line %d", 99);
+    assert_int_equal(count_in_file(path, "... 25 similar lines suppressed"), 1);
+    assert_int_equal(count_in_file(path, "rate test line 99"), 1);
+    /* 6 more in this window (made long, so that a slow machine cannot end it early): 4
+     * written, 2 suppressed, reported by a line of another site once it is over */
+    log_set_rate(5, 60000);
+    for (int i = 0; i < 6; i++)
+        LOG_WARN(LOG_RPC, "rate test line %d", 100 + i);
+    assert_int_equal(count_in_file(path, "rate test line 104"), 0);
+    log_set_rate(5, 50);
+    usleep(80 * 1000);
+    LOG_INFO(LOG_RPC, "another call site %d", 2);
+    assert_int_equal(count_in_file(path, "... 2 similar lines suppressed"), 1);
+    log_set_rate(LOG_RATE_BURST, LOG_RATE_INTERVAL_MS);
+    log_close();
+    log_set_stderr(1);
+    unlink(path);
+}
+
 struct par_count {
     unsigned char *seen;
 };
@@ -666,6 +728,7 @@ main(void)
         cmocka_unit_test(test_array_reserve),
         cmocka_unit_test(test_num_parse_int),
         cmocka_unit_test(test_log_enable),
+        cmocka_unit_test(test_log_rate),
         cmocka_unit_test(test_par_run),
         cmocka_unit_test(test_cidr),
         cmocka_unit_test(test_tls_fingerprint_parse),
