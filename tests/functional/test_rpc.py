@@ -13,7 +13,7 @@ import unittest
 import framework as fw
 import txsign
 from framework import (BAD_SIGNATURE, CONFLICT, FORBIDDEN, INVALID_PARAMS, INVALID_REQUEST,
-                       METHOD_NOT_FOUND, NOT_FOUND, PARSE_ERROR, hex32, uid)
+                       METHOD_NOT_FOUND, NOT_FOUND, PARSE_ERROR, hex32, in_time, uid)
 
 HEX64 = r"^[0-9a-f]{64}$"
 
@@ -795,14 +795,22 @@ class LimitsTest(fw.NodeTestCase):
         h = {"Authorization": "Basic " + base64.b64encode(
             ("%s:%s" % (user, password)).encode()).decode()}
         held = []
+
+        def hold():
+            """A connection that got 200, or None: the server frees the slot of a connection
+            the client closed (the requests above) only once it has seen the close."""
+            c = http.client.HTTPConnection("127.0.0.1", n.rpcport, timeout=60)
+            c.request("POST", "/", body=json.dumps(dict(one, id=1)), headers=h)
+            r = c.getresponse()
+            r.read()
+            if r.status == 200:
+                return c
+            self.assertEqual(r.status, 503)
+            c.close()
+            return None
         try:
             for _ in range(3):
-                c = http.client.HTTPConnection("127.0.0.1", n.rpcport, timeout=60)
-                c.request("POST", "/", body=json.dumps(dict(one, id=1)), headers=h)
-                r = c.getresponse()
-                r.read()
-                self.assertEqual(r.status, 200)
-                held.append(c)
+                held.append(in_time(hold, 30, "a connection slot"))
             c = http.client.HTTPConnection("127.0.0.1", n.rpcport, timeout=60)
             try:
                 c.request("POST", "/", body=json.dumps(dict(one, id=1)), headers=h)
