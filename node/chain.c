@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "node/chain_internal.h"
+#include "util/datadir.h"
 #include "util/log.h"
 #include "util/par.h"
 
@@ -132,6 +133,11 @@ node_chain_create(const char *dir, const uint8_t *genesis_block, size_t len, str
     }
     c->tip.height = UINT64_MAX; /* "before genesis" for node_chain_apply */
     rc = node_chain_apply(c, genesis_block, len, NULL, err);
+    if (rc)
+        goto out;
+    /* LevelDB syncs the entries of its own directory, not the store's (nor the keys') entry in
+     * the datadir: without this a power cut can take the whole chain away. */
+    rc = datadir_sync_parent(dir, err);
 out:
     chain_free(c);
     return rc;
