@@ -80,7 +80,7 @@ class CrashTest(fw.NodeTestCase):
             chunk = receipts[i:i + 500]
             replies = n.batch([("gettx", {"txid": txid}) for txid, _, _ in chunk])
             for (txid, height, outcome), r in zip(chunk, replies):
-                self.assertIn("result", r, "acknowledged %s lost after kill -9: %r" % (txid, r))
+                self.assertIn("result", r, "acknowledged %s lost in the crash: %r" % (txid, r))
                 tx = r["result"]
                 self.assertEqual(tx["txid"], txid)
                 self.assertEqual(tx["height"], height, txid)

@@ -7,7 +7,7 @@ unlink, mkdir) only if the directory was fsynced after it. The node starts again
 remains: every receipt a client got before the cut is at its height, verifychain is ok, and
 the node serves. kill -9 (test_crash.py) cannot show a missing sync: the page cache survives.
 
-POWERLOSS_ROUNDS (default 20) sets how many cuts the long test makes, POWERLOSS_SEED the seed
+POWERLOSS_ROUNDS (default 24) sets how many cuts the long test makes, POWERLOSS_SEED the seed
 of the crash points (printed, so that a failure can be run again)."""
 
 import os
@@ -19,7 +19,7 @@ import unittest
 import framework as fw
 import test_crash
 
-ROUNDS = int(os.environ.get("POWERLOSS_ROUNDS", "20"))
+ROUNDS = int(os.environ.get("POWERLOSS_ROUNDS", "24"))
 SEED = int(os.environ.get("POWERLOSS_SEED", str(int(time.time()))))
 BENCH_TRADES = 2000
 
@@ -180,19 +180,25 @@ class PowerLossTest(fw.NodeTestCase):
     def load_until_cut(self, n, receipts, seed):
         """sbx-bench against `n` until the cut kills it (or, if the cut is beyond the events
         this load makes, until it ends: then the node is stopped cleanly and the cut is the
-        power going after the stop). Returns the receipts sbx-bench got."""
+        power going after the stop). Returns the receipts sbx-bench got and where the cut came
+        ("load" or "stop")."""
         bench = test_crash.Bench(n, receipts, trades=BENCH_TRADES, seed=seed)
         bench.wait()
+        where = "load"
         if n.proc.poll() is None:
+            where = "stop"
             self.assertIn(n.stop(), (0, -9), "sbxd died, not by the cut:\n" + n.tail())
         else:
             n.stderr.close()
             self.assertEqual(n.proc.returncode, -9, "sbxd died, not by the cut:\n" + n.tail())
-        return test_crash.read_receipts(receipts) if os.path.exists(receipts) else []
+        got = test_crash.read_receipts(receipts) if os.path.exists(receipts) else []
+        return got, where
 
     def test_cuts_under_load(self):
         """ROUNDS cuts on one datadir, at events spread over a start, the load of sbx-bench
-        (blocks being committed) and the stop, each followed by a restart on what remains."""
+        (blocks being committed) and the stop, each followed by a restart on what remains.
+        A start's events grow with the chain (LevelDB turns its log into a table at each open),
+        so each round cuts relative to the last start that came through."""
         rng = random.Random(SEED)
         print("\npowerloss: seed %d, %d rounds" % (SEED, ROUNDS), flush=True)
         n = self.node_for_cuts()
@@ -200,17 +206,23 @@ class PowerLossTest(fw.NodeTestCase):
         # round 0 measures: no cut until after a clean stop
         self.assertTrue(self.start_shimmed(n, 0))
         started = self.events()
-        all_receipts += self.load_until_cut(n, os.path.join(self.tmp, "r0.txt"), seed=1)
-        total = self.events()
-        self.assertGreater(total, started + 100, "the load made few events")
+        all_receipts += self.load_until_cut(n, os.path.join(self.tmp, "r0.txt"), seed=1)[0]
+        load = self.events() - started
+        self.assertGreater(load, 100, "the load made few events")
         for round_ in range(ROUNDS + 1):
             if round_ > 0:
-                at = rng.randint(1, started) if round_ % 4 == 1 else rng.randint(started, total)
+                if round_ % 4 == 1:
+                    at = rng.randint(1, started)
+                else:
+                    at = started + rng.randint(1, load)
                 path = os.path.join(self.tmp, "r%d.txt" % round_)
+                got, where = [], "start"
                 if self.start_shimmed(n, at):
-                    all_receipts += self.load_until_cut(n, path, seed=round_ + 1)
-                print("powerloss: round %d cut at event %d of %d: %s" % (
-                    round_, at, total, self.power_cut(n)), flush=True)
+                    started = self.events()
+                    got, where = self.load_until_cut(n, path, seed=round_ + 1)
+                all_receipts += got
+                print("powerloss: round %d cut at event %d (in the %s), %d receipts: %s" % (
+                    round_, at, where, len(got), self.power_cut(n)), flush=True)
             else:
                 print("powerloss: round 0 (after a clean stop): %s" % self.power_cut(n),
                       flush=True)

@@ -23,11 +23,14 @@
  *   SEQ R FROM TO SAVED     rename(FROM, TO); SAVED is the side link of the TO it replaced, or -
  *   SEQ U PATH SAVED        unlink(PATH); SAVED is the side link of the file
  *   SEQ M PATH / SEQ X PATH mkdir / rmdir
+ *   SEQ W DEV:INO OFF LEN   a write or truncation of LEN bytes at OFF is about to run
+ *   SEQ F ERRNO             the event's call failed (it changed nothing)
  *   SEQ K                   the cut: the process kills itself here
+ * Every event has at least one record, so the last SEQ of a journal counts them.
  * Only bytes below the size a file had at its last sync are saved (D): bytes above it are cut
- * off by the restore anyway, so an append-only file (LevelDB's log and tables) costs one T line
- * per sync. The restore (test_powerloss.py) applies the model: what a sync did not cover is
- * undone, newest first.
+ * off by the restore anyway, so an append-only file (LevelDB's log and tables) costs a T line
+ * per sync and a W line per write. The restore (test_powerloss.py) applies the model: what a sync
+ * did not cover is undone, newest first.
  *
  * What it sees: calls that go through the dynamic linker (open, openat, creat, write, pwrite,
  * writev, pwritev, ftruncate, truncate, fsync, fdatasync, rename, renameat, unlink, unlinkat,
@@ -309,6 +312,7 @@ static void
 save_range(unsigned long long seq, int fd, const struct pc_fd *t, off_t off, off_t len)
 {
     struct pc_file *f = file_touch(seq, fd, t);
+    off_t start = off;
     static const char hex[] = "0123456789abcdef";
     unsigned char buf[CHUNK];
     char text[2 * CHUNK + 1];
@@ -332,6 +336,8 @@ save_range(unsigned long long seq, int fd, const struct pc_fd *t, off_t off, off
         record(seq, "D %ju:%ju %jd %s", (uintmax_t)t->dev, (uintmax_t)t->ino, (intmax_t)off, text);
         off += r;
     }
+    record(seq, "W %ju:%ju %jd %jd", (uintmax_t)t->dev, (uintmax_t)t->ino, (intmax_t)start,
+           (intmax_t)len);
 }
 
 /* Before a write of `len` bytes at the descriptor's offset (or `off` if >= 0). */
@@ -413,6 +419,8 @@ do_open(int dirfd, const char *path, int flags, mode_t mode)
 
             record(seq, "C %ju:%ju %s", (uintmax_t)t->dev, (uintmax_t)t->ino, abs);
             file_touch(seq, fd, t);
+        } else {
+            record(seq, "F %d", errno);
         }
     } else if ((flags & O_TRUNC) && existed && S_ISREG(st.st_mode) && (flags & O_ACCMODE)) {
         /* open it first without O_TRUNC to save what the truncation loses */
@@ -617,6 +625,8 @@ do_sync(int fd, int (*call)(int))
         f = file_find(t->dev, t->ino);
         if (f != NULL)
             f->used = 0;
+    } else {
+        record(seq, "F %d", e);
     }
 out:
     pthread_mutex_unlock(&g_mu);
@@ -664,6 +674,8 @@ rename(const char *from, const char *to)
     e = errno;
     if (r == 0)
         record(g.seq, "R %s %s %s", afrom, ato, saved);
+    else
+        record(g.seq, "F %d", e);
     pthread_mutex_unlock(&g_mu);
     errno = e;
     return r;
@@ -697,6 +709,8 @@ do_unlink(const char *path, int dir)
         record(g.seq, "X %s", abs);
     else if (r == 0)
         record(g.seq, "U %s %s", abs, saved);
+    else
+        record(g.seq, "F %d", e);
     pthread_mutex_unlock(&g_mu);
     errno = e;
     return r;
@@ -738,6 +752,8 @@ mkdir(const char *path, mode_t mode)
     e = errno;
     if (r == 0)
         record(g.seq, "M %s", abs);
+    else
+        record(g.seq, "F %d", e);
     pthread_mutex_unlock(&g_mu);
     errno = e;
     return r;
