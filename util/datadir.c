@@ -1,7 +1,7 @@
 /* The default datadir (util/datadir.h): shared by sbxd's configuration and the client programs
  * (rpc/client.c), so that both look in the same place. And datadir_sync_parent, which the code
- * that makes the datadir's durable entries (the key files, the ledger store) calls after
- * making one (tests/functional/test_powerloss.py shows what is lost without it).
+ * that makes the datadir's durable entries (the key files, the TLS pairs, the ledger store) calls
+ * after making one (tests/functional/test_powerloss.py shows what is lost without it).
  */
 #include "util/datadir.h"
 

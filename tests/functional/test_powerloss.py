@@ -18,6 +18,7 @@ import unittest
 
 import framework as fw
 import test_crash
+import test_rpctls
 
 ROUNDS = int(os.environ.get("POWERLOSS_ROUNDS", "24"))
 SEED = int(os.environ.get("POWERLOSS_SEED", str(int(time.time()))))
@@ -271,6 +272,20 @@ class PowerLossTest(fw.NodeTestCase):
             self.assertReceipt(n.trade(buyer, seller))
             self.assertIs(n.call("verifychain")["ok"], True)
             self.assertEqual(n.stop(), 0)
+
+    def test_rpc_certificate_survives(self):
+        """The RPC TLS certificate that clients pin (sbx-cli -rpcfingerprint) is still the same
+        after a power cut, once the node has served with it."""
+        n = self.node_for_cuts("tls")
+        n.extra_args.append("-rpctls=1")
+        n.ssl_context = test_rpctls.unverified()
+        self.assertTrue(self.start_shimmed(n, 0))
+        crt = os.path.join(n.datadir, "rpc.crt")
+        fp = test_rpctls.cert_fingerprint(crt)
+        self.assertEqual(n.stop(), 0)
+        self.power_cut(n)
+        fw.Network.first_start(n)
+        self.assertEqual(test_rpctls.cert_fingerprint(crt), fp)
 
 
 if __name__ == "__main__":

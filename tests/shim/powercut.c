@@ -35,10 +35,15 @@
  * What it sees: calls that go through the dynamic linker (open, openat, creat, write, pwrite,
  * writev, pwritev, ftruncate, truncate, fsync, fdatasync, rename, renameat, unlink, unlinkat,
  * mkdir, rmdir, close), which is every call LevelDB and sbxd's own file code make. Writes that
- * glibc's stdio makes internally (fprintf to debug.log, PEM files) are not seen; their files'
- * sizes still are, at open and at sync. Every recorded call runs under one mutex, so the
- * journal's order is the order of the calls; that serialises the process's file I/O, which a
- * test can afford. Any thread of the process may call any of these functions.
+ * glibc's stdio makes internally (fprintf to debug.log, the PEM files of util/tls.c) are not
+ * seen, nor writes through a shared mapping (LevelDB maps its tables only to read them); a file
+ * opened with open() and written with stdio still has its creation, truncation and syncs
+ * recorded, which is what its undo needs. sync, syncfs and sync_file_range are not interposed:
+ * nothing in sbxd calls them, and the model counts them as syncing nothing (stricter, never
+ * laxer). Every recorded call runs under one mutex, so the journal's order is the order of the
+ * calls; that serialises the process's file I/O, which a test can afford. Any thread of the
+ * process may call any of these functions. The shim exports the C library's names, which is
+ * the point of it; everything else is static.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
