@@ -143,7 +143,12 @@ class PowerLossTest(fw.NodeTestCase):
     def start_shimmed(self, n, at, attempts=3):
         """Start `n` with the shim, cutting at event `at` (0: never), on ports chosen now (as
         Network.first_start does: a port found free can be taken by sbx-bench's connections
-        before sbxd binds it). Returns True once it answers, False if the cut came first."""
+        before sbxd binds it). Returns True once it answers, False if the cut came first. The
+        journal of a start that failed is kept: what it did not sync is lost in the cut too."""
+        shutil.rmtree(self.side, ignore_errors=True)
+        os.makedirs(self.side)
+        if os.path.exists(self.journal):
+            os.unlink(self.journal)
         for attempt in range(attempts):
             n.rpcport, n.p2pport = fw.free_port(), fw.free_port()
             log_size = os.path.getsize(n.log_path) if os.path.exists(n.log_path) else 0
@@ -158,10 +163,6 @@ class PowerLossTest(fw.NodeTestCase):
         return False
 
     def start_shimmed_once(self, n, at):
-        shutil.rmtree(self.side, ignore_errors=True)
-        os.makedirs(self.side)
-        if os.path.exists(self.journal):
-            os.unlink(self.journal)
         n.env = dict(os.environ, LD_PRELOAD=self.shim, POWERCUT_ROOT=n.datadir,
                      POWERCUT_JOURNAL=self.journal, POWERCUT_SIDE=self.side,
                      POWERCUT_AT=str(at),

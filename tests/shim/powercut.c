@@ -394,7 +394,7 @@ save_link(const char *abs, char *name, size_t size)
 {
     char dst[PATH_MAX + 32];
 
-    snprintf(name, size, "%llu", ++g.saved);
+    snprintf(name, size, "%ld.%llu", (long)getpid(), ++g.saved); /* unique across starts */
     snprintf(dst, sizeof(dst), "%s/%s", g.side, name);
     if (link(abs, dst) != 0) {
         if (errno != ENOENT && errno != EISDIR && errno != EPERM)
@@ -666,7 +666,7 @@ close(int fd)
 int
 rename(const char *from, const char *to)
 {
-    char afrom[PATH_MAX], ato[PATH_MAX], saved[32];
+    char afrom[PATH_MAX], ato[PATH_MAX], saved[64];
     int r, e;
 
     setup();
@@ -698,7 +698,7 @@ renameat(int fromfd, const char *from, int tofd, const char *to)
 static int
 do_unlink(const char *path, int dir)
 {
-    char abs[PATH_MAX], saved[32];
+    char abs[PATH_MAX], saved[64];
     int r, e;
 
     setup();
