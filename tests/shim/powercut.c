@@ -663,27 +663,59 @@ close(int fd)
     return real_close(fd);
 }
 
-int
-rename(const char *from, const char *to)
+/* The calls that change a name. */
+enum name_op { N_RENAME, N_UNLINK, N_RMDIR, N_MKDIR };
+
+static int
+name_call(enum name_op op, const char *path, const char *to, mode_t mode)
 {
-    char afrom[PATH_MAX], ato[PATH_MAX], saved[64];
+    switch (op) {
+    case N_RENAME:
+        return real_rename(path, to);
+    case N_UNLINK:
+        return real_unlink(path);
+    case N_RMDIR:
+        return real_rmdir(path);
+    default:
+        return real_mkdir(path, mode);
+    }
+}
+
+/* A change of a name under ROOT, recorded after it ran (R, U, X, M; F if it failed) with the side
+ * link of the file it removed or replaced. */
+static int
+name_change(enum name_op op, const char *path, const char *to, mode_t mode)
+{
+    char abs[PATH_MAX], ato[PATH_MAX], saved[64] = "-";
     int r, e;
 
     setup();
-    if (!under_root(from, afrom, sizeof(afrom)) || !under_root(to, ato, sizeof(ato)))
-        return real_rename(from, to);
+    if (!under_root(path, abs, sizeof(abs)) ||
+        (op == N_RENAME && !under_root(to, ato, sizeof(ato))))
+        return name_call(op, path, to, mode);
     pthread_mutex_lock(&g_mu);
     event();
-    save_link(ato, saved, sizeof(saved));
-    r = real_rename(from, to);
+    if (op == N_RENAME || op == N_UNLINK)
+        save_link(op == N_RENAME ? ato : abs, saved, sizeof(saved));
+    r = name_call(op, path, to, mode);
     e = errno;
-    if (r == 0)
-        record(g.seq, "R %s %s %s", afrom, ato, saved);
-    else
+    if (r != 0)
         record(g.seq, "F %d", e);
+    else if (op == N_RENAME)
+        record(g.seq, "R %s %s %s", abs, ato, saved);
+    else if (op == N_UNLINK)
+        record(g.seq, "U %s %s", abs, saved);
+    else
+        record(g.seq, "%c %s", op == N_RMDIR ? 'X' : 'M', abs);
     pthread_mutex_unlock(&g_mu);
     errno = e;
     return r;
+}
+
+int
+rename(const char *from, const char *to)
+{
+    return name_change(N_RENAME, from, to, 0);
 }
 
 int
@@ -695,49 +727,23 @@ renameat(int fromfd, const char *from, int tofd, const char *to)
     return real_renameat(fromfd, from, tofd, to);
 }
 
-static int
-do_unlink(const char *path, int dir)
-{
-    char abs[PATH_MAX], saved[64];
-    int r, e;
-
-    setup();
-    if (!under_root(path, abs, sizeof(abs)))
-        return dir ? real_rmdir(path) : real_unlink(path);
-    pthread_mutex_lock(&g_mu);
-    event();
-    if (!dir)
-        save_link(abs, saved, sizeof(saved));
-    r = dir ? real_rmdir(path) : real_unlink(path);
-    e = errno;
-    if (r == 0 && dir)
-        record(g.seq, "X %s", abs);
-    else if (r == 0)
-        record(g.seq, "U %s %s", abs, saved);
-    else
-        record(g.seq, "F %d", e);
-    pthread_mutex_unlock(&g_mu);
-    errno = e;
-    return r;
-}
-
 int
 unlink(const char *path)
 {
-    return do_unlink(path, 0);
+    return name_change(N_UNLINK, path, NULL, 0);
 }
 
 int
 rmdir(const char *path)
 {
-    return do_unlink(path, 1);
+    return name_change(N_RMDIR, path, NULL, 0);
 }
 
 int
 unlinkat(int dirfd, const char *path, int flags)
 {
     if (dirfd == AT_FDCWD || path[0] == '/')
-        return do_unlink(path, (flags & AT_REMOVEDIR) != 0);
+        return (flags & AT_REMOVEDIR) ? rmdir(path) : unlink(path);
     setup();
     return real_unlinkat(dirfd, path, flags);
 }
@@ -745,21 +751,5 @@ unlinkat(int dirfd, const char *path, int flags)
 int
 mkdir(const char *path, mode_t mode)
 {
-    char abs[PATH_MAX];
-    int r, e;
-
-    setup();
-    if (!under_root(path, abs, sizeof(abs)))
-        return real_mkdir(path, mode);
-    pthread_mutex_lock(&g_mu);
-    event();
-    r = real_mkdir(path, mode);
-    e = errno;
-    if (r == 0)
-        record(g.seq, "M %s", abs);
-    else
-        record(g.seq, "F %d", e);
-    pthread_mutex_unlock(&g_mu);
-    errno = e;
-    return r;
+    return name_change(N_MKDIR, path, NULL, mode);
 }
