@@ -22,6 +22,7 @@
 #include <secp256k1_extrakeys.h>
 #include <secp256k1_schnorrsig.h>
 
+#include "util/datadir.h"
 #include "util/hex.h"
 
 static_assert(sizeof(secp256k1_keypair) == sizeof(((struct ledger_key *)0)->keypair),
@@ -232,6 +233,10 @@ ledger_keys_save(const struct ledger_key *k, const char *path, struct sbx_err *e
         sbx_err_set(err, SBX_EIO, "%s: cannot write key file: %s", path, strerror(errno));
         goto out;
     }
+    /* the file's name too: a genesis signed with a key that a power cut then loses */
+    rc = datadir_sync_parent(path, err);
+    if (rc)
+        goto out;
     rc = SBX_OK;
 out:
     OPENSSL_cleanse(text, sizeof(text));

@@ -22,6 +22,7 @@
 
 #include "ledger/locate.h"
 #include "node/chain_internal.h"
+#include "util/datadir.h"
 #include "util/log.h"
 #include "util/par.h"
 
@@ -128,6 +129,11 @@ create_in(const char *dir, const uint8_t *genesis_block, size_t len, struct sbx_
     }
     c->tip.height = UINT64_MAX; /* "before genesis" for node_chain_apply */
     rc = node_chain_apply(c, genesis_block, len, NULL, err);
+    if (rc)
+        goto out;
+    /* LevelDB syncs the entries of its own directory, not the store's (nor the keys') entry in
+     * the datadir: without this a power cut can take the whole chain away. */
+    rc = datadir_sync_parent(dir, err);
 out:
     chain_free(c);
     return rc;

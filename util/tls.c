@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "util/buf.h"
+#include "util/datadir.h"
 #include "util/hex.h"
 
 #define CERT_DAYS 36500 /* pinned or unchecked: it should never expire */
@@ -74,6 +75,10 @@ write_pem(const char *path, EVP_PKEY *pkey, X509 *cert, struct sbx_err *err)
         sbx_err_set(err, SBX_EIO, "%s: cannot write: %s", path, strerror(errno));
         goto out;
     }
+    /* the rename too: clients pin the certificate (-rpcfingerprint) */
+    rc = datadir_sync_parent(path, err);
+    if (rc)
+        goto out;
     rc = SBX_OK;
 out:
     if (f != NULL)

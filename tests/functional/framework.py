@@ -212,6 +212,8 @@ class Node:
         self.rpchost = "127.0.0.1"
         self.ssl_context = None
         self.rpcsource = None
+        # the environment of the next start (None: this process's)
+        self.env = None
 
     # ---- process control
 
@@ -240,7 +242,7 @@ class Node:
             pass
         self.stderr = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL,
-                                     stdout=self.stderr, stderr=self.stderr)
+                                     stdout=self.stderr, stderr=self.stderr, env=self.env)
         if wait:
             self.wait_ready()
         return self

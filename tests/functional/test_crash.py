@@ -65,7 +65,7 @@ def check_receipts(n, receipts):
         replies = n.batch([("gettx", {"txid": txid}) for txid, _, _ in chunk])
         for (txid, height, outcome), r in zip(chunk, replies):
             if "result" not in r:
-                raise AssertionError("acknowledged %s lost after kill -9: %r" % (txid, r))
+                raise AssertionError("acknowledged %s lost in the crash: %r" % (txid, r))
             tx = r["result"]
             verdict = "accepted" if outcome == "accepted" else "rejected"
             if (tx["txid"], tx["height"], tx["verdict"]) != (txid, height, verdict) or \

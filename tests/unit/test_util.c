@@ -13,6 +13,7 @@
 
 #include "util/array.h"
 #include "util/cidr.h"
+#include "util/datadir.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/hex.h"
@@ -663,6 +664,34 @@ test_tls_fingerprint_parse(void **state)
     assert_false(tls_fingerprint_parse(b, ""));
 }
 
+/* The directory of a path is what gets synced; a directory part of PATH_MAX - 1 bytes fits, one
+ * more does not. */
+static void
+test_datadir_sync_parent(void **state)
+{
+    char dir[] = "/tmp/sbx-test-dsync-XXXXXX", path[64], big[PATH_MAX + 8];
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/not-there-yet", dir);
+    assert_int_equal(datadir_sync_parent(path, NULL), SBX_OK);
+    assert_int_equal(datadir_sync_parent(dir, NULL), SBX_OK); /* its parent, /tmp */
+    assert_int_equal(datadir_sync_parent("/etc", NULL), SBX_OK);
+    assert_int_equal(datadir_sync_parent("relative", NULL), SBX_OK);
+    snprintf(path, sizeof(path), "%s/missing/file", dir);
+    assert_int_equal(datadir_sync_parent(path, NULL), SBX_EIO);
+    memset(big, 'a', sizeof(big));
+    big[0] = '/';
+    big[PATH_MAX - 1] = '/';
+    big[PATH_MAX] = '\0';
+    assert_int_equal(datadir_sync_parent(big, NULL), SBX_EIO); /* fits; the system refuses it */
+    big[PATH_MAX - 1] = 'a';
+    big[PATH_MAX] = '/';
+    big[PATH_MAX + 1] = '\0';
+    assert_int_equal(datadir_sync_parent(big, NULL), SBX_ETOOLONG);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 static void
 test_tls_pair_open(void **state)
 {
@@ -733,6 +762,7 @@ main(void)
         cmocka_unit_test(test_cidr),
         cmocka_unit_test(test_tls_fingerprint_parse),
         cmocka_unit_test(test_tls_pair_open),
+        cmocka_unit_test(test_datadir_sync_parent),
     };
 
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
