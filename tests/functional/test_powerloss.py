@@ -88,6 +88,15 @@ def undo_names(recs, side):
         if kind == "Y":
             dir_synced[f[0]] = i
     undone = 0
+    moved = []  # durable renames of directories after the record at hand, newest first
+
+    def now(p):
+        """Where path `p` of an older record is now: a directory it was under may have been
+        renamed since, durably (the ledger store is made as ledger.new, then renamed)."""
+        for old, new in reversed(moved):
+            if p.startswith(old + "/"):
+                p = new + p[len(old):]
+        return p
     for i in range(len(recs) - 1, -1, -1):
         _, kind, f = recs[i]
         if kind not in ("C", "R", "U", "M", "X"):
@@ -97,7 +106,11 @@ def undo_names(recs, side):
         if kind == "R":
             dirs.add(os.path.dirname(f[1]))
         if all(dir_synced.get(d, -1) > i for d in dirs):
+            if kind == "R" and os.path.isdir(now(f[1])):
+                moved.append((f[0], f[1]))
             continue
+        f = [now(x) if x.startswith("/") else x for x in f]
+        path = now(path)
         undone += 1
         if kind == "C" and os.path.lexists(path):
             os.unlink(path)
