@@ -1,11 +1,15 @@
-/* What every libFuzzer target here does first: see fuzz_common.h. */
+/* What every libFuzzer target here does first, and the checks they share: see fuzz_common.h. */
 #include "tests/fuzz/fuzz_common.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ledger/keys.h"
 #include "util/sha256.h"
+
+static char scratch[512];
 
 uint8_t *
 fuzz_copy_input(const uint8_t *data, size_t size)
@@ -18,4 +22,43 @@ fuzz_copy_input(const uint8_t *data, size_t size)
     if (copy != NULL)
         memcpy(copy, data, size);
     return copy;
+}
+
+int
+fuzz_check_refusal(int rc, const struct sbx_err *err)
+{
+    if (rc != SBX_OK && (err->code == SBX_OK || err->msg[0] == '\0'))
+        abort(); /* refused without saying why */
+    return rc;
+}
+
+void
+fuzz_check_same(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    if (alen != blen || (alen > 0 && memcmp(a, b, alen) != 0))
+        abort(); /* a round trip changed the bytes */
+}
+
+static void
+remove_scratch(void)
+{
+    char cmd[600];
+
+    if (scratch[0] != '\0' && snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch) < (int)sizeof(cmd))
+        (void)system(cmd);
+}
+
+const char *
+fuzz_scratch_dir(void)
+{
+    const char *tmp = getenv("TMPDIR");
+
+    if (scratch[0] != '\0')
+        return scratch;
+    if (snprintf(scratch, sizeof(scratch), "%s/sbx-fuzz-XXXXXX",
+                 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp") >= (int)sizeof(scratch) ||
+        mkdtemp(scratch) == NULL)
+        abort();
+    atexit(remove_scratch);
+    return scratch;
 }

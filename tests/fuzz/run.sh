@@ -1,0 +1,54 @@
+#!/bin/sh
+# Run every fuzz target for SECONDS each, one after the other, on a copy of its seed corpus:
+#
+#   tests/fuzz/run.sh SECONDS [BUILDDIR]
+#
+# BUILDDIR (default: $SBX_BUILDDIR, else build-fuzz in the source tree) is a clang
+# --enable-fuzz build with the targets built (make fuzz); this script builds nothing. The
+# corpora in tests/fuzz/corpus/ are copied to a scratch directory, so the tree is not changed.
+# A target missing from the build, a crash, a leak, a timeout or an abort of a target's own
+# checks fails the run; the input that did it is kept in $SBX_FUZZ_FINDINGS (default
+# ./fuzz-findings) to replay (BUILDDIR/tests/fuzz/TARGET FILE). Prints per target: executions,
+# executions per second, coverage (cov: edges, ft: features) and corpus size.
+set -u
+src=$(cd "$(dirname "$0")/../.." && pwd)
+secs=${1:?usage: tests/fuzz/run.sh SECONDS [BUILDDIR]}
+build=${2:-${SBX_BUILDDIR:-$src/build-fuzz}}
+findings=${SBX_FUZZ_FINDINGS:-$PWD/fuzz-findings}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
+failed=0
+
+for c in "$src"/tests/fuzz/fuzz_*.c; do
+    t=$(basename "$c" .c)
+    case $t in fuzz_common | fuzz_seeds) continue ;; esac
+    bin=$build/tests/fuzz/$t
+    if [ ! -x "$bin" ]; then
+        echo "$t: FAILED: $bin is not built (make fuzz in a clang --enable-fuzz build)"
+        failed=1
+        continue
+    fi
+    mkdir -p "$work/$t/corpus" "$work/$t/art"
+    cp "$src/tests/fuzz/corpus/$t"/* "$work/$t/corpus/" 2>/dev/null
+    (cd "$work/$t" && "$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=25 \
+        -rss_limit_mb=2560 -artifact_prefix="$work/$t/art/" corpus >log 2>&1)
+    rc=$?
+    log=$work/$t/log
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+    last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+    cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+    ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
+    corp=$(echo "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
+    if [ "$rc" -ne 0 ] || [ -n "$(ls "$work/$t/art")" ]; then
+        mkdir -p "$findings/$t"
+        cp "$work/$t/art"/* "$findings/$t/" 2>/dev/null
+        echo "$t: FAILED (exit $rc) after ${execs:-?} executions; inputs in $findings/$t:"
+        grep -E 'ERROR|SUMMARY|^    #[0-9]' "$log" | head -n 30
+        failed=1
+    else
+        echo "$t: ${execs:-0} executions, ${rate:-0} exec/s, cov ${cov:-?} ft ${ft:-?}, corpus ${corp:-?}, 0 findings"
+    fi
+done
+[ "$failed" -eq 0 ] && echo "fuzz: every target ran ${secs} s with 0 findings"
+exit "$failed"
