@@ -3,10 +3,13 @@
  * its argument (decimals, a length cap, a method of the table), the rest is the value: JSON when
  * it parses as JSON (any value), else a JSON string of those bytes. Parsers: rpc/params.c (amount,
  * hex32, id, str, int, bool, symbol, enum, the list parameters, a method's spec), and below them
- * ledger_amount_parse, hex_decode_var, time_parse_rfc3339, time_parse_day, num_parse_int. Every
+ * ledger_amount_parse, hex_decode_var, time_parse_rfc3339, time_parse_day, num_parse_int; and
+ * what an HTTP client sends besides the body: the Authorization header (only "u:p" may get
+ * in), rpcauth lines, /events' Last-Event-ID and ?topics=, dashboard paths. Every
  * refusal must say why; what is accepted prints back to what was read (amounts to the same value,
  * hex, ids and days to the same text). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +17,9 @@
 
 #include "ledger/amount.h"
 #include "ledger/tx.h"
+#include "rpc/auth.h"
+#include "rpc/dashboard.h"
+#include "rpc/events.h"
 #include "rpc/methods.h"
 #include "rpc/params.h"
 #include "tests/fuzz/fuzz_common.h"
@@ -36,6 +42,11 @@ enum parser {
     P_TIME,
     P_DAY,
     P_NUM,
+    P_AUTH_HEADER,
+    P_AUTH_LINE,
+    P_EVENT_ID,
+    P_TOPICS,
+    P_DASHBOARD,
     P_COUNT
 };
 
@@ -166,6 +177,64 @@ plain(enum parser p, const char *s, size_t len)
     }
 }
 
+/* The credentials an Authorization header is checked against (first call): user "u", password
+ * "p", role admin, as an rpcauth line (contrib/rpcauth makes such lines). */
+static const struct rpc_auth *
+auth(void)
+{
+    static struct rpc_auth *a;
+    char line[200], hex[65];
+    const char *lines[1] = {line};
+    uint8_t h[32];
+
+    if (a != NULL)
+        return a;
+    if (rpc_auth_hmac("salt", "p", 1, h) != SBX_OK)
+        abort();
+    hex_encode(hex, h, 32);
+    snprintf(line, sizeof(line), "u:salt$%s:admin", hex);
+    if (rpc_auth_new(&a, lines, 1, NULL, NULL) != SBX_OK)
+        abort();
+    return a;
+}
+
+/* What an HTTP client sends besides the body: the Authorization header, an rpcauth line (the
+ * configuration), the Last-Event-ID header and ?topics= of /events, a dashboard path. */
+static void
+http(enum parser p, const char *s)
+{
+    struct rpc_auth_entry e;
+    char user[RPC_AUTH_NAME_MAX + 1];
+    struct sbx_err err;
+    uint64_t next = 0, nalerts = 0;
+    unsigned topics;
+    int role;
+
+    sbx_err_clear(&err);
+    switch (p) {
+    case P_AUTH_HEADER:
+        role = rpc_auth_check_header(auth(), s, user);
+        if (role != 0 && (role != RPC_ROLE_ADMIN || strcmp(user, "u") != 0))
+            abort(); /* a header that is not u:p got in */
+        return;
+    case P_AUTH_LINE:
+        if (fuzz_check_refusal(rpc_auth_parse_line(s, &e, &err), &err) == SBX_OK &&
+            rpc_auth_role_name(e.role) == NULL)
+            abort();
+        return;
+    case P_EVENT_ID:
+        (void)rpc_events_parse_id(s, &next, &nalerts);
+        return;
+    case P_TOPICS:
+        if (rpc_events_parse_topics(s, &topics) == SBX_OK && topics == 0)
+            abort(); /* an empty list accepted */
+        return;
+    default:
+        (void)rpc_dashboard_match(s);
+        return;
+    }
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -195,6 +264,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         amount(v, arg);
     else if (p == P_LIST || p == P_SPEC)
         list(v, arg);
+    else if (p >= P_AUTH_HEADER)
+        http(p, s);
     else if (p >= P_HEXVAR)
         plain(p, s, strlen(s));
     else

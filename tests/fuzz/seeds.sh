@@ -1,8 +1,9 @@
 #!/bin/sh
 # Remake the seed corpora tests/fuzz/corpus/<target>/ from real encodings (README.md):
 #
-#   tests/fuzz/seeds.sh BUILDDIR
+#   tests/fuzz/seeds.sh BUILDDIR [TARGET...]
 #
+# (only the corpora of the TARGETs named, if any: the others are left as they are)
 # BUILDDIR is a clang --enable-fuzz build with the targets, tests/fuzz/fuzz_seeds and
 # tests/bench/sbx-gen-chain built (make fuzz tests/fuzz/fuzz_seeds tests/bench/sbx-gen-chain).
 # sbx-gen-chain writes a small devnet chain (accounts, deposits, trades, directives) through the
@@ -15,6 +16,8 @@
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$1" && pwd)
+shift
+only=" $* "
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 export ASAN_OPTIONS=detect_leaks=0
@@ -85,6 +88,15 @@ for r in (x for req in reqs for x in (req if isinstance(req, list) else [req])):
             param(STR, 64, j)
             param(ENUM, 0, j)
 
+# the HTTP side of fuzz_params: Authorization, an rpcauth line, Last-Event-ID, topics, a path
+import base64
+param(14, 0, b'Basic ' + base64.b64encode(b'u:p'))
+param(15, 0, b'alice:0123abcd$' + b'ab' * 32 + b':operator')
+param(16, 0, b'41')
+param(16, 0, b'41:3')
+param(17, 0, b'block,tx,node_alert')
+param(18, 0, b'/dashboard/app.js')
+
 # fuzz_config: the example file, and a command line with a file
 conf = open(os.path.join(src, 'contrib', 'sbx.conf.example'), 'rb').read()
 put('fuzz_config', 'example', b'\0' + conf)
@@ -99,6 +111,7 @@ PY
 
 for dir in "$work/raw"/*; do
     t=$(basename "$dir")
+    case $only in "  " | *" $t "*) ;; *) continue ;; esac
     rm -rf "$src/tests/fuzz/corpus/$t"
     mkdir -p "$src/tests/fuzz/corpus/$t"
     "$build/tests/fuzz/$t" -merge=1 "$src/tests/fuzz/corpus/$t" "$dir" >"$work/merge.log" 2>&1 ||
