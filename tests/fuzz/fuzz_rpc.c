@@ -3,7 +3,8 @@
  * checked (rpc_request_check: jsonrpc, id, method, params), then the call run through the
  * method table (rpc_methods_call: method lookup, role, the params against the method's spec,
  * and the handler, whose parameter parsers read amounts, ids, hex, times and enums) against a
- * real devnet node opened once in a scratch directory, as the admin role (every method is
+ * real devnet node opened once in a scratch directory (holding an account, deposits, a trade
+ * and a withdrawal, so that reads find something), as the admin role (every method is
  * reached). Calls the server would post to the node's event loop (RPC_METHOD_MAIN) stop after
  * the envelope, as do submissions and background jobs after their handler: they are built,
  * never run. Every refusal must carry a JSON-RPC code and a message; every result must be
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -25,12 +27,73 @@
 #include "rpc/request.h"
 #include "tests/fuzz/fuzz_common.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #define MAX_BATCH 100 /* the server's default rpcmaxbatch */
 
 static struct event_base *base;
 static struct node *node;
 static char datadir[600];
+static int pending; /* submissions of populate() not answered yet */
+
+/* What the node holds before the first input, so that reads find something (doc/rpc.md's
+ * examples): an account, deposits, a trade, a withdrawal. */
+static const char *const ledger[][2] = {
+    {"openaccount", "{\"account\":\"alice\",\"kyc_tier\":1,\"investor_class\":"
+                    "\"domestic_individual\",\"country\":\"VN\",\"kyc_ref\":\"3f6c1b9e0d2a48f7a5c6"
+                    "e1d0b9f8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0\",\"bank_ref\":\"9b2e4d6f8a0c1e3"
+                    "f5a7b9c0d2e4f6a8b0c2d4e6f8a0b2c4d6e8f0a1b3c5d7e9f\"}"},
+    {"deposit", "{\"transfer_id\":\"DEP-1001\",\"account\":\"alice\",\"asset\":\"VND\","
+                "\"amount\":\"500000000\",\"reference\":\"VCB-20261128-000123\"}"},
+    {"deposit", "{\"transfer_id\":\"DEP-1002\",\"account\":\"HOUSE\",\"asset\":\"BTC\","
+                "\"amount\":\"1.5\",\"reference\":\"bc1qhouse0cold0wallet0example0000000000\"}"},
+    {"submittrade", "{\"trade_id\":\"T-1001\",\"buyer\":\"alice\",\"seller\":\"HOUSE\","
+                    "\"asset\":\"BTC\",\"quantity\":\"0.01\",\"price\":\"2500000000\",\"executed_"
+                    "at\":1767225600000}"},
+    {"withdraw", "{\"transfer_id\":\"WD-1001\",\"account\":\"alice\",\"asset\":\"VND\","
+                 "\"amount\":\"10000000\",\"reference\":\"VCB-20261128-000456\"}"},
+};
+
+static void
+submitted(void *arg, const struct node_result *r)
+{
+    (void)arg;
+    (void)r; /* recorded or rejected: either is on the ledger for the reads */
+    pending--;
+}
+
+/* Submit the `ledger` transactions and run the node's loop until each is answered. */
+static void
+populate(void)
+{
+    const struct ledger_genesis *g = node_genesis(node);
+    int64_t deadline = time_mono_us() + 60 * 1000000LL;
+    struct sbx_err err;
+
+    for (size_t i = 0; i < SBX_ARRAY_LEN(ledger); i++) {
+        json_t *params = json_loads(ledger[i][1], 0, NULL);
+        struct ledger_tx tx;
+
+        sbx_err_clear(&err);
+        if (params == NULL || rpc_methods_build_tx(ledger[i][0], params, g->assets, g->nassets, &tx,
+                                                   &err) != SBX_OK) {
+            fprintf(stderr, "fuzz_rpc: %s: %s\n", ledger[i][0], err.msg);
+            abort();
+        }
+        pending++;
+        node_submit(node, &tx, submitted, NULL);
+        ledger_tx_release(&tx);
+        json_decref(params);
+    }
+    while (pending > 0) {
+        if (time_mono_us() > deadline) {
+            fprintf(stderr, "fuzz_rpc: the devnet node did not answer its first submissions\n");
+            abort();
+        }
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        usleep(1000);
+    }
+}
 
 static void
 close_node(void)
@@ -65,6 +128,7 @@ open_node(void)
         abort();
     }
     atexit(close_node);
+    populate();
 }
 
 static void
