@@ -10,8 +10,8 @@
  * checkpoint records, a few of each kind one by one and all of them together, in fuzz_state's
  * record format (fuzz_state). It is a tool of the test tree, not of the node: it exits on the
  * first failure. */
+#include <err.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,21 +30,6 @@
 
 static const char *outdir;
 
-static void die(const char *fmt, ...) SBX_PRINTF(1, 2);
-
-static void
-die(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    fputs("fuzz_seeds: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
 /* Write one seed OUTDIR/target/name: `pre` bytes first (may be 0), then `len` bytes. */
 static void
 seed(const char *target, const char *name, const uint8_t *pre, size_t plen, const uint8_t *p,
@@ -55,12 +40,12 @@ seed(const char *target, const char *name, const uint8_t *pre, size_t plen, cons
 
     snprintf(path, sizeof(path), "%s/%s", outdir, target);
     if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        die("mkdir %s: %s", path, strerror(errno));
+        errx(1, "mkdir %s: %s", path, strerror(errno));
     snprintf(path, sizeof(path), "%s/%s/%s", outdir, target, name);
     f = fopen(path, "wb");
     if (f == NULL || fwrite(pre, 1, plen, f) != plen || fwrite(p, 1, len, f) != len ||
         fclose(f) != 0)
-        die("cannot write %s", path);
+        errx(1, "cannot write %s", path);
 }
 
 static void
@@ -71,7 +56,7 @@ frame(struct buf *b, uint8_t type, const uint8_t *payload, size_t len)
     buf_store_u32(hdr, (uint32_t)(len + 1));
     hdr[4] = type;
     if (buf_put(b, hdr, sizeof(hdr)) != SBX_OK || buf_put(b, payload, len) != SBX_OK)
-        die("out of memory");
+        errx(1, "out of memory");
 }
 
 /* A peer's stream: AUTH, HELLO at `height`, GETBLOCKS, then `type` with `payload`. */
@@ -108,7 +93,7 @@ block_seeds(struct ledger_store *s, uint64_t tip)
     for (uint64_t h = 0; h <= tip; h++) {
         if (ledger_store_get_block(s, h, &raw, NULL) != SBX_OK ||
             ledger_block_decode(&b, raw.data, raw.len, NULL) != SBX_OK)
-            die("block %llu cannot be read", (unsigned long long)h);
+            errx(1, "block %llu cannot be read", (unsigned long long)h);
         if (h == 0) {
             struct ledger_tx g;
 
@@ -116,7 +101,7 @@ block_seeds(struct ledger_store *s, uint64_t tip)
             seed("fuzz_genesis", "tx", (const uint8_t *)"\1", 1, b.entries[0].tx,
                  b.entries[0].tx_len);
             if (ledger_tx_decode(&g, b.entries[0].tx, b.entries[0].tx_len, NULL, NULL) != SBX_OK)
-                die("the genesis transaction does not decode");
+                errx(1, "the genesis transaction does not decode");
             seed("fuzz_genesis", "licence", (const uint8_t *)"\2", 1,
                  (const uint8_t *)g.u.genesis.licence_json, g.u.genesis.licence_len);
             ledger_tx_release(&g);
@@ -156,7 +141,7 @@ record(struct buf *b, const uint8_t *key, size_t klen, const uint8_t *val, size_
 
     if (buf_put(b, &kl, 1) != SBX_OK || buf_put(b, key, klen) != SBX_OK ||
         buf_put(b, vl, 2) != SBX_OK || buf_put(b, val, vlen) != SBX_OK)
-        die("out of memory");
+        errx(1, "out of memory");
 }
 
 static int
@@ -191,20 +176,20 @@ main(int argc, char **argv)
     char dir[1024];
 
     if (argc != 3)
-        die("usage: fuzz_seeds DATADIR OUTDIR");
+        errx(1, "usage: fuzz_seeds DATADIR OUTDIR");
     outdir = argv[2];
     if (mkdir(outdir, 0755) != 0 && errno != EEXIST)
-        die("mkdir %s: %s", outdir, strerror(errno));
+        errx(1, "mkdir %s: %s", outdir, strerror(errno));
     snprintf(dir, sizeof(dir), "%s/ledger", argv[1]);
     if (ledger_store_open(&s, dir, 0, &err) != SBX_OK || ledger_store_tip(s, &tip, &err) != SBX_OK)
-        die("%s: %s", dir, err.msg);
+        errx(1, "%s: %s", dir, err.msg);
     block_seeds(s, tip.height);
     peer_seed("hello-only", tip.height, 0, NULL, 0);
     memset(&c, 0, sizeof(c));
     buf_init(&c.all, (size_t)16 << 20);
     for (const char *k = kinds; *k != '\0'; k++) {
         if (ledger_store_scan_kind(s, (uint8_t)*k, state_each, &c, &err) != SBX_OK)
-            die("scan: %s", err.msg);
+            errx(1, "scan: %s", err.msg);
     }
     seed("fuzz_state", "all", NULL, 0, c.all.data, c.all.len);
     buf_release(&c.all);
