@@ -8,8 +8,9 @@
  * licence document with their selector byte (fuzz_genesis); peer streams of an AUTH frame and
  * the messages a node sends (HELLO, GETBLOCKS, BLOCK, TX, ATTEST) (fuzz_peer); the state and
  * checkpoint records, a few of each kind one by one and all of them together, in fuzz_state's
- * record format (fuzz_state). It is a tool of the test tree, not of the node: it exits on the
- * first failure. */
+ * record format (fuzz_state); the gettxproof result of a transaction of block 1, alone and with
+ * the genesis block as hex (fuzz_proof: for that it opens DATADIR as a devnet node). It is a tool
+ * of the test tree, not of the node: it exits on the first failure. */
 #include <err.h>
 #include <errno.h>
 #include <stdio.h>
@@ -17,11 +18,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <jansson.h>
+
 #include "ledger/block.h"
 #include "ledger/store.h"
 #include "ledger/tx.h"
 #include "node/net.h"
 #include "node/p2p.h"
+#include "rpc/auth.h"
+#include "rpc/methods.h"
+#include "rpc/outcome.h"
+#include "util/hex.h"
 #include "util/buf.h"
 
 #define PER_KIND 4   /* records of one kind (state) or transactions of one type (tx), one by one */
@@ -165,6 +174,66 @@ state_each(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_
     return 0;
 }
 
+/* fuzz_proof: the gettxproof result of the first transaction of block 1 (or 0), as a node
+ * answers it, alone and followed by a NUL and the genesis block in hex. */
+static void
+proof_seeds(const char *datadir, const uint8_t *block1, size_t len1, const uint8_t *genesis,
+            size_t glen)
+{
+    struct event_base *base;
+    struct node_config cfg;
+    struct rpc_outcome out;
+    struct ledger_block b;
+    struct ledger_tx tx;
+    struct rpc_env env;
+    struct sbx_err err;
+    struct node *n;
+    uint8_t txid[32];
+    char hex[65], *text, *ghex;
+    size_t ulen, tlen;
+    json_t *params;
+
+    if (ledger_block_decode(&b, block1, len1, &err) != SBX_OK || b.ntx == 0 ||
+        ledger_tx_decode(&tx, b.entries[0].tx, b.entries[0].tx_len, &ulen, &err) != SBX_OK)
+        errx(1, "block 1: %s", err.msg);
+    ledger_tx_id_raw(txid, b.entries[0].tx, ulen);
+    ledger_tx_release(&tx);
+    ledger_block_release(&b);
+    hex_encode(hex, txid, 32);
+    if (evthread_use_pthreads() != 0 || (base = event_base_new()) == NULL)
+        errx(1, "libevent");
+    node_config_defaults(&cfg);
+    cfg.datadir = datadir;
+    cfg.devnet = 1;
+    if (node_open(&n, &cfg, base, &err) != SBX_OK)
+        errx(1, "%s: %s", datadir, err.msg);
+    memset(&env, 0, sizeof(env));
+    env.node = n;
+    env.role = RPC_ROLE_ADMIN;
+    env.assets = node_genesis(n)->assets;
+    env.nassets = node_genesis(n)->nassets;
+    params = json_pack("{s:s}", "txid", hex);
+    rpc_outcome_init(&out);
+    rpc_methods_call(&env, "gettxproof", params, &out);
+    if (out.kind != RPC_OUT_RESULT || (text = json_dumps(out.result, JSON_COMPACT)) == NULL)
+        errx(1, "gettxproof %s: %s", hex, out.message);
+    tlen = strlen(text);
+    seed("fuzz_proof", "proof", NULL, 0, (const uint8_t *)text, tlen + 1); /* NUL: then genesis */
+    ghex = malloc(2 * glen + 1);
+    if (ghex == NULL)
+        errx(1, "out of memory");
+    hex_encode(ghex, genesis, glen);
+    seed("fuzz_proof", "proof-genesis", (const uint8_t *)text, tlen + 1, (const uint8_t *)ghex,
+         2 * glen);
+    seed("fuzz_proof", "proof-alone", NULL, 0, (const uint8_t *)text, tlen);
+    free(ghex);
+    free(text);
+    json_decref(params);
+    rpc_outcome_release(&out);
+    node_close(n);
+    event_base_free(base);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -173,6 +242,7 @@ main(int argc, char **argv)
     struct ledger_tip tip;
     struct state_ctx c;
     struct sbx_err err;
+    struct buf g, b1;
     char dir[1024];
 
     if (argc != 3)
@@ -193,6 +263,14 @@ main(int argc, char **argv)
     }
     seed("fuzz_state", "all", NULL, 0, c.all.data, c.all.len);
     buf_release(&c.all);
-    ledger_store_close(s);
+    buf_init(&g, LEDGER_BLOCK_MAX_SIZE);
+    buf_init(&b1, LEDGER_BLOCK_MAX_SIZE);
+    if (ledger_store_get_block(s, 0, &g, &err) != SBX_OK ||
+        ledger_store_get_block(s, tip.height > 0 ? 1 : 0, &b1, &err) != SBX_OK)
+        errx(1, "blocks 0 and 1: %s", err.msg);
+    ledger_store_close(s); /* the node opens it next */
+    proof_seeds(argv[1], b1.data, b1.len, g.data, g.len);
+    buf_release(&g);
+    buf_release(&b1);
     return 0;
 }

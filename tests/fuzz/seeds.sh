@@ -10,7 +10,8 @@
 # chain API, fuzz_seeds turns its blocks, transactions and store records into seeds, and the
 # text seeds come from the repository: every JSON-RPC request of doc/rpc.md (fuzz_rpc), the
 # values of their parameters (fuzz_params), contrib/sbx.conf.example and a command line
-# (fuzz_config), contrib/licence.example.json (fuzz_licence, fuzz_genesis). Each corpus is
+# (fuzz_config), contrib/licence.example.json (fuzz_licence, fuzz_genesis); fuzz_proof's
+# gettxproof results come from fuzz_seeds too (it opens the chain as a devnet node). Each corpus is
 # then minimized with libFuzzer's -merge=1 (what adds no coverage is left out), so that the
 # committed corpora stay small.
 set -eu
