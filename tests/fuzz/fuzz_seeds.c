@@ -31,6 +31,7 @@
 #include "rpc/methods.h"
 #include "rpc/outcome.h"
 #include "util/hex.h"
+#include "util/log.h"
 #include "util/buf.h"
 
 #define PER_KIND 4   /* records of one kind (state) or transactions of one type (tx), one by one */
@@ -200,6 +201,7 @@ proof_seeds(const char *datadir, const uint8_t *block1, size_t len1, const uint8
     ledger_tx_release(&tx);
     ledger_block_release(&b);
     hex_encode(hex, txid, 32);
+    log_set_stderr(0);
     if (evthread_use_pthreads() != 0 || (base = event_base_new()) == NULL)
         errx(1, "libevent");
     node_config_defaults(&cfg);
