@@ -8,6 +8,7 @@
 #include "util/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* Initialise sha256 and the key library (abort if that fails) and return an exactly-sized heap
  * copy of the input, so that AddressSanitizer sees any read past its end; NULL when out of

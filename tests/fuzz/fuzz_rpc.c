@@ -25,8 +25,10 @@
 #include "rpc/methods.h"
 #include "rpc/outcome.h"
 #include "rpc/request.h"
+#include "ledger/keys.h"
 #include "tests/fuzz/fuzz_common.h"
 #include "util/log.h"
+#include "util/sha256.h"
 #include "util/time.h"
 
 #define MAX_BATCH 100 /* the server's default rpcmaxbatch */
@@ -191,6 +193,18 @@ call(const struct rpc_env *env, json_t *req)
     rpc_outcome_release(&out);
 }
 
+/* Once, before the first input (the node opened and filled outside any input's time limit). */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    if (sha256_global_init() != SBX_OK || ledger_keys_global_init() != SBX_OK)
+        abort();
+    open_node();
+    return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -203,7 +217,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (copy == NULL)
         return 0;
-    open_node();
     if (rpc_request_parse((const char *)copy, size, MAX_BATCH, &body, msg) != 0) {
         if (msg[0] == '\0' || body != NULL)
             abort();

@@ -27,9 +27,11 @@
 #include "ledger/store.h"
 #include "node/chain_internal.h"
 #include "node/devnet.h"
+#include "ledger/keys.h"
 #include "tests/fuzz/fuzz_common.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/sha256.h"
 
 #define MAX_RECORDS 64
 #define GENESIS_MS 1767225600000 /* 2026-01-01: any fixed time, so that runs repeat */
@@ -198,6 +200,18 @@ read_record(const struct record *r)
     }
 }
 
+/* Once, before the first input (the devnet store made outside any input's time limit). */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    if (sha256_global_init() != SBX_OK || ledger_keys_global_init() != SBX_OK)
+        abort();
+    open_store();
+    return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -208,7 +222,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (copy == NULL)
         return 0;
-    open_store();
     n = parse_records(copy, size, r);
     undo = undo_of(r, n);
     put = ledger_store_batch_new();
