@@ -10,8 +10,8 @@
  *   - the checkpoint's height and tally ('M' "state" and "tally", node/chain_checkpoint.c,
  *     through the chain's internal header, as node/'s unit tests do);
  *   - each 'T' (the varint location of a transaction), 'H' (a block's height) and 'L' (a
- *     compliance alert) record given, and each 'A' record on its own, which must re-encode to
- *     the same bytes.
+ *     compliance alert) record given, and each 'A' and 'U' record on its own, which must
+ *     re-encode to the same bytes (the usage codec through compliance/internal.h).
  * Then the store is put back as it was. Every refusal must carry a message. */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "compliance/engine.h"
+#include "compliance/internal.h"
 #include "ledger/block.h"
 #include "ledger/changes.h"
 #include "ledger/proof.h"
@@ -164,7 +165,9 @@ static void
 read_record(const struct record *r)
 {
     struct ledger_account a;
+    struct cmp_usage u;
     struct cmp_alert al;
+    struct buf enc;
     struct sbx_err err;
     uint8_t out[4096];
     uint64_t h;
@@ -184,6 +187,15 @@ read_record(const struct record *r)
         return;
     case LEDGER_K_ALERT:
         (void)fuzz_check_refusal(cmp_alert_decode(&al, r->val, r->vlen, &err), &err);
+        return;
+    case LEDGER_K_USAGE:
+        if (cmp_usage_decode(&u, r->val, r->vlen) != SBX_OK)
+            return;
+        buf_init(&enc, 1 << 16);
+        if (cmp_usage_encode(&u, &enc) != SBX_OK)
+            abort();
+        fuzz_check_same(enc.data, enc.len, r->val, r->vlen);
+        buf_release(&enc);
         return;
     case LEDGER_K_ACCOUNT:
         memset(&a, 0, sizeof(a));
