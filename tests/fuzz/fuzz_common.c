@@ -11,13 +11,19 @@
 
 static char scratch[512];
 
+void
+fuzz_init(void)
+{
+    if (sha256_global_init() != SBX_OK || ledger_keys_global_init() != SBX_OK)
+        abort();
+}
+
 uint8_t *
 fuzz_copy_input(const uint8_t *data, size_t size)
 {
     uint8_t *copy;
 
-    if (sha256_global_init() != SBX_OK || ledger_keys_global_init() != SBX_OK)
-        abort();
+    fuzz_init();
     copy = malloc(size ? size : 1);
     if (copy != NULL)
         memcpy(copy, data, size);
@@ -61,4 +67,16 @@ fuzz_scratch_dir(void)
         abort();
     atexit(remove_scratch);
     return scratch;
+}
+
+void
+fuzz_write_scratch(char *path, size_t cap, const char *name, const uint8_t *p, size_t len)
+{
+    FILE *f;
+
+    if (snprintf(path, cap, "%s/%s", fuzz_scratch_dir(), name) >= (int)cap)
+        abort();
+    f = fopen(path, "wb");
+    if (f == NULL || (len > 0 && fwrite(p, 1, len, f) != len) || fclose(f) != 0)
+        abort();
 }

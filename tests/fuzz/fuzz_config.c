@@ -25,19 +25,6 @@ names_conf(const char *a)
     return strncmp(a, "conf", 4) == 0 && (a[4] == '\0' || a[4] == '=');
 }
 
-/* Write the config file's text; its path into `path`. */
-static void
-write_conf(char *path, size_t cap, const uint8_t *text, size_t len)
-{
-    FILE *f;
-
-    if (snprintf(path, cap, "%s/fuzz.conf", fuzz_scratch_dir()) >= (int)cap)
-        abort();
-    f = fopen(path, "wb");
-    if (f == NULL || (len > 0 && fwrite(text, 1, len, f) != len) || fclose(f) != 0)
-        abort();
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -56,8 +43,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     log_set_stderr(0);
     nul = memchr(copy, '\0', size);
     cmdlen = nul != NULL ? (size_t)(nul - copy) : size;
-    write_conf(conf, sizeof(conf), nul != NULL ? nul + 1 : copy + size,
-               nul != NULL ? size - cmdlen - 1 : 0);
+    fuzz_write_scratch(conf, sizeof(conf), "fuzz.conf", nul != NULL ? nul + 1 : copy + size,
+                       nul != NULL ? size - cmdlen - 1 : 0);
     if (nul == NULL) {
         /* the whole input is the command line: make it a C string */
         uint8_t *grown = realloc(copy, size + 1);

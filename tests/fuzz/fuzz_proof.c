@@ -14,19 +14,6 @@
 #include "rpc/cli_proof.h"
 #include "tests/fuzz/fuzz_common.h"
 
-/* Write `len` bytes to the scratch file `name`; its path into `path`. */
-static void
-write_file(char *path, size_t cap, const char *name, const uint8_t *p, size_t len)
-{
-    FILE *f;
-
-    if (snprintf(path, cap, "%s/%s", fuzz_scratch_dir(), name) >= (int)cap)
-        abort();
-    f = fopen(path, "wb");
-    if (f == NULL || (len > 0 && fwrite(p, 1, len, f) != len) || fclose(f) != 0)
-        abort();
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -43,10 +30,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     quiet = 1;
     nul = memchr(copy, '\0', size);
-    write_file(proof, sizeof(proof), "proof.json", copy, nul != NULL ? (size_t)(nul - copy) : size);
+    fuzz_write_scratch(proof, sizeof(proof), "proof.json", copy,
+                       nul != NULL ? (size_t)(nul - copy) : size);
     if (nul != NULL)
-        write_file(genesis, sizeof(genesis), "genesis.hex", nul + 1,
-                   size - (size_t)(nul - copy) - 1);
+        fuzz_write_scratch(genesis, sizeof(genesis), "genesis.hex", nul + 1,
+                           size - (size_t)(nul - copy) - 1);
     rc = rpc_cli_proof_main(nul != NULL ? 2 : 1, argv);
     if (rc != 0 && rc != 1)
         abort(); /* neither valid nor invalid */

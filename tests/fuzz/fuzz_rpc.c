@@ -28,7 +28,6 @@
 #include "ledger/keys.h"
 #include "tests/fuzz/fuzz_common.h"
 #include "util/log.h"
-#include "util/sha256.h"
 #include "util/time.h"
 
 #define MAX_BATCH 100 /* the server's default rpcmaxbatch */
@@ -199,8 +198,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    if (sha256_global_init() != SBX_OK || ledger_keys_global_init() != SBX_OK)
-        abort();
+    fuzz_init();
     open_node();
     return 0;
 }

@@ -32,7 +32,6 @@
 #include "tests/fuzz/fuzz_common.h"
 #include "util/buf.h"
 #include "util/log.h"
-#include "util/sha256.h"
 
 #define MAX_RECORDS 64
 #define GENESIS_MS 1767225600000 /* 2026-01-01: any fixed time, so that runs repeat */
@@ -218,8 +217,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    if (sha256_global_init() != SBX_OK || ledger_keys_global_init() != SBX_OK)
-        abort();
+    fuzz_init();
     open_store();
     return 0;
 }
