@@ -96,7 +96,7 @@ struct node_net {
 #endif
 };
 
-/* ------------------------------------------------------------------ messages out */
+/* ------------------------------------------------------------------ payloads (pure: any thread) */
 
 int
 node_net_hello_decode(struct node_net_hello *h, const uint8_t *in, size_t len, struct sbx_err *err)
@@ -132,6 +132,8 @@ node_net_getblocks_decode(uint64_t *from, const uint8_t *in, size_t len, struct 
     *from = buf_load_u64(in);
     return SBX_OK;
 }
+
+/* ------------------------------------------------------------------ messages out */
 
 static void
 send_hello(struct node_net *net, struct p2p_peer *peer)

@@ -42,7 +42,7 @@ void node_net_free(struct node_net *net);
 int node_net_port(const struct node_net *net);
 
 /* The payloads of HELLO and GETBLOCKS (doc/protocol.md), decoded by their one decoder each (the
- * dispatch of received messages uses them; so do the fuzz targets). */
+ * dispatch of received messages uses them; so do the fuzz targets). Pure functions: any thread. */
 #define NODE_NET_HELLO_VERSION 1
 #define NODE_NET_HELLO_SIZE (1 + 1 + 8 + 32)
 struct node_net_hello {

@@ -139,7 +139,7 @@ struct p2p_frame {
  * needed: f->size is then the bytes the frame needs (the length field's 4 until it is in);
  * SBX_ETOOLONG for a length of 0, over `max_frame`, or, before AUTH, other than an AUTH
  * frame's; SBX_ETYPE for an AUTH frame after AUTH or another type before it. Reads nothing
- * past `have` and keeps nothing. */
+ * past `have` and keeps nothing; any thread. */
 int p2p_frame_decode(struct p2p_frame *f, const uint8_t *in, size_t have, size_t max_frame,
                      int open, struct sbx_err *err) SBX_WARN_UNUSED;
 
