@@ -37,8 +37,6 @@
 #include "util/log.h"
 #include "util/time.h"
 
-#define HELLO_VERSION 1
-#define HELLO_SIZE (1 + 1 + 8 + 32)
 #define PROPOSAL_VERSION 1
 /* Queued bytes to one peer past which the pump waits for the link to drain. */
 #define PUMP_SENDQ_MAX ((size_t)8 * 1024 * 1024)
@@ -99,19 +97,57 @@ struct node_net {
 #endif
 };
 
+/* ------------------------------------------------------------------ payloads (pure: any thread) */
+
+int
+node_net_hello_decode(struct node_net_hello *h, const uint8_t *in, size_t len, struct sbx_err *err)
+{
+    memset(h, 0, sizeof(*h));
+    if (len != NODE_NET_HELLO_SIZE)
+        return sbx_err_set(err, len < NODE_NET_HELLO_SIZE ? SBX_ETRUNCATED : SBX_ETRAILING,
+                           "hello: %zu bytes, not %d", len, NODE_NET_HELLO_SIZE);
+    if (in[0] != NODE_NET_HELLO_VERSION)
+        return sbx_err_set(err, SBX_EVERSION, "hello: version %u", in[0]);
+    h->role = in[1];
+    h->height = buf_load_u64(in + 2);
+    memcpy(h->hash, in + 10, 32);
+    return SBX_OK;
+}
+
+void
+node_net_hello_encode(uint8_t out[static NODE_NET_HELLO_SIZE], const struct node_net_hello *h)
+{
+    out[0] = NODE_NET_HELLO_VERSION;
+    out[1] = h->role;
+    buf_store_u64(out + 2, h->height);
+    memcpy(out + 10, h->hash, 32);
+}
+
+int
+node_net_getblocks_decode(uint64_t *from, const uint8_t *in, size_t len, struct sbx_err *err)
+{
+    *from = 0;
+    if (len != 8)
+        return sbx_err_set(err, len < 8 ? SBX_ETRUNCATED : SBX_ETRAILING,
+                           "getblocks: %zu bytes, not 8", len);
+    *from = buf_load_u64(in);
+    return SBX_OK;
+}
+
 /* ------------------------------------------------------------------ messages out */
 
 static void
 send_hello(struct node_net *net, struct p2p_peer *peer)
 {
-    uint8_t m[HELLO_SIZE];
+    uint8_t m[NODE_NET_HELLO_SIZE];
+    struct node_net_hello h;
     struct ledger_tip tip;
 
     node_tip(net->node, &tip);
-    m[0] = HELLO_VERSION;
-    m[1] = (uint8_t)node_role(net->node);
-    buf_store_u64(m + 2, tip.height);
-    memcpy(m + 10, tip.hash, 32);
+    h.role = (uint8_t)node_role(net->node);
+    h.height = tip.height;
+    memcpy(h.hash, tip.hash, 32);
+    node_net_hello_encode(m, &h);
     if (p2p_send(peer, P2P_MSG_HELLO, m, sizeof(m)) != SBX_OK)
         LOG_DEBUG(LOG_P2P, "%s: hello not sent (link closing or full)", p2p_peer_addr(peer));
 }
@@ -593,23 +629,27 @@ on_message(void *ctx, struct p2p_peer *peer, uint8_t type, const uint8_t *payloa
     if (ps == NULL)
         return;
     switch (type) {
-    case P2P_MSG_HELLO:
-        if (len != HELLO_SIZE || payload[0] != HELLO_VERSION) {
+    case P2P_MSG_HELLO: {
+        struct node_net_hello h;
+
+        if (node_net_hello_decode(&h, payload, len, NULL) != SBX_OK) {
             p2p_peer_close(peer, "malformed hello");
             return;
         }
         ps->hello = 1;
-        ps->tip = buf_load_u64(payload + 2);
+        ps->tip = h.height;
         ensure_source(net);
         return;
+    }
     case P2P_MSG_GETBLOCKS: {
         struct ledger_tip tip;
+        uint64_t from;
 
-        if (len != 8) {
+        if (node_net_getblocks_decode(&from, payload, len, NULL) != SBX_OK) {
             p2p_peer_close(peer, "malformed getblocks");
             return;
         }
-        ps->next = buf_load_u64(payload);
+        ps->next = from;
         node_tip(net->node, &tip);
         pump(net, peer, &tip);
         return;

@@ -43,6 +43,24 @@ void node_net_free(struct node_net *net);
 /* The port peers connect to (0 if not listening). */
 int node_net_port(const struct node_net *net);
 
+/* The payloads of HELLO and GETBLOCKS (doc/protocol.md), decoded by their one decoder each (the
+ * dispatch of received messages uses them; so do the fuzz targets). Pure functions: any thread. */
+#define NODE_NET_HELLO_VERSION 1
+#define NODE_NET_HELLO_SIZE (1 + 1 + 8 + 32)
+struct node_net_hello {
+    uint8_t role;     /* the sender's NODE_ROLE_* (not trusted: the link's key gives the role) */
+    uint64_t height;  /* its tip */
+    uint8_t hash[32]; /* its tip's block hash */
+};
+/* SBX_OK with `h` filled; SBX_ETRUNCATED or SBX_ETRAILING for another size than
+ * NODE_NET_HELLO_SIZE, SBX_EVERSION for another version than NODE_NET_HELLO_VERSION. */
+int node_net_hello_decode(struct node_net_hello *h, const uint8_t *in, size_t len,
+                          struct sbx_err *err) SBX_WARN_UNUSED;
+void node_net_hello_encode(uint8_t out[static NODE_NET_HELLO_SIZE], const struct node_net_hello *h);
+/* SBX_OK with the height asked from; SBX_ETRUNCATED or SBX_ETRAILING for another size than 8. */
+int node_net_getblocks_decode(uint64_t *from, const uint8_t *in, size_t len,
+                              struct sbx_err *err) SBX_WARN_UNUSED;
+
 #ifdef SBX_TEST_HOOKS
 /* Test builds only: with the next block the operator writes, also send every peer a second,
  * differently timed block at the same height, signed with the operator key. */

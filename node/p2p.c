@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "node/p2p_internal.h"
+#include "util/buf.h"
 #include "util/sha256.h"
 
 /* The arguments of p2p_new that need no allocation to check. */
@@ -181,6 +182,31 @@ int
 p2p_port(const struct p2p *p)
 {
     return p->listener != NULL ? p->port : 0;
+}
+
+int
+p2p_frame_decode(struct p2p_frame *f, const uint8_t *in, size_t have, size_t max_frame, int open,
+                 struct sbx_err *err)
+{
+    uint32_t len;
+
+    memset(f, 0, sizeof(*f));
+    f->size = FRAME_HDR;
+    if (have < FRAME_HDR)
+        return sbx_err_set(err, SBX_ETRUNCATED, "frame: %zu bytes of its length", have);
+    len = buf_load_u32(in);
+    if (len == 0 || len > max_frame || (!open && len != AUTH_FRAME_LEN))
+        return sbx_err_set(err, SBX_ETOOLONG, "frame: length %lu", (unsigned long)len);
+    f->size = FRAME_HDR + (size_t)len;
+    if (have < f->size)
+        return sbx_err_set(err, SBX_ETRUNCATED, "frame: %zu of %zu bytes", have, f->size);
+    f->type = in[FRAME_HDR];
+    if ((f->type == P2P_MSG_AUTH) != !open)
+        return sbx_err_set(err, SBX_ETYPE, "frame: type %u %s AUTH", f->type,
+                           open ? "after" : "before");
+    f->payload = in + FRAME_HDR + 1;
+    f->len = (size_t)len - 1;
+    return SBX_OK;
 }
 
 /* The checks shared by p2p_send and p2p_broadcast. */

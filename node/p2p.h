@@ -147,6 +147,24 @@ void p2p_foreach_peer(struct p2p *p, void (*fn)(void *ctx, struct p2p_peer *peer
 /* The number of open peers. */
 size_t p2p_peer_count(const struct p2p *p);
 
+/* One frame read from a peer: the frame reader's decoder (a link's input goes through it). */
+struct p2p_frame {
+    size_t size;            /* bytes of the whole frame, length field included */
+    uint8_t type;           /* enum p2p_msg_type */
+    const uint8_t *payload; /* into the input; len bytes */
+    size_t len;
+};
+
+/* Decode the frame at the start of `in` (`have` bytes) for a link that has (`open`) or has not
+ * yet finished the AUTH exchange, frames at most `max_frame` bytes long (type and payload).
+ * SBX_OK with `f` filled (f->payload points into `in`); SBX_ETRUNCATED when more input is
+ * needed: f->size is then the bytes the frame needs (the length field's 4 until it is in);
+ * SBX_ETOOLONG for a length of 0, over `max_frame`, or, before AUTH, other than an AUTH
+ * frame's; SBX_ETYPE for an AUTH frame after AUTH or another type before it. Reads nothing
+ * past `have` and keeps nothing; any thread. */
+int p2p_frame_decode(struct p2p_frame *f, const uint8_t *in, size_t have, size_t max_frame,
+                     int open, struct sbx_err *err) SBX_WARN_UNUSED;
+
 /* The peer's proven node key (32 bytes, x-only). */
 const uint8_t *p2p_peer_key(const struct p2p_peer *peer);
 /* The role key_allowed gave the peer. */

@@ -203,47 +203,41 @@ peer_read_cb(struct bufferevent *bev, void *arg)
     if (peer->state == PEER_TLS)
         p2p_tls_up(peer); /* data can come before the CONNECTED event is delivered */
     while (peer->state == PEER_AUTH || peer->state == PEER_OPEN) {
+        int open = peer->state == PEER_OPEN;
+        size_t have = evbuffer_get_length(in), n = have < FRAME_HDR ? have : FRAME_HDR;
         uint8_t hdr[FRAME_HDR];
-        size_t have = evbuffer_get_length(in);
-        const uint8_t *frame;
-        uint32_t len;
+        struct p2p_frame f;
+        int rc;
 
-        if (have < FRAME_HDR) {
-            set_low_watermark(peer, FRAME_HDR);
-            return;
-        }
-        if (evbuffer_copyout(in, hdr, sizeof(hdr)) != (ev_ssize_t)sizeof(hdr)) {
+        if (evbuffer_copyout(in, hdr, n) != (ev_ssize_t)n) {
             p2p_peer_close(peer, "cannot read the input buffer");
             return;
         }
-        len = buf_load_u32(hdr);
-        /* Before AUTH the only frame allowed is AUTH, and it has one size. */
-        if (len == 0 || len > p->max_frame || (peer->state == PEER_AUTH && len != AUTH_FRAME_LEN)) {
+        /* the length field first: a frame is pulled up only when all of it is in */
+        rc = p2p_frame_decode(&f, hdr, n, p->max_frame, open, NULL);
+        if (rc == SBX_ETRUNCATED && have >= f.size) {
+            const uint8_t *frame = evbuffer_pullup(in, (ev_ssize_t)f.size);
+
+            if (frame == NULL) {
+                p2p_peer_close(peer, "out of memory");
+                return;
+            }
+            rc = p2p_frame_decode(&f, frame, f.size, p->max_frame, open, NULL);
+        }
+        if (rc == SBX_ETRUNCATED) {
+            set_low_watermark(peer, f.size);
+            return;
+        }
+        if (rc) {
             p2p_peer_close(peer, "malformed frame");
             return;
         }
-        if (have - FRAME_HDR < len) {
-            set_low_watermark(peer, FRAME_HDR + (size_t)len);
-            return;
-        }
-        frame = evbuffer_pullup(in, (ev_ssize_t)(FRAME_HDR + (size_t)len));
-        if (frame == NULL) {
-            p2p_peer_close(peer, "out of memory");
-            return;
-        }
-        if (peer->state == PEER_AUTH) {
-            if (frame[FRAME_HDR] != P2P_MSG_AUTH)
-                p2p_peer_close(peer, "malformed frame");
-            else
-                p2p_tls_auth_check(peer, frame + FRAME_HDR + 1);
-        } else if (frame[FRAME_HDR] == P2P_MSG_AUTH) {
-            p2p_peer_close(peer, "malformed frame");
-        } else if (p->cb.on_message != NULL) {
-            p->cb.on_message(p->ctx, peer, frame[FRAME_HDR], frame + FRAME_HDR + 1,
-                             (size_t)len - 1);
-        }
+        if (!open)
+            p2p_tls_auth_check(peer, f.payload);
+        else if (p->cb.on_message != NULL)
+            p->cb.on_message(p->ctx, peer, f.type, f.payload, f.len);
         /* The bufferevent outlives a close made above (it is freed by the reap event). */
-        evbuffer_drain(in, FRAME_HDR + (size_t)len);
+        evbuffer_drain(in, f.size);
     }
 }
 

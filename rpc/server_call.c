@@ -21,6 +21,7 @@
 #include "node/node.h"
 #include "rpc/methods.h"
 #include "rpc/metrics.h"
+#include "rpc/request.h"
 #include "rpc/server_int.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -370,41 +371,18 @@ run_call(struct rpc_http *h, struct rpc_call *c, json_t *req, const struct rpc_e
 {
     struct srv_loop *l = h->l;
     const struct rpc_method *m;
-    json_t *id, *version, *method, *params;
+    struct rpc_request r;
+    char msg[SBX_ERR_MSG_MAX];
 
     c->h = h;
     rpc_outcome_init(&c->out);
-    if (!json_is_object(req)) {
-        c->id = json_null();
-        rpc_outcome_error(&c->out, RPC_INVALID_REQUEST, "a request must be a JSON object");
+    if (rpc_request_check(req, &r, msg) != 0) {
+        c->id = r.id != NULL ? json_incref(r.id) : json_null();
+        rpc_outcome_error(&c->out, RPC_INVALID_REQUEST, "%s", msg);
         return;
     }
-    id = json_object_get(req, "id");
-    if (id != NULL && !json_is_string(id) && !json_is_number(id) && !json_is_null(id)) {
-        c->id = json_null();
-        rpc_outcome_error(&c->out, RPC_INVALID_REQUEST, "id: must be a string, a number or null");
-        return;
-    }
-    version = json_object_get(req, "jsonrpc");
-    method = json_object_get(req, "method");
-    params = json_object_get(req, "params");
-    if (!json_is_string(version) || strcmp(json_string_value(version), "2.0") != 0 ||
-        !json_is_string(method) ||
-        (params != NULL && !json_is_object(params) && !json_is_array(params) &&
-         !json_is_null(params))) {
-        /* an invalid request is answered even without an id */
-        c->id = id != NULL ? json_incref(id) : json_null();
-        if (!json_is_string(version) || strcmp(json_string_value(version), "2.0") != 0)
-            rpc_outcome_error(&c->out, RPC_INVALID_REQUEST, "jsonrpc: must be \"2.0\"");
-        else if (!json_is_string(method))
-            rpc_outcome_error(&c->out, RPC_INVALID_REQUEST, "method: must be a string");
-        else
-            rpc_outcome_error(&c->out, RPC_INVALID_REQUEST,
-                              "params: must be an object or an array");
-        return;
-    }
-    c->id = id != NULL ? json_incref(id) : NULL;
-    m = rpc_methods_find(json_string_value(method));
+    c->id = r.id != NULL ? json_incref(r.id) : NULL;
+    m = rpc_methods_find(r.method);
     c->method = m != NULL ? m->name : NULL;
     if (m != NULL && (m->flags & RPC_METHOD_MAIN) && l->index != 0) {
         c->rq = json_deep_copy(req); /* loop 0 runs it: nothing of `req` is shared */
@@ -416,7 +394,7 @@ run_call(struct rpc_http *h, struct rpc_call *c, json_t *req, const struct rpc_e
         h->pending++;
         return; /* posted once every call of the request has run (process) */
     }
-    rpc_methods_call(env, json_string_value(method), params, &c->out);
+    rpc_methods_call(env, r.method, r.params, &c->out);
     if (c->out.stop)
         h->stop = 1;
     if (c->out.kind == RPC_OUT_SUBMIT || c->out.kind == RPC_OUT_SUBMIT_RAW ||
@@ -438,40 +416,19 @@ rpc_server_call_process(struct rpc_http *h, int role)
     size_t len = evbuffer_get_length(in);
     const unsigned char *p = len ? evbuffer_pullup(in, -1) : NULL;
     struct rpc_env *env = &h->env;
-    json_error_t je;
     json_t *body;
     char msg[SBX_ERR_MSG_MAX];
+    int code;
 
-    body = p != NULL
-               ? json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je)
-               : NULL;
-    if (body == NULL) {
-        snprintf(msg, sizeof(msg), "parse error: %s", p != NULL ? je.text : "empty body");
-        send_error(h->req, RPC_PARSE_ERROR, msg);
+    code = rpc_request_parse((const char *)p, p != NULL ? len : 0, s->max_batch, &body, msg);
+    if (code != 0) {
+        send_error(h->req, code, msg);
         h->req = NULL;
         rpc_server_call_free(h);
         return;
     }
-    if (json_is_array(body)) {
-        size_t n = json_array_size(body);
-
-        if (n == 0 || n > s->max_batch) {
-            if (n == 0)
-                snprintf(msg, sizeof(msg), "empty batch");
-            else
-                snprintf(msg, sizeof(msg), "batch of %zu requests: more than rpcmaxbatch (%zu)", n,
-                         s->max_batch);
-            send_error(h->req, RPC_INVALID_REQUEST, msg);
-            h->req = NULL;
-            rpc_server_call_free(h);
-            json_decref(body);
-            return;
-        }
-        h->batch = 1;
-        h->ncalls = n;
-    } else {
-        h->ncalls = 1;
-    }
+    h->batch = json_is_array(body);
+    h->ncalls = h->batch ? json_array_size(body) : 1;
     h->calls = calloc(h->ncalls, sizeof(h->calls[0]));
     if (h->calls == NULL) {
         h->ncalls = 0;

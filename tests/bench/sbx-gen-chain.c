@@ -51,6 +51,10 @@ struct gen {
     uint64_t since_tx, since_blocks; /* written after the last state checkpoint */
 };
 
+static void die(const char *fmt, ...) SBX_PRINTF(1, 2);
+static void add(struct gen *g, rpc_build_fn build, const struct ledger_key *k, const char *fmt, ...)
+    SBX_PRINTF(4, 5);
+
 static void
 die(const char *fmt, ...)
 {

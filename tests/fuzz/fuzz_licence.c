@@ -20,6 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (copy == NULL)
         return 0;
+    sbx_err_clear(&err); /* a refusal must fill it: see the check below */
     if (cmp_licence_file_parse(&lf, (const char *)copy, size, &err) == SBX_OK) {
         if (lf.licence_json == NULL || lf.nassets < 2 || lf.nregulators < 1 ||
             lf.directive_quorum > (int)lf.nregulators ||

@@ -23,6 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     copy = fuzz_copy_input(data, size);
     if (copy == NULL)
         return 0;
+    sbx_err_clear(&err); /* a refusal must fill it: see the check below */
     if (ledger_tx_decode(&tx, copy, size, &ulen, &err) == SBX_OK) {
         uint8_t txid[32];
 

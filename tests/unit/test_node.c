@@ -612,6 +612,10 @@ test_rpcauth_list(void **state)
     assert_msg_has(&err, "-rpcauth: more than 64 values");
 }
 
+/* test_node_decode.c */
+void test_frame_decode(void **state);
+void test_hello_getblocks_decode(void **state);
+
 int
 main(void)
 {
@@ -620,6 +624,8 @@ main(void)
         cmocka_unit_test(test_proposals_regulators_only),
         cmocka_unit_test(test_proposals_expiry),
         cmocka_unit_test(test_proposals_cap),
+        cmocka_unit_test(test_frame_decode),
+        cmocka_unit_test(test_hello_getblocks_decode),
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rpctls_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_option_spellings, setup, teardown),

@@ -927,6 +927,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth_role_names),
+        cmocka_unit_test(test_request_parse),
+        cmocka_unit_test(test_request_check),
         cmocka_unit_test(test_dashboard_match),
         cmocka_unit_test(test_events_parse),
         cmocka_unit_test(test_auth_parse_line),
