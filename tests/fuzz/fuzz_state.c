@@ -67,7 +67,7 @@ open_store(void)
     snprintf(dir, sizeof(dir), "%s/devnet", fuzz_scratch_dir());
     snprintf(ledger, sizeof(ledger), "%s/ledger", dir);
     buf_init(&raw, LEDGER_BLOCK_MAX_SIZE);
-    if (mkdir(dir, 0700) != 0 || node_devnet_init(dir, GENESIS_MS, NULL, 0, &err) != SBX_OK ||
+    if (mkdir(dir, 0700) != 0 || node_devnet_init(dir, GENESIS_MS, NULL, 0, 0, &err) != SBX_OK ||
         ledger_store_open(&store, ledger, 0, &err) != SBX_OK ||
         ledger_store_get_block(store, 0, &raw, &err) != SBX_OK ||
         ledger_block_decode(&b, raw.data, raw.len, &err) != SBX_OK ||
