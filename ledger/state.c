@@ -11,6 +11,7 @@
 
 #include "ledger/amount.h"
 #include "ledger/store.h"
+#include "ledger/tx.h"
 #include "util/array.h"
 #include "util/buf.h"
 #include "util/map.h"
@@ -251,6 +252,9 @@ ledger_account_decode(struct ledger_account *a, size_t nassets, const uint8_t *i
     if (rc == SBX_OK && (idlen == 0 || idlen > SBX_ID_MAX))
         return sbx_err_set(err, SBX_ECORRUPT, "account record: bad id length %u", idlen);
     rc = rc ? rc : buf_read(&r, a->id, idlen);
+    /* what the encoder writes: an identifier (a NUL inside would load under a shorter id) */
+    if (rc == SBX_OK && (strnlen(a->id, idlen) != idlen || !ledger_id_valid(a->id, idlen)))
+        return sbx_err_set(err, SBX_ECORRUPT, "account record: id is not an identifier");
     rc = rc ? rc : buf_read_u8(&r, &a->kyc_tier);
     rc = rc ? rc : buf_read_u8(&r, &a->investor_class);
     rc = rc ? rc : buf_read_u8(&r, &a->status);

@@ -144,6 +144,17 @@ test_account_record(void **state)
     rec[len] = 0;
     assert_int_equal(ledger_account_decode(&b, 3, rec, len + 1, &e), SBX_ECORRUPT);
     assert_int_equal(ledger_account_decode(&b, 2, rec, len, &e), SBX_ECORRUPT);
+    /* an id holding a NUL or a space (found by tests/fuzz/fuzz_state): it would load under
+     * another id than its key's, and not encode again */
+    rec[2] = '\0';
+    assert_int_equal(ledger_account_decode(&b, 3, rec, len, &e), SBX_ECORRUPT);
+    rec[2] = 'a';
+    rec[4] = '\0';
+    assert_int_equal(ledger_account_decode(&b, 3, rec, len, &e), SBX_ECORRUPT);
+    rec[4] = ' ';
+    assert_int_equal(ledger_account_decode(&b, 3, rec, len, &e), SBX_ECORRUPT);
+    rec[4] = 'i';
+    assert_int_equal(ledger_account_decode(&b, 3, rec, len, &e), SBX_OK);
 }
 
 static void
