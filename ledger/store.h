@@ -39,9 +39,12 @@
  *   'Y' asset 0x00 POS                  (the same)                     "" (trades by asset, time)
  *   'R' u16 rule POS                    (the same)                     "" (rejections by rule)
  *   'Q' POS                             (the same)                     "" (all rejections)
- *   'V' u8 len, state key, u64 height   ledger_store_key_history       the record as block
- *                                       ledger_store_prefix_history    `height` left it; empty if
- *                                                                      it deleted it (node/)
+ *   'V' u8 len, state key, u64 height   ledger_store_key_history       the record as the
+ *                                       ledger_store_prefix_history    checkpoint at `height`
+ *                                                                      wrote it; empty if deleted
+ *                                                                      (node/); with len 0 and no
+ *                                                                      state key: "", the mark of
+ *                                                                      a checkpoint
  *   'S' 'l'                             ledger_store_key_list_liabilities  liabilities and
  *                                                                      reserves (compliance)
  *   'W' u64 height                      ledger_store_key_liabilities   the balances snapshot of
@@ -169,7 +172,7 @@ size_t ledger_store_key_seek(uint8_t *out, const uint8_t *prefix, size_t plen, u
 /* 1 if `key` is an alert record or alert index entry ('L', 'K'): these go with their block, not
  * with the state checkpoints. */
 int ledger_store_key_is_alert(const uint8_t *key, size_t klen);
-/* 1 if `key` is a state record the history keeps a version of at every block that changes it
+/* 1 if `key` is a state record the history keeps a version of at every checkpoint that writes it
  * ('A', 'U', 'D', 'P', 'S': what the engine loads; not the ids, which only grow). */
 int ledger_store_key_is_state(const uint8_t *key, size_t klen);
 /* 'V' u8 klen, then the state key `key`: the prefix of all the versions of one record. The key

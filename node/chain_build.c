@@ -287,21 +287,8 @@ take_received(struct ledger_block *b, const struct ledger_block_header *hdr_in,
     return buf_put(out, raw_in, raw_len);
 }
 
-/* The version of a state record that this block leaves ('V' key: the record, or empty when
- * deleted), written with the block: node/asof.c reads the state as of any height from these. */
-static void
-record_history(struct ledger_store_batch *b, const struct ledger_change *ch, uint64_t height)
-{
-    uint8_t key[LEDGER_STORE_KEY_HISTORY_MAX];
-
-    if (!ledger_store_key_is_state(ch->key, ch->klen))
-        return;
-    ledger_store_batch_put(b, key, ledger_store_key_history(key, ch->key, ch->klen, height),
-                           ch->del ? (const uint8_t *)"" : ch->val, ch->del ? 0 : ch->vlen);
-}
-
-/* Step 4: the state changes wait for the checkpoint (which this block may carry); their
- * versions go into the history with the block. */
+/* Step 4: the state changes wait for the checkpoint (which this block may carry; it writes
+ * their versions into the history, node/asof.c). */
 static int
 record_changes(struct node_chain *c, const struct ledger_changes *ch, struct node_sealed *out,
                struct sbx_err *err)
@@ -311,7 +298,6 @@ record_changes(struct node_chain *c, const struct ledger_changes *ch, struct nod
 
         if (rc)
             return sbx_err_set(err, rc, "out of memory");
-        record_history(c->batch, &ch->v[i], out->tip.height);
     }
     c->since_blocks++;
     c->since_txs += c->n;

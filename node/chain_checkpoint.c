@@ -16,7 +16,7 @@
 
 /* A checkpoint goes into a block's batch at the first block past any of these. */
 #define CHECKPOINT_BLOCKS 256
-#define CHECKPOINT_TXS 100000
+#define CHECKPOINT_TXS 20000
 #define CHECKPOINT_BYTES ((size_t)32 * 1024 * 1024)
 
 /* A state record waiting for the next checkpoint. */
@@ -100,15 +100,28 @@ node_chain_checkpoint_due(const struct node_chain *c, uint64_t height)
             c->deferred_bytes >= CHECKPOINT_BYTES);
 }
 
+struct put_ctx {
+    struct ledger_store_batch *batch;
+    uint64_t height;
+};
+
+/* A deferred record into the checkpoint's batch, and its version at the checkpoint's height
+ * into the history ('V' key: the record, or empty when deleted), from which node/asof.c reads
+ * the state as of any height. */
 static void
 put_deferred(void *ctx, const void *key, size_t klen, void *val)
 {
+    struct put_ctx *p = ctx;
     struct deferred *d = val;
+    uint8_t hkey[LEDGER_STORE_KEY_HISTORY_MAX];
 
     if (d->del)
-        ledger_store_batch_del(ctx, key, klen);
+        ledger_store_batch_del(p->batch, key, klen);
     else
-        ledger_store_batch_put(ctx, key, klen, d->val, d->vlen);
+        ledger_store_batch_put(p->batch, key, klen, d->val, d->vlen);
+    if (ledger_store_key_is_state(key, klen))
+        ledger_store_batch_put(p->batch, hkey, ledger_store_key_history(hkey, key, klen, p->height),
+                               d->val, d->vlen);
 }
 
 /* The tally record: for each count that is not zero, u8 class (0 transactions by type and
@@ -181,10 +194,14 @@ out:
 void
 node_chain_checkpoint_into(struct node_chain *c, struct ledger_store_batch *batch, uint64_t height)
 {
-    uint8_t h[8], key[LEDGER_STORE_KEY_META_MAX];
+    uint8_t h[8], key[LEDGER_STORE_KEY_META_MAX], mark[LEDGER_STORE_KEY_HISTORY_MAX];
     size_t klen = ledger_store_key_meta_state(key);
+    struct put_ctx p = {batch, height};
 
-    map_foreach(&c->deferred, put_deferred, batch);
+    map_foreach(&c->deferred, put_deferred, &p);
+    /* the history's mark of a checkpoint: the versions above are complete up to `height` */
+    ledger_store_batch_put(batch, mark,
+                           ledger_store_key_history(mark, (const uint8_t *)"", 0, height), "", 0);
     buf_store_u64(h, height);
     ledger_store_batch_put(batch, key, klen, h, sizeof(h));
     tally_into(&c->tally, batch);

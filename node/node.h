@@ -350,7 +350,8 @@ void node_proposals_resend(struct node *n);
 int node_is_regulator(struct node *n, const uint8_t key[static 32]);
 
 /* ------------------------------------------------------------------ the ledger as of a block
- * (node/asof.c: from the history records every block's batch carries; any thread, no node lock;
+ * (node/asof.c: from the history versions each state checkpoint writes and the blocks after it;
+ * any thread, no node lock;
  * `*time_ms` gets the block's time, the instant the answer is for). */
 
 /* What node_asof_engine loads: the licence records, those and one account's, or everything. */
@@ -359,8 +360,10 @@ enum node_asof_scope { NODE_ASOF_LICENCE, NODE_ASOF_ACCOUNT, NODE_ASOF_ALL };
 /* A new engine (cmp_engine_free it) holding the state that block `height` left, as far as
  * `scope` says (`account` for NODE_ASOF_ACCOUNT). SBX_ENOTFOUND naming "height" above the durable
  * tip; SBX_EUNAVAIL if the store keeps no history (written by an older sbxd: -reindex);
- * SBX_ECORRUPT, SBX_EIO, SBX_ENOMEM. Costs a few seeks, or for NODE_ASOF_ALL one pass over every
- * state key, which only the background job may pay (node_job_async: it stops with SBX_EUNAVAIL
+ * SBX_ECORRUPT (also when replaying the blocks after the checkpoint gives another verdict than a
+ * block's), SBX_EIO, SBX_ENOMEM. Costs a few seeks and the replay of at most one checkpoint
+ * interval; NODE_ASOF_ALL also one pass over every state key, which only the background job
+ * may pay (node_job_async: it stops with SBX_EUNAVAIL
  * when node_job_stopping says so). */
 int node_asof_engine(struct node *n, uint64_t height, enum node_asof_scope scope,
                      const char *account, struct cmp_engine **out, int64_t *time_ms,
