@@ -23,6 +23,7 @@
 struct deferred {
     uint8_t del;
     uint32_t vlen;
+    uint32_t cap; /* room in val: a later value that fits is copied in place */
     uint8_t val[];
 };
 
@@ -71,14 +72,24 @@ node_chain_checkpoint_defer(struct node_chain *c, struct ledger_store_batch *bat
             ledger_store_batch_put(batch, ch->key, ch->klen, ch->val, ch->vlen);
         return SBX_OK;
     }
+    old = map_get(&c->deferred, ch->key, ch->klen);
+    if (old != NULL && (ch->del || ch->vlen <= old->cap)) {
+        /* the same records change block after block (a busy account): no allocation */
+        c->deferred_bytes -= old->vlen;
+        old->del = ch->del;
+        old->vlen = ch->del ? 0 : ch->vlen;
+        if (old->vlen)
+            memcpy(old->val, ch->val, old->vlen);
+        c->deferred_bytes += old->vlen;
+        return SBX_OK;
+    }
     d = malloc(sizeof(*d) + (ch->del ? 0 : ch->vlen));
     if (d == NULL)
         return SBX_ENOMEM;
     d->del = ch->del;
-    d->vlen = ch->del ? 0 : ch->vlen;
+    d->vlen = d->cap = ch->del ? 0 : ch->vlen;
     if (d->vlen)
         memcpy(d->val, ch->val, d->vlen);
-    old = map_get(&c->deferred, ch->key, ch->klen);
     rc = map_put(&c->deferred, ch->key, ch->klen, d);
     if (rc) {
         free(d);

@@ -92,6 +92,7 @@ writer_main(void *arg)
     struct writer *w = arg;
     struct node_sealed *batch[REPLAY_WRITE_MAX];
 
+    par_thread_name("sbx-writer");
     pthread_mutex_lock(&w->mu);
     for (;;) {
         size_t n;

@@ -24,6 +24,7 @@
 #include "util/array.h"
 #include "util/log.h"
 #include "util/time.h"
+#include "util/par.h"
 
 /* ------------------------------------------------------------------ queues (mu held) */
 
@@ -158,6 +159,7 @@ committer_main(void *arg)
     struct node_sealed **arr = NULL;
     size_t cap = 0;
 
+    par_thread_name("sbx-commit");
     for (;;) {
         struct sealed_list list;
         struct sealed_item *it;

@@ -18,6 +18,7 @@
 #include "node/node_int.h"
 #include "util/log.h"
 #include "util/time.h"
+#include "util/par.h"
 
 #define VERIFY_SLICE 32
 /* Blocks ahead of the applier that the verifiers work on. */
@@ -132,6 +133,7 @@ follow_main(void *arg)
     struct node *n = arg;
     struct node_follower *f = &n->follow;
 
+    par_thread_name("sbx-follow");
     for (;;) {
         struct sealed_item *it;
         struct qblock *b;
@@ -218,6 +220,7 @@ verifier_main(void *arg)
 {
     struct node *n = arg;
 
+    par_thread_name("sbx-verify");
     pthread_mutex_lock(&n->mu);
     for (;;) {
         struct qblock *b = verifier_take_locked(n);

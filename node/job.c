@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "node/node_int.h"
+#include "util/par.h"
 
 struct node_job {
     struct node *n;
@@ -34,6 +35,7 @@ job_main(void *arg)
 {
     struct node_job *j = arg;
 
+    par_thread_name("sbx-job");
     sbx_err_clear(&j->err);
     j->rc = j->run(j->arg, &j->err);
     event_active(j->ev, EV_TIMEOUT, 0);

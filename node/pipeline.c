@@ -31,6 +31,7 @@
 #include "node/node_int.h"
 #include "util/log.h"
 #include "util/time.h"
+#include "util/par.h"
 
 /* Sealed blocks waiting for the committer before the sequencer waits. */
 #define MAX_SEALED_QUEUE 4
@@ -218,6 +219,7 @@ worker_main(void *arg)
 {
     struct node *n = arg;
 
+    par_thread_name("sbx-worker");
     for (;;) {
         struct jobq take, done;
         struct job *j;
@@ -634,6 +636,7 @@ sequencer_main(void *arg)
     struct node *n = arg;
     struct seq_state st;
 
+    par_thread_name("sbx-seq");
     memset(&st, 0, sizeof(st));
     node_pipeline_jobq_init(&st.block);
     node_pipeline_jobq_init(&st.deferred);

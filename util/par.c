@@ -1,7 +1,9 @@
 /* A small pool of threads for data-parallel loops; see par.h. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "util/par.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -38,11 +40,22 @@ run_items(struct par_pool *p, size_t n, void (*fn)(void *, size_t), void *ctx)
     }
 }
 
+void
+par_thread_name(const char *name)
+{
+    char cut[16];
+
+    snprintf(cut, sizeof(cut), "%s", name);
+    pthread_setname_np(pthread_self(), cut); /* a name only: failing changes nothing */
+}
+
 static void *
 helper_main(void *arg)
 {
     struct par_pool *p = arg;
     unsigned long seen = 0;
+
+    par_thread_name("sbx-pool");
 
     pthread_mutex_lock(&p->mu);
     for (;;) {

@@ -29,4 +29,8 @@ void par_run(struct par_pool *p, size_t n, void (*fn)(void *ctx, size_t i), void
 void par_start(struct par_pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
 void par_wait(struct par_pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
 
+/* Name the calling thread (at most 15 bytes are kept) as top -H, ps -L, perf and gdb show it:
+ * every thread of sbxd calls this first, with a name starting "sbx-". */
+void par_thread_name(const char *name);
+
 #endif
