@@ -22,6 +22,7 @@
 #include "rpc/gate.h"
 #include "rpc/loop.h"
 #include "rpc/outcome.h"
+#include "util/map.h"
 
 struct bufferevent;
 struct event;
@@ -123,6 +124,7 @@ struct srv_loop {
     struct node_sink *sink;    /* the node answers this loop's submissions here */
     struct rpc_events *events; /* GET /events on this loop */
     TAILQ_HEAD(rpc_conn_list, rpc_conn) conns;
+    struct map byevcon;   /* the same, by the address of their evhttp_connection */
     struct claim *claims; /* accepted, not yet claimed */
     size_t nclaims, claims_cap;
     struct event *claim_ev;

@@ -18,6 +18,7 @@
 #include "rpc/events.h"
 #include "rpc/methods.h"
 #include "rpc/params.h"
+#include "rpc/render.h"
 #include "rpc/report.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -790,9 +791,15 @@ test_submit_done(void **state)
 {
     struct node_result r;
     struct rpc_outcome o;
-    json_t *d;
+    char text[RPC_RECEIPT_TEXT_MAX], hex11[65], hex22[65], *dumped;
+    json_t *d, *j;
+    size_t n;
 
     (void)state;
+    memset(hex11, '1', 64);
+    hex11[64] = '\0';
+    memset(hex22, '2', 64);
+    hex22[64] = '\0';
     memset(&r, 0, sizeof(r));
     memset(r.txid, 0x11, 32);
     memset(r.block_hash, 0x22, 32);
@@ -800,10 +807,26 @@ test_submit_done(void **state)
     rpc_outcome_init(&o);
     rpc_methods_submit_done(&o, &r);
     assert_int_equal(o.kind, RPC_OUT_RESULT);
-    assert_string_equal(json_string_value(json_object_get(o.result, "verdict")), "accepted");
-    assert_int_equal(json_integer_value(json_object_get(o.result, "height")), 42);
-    assert_int_equal(json_string_length(json_object_get(o.result, "txid")), 64);
-    assert_int_equal(json_string_length(json_object_get(o.result, "block_hash")), 64);
+    assert_int_equal(o.has_receipt, 1);
+    assert_null(o.result);
+    /* the receipt's text is the JSON Jansson writes for the same object, in the same order */
+    n = rpc_render_receipt_text(text, &o.receipt);
+    assert_int_equal(n, strlen(text));
+    j = json_loads(text, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "verdict")), "accepted");
+    assert_int_equal(json_integer_value(json_object_get(j, "height")), 42);
+    assert_string_equal(json_string_value(json_object_get(j, "txid")), hex11);
+    assert_string_equal(json_string_value(json_object_get(j, "block_hash")), hex22);
+    dumped = json_dumps(j, JSON_COMPACT);
+    assert_string_equal(dumped, text);
+    free(dumped);
+    json_decref(j);
+    r.height = UINT64_MAX; /* capped as every height is: JSON integers are signed */
+    rpc_methods_submit_done(&o, &r);
+    n = rpc_render_receipt_text(text, &o.receipt);
+    assert_non_null(strstr(text, "\"height\":9223372036854775807,"));
+    r.height = 42;
 
     r.rc = SBX_EREJECTED;
     r.verdict.status = LEDGER_VERDICT_REJECTED;
