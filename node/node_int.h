@@ -335,6 +335,10 @@ void node_commit_deliver(struct node *n);
 /* Hand finished jobs of `jobs` whose sink is set to their sinks, one event_active per sink
  * (mu held); the others stay in `jobs`. */
 void node_sink_dispatch_locked(struct jobq *jobs);
+/* A job `s` delivered before (its results' callback ran), for a new submission on the sink's
+ * loop thread; NULL when it keeps none (or `s` is NULL). Its fields are as they were: the
+ * caller clears them (node_pipeline.c's job_new). */
+struct job *node_sink_job_take(struct node_sink *s);
 
 /* ------------------------------------------------------------------ follower.c */
 

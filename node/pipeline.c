@@ -76,14 +76,26 @@ node_pipeline_jobq_concat(struct jobq *dst, struct jobq *src)
     src->n = 0;
 }
 
+/* A cleared job for a submission whose results go to `sink`: one the sink kept (its encoding
+ * buffer's memory kept too), else a new one. */
 static struct job *
-job_new(node_done_fn fn, void *arg)
+job_new(struct node_sink *sink, node_done_fn fn, void *arg)
 {
-    struct job *j = calloc(1, sizeof(*j));
+    struct job *j = node_sink_job_take(sink);
 
-    if (j == NULL)
-        return NULL;
-    buf_init(&j->enc, SBX_TX_MAX_SIZE);
+    if (j != NULL) {
+        struct buf enc = j->enc;
+
+        buf_reset(&enc);
+        memset(j, 0, sizeof(*j));
+        j->enc = enc;
+    } else {
+        j = calloc(1, sizeof(*j));
+        if (j == NULL)
+            return NULL;
+        buf_init(&j->enc, SBX_TX_MAX_SIZE);
+    }
+    j->sink = sink;
     j->fn = fn;
     j->arg = arg;
     return j;
@@ -782,9 +794,8 @@ node_pipeline_submit(struct node *n, struct node_sink *sink, const struct ledger
             node_relay_submit(n, &t, NULL, 0, 0, fn, arg);
         return;
     }
-    j = job_new(fn, arg);
+    j = job_new(sink, fn, arg);
     if (j != NULL) {
-        j->sink = sink;
         j->tx = *tx;
         j->tx.version = LEDGER_TX_VERSION;
         j->tx.timestamp = time_now_ms();
@@ -825,13 +836,12 @@ node_pipeline_submit_raw(struct node *n, struct node_sink *sink, const uint8_t *
         ledger_tx_release(&tx);
         return;
     }
-    j = job_new(fn, arg);
+    j = job_new(sink, fn, arg);
     if (j != NULL && buf_put(&j->enc, raw, len) != SBX_OK) {
         node_pipeline_job_free(j);
         j = NULL;
     }
     if (j != NULL) {
-        j->sink = sink;
         j->raw = 1;
     }
     submit_job(n, j, fn, arg);

@@ -10,9 +10,9 @@
  *
  * Threads: node_sink_new on any thread (before the sink's loop runs, or on it);
  * node_sink_dispatch_locked on the sequencer, workers or committer (mu held); sink_cb on the
- * thread that runs the sink's loop; node_sink_submit and node_sink_submit_raw on that thread
- * too; node_sink_free once the sink's loop no longer runs it (or on its thread), after
- * node_close.
+ * thread that runs the sink's loop; node_sink_submit, node_sink_submit_raw and
+ * node_sink_job_take (the sink's spare jobs are that thread's alone) on that thread too;
+ * node_sink_free once the sink's loop no longer runs it (or on its thread), after node_close.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -24,12 +24,17 @@
 /* Sinks one batch can name before it is split (more are handed over in a second pass). */
 #define DISPATCH_SINKS 16
 
+/* Finished jobs a sink keeps for its loop's next submissions: a job is a few kilobytes, which
+ * malloc serves from its slow path (and a consolidation of its fast bins) on every trade. */
+#define SPARE_MAX 64
+
 struct node_sink {
     struct node *n;     /* immutable; not used after node_close */
     pthread_mutex_t mu; /* sink_mu: a leaf */
     struct jobq q;      /* sink_mu: finished jobs */
     int armed;          /* sink_mu: the event is active and will take q */
     struct event *ev;   /* immutable */
+    struct jobq spare;  /* the sink loop's thread only: delivered jobs, to be reused */
 };
 
 /* Run the callbacks of every job `s` holds, on the calling thread. */
@@ -46,8 +51,17 @@ sink_deliver(struct node_sink *s)
     pthread_mutex_unlock(&s->mu);
     while ((j = node_pipeline_jobq_pop(&q)) != NULL) {
         j->fn(j->arg, &j->res);
-        node_pipeline_job_free(j);
+        if (s->spare.n < SPARE_MAX)
+            node_pipeline_jobq_push(&s->spare, j);
+        else
+            node_pipeline_job_free(j);
     }
+}
+
+struct job *
+node_sink_job_take(struct node_sink *s)
+{
+    return s != NULL ? node_pipeline_jobq_pop(&s->spare) : NULL;
 }
 
 static void
@@ -67,6 +81,7 @@ node_sink_new(struct node *n, struct event_base *base)
         return NULL;
     s->n = n;
     node_pipeline_jobq_init(&s->q);
+    node_pipeline_jobq_init(&s->spare);
     s->ev = event_new(base, -1, 0, sink_cb, s);
     if (s->ev == NULL || pthread_mutex_init(&s->mu, NULL) != 0) {
         if (s->ev != NULL)
@@ -80,9 +95,13 @@ node_sink_new(struct node *n, struct event_base *base)
 void
 node_sink_free(struct node_sink *s)
 {
+    struct job *j;
+
     if (s == NULL)
         return;
     sink_deliver(s);
+    while ((j = node_pipeline_jobq_pop(&s->spare)) != NULL)
+        node_pipeline_job_free(j);
     event_free(s->ev);
     pthread_mutex_destroy(&s->mu);
     free(s);

@@ -117,6 +117,10 @@ struct rpc_env {
     size_t nassets;
     size_t *budget;       /* what this HTTP request may still show, in RPC_UNITS_*; NULL: no cap */
     struct node_net *net; /* the peer links (test hooks); may be NULL */
+    /* A transaction the handler may take instead of malloc'ing one (a few kilobytes, malloc's
+     * slow path): the slot of the loop running the call, touched on its thread only; the server
+     * puts the transaction of a submission back once the node has copied it. NULL: none. */
+    struct ledger_tx **tx_spare;
 };
 
 /* One HTTP request (a whole batch) shows at most RPC_RENDER_BUDGET units, so that no request

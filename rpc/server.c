@@ -824,6 +824,7 @@ loop_free(struct srv_loop *l)
         free(c);
     }
     map_release(&l->byevcon);
+    free(l->tx_spare);
     rpc_events_free(l->events);
     for (size_t i = 0; i < l->nclaims; i++)
         bufferevent_decref(l->claims[i].bev);

@@ -394,7 +394,10 @@ call_wait(struct srv_loop *l, struct rpc_call *c)
 
         c->out.tx = NULL;
         node_sink_submit(l->sink, tx, submit_done, c); /* copies tx; may answer at once */
-        free(tx);
+        if (l->tx_spare == NULL)
+            l->tx_spare = tx; /* the next submission on this loop builds into it */
+        else
+            free(tx);
     } else if (c->out.kind == RPC_OUT_SUBMIT_RAW) {
         uint8_t *raw = c->out.raw;
         size_t len = c->out.rawlen;
@@ -422,7 +425,10 @@ call_main_hop(struct rpc_hop *hop, int cancelled)
         rpc_outcome_init(&c->out);
         rpc_outcome_fail(&c->out, SBX_EUNAVAIL, "the node is shutting down");
     } else if (c->rq != NULL) {
-        rpc_methods_call(&h->env, json_string_value(json_object_get(c->rq, "method")),
+        struct rpc_env env = h->env;
+
+        env.tx_spare = &h->home->s->loops[0].tx_spare; /* this thread's slot */
+        rpc_methods_call(&env, json_string_value(json_object_get(c->rq, "method")),
                          json_object_get(c->rq, "params"), &c->out);
     }
     json_decref(c->rq);
@@ -512,6 +518,7 @@ rpc_server_call_process(struct rpc_http *h, int role)
     env->now_ms = time_now_ms();
     env->assets = s->assets;
     env->nassets = s->nassets;
+    env->tx_spare = &h->l->tx_spare;
     h->budget = RPC_RENDER_BUDGET;
     env->budget = &h->budget;
     h->pending = 1; /* held while dispatching: a node answer cannot finish us midway */

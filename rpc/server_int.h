@@ -121,8 +121,9 @@ struct srv_loop {
     struct rpc_loop *loop;
     struct event_base *base;
     struct evhttp *http;
-    struct node_sink *sink;    /* the node answers this loop's submissions here */
-    struct rpc_events *events; /* GET /events on this loop */
+    struct node_sink *sink;     /* the node answers this loop's submissions here */
+    struct ledger_tx *tx_spare; /* a submitted transaction kept for the next (rpc_env) */
+    struct rpc_events *events;  /* GET /events on this loop */
     TAILQ_HEAD(rpc_conn_list, rpc_conn) conns;
     struct map byevcon;   /* the same, by the address of their evhttp_connection */
     struct claim *claims; /* accepted, not yet claimed */

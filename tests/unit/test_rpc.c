@@ -632,7 +632,7 @@ test_build_directive(void **state)
 static void
 test_call_checks_before_handler(void **state)
 {
-    struct rpc_env env = {NULL, RPC_ROLE_OPERATOR, 0, assets, NASSETS, NULL, NULL};
+    struct rpc_env env = {NULL, RPC_ROLE_OPERATOR, 0, assets, NASSETS, NULL, NULL, NULL};
     struct rpc_outcome o;
     json_t *p;
 
