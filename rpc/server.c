@@ -566,6 +566,7 @@ loop_setup(struct rpc_server *s, struct srv_loop *l, const struct rpc_config *cf
 
     TAILQ_INIT(&l->conns);
     TAILQ_INIT(&l->live);
+    TAILQ_INIT(&l->spare);
     map_init(&l->byevcon);
     l->s = s;
     l->base = rpc_loop_base(l->loop);
@@ -825,6 +826,7 @@ loop_free(struct srv_loop *l)
     }
     map_release(&l->byevcon);
     free(l->tx_spare);
+    rpc_server_call_spares_free(l);
     rpc_events_free(l->events);
     for (size_t i = 0; i < l->nclaims; i++)
         bufferevent_decref(l->claims[i].bev);

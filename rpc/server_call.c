@@ -28,6 +28,7 @@
 #include "util/time.h"
 
 #define STOP_FALLBACK_MS 1000 /* stop even if the reply to `stop` is never written */
+#define SPARE_MAX 64          /* request contexts a loop keeps for reuse */
 
 /* ------------------------------------------------------------------ replies */
 
@@ -211,19 +212,42 @@ rpc_server_call_free(struct rpc_http *h)
         json_decref(h->calls[i].id);
         rpc_outcome_release(&h->calls[i].out);
     }
-    free(h->calls);
+    if (h->calls != &h->one)
+        free(h->calls);
     if (h->body != NULL)
         evbuffer_free(h->body);
-    free(h);
+    if (h->l != NULL && h->l->nspare < SPARE_MAX) {
+        TAILQ_INSERT_HEAD(&h->l->spare, h, link); /* its loop's thread (or every loop stopped) */
+        h->l->nspare++;
+    } else {
+        free(h);
+    }
+}
+
+void
+rpc_server_call_spares_free(struct srv_loop *l)
+{
+    struct rpc_http *h;
+
+    while ((h = TAILQ_FIRST(&l->spare)) != NULL) {
+        TAILQ_REMOVE(&l->spare, h, link);
+        free(h);
+    }
+    l->nspare = 0;
 }
 
 struct rpc_http *
 rpc_server_call_new(struct srv_loop *l, struct evhttp_request *req, struct rpc_conn *conn)
 {
-    struct rpc_http *h = calloc(1, sizeof(*h));
+    struct rpc_http *h = TAILQ_FIRST(&l->spare);
 
-    if (h == NULL)
+    if (h != NULL) {
+        TAILQ_REMOVE(&l->spare, h, link);
+        l->nspare--;
+        memset(h, 0, sizeof(*h));
+    } else if ((h = calloc(1, sizeof(*h))) == NULL) {
         return NULL;
+    }
     h->l = l;
     h->home = l;
     h->req = req;
@@ -503,7 +527,7 @@ rpc_server_call_process(struct rpc_http *h, int role)
     }
     h->batch = json_is_array(body);
     h->ncalls = h->batch ? json_array_size(body) : 1;
-    h->calls = calloc(h->ncalls, sizeof(h->calls[0]));
+    h->calls = h->ncalls == 1 ? &h->one : calloc(h->ncalls, sizeof(h->calls[0]));
     if (h->calls == NULL) {
         h->ncalls = 0;
         rpc_server_call_send_plain(h->req, 500, "Internal Server Error", "out of memory\n", 1);
