@@ -445,6 +445,20 @@ test_build_trade(void **state)
         build("submittrade", "{" TRADE_OK ",\"quantity\":\"0.01\",\"zz\":1}", &tx, &err),
         SBX_EINVAL);
     assert_string_equal(err.msg, "zz: unknown parameter");
+    /* a name's prefix, suffix or middle, names run together, a name with its '?', nothing */
+    {
+        static const char *const near[] = {"buy",        "uyer", "yer_ord",       "trade_id buyer",
+                                           "fee_buyer?", "",     "seller_order ", "executed_at?"};
+
+        for (size_t i = 0; i < SBX_ARRAY_LEN(near); i++) {
+            char body[256], want[64];
+
+            snprintf(body, sizeof(body), "{" TRADE_OK ",\"quantity\":\"0.01\",\"%s\":1}", near[i]);
+            snprintf(want, sizeof(want), "%s: unknown parameter", near[i]);
+            assert_int_equal(build("submittrade", body, &tx, &err), SBX_EINVAL);
+            assert_string_equal(err.msg, want);
+        }
+    }
     assert_int_equal(build("submittrade", "{" TRADE_OK "}", &tx, &err), SBX_EINVAL);
     assert_string_equal(err.msg, "quantity: missing");
     assert_int_equal(build("submittrade", "{" TRADE_OK ",\"quantity\":0.01}", &tx, &err),
@@ -951,6 +965,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth_role_names),
         cmocka_unit_test(test_request_parse),
+        cmocka_unit_test(test_request_parse_like_jansson),
         cmocka_unit_test(test_request_check),
         cmocka_unit_test(test_dashboard_match),
         cmocka_unit_test(test_events_parse),

@@ -8,6 +8,7 @@ void test_help(void **state);
 void test_client_conf(void **state);
 /* test_rpc_request.c: the JSON-RPC body and envelope (rpc/request.c). */
 void test_request_parse(void **state);
+void test_request_parse_like_jansson(void **state);
 void test_request_check(void **state);
 
 /* test_rpc_gate.c: the front door's book of client addresses (rpc/gate.h). */
