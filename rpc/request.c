@@ -78,69 +78,69 @@ plain_integer(struct plain *r)
     return json_integer(neg ? -v : v);
 }
 
-/* After the opening bracket (r->depth counts it): the members, then the closing one. */
-static json_t *
-plain_object(struct plain *r)
+/* Take `c` after any whitespace: 1 if it is there. */
+static int
+plain_take(struct plain *r, char c)
 {
-    json_t *o = json_object(), *v;
-    const char *k;
-    size_t kn, before;
-
     plain_ws(r);
-    if (o != NULL && r->p < r->end && *r->p == '}') {
-        r->p++;
-        return o;
-    }
-    while (o != NULL) {
-        if (!plain_string(r, &k, &kn))
-            break;
-        plain_ws(r);
-        if (r->p >= r->end || *r->p != ':')
-            break;
-        r->p++;
-        v = plain_value(r);
-        before = json_object_size(o);
-        if (v == NULL || json_object_setn_new_nocheck(o, k, kn, v) != 0 ||
-            json_object_size(o) == before)
-            break; /* (a key seen before was replaced: Jansson refuses it) */
-        plain_ws(r);
-        if (r->p < r->end && *r->p == '}') {
-            r->p++;
-            return o;
-        }
-        if (r->p >= r->end || *r->p != ',')
-            break;
-        r->p++;
-        plain_ws(r);
-    }
-    json_decref(o);
-    return NULL;
+    if (r->p >= r->end || *r->p != c)
+        return 0;
+    r->p++;
+    return 1;
 }
 
-static json_t *
-plain_array(struct plain *r)
+/* After a member or an element: 1 at the closing `close`, 0 after a ',' (either taken), -1 at
+ * anything else. */
+static int
+plain_next(struct plain *r, char close)
 {
-    json_t *a = json_array(), *v;
+    if (plain_take(r, close))
+        return 1;
+    return plain_take(r, ',') ? 0 : -1;
+}
 
-    plain_ws(r);
-    if (a != NULL && r->p < r->end && *r->p == ']') {
-        r->p++;
-        return a;
-    }
-    while (a != NULL) {
-        v = plain_value(r);
-        if (v == NULL || json_array_append_new(a, v) != 0)
-            break;
-        plain_ws(r);
-        if (r->p < r->end && *r->p == ']') {
-            r->p++;
-            return a;
+/* Add `v` (taken) to the object or array `c`: under `k` (`kn` bytes) when `k` is set. 0, or -1
+ * when out of memory or `k` is there already (Jansson refuses a key twice). */
+static int
+plain_add(json_t *c, const char *k, size_t kn, json_t *v)
+{
+    size_t before = json_object_size(c);
+
+    if (k == NULL)
+        return json_array_append_new(c, v);
+    if (json_object_setn_new_nocheck(c, k, kn, v) != 0 || json_object_size(c) == before)
+        return -1;
+    return 0;
+}
+
+/* After an opening bracket (r->depth counts it) that `close` closes: an object's members or an
+ * array's elements, then the closing bracket. */
+static json_t *
+plain_container(struct plain *r, char close)
+{
+    json_t *c = close == '}' ? json_object() : json_array();
+    int end = plain_take(r, close);
+
+    while (c != NULL && !end) {
+        const char *k = NULL;
+        size_t kn = 0;
+        json_t *v;
+
+        if (close == '}') {
+            plain_ws(r);
+            if (!plain_string(r, &k, &kn) || !plain_take(r, ':'))
+                break;
         }
-        if (r->p >= r->end || *r->p != ',')
+        v = plain_value(r);
+        if (v == NULL || plain_add(c, k, kn, v) != 0)
             break;
-        r->p++;
+        end = plain_next(r, close);
+        if (end < 0)
+            break;
     }
-    json_decref(a);
+    if (end > 0)
+        return c;
+    json_decref(c);
     return NULL;
 }
 
@@ -170,7 +170,7 @@ plain_value(struct plain *r)
         if (++r->depth > PLAIN_DEPTH)
             return NULL;
         r->p++;
-        v = r->p[-1] == '{' ? plain_object(r) : plain_array(r);
+        v = plain_container(r, r->p[-1] == '{' ? '}' : ']');
         r->depth--;
         return v;
     case '"':
