@@ -647,6 +647,7 @@ static void
 test_call_checks_before_handler(void **state)
 {
     struct rpc_env env = {NULL, RPC_ROLE_OPERATOR, 0, assets, NASSETS, NULL, NULL, NULL};
+    struct ledger_tx *spare, *kept;
     struct rpc_outcome o;
     json_t *p;
 
@@ -682,6 +683,22 @@ test_call_checks_before_handler(void **state)
     assert_int_equal(o.kind, RPC_OUT_SUBMIT);
     assert_non_null(o.tx);
     assert_int_equal(o.tx->u.transfer.amount, 10);
+    /* built into the loop's spare transaction when it has one (the slot is emptied), with
+     * nothing of what the spare held before */
+    spare = malloc(sizeof(*spare));
+    assert_non_null(spare);
+    memset(spare, 0xa5, sizeof(*spare));
+    kept = spare;
+    env.tx_spare = &spare;
+    rpc_methods_call(&env, "deposit", p, &o);
+    assert_int_equal(o.kind, RPC_OUT_SUBMIT);
+    assert_ptr_equal(o.tx, kept);
+    assert_null(spare);
+    assert_int_equal(o.tx->u.transfer.amount, 10);
+    assert_int_equal(o.tx->u.transfer.has_travel_rule, 0);
+    rpc_methods_call(&env, "deposit", p, &o); /* none left: a new one */
+    assert_int_equal(o.kind, RPC_OUT_SUBMIT);
+    assert_non_null(o.tx);
     json_decref(p);
     rpc_outcome_release(&o);
 }
