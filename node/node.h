@@ -112,14 +112,18 @@ void node_submit_raw(struct node *n, const uint8_t *raw, size_t len, node_done_f
  * out of memory. Finished jobs reach a sink in batches (one wake-up per batch). */
 struct node_sink;
 struct node_sink *node_sink_new(struct node *n, struct event_base *base);
-/* Deliver what `s` still holds (the callbacks run on the calling thread) and free it. Call it
- * after node_close (which hands every outstanding result to its sink), on the sink's thread or
- * once that thread no longer runs `base`. NULL is a no-op. */
+/* Deliver what `s` still holds (the callbacks run on the calling thread; a submission its loop
+ * never got to admit is refused with SBX_EUNAVAIL) and free it. Call it after node_close (which
+ * hands every outstanding result to its sink), on the sink's thread or once that thread no
+ * longer runs `base`. NULL is a no-op. */
 void node_sink_free(struct node_sink *s);
 /* node_submit / node_submit_raw from the thread that runs the sink's loop: `fn` is called on
- * that thread. An operator takes them from any number of loops at once (one lock per
- * submission). On a regulator or observer the submission is relayed by the node's loop: call
- * them only there (with a sink on the node's base). */
+ * that thread. An operator takes them from any number of loops at once: a business
+ * transaction is encoded here and admitted with the others of the loop's pass once the pass's
+ * callbacks have run (one lock and at most one wake-up for all of them; a refusal then comes
+ * from that later callback); anything else takes one lock per submission. On a regulator or
+ * observer the submission is relayed by the node's loop: call them only there (with a sink on
+ * the node's base). */
 void node_sink_submit(struct node_sink *s, const struct ledger_tx *tx, node_done_fn fn, void *arg);
 void node_sink_submit_raw(struct node_sink *s, const uint8_t *raw, size_t len, node_done_fn fn,
                           void *arg);

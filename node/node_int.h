@@ -303,6 +303,10 @@ void node_pipeline_submit(struct node *n, struct node_sink *sink, const struct l
                           node_done_fn fn, void *arg);
 void node_pipeline_submit_raw(struct node *n, struct node_sink *sink, const uint8_t *raw,
                               size_t len, node_done_fn fn, void *arg);
+/* Admit the sealed business submissions of `q` (emptied) under one lock of mu and hand them to
+ * the sequencer with at most one wake-up; those refused (stopping, failed, queue full) are
+ * answered and freed on the calling thread, the thread of their sink's loop. */
+void node_pipeline_admit_sealed(struct node *n, struct jobq *q);
 /* Operator: start the workers and the sequencer (event loop, from node_open). */
 void node_pipeline_start(struct node *n);
 /* Operator: stop and join the workers, then the sequencer, which first seals what it holds. */
@@ -335,6 +339,14 @@ void node_commit_deliver(struct node *n);
 /* Hand finished jobs of `jobs` whose sink is set to their sinks, one event_active per sink
  * (mu held); the others stay in `jobs`. */
 void node_sink_dispatch_locked(struct jobq *jobs);
+/* A job `s` delivered before (its results' callback ran), for a new submission on the sink's
+ * loop thread; NULL when it keeps none (or `s` is NULL). Its fields are as they were: the
+ * caller clears them (node_pipeline.c's job_new). */
+struct job *node_sink_job_take(struct node_sink *s);
+/* On the sink loop's thread: queue the sealed business submission `j` (which names `s`) for
+ * admission at the end of the loop's pass, with the others of the pass
+ * (node_pipeline_admit_sealed): one lock and one wake-up of the sequencer for all of them. */
+void node_sink_defer(struct node_sink *s, struct job *j);
 
 /* ------------------------------------------------------------------ follower.c */
 

@@ -12,8 +12,10 @@
  * covers every transaction that arrived while the previous block was being written.
  *
  * Threads: node_submit, node_submit_raw, node_pipeline_submit and node_pipeline_submit_raw run
- * on any event-loop thread that owns the sink they name (node.h; one lock of mu per submission;
- * a business transaction is encoded and hashed on that thread, before the lock); node_check and
+ * on any event-loop thread that owns the sink they name (node.h; a business transaction is
+ * encoded and hashed on that thread, then, with a sink, admitted with the other submissions of
+ * the loop's pass by node_pipeline_admit_sealed, one lock of mu and at most one wake-up of the
+ * sequencer for all of them; anything else takes one lock of mu per submission); node_check and
  * node_queue_depth on any thread; node_pipeline_start and node_pipeline_stop on the node's
  * event-loop thread; worker_main and work on the worker threads; sequencer_main and the seq_*
  * and sequence functions on the sequencer thread; node_pipeline_fail on the sequencer or the
@@ -77,14 +79,26 @@ node_pipeline_jobq_concat(struct jobq *dst, struct jobq *src)
     src->n = 0;
 }
 
+/* A cleared job for a submission whose results go to `sink`: one the sink kept (its encoding
+ * buffer's memory kept too), else a new one. */
 static struct job *
-job_new(node_done_fn fn, void *arg)
+job_new(struct node_sink *sink, node_done_fn fn, void *arg)
 {
-    struct job *j = calloc(1, sizeof(*j));
+    struct job *j = node_sink_job_take(sink);
 
-    if (j == NULL)
-        return NULL;
-    buf_init(&j->enc, SBX_TX_MAX_SIZE);
+    if (j != NULL) {
+        struct buf enc = j->enc;
+
+        buf_reset(&enc);
+        memset(j, 0, sizeof(*j));
+        j->enc = enc;
+    } else {
+        j = calloc(1, sizeof(*j));
+        if (j == NULL)
+            return NULL;
+        buf_init(&j->enc, SBX_TX_MAX_SIZE);
+    }
+    j->sink = sink;
     j->fn = fn;
     j->arg = arg;
     return j;
@@ -695,39 +709,74 @@ node_pipeline_stop(struct node *n)
 
 /* ------------------------------------------------------------------ submit (any RPC loop) */
 
+/* Whether one more submission may enter the pipeline (mu held): SBX_OK, counted in flight, or
+ * the refusal's code and `*why` (`text` may hold it). */
+static int
+admit_locked(struct node *n, const char **why, char text[static SBX_ERR_MSG_MAX])
+{
+    if (n->stopping || atomic_load(&n->failed)) {
+        *why = n->stopping ? "the node is shutting down" : failure_text(n, text, SBX_ERR_MSG_MAX);
+        return SBX_EUNAVAIL;
+    }
+    if (n->pipe.inflight >= (size_t)n->cfg.queue_max) {
+        *why = "the submission queue is full; retry later";
+        return SBX_EOVERLOAD;
+    }
+    n->pipe.inflight++;
+    return SBX_OK;
+}
+
 /* Admit `j` and queue it, under one lock: for the workers, or (a business transaction, sealed
  * by the caller) for the sequencer. SBX_OK, or the refusal's code and `*why` (the job is then
  * still the caller's). */
 static int
 admit_enqueue(struct node *n, struct job *j, const char **why, char text[static SBX_ERR_MSG_MAX])
 {
-    int rc = SBX_OK;
+    int rc;
 
     pthread_mutex_lock(&n->mu);
-    if (n->stopping || atomic_load(&n->failed)) {
-        rc = SBX_EUNAVAIL;
-        *why = n->stopping ? "the node is shutting down" : failure_text(n, text, SBX_ERR_MSG_MAX);
-    } else if (n->pipe.inflight >= (size_t)n->cfg.queue_max) {
-        rc = SBX_EOVERLOAD;
-        *why = "the submission queue is full; retry later";
-    } else {
-        n->pipe.inflight++;
-        if (job_needs_worker(j)) {
-            node_pipeline_jobq_push(&n->pipe.workq, j);
-            if (n->pipe.idle_workers) {
-                n->pipe.idle_workers--;
-                pthread_cond_signal(&n->pipe.work_cv);
-            }
-        } else { /* sealed already (submit_job) */
-            struct jobq one;
-
-            node_pipeline_jobq_init(&one);
-            node_pipeline_jobq_push(&one, j);
-            seq_hand_locked(n, &one);
+    rc = admit_locked(n, why, text);
+    if (rc == SBX_OK && job_needs_worker(j)) {
+        node_pipeline_jobq_push(&n->pipe.workq, j);
+        if (n->pipe.idle_workers) {
+            n->pipe.idle_workers--;
+            pthread_cond_signal(&n->pipe.work_cv);
         }
+    } else if (rc == SBX_OK) { /* sealed already (submit_job) */
+        struct jobq one;
+
+        node_pipeline_jobq_init(&one);
+        node_pipeline_jobq_push(&one, j);
+        seq_hand_locked(n, &one);
     }
     pthread_mutex_unlock(&n->mu);
     return rc;
+}
+
+void
+node_pipeline_admit_sealed(struct node *n, struct jobq *q)
+{
+    struct jobq ok, refused;
+    char text[SBX_ERR_MSG_MAX];
+    const char *why = NULL;
+    struct job *j;
+
+    node_pipeline_jobq_init(&ok);
+    node_pipeline_jobq_init(&refused);
+    pthread_mutex_lock(&n->mu);
+    while ((j = node_pipeline_jobq_pop(q)) != NULL) {
+        int rc = admit_locked(n, &why, text);
+
+        if (rc != SBX_OK)
+            node_result_refuse(&j->res, rc, why);
+        node_pipeline_jobq_push(rc == SBX_OK ? &ok : &refused, j);
+    }
+    seq_hand_locked(n, &ok);
+    pthread_mutex_unlock(&n->mu);
+    while ((j = node_pipeline_jobq_pop(&refused)) != NULL) {
+        j->fn(j->arg, &j->res);
+        node_pipeline_job_free(j);
+    }
 }
 
 /* Queue `j` (NULL: out of memory), or refuse it on the spot and free it. */
@@ -746,6 +795,10 @@ submit_job(struct node *n, struct job *j, node_done_fn fn, void *arg)
         if (rc == SBX_OK)
             memcpy(j->res.txid, j->txid, 32);
         why = err.msg;
+        if (rc == SBX_OK && j->sink != NULL) {
+            node_sink_defer(j->sink, j); /* admitted with the rest of the loop's pass */
+            return;
+        }
     }
     rc = rc ? rc : admit_enqueue(n, j, &why, text);
     if (rc == SBX_OK)
@@ -785,9 +838,8 @@ node_pipeline_submit(struct node *n, struct node_sink *sink, const struct ledger
             node_relay_submit(n, &t, NULL, 0, 0, fn, arg);
         return;
     }
-    j = job_new(fn, arg);
+    j = job_new(sink, fn, arg);
     if (j != NULL) {
-        j->sink = sink;
         j->tx = *tx;
         j->tx.version = LEDGER_TX_VERSION;
         j->tx.timestamp = time_now_ms();
@@ -828,13 +880,12 @@ node_pipeline_submit_raw(struct node *n, struct node_sink *sink, const uint8_t *
         ledger_tx_release(&tx);
         return;
     }
-    j = job_new(fn, arg);
+    j = job_new(sink, fn, arg);
     if (j != NULL && buf_put(&j->enc, raw, len) != SBX_OK) {
         node_pipeline_job_free(j);
         j = NULL;
     }
     if (j != NULL) {
-        j->sink = sink;
         j->raw = 1;
     }
     submit_job(n, j, fn, arg);

@@ -19,9 +19,13 @@ int
 rpc_m_submit_built(const struct rpc_env *env, const struct rpc_method *m, json_t *params,
                    struct rpc_outcome *out, struct sbx_err *err)
 {
-    struct ledger_tx *tx = malloc(sizeof(*tx));
+    struct ledger_tx *tx = env->tx_spare != NULL ? *env->tx_spare : NULL;
     int rc;
 
+    if (tx != NULL)
+        *env->tx_spare = NULL;
+    else
+        tx = malloc(sizeof(*tx));
     if (tx == NULL)
         return sbx_err_set(err, SBX_ENOMEM, "out of memory");
     ledger_tx_init(tx, LEDGER_TX_ACCOUNT_OPEN);

@@ -64,8 +64,17 @@ rpc_methods_submit_done(struct rpc_outcome *o, const struct node_result *r)
 {
     const char *rule;
 
+    if (r->rc == SBX_OK && r->proposal) {
+        set_result(o, rpc_render_proposed(r));
+        return;
+    }
     if (r->rc == SBX_OK) {
-        set_result(o, r->proposal ? rpc_render_proposed(r) : rpc_render_receipt(r));
+        struct rpc_receipt rc;
+
+        memcpy(rc.txid, r->txid, 32);
+        memcpy(rc.block_hash, r->block_hash, 32);
+        rc.height = r->height;
+        rpc_outcome_receipt(o, &rc);
         return;
     }
     if (r->rc != SBX_EREJECTED) {

@@ -59,6 +59,7 @@ clear_payload(struct rpc_outcome *o)
 {
     json_decref(o->result);
     o->result = NULL;
+    o->has_receipt = 0;
     json_decref(o->data);
     o->data = NULL;
     free(o->tx);
@@ -116,6 +117,15 @@ rpc_outcome_result(struct rpc_outcome *o, json_t *r, struct sbx_err *err)
     o->kind = RPC_OUT_RESULT;
     o->result = r;
     return SBX_OK;
+}
+
+void
+rpc_outcome_receipt(struct rpc_outcome *o, const struct rpc_receipt *r)
+{
+    clear_payload(o);
+    o->kind = RPC_OUT_RESULT;
+    o->has_receipt = 1;
+    o->receipt = *r;
 }
 
 void

@@ -62,10 +62,20 @@ struct rpc_job {
     void (*release)(struct rpc_job *j);
 };
 
+/* A durable receipt of a submission, kept as values: the reply writes its JSON text
+ * (rpc_render_receipt_text) without building a tree, on the path of every trade. */
+struct rpc_receipt {
+    uint8_t txid[32];
+    uint8_t block_hash[32];
+    uint64_t height;
+};
+
 /* What one call gives. Owns what its pointers point to; rpc_outcome_release frees it. */
 struct rpc_outcome {
     int kind;
     json_t *result;
+    int has_receipt; /* RPC_OUT_RESULT: the answer is `receipt` (`result` is NULL) */
+    struct rpc_receipt receipt;
     int code;
     char message[SBX_ERR_MSG_MAX];
     json_t *data;         /* error data, or NULL */
@@ -88,6 +98,8 @@ void rpc_outcome_fail(struct rpc_outcome *o, int rc, const char *message);
 /* Make `o` the result `r` (taking the reference) and return SBX_OK; a NULL `r` (out of memory)
  * gives SBX_ENOMEM with a message in `err` and leaves `o` as it was. */
 int rpc_outcome_result(struct rpc_outcome *o, json_t *r, struct sbx_err *err) SBX_WARN_UNUSED;
+/* Make `o` the receipt `r` (the result of an accepted submission). */
+void rpc_outcome_receipt(struct rpc_outcome *o, const struct rpc_receipt *r);
 /* Make `o` a transaction to submit (taking `tx`, malloc'd) or a raw one (taking `raw`). */
 void rpc_outcome_submit(struct rpc_outcome *o, struct ledger_tx *tx);
 void rpc_outcome_submit_raw(struct rpc_outcome *o, uint8_t *raw, size_t rawlen);
@@ -105,6 +117,10 @@ struct rpc_env {
     size_t nassets;
     size_t *budget;       /* what this HTTP request may still show, in RPC_UNITS_*; NULL: no cap */
     struct node_net *net; /* the peer links (test hooks); may be NULL */
+    /* A transaction the handler may take instead of malloc'ing one (a few kilobytes, malloc's
+     * slow path): the slot of the loop running the call, touched on its thread only; the server
+     * puts the transaction of a submission back once the node has copied it. NULL: none. */
+    struct ledger_tx **tx_spare;
 };
 
 /* One HTTP request (a whole batch) shows at most RPC_RENDER_BUDGET units, so that no request

@@ -40,17 +40,22 @@ rpc_params_spec_next(const char **p, const char **name, size_t *len, int *option
     return 1;
 }
 
-/* 1 if `key` is one of the names of `spec`. */
+/* 1 if `key` is one of the names of `spec`: an occurrence that starts the spec or follows a
+ * space and ends it or comes before a space or a '?' (a key holding either can be no name).
+ * Every parameter of every call is looked up here: one search, not a walk of the spec per
+ * key. */
 static int
 spec_has(const char *spec, const char *key)
 {
-    const char *name;
-    size_t len;
-    int optional;
+    size_t klen = strcspn(key, " ?");
+    const char *s = spec;
 
-    while (rpc_params_spec_next(&spec, &name, &len, &optional)) {
-        if (strlen(key) == len && memcmp(key, name, len) == 0)
+    if (klen == 0 || key[klen] != '\0')
+        return 0;
+    while ((s = strstr(s, key)) != NULL) {
+        if ((s == spec || s[-1] == ' ') && (s[klen] == '\0' || s[klen] == ' ' || s[klen] == '?'))
             return 1;
+        s += klen;
     }
     return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "rpc/render.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,18 +358,22 @@ rpc_render_alert(const struct cmp_alert *al)
     return o;
 }
 
-json_t *
-rpc_render_receipt(const struct node_result *r)
+size_t
+rpc_render_receipt_text(char out[static RPC_RECEIPT_TEXT_MAX], const struct rpc_receipt *r)
 {
-    json_t *res = json_object();
+    char txid[65], hash[65];
+    uint64_t h = r->height > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : r->height;
+    int n;
 
-    if (res == NULL)
-        return NULL;
-    json_object_set_new(res, "txid", hex_json(r->txid, 32));
-    json_object_set_new(res, "height", rpc_render_u64(r->height));
-    json_object_set_new(res, "block_hash", hex_json(r->block_hash, 32));
-    json_object_set_new(res, "verdict", json_string("accepted"));
-    return res;
+    hex_encode(txid, r->txid, 32);
+    hex_encode(hash, r->block_hash, 32);
+    n = snprintf(out, RPC_RECEIPT_TEXT_MAX,
+                 "{\"txid\":\"%s\",\"height\":%" PRIu64
+                 ",\"block_hash\":\"%s\",\"verdict\":\"accepted\"}",
+                 txid, h, hash);
+    if (n < 0 || n >= RPC_RECEIPT_TEXT_MAX)
+        SBX_BUG("a receipt longer than RPC_RECEIPT_TEXT_MAX");
+    return (size_t)n;
 }
 
 json_t *

@@ -45,8 +45,12 @@ json_t *rpc_render_entry(const struct rpc_env *env, const struct ledger_locate *
 /* The header fields of the block loaded in `k` and its ntx. */
 json_t *rpc_render_block_header(const struct ledger_locate *k);
 
-/* The receipt of an accepted submission: {txid, height, block_hash, verdict}. */
-json_t *rpc_render_receipt(const struct node_result *r);
+/* The room rpc_render_receipt_text needs (the text, its NUL included). */
+#define RPC_RECEIPT_TEXT_MAX 224
+/* The receipt of an accepted submission as compact JSON text, {"txid", "height", "block_hash",
+ * "verdict": "accepted"} in that order (what Jansson would write for the same object), into
+ * `out`; returns its length (without the NUL). */
+size_t rpc_render_receipt_text(char out[static RPC_RECEIPT_TEXT_MAX], const struct rpc_receipt *r);
 /* The error data of a rejected submission: {rule, message, txid, height, figures}. */
 json_t *rpc_render_rejection(const struct node_result *r, const char *message);
 

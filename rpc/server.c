@@ -68,6 +68,7 @@
 #include "util/array.h"
 #include "util/cidr.h"
 #include "util/log.h"
+#include "util/map.h"
 #include "util/time.h"
 
 #define DEFAULT_PORT 8645
@@ -133,22 +134,18 @@ auth_fail_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------------ connections */
 
+/* The record of `evcon` (evhttp keeps no pointer of ours on a connection): a hash lookup, as a
+ * loop holds hundreds of connections and every request looks its own up. */
 static struct rpc_conn *
 conn_find(struct srv_loop *l, struct evhttp_connection *evcon)
 {
-    struct rpc_conn *c;
-
-    TAILQ_FOREACH(c, &l->conns, link)
-    {
-        if (c->evcon == evcon)
-            return c;
-    }
-    return NULL;
+    return map_get(&l->byevcon, &evcon, sizeof(evcon));
 }
 
 static void
 conn_unlink(struct rpc_conn *c)
 {
+    map_del(&c->l->byevcon, &c->evcon, sizeof(c->evcon));
     TAILQ_REMOVE(&c->l->conns, c, link);
 }
 
@@ -289,6 +286,10 @@ claim_cb(evutil_socket_t fd, short what, void *arg)
 
         bufferevent_getcb(bev, &rcb, &wcb, &ecb, &cbarg);
         c = cbarg != NULL ? calloc(1, sizeof(*c)) : NULL;
+        if (c != NULL && map_put(&l->byevcon, &cbarg, sizeof(cbarg), c) != SBX_OK) {
+            free(c);
+            c = NULL;
+        }
         if (c == NULL) {
             atomic_fetch_sub(&l->s->nconns, 1); /* already gone, or cannot be tracked */
             l->nopen--;
@@ -565,6 +566,8 @@ loop_setup(struct rpc_server *s, struct srv_loop *l, const struct rpc_config *cf
 
     TAILQ_INIT(&l->conns);
     TAILQ_INIT(&l->live);
+    TAILQ_INIT(&l->spare);
+    map_init(&l->byevcon);
     l->s = s;
     l->base = rpc_loop_base(l->loop);
     /* the node calls its watches on its own loop: a hub on another loop is woken by an event */
@@ -821,6 +824,9 @@ loop_free(struct srv_loop *l)
         rpc_server_door_close(c);
         free(c);
     }
+    map_release(&l->byevcon);
+    free(l->tx_spare);
+    rpc_server_call_spares_free(l);
     rpc_events_free(l->events);
     for (size_t i = 0; i < l->nclaims; i++)
         bufferevent_decref(l->claims[i].bev);

@@ -21,19 +21,90 @@
 #include "node/node.h"
 #include "rpc/methods.h"
 #include "rpc/metrics.h"
+#include "rpc/render.h"
 #include "rpc/request.h"
 #include "rpc/server_int.h"
 #include "util/log.h"
 #include "util/time.h"
 
 #define STOP_FALLBACK_MS 1000 /* stop even if the reply to `stop` is never written */
+#define SPARE_MAX 64          /* request contexts a loop keeps for reuse */
 
 /* ------------------------------------------------------------------ replies */
 
-static int
-dump_cb(const char *buffer, size_t size, void *data)
+/* A reply being written: the small pieces of its JSON gather here and reach the request's
+ * output buffer in a few evbuffer_add calls (Jansson hands its writer one token at a time). */
+struct reply {
+    struct evbuffer *out;
+    size_t n;
+    int failed; /* out of memory */
+    char b[2048];
+};
+
+static void
+reply_flush(struct reply *w)
 {
-    return evbuffer_add(data, buffer, size) == 0 ? 0 : -1;
+    if (w->n > 0 && evbuffer_add(w->out, w->b, w->n) != 0)
+        w->failed = 1;
+    w->n = 0;
+}
+
+static void
+reply_put(struct reply *w, const char *p, size_t len)
+{
+    if (w->n + len > sizeof(w->b)) {
+        reply_flush(w);
+        if (len > sizeof(w->b)) {
+            if (evbuffer_add(w->out, p, len) != 0)
+                w->failed = 1;
+            return;
+        }
+    }
+    memcpy(w->b + w->n, p, len);
+    w->n += len;
+}
+
+#define REPLY_LIT(w, lit) reply_put((w), (lit), sizeof(lit) - 1)
+
+static int
+reply_dump_cb(const char *buffer, size_t size, void *data)
+{
+    struct reply *w = data;
+
+    reply_put(w, buffer, size);
+    return w->failed ? -1 : 0;
+}
+
+/* `j` as Jansson writes it compactly (an integer id without Jansson). */
+static void
+reply_json(struct reply *w, const json_t *j)
+{
+    if (json_is_integer(j)) {
+        char num[24];
+        int n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+
+        reply_put(w, num, (size_t)n);
+    } else if (j == NULL ||
+               json_dump_callback(j, reply_dump_cb, w, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+        w->failed = 1;
+    }
+}
+
+/* {"jsonrpc":"2.0","id":ID,"error":{...}} with the error of `o` (ID NULL: null). */
+static void
+reply_error(struct reply *w, const json_t *id, const struct rpc_outcome *o)
+{
+    json_t *e = rpc_methods_error_object(o);
+
+    REPLY_LIT(w, "{\"jsonrpc\":\"2.0\",\"id\":");
+    if (id != NULL)
+        reply_json(w, id);
+    else
+        REPLY_LIT(w, "null");
+    REPLY_LIT(w, ",\"error\":");
+    reply_json(w, e);
+    REPLY_LIT(w, "}");
+    json_decref(e);
 }
 
 void
@@ -41,54 +112,43 @@ rpc_server_call_send_plain(struct evhttp_request *req, int code, const char *rea
                            const char *body, int close)
 {
     struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-    struct evbuffer *buf = evbuffer_new();
+    struct evbuffer *buf = evhttp_request_get_output_buffer(req);
 
+    evbuffer_drain(buf, evbuffer_get_length(buf)); /* a reply that failed midway */
     evhttp_add_header(oh, "Content-Type", "text/plain; charset=utf-8");
     if (close && evhttp_find_header(oh, "Connection") == NULL)
         evhttp_add_header(oh, "Connection", "close");
-    if (buf != NULL)
-        evbuffer_add(buf, body, strlen(body));
-    evhttp_send_reply(req, code, reason, buf);
-    if (buf != NULL)
-        evbuffer_free(buf);
+    evbuffer_add(buf, body, strlen(body));
+    evhttp_send_reply(req, code, reason, NULL);
 }
 
+/* Send what `w` wrote (and a newline) as the JSON reply to `req`. */
 static void
-send_json(struct evhttp_request *req, const json_t *j)
+reply_send(struct evhttp_request *req, struct reply *w)
 {
-    struct evbuffer *buf = evbuffer_new();
-
-    if (buf == NULL || json_dump_callback(j, dump_cb, buf, JSON_COMPACT) != 0) {
-        if (buf != NULL)
-            evbuffer_free(buf);
+    REPLY_LIT(w, "\n");
+    reply_flush(w);
+    if (w->failed) {
         LOG_ERROR(LOG_RPC, "out of memory writing a reply");
         rpc_server_call_send_plain(req, 500, "Internal Server Error", "out of memory\n", 1);
         return;
     }
-    evbuffer_add(buf, "\n", 1);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evhttp_send_reply(req, 200, "OK", buf);
-    evbuffer_free(buf);
+    evhttp_send_reply(req, 200, "OK", NULL); /* the body is in the request's output buffer */
 }
 
-/* {"jsonrpc":"2.0","id":ID,"error":{...}} for an error found before any call ran. */
+/* {"jsonrpc":"2.0","id":null,"error":{...}} for an error found before any call ran. */
 static void
 send_error(struct evhttp_request *req, int code, const char *message)
 {
+    struct reply w = {.out = evhttp_request_get_output_buffer(req)};
     struct rpc_outcome o;
-    json_t *resp;
 
     rpc_outcome_init(&o);
     rpc_outcome_error(&o, code, "%s", message);
-    resp =
-        json_pack("{s:s, s:n, s:o}", "jsonrpc", "2.0", "id", "error", rpc_methods_error_object(&o));
+    reply_error(&w, NULL, &o);
     rpc_outcome_release(&o);
-    if (resp == NULL) {
-        rpc_server_call_send_plain(req, 500, "Internal Server Error", "out of memory\n", 1);
-        return;
-    }
-    send_json(req, resp);
-    json_decref(resp);
+    reply_send(req, &w);
 }
 
 /* ------------------------------------------------------------------ stop */
@@ -152,19 +212,42 @@ rpc_server_call_free(struct rpc_http *h)
         json_decref(h->calls[i].id);
         rpc_outcome_release(&h->calls[i].out);
     }
-    free(h->calls);
+    if (h->calls != &h->one)
+        free(h->calls);
     if (h->body != NULL)
         evbuffer_free(h->body);
-    free(h);
+    if (h->l != NULL && h->l->nspare < SPARE_MAX) {
+        TAILQ_INSERT_HEAD(&h->l->spare, h, link); /* its loop's thread (or every loop stopped) */
+        h->l->nspare++;
+    } else {
+        free(h);
+    }
+}
+
+void
+rpc_server_call_spares_free(struct srv_loop *l)
+{
+    struct rpc_http *h;
+
+    while ((h = TAILQ_FIRST(&l->spare)) != NULL) {
+        TAILQ_REMOVE(&l->spare, h, link);
+        free(h);
+    }
+    l->nspare = 0;
 }
 
 struct rpc_http *
 rpc_server_call_new(struct srv_loop *l, struct evhttp_request *req, struct rpc_conn *conn)
 {
-    struct rpc_http *h = calloc(1, sizeof(*h));
+    struct rpc_http *h = TAILQ_FIRST(&l->spare);
 
-    if (h == NULL)
+    if (h != NULL) {
+        TAILQ_REMOVE(&l->spare, h, link);
+        l->nspare--;
+        memset(h, 0, sizeof(*h));
+    } else if ((h = calloc(1, sizeof(*h))) == NULL) {
         return NULL;
+    }
     h->l = l;
     h->home = l;
     h->req = req;
@@ -176,32 +259,61 @@ rpc_server_call_new(struct srv_loop *l, struct evhttp_request *req, struct rpc_c
     return h;
 }
 
-/* The response object of one call, or NULL for a notification. */
-static json_t *
-call_response(const struct rpc_call *c)
+/* The response of one call (nothing for a notification): the text Jansson would write for
+ * {"jsonrpc", "id", "result" or "error"}, a receipt written without a tree. */
+static void
+call_write(struct reply *w, const struct rpc_call *c)
 {
-    json_t *resp;
+    if (c->out.kind == RPC_OUT_RESULT && (c->out.has_receipt || c->out.result != NULL)) {
+        REPLY_LIT(w, "{\"jsonrpc\":\"2.0\",\"id\":");
+        reply_json(w, c->id);
+        REPLY_LIT(w, ",\"result\":");
+        if (c->out.has_receipt) {
+            char text[RPC_RECEIPT_TEXT_MAX];
 
-    if (c->id == NULL)
-        return NULL;
-    resp = json_object();
-    if (resp == NULL)
-        return NULL;
-    json_object_set_new(resp, "jsonrpc", json_string("2.0"));
-    json_object_set(resp, "id", c->id);
-    if (c->out.kind == RPC_OUT_RESULT && c->out.result != NULL) {
-        json_object_set(resp, "result", c->out.result);
+            reply_put(w, text, rpc_render_receipt_text(text, &c->out.receipt));
+        } else {
+            reply_json(w, c->out.result);
+        }
+        REPLY_LIT(w, "}");
     } else if (c->out.kind == RPC_OUT_ERROR) {
-        json_object_set_new(resp, "error", rpc_methods_error_object(&c->out));
+        reply_error(w, c->id, &c->out);
     } else {
         struct rpc_outcome o;
 
         rpc_outcome_init(&o);
         rpc_outcome_fail(&o, SBX_EINTERNAL, "a call ended without an answer");
-        json_object_set_new(resp, "error", rpc_methods_error_object(&o));
+        reply_error(w, c->id, &o);
         rpc_outcome_release(&o);
     }
-    return resp;
+}
+
+/* Write the reply of every call of `h` to `req`: one response, a batch's array of them, or 204
+ * when every call was a notification. */
+static void
+reply_calls(struct rpc_http *h, struct evhttp_request *req)
+{
+    struct reply w = {.out = evhttp_request_get_output_buffer(req)};
+    size_t n = 0;
+
+    for (size_t i = 0; i < h->ncalls; i++)
+        n += h->calls[i].id != NULL;
+    if (n == 0 || (!h->batch && h->ncalls != 1)) {
+        evhttp_send_reply(req, 204, "No Content", NULL);
+        return;
+    }
+    if (h->batch)
+        REPLY_LIT(&w, "[");
+    for (size_t i = 0, k = 0; i < h->ncalls; i++) {
+        if (h->calls[i].id == NULL)
+            continue;
+        if (k++ > 0)
+            REPLY_LIT(&w, ",");
+        call_write(&w, &h->calls[i]);
+    }
+    if (h->batch)
+        REPLY_LIT(&w, "]");
+    reply_send(req, &w);
 }
 
 /* Every call is answered: reply (if the client is still there) and free the context. */
@@ -210,7 +322,6 @@ finish(struct rpc_http *h)
 {
     struct evhttp_request *req = h->req;
     struct rpc_server *s = h->l != NULL ? h->l->s : NULL;
-    json_t *body = NULL;
 
     if (h->stop && s != NULL)
         arm_stop(s);
@@ -225,28 +336,9 @@ finish(struct rpc_http *h)
         return;
     }
     h->req = NULL;
-    if (h->batch) {
-        body = json_array();
-        for (size_t i = 0; body != NULL && i < h->ncalls; i++) {
-            json_t *r = call_response(&h->calls[i]);
-
-            if (r != NULL)
-                json_array_append_new(body, r);
-        }
-        if (body != NULL && json_array_size(body) == 0) {
-            json_decref(body);
-            body = NULL; /* only notifications: nothing to say */
-        }
-    } else if (h->ncalls == 1) {
-        body = call_response(&h->calls[0]);
-    }
     if (h->stop && s != NULL)
         evhttp_request_set_on_complete_cb(req, stop_reply_done, s);
-    if (body != NULL)
-        send_json(req, body);
-    else
-        evhttp_send_reply(req, 204, "No Content", NULL);
-    json_decref(body);
+    reply_calls(h, req);
     rpc_server_call_free(h);
 }
 
@@ -326,7 +418,10 @@ call_wait(struct srv_loop *l, struct rpc_call *c)
 
         c->out.tx = NULL;
         node_sink_submit(l->sink, tx, submit_done, c); /* copies tx; may answer at once */
-        free(tx);
+        if (l->tx_spare == NULL)
+            l->tx_spare = tx; /* the next submission on this loop builds into it */
+        else
+            free(tx);
     } else if (c->out.kind == RPC_OUT_SUBMIT_RAW) {
         uint8_t *raw = c->out.raw;
         size_t len = c->out.rawlen;
@@ -354,7 +449,10 @@ call_main_hop(struct rpc_hop *hop, int cancelled)
         rpc_outcome_init(&c->out);
         rpc_outcome_fail(&c->out, SBX_EUNAVAIL, "the node is shutting down");
     } else if (c->rq != NULL) {
-        rpc_methods_call(&h->env, json_string_value(json_object_get(c->rq, "method")),
+        struct rpc_env env = h->env;
+
+        env.tx_spare = &h->home->s->loops[0].tx_spare; /* this thread's slot */
+        rpc_methods_call(&env, json_string_value(json_object_get(c->rq, "method")),
                          json_object_get(c->rq, "params"), &c->out);
     }
     json_decref(c->rq);
@@ -429,7 +527,7 @@ rpc_server_call_process(struct rpc_http *h, int role)
     }
     h->batch = json_is_array(body);
     h->ncalls = h->batch ? json_array_size(body) : 1;
-    h->calls = calloc(h->ncalls, sizeof(h->calls[0]));
+    h->calls = h->ncalls == 1 ? &h->one : calloc(h->ncalls, sizeof(h->calls[0]));
     if (h->calls == NULL) {
         h->ncalls = 0;
         rpc_server_call_send_plain(h->req, 500, "Internal Server Error", "out of memory\n", 1);
@@ -444,6 +542,7 @@ rpc_server_call_process(struct rpc_http *h, int role)
     env->now_ms = time_now_ms();
     env->assets = s->assets;
     env->nassets = s->nassets;
+    env->tx_spare = &h->l->tx_spare;
     h->budget = RPC_RENDER_BUDGET;
     env->budget = &h->budget;
     h->pending = 1; /* held while dispatching: a node answer cannot finish us midway */

@@ -22,6 +22,7 @@
 #include "rpc/gate.h"
 #include "rpc/loop.h"
 #include "rpc/outcome.h"
+#include "util/map.h"
 
 struct bufferevent;
 struct event;
@@ -100,7 +101,8 @@ struct rpc_http {
     struct event *timer;        /* the delay before a 401 */
     int batch;
     size_t ncalls;
-    struct rpc_call *calls;
+    struct rpc_call *calls; /* `one`, or (a batch of several) malloc'd */
+    struct rpc_call one;
     size_t pending; /* submissions not yet answered, +1 while dispatching */
     size_t budget;  /* what the reply may still show (RPC_RENDER_BUDGET) */
     int stop;
@@ -110,7 +112,7 @@ struct rpc_http {
     struct evbuffer *body;      /* ... into this, */
     int code;                   /* ... with this HTTP status */
     struct rpc_hop hop;         /* the page's way to loop 0 and back */
-    TAILQ_ENTRY(rpc_http) link; /* in its loop's live list while `l` is set */
+    TAILQ_ENTRY(rpc_http) link; /* in its loop's live list while `l` is set (or its spares) */
 };
 
 /* One event loop of the server: its evhttp, connections and requests are its thread's alone. */
@@ -120,13 +122,17 @@ struct srv_loop {
     struct rpc_loop *loop;
     struct event_base *base;
     struct evhttp *http;
-    struct node_sink *sink;    /* the node answers this loop's submissions here */
-    struct rpc_events *events; /* GET /events on this loop */
+    struct node_sink *sink;     /* the node answers this loop's submissions here */
+    struct ledger_tx *tx_spare; /* a submitted transaction kept for the next (rpc_env) */
+    struct rpc_events *events;  /* GET /events on this loop */
     TAILQ_HEAD(rpc_conn_list, rpc_conn) conns;
+    struct map byevcon;   /* the same, by the address of their evhttp_connection */
     struct claim *claims; /* accepted, not yet claimed */
     size_t nclaims, claims_cap;
     struct event *claim_ev;
-    TAILQ_HEAD(, rpc_http) live; /* requests in progress */
+    TAILQ_HEAD(, rpc_http) live;  /* requests in progress */
+    TAILQ_HEAD(, rpc_http) spare; /* freed contexts kept for the next requests */
+    size_t nspare;
     /* balance: this loop's share of the connections (see balance in rpc/server.c) */
     struct evconnlistener *listener;
     size_t nopen;               /* its connections, counted from accept */
@@ -207,7 +213,10 @@ void rpc_server_call_send_plain(struct evhttp_request *req, int code, const char
 /* A context for `req` on loop `l` (in its live list); NULL when out of memory. */
 struct rpc_http *rpc_server_call_new(struct srv_loop *l, struct evhttp_request *req,
                                      struct rpc_conn *conn);
+/* Done with `h`: its loop keeps it for a next request (or it is freed). */
 void rpc_server_call_free(struct rpc_http *h);
+/* Free the contexts `l` keeps (its thread has stopped). */
+void rpc_server_call_spares_free(struct srv_loop *l);
 /* Parse the body of h->req and run its calls as `role`; the reply goes out once the last is
  * answered (on h's loop). */
 void rpc_server_call_process(struct rpc_http *h, int role);

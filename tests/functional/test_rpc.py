@@ -773,6 +773,35 @@ class LimitsTest(fw.NodeTestCase):
     """-rpcmaxbatch, -rpcmaxbody and -rpcmaxconns set low, each tested at the limit and one
     over."""
 
+    def test_queue_max(self):
+        """-queuemax: the submissions of one batch are admitted together, in call order; at the
+        limit every one is taken, one over and the last is refused with -32006 (and recorded
+        nowhere)."""
+        n = self.node(extra_args=["-queuemax=3"])
+        n.open_account()  # durable: nothing else is in flight now
+
+        def opens(k):
+            calls = []
+            for _ in range(k):
+                a = uid("q")
+                calls.append(("openaccount", {"account": a, "kyc_tier": 1,
+                                              "investor_class": "domestic_individual",
+                                              "country": "VN", "kyc_ref": hex32(a + "k"),
+                                              "bank_ref": hex32(a + "b")}))
+            return calls
+
+        over = opens(4)
+        replies = n.batch(over)
+        for r in replies[:3]:
+            self.assertEqual(r.get("result", {}).get("verdict"), "accepted", r)
+        self.assertEqual(replies[3]["error"]["code"], fw.OVERLOADED)
+        refused = over[3][1]["account"]
+        with self.assertRaises(fw.RPCError) as e:
+            n.call("getaccount", {"account": refused})
+        self.assertEqual(e.exception.code, NOT_FOUND)
+        for r in n.batch(opens(3)):
+            self.assertEqual(r.get("result", {}).get("verdict"), "accepted", r)
+
     def test_limits(self):
         n = self.node(extra_args=["-rpcmaxbatch=5", "-rpcmaxbody=4096", "-rpcmaxconns=3"])
         one = {"jsonrpc": "2.0", "method": "getinfo"}

@@ -8,7 +8,7 @@
  * reached). Calls the server would post to the node's event loop (RPC_METHOD_MAIN) stop after
  * the envelope, as do submissions and background jobs after their handler: they are built,
  * never run. Every refusal must carry a JSON-RPC code and a message; every result must be
- * JSON the server can send. */
+ * JSON the server can send. The parse must agree with Jansson's parser (same_as_jansson). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +203,33 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* rpc_request_parse reads most bodies without Jansson's parser: what it makes must be what
+ * Jansson makes of the same bytes, members in the same order (compared as Jansson writes them),
+ * and it must refuse what Jansson refuses. */
+static void
+same_as_jansson(const uint8_t *data, size_t size, int rc, const json_t *body)
+{
+    json_t *ref = size > 0 ? json_loadb((const char *)data, size,
+                                        JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL)
+                           : NULL;
+    char *a, *b;
+
+    if (rc == RPC_PARSE_ERROR) {
+        if (ref != NULL)
+            abort();
+        return;
+    }
+    if (ref == NULL || body == NULL)
+        abort();
+    a = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    b = json_dumps(ref, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (a == NULL || b == NULL || strcmp(a, b) != 0 || !json_equal(body, ref))
+        abort();
+    free(a);
+    free(b);
+    json_decref(ref);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -212,10 +239,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t budget = RPC_RENDER_BUDGET;
     json_t *body;
     uint8_t *copy = fuzz_copy_input(data, size);
+    int rc;
 
     if (copy == NULL)
         return 0;
-    if (rpc_request_parse((const char *)copy, size, MAX_BATCH, &body, msg) != 0) {
+    rc = rpc_request_parse((const char *)copy, size, MAX_BATCH, &body, msg);
+    if (rc != RPC_INVALID_REQUEST) /* a batch's size is checked after the parse */
+        same_as_jansson(copy, size, rc, body);
+    if (rc != 0) {
         if (msg[0] == '\0' || body != NULL)
             abort();
         free(copy);

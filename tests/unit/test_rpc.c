@@ -1,6 +1,6 @@
 /* rpc/ unit tests: rpcauth lines, HMAC, Basic credentials, the cookie, the error-code table,
- * parameter parsers, building transactions from params, and submission results. The HTTP
- * server itself is exercised by the functional tests against a running sbxd. */
+ * parameter parsers and building transactions from params (submission results: test_rpc_answer.c).
+ * The HTTP server itself is exercised by the functional tests against a running sbxd. */
 #include "tests/unit/test_common.h"
 #include "tests/unit/test_rpc.h"
 
@@ -444,6 +444,20 @@ test_build_trade(void **state)
         build("submittrade", "{" TRADE_OK ",\"quantity\":\"0.01\",\"zz\":1}", &tx, &err),
         SBX_EINVAL);
     assert_string_equal(err.msg, "zz: unknown parameter");
+    /* a name's prefix, suffix or middle, names run together, a name with its '?', nothing */
+    {
+        static const char *const near[] = {"buy",        "uyer", "yer_ord",       "trade_id buyer",
+                                           "fee_buyer?", "",     "seller_order ", "executed_at?"};
+
+        for (size_t i = 0; i < SBX_ARRAY_LEN(near); i++) {
+            char body[256], want[64];
+
+            snprintf(body, sizeof(body), "{" TRADE_OK ",\"quantity\":\"0.01\",\"%s\":1}", near[i]);
+            snprintf(want, sizeof(want), "%s: unknown parameter", near[i]);
+            assert_int_equal(build("submittrade", body, &tx, &err), SBX_EINVAL);
+            assert_string_equal(err.msg, want);
+        }
+    }
     assert_int_equal(build("submittrade", "{" TRADE_OK "}", &tx, &err), SBX_EINVAL);
     assert_string_equal(err.msg, "quantity: missing");
     assert_int_equal(build("submittrade", "{" TRADE_OK ",\"quantity\":0.01}", &tx, &err),
@@ -631,7 +645,8 @@ test_build_directive(void **state)
 static void
 test_call_checks_before_handler(void **state)
 {
-    struct rpc_env env = {NULL, RPC_ROLE_OPERATOR, 0, assets, NASSETS, NULL, NULL};
+    struct rpc_env env = {NULL, RPC_ROLE_OPERATOR, 0, assets, NASSETS, NULL, NULL, NULL};
+    struct ledger_tx *spare, *kept;
     struct rpc_outcome o;
     json_t *p;
 
@@ -667,6 +682,22 @@ test_call_checks_before_handler(void **state)
     assert_int_equal(o.kind, RPC_OUT_SUBMIT);
     assert_non_null(o.tx);
     assert_int_equal(o.tx->u.transfer.amount, 10);
+    /* built into the loop's spare transaction when it has one (the slot is emptied), with
+     * nothing of what the spare held before */
+    spare = malloc(sizeof(*spare));
+    assert_non_null(spare);
+    memset(spare, 0xa5, sizeof(*spare));
+    kept = spare;
+    env.tx_spare = &spare;
+    rpc_methods_call(&env, "deposit", p, &o);
+    assert_int_equal(o.kind, RPC_OUT_SUBMIT);
+    assert_ptr_equal(o.tx, kept);
+    assert_null(spare);
+    assert_int_equal(o.tx->u.transfer.amount, 10);
+    assert_int_equal(o.tx->u.transfer.has_travel_rule, 0);
+    rpc_methods_call(&env, "deposit", p, &o); /* none left: a new one */
+    assert_int_equal(o.kind, RPC_OUT_SUBMIT);
+    assert_non_null(o.tx);
     json_decref(p);
     rpc_outcome_release(&o);
 }
@@ -785,64 +816,6 @@ test_report_csv_and_hash(void **state)
     json_decref(r);
 }
 
-static void
-test_submit_done(void **state)
-{
-    struct node_result r;
-    struct rpc_outcome o;
-    json_t *d;
-
-    (void)state;
-    memset(&r, 0, sizeof(r));
-    memset(r.txid, 0x11, 32);
-    memset(r.block_hash, 0x22, 32);
-    r.height = 42;
-    rpc_outcome_init(&o);
-    rpc_methods_submit_done(&o, &r);
-    assert_int_equal(o.kind, RPC_OUT_RESULT);
-    assert_string_equal(json_string_value(json_object_get(o.result, "verdict")), "accepted");
-    assert_int_equal(json_integer_value(json_object_get(o.result, "height")), 42);
-    assert_int_equal(json_string_length(json_object_get(o.result, "txid")), 64);
-    assert_int_equal(json_string_length(json_object_get(o.result, "block_hash")), 64);
-
-    r.rc = SBX_EREJECTED;
-    r.verdict.status = LEDGER_VERDICT_REJECTED;
-    r.verdict.rule = CMP_RULE_LIMIT_DAILY;
-    r.verdict.limit = 400000000;
-    r.verdict.used = 399999999;
-    r.verdict.requested = 2;
-    snprintf(r.message, sizeof(r.message), "limit.daily: A");
-    rpc_methods_submit_done(&o, &r);
-    assert_int_equal(o.kind, RPC_OUT_ERROR);
-    assert_int_equal(o.code, RPC_REJECTED);
-    d = o.data;
-    assert_non_null(d);
-    assert_string_equal(json_string_value(json_object_get(d, "rule")), "limit.daily");
-    assert_string_equal(json_string_value(json_object_get(d, "limit")), "400000000");
-    assert_string_equal(json_string_value(json_object_get(d, "used")), "399999999");
-    assert_string_equal(json_string_value(json_object_get(d, "requested")), "2");
-    assert_int_equal(json_integer_value(json_object_get(d, "height")), 42);
-    assert_non_null(json_object_get(d, "txid"));
-    assert_non_null(json_object_get(d, "message"));
-
-    r.verdict.used = 0; /* figures that are 0 are left out */
-    rpc_methods_submit_done(&o, &r);
-    assert_null(json_object_get(o.data, "used"));
-
-    r.rc = SBX_ECONFLICT;
-    rpc_methods_submit_done(&o, &r);
-    assert_int_equal(o.code, RPC_CONFLICT);
-    assert_null(o.data);
-    r.rc = SBX_EOVERLOAD;
-    rpc_methods_submit_done(&o, &r);
-    assert_int_equal(o.code, RPC_OVERLOADED);
-    r.rc = SBX_EIO;
-    rpc_methods_submit_done(&o, &r);
-    assert_int_equal(o.code, RPC_INTERNAL_ERROR);
-    assert_string_equal(o.message, "internal error");
-    rpc_outcome_release(&o);
-}
-
 /* Role names come from the RPC_ROLES table both ways; a set of roles is not one role. */
 static void
 test_events_parse(void **state)
@@ -928,6 +901,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth_role_names),
         cmocka_unit_test(test_request_parse),
+        cmocka_unit_test(test_request_parse_like_jansson),
         cmocka_unit_test(test_request_check),
         cmocka_unit_test(test_dashboard_match),
         cmocka_unit_test(test_events_parse),

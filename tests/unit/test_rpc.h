@@ -1,5 +1,5 @@
-/* rpc/ unit tests: the tests in files of their own (test_rpc_help.c, test_rpc_gate.c), run by
- * test_rpc.c's main. */
+/* rpc/ unit tests: the tests in files of their own (test_rpc_help.c, test_rpc_request.c,
+ * test_rpc_answer.c, test_rpc_gate.c), run by test_rpc.c's main. */
 #ifndef SBX_TEST_RPC_H
 #define SBX_TEST_RPC_H
 
@@ -8,7 +8,11 @@ void test_help(void **state);
 void test_client_conf(void **state);
 /* test_rpc_request.c: the JSON-RPC body and envelope (rpc/request.c). */
 void test_request_parse(void **state);
+void test_request_parse_like_jansson(void **state);
 void test_request_check(void **state);
+
+/* test_rpc_answer.c: the node's answers to submissions as outcomes (rpc_methods_submit_done). */
+void test_submit_done(void **state);
 
 /* test_rpc_gate.c: the front door's book of client addresses (rpc/gate.h). */
 void test_gate_caps(void **state);

@@ -23,7 +23,7 @@
 void
 test_help(void **state)
 {
-    struct rpc_env env = {NULL, RPC_ROLE_OPERATOR, 0, NULL, 0, NULL, NULL};
+    struct rpc_env env = {NULL, RPC_ROLE_OPERATOR, 0, NULL, 0, NULL, NULL, NULL};
     const struct rpc_method *t;
     struct rpc_outcome o;
     json_t *p, *v;

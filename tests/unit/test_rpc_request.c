@@ -43,6 +43,89 @@ test_request_parse(void **state)
     assert_null(j);
 }
 
+/* rpc_request_parse reads plain bodies without Jansson's parser and hands everything else to
+ * it: for each body, the same value as Jansson's (members in the same order) or the same
+ * refusal. */
+void
+test_request_parse_like_jansson(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"submittrade\",\"params\":{\"trade_id\":"
+        "\"T-1\",\"buyer\":\"a\",\"seller\":\"b\",\"asset\":\"BTC\",\"quantity\":\"0.01\","
+        "\"price\":\"2500000000\",\"executed_at\":1767225600000}}",
+        "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getinfo\"},{\"id\":\"x\",\"params\":[]}]",
+        " { \"a\" : 1 , \"b\" :[ ] ,\"c\":{ } }\r\n\t",
+        "{\"a\":true,\"b\":false,\"c\":null,\"d\":[1,[2,[3,{}]]]}",
+        "{\"a\":\"\\u00e9\"}",
+        "{\"a\":\"\xc3\xa9\"}",
+        "{\"a\":\"\\\"q\\\"\"}",
+        "{\"a\":\"\x7f\"}",
+        "{\"a\":\"\xff\"}",
+        "{\"a\":\"tab\there\"}",
+        "{\"a\":1.5}",
+        "{\"a\":1e3}",
+        "{\"a\":-0}",
+        "{\"a\":-12}",
+        "{\"a\":0}",
+        "{\"a\":01}",
+        "{\"a\":-}",
+        "{\"a\":123456789012345678}",
+        "{\"a\":1234567890123456789}",
+        "{\"a\":-9223372036854775808}",
+        "{\"a\":99999999999999999999}",
+        "{\"a\":tru}",
+        "{\"a\":truex}",
+        "{\"a\":nul}",
+        "{\"a\":1,\"a\":2}",
+        "{\"a\":{\"b\":1,\"b\":2}}",
+        "{\"a\":1,}",
+        "[1,]",
+        "{,}",
+        "{\"a\"}",
+        "{\"a\" 1}",
+        "[1 2]",
+        "{\"a\":1}}",
+        "[",
+        "{",
+        "\"",
+        "42",
+        " \"x\" ",
+        "true",
+        "null",
+        "{\"a\":1} x",
+        "{\"\":1}",
+        "{\"a\":\"\"}"};
+    char msg[SBX_ERR_MSG_MAX], deep[2 * 40 + 1];
+    const char *all[SBX_ARRAY_LEN(bodies) + 1];
+
+    (void)state;
+    memset(deep, '[', 40); /* deeper than the plain reader goes: Jansson reads it */
+    memset(deep + 40, ']', 40);
+    deep[80] = '\0';
+    memcpy(all, bodies, sizeof(bodies));
+    all[SBX_ARRAY_LEN(bodies)] = deep;
+    for (size_t i = 0; i < SBX_ARRAY_LEN(all); i++) {
+        json_t *j = NULL, *ref = json_loads(all[i], JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+        int rc = parse(all[i], 1000, &j, msg);
+        char *a, *b;
+
+        if (ref == NULL) {
+            assert_int_equal(rc, RPC_PARSE_ERROR);
+            assert_null(j);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        a = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        b = json_dumps(ref, JSON_COMPACT | JSON_ENCODE_ANY);
+        assert_string_equal(a, b);
+        assert_true(json_equal(j, ref));
+        free(a);
+        free(b);
+        json_decref(j);
+        json_decref(ref);
+    }
+}
+
 /* The code of checking `text`, and the id it is answered with (a JSON text, "none" if none). */
 static int
 check(const char *text, const char *want_id)
