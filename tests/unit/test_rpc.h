@@ -1,5 +1,5 @@
-/* rpc/ unit tests: the tests in files of their own (test_rpc_help.c, test_rpc_gate.c), run by
- * test_rpc.c's main. */
+/* rpc/ unit tests: the tests in files of their own (test_rpc_help.c, test_rpc_gate.c,
+ * test_rpc_head.c, test_rpc_request.c), run by test_rpc.c's main. */
 #ifndef SBX_TEST_RPC_H
 #define SBX_TEST_RPC_H
 
@@ -9,6 +9,10 @@ void test_client_conf(void **state);
 /* test_rpc_request.c: the JSON-RPC body and envelope (rpc/request.c). */
 void test_request_parse(void **state);
 void test_request_check(void **state);
+
+/* test_rpc_head.c: the raw header the front door reads (rpc/http_head.h). */
+void test_http_head_end(void **state);
+void test_http_head_parse(void **state);
 
 /* test_rpc_gate.c: the front door's book of client addresses (rpc/gate.h). */
 void test_gate_caps(void **state);
