@@ -13,14 +13,14 @@
  *     not extend them (evhttp's own timeout is an idle timeout, reset by each byte).
  *   - Credentials before the body: until the header of the first request is complete, the
  *     door, not evhttp, gets the connection's read callback. It finds the end of the header in
- *     the input, checks the Authorization header there (or refuses to check it while the
- *     address is locked after failed logins: 429), and then hands the connection to evhttp.
- *     A request without valid credentials has its Content-Length and Transfer-Encoding headers
- *     renamed in place before evhttp parses them, so that evhttp sees a request without a
- *     body: it is answered (401, 429, /health, 404...) without reading a byte of its body, and
- *     the connection is closed after that answer. A connection whose first request had valid
- *     credentials is authenticated for its life (keep-alive): later requests are served as
- *     before, with evhttp's idle timeout.
+ *     the input (rpc/http_head.c reads the raw header), checks the Authorization header there
+ *     (or refuses to check it while the address is locked after failed logins: 429), and then
+ *     hands the connection to evhttp. A request without valid credentials has its
+ *     Content-Length and Transfer-Encoding headers renamed in place before evhttp parses them,
+ *     so that evhttp sees a request without a body: it is answered (401, 429, /health, 404...)
+ *     without reading a byte of its body, and the connection is closed after that answer. A
+ *     connection whose first request had valid credentials is authenticated for its life
+ *     (keep-alive): later requests are served as before, with evhttp's idle timeout.
  *   - Accepting in small batches: libevent accepts every pending connection in one go; during
  *     a flood that would admit hundreds before the header of any is read, and an honest client
  *     among them, the oldest of the new ones, would be closed to make room before it could
@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -45,6 +44,7 @@
 
 #include "rpc/auth.h"
 #include "rpc/gate.h"
+#include "rpc/http_head.h"
 #include "rpc/server_int.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -87,84 +87,9 @@ deadline_arm(struct rpc_conn *c, int ms)
 
 /* ------------------------------------------------------------------ the header check */
 
-/* The header of one request as the door reads it. */
-struct head {
-    const char *path; /* up to '?' or ' ' */
-    size_t pathlen;
-    const char *auth; /* the first Authorization value, trimmed; NULL if none */
-    size_t authlen;
-    int body; /* it has a Content-Length other than 0, or a Transfer-Encoding */
-};
-
-/* Where the header in p[0..n) ends (the byte after its empty line), searching from `from`; 0
- * if it does not end there yet. */
-static size_t
-head_end(const char *p, size_t n, size_t from)
-{
-    for (size_t i = from; i < n; i++) {
-        if (p[i] != '\n')
-            continue;
-        if (i + 1 < n && p[i + 1] == '\n')
-            return i + 2;
-        if (i + 2 < n && p[i + 1] == '\r' && p[i + 2] == '\n')
-            return i + 3;
-    }
-    return 0;
-}
-
-static int
-name_is(const char *line, size_t namelen, const char *name)
-{
-    return namelen == strlen(name) && strncasecmp(line, name, namelen) == 0;
-}
-
-/* Parse the header p[0..n) into `h`; with `strip`, rename every Content-Length and
- * Transfer-Encoding header (first letter to 'X') so that evhttp reads no body. The names are
- * matched exactly, as evhttp matches them. */
-static void
-head_parse(char *p, size_t n, struct head *h, int strip)
-{
-    char *line = p, *end = p + n, *nl;
-
-    memset(h, 0, sizeof(*h));
-    nl = memchr(line, '\n', (size_t)(end - line));
-    if (nl != NULL) {
-        char *sp = memchr(line, ' ', (size_t)(nl - line));
-
-        if (sp != NULL) {
-            h->path = sp + 1;
-            h->pathlen = strcspn(h->path, " ?\r\n");
-        }
-        line = nl + 1;
-    }
-    while (line < end && (nl = memchr(line, '\n', (size_t)(end - line))) != NULL) {
-        char *colon = memchr(line, ':', (size_t)(nl - line));
-        size_t namelen = colon != NULL ? (size_t)(colon - line) : 0;
-
-        if (colon != NULL && line[0] != ' ' && line[0] != '\t') {
-            const char *v = colon + 1, *ve = nl;
-
-            while (v < ve && (*v == ' ' || *v == '\t'))
-                v++;
-            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
-                ve--;
-            if (name_is(line, namelen, "Authorization") && h->auth == NULL) {
-                h->auth = v;
-                h->authlen = (size_t)(ve - v);
-            } else if (name_is(line, namelen, "Content-Length") ||
-                       name_is(line, namelen, "Transfer-Encoding")) {
-                h->body |= !(ve - v == 1 && *v == '0');
-                if (strip)
-                    line[0] = 'X';
-            }
-        }
-        line = nl + 1;
-    }
-}
-
 /* The role for the Authorization value of `h` (0: none or wrong). */
 static int
-head_role(const struct rpc_server *s, const struct head *h)
+head_role(const struct rpc_server *s, const struct rpc_http_head *h)
 {
     char value[RPC_AUTH_HEADER_MAX + 1];
 
@@ -176,16 +101,16 @@ head_role(const struct rpc_server *s, const struct head *h)
 }
 
 /* Decide what the first request of `c` gets, from its header p[0..n) (writable: see
- * head_parse). Sets c->door.authed, code and delay_ms. */
+ * rpc_http_head_parse). Sets c->door.authed, code and delay_ms. */
 static void
 door_check(struct rpc_conn *c, char *p, size_t n)
 {
     struct rpc_server *s = c->l->s;
-    struct head h;
+    struct rpc_http_head h;
     int64_t now = time_mono_us() / 1000, locked;
     unsigned failures = 0;
 
-    head_parse(p, n, &h, 0);
+    rpc_http_head_parse(&h, p, n, 0);
     c->door.checked = 1;
     c->door.delay_ms = s->auth_delay_ms;
     if (h.auth != NULL && !c->refused) {
@@ -210,7 +135,7 @@ door_check(struct rpc_conn *c, char *p, size_t n)
         c->door.code = 401; /* no credentials: no failure counted */
     }
     if (!c->door.authed) {
-        head_parse(p, n, &h, 1); /* no body is read */
+        rpc_http_head_parse(&h, p, n, 1); /* no body is read */
         evtimer_del(c->door.deadline);
     } else if (h.body) {
         deadline_arm(c, s->body_timeout_ms);
@@ -237,7 +162,7 @@ door_read_cb(struct bufferevent *bev, void *arg)
     struct evbuffer *in = bufferevent_get_input(bev);
     size_t len = evbuffer_get_length(in), take = len < MAX_HEADERS_SIZE ? len : MAX_HEADERS_SIZE;
     char *p = (char *)evbuffer_pullup(in, (ev_ssize_t)take);
-    size_t end = p != NULL ? head_end(p, take, c->door.scanned) : 0;
+    size_t end = p != NULL ? rpc_http_head_end(p, take, c->door.scanned) : 0;
     bufferevent_data_cb rcb = c->door.rcb;
 
     if (end == 0) {

@@ -10,9 +10,9 @@
 # chain API, fuzz_seeds turns its blocks, transactions and store records into seeds, and the
 # text seeds come from the repository: every JSON-RPC request of doc/rpc.md (fuzz_rpc), the
 # values of their parameters (fuzz_params), contrib/sbx.conf.example and a command line
-# (fuzz_config), contrib/licence.example.json (fuzz_licence, fuzz_genesis); fuzz_proof's
-# gettxproof results come from fuzz_seeds too (it opens the chain as a devnet node). Each corpus is
-# then minimized with libFuzzer's -merge=1 (what adds no coverage is left out), so that the
+# (fuzz_config), contrib/licence.example.json (fuzz_licence, fuzz_genesis), requests as a client
+# sends them (fuzz_httphead); fuzz_proof's gettxproof results come from fuzz_seeds too (it opens
+# the chain as a devnet node). Each corpus is then minimized with libFuzzer's -merge=1 (what adds no coverage is left out), so that the
 # committed corpora stay small.
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -108,6 +108,28 @@ put('fuzz_config', 'cmdline', b'-devnet\n-rpcport=18645\n-debug=rpc,p2p\n-rpcthr
 lic = open(os.path.join(src, 'contrib', 'licence.example.json'), 'rb').read()
 put('fuzz_licence', 'example', lic)
 put('fuzz_genesis', 'licence-example', b'\2' + lic)
+
+# fuzz_httphead: the raw headers the RPC front door reads (what a client sends first)
+auth = b'Authorization: Basic ' + base64.b64encode(b'rpcuser:rpcpass') + b'\r\n'
+body = b'{"jsonrpc":"2.0","id":1,"method":"getinfo"}'
+cl = b'Content-Length: %d\r\n' % len(body)
+heads = {
+    'post-auth': b'POST / HTTP/1.1\r\nHost: 127.0.0.1:18645\r\n' + auth +
+        b'Content-Type: application/json\r\n' + cl + b'\r\n' + body,
+    'post-noauth': b'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n' + cl + b'\r\n' + body,
+    'health': b'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+    'metrics': b'GET /metrics?x=1 HTTP/1.1\r\n' + auth + b'Accept: text/plain\r\n\r\n',
+    'events': b'GET /events?topics=block,tx HTTP/1.1\r\n' + auth +
+        b'Accept: text/event-stream\r\nLast-Event-ID: 41:3\r\n\r\n',
+    'chunked': b'POST / HTTP/1.1\r\n' + auth + b'Transfer-Encoding: chunked\r\n\r\n' +
+        b'%x\r\n' % len(body) + body + b'\r\n0\r\n\r\n',
+    'lf-only': b'POST / HTTP/1.1\nhost: x\nauthorization:\tBasic dTpw \ncontent-length: 0\n\n',
+    'folded': b'POST / HTTP/1.0\r\nX-Long: a\r\n Content-Length: 9\r\n\tb\r\n' + auth +
+        b'CONTENT-LENGTH : 4\r\n' + cl + b'\r\n' + body,
+    'pipelined': b'GET /health HTTP/1.1\r\n\r\nGET /health HTTP/1.1\r\n\r\n',
+}
+for name, data in heads.items():
+    put('fuzz_httphead', name, data)
 PY
 
 for dir in "$work/raw"/*; do

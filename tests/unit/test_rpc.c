@@ -927,6 +927,8 @@ main(void)
         cmocka_unit_test(test_submit_done),
         cmocka_unit_test(test_gate_caps),
         cmocka_unit_test(test_gate_failed_logins),
+        cmocka_unit_test(test_http_head_end),
+        cmocka_unit_test(test_http_head_parse),
     };
 
     log_set_stderr(0); /* internal errors are logged on purpose here */
