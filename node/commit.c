@@ -42,6 +42,17 @@ node_commit_idle_locked(const struct node *n)
     return STAILQ_EMPTY(&n->commit.queue) && !n->commit.committing;
 }
 
+int64_t
+node_commit_seal_at_locked(const struct node *n)
+{
+    if (!STAILQ_EMPTY(&n->commit.queue))
+        return INT64_MAX;
+    if (!n->commit.committing)
+        return 0;
+    /* sealing takes a fraction of a write: the last quarter of one covers it and the wake-ups */
+    return n->commit.started_us + n->commit.ewma_us * 3 / 4;
+}
+
 void
 node_commit_complete_locked(struct node *n, struct jobq *jobs)
 {
@@ -177,6 +188,7 @@ committer_main(void *arg)
         }
         STAILQ_CONCAT(&list, &n->commit.queue);
         n->commit.committing = 1;
+        n->commit.started_us = time_mono_us();
         pthread_mutex_unlock(&n->mu);
 
         for (it = STAILQ_FIRST(&list); it != NULL; it = STAILQ_NEXT(it, link))
@@ -191,6 +203,11 @@ committer_main(void *arg)
         n->commit.durable_gen++;
         n->commit.nqueued -= (int)k;
         n->commit.committing = 0;
+        if (rc == SBX_OK) {
+            int64_t took = time_mono_us() - n->commit.started_us;
+
+            n->commit.ewma_us = n->commit.ewma_us ? (n->commit.ewma_us * 7 + took) / 8 : took;
+        }
         for (it = STAILQ_FIRST(&list); it != NULL; it = STAILQ_NEXT(it, link))
             node_commit_complete_locked(n, &it->jobs);
         if (n->role != NODE_ROLE_OPERATOR)

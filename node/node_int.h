@@ -119,6 +119,8 @@ struct node_commit {
     struct sealed_list queue;  /* mu: sealed blocks waiting to be written */
     int nqueued;               /* mu: sealed blocks queued or being written */
     int committing;            /* mu: the committer is writing */
+    int64_t started_us;        /* mu: when that write began (time_mono_us) */
+    int64_t ewma_us;           /* mu: how long a write takes, smoothed (0: none yet) */
     int stop;                  /* mu */
     struct jobq doneq;         /* mu: finished jobs the event loop delivers */
     uint64_t durable_gen;      /* mu: counts the committer's rounds */
@@ -327,6 +329,11 @@ void node_commit_stop(struct node *n);
 void node_commit_push_locked(struct node *n, struct sealed_item *it);
 /* 1 if no sealed block waits and none is being written (mu held). */
 int node_commit_idle_locked(const struct node *n);
+/* Operator (mu held): the time (time_mono_us) from which the sequencer seals its open block so
+ * that the block is ready when the write in progress ends and the committer goes straight on
+ * to it: 0 while nothing is written or queued, three quarters of a usual write into the one in
+ * progress, INT64_MAX while a sealed block waits already. */
+int64_t node_commit_seal_at_locked(const struct node *n);
 /* Hand finished jobs to the event loop (mu held). */
 void node_commit_complete_locked(struct node *n, struct jobq *jobs);
 /* Hand one finished job to the event loop (takes mu). */

@@ -8,8 +8,11 @@
  * they need no worker and go from the submitting thread straight to the sequencer.
  * Optimised for throughput: signatures (the largest CPU cost) on one worker per core; a single
  * sequencer so verdicts stay simple and deterministic. A block is sealed when the committer is
- * idle, when it reaches -blockmaxtxs, or -blockmaxms after it was opened, so that one fsync
- * covers every transaction that arrived while the previous block was being written.
+ * idle or about to be (node_commit_seal_at_locked: the last quarter of a usual write, so that
+ * the next block is ready when the write ends and the committer need not wait for the
+ * sequencer), when it reaches -blockmaxtxs, or -blockmaxms after it was opened, so that one
+ * fsync covers nearly every transaction that arrived while the previous block was being
+ * written.
  *
  * Threads: node_submit, node_submit_raw, node_pipeline_submit and node_pipeline_submit_raw run
  * on any event-loop thread that owns the sink they name (node.h; a business transaction is
@@ -533,18 +536,21 @@ seq_wait_locked(struct node *n, struct seq_state *st)
     }
     st->gen_seen = n->commit.durable_gen;
     for (;;) {
-        int64_t age = seq_age_us(st);
+        int64_t age = seq_age_us(st), now = time_mono_us();
+        int64_t seal_at = node_commit_seal_at_locked(n);
 
         if (!STAILQ_EMPTY(&p->seqq.head) && (!st->open || (int)st->block.n < maxtxs))
             break;
-        if (st->open && (node_commit_idle_locked(n) || (int)st->block.n >= maxtxs ||
-                         age >= max_us || p->stop_seq))
+        if (st->open &&
+            (now >= seal_at || (int)st->block.n >= maxtxs || age >= max_us || p->stop_seq))
             break;
         if (!st->open && p->stop_seq && STAILQ_EMPTY(&st->deferred.head))
             break;
         if (!st->open && p->stop_seq && n->commit.durable_gen != st->gen_seen)
             break;
-        seq_sleep_locked(n, st->open ? max_us - age : -1);
+        seq_sleep_locked(n, !st->open                      ? -1
+                            : seal_at - now < max_us - age ? seal_at - now
+                                                           : max_us - age);
         if (n->commit.durable_gen != st->gen_seen)
             break;
     }
@@ -598,7 +604,8 @@ seq_due_locked(struct node *n, struct seq_state *st)
 
     if (!st->open)
         return 0;
-    seal = node_commit_idle_locked(n) || (int)st->block.n >= n->cfg.blockmaxtxs ||
+    seal = time_mono_us() >= node_commit_seal_at_locked(n) ||
+           (int)st->block.n >= n->cfg.blockmaxtxs ||
            seq_age_us(st) >= (int64_t)n->cfg.blockmaxms * 1000 || n->pipe.stop_seq ||
            (!STAILQ_EMPTY(&st->deferred.head) && st->block.n > 0);
     while (seal && n->commit.nqueued >= MAX_SEALED_QUEUE)

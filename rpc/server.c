@@ -116,9 +116,21 @@ static void
 auth_fail_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct rpc_http *h = arg;
+    int64_t early_us = h->conn != NULL && h->code == 401 && h->timer != NULL
+                           ? h->conn->door.lock_end_us - time_mono_us()
+                           : 0;
 
     (void)fd;
     (void)what;
+    if (early_us > 0 && h->req != NULL) {
+        /* libevent counts the delay from the loop's cached time, which may be older than the
+         * lock's start: a client that retried at once after the 401 would find its address
+         * still locked (429) */
+        struct timeval tv = {(time_t)(early_us / 1000000), (suseconds_t)(early_us % 1000000)};
+
+        if (evtimer_add(h->timer, &tv) == 0)
+            return;
+    }
     if (h->req != NULL && h->code == 429) {
         rpc_server_call_send_plain(h->req, 429, "Too Many Requests",
                                    "too many failed logins from this address\n", 1);

@@ -126,6 +126,8 @@ door_check(struct rpc_conn *c, char *p, size_t n)
         } else {
             c->door.code = 401;
             c->door.delay_ms = (int)rpc_gate_failed(s->gate, &c->door.addr, now, &failures);
+            /* the gate counts whole milliseconds: one more is past its lock for sure */
+            c->door.lock_end_us = (now + c->door.delay_ms + 1) * 1000;
             LOG_WARN(LOG_RPC,
                      "failed login from %s (%u in a row): no password from it is checked for "
                      "%d ms",

@@ -63,6 +63,8 @@ struct rpc_door {
     int checked;                  /* the header of its first request has been checked */
     int code;                     /* 0, or that request's answer: 401, 429 (no body read) */
     int delay_ms;                 /* ... sent this long after it came */
+    int64_t lock_end_us;          /* after a failed login: when its address may try again
+                                   * (time_mono_us); the 401 goes no sooner */
     int retry_s;                  /* 429: Retry-After */
     int64_t since_ms;             /* accepted then (monotonic clock) */
     size_t scanned;               /* header bytes searched for the header's end */
