@@ -120,7 +120,8 @@ void node_sink_free(struct node_sink *s);
 /* node_submit / node_submit_raw from the thread that runs the sink's loop: `fn` is called on
  * that thread. An operator takes them from any number of loops at once: a business
  * transaction is encoded here and admitted with the others of the loop's pass once the pass's
- * callbacks have run (one lock and at most one wake-up for all of them; a refusal then comes
+ * callbacks have run, or once 64 wait (one lock and at most one wake-up for all of them; a
+ * refusal then comes
  * from that later callback); anything else takes one lock per submission. On a regulator or
  * observer the submission is relayed by the node's loop: call them only there (with a sink on
  * the node's base). */

@@ -63,6 +63,12 @@ sink_deliver(struct node_sink *s)
     }
 }
 
+/* Submissions of a pass are admitted at once when this many wait (a batch request's calls, or
+ * a busy pass), so that the sequencer starts on them while the loop reads on: admitting only at
+ * the end of the pass sent whole waves of thousands of trades through the pipeline one stage
+ * at a time. */
+#define ADMIT_AT 64
+
 /* The loop's pass has run the callbacks that were due: admit what they submitted. */
 static void
 out_cb(evutil_socket_t fd, short what, void *arg)
@@ -71,13 +77,18 @@ out_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    node_pipeline_admit_sealed(s->n, &s->out);
+    if (s->out.n > 0)
+        node_pipeline_admit_sealed(s->n, &s->out);
 }
 
 void
 node_sink_defer(struct node_sink *s, struct job *j)
 {
     node_pipeline_jobq_push(&s->out, j);
+    if (s->out.n >= ADMIT_AT) {
+        node_pipeline_admit_sealed(s->n, &s->out);
+        return;
+    }
     if (s->out.n == 1)
         event_active(s->out_ev, EV_TIMEOUT, 0); /* after the callbacks already due */
 }
