@@ -232,10 +232,12 @@ struct asof {
     uint64_t current;  /* the block being replayed */
     int partial;       /* records are loaded as transactions name them */
     struct map loaded; /* partial: the state keys loaded (or found absent) so far */
+    struct map ids;    /* the ids ('I' keys) the replayed transactions took */
 };
 
-/* The engine's id hook: an id is taken if the store holds it for a transaction below the block
- * being replayed (ids of the block itself are in the engine's memory). */
+/* The engine's id hook: an id is taken if a replayed transaction took it, or if the store
+ * holds it for a transaction at or below the checkpoint (the store gets ids only with
+ * checkpoints: those taken since the last one are in no store record yet). */
 static int
 id_taken(void *ctx, const uint8_t *key, size_t klen)
 {
@@ -245,6 +247,8 @@ id_taken(void *ctx, const uint8_t *key, size_t klen)
     struct buf v;
     int rc;
 
+    if (map_get(&a->ids, key, klen) != NULL)
+        return 1;
     buf_init(&v, 32);
     rc = ledger_store_get(a->st, key, klen, &v, NULL);
     if (rc == SBX_OK && v.len == 32)
@@ -254,7 +258,21 @@ id_taken(void *ctx, const uint8_t *key, size_t klen)
     buf_release(&v);
     if (rc == SBX_ENOTFOUND)
         return 0;
-    return rc ? -1 : height < a->current;
+    return rc ? -1 : height <= a->cp;
+}
+
+/* After `tx` was replayed with the verdict `res`: the id it took, if any, into a->ids. */
+static int
+note_id(struct asof *a, const struct ledger_tx *tx, const uint8_t txid[static 32],
+        const struct cmp_result *res, struct sbx_err *err)
+{
+    uint8_t key[LEDGER_STORE_KEY_IDEM_MAX], kind;
+    char buf[65];
+    const char *id = cmp_records_id(tx, txid, res, &kind, buf);
+
+    if (id == NULL || map_put(&a->ids, key, ledger_store_key_idem(key, kind, id), (void *)1) == 0)
+        return SBX_OK;
+    return sbx_err_set(err, SBX_ENOMEM, "out of memory");
 }
 
 /* The engine's block hash hook: the hashes of the blocks below the one being replayed. */
@@ -356,6 +374,7 @@ replay_entry(struct asof *a, const struct ledger_locate *k, size_t i, struct sbx
         memset(&res, 0, sizeof(res));
         res.verdict = *verdict;
         rc = cmp_apply(a->e, &tx, txid, &ctx, &res);
+        rc = rc ? rc : note_id(a, &tx, txid, &res, err);
         ledger_tx_release(&tx);
         return rc;
     }
@@ -373,6 +392,7 @@ replay_entry(struct asof *a, const struct ledger_locate *k, size_t i, struct sbx
                                           (unsigned long long)a->current, i);
     }
     rc = rc ? rc : cmp_apply(a->e, &tx, txid, &ctx, &res);
+    rc = rc ? rc : note_id(a, &tx, txid, &res, err);
     ledger_tx_release(&tx);
     return rc;
 }
@@ -416,6 +436,7 @@ engine_at(struct node *n, uint64_t cp, uint64_t height, int partial, const char 
     a.cp = a.current = cp;
     a.partial = partial;
     map_init(&a.loaded);
+    map_init(&a.ids);
     rc = engine_from_genesis(a.st, &a.e, err);
     if (rc == SBX_OK) {
         cmp_engine_set_id_lookup(a.e, id_taken, &a);
@@ -432,6 +453,7 @@ engine_at(struct node *n, uint64_t cp, uint64_t height, int partial, const char 
     }
     rc = rc ? rc : replay(&a, height, err);
     map_release(&a.loaded);
+    map_release(&a.ids);
     if (rc == SBX_OK) {
         /* the hooks point at `a`, which ends here; the engine only answers questions now */
         cmp_engine_set_id_lookup(a.e, NULL, NULL);
