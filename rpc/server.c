@@ -52,6 +52,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "compliance/engine.h"
@@ -280,6 +281,18 @@ bev_cb(struct event_base *base, void *arg)
     return bev;
 }
 
+/* Replies go out without waiting: libevent writes at most 16 KiB a call, and with Nagle's rule
+ * the rest of a larger reply (a batch's) waited for the client's delayed ACK, up to 40 ms. */
+static void
+no_delay(struct bufferevent *bev)
+{
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    int one = 1;
+
+    if (fd >= 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 /* Runs in the same loop pass as the accept, before any byte is read from the new connections:
  * find each one's evhttp_connection (the bufferevent's callback argument) and hook its close. */
 static void
@@ -310,6 +323,7 @@ claim_cb(evutil_socket_t fd, short what, void *arg)
             c->evcon = cbarg;
             TAILQ_INSERT_HEAD(&l->conns, c, link);
             evhttp_connection_set_closecb(c->evcon, conn_close_cb, c);
+            no_delay(bev);
             rpc_server_door_open(c, bev);
         }
         bufferevent_decref(bev);

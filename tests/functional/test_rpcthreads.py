@@ -2,10 +2,13 @@
 clients on kept-alive connections submit trades and read (getinfo, gettx, getaccount) while
 several /events streams follow the chain; every receipt is found afterwards and every stream sees
 every block. Then a stop while clients are mid-request: a clean exit, and after a restart every
-receipt given is found."""
+receipt given is found. And every connection, on every loop, has TCP_NODELAY."""
 
+import ctypes
 import http.client
 import json
+import os
+import socket
 import threading
 import time
 
@@ -16,6 +19,46 @@ THREADS = 4
 CLIENTS = 8
 TRADES = 25  # per client
 STREAMS = 3
+
+
+def server_sockets(pid, port):
+    """{fd: the remote port} of the established TCP connections to local `port` that process
+    `pid` holds (from /proc/PID/fd and /proc/net/tcp)."""
+    remote = {}
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, peer, state, inode = fields[1], fields[2], fields[3], fields[9]
+            if state == "01" and int(local.split(":")[1], 16) == port:
+                remote[inode] = int(peer.split(":")[1], 16)
+    out = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in remote:
+            out[int(fd)] = remote[target[8:-1]]
+    return out
+
+
+def nodelay_of(pid, fd):
+    """TCP_NODELAY of process `pid`'s socket `fd`, read through a copy of it (pidfd_getfd)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        mine = libc.syscall(438, pidfd, fd, 0)  # SYS_pidfd_getfd on x86-64
+        if mine < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd: " + os.strerror(ctypes.get_errno()))
+        s = socket.socket(fileno=mine)
+        try:
+            return s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        finally:
+            s.detach()
+            os.close(mine)
+    finally:
+        os.close(pidfd)
 
 
 class Client:
@@ -145,6 +188,34 @@ class RPCThreadsTest(fw.NodeTestCase):
             status, body = n.http(b"", method="GET", path="/metrics")
             self.assertEqual(status, 200)
             self.assertIn(b"sbx_rpc_requests_total", body)
+
+    def test_replies_are_not_delayed_by_nagle(self):
+        """Every RPC connection, on every loop, has TCP_NODELAY: libevent writes a reply in pieces
+        of at most 16 KiB, and with Nagle's rule the last piece of a larger one (a batch's) waited
+        for the client's delayed ACK, up to 40 ms. Read from the server's own sockets (pidfd_getfd
+        on Linux >= 5.6), matched to the client's by port."""
+        n = self.node("op", extra_args=["-rpcthreads=2"])
+        clients = [Client(n) for _ in range(6)]
+        try:
+            for c in clients:
+                c.call("getinfo")  # connected and served: on one loop or the other
+            ports = {c.conn.sock.getsockname()[1] for c in clients}
+            seen = {}
+            for fd, port in server_sockets(n.proc.pid, n.rpcport).items():
+                if port in ports:
+                    seen[port] = nodelay_of(n.proc.pid, fd)
+            self.assertEqual(set(seen), ports, "the server's end of every connection found")
+            self.assertEqual(set(seen.values()), {1}, "TCP_NODELAY on every connection")
+            # and a batch whose reply is larger than one write still arrives whole
+            batch = [{"jsonrpc": "2.0", "id": i, "method": "getinfo"} for i in range(80)]
+            c = clients[0]
+            c.conn.request("POST", "/", body=json.dumps(batch).encode(), headers=c.headers)
+            body = c.conn.getresponse().read()
+            self.assertGreater(len(body), 16384)
+            self.assertEqual(sorted(r["id"] for r in json.loads(body)), list(range(80)))
+        finally:
+            for c in clients:
+                c.close()
 
     def test_stop_mid_request(self):
         n = self.node("op", extra_args=["-rpcthreads=%d" % THREADS])
