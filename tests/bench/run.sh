@@ -128,6 +128,8 @@ bench() {
     pids="$pids $bpid"
     wait $bpid
     grep '^summary:' "$work/$out.out" | tail -1 >>"$work/$out.sum"
+    log "  $(grep '^summary:' "$work/$out.out" | tail -1 |
+        sed -n 's/.*\(accepted_tps=[0-9]*\).*\(p50_ms=[0-9.]*\).*\(p99_ms=[0-9.]*\).*/\1 \2 \3/p')"
 }
 
 # field NAME KEY: the values of KEY= in every summary line of NAME, one a line.
