@@ -166,8 +166,12 @@ conn_unlink(struct rpc_conn *c)
  * connection lands decides which loop serves it; every loop wakes on a new one and the first to
  * accept takes it): a loop holding more than its share (all / loops + 1) stops accepting until
  * it is back to it, re-checked on each close, while paused every BALANCE_MS, and at once when
- * the last loop still accepting (which never stops) goes over its share: it posts each paused
- * loop a re-check. Runs on the loop's thread. */
+ * another loop asks. The last loop accepting stops too when it goes over its share, and first
+ * posts each paused loop a re-check: one of them is under its share (some loop always is) and
+ * resumes as soon as its thread runs, at the latest on its timer; until then new connections
+ * wait in the listen backlog. (When the last one kept accepting instead, a burst of clients
+ * connecting at once all went to it before the other loop's thread had run: 61 of 64.) Runs on
+ * the loop's thread. */
 static void recheck_others(struct srv_loop *l);
 
 static void
@@ -180,14 +184,11 @@ balance(struct srv_loop *l)
     if (s->nloops < 2 || l->listener == NULL || s->closing)
         return; /* closing: evhttp_free closes the connections after the listeners */
     if (!l->paused && l->nopen > share) {
-        if (atomic_fetch_sub(&s->naccepting, 1) > 1) {
-            evconnlistener_disable(l->listener);
-            l->paused = 1;
-            evtimer_add(l->balance_ev, &balance_tv);
-        } else {
-            atomic_fetch_add(&s->naccepting, 1);
+        if (atomic_fetch_sub(&s->naccepting, 1) == 1)
             recheck_others(l); /* the last one accepting: the paused ones may be under now */
-        }
+        evconnlistener_disable(l->listener);
+        l->paused = 1;
+        evtimer_add(l->balance_ev, &balance_tv);
     } else if (l->paused && l->nopen <= share) {
         atomic_fetch_add(&s->naccepting, 1);
         if (!l->accept_waiting) /* else accept_ev enables it */

@@ -172,7 +172,7 @@ struct rpc_server {
     size_t nassets;
     /* connections of every loop, counted from accept, including those not yet claimed */
     atomic_size_t nconns;
-    atomic_int naccepting;   /* loops whose listener is enabled (never brought to 0) */
+    atomic_int naccepting;   /* loops whose listener is enabled (0 only until a re-check) */
     int closing;             /* rpc_server_free has begun (every other loop has stopped) */
     _Atomic size_t nstreams; /* /events streams of every loop */
     struct rpc_tls *tls;     /* rpctls: every loop's connections are TLS; NULL: plain */

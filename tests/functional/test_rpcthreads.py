@@ -43,6 +43,21 @@ def server_sockets(pid, port):
     return out
 
 
+def epoll_sets(pid):
+    """The fds each epoll instance of process `pid` watches (/proc/PID/fdinfo: one "tfd:"
+    line per watched fd), one set per instance."""
+    out = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) != "anon_inode:[eventpoll]":
+                continue
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                out.append({int(line.split()[1]) for line in f if line.startswith("tfd:")})
+        except OSError:
+            continue
+    return out
+
+
 def nodelay_of(pid, fd):
     """TCP_NODELAY of process `pid`'s socket `fd`, read through a copy of it (pidfd_getfd)."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -216,6 +231,48 @@ class RPCThreadsTest(fw.NodeTestCase):
         finally:
             for c in clients:
                 c.close()
+
+    def test_a_burst_of_connections_is_shared(self):
+        """Clients that connect all at once (a gateway opening its pool) are shared between the
+        loops: no loop holds more than its share (all / loops + 1) and one more, even when one
+        loop had paused before the burst. Each connection's loop is the epoll instance that
+        holds its socket once the connection is idle."""
+        n = self.node("op", extra_args=["-rpcthreads=2"])
+        auth = n._auth_header(None)["Authorization"]
+        request = ("POST / HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+                   "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s")
+        body = '{"jsonrpc":"2.0","id":1,"method":"getinfo"}'
+        raw = (request % (auth, len(body), body)).encode()
+
+        def burst(count):
+            socks = [socket.create_connection(("127.0.0.1", n.rpcport), fw.RPC_TIMEOUT)
+                     for _ in range(count)]
+            for s in socks:
+                s.sendall(raw)
+            for s in socks:  # every one answered: accepted, read, and idle on its loop again
+                got = b""
+                while b'"result"' not in got or not got.rstrip().endswith(b"}}"):
+                    chunk = s.recv(65536)
+                    self.assertTrue(chunk, "the node closed a connection: %r" % got)
+                    got += chunk
+            return socks
+
+        for s in burst(3):  # a few first (one loop may pause on them), then closed
+            s.close()
+        socks = burst(3) + burst(61)
+        try:
+            ports = {s.getsockname()[1] for s in socks}
+            fds = {fd: p for fd, p in server_sockets(n.proc.pid, n.rpcport).items()
+                   if p in ports}
+            self.assertEqual(set(fds.values()), ports, "the server's end of every connection")
+            held = [len(set(fds) & watched) for watched in epoll_sets(n.proc.pid)]
+            held = sorted(h for h in held if h)
+            self.assertEqual(sum(held), len(socks), "each connection on one loop: %r" % held)
+            self.assertEqual(len(held), 2, "both loops serve: %r" % held)
+            self.assertLessEqual(held[-1], len(socks) // 2 + 2, "no loop over its share: %r" % held)
+        finally:
+            for s in socks:
+                s.close()
 
     def test_stop_mid_request(self):
         n = self.node("op", extra_args=["-rpcthreads=%d" % THREADS])
