@@ -39,6 +39,7 @@
 #include "util/err.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/par.h"
 #include "util/time.h"
 
 #ifndef PACKAGE_VERSION
@@ -551,6 +552,9 @@ main(int argc, char **argv)
         LOG_INFO(LOG_P2P, "peer links: not listening, %zu -connect peer%s", d.cfg.nconnect,
                  d.cfg.nconnect == 1 ? "" : "s");
 
+    /* the node's own loop is also RPC loop 0; every other thread is started by now (those
+     * started later, the background job's, inherit it) */
+    par_thread_batch();
     if (event_base_dispatch(d.base) != 0) {
         LOG_ERROR(LOG_NODE, "event loop failed");
         goto out;

@@ -93,6 +93,7 @@ loop_main(void *arg)
     struct rpc_loop *l = arg;
 
     par_thread_name("sbx-rpc"); /* loop 0 is the node's own thread, sbxd */
+    par_thread_batch();
     if (event_base_loop(l->base, EVLOOP_NO_EXIT_ON_EMPTY) != 0)
         LOG_ERROR(LOG_RPC, "an RPC event loop failed");
     return NULL;

@@ -184,10 +184,12 @@ balance(struct srv_loop *l)
     if (s->nloops < 2 || l->listener == NULL || s->closing)
         return; /* closing: evhttp_free closes the connections after the listeners */
     if (!l->paused && l->nopen > share) {
+        /* paused before counted out: a loop that counts itself out as the last one after us
+         * sees us paused and posts us a re-check (else both would wait for their timers) */
+        atomic_store(&l->paused, 1);
         if (atomic_fetch_sub(&s->naccepting, 1) == 1)
             recheck_others(l); /* the last one accepting: the paused ones may be under now */
         evconnlistener_disable(l->listener);
-        l->paused = 1;
         evtimer_add(l->balance_ev, &balance_tv);
     } else if (l->paused && l->nopen <= share) {
         atomic_fetch_add(&s->naccepting, 1);

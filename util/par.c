@@ -3,6 +3,7 @@
 #include "util/par.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -47,6 +48,15 @@ par_thread_name(const char *name)
 
     snprintf(cut, sizeof(cut), "%s", name);
     pthread_setname_np(pthread_self(), cut); /* a name only: failing changes nothing */
+}
+
+void
+par_thread_batch(void)
+{
+    struct sched_param sp = {.sched_priority = 0};
+
+    if (sched_getscheduler(0) == SCHED_OTHER)
+        (void)sched_setscheduler(0, SCHED_BATCH, &sp); /* this thread only; failing changes nothing */
 }
 
 static void *

@@ -33,4 +33,11 @@ void par_wait(struct par_pool *p, size_t n, void (*fn)(void *ctx, size_t i), voi
  * every thread of sbxd calls this first, with a name starting "sbx-". */
 void par_thread_name(const char *name);
 
+/* Mark the calling thread as throughput work (Linux SCHED_BATCH; the RPC event loops): its
+ * wake-ups do not preempt a running thread, so that a thread every pending receipt waits for
+ * (the sequencer, the committer) gets a core as soon as it wakes instead of after a loop's time
+ * slice. Only from the default policy: one the service manager set is kept. Threads the caller
+ * creates afterwards inherit it. */
+void par_thread_batch(void);
+
 #endif
