@@ -633,6 +633,7 @@ listen_all(struct rpc_server *s, const struct rpc_config *cfg, struct sbx_err *e
     const char *bind = cfg->bind != NULL ? cfg->bind : "127.0.0.1";
     struct evhttp_bound_socket *sock;
     evutil_socket_t fd;
+    int backlog;
 
     errno = 0;
     sock = evhttp_bind_socket_with_handle(s->loops[0].http, bind, (ev_uint16_t)cfg->port);
@@ -640,6 +641,13 @@ listen_all(struct rpc_server *s, const struct rpc_config *cfg, struct sbx_err *e
         return sbx_err_set(err, SBX_EIO, "rpc: cannot listen on %s port %d: %s", bind, cfg->port,
                            errno ? strerror(errno) : "bind failed");
     fd = evhttp_bound_socket_get_fd(sock);
+    /* evhttp listens with a backlog of 128: a pool of clients connecting at once (up to
+     * -rpcmaxconns) overflowed it while the loops were busy, and each connection refused there
+     * waited a second for its SYN to be sent again. Room for all of them (the kernel caps it at
+     * net.core.somaxconn). */
+    backlog = s->max_conns < 128 ? 128 : s->max_conns > 65535 ? 65535 : (int)s->max_conns;
+    if (listen(fd, backlog) != 0)
+        LOG_WARN(LOG_RPC, "rpc: cannot widen the listen backlog to %d: %s", backlog, strerror(errno));
     s->loops[0].listener = evhttp_bound_socket_get_listener(sock);
     for (int i = 1; i < s->nloops; i++) {
         evutil_socket_t dfd = dup(fd);

@@ -275,10 +275,11 @@ class ReadmeTest(fw.NodeTestCase):
         helptext = subprocess.run([os.path.join(fw.SRCDIR, "configure"), "--help"],
                                   capture_output=True, text=True, timeout=120).stdout
         blocks = section(README, "Building by hand")
-        named = set(re.findall(r"--enable-[a-z-]+", "\n".join(blocks[0][2])))
+        named = set(re.findall(r"--(?:enable|with|without)-[a-z-]+", "\n".join(blocks[0][2])))
         self.assertGreater(len(named), 0)
         for opt in sorted(named):
-            self.assertIn(opt, helptext, "README names %s; configure --help does not" % opt)
+            listed = opt.replace("--without-", "--with-")  # configure --help names only --with-X
+            self.assertIn(listed, helptext, "README names %s; configure --help does not" % opt)
 
     def test_operations_quick_start(self):
         """doc/operations.md's quick start: the node in one terminal (here in the background),

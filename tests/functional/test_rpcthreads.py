@@ -8,9 +8,12 @@ import ctypes
 import http.client
 import json
 import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
+import unittest
 
 import framework as fw
 from test_events import Stream
@@ -273,6 +276,26 @@ class RPCThreadsTest(fw.NodeTestCase):
         finally:
             for s in socks:
                 s.close()
+
+    def test_listen_backlog_holds_every_connection(self):
+        """The listening socket's backlog is -rpcmaxconns (evhttp's own is 128): a pool of
+        clients connecting at once while the loops are busy is not dropped at the SYN and made
+        to wait a second for its retry. Read with ss (iproute2): Send-Q of a listening socket."""
+        ss = shutil.which("ss")
+        if ss is None:
+            if os.environ.get("CI") == "true":
+                raise AssertionError("ss is not installed (contrib/quickstart test installs iproute2)")
+            raise unittest.SkipTest("ss is not installed (apt-get install iproute2)")
+        for maxconns, want in ((None, 512), (300, 300), (50, 128)):
+            extra = ["-rpcthreads=2"] + (["-rpcmaxconns=%d" % maxconns] if maxconns else [])
+            if maxconns is not None and maxconns < 256:
+                extra.append("-rpcmaxconnsperip=%d" % maxconns)
+            n = self.node("op%s" % (maxconns or ""), extra_args=extra)
+            out = subprocess.run([ss, "-Hltn", "sport = :%d" % n.rpcport], capture_output=True,
+                                 text=True, check=True).stdout.split()
+            self.assertEqual(out[0], "LISTEN", out)
+            self.assertEqual(int(out[2]), want, "backlog with -rpcmaxconns=%s: %r" % (maxconns, out))
+            n.stop()
 
     def test_stop_mid_request(self):
         n = self.node("op", extra_args=["-rpcthreads=%d" % THREADS])
