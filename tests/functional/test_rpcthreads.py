@@ -2,7 +2,9 @@
 clients on kept-alive connections submit trades and read (getinfo, gettx, getaccount) while
 several /events streams follow the chain; every receipt is found afterwards and every stream sees
 every block. Then a stop while clients are mid-request: a clean exit, and after a restart every
-receipt given is found. And every connection, on every loop, has TCP_NODELAY."""
+receipt given is found. And the sockets themselves, read from the node's side (/proc, pidfd_getfd,
+ss): every connection has TCP_NODELAY, a burst of connections is shared between the loops, and
+the listen backlog holds -rpcmaxconns."""
 
 import ctypes
 import http.client
