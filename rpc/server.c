@@ -647,7 +647,8 @@ listen_all(struct rpc_server *s, const struct rpc_config *cfg, struct sbx_err *e
      * net.core.somaxconn). */
     backlog = s->max_conns < 128 ? 128 : s->max_conns > 65535 ? 65535 : (int)s->max_conns;
     if (listen(fd, backlog) != 0)
-        LOG_WARN(LOG_RPC, "rpc: cannot widen the listen backlog to %d: %s", backlog, strerror(errno));
+        LOG_WARN(LOG_RPC, "rpc: cannot widen the listen backlog to %d: %s", backlog,
+                 strerror(errno));
     s->loops[0].listener = evhttp_bound_socket_get_listener(sock);
     for (int i = 1; i < s->nloops; i++) {
         evutil_socket_t dfd = dup(fd);

@@ -55,8 +55,9 @@ par_thread_batch(void)
 {
     struct sched_param sp = {.sched_priority = 0};
 
+    /* this thread only; failing changes nothing */
     if (sched_getscheduler(0) == SCHED_OTHER)
-        (void)sched_setscheduler(0, SCHED_BATCH, &sp); /* this thread only; failing changes nothing */
+        (void)sched_setscheduler(0, SCHED_BATCH, &sp);
 }
 
 static void *
